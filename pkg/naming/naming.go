@@ -1,0 +1,76 @@
+// Package naming holds the names, labels and annotations that Istio's
+// multi-primary, multi-network install expects, so that every package spells
+// them the same way.
+package naming
+
+import (
+	"fmt"
+	"regexp"
+)
+
+const (
+	// IstioNamespace is where the control plane, cacerts and remote secrets live.
+	IstioNamespace = "istio-system"
+	// CACertsSecret is the secret istiod reads its signing CA from.
+	CACertsSecret = "cacerts"
+	// ReaderServiceAccount is the read-only identity peers use to watch a cluster.
+	ReaderServiceAccount = "istio-reader-service-account"
+	// ReaderTokenSecret is the long-lived token secret made in serviceAccountSecret mode.
+	ReaderTokenSecret = "istio-reader-service-account-istio-remote-secret-token"
+
+	// BaseRelease, IstiodRelease and EastWestRelease are the Helm release names.
+	BaseRelease     = "istio-base"
+	IstiodRelease   = "istiod"
+	EastWestRelease = "istio-eastwestgateway"
+	// EastWestService is the east-west gateway's Service and Deployment name.
+	EastWestService = "istio-eastwestgateway"
+	// CrossNetworkGateway is the Gateway that exposes *.local on port 15443.
+	CrossNetworkGateway = "cross-network-gateway"
+	// CrossNetworkPort is the AUTO_PASSTHROUGH port of the east-west gateway.
+	CrossNetworkPort = 15443
+
+	// NetworkLabel marks the namespace (and gateway) with the cluster's network.
+	NetworkLabel = "topology.istio.io/network"
+	// MultiClusterLabel marks remote secrets so istiod picks them up.
+	MultiClusterLabel = "istio/multiCluster"
+	// ClusterAnnotation names the cluster a remote secret points at.
+	ClusterAnnotation = "networking.istio.io/cluster"
+	// ManagedByLabel marks objects ristio created, so delete removes only those.
+	ManagedByLabel = "app.kubernetes.io/managed-by"
+	// ManagedByValue is the value of ManagedByLabel.
+	ManagedByValue = "ristio"
+
+	// SampleNamespace holds the helloworld and curl sample.
+	SampleNamespace = "sample"
+
+	remoteSecretPrefix = "istio-remote-secret-"
+	networkPrefix      = "network-"
+)
+
+// RemoteSecret is the name of the secret that lets a peer watch cluster.
+func RemoteSecret(cluster string) string { return remoteSecretPrefix + cluster }
+
+// DefaultNetwork is the network of a cluster that names none, as ristioctl does.
+func DefaultNetwork(cluster string) string { return networkPrefix + cluster }
+
+// ManagedLabels returns the labels every object ristio creates carries.
+func ManagedLabels() map[string]string { return map[string]string{ManagedByLabel: ManagedByValue} }
+
+var dns1123Label = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`)
+
+// ValidateClusterName checks that name is a DNS-1123 label: it becomes part of
+// secret names and Istio's clusterName.
+func ValidateClusterName(name string) error {
+	if name == "" {
+		return fmt.Errorf("must not be empty")
+	}
+	// Room for the remote secret prefix within the 253-character object name limit
+	// is ample; the label limit of 63 is the binding one.
+	if len(name) > 63 {
+		return fmt.Errorf("%q is %d characters long; a DNS-1123 label has at most 63", name, len(name))
+	}
+	if !dns1123Label.MatchString(name) {
+		return fmt.Errorf("%q is not a DNS-1123 label (lower-case letters, digits and '-', starting and ending with a letter or digit)", name)
+	}
+	return nil
+}

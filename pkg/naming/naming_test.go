@@ -1,0 +1,46 @@
+package naming
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestValidateClusterName(t *testing.T) {
+	tests := map[string]struct {
+		name    string
+		wantErr string
+	}{
+		"a simple name is accepted":  {name: "cluster1"},
+		"dashes inside are accepted": {name: "us-east-1"},
+		"an empty name is refused":   {name: "", wantErr: "must not be empty"},
+		"upper case is refused":      {name: "Cluster1", wantErr: "not a DNS-1123 label"},
+		"a leading dash is refused":  {name: "-c1", wantErr: "not a DNS-1123 label"},
+		"a trailing dash is refused": {name: "c1-", wantErr: "not a DNS-1123 label"},
+		"dots are refused":           {name: "c.1", wantErr: "not a DNS-1123 label"},
+		"64 characters are refused":  {name: strings.Repeat("a", 64), wantErr: "at most 63"},
+		"63 characters are accepted": {name: strings.Repeat("a", 63)},
+	}
+	for scenario, tc := range tests {
+		t.Run(scenario, func(t *testing.T) {
+			err := ValidateClusterName(tc.name)
+			if tc.wantErr == "" {
+				if err != nil {
+					t.Fatalf("unexpected error: %v", err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+				t.Fatalf("got %v, want error containing %q", err, tc.wantErr)
+			}
+		})
+	}
+}
+
+func TestNames(t *testing.T) {
+	if got := RemoteSecret("cluster1"); got != "istio-remote-secret-cluster1" {
+		t.Errorf("RemoteSecret = %q", got)
+	}
+	if got := DefaultNetwork("cluster1"); got != "network-cluster1" {
+		t.Errorf("DefaultNetwork = %q", got)
+	}
+}

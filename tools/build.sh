@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Builds the pinned tools (pulumi, pulumi-language-yaml, etcd, kube-apiserver,
+# kube-controller-manager) into a cache keyed by tool and version, and links
+# them into .tools/bin. A tool already in the cache is not rebuilt.
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+root="$(cd "$here/.." && pwd)"
+# shellcheck source=versions.env
+source "$here/versions.env"
+cache="${RISTIO_TOOLS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/ristio/tools}"
+bin="$root/.tools/bin"
+mkdir -p "$bin"
+
+log() { printf '[tools %s] %s\n' "$(date +%H:%M:%S)" "$*"; }
+
+# build <tool> <version> <command...>: runs the command with $out set to the
+# cache directory, unless that directory already holds the tool.
+build() {
+  local tool="$1" version="$2"; shift 2
+  local out="$cache/$tool/$version"
+  if [[ -x "$out/$tool" ]]; then
+    log "$tool $version: cached"
+  else
+    log "$tool $version: building"
+    local start=$SECONDS
+    rm -rf "$out.tmp" && mkdir -p "$out.tmp"
+    out="$out.tmp" "$@"
+    rm -rf "$cache/$tool/$version" && mv "$cache/$tool/$version.tmp" "$cache/$tool/$version"
+    log "$tool $version: built in $((SECONDS - start))s"
+  fi
+  ln -sf "$cache/$tool/$version/$tool" "$bin/$tool"
+}
+
+build_pulumi() {
+  (cd "$here/pulumi" && go build -trimpath -o "$out/pulumi" \
+    -ldflags "-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=$PULUMI_VERSION" \
+    github.com/pulumi/pulumi/pkg/v3/cmd/pulumi)
+}
+build_language_yaml() {
+  (cd "$here/pulumi" && GOBIN="$out" GOFLAGS=-mod=mod go install -trimpath \
+    "github.com/pulumi/pulumi-yaml/cmd/pulumi-language-yaml@$PULUMI_YAML_VERSION")
+}
+build_etcd() {
+  (cd "$here/etcd" && go build -trimpath -o "$out/etcd" go.etcd.io/etcd/server/v3)
+}
+build_kube() {
+  local cmd="$1"
+  (cd "$here/kube" && go build -trimpath -o "$out/$cmd" "k8s.io/kubernetes/cmd/$cmd")
+}
+
+which="${1:-all}"
+case "$which" in
+  all|pulumi) build pulumi "$PULUMI_VERSION" build_pulumi ;;&
+  all|pulumi-language-yaml) build pulumi-language-yaml "$PULUMI_YAML_VERSION" build_language_yaml ;;&
+  all|etcd) build etcd "$ETCD_VERSION" build_etcd ;;&
+  all|kube-apiserver) build kube-apiserver "$KUBERNETES_VERSION" build_kube kube-apiserver ;;&
+  all|kube-controller-manager) build kube-controller-manager "$KUBERNETES_VERSION" build_kube kube-controller-manager ;;&
+  *) ;;
+esac
+log "tools ready in $bin"
