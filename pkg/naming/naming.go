@@ -15,8 +15,6 @@ const (
 	CACertsSecret = "cacerts"
 	// ReaderServiceAccount is the read-only identity peers use to watch a cluster.
 	ReaderServiceAccount = "istio-reader-service-account"
-	// ReaderTokenSecret is the long-lived token secret made in serviceAccountSecret mode.
-	ReaderTokenSecret = "istio-reader-service-account-istio-remote-secret-token"
 
 	// BaseRelease, IstiodRelease and EastWestRelease are the Helm release names.
 	BaseRelease     = "istio-base"
@@ -44,11 +42,17 @@ const (
 	SampleNamespace = "sample"
 
 	remoteSecretPrefix = "istio-remote-secret-"
+	readerTokenPrefix  = "istio-reader-token-"
 	networkPrefix      = "network-"
 )
 
 // RemoteSecret is the name of the secret that lets a peer watch cluster.
 func RemoteSecret(cluster string) string { return remoteSecretPrefix + cluster }
+
+// ReaderTokenSecret is the long-lived reader token secret made, in
+// serviceAccountSecret mode, for one watching peer: one per peer, so removing
+// a peer revokes only its token.
+func ReaderTokenSecret(peer string) string { return readerTokenPrefix + peer }
 
 // DefaultNetwork is the network of a cluster that names none, as ristioctl does.
 func DefaultNetwork(cluster string) string { return networkPrefix + cluster }

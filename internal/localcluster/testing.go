@@ -1,0 +1,29 @@
+package localcluster
+
+import (
+	"context"
+	"testing"
+	"time"
+)
+
+// startTimeout is generous: other builds and tests may share the CPU.
+const startTimeout = 3 * time.Minute
+
+// StartT starts n clusters for a test and stops them in t.Cleanup, even when
+// the test fails or panics. Missing binaries fail the test (never skip it),
+// with a message that says to run `make tools`.
+func StartT(t testing.TB, n int) *World {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), startTimeout)
+	defer cancel()
+	w, err := Start(ctx, Options{N: n, WorkDir: t.TempDir(), Logf: t.Logf})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := w.Stop(); err != nil {
+			t.Errorf("stop local clusters: %v", err)
+		}
+	})
+	return w
+}

@@ -1,0 +1,147 @@
+// Package charts loads Istio's Helm charts from a local directory, an HTTP(S)
+// Helm repository or an OCI registry. Charts fetched over the network are
+// cached on disk, one file per source, chart and version, so each is fetched
+// once.
+package charts
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/Masterminds/semver/v3"
+	"helm.sh/helm/v3/pkg/chart"
+)
+
+// The chart names Istio publishes, as Load takes them.
+const (
+	Base    = "base"
+	Istiod  = "istiod"
+	Gateway = "gateway"
+)
+
+// CacheEnv names the environment variable that overrides the default cache
+// folder.
+const CacheEnv = "RISTIO_CHART_CACHE"
+
+// Source says where charts come from. Directory, when set, wins over
+// Repository.
+type Source struct {
+	// Directory is a local folder; see Load for what it may hold.
+	Directory string
+	// Repository is an http(s):// Helm repository (with an index.yaml) or an
+	// oci:// registry path under which <name>:<version> live.
+	Repository string
+	// CacheDir holds downloaded charts. Empty means $RISTIO_CHART_CACHE, or
+	// else <user cache dir>/ristio/charts.
+	CacheDir string
+}
+
+// Validate checks the source without touching the network or the disk.
+func (s Source) Validate() error {
+	if s.Directory != "" {
+		return nil
+	}
+	if s.Repository == "" {
+		return fmt.Errorf("neither a chart directory nor a chart repository is set")
+	}
+	u, err := url.Parse(s.Repository)
+	if err != nil {
+		return fmt.Errorf("chart repository %q: %w", s.Repository, err)
+	}
+	switch u.Scheme {
+	case "http", "https", "oci":
+	default:
+		return fmt.Errorf("chart repository %q: must be an http://, https:// or oci:// URL", s.Repository)
+	}
+	if u.Host == "" {
+		return fmt.Errorf("chart repository %q: has no host", s.Repository)
+	}
+	return nil
+}
+
+// Load returns chart name at version.
+//
+// From Directory it tries, in this order, and takes the first that exists:
+//
+//  1. <dir>/<name>, a chart folder (for istiod also <dir>/istio-control/istio-discovery,
+//     the layout of Istio's manifests/charts);
+//  2. <dir>/<name>-<version>.tgz;
+//  3. <dir>/<name>.tgz;
+//  4. the only <dir>/<name>-*.tgz (several are an error).
+//
+// A chart from a directory is used whatever version its Chart.yaml says
+// (charts in Istio's source tree all say 1.0.0); version only picks the
+// archive in step 2. The loaded chart's name must be name.
+//
+// From an http(s) Repository it reads index.yaml, finds exactly version and
+// downloads the archive; from an oci:// Repository it pulls <repo>/<name>:<version>.
+// Either way the archive is kept in the cache and later loads read it from
+// there without any network access.
+func (s Source) Load(ctx context.Context, name, version string) (*chart.Chart, error) {
+	if err := s.Validate(); err != nil {
+		return nil, err
+	}
+	if s.Directory != "" {
+		return loadFromDirectory(s.Directory, name, version)
+	}
+	if err := validateVersion(version); err != nil {
+		return nil, fmt.Errorf("chart %s: %w", name, err)
+	}
+	cacheDir, err := s.cacheDir()
+	if err != nil {
+		return nil, fmt.Errorf("chart %s-%s from %s: %w", name, version, s.Repository, err)
+	}
+	if strings.HasPrefix(s.Repository, "oci://") {
+		return loadCached(ctx, cacheDir, s.Repository, name, version, pullOCI)
+	}
+	return loadCached(ctx, cacheDir, s.Repository, name, version, downloadHTTP)
+}
+
+// validateVersion accepts exact semantic versions only: no ranges, no
+// wildcards, no partial versions.
+func validateVersion(version string) error {
+	if version == "" {
+		return fmt.Errorf("no version given: an exact version such as 1.29.0 is required")
+	}
+	if _, err := semver.StrictNewVersion(strings.TrimPrefix(version, "v")); err != nil {
+		return fmt.Errorf("version %q is not an exact semantic version such as 1.29.0 (ranges are not accepted): %w", version, err)
+	}
+	return nil
+}
+
+// cacheDir resolves the cache root.
+func (s Source) cacheDir() (string, error) {
+	if s.CacheDir != "" {
+		return s.CacheDir, nil
+	}
+	return DefaultCacheDir()
+}
+
+// DefaultCacheDir is $RISTIO_CHART_CACHE, or else <user cache dir>/ristio/charts.
+func DefaultCacheDir() (string, error) {
+	if d := os.Getenv(CacheEnv); d != "" {
+		return d, nil
+	}
+	d, err := os.UserCacheDir()
+	if err != nil {
+		return "", fmt.Errorf("no chart cache folder: set %s: %w", CacheEnv, err)
+	}
+	return filepath.Join(d, "ristio", "charts"), nil
+}
+
+// CachePath is where the archive of name at version from repository is kept
+// under cacheDir: <cacheDir>/<first 16 hex digits of sha256(repository)>/<name>-<version>.tgz.
+func CachePath(cacheDir, repository, name, version string) string {
+	sum := sha256.Sum256([]byte(normalizeRepository(repository)))
+	return filepath.Join(cacheDir, hex.EncodeToString(sum[:])[:16], name+"-"+version+".tgz")
+}
+
+func normalizeRepository(repository string) string {
+	return strings.TrimRight(repository, "/")
+}

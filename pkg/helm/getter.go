@@ -1,0 +1,151 @@
+package helm
+
+import (
+	"sync"
+	"time"
+
+	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
+	"k8s.io/client-go/discovery"
+	"k8s.io/client-go/discovery/cached/memory"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/restmapper"
+	"k8s.io/client-go/tools/clientcmd"
+)
+
+// Client-side rate limits: Istio's base chart alone is 17 objects, several of
+// them CRDs of a hundred kilobytes; client-go's defaults (5 QPS) would make an
+// install crawl.
+const (
+	restQPS     = 50
+	restBurst   = 100
+	restTimeout = 2 * time.Minute
+)
+
+var _ genericclioptions.RESTClientGetter = (*restClientGetter)(nil)
+
+// restClientGetter is a genericclioptions.RESTClientGetter over a
+// clientcmd.ClientConfig, with the namespace fixed to the release namespace.
+// Discovery is cached in memory and the REST mapper is a deferred discovery
+// mapper; invalidate drops both so that CRDs created since are seen.
+type restClientGetter struct {
+	cc        clientcmd.ClientConfig
+	namespace string
+	warn      func(format string, args ...any)
+
+	mu       sync.Mutex
+	config   *rest.Config
+	dc       discovery.CachedDiscoveryInterface
+	deferred *restmapper.DeferredDiscoveryRESTMapper
+	mapper   meta.RESTMapper
+}
+
+func newRESTClientGetter(cc clientcmd.ClientConfig, namespace string, warn func(string, ...any)) *restClientGetter {
+	return &restClientGetter{cc: cc, namespace: namespace, warn: warn}
+}
+
+func (g *restClientGetter) ToRESTConfig() (*rest.Config, error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.restConfig()
+}
+
+func (g *restClientGetter) restConfig() (*rest.Config, error) {
+	if g.config == nil {
+		cfg, err := g.cc.ClientConfig()
+		if err != nil {
+			return nil, err
+		}
+		cfg = rest.CopyConfig(cfg)
+		if cfg.QPS == 0 {
+			cfg.QPS = restQPS
+		}
+		if cfg.Burst == 0 {
+			cfg.Burst = restBurst
+		}
+		if cfg.Timeout == 0 {
+			cfg.Timeout = restTimeout
+		}
+		// API warnings (deprecations, duplicate fields) belong in the debug log,
+		// not on the provider's stderr.
+		cfg.WarningHandler = warningLogger(g.warn)
+		g.config = cfg
+	}
+	return rest.CopyConfig(g.config), nil
+}
+
+func (g *restClientGetter) ToDiscoveryClient() (discovery.CachedDiscoveryInterface, error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.discovery()
+}
+
+func (g *restClientGetter) discovery() (discovery.CachedDiscoveryInterface, error) {
+	if g.dc == nil {
+		cfg, err := g.restConfig()
+		if err != nil {
+			return nil, err
+		}
+		// Discovery fans out to every group version at once.
+		cfg.Burst = max(cfg.Burst, 300)
+		dc, err := discovery.NewDiscoveryClientForConfig(cfg)
+		if err != nil {
+			return nil, err
+		}
+		g.dc = memory.NewMemCacheClient(dc)
+	}
+	return g.dc, nil
+}
+
+func (g *restClientGetter) ToRESTMapper() (meta.RESTMapper, error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.mapper == nil {
+		dc, err := g.discovery()
+		if err != nil {
+			return nil, err
+		}
+		g.deferred = restmapper.NewDeferredDiscoveryRESTMapper(dc)
+		g.mapper = restmapper.NewShortcutExpander(g.deferred, dc, func(s string) { g.warn("%s", s) })
+	}
+	return g.mapper, nil
+}
+
+func (g *restClientGetter) ToRawKubeConfigLoader() clientcmd.ClientConfig {
+	return namespacedClientConfig{ClientConfig: g.cc, namespace: g.namespace}
+}
+
+// invalidate forgets discovery, so that resources added since (the CRDs of
+// Istio's base chart) are mapped.
+func (g *restClientGetter) invalidate() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.dc != nil {
+		g.dc.Invalidate()
+	}
+	if g.deferred != nil {
+		g.deferred.Reset()
+	}
+}
+
+// namespacedClientConfig overrides the kubeconfig's namespace with the
+// release namespace: Helm's kube client puts namespaced objects without a
+// namespace there.
+type namespacedClientConfig struct {
+	clientcmd.ClientConfig
+	namespace string
+}
+
+func (c namespacedClientConfig) Namespace() (string, bool, error) {
+	return c.namespace, true, nil
+}
+
+// warningLogger sends API server warnings to a log function.
+type warningLogger func(format string, args ...any)
+
+func (w warningLogger) HandleWarningHeader(code int, agent string, text string) {
+	if code != 299 || text == "" {
+		return
+	}
+	w("warning from the API server: %s", text)
+}

@@ -1,0 +1,45 @@
+package provider
+
+import "github.com/pulumi/pulumi-go-provider/infer"
+
+// CACerts is the `cacerts` secret in istio-system, from which istiod signs
+// workload certificates with the cluster's intermediate.
+type CACerts struct{ deps Deps }
+
+// CACertsArgs are the CACerts inputs.
+type CACertsArgs struct {
+	Cluster           ClusterConnection `pulumi:"cluster"`
+	CaCertPem         string            `pulumi:"caCertPem"`
+	CaKeyPem          string            `pulumi:"caKeyPem" provider:"secret"`
+	RootCertPem       string            `pulumi:"rootCertPem"`
+	CertChainPem      string            `pulumi:"certChainPem"`
+	ExtraRootCertPems []string          `pulumi:"extraRootCertPems,optional"`
+}
+
+// Annotate documents CACertsArgs.
+func (c *CACertsArgs) Annotate(a infer.Annotator) {
+	a.Describe(&c.Cluster, "The cluster to write the secret to.")
+	a.Describe(&c.CaCertPem, "The intermediate certificate (ca-cert.pem).")
+	a.Describe(&c.CaKeyPem, "The intermediate key (ca-key.pem).")
+	a.Describe(&c.RootCertPem, "The mesh root (root-cert.pem).")
+	a.Describe(&c.CertChainPem, "The intermediate then the root (cert-chain.pem).")
+	a.Describe(&c.ExtraRootCertPems, "More roots appended to root-cert.pem, to rotate the root without an outage.")
+}
+
+// CACertsState is the CACerts output.
+type CACertsState struct {
+	CACertsArgs
+	Checksum         string `pulumi:"checksum"`
+	CreatedNamespace bool   `pulumi:"createdNamespace"`
+}
+
+// Annotate documents CACertsState.
+func (s *CACertsState) Annotate(a infer.Annotator) {
+	a.Describe(&s.Checksum, "SHA-256 of the secret's data as last seen in the cluster; refresh notices edits.")
+	a.Describe(&s.CreatedNamespace, "Whether ristio created istio-system, and so deletes it.")
+}
+
+// Annotate documents CACerts.
+func (r *CACerts) Annotate(a infer.Annotator) {
+	a.Describe(&r, "The `cacerts` secret in istio-system: ca-cert.pem, ca-key.pem, root-cert.pem and cert-chain.pem, exactly as Istio's plug-in CA expects.")
+}

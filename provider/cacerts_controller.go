@@ -1,0 +1,146 @@
+package provider
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	p "github.com/pulumi/pulumi-go-provider"
+	"github.com/pulumi/pulumi-go-provider/infer"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/ristio/pulumi-ristio/pkg/naming"
+)
+
+var (
+	_ infer.CustomResource[CACertsArgs, CACertsState] = (*CACerts)(nil)
+	_ infer.CustomCheck[CACertsArgs]                  = (*CACerts)(nil)
+	_ infer.CustomDiff[CACertsArgs, CACertsState]     = (*CACerts)(nil)
+	_ infer.CustomUpdate[CACertsArgs, CACertsState]   = (*CACerts)(nil)
+	_ infer.CustomRead[CACertsArgs, CACertsState]     = (*CACerts)(nil)
+	_ infer.CustomDelete[CACertsState]                = (*CACerts)(nil)
+)
+
+// Check validates the connection.
+func (r *CACerts) Check(ctx context.Context, req infer.CheckRequest) (infer.CheckResponse[CACertsArgs], error) {
+	args, failures, err := infer.DefaultCheck[CACertsArgs](ctx, req.NewInputs)
+	if err != nil || len(failures) > 0 {
+		return infer.CheckResponse[CACertsArgs]{Inputs: args, Failures: failures}, err
+	}
+	failures = checkConnection("cluster", req.NewInputs, args.Cluster)
+	return infer.CheckResponse[CACertsArgs]{Inputs: args, Failures: failures}, nil
+}
+
+// data is the secret's contents, in Istio's file names.
+func (a CACertsArgs) data() map[string][]byte {
+	roots := strings.TrimRight(a.RootCertPem, "\n") + "\n"
+	for _, extra := range a.ExtraRootCertPems {
+		roots += strings.TrimRight(extra, "\n") + "\n"
+	}
+	return map[string][]byte{
+		"ca-cert.pem":    []byte(a.CaCertPem),
+		"ca-key.pem":     []byte(a.CaKeyPem),
+		"root-cert.pem":  []byte(roots),
+		"cert-chain.pem": []byte(a.CertChainPem),
+	}
+}
+
+// Diff updates in place, replaces when the cluster changes, and repairs drift found by refresh.
+func (r *CACerts) Diff(_ context.Context, req infer.DiffRequest[CACertsArgs, CACertsState]) (infer.DiffResponse, error) {
+	diff := diffInputs(req.State.CACertsArgs, req.Inputs, replaceOn("cluster.name"))
+	if req.State.Checksum != checksum(req.State.data()) {
+		diff["checksum"] = p.PropertyDiff{Kind: p.Update}
+	}
+	return diffResponse(diff), nil
+}
+
+// Create writes the secret, creating istio-system when missing.
+func (r *CACerts) Create(ctx context.Context, req infer.CreateRequest[CACertsArgs]) (infer.CreateResponse[CACertsState], error) {
+	state := CACertsState{CACertsArgs: req.Inputs}
+	if req.DryRun {
+		return infer.CreateResponse[CACertsState]{ID: req.Name, Output: state}, nil
+	}
+	created, err := r.apply(ctx, req.Inputs)
+	if err != nil {
+		return infer.CreateResponse[CACertsState]{}, err
+	}
+	state.Checksum = checksum(req.Inputs.data())
+	state.CreatedNamespace = created
+	return infer.CreateResponse[CACertsState]{ID: req.Name, Output: state}, nil
+}
+
+// Update rewrites the secret.
+func (r *CACerts) Update(ctx context.Context, req infer.UpdateRequest[CACertsArgs, CACertsState]) (infer.UpdateResponse[CACertsState], error) {
+	state := CACertsState{CACertsArgs: req.Inputs, CreatedNamespace: req.State.CreatedNamespace, Checksum: req.State.Checksum}
+	if req.DryRun {
+		return infer.UpdateResponse[CACertsState]{Output: state}, nil
+	}
+	created, err := r.apply(ctx, req.Inputs)
+	if err != nil {
+		return infer.UpdateResponse[CACertsState]{}, err
+	}
+	state.Checksum = checksum(req.Inputs.data())
+	state.CreatedNamespace = state.CreatedNamespace || created
+	return infer.UpdateResponse[CACertsState]{Output: state}, nil
+}
+
+func (r *CACerts) apply(ctx context.Context, in CACertsArgs) (createdNamespace bool, err error) {
+	client, err := r.deps.kubeClient(in.Cluster)
+	if err != nil {
+		return false, err
+	}
+	p.GetLogger(ctx).InfoStatusf("%s: writing %s/%s", in.Cluster.Name, naming.IstioNamespace, naming.CACertsSecret)
+	ns, err := client.Get(ctx, namespaceGVK, "", naming.IstioNamespace)
+	if err != nil {
+		return false, fmt.Errorf("cluster %s: reading namespace %s: %w", in.Cluster.Name, naming.IstioNamespace, err)
+	}
+	if err := client.EnsureNamespace(ctx, naming.IstioNamespace, nil); err != nil {
+		return false, fmt.Errorf("cluster %s: %w", in.Cluster.Name, err)
+	}
+	secret := &corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{Name: naming.CACertsSecret, Namespace: naming.IstioNamespace, Labels: naming.ManagedLabels()},
+		Type:       corev1.SecretTypeOpaque,
+		Data:       in.data(),
+	}
+	if err := client.ApplySecret(ctx, secret); err != nil {
+		return false, fmt.Errorf("cluster %s: writing secret %s/%s: %w", in.Cluster.Name, naming.IstioNamespace, naming.CACertsSecret, err)
+	}
+	return ns == nil, nil
+}
+
+// Read fingerprints the live secret; an empty checksum means it is gone.
+func (r *CACerts) Read(ctx context.Context, req infer.ReadRequest[CACertsArgs, CACertsState]) (infer.ReadResponse[CACertsArgs, CACertsState], error) {
+	client, err := r.deps.kubeClient(req.State.Cluster)
+	if err != nil {
+		return infer.ReadResponse[CACertsArgs, CACertsState]{}, err
+	}
+	live, err := client.GetSecret(ctx, naming.IstioNamespace, naming.CACertsSecret)
+	if err != nil {
+		return infer.ReadResponse[CACertsArgs, CACertsState]{}, fmt.Errorf("cluster %s: reading secret %s/%s: %w", req.State.Cluster.Name, naming.IstioNamespace, naming.CACertsSecret, err)
+	}
+	state := req.State
+	state.Checksum = ""
+	if live != nil {
+		state.Checksum = checksum(live.Data)
+	}
+	return infer.ReadResponse[CACertsArgs, CACertsState]{ID: req.ID, Inputs: req.Inputs, State: state}, nil
+}
+
+// Delete removes the secret, and istio-system when ristio created it.
+func (r *CACerts) Delete(ctx context.Context, req infer.DeleteRequest[CACertsState]) (infer.DeleteResponse, error) {
+	c := req.State.Cluster
+	client, err := r.deps.kubeClient(c)
+	if err != nil {
+		return infer.DeleteResponse{}, deleteHint(c.Name, err)
+	}
+	if err := deleteManagedSecret(ctx, client, naming.IstioNamespace, naming.CACertsSecret); err != nil {
+		return infer.DeleteResponse{}, deleteHint(c.Name, err)
+	}
+	if req.State.CreatedNamespace {
+		if err := client.DeleteNamespace(ctx, naming.IstioNamespace, progress(ctx, c.Name)); err != nil {
+			return infer.DeleteResponse{}, deleteHint(c.Name, err)
+		}
+	}
+	return infer.DeleteResponse{}, nil
+}

@@ -1,0 +1,42 @@
+package provider
+
+import (
+	"fmt"
+	"regexp"
+
+	p "github.com/pulumi/pulumi-go-provider"
+	"github.com/pulumi/pulumi-go-provider/infer"
+)
+
+// ChartSource says where Istio's Helm charts come from.
+type ChartSource struct {
+	ChartRepository *string `pulumi:"chartRepository,optional"`
+	ChartDirectory  *string `pulumi:"chartDirectory,optional"`
+}
+
+// Annotate documents ChartSource.
+func (c *ChartSource) Annotate(a infer.Annotator) {
+	a.Describe(&c.ChartRepository, "Helm repository of Istio's charts: an https:// repo or an oci:// registry.")
+	a.SetDefault(&c.ChartRepository, defaultChartRepository)
+	a.Describe(&c.ChartDirectory, "Local directory holding base, istiod and gateway as chart directories or .tgz files. Wins over chartRepository.")
+}
+
+const defaultChartRepository = "https://istio-release.storage.googleapis.com/charts"
+
+// istioVersionPattern accepts exact Istio releases such as 1.28.1 or 1.29.0-beta.1:
+// a chart version, never a range, so a diff means an upgrade.
+var istioVersionPattern = regexp.MustCompile(`^[0-9]+\.[0-9]+\.[0-9]+(-[0-9A-Za-z.-]+)?$`)
+
+func checkIstioVersion(field, cluster, version string) []p.CheckFailure {
+	if istioVersionPattern.MatchString(version) {
+		return nil
+	}
+	return []p.CheckFailure{{Property: field, Reason: fmt.Sprintf("cluster %q: istioVersion %q is not an exact version such as 1.28.1", cluster, version)}}
+}
+
+func checkChartSource(d Deps, field string, c ChartSource) []p.CheckFailure {
+	if err := d.chartSource(c).Validate(); err != nil {
+		return []p.CheckFailure{{Property: field, Reason: err.Error()}}
+	}
+	return nil
+}

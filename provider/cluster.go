@@ -1,0 +1,76 @@
+package provider
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"sort"
+	"time"
+
+	p "github.com/pulumi/pulumi-go-provider"
+
+	"github.com/ristio/pulumi-ristio/pkg/helm"
+	"github.com/ristio/pulumi-ristio/pkg/kube"
+	"github.com/ristio/pulumi-ristio/pkg/naming"
+)
+
+const defaultTimeoutSeconds = 600
+
+func (d Deps) kubeClient(c ClusterConnection) (*kube.Client, error) {
+	client, err := d.Kube(c.source())
+	if err != nil {
+		return nil, fmt.Errorf("cluster %s: connecting: %w", c.Name, err)
+	}
+	return client, nil
+}
+
+func (d Deps) helmClient(ctx context.Context, c ClusterConnection) (*helm.Client, error) {
+	logger := p.GetLogger(ctx)
+	client, err := d.Helm(c.source(), naming.IstioNamespace, func(format string, a ...any) {
+		logger.Debugf(c.Name+": helm: "+format, a...)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("cluster %s: connecting helm: %w", c.Name, err)
+	}
+	return client, nil
+}
+
+// progress reports waits on the resource's status line, prefixed by the cluster.
+func progress(ctx context.Context, cluster string) kube.Progress {
+	logger := p.GetLogger(ctx)
+	return func(format string, a ...any) {
+		logger.InfoStatusf(cluster+": "+format, a...)
+	}
+}
+
+// withTimeout bounds a whole create or update by the user's timeoutSeconds.
+func withTimeout(ctx context.Context, seconds *int) (context.Context, context.CancelFunc) {
+	s := deref(seconds)
+	if s <= 0 {
+		s = defaultTimeoutSeconds
+	}
+	return context.WithTimeout(ctx, time.Duration(s)*time.Second)
+}
+
+// checksum fingerprints secret data so refresh can tell an edited secret from
+// ours without keeping its contents in state.
+func checksum(data map[string][]byte) string {
+	keys := make([]string, 0, len(data))
+	for k := range data {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	h := sha256.New()
+	for _, k := range keys {
+		fmt.Fprintf(h, "%s\x00%d\x00", k, len(data[k]))
+		h.Write(data[k])
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// deleteHint turns a failed delete into advice, since an unreachable cluster
+// must not block destroy forever.
+func deleteHint(cluster string, err error) error {
+	return fmt.Errorf("cluster %s: %w (if this cluster is gone for good, drop the resource from state with `pulumi state delete <urn>` and rerun)", cluster, err)
+}

@@ -1,0 +1,57 @@
+package provider
+
+import "github.com/pulumi/pulumi-go-provider/infer"
+
+// ClusterCA is one cluster's intermediate CA, signed by the mesh root.
+type ClusterCA struct{ deps Deps }
+
+// ClusterCAArgs are the ClusterCA's inputs.
+type ClusterCAArgs struct {
+	Cluster          string  `pulumi:"cluster"`
+	RootCertPem      string  `pulumi:"rootCertPem"`
+	RootKeyPem       string  `pulumi:"rootKeyPem" provider:"secret"`
+	RootKeyPassword  *string `pulumi:"rootKeyPassword,optional" provider:"secret"`
+	ValidityHours    *int    `pulumi:"validityHours,optional"`
+	KeyType          *string `pulumi:"keyType,optional"`
+	RsaBits          *int    `pulumi:"rsaBits,optional"`
+	SanSuffix        *string `pulumi:"sanSuffix,optional"`
+	RenewBeforeHours *int    `pulumi:"renewBeforeHours,optional"`
+}
+
+// Annotate documents ClusterCAArgs.
+func (c *ClusterCAArgs) Annotate(a infer.Annotator) {
+	a.Describe(&c.Cluster, "The cluster's name; it becomes L=<cluster> in the subject.")
+	a.Describe(&c.RootCertPem, "The root certificate that signs this intermediate.")
+	a.Describe(&c.RootKeyPem, "The root key, PEM, possibly encrypted with rootKeyPassword.")
+	a.Describe(&c.RootKeyPassword, "Password of an encrypted rootKeyPem.")
+	a.Describe(&c.ValidityHours, "Validity in hours; clamped to the root's end, with a warning.")
+	a.SetDefault(&c.ValidityHours, defaultValidityHours)
+	a.Describe(&c.KeyType, "Key algorithm: RSA or ECDSA.")
+	a.SetDefault(&c.KeyType, "RSA")
+	a.Describe(&c.RsaBits, "RSA key size: 2048, 3072 or 4096.")
+	a.SetDefault(&c.RsaBits, 4096)
+	a.Describe(&c.SanSuffix, "When set, the intermediate gets SAN <cluster>.<sanSuffix>.")
+	a.Describe(&c.RenewBeforeHours, "Reissue the intermediate on `pulumi up` once it is this close to expiry. Default: a fifth of its lifetime.")
+}
+
+// ClusterCAState is the ClusterCA's output.
+type ClusterCAState struct {
+	ClusterCAArgs
+	CertPem      string `pulumi:"certPem"`
+	KeyPem       string `pulumi:"keyPem" provider:"secret"`
+	CertChainPem string `pulumi:"certChainPem"`
+	NotAfter     string `pulumi:"notAfter"`
+}
+
+// Annotate documents ClusterCAState.
+func (s *ClusterCAState) Annotate(a infer.Annotator) {
+	a.Describe(&s.CertPem, "The intermediate certificate (Istio's ca-cert.pem).")
+	a.Describe(&s.KeyPem, "The intermediate key (Istio's ca-key.pem).")
+	a.Describe(&s.CertChainPem, "The intermediate then the root (Istio's cert-chain.pem).")
+	a.Describe(&s.NotAfter, "End of the intermediate's validity, RFC 3339.")
+}
+
+// Annotate documents ClusterCA.
+func (r *ClusterCA) Annotate(a infer.Annotator) {
+	a.Describe(&r, "A cluster's intermediate CA (pathlen 0), signed by the mesh root. Any input change, or nearing expiry, replaces it.")
+}

@@ -1,0 +1,122 @@
+package provider
+
+import (
+	"context"
+	"crypto/x509"
+	"encoding/pem"
+	"fmt"
+	"time"
+
+	p "github.com/pulumi/pulumi-go-provider"
+	"github.com/pulumi/pulumi-go-provider/infer"
+
+	"github.com/ristio/pulumi-ristio/pkg/naming"
+	"github.com/ristio/pulumi-ristio/pkg/pki"
+)
+
+var (
+	_ infer.CustomResource[ClusterCAArgs, ClusterCAState] = (*ClusterCA)(nil)
+	_ infer.CustomCheck[ClusterCAArgs]                    = (*ClusterCA)(nil)
+	_ infer.CustomDiff[ClusterCAArgs, ClusterCAState]     = (*ClusterCA)(nil)
+)
+
+// renewFraction is the share of an intermediate's life after which it is
+// reissued when renewBeforeHours is not set.
+const renewFraction = 0.8
+
+// Check validates the cluster name and the certificate settings.
+func (r *ClusterCA) Check(ctx context.Context, req infer.CheckRequest) (infer.CheckResponse[ClusterCAArgs], error) {
+	args, failures, err := infer.DefaultCheck[ClusterCAArgs](ctx, req.NewInputs)
+	if err != nil || len(failures) > 0 {
+		return infer.CheckResponse[ClusterCAArgs]{Inputs: args, Failures: failures}, err
+	}
+	if err := naming.ValidateClusterName(args.Cluster); err != nil {
+		failures = append(failures, p.CheckFailure{Property: "cluster", Reason: fmt.Sprintf("cluster name %v", err)})
+	}
+	failures = append(failures, checkCertificate("", args.certificate(), r.deps.Now())...)
+	if h := deref(args.RenewBeforeHours); h < 0 {
+		failures = append(failures, p.CheckFailure{Property: "renewBeforeHours", Reason: fmt.Sprintf("cluster %q: renewBeforeHours must not be negative, got %d", args.Cluster, h)})
+	}
+	return infer.CheckResponse[ClusterCAArgs]{Inputs: args, Failures: failures}, nil
+}
+
+func (a ClusterCAArgs) certificate() CertificateArgs {
+	return CertificateArgs{ValidityHours: a.ValidityHours, KeyType: a.KeyType, RsaBits: a.RsaBits, SanSuffix: a.SanSuffix}
+}
+
+// Diff replaces the intermediate when any input changes or when it is due for renewal.
+func (r *ClusterCA) Diff(ctx context.Context, req infer.DiffRequest[ClusterCAArgs, ClusterCAState]) (infer.DiffResponse, error) {
+	diff := diffInputs(req.State.ClusterCAArgs, req.Inputs, allReplace)
+	if req.State.CertPem != "" {
+		due, err := r.renewalDue(req.State)
+		if err != nil {
+			return infer.DiffResponse{}, err
+		}
+		if due {
+			p.GetLogger(ctx).Infof("cluster %s: intermediate CA expires %s and is due for renewal", req.State.Cluster, req.State.NotAfter)
+			diff["notAfter"] = p.PropertyDiff{Kind: p.UpdateReplace}
+		}
+	}
+	return diffResponse(diff), nil
+}
+
+func (r *ClusterCA) renewalDue(s ClusterCAState) (bool, error) {
+	block, _ := pem.Decode([]byte(s.CertPem))
+	if block == nil {
+		return false, fmt.Errorf("cluster %s: state holds no intermediate certificate", s.Cluster)
+	}
+	cert, err := x509.ParseCertificate(block.Bytes)
+	if err != nil {
+		return false, fmt.Errorf("cluster %s: parsing intermediate certificate: %w", s.Cluster, err)
+	}
+	before := time.Duration(deref(s.RenewBeforeHours)) * time.Hour
+	fraction := 0.0
+	if before == 0 {
+		fraction = renewFraction
+	}
+	return pki.NeedsRenewal(cert, r.deps.Now(), before, fraction), nil
+}
+
+// Create signs a new intermediate for the cluster.
+func (r *ClusterCA) Create(ctx context.Context, req infer.CreateRequest[ClusterCAArgs]) (infer.CreateResponse[ClusterCAState], error) {
+	in := req.Inputs
+	state := ClusterCAState{ClusterCAArgs: in}
+	if req.DryRun {
+		return infer.CreateResponse[ClusterCAState]{ID: req.Name, Output: state}, nil
+	}
+	root, err := pki.ParseCA([]byte(in.RootCertPem), []byte(in.RootKeyPem), []byte(deref(in.RootKeyPassword)))
+	if err != nil {
+		return infer.CreateResponse[ClusterCAState]{}, fmt.Errorf("cluster %s: reading root CA: %w", in.Cluster, err)
+	}
+	cert := in.certificate()
+	p.GetLogger(ctx).InfoStatusf("%s: generating intermediate CA (%s)", in.Cluster, describeKey(cert))
+	now := r.deps.Now()
+	ca, warnings, err := pki.GenerateIntermediate(root, pki.IntermediateOptions{
+		Cluster: in.Cluster, Key: keySpec(cert), SANSuffix: deref(in.SanSuffix), NotBefore: now, TTL: intermediateTTL(root, now, validity(cert)),
+	})
+	if err != nil {
+		return infer.CreateResponse[ClusterCAState]{}, err
+	}
+	for _, w := range warnings {
+		p.GetLogger(ctx).Warning(w)
+	}
+	bundle := pki.BuildCACerts(ca, root)
+	state.CertPem = string(bundle.CACert)
+	state.KeyPem = string(bundle.CAKey)
+	state.CertChainPem = string(bundle.CertChain)
+	state.NotAfter = ca.Cert.NotAfter.UTC().Format(time.RFC3339)
+	return infer.CreateResponse[ClusterCAState]{ID: req.Name, Output: state}, nil
+}
+
+// clampSlack is how far past the root an intermediate may be asked to reach
+// before ristio warns: a root and intermediates made in the same run with the
+// same validityHours differ by seconds, and clamping that is not news.
+const clampSlack = 24 * time.Hour
+
+func intermediateTTL(root *pki.CA, now time.Time, ttl time.Duration) time.Duration {
+	over := now.Add(ttl).Sub(root.Cert.NotAfter)
+	if over > 0 && over < clampSlack {
+		return root.Cert.NotAfter.Sub(now)
+	}
+	return ttl
+}

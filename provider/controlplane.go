@@ -1,0 +1,69 @@
+package provider
+
+import "github.com/pulumi/pulumi-go-provider/infer"
+
+// IstioControlPlane is istio-system labelled with the cluster's network, plus
+// the istio-base and istiod Helm releases.
+type IstioControlPlane struct{ deps Deps }
+
+// MeshNetworkArgs pins one network's east-west gateway to a fixed address.
+type MeshNetworkArgs struct {
+	Network        string `pulumi:"network"`
+	Cluster        string `pulumi:"cluster"`
+	GatewayAddress string `pulumi:"gatewayAddress"`
+}
+
+// Annotate documents MeshNetworkArgs.
+func (m *MeshNetworkArgs) Annotate(a infer.Annotator) {
+	a.Describe(&m.Network, "The network.")
+	a.Describe(&m.Cluster, "The cluster whose endpoints live on that network.")
+	a.Describe(&m.GatewayAddress, "The network's east-west gateway address (IP or hostname), reached on port 15443.")
+}
+
+// IstioControlPlaneArgs are the IstioControlPlane inputs.
+type IstioControlPlaneArgs struct {
+	Cluster        ClusterConnection `pulumi:"cluster"`
+	MeshId         string            `pulumi:"meshId"`
+	Network        string            `pulumi:"network"`
+	IstioVersion   string            `pulumi:"istioVersion"`
+	Revision       *string           `pulumi:"revision,optional"`
+	MeshNetworks   []MeshNetworkArgs `pulumi:"meshNetworks,optional"`
+	IstiodValues   map[string]any    `pulumi:"istiodValues,optional"`
+	TimeoutSeconds *int              `pulumi:"timeoutSeconds,optional"`
+	ChartSource
+}
+
+// Annotate documents IstioControlPlaneArgs.
+func (c *IstioControlPlaneArgs) Annotate(a infer.Annotator) {
+	a.Describe(&c.Cluster, "The cluster to install into.")
+	a.Describe(&c.MeshId, "Istio's global.meshID.")
+	a.Describe(&c.Network, "The cluster's network: namespace label topology.istio.io/network and global.network.")
+	a.Describe(&c.IstioVersion, "Istio version: the chart version (and image tag).")
+	a.Describe(&c.Revision, "Istio revision, for canary control planes.")
+	a.Describe(&c.MeshNetworks, "Networks whose gateways have fixed addresses, written to global.meshNetworks.")
+	a.Describe(&c.IstiodValues, "Extra Helm values for istiod, merged over ristio's.")
+	a.Describe(&c.TimeoutSeconds, "How long to wait for istiod to become available.")
+	a.SetDefault(&c.TimeoutSeconds, defaultTimeoutSeconds)
+}
+
+// IstioControlPlaneState is the IstioControlPlane output.
+type IstioControlPlaneState struct {
+	IstioControlPlaneArgs
+	BaseStatus     string `pulumi:"baseStatus"`
+	IstiodStatus   string `pulumi:"istiodStatus"`
+	BaseRevision   int    `pulumi:"baseRevision"`
+	IstiodRevision int    `pulumi:"istiodRevision"`
+}
+
+// Annotate documents IstioControlPlaneState.
+func (s *IstioControlPlaneState) Annotate(a infer.Annotator) {
+	a.Describe(&s.BaseStatus, "Status of the istio-base release as last seen (deployed, failed, or empty when missing).")
+	a.Describe(&s.IstiodStatus, "Status of the istiod release as last seen.")
+	a.Describe(&s.BaseRevision, "Helm revision of istio-base.")
+	a.Describe(&s.IstiodRevision, "Helm revision of istiod.")
+}
+
+// Annotate documents IstioControlPlane.
+func (r *IstioControlPlane) Annotate(a infer.Annotator) {
+	a.Describe(&r, "Istio's control plane in one cluster: the labelled istio-system namespace and the istio-base and istiod Helm releases. A version change is an in-place Helm upgrade.")
+}

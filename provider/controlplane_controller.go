@@ -1,0 +1,194 @@
+package provider
+
+import (
+	"context"
+	"fmt"
+
+	p "github.com/pulumi/pulumi-go-provider"
+	"github.com/pulumi/pulumi-go-provider/infer"
+
+	"github.com/ristio/pulumi-ristio/pkg/charts"
+	"github.com/ristio/pulumi-ristio/pkg/helm"
+	"github.com/ristio/pulumi-ristio/pkg/helmvalues"
+	"github.com/ristio/pulumi-ristio/pkg/naming"
+)
+
+var (
+	_ infer.CustomResource[IstioControlPlaneArgs, IstioControlPlaneState] = (*IstioControlPlane)(nil)
+	_ infer.CustomCheck[IstioControlPlaneArgs]                            = (*IstioControlPlane)(nil)
+	_ infer.CustomDiff[IstioControlPlaneArgs, IstioControlPlaneState]     = (*IstioControlPlane)(nil)
+	_ infer.CustomUpdate[IstioControlPlaneArgs, IstioControlPlaneState]   = (*IstioControlPlane)(nil)
+	_ infer.CustomRead[IstioControlPlaneArgs, IstioControlPlaneState]     = (*IstioControlPlane)(nil)
+	_ infer.CustomDelete[IstioControlPlaneState]                          = (*IstioControlPlane)(nil)
+)
+
+const deployed = "deployed"
+
+// Check validates the connection, version, network and chart source.
+func (r *IstioControlPlane) Check(ctx context.Context, req infer.CheckRequest) (infer.CheckResponse[IstioControlPlaneArgs], error) {
+	args, failures, err := infer.DefaultCheck[IstioControlPlaneArgs](ctx, req.NewInputs)
+	if err != nil || len(failures) > 0 {
+		return infer.CheckResponse[IstioControlPlaneArgs]{Inputs: args, Failures: failures}, err
+	}
+	failures = checkConnection("cluster", req.NewInputs, args.Cluster)
+	failures = append(failures, checkIstioVersion("istioVersion", args.Cluster.Name, args.IstioVersion)...)
+	failures = append(failures, checkChartSource(r.deps, "chartRepository", args.ChartSource)...)
+	if args.MeshId == "" {
+		failures = append(failures, p.CheckFailure{Property: "meshId", Reason: "meshId must not be empty"})
+	}
+	if args.Network == "" {
+		failures = append(failures, p.CheckFailure{Property: "network", Reason: fmt.Sprintf("cluster %q: network must not be empty", args.Cluster.Name)})
+	}
+	return infer.CheckResponse[IstioControlPlaneArgs]{Inputs: args, Failures: failures}, nil
+}
+
+// Diff upgrades in place; a different cluster is a replacement; a release found
+// missing or failed by refresh is reinstalled.
+func (r *IstioControlPlane) Diff(_ context.Context, req infer.DiffRequest[IstioControlPlaneArgs, IstioControlPlaneState]) (infer.DiffResponse, error) {
+	diff := diffInputs(req.State.IstioControlPlaneArgs, req.Inputs, replaceOn("cluster.name"))
+	if req.State.BaseStatus != deployed {
+		diff["baseStatus"] = p.PropertyDiff{Kind: p.Update}
+	}
+	if req.State.IstiodStatus != deployed {
+		diff["istiodStatus"] = p.PropertyDiff{Kind: p.Update}
+	}
+	return diffResponse(diff), nil
+}
+
+// Create installs the control plane.
+func (r *IstioControlPlane) Create(ctx context.Context, req infer.CreateRequest[IstioControlPlaneArgs]) (infer.CreateResponse[IstioControlPlaneState], error) {
+	state := IstioControlPlaneState{IstioControlPlaneArgs: req.Inputs}
+	if req.DryRun {
+		return infer.CreateResponse[IstioControlPlaneState]{ID: req.Name, Output: state}, nil
+	}
+	state, err := r.apply(ctx, req.Inputs)
+	return infer.CreateResponse[IstioControlPlaneState]{ID: req.Name, Output: state}, err
+}
+
+// Update upgrades the releases in place.
+func (r *IstioControlPlane) Update(ctx context.Context, req infer.UpdateRequest[IstioControlPlaneArgs, IstioControlPlaneState]) (infer.UpdateResponse[IstioControlPlaneState], error) {
+	if req.DryRun {
+		state := req.State
+		state.IstioControlPlaneArgs = req.Inputs
+		return infer.UpdateResponse[IstioControlPlaneState]{Output: state}, nil
+	}
+	state, err := r.apply(ctx, req.Inputs)
+	return infer.UpdateResponse[IstioControlPlaneState]{Output: state}, err
+}
+
+func (r *IstioControlPlane) apply(ctx context.Context, in IstioControlPlaneArgs) (IstioControlPlaneState, error) {
+	state := IstioControlPlaneState{IstioControlPlaneArgs: in}
+	ctx, cancel := withTimeout(ctx, in.TimeoutSeconds)
+	defer cancel()
+	name := in.Cluster.Name
+	report := progress(ctx, name)
+
+	client, err := r.deps.kubeClient(in.Cluster)
+	if err != nil {
+		return state, err
+	}
+	if err := client.EnsureNamespace(ctx, naming.IstioNamespace, map[string]string{naming.NetworkLabel: in.Network}); err != nil {
+		return state, fmt.Errorf("cluster %s: %w", name, err)
+	}
+	hc, err := r.deps.helmClient(ctx, in.Cluster)
+	if err != nil {
+		return state, err
+	}
+	src := r.deps.chartSource(in.ChartSource)
+	rev := deref(in.Revision)
+
+	base, err := installChart(ctx, hc, src, name, naming.BaseRelease, charts.Base, in.IstioVersion, helmvalues.Base(rev))
+	if err != nil {
+		return state, err
+	}
+	state.BaseStatus, state.BaseRevision = base.Status, base.Revision
+
+	values := helmvalues.Istiod(helmvalues.IstiodOptions{
+		MeshID: in.MeshId, Cluster: name, Network: in.Network, Revision: rev, Tag: in.IstioVersion,
+		MeshNetworks: meshNetworks(in.MeshNetworks), Overrides: in.IstiodValues,
+	})
+	istiod, err := installChart(ctx, hc, src, name, naming.IstiodRelease, charts.Istiod, in.IstioVersion, values)
+	if err != nil {
+		return state, err
+	}
+	state.IstiodStatus, state.IstiodRevision = istiod.Status, istiod.Revision
+
+	if err := client.WaitForDeployment(ctx, naming.IstioNamespace, istiodDeployment(rev), report); err != nil {
+		return state, fmt.Errorf("cluster %s: %w", name, err)
+	}
+	return state, nil
+}
+
+func istiodDeployment(revision string) string {
+	if revision == "" {
+		return "istiod"
+	}
+	return "istiod-" + revision
+}
+
+func meshNetworks(in []MeshNetworkArgs) []helmvalues.MeshNetwork {
+	out := make([]helmvalues.MeshNetwork, 0, len(in))
+	for _, m := range in {
+		out = append(out, helmvalues.MeshNetwork{Network: m.Network, Cluster: m.Cluster, GatewayAddress: m.GatewayAddress, GatewayPort: naming.CrossNetworkPort})
+	}
+	return out
+}
+
+// installChart fetches a chart and installs or upgrades its release.
+func installChart(ctx context.Context, hc *helm.Client, src charts.Source, cluster, release, chartName, version string, values map[string]any) (*helm.Release, error) {
+	logger := p.GetLogger(ctx)
+	logger.InfoStatusf("%s: fetching chart %s %s", cluster, chartName, version)
+	ch, err := src.Load(ctx, chartName, version)
+	if err != nil {
+		return nil, fmt.Errorf("cluster %s: %w", cluster, err)
+	}
+	logger.InfoStatusf("%s: installing release %s (chart %s %s)", cluster, release, chartName, version)
+	rel, err := hc.Apply(ctx, release, ch, values)
+	if err != nil {
+		return nil, fmt.Errorf("cluster %s: release %s: %w", cluster, release, err)
+	}
+	return rel, nil
+}
+
+// releaseStatus is a release's status, or "" when it is gone.
+func releaseStatus(hc *helm.Client, name string) (string, int, error) {
+	rel, err := hc.Get(name)
+	if err != nil || rel == nil {
+		return "", 0, err
+	}
+	return rel.Status, rel.Revision, nil
+}
+
+// Read notices releases uninstalled or failed by hand.
+func (r *IstioControlPlane) Read(ctx context.Context, req infer.ReadRequest[IstioControlPlaneArgs, IstioControlPlaneState]) (infer.ReadResponse[IstioControlPlaneArgs, IstioControlPlaneState], error) {
+	state := req.State
+	hc, err := r.deps.helmClient(ctx, state.Cluster)
+	if err != nil {
+		return infer.ReadResponse[IstioControlPlaneArgs, IstioControlPlaneState]{}, err
+	}
+	if state.BaseStatus, state.BaseRevision, err = releaseStatus(hc, naming.BaseRelease); err != nil {
+		return infer.ReadResponse[IstioControlPlaneArgs, IstioControlPlaneState]{}, fmt.Errorf("cluster %s: reading release %s: %w", state.Cluster.Name, naming.BaseRelease, err)
+	}
+	if state.IstiodStatus, state.IstiodRevision, err = releaseStatus(hc, naming.IstiodRelease); err != nil {
+		return infer.ReadResponse[IstioControlPlaneArgs, IstioControlPlaneState]{}, fmt.Errorf("cluster %s: reading release %s: %w", state.Cluster.Name, naming.IstiodRelease, err)
+	}
+	return infer.ReadResponse[IstioControlPlaneArgs, IstioControlPlaneState]{ID: req.ID, Inputs: req.Inputs, State: state}, nil
+}
+
+// Delete uninstalls istiod, then istio-base.
+func (r *IstioControlPlane) Delete(ctx context.Context, req infer.DeleteRequest[IstioControlPlaneState]) (infer.DeleteResponse, error) {
+	c := req.State.Cluster
+	ctx, cancel := withTimeout(ctx, req.State.TimeoutSeconds)
+	defer cancel()
+	hc, err := r.deps.helmClient(ctx, c)
+	if err != nil {
+		return infer.DeleteResponse{}, deleteHint(c.Name, err)
+	}
+	for _, release := range []string{naming.IstiodRelease, naming.BaseRelease} {
+		p.GetLogger(ctx).InfoStatusf("%s: uninstalling release %s", c.Name, release)
+		if err := hc.Uninstall(ctx, release); err != nil {
+			return infer.DeleteResponse{}, deleteHint(c.Name, fmt.Errorf("uninstalling release %s: %w", release, err))
+		}
+	}
+	return infer.DeleteResponse{}, nil
+}

@@ -1,0 +1,97 @@
+package provider
+
+import (
+	"reflect"
+	"strings"
+
+	p "github.com/pulumi/pulumi-go-provider"
+)
+
+// replacePolicy says whether a change to the named input replaces the resource.
+type replacePolicy func(field string) bool
+
+func allReplace(string) bool { return true }
+
+func noneReplace(string) bool { return false }
+
+func replaceOn(fields ...string) replacePolicy {
+	return func(f string) bool {
+		for _, r := range fields {
+			if f == r || strings.HasPrefix(f, r+".") {
+				return true
+			}
+		}
+		return false
+	}
+}
+
+// diffInputs compares two input structs field by field (by their pulumi
+// names, flattening embedded structs) and says how each change applies.
+func diffInputs(old, new any, replace replacePolicy) map[string]p.PropertyDiff {
+	diff := map[string]p.PropertyDiff{}
+	ov, nv := fieldsByName(reflect.ValueOf(old)), fieldsByName(reflect.ValueOf(new))
+	for name, n := range nv {
+		o := ov[name]
+		if reflect.DeepEqual(normalize(o), normalize(n)) {
+			continue
+		}
+		kind := p.Update
+		if replace(name) {
+			kind = p.UpdateReplace
+		}
+		diff[name] = p.PropertyDiff{Kind: kind, InputDiff: true}
+	}
+	return diff
+}
+
+func diffResponse(diff map[string]p.PropertyDiff) p.DiffResponse {
+	return p.DiffResponse{HasChanges: len(diff) > 0, DetailedDiff: diff}
+}
+
+// normalize treats a nil pointer, map or slice like its empty value, so that
+// an omitted optional input equals one given empty.
+func normalize(v reflect.Value) any {
+	if !v.IsValid() {
+		return nil
+	}
+	switch v.Kind() {
+	case reflect.Pointer:
+		if v.IsNil() {
+			return nil
+		}
+		return normalize(v.Elem())
+	case reflect.Map, reflect.Slice:
+		if v.Len() == 0 {
+			return nil
+		}
+	}
+	if v.IsZero() {
+		return nil
+	}
+	return v.Interface()
+}
+
+func fieldsByName(v reflect.Value) map[string]reflect.Value {
+	out := map[string]reflect.Value{}
+	for v.Kind() == reflect.Pointer {
+		if v.IsNil() {
+			return out
+		}
+		v = v.Elem()
+	}
+	t := v.Type()
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		tag := f.Tag.Get("pulumi")
+		if tag == "" && f.Anonymous {
+			for k, fv := range fieldsByName(v.Field(i)) {
+				out[k] = fv
+			}
+			continue
+		}
+		if name := strings.Split(tag, ",")[0]; name != "" {
+			out[name] = v.Field(i)
+		}
+	}
+	return out
+}

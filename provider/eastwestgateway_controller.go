@@ -1,0 +1,202 @@
+package provider
+
+import (
+	"context"
+	"fmt"
+
+	p "github.com/pulumi/pulumi-go-provider"
+	"github.com/pulumi/pulumi-go-provider/infer"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/ristio/pulumi-ristio/pkg/charts"
+	"github.com/ristio/pulumi-ristio/pkg/helmvalues"
+	"github.com/ristio/pulumi-ristio/pkg/naming"
+)
+
+var (
+	_ infer.CustomResource[EastWestGatewayArgs, EastWestGatewayState] = (*EastWestGateway)(nil)
+	_ infer.CustomCheck[EastWestGatewayArgs]                          = (*EastWestGateway)(nil)
+	_ infer.CustomDiff[EastWestGatewayArgs, EastWestGatewayState]     = (*EastWestGateway)(nil)
+	_ infer.CustomUpdate[EastWestGatewayArgs, EastWestGatewayState]   = (*EastWestGateway)(nil)
+	_ infer.CustomRead[EastWestGatewayArgs, EastWestGatewayState]     = (*EastWestGateway)(nil)
+	_ infer.CustomDelete[EastWestGatewayState]                        = (*EastWestGateway)(nil)
+)
+
+// Check validates the connection, version and chart source.
+func (r *EastWestGateway) Check(ctx context.Context, req infer.CheckRequest) (infer.CheckResponse[EastWestGatewayArgs], error) {
+	args, failures, err := infer.DefaultCheck[EastWestGatewayArgs](ctx, req.NewInputs)
+	if err != nil || len(failures) > 0 {
+		return infer.CheckResponse[EastWestGatewayArgs]{Inputs: args, Failures: failures}, err
+	}
+	failures = checkConnection("cluster", req.NewInputs, args.Cluster)
+	failures = append(failures, checkIstioVersion("istioVersion", args.Cluster.Name, args.IstioVersion)...)
+	failures = append(failures, checkChartSource(r.deps, "chartRepository", args.ChartSource)...)
+	if args.Network == "" {
+		failures = append(failures, p.CheckFailure{Property: "network", Reason: fmt.Sprintf("cluster %q: network must not be empty", args.Cluster.Name)})
+	}
+	return infer.CheckResponse[EastWestGatewayArgs]{Inputs: args, Failures: failures}, nil
+}
+
+// Diff upgrades in place and repairs a release or Gateway removed by hand.
+func (r *EastWestGateway) Diff(_ context.Context, req infer.DiffRequest[EastWestGatewayArgs, EastWestGatewayState]) (infer.DiffResponse, error) {
+	diff := diffInputs(req.State.EastWestGatewayArgs, req.Inputs, replaceOn("cluster.name"))
+	if req.State.ReleaseStatus != deployed {
+		diff["releaseStatus"] = p.PropertyDiff{Kind: p.Update}
+	}
+	if !req.State.GatewayPresent {
+		diff["gatewayPresent"] = p.PropertyDiff{Kind: p.Update}
+	}
+	return diffResponse(diff), nil
+}
+
+// Create installs the gateway and waits for its address.
+func (r *EastWestGateway) Create(ctx context.Context, req infer.CreateRequest[EastWestGatewayArgs]) (infer.CreateResponse[EastWestGatewayState], error) {
+	if req.DryRun {
+		state := EastWestGatewayState{EastWestGatewayArgs: req.Inputs}
+		if a := deref(req.Inputs.GatewayAddress); a != "" {
+			state.Address = a
+		}
+		return infer.CreateResponse[EastWestGatewayState]{ID: req.Name, Output: state}, nil
+	}
+	state, err := r.apply(ctx, req.Inputs)
+	return infer.CreateResponse[EastWestGatewayState]{ID: req.Name, Output: state}, err
+}
+
+// Update upgrades the gateway in place.
+func (r *EastWestGateway) Update(ctx context.Context, req infer.UpdateRequest[EastWestGatewayArgs, EastWestGatewayState]) (infer.UpdateResponse[EastWestGatewayState], error) {
+	if req.DryRun {
+		state := req.State
+		state.EastWestGatewayArgs = req.Inputs
+		return infer.UpdateResponse[EastWestGatewayState]{Output: state}, nil
+	}
+	state, err := r.apply(ctx, req.Inputs)
+	return infer.UpdateResponse[EastWestGatewayState]{Output: state}, err
+}
+
+func (r *EastWestGateway) apply(ctx context.Context, in EastWestGatewayArgs) (EastWestGatewayState, error) {
+	state := EastWestGatewayState{EastWestGatewayArgs: in}
+	ctx, cancel := withTimeout(ctx, in.TimeoutSeconds)
+	defer cancel()
+	name := in.Cluster.Name
+	report := progress(ctx, name)
+
+	client, err := r.deps.kubeClient(in.Cluster)
+	if err != nil {
+		return state, err
+	}
+	hc, err := r.deps.helmClient(ctx, in.Cluster)
+	if err != nil {
+		return state, err
+	}
+	values := helmvalues.EastWestGateway(helmvalues.GatewayOptions{
+		Network: in.Network, Revision: deref(in.Revision), Tag: in.IstioVersion, Overrides: in.GatewayValues,
+	})
+	rel, err := installChart(ctx, hc, r.deps.chartSource(in.ChartSource), name, naming.EastWestRelease, charts.Gateway, in.IstioVersion, values)
+	if err != nil {
+		return state, err
+	}
+	state.ReleaseStatus = rel.Status
+
+	p.GetLogger(ctx).InfoStatusf("%s: applying Gateway %s/%s", name, naming.IstioNamespace, naming.CrossNetworkGateway)
+	if err := client.Apply(ctx, crossNetworkGateway()); err != nil {
+		return state, fmt.Errorf("cluster %s: applying Gateway %s/%s: %w", name, naming.IstioNamespace, naming.CrossNetworkGateway, err)
+	}
+	state.GatewayPresent = true
+
+	if a := deref(in.GatewayAddress); a != "" {
+		state.Address = a
+		return state, nil
+	}
+	if !deref(in.WaitForAddress) {
+		state.Address, err = client.ServiceAddress(ctx, naming.IstioNamespace, naming.EastWestService)
+		return state, wrapCluster(name, err)
+	}
+	if err := client.WaitForDeployment(ctx, naming.IstioNamespace, naming.EastWestService, report); err != nil {
+		return state, fmt.Errorf("cluster %s: %w", name, err)
+	}
+	state.Address, err = client.WaitForServiceAddress(ctx, naming.IstioNamespace, naming.EastWestService, report)
+	return state, wrapCluster(name, err)
+}
+
+func wrapCluster(cluster string, err error) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf("cluster %s: %w", cluster, err)
+}
+
+// crossNetworkGateway exposes every *.local service on 15443 with
+// AUTO_PASSTHROUGH, as in Istio's multi-network guide.
+func crossNetworkGateway() *unstructured.Unstructured {
+	return &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": gatewayGVK.GroupVersion().String(),
+		"kind":       gatewayGVK.Kind,
+		"metadata": map[string]any{
+			"name":      naming.CrossNetworkGateway,
+			"namespace": naming.IstioNamespace,
+			"labels":    map[string]any{naming.ManagedByLabel: naming.ManagedByValue},
+		},
+		"spec": map[string]any{
+			"selector": map[string]any{"istio": "eastwestgateway"},
+			"servers": []any{map[string]any{
+				"port":  map[string]any{"number": int64(naming.CrossNetworkPort), "name": "tls", "protocol": "TLS"},
+				"tls":   map[string]any{"mode": "AUTO_PASSTHROUGH"},
+				"hosts": []any{"*.local"},
+			}},
+		},
+	}}
+}
+
+// Read notices a removed release or Gateway, and a changed address.
+func (r *EastWestGateway) Read(ctx context.Context, req infer.ReadRequest[EastWestGatewayArgs, EastWestGatewayState]) (infer.ReadResponse[EastWestGatewayArgs, EastWestGatewayState], error) {
+	state := req.State
+	name := state.Cluster.Name
+	fail := func(err error) (infer.ReadResponse[EastWestGatewayArgs, EastWestGatewayState], error) {
+		return infer.ReadResponse[EastWestGatewayArgs, EastWestGatewayState]{}, fmt.Errorf("cluster %s: %w", name, err)
+	}
+	hc, err := r.deps.helmClient(ctx, state.Cluster)
+	if err != nil {
+		return fail(err)
+	}
+	if state.ReleaseStatus, _, err = releaseStatus(hc, naming.EastWestRelease); err != nil {
+		return fail(err)
+	}
+	client, err := r.deps.kubeClient(state.Cluster)
+	if err != nil {
+		return fail(err)
+	}
+	gw, err := client.Get(ctx, gatewayGVK, naming.IstioNamespace, naming.CrossNetworkGateway)
+	if err != nil {
+		return fail(err)
+	}
+	state.GatewayPresent = gw != nil
+	if deref(state.GatewayAddress) == "" {
+		if state.Address, err = client.ServiceAddress(ctx, naming.IstioNamespace, naming.EastWestService); err != nil {
+			return fail(err)
+		}
+	}
+	return infer.ReadResponse[EastWestGatewayArgs, EastWestGatewayState]{ID: req.ID, Inputs: req.Inputs, State: state}, nil
+}
+
+// Delete removes the Gateway, then the release.
+func (r *EastWestGateway) Delete(ctx context.Context, req infer.DeleteRequest[EastWestGatewayState]) (infer.DeleteResponse, error) {
+	c := req.State.Cluster
+	ctx, cancel := withTimeout(ctx, req.State.TimeoutSeconds)
+	defer cancel()
+	client, err := r.deps.kubeClient(c)
+	if err != nil {
+		return infer.DeleteResponse{}, deleteHint(c.Name, err)
+	}
+	if err := deleteManaged(ctx, client, gatewayGVK, naming.IstioNamespace, naming.CrossNetworkGateway); err != nil {
+		return infer.DeleteResponse{}, deleteHint(c.Name, err)
+	}
+	hc, err := r.deps.helmClient(ctx, c)
+	if err != nil {
+		return infer.DeleteResponse{}, deleteHint(c.Name, err)
+	}
+	p.GetLogger(ctx).InfoStatusf("%s: uninstalling release %s", c.Name, naming.EastWestRelease)
+	if err := hc.Uninstall(ctx, naming.EastWestRelease); err != nil {
+		return infer.DeleteResponse{}, deleteHint(c.Name, fmt.Errorf("uninstalling release %s: %w", naming.EastWestRelease, err))
+	}
+	return infer.DeleteResponse{}, nil
+}

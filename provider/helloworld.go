@@ -1,0 +1,48 @@
+package provider
+
+import "github.com/pulumi/pulumi-go-provider/infer"
+
+// HelloWorld is Istio's verification sample in one cluster: helloworld (one
+// version per cluster) and curl, in an injected namespace.
+type HelloWorld struct{ deps Deps }
+
+// HelloWorldArgs are the HelloWorld inputs.
+type HelloWorldArgs struct {
+	Cluster        ClusterConnection `pulumi:"cluster"`
+	Version        string            `pulumi:"version"`
+	Revision       *string           `pulumi:"revision,optional"`
+	Namespace      *string           `pulumi:"namespace,optional"`
+	Wait           *bool             `pulumi:"wait,optional"`
+	TimeoutSeconds *int              `pulumi:"timeoutSeconds,optional"`
+}
+
+// Annotate documents HelloWorldArgs.
+func (c *HelloWorldArgs) Annotate(a infer.Annotator) {
+	a.Describe(&c.Cluster, "The cluster to deploy into.")
+	a.Describe(&c.Version, "helloworld version deployed here: v1 or v2.")
+	a.Describe(&c.Revision, "Istio revision: the namespace is labelled istio.io/rev=<revision> instead of istio-injection=enabled.")
+	a.Describe(&c.Namespace, "Namespace of the sample.")
+	a.SetDefault(&c.Namespace, "sample")
+	a.Describe(&c.Wait, "Wait until the helloworld and curl Deployments are available.")
+	a.SetDefault(&c.Wait, true)
+	a.Describe(&c.TimeoutSeconds, "How long to wait for the Deployments.")
+	a.SetDefault(&c.TimeoutSeconds, defaultTimeoutSeconds)
+}
+
+// HelloWorldState is the HelloWorld output.
+type HelloWorldState struct {
+	HelloWorldArgs
+	CreatedNamespace bool `pulumi:"createdNamespace"`
+	Present          bool `pulumi:"present"`
+}
+
+// Annotate documents HelloWorldState.
+func (s *HelloWorldState) Annotate(a infer.Annotator) {
+	a.Describe(&s.CreatedNamespace, "Whether ristio created the namespace, and so deletes it.")
+	a.Describe(&s.Present, "Whether every object of the sample was present when last seen.")
+}
+
+// Annotate documents HelloWorld.
+func (r *HelloWorld) Annotate(a infer.Annotator) {
+	a.Describe(&r, "Istio's helloworld and curl sample, as in its multicluster verification guide: Service helloworld on port 5000, Deployment helloworld-<version>, and curl.")
+}

@@ -1,0 +1,137 @@
+package provider
+
+import (
+	"context"
+	"fmt"
+
+	p "github.com/pulumi/pulumi-go-provider"
+	"github.com/pulumi/pulumi-go-provider/infer"
+
+	"github.com/ristio/pulumi-ristio/pkg/sample"
+)
+
+var (
+	_ infer.CustomResource[HelloWorldArgs, HelloWorldState] = (*HelloWorld)(nil)
+	_ infer.CustomCheck[HelloWorldArgs]                     = (*HelloWorld)(nil)
+	_ infer.CustomDiff[HelloWorldArgs, HelloWorldState]     = (*HelloWorld)(nil)
+	_ infer.CustomUpdate[HelloWorldArgs, HelloWorldState]   = (*HelloWorld)(nil)
+	_ infer.CustomRead[HelloWorldArgs, HelloWorldState]     = (*HelloWorld)(nil)
+	_ infer.CustomDelete[HelloWorldState]                   = (*HelloWorld)(nil)
+)
+
+// Check validates the connection and version.
+func (r *HelloWorld) Check(ctx context.Context, req infer.CheckRequest) (infer.CheckResponse[HelloWorldArgs], error) {
+	args, failures, err := infer.DefaultCheck[HelloWorldArgs](ctx, req.NewInputs)
+	if err != nil || len(failures) > 0 {
+		return infer.CheckResponse[HelloWorldArgs]{Inputs: args, Failures: failures}, err
+	}
+	failures = checkConnection("cluster", req.NewInputs, args.Cluster)
+	if !sample.ValidVersion(args.Version) {
+		failures = append(failures, p.CheckFailure{Property: "version", Reason: fmt.Sprintf("cluster %q: version must be v1 or v2, got %q", args.Cluster.Name, args.Version)})
+	}
+	return infer.CheckResponse[HelloWorldArgs]{Inputs: args, Failures: failures}, nil
+}
+
+// Diff replaces the sample when its cluster or namespace changes and repairs missing objects.
+func (r *HelloWorld) Diff(_ context.Context, req infer.DiffRequest[HelloWorldArgs, HelloWorldState]) (infer.DiffResponse, error) {
+	diff := diffInputs(req.State.HelloWorldArgs, req.Inputs, replaceOn("cluster.name", "namespace", "version"))
+	if !req.State.Present {
+		diff["present"] = p.PropertyDiff{Kind: p.Update}
+	}
+	return diffResponse(diff), nil
+}
+
+// Create deploys the sample.
+func (r *HelloWorld) Create(ctx context.Context, req infer.CreateRequest[HelloWorldArgs]) (infer.CreateResponse[HelloWorldState], error) {
+	state := HelloWorldState{HelloWorldArgs: req.Inputs}
+	if req.DryRun {
+		return infer.CreateResponse[HelloWorldState]{ID: req.Name, Output: state}, nil
+	}
+	created, err := r.apply(ctx, req.Inputs)
+	state.CreatedNamespace, state.Present = created, err == nil
+	return infer.CreateResponse[HelloWorldState]{ID: req.Name, Output: state}, err
+}
+
+// Update reapplies the sample.
+func (r *HelloWorld) Update(ctx context.Context, req infer.UpdateRequest[HelloWorldArgs, HelloWorldState]) (infer.UpdateResponse[HelloWorldState], error) {
+	state := req.State
+	state.HelloWorldArgs = req.Inputs
+	if req.DryRun {
+		return infer.UpdateResponse[HelloWorldState]{Output: state}, nil
+	}
+	created, err := r.apply(ctx, req.Inputs)
+	state.CreatedNamespace, state.Present = state.CreatedNamespace || created, err == nil
+	return infer.UpdateResponse[HelloWorldState]{Output: state}, err
+}
+
+func (r *HelloWorld) apply(ctx context.Context, in HelloWorldArgs) (createdNamespace bool, err error) {
+	ctx, cancel := withTimeout(ctx, in.TimeoutSeconds)
+	defer cancel()
+	name, ns := in.Cluster.Name, deref(in.Namespace)
+	client, err := r.deps.kubeClient(in.Cluster)
+	if err != nil {
+		return false, err
+	}
+	existing, err := client.Get(ctx, namespaceGVK, "", ns)
+	if err != nil {
+		return false, fmt.Errorf("cluster %s: reading namespace %s: %w", name, ns, err)
+	}
+	if err := client.EnsureNamespace(ctx, ns, sample.NamespaceLabels(deref(in.Revision))); err != nil {
+		return false, fmt.Errorf("cluster %s: %w", name, err)
+	}
+	p.GetLogger(ctx).InfoStatusf("%s: deploying helloworld-%s and curl in %s", name, in.Version, ns)
+	for _, obj := range sample.Objects(ns, in.Version) {
+		if err := client.Apply(ctx, obj); err != nil {
+			return existing == nil, fmt.Errorf("cluster %s: applying %s %s/%s: %w", name, obj.GetKind(), ns, obj.GetName(), err)
+		}
+	}
+	if deref(in.Wait) {
+		for _, d := range sample.DeploymentNames(in.Version) {
+			if err := client.WaitForDeployment(ctx, ns, d, progress(ctx, name)); err != nil {
+				return existing == nil, fmt.Errorf("cluster %s: %w", name, err)
+			}
+		}
+	}
+	return existing == nil, nil
+}
+
+// Read notices sample objects removed by hand.
+func (r *HelloWorld) Read(ctx context.Context, req infer.ReadRequest[HelloWorldArgs, HelloWorldState]) (infer.ReadResponse[HelloWorldArgs, HelloWorldState], error) {
+	state := req.State
+	client, err := r.deps.kubeClient(state.Cluster)
+	if err != nil {
+		return infer.ReadResponse[HelloWorldArgs, HelloWorldState]{}, err
+	}
+	state.Present = true
+	for _, obj := range sample.Objects(deref(state.Namespace), state.Version) {
+		live, err := client.Get(ctx, obj.GroupVersionKind(), obj.GetNamespace(), obj.GetName())
+		if err != nil {
+			return infer.ReadResponse[HelloWorldArgs, HelloWorldState]{}, fmt.Errorf("cluster %s: reading %s %s/%s: %w", state.Cluster.Name, obj.GetKind(), obj.GetNamespace(), obj.GetName(), err)
+		}
+		state.Present = state.Present && live != nil
+	}
+	return infer.ReadResponse[HelloWorldArgs, HelloWorldState]{ID: req.ID, Inputs: req.Inputs, State: state}, nil
+}
+
+// Delete removes the sample's objects, and the namespace when ristio created it.
+func (r *HelloWorld) Delete(ctx context.Context, req infer.DeleteRequest[HelloWorldState]) (infer.DeleteResponse, error) {
+	s := req.State
+	ctx, cancel := withTimeout(ctx, s.TimeoutSeconds)
+	defer cancel()
+	client, err := r.deps.kubeClient(s.Cluster)
+	if err != nil {
+		return infer.DeleteResponse{}, deleteHint(s.Cluster.Name, err)
+	}
+	objs := sample.Objects(deref(s.Namespace), s.Version)
+	for i := len(objs) - 1; i >= 0; i-- {
+		if err := deleteManaged(ctx, client, objs[i].GroupVersionKind(), objs[i].GetNamespace(), objs[i].GetName()); err != nil {
+			return infer.DeleteResponse{}, deleteHint(s.Cluster.Name, err)
+		}
+	}
+	if s.CreatedNamespace {
+		if err := client.DeleteNamespace(ctx, deref(s.Namespace), progress(ctx, s.Cluster.Name)); err != nil {
+			return infer.DeleteResponse{}, deleteHint(s.Cluster.Name, err)
+		}
+	}
+	return infer.DeleteResponse{}, nil
+}

@@ -1,0 +1,111 @@
+package provider
+
+import (
+	"github.com/pulumi/pulumi-go-provider/infer"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+)
+
+// MultiClusterMeshArgs are the component's inputs.
+type MultiClusterMeshArgs struct {
+	MeshId              string               `pulumi:"meshId"`
+	Clusters            []MeshClusterArgs    `pulumi:"clusters"`
+	IstioVersion        *string              `pulumi:"istioVersion,optional"`
+	Certificate         *MeshCertificateArgs `pulumi:"certificate,optional"`
+	ChartRepository     *string              `pulumi:"chartRepository,optional"`
+	ChartDirectory      *string              `pulumi:"chartDirectory,optional"`
+	InstallHelloWorld   *bool                `pulumi:"installHelloWorld,optional"`
+	Revision            *string              `pulumi:"revision,optional"`
+	WaitForGateways     *bool                `pulumi:"waitForGateways,optional"`
+	TimeoutSeconds      *int                 `pulumi:"timeoutSeconds,optional"`
+	ReaderTokenMode     *string              `pulumi:"readerTokenMode,optional"`
+	ReaderTokenTtlHours *int                 `pulumi:"readerTokenTtlHours,optional"`
+}
+
+// Annotate documents MultiClusterMeshArgs.
+func (m *MultiClusterMeshArgs) Annotate(a infer.Annotator) {
+	a.Describe(&m.MeshId, "Istio mesh ID shared by every cluster (global.meshID).")
+	a.Describe(&m.Clusters, "The clusters of the mesh; at least one.")
+	a.Describe(&m.IstioVersion, "Istio version for every cluster that does not set its own. Default: "+DefaultIstioVersion+".")
+	a.Describe(&m.Certificate, "The mesh's root CA and per-cluster intermediates.")
+	a.Describe(&m.ChartRepository, "Helm repository of Istio's charts: https:// or oci://. Default: "+defaultChartRepository+".")
+	a.Describe(&m.ChartDirectory, "Local directory holding base, istiod and gateway as chart directories or .tgz files. Wins over chartRepository.")
+	a.Describe(&m.InstallHelloWorld, "Deploy Istio's helloworld (v1 in odd-numbered clusters, v2 in even) and curl in every cluster. Default false.")
+	a.Describe(&m.Revision, "Istio revision for the control planes, gateways and sample.")
+	a.Describe(&m.WaitForGateways, "Wait for each east-west gateway's load-balancer address. Default true.")
+	a.Describe(&m.TimeoutSeconds, "Upper bound of every wait, per resource. Default 600.")
+	a.Describe(&m.ReaderTokenMode, "How remote secrets authenticate: tokenRequest (bounded tokens, reissued by `pulumi up` past 80% of their life; default) or serviceAccountSecret (long-lived token secret, as istioctl).")
+	a.Describe(&m.ReaderTokenTtlHours, "Lifetime of tokenRequest reader tokens, in hours. Default 8760.")
+}
+
+// MeshClusterArgs describe one cluster of the mesh.
+type MeshClusterArgs struct {
+	Name              string             `pulumi:"name"`
+	Kubeconfig        pulumi.StringInput `pulumi:"kubeconfig,optional" provider:"secret"`
+	KubeconfigFile    *string            `pulumi:"kubeconfigFile,optional"`
+	Context           *string            `pulumi:"context,optional"`
+	Network           *string            `pulumi:"network,optional"`
+	IstioVersion      *string            `pulumi:"istioVersion,optional"`
+	RemoteApiServer   *string            `pulumi:"remoteApiServer,optional"`
+	GatewayAddress    *string            `pulumi:"gatewayAddress,optional"`
+	InstallHelloWorld *bool              `pulumi:"installHelloWorld,optional"`
+	IstiodValues      map[string]any     `pulumi:"istiodValues,optional"`
+	GatewayValues     map[string]any     `pulumi:"gatewayValues,optional"`
+}
+
+// Annotate documents MeshClusterArgs.
+func (c *MeshClusterArgs) Annotate(a infer.Annotator) {
+	a.Describe(&c.Name, "The cluster's name: a DNS-1123 label, used as Istio's clusterName.")
+	a.Describe(&c.Kubeconfig, "Kubeconfig contents. Give this or kubeconfigFile, or neither to use KUBECONFIG or ~/.kube/config.")
+	a.Describe(&c.KubeconfigFile, "Path of a kubeconfig file.")
+	a.Describe(&c.Context, "Kubeconfig context; the current context when unset.")
+	a.Describe(&c.Network, "The cluster's network. Default: network-<name>.")
+	a.Describe(&c.IstioVersion, "Istio version of this cluster, overriding the mesh's.")
+	a.Describe(&c.RemoteApiServer, "API-server URL the other clusters use to reach this one, written into remote secrets in place of the kubeconfig's server.")
+	a.Describe(&c.GatewayAddress, "Fixed east-west gateway address: no wait for a load balancer, and every cluster's global.meshNetworks names it on port 15443.")
+	a.Describe(&c.InstallHelloWorld, "Deploy the helloworld sample in this cluster, overriding the mesh's installHelloWorld.")
+	a.Describe(&c.IstiodValues, "Extra Helm values for istiod, merged over ristio's.")
+	a.Describe(&c.GatewayValues, "Extra Helm values for the east-west gateway, merged over ristio's.")
+}
+
+// MeshCertificateArgs configure the mesh's certificates.
+type MeshCertificateArgs struct {
+	ValidityHours *int               `pulumi:"validityHours,optional"`
+	KeyType       *string            `pulumi:"keyType,optional"`
+	RsaBits       *int               `pulumi:"rsaBits,optional"`
+	SanSuffix     *string            `pulumi:"sanSuffix,optional"`
+	Password      pulumi.StringInput `pulumi:"password,optional" provider:"secret"`
+	RootCertPem   pulumi.StringInput `pulumi:"rootCertPem,optional" provider:"secret"`
+	RootKeyPem    pulumi.StringInput `pulumi:"rootKeyPem,optional" provider:"secret"`
+}
+
+// Annotate documents MeshCertificateArgs.
+func (c *MeshCertificateArgs) Annotate(a infer.Annotator) {
+	a.Describe(&c.ValidityHours, "Validity of the root and of each intermediate, in hours. Default 87600.")
+	a.Describe(&c.KeyType, "RSA (default) or ECDSA.")
+	a.Describe(&c.RsaBits, "RSA key size: 2048, 3072 or 4096 (default).")
+	a.Describe(&c.SanSuffix, "When set, the root gets SAN root.<sanSuffix> and each intermediate <cluster>.<sanSuffix>.")
+	a.Describe(&c.Password, "Encrypts the exported root key (rootKeyPem output) as PKCS#8; also decrypts a supplied encrypted rootKeyPem.")
+	a.Describe(&c.RootCertPem, "Bring your own root: its certificate PEM. Give rootKeyPem too.")
+	a.Describe(&c.RootKeyPem, "Bring your own root: its key PEM, possibly encrypted with password. Give rootCertPem too.")
+}
+
+// MultiClusterMesh is the component: one multi-primary, multi-network Istio mesh.
+type MultiClusterMesh struct {
+	pulumi.ResourceState
+	RootCertPem      pulumi.StringOutput    `pulumi:"rootCertPem"`
+	RootKeyPem       pulumi.StringOutput    `pulumi:"rootKeyPem" provider:"secret"`
+	GatewayAddresses pulumi.StringMapOutput `pulumi:"gatewayAddresses"`
+	Networks         pulumi.StringMapOutput `pulumi:"networks"`
+}
+
+// Annotate documents MultiClusterMesh.
+func (m *MultiClusterMesh) Annotate(a infer.Annotator) {
+	a.Describe(&m, "A multi-primary, multi-network Istio mesh across Kubernetes clusters: a shared root CA, per-cluster intermediates in cacerts, istiod, an east-west gateway, remote secrets for every ordered pair of clusters, and optionally Istio's helloworld sample.")
+	a.Describe(&m.RootCertPem, "The mesh root certificate, PEM.")
+	a.Describe(&m.RootKeyPem, "The mesh root key, PEM; encrypted PKCS#8 when certificate.password is set.")
+	a.Describe(&m.GatewayAddresses, "Each cluster's east-west gateway address (IP or hostname), by cluster name.")
+	a.Describe(&m.Networks, "Each cluster's network, by cluster name.")
+}
+
+// DefaultIstioVersion is the Istio release installed when none is given.
+const DefaultIstioVersion = "1.28.1"

@@ -1,0 +1,283 @@
+package provider
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/ristio/pulumi-ristio/pkg/kubeconfig"
+	"github.com/ristio/pulumi-ristio/pkg/sample"
+)
+
+// Child resource handles: only the outputs the component reads.
+type (
+	rootCAResource struct {
+		pulumi.CustomResourceState
+		CertPem pulumi.StringOutput `pulumi:"certPem"`
+		KeyPem  pulumi.StringOutput `pulumi:"keyPem"`
+	}
+	clusterCAResource struct {
+		pulumi.CustomResourceState
+		CertPem      pulumi.StringOutput `pulumi:"certPem"`
+		KeyPem       pulumi.StringOutput `pulumi:"keyPem"`
+		CertChainPem pulumi.StringOutput `pulumi:"certChainPem"`
+	}
+	gatewayResource struct {
+		pulumi.CustomResourceState
+		Address pulumi.StringOutput `pulumi:"address"`
+	}
+	plainResource struct{ pulumi.CustomResourceState }
+)
+
+// meshBuilder registers one mesh's children.
+type meshBuilder struct {
+	ctx    *pulumi.Context
+	name   string
+	args   MultiClusterMeshArgs
+	parent pulumi.ResourceOption
+}
+
+// NewMultiClusterMesh constructs the component. Every input known now is
+// validated before the first child is registered.
+func NewMultiClusterMesh(ctx *pulumi.Context, name string, args MultiClusterMeshArgs, opts ...pulumi.ResourceOption) (*MultiClusterMesh, error) {
+	if err := validateMesh(DefaultDeps(), args, time.Now()); err != nil {
+		return nil, err
+	}
+	comp := &MultiClusterMesh{}
+	if err := ctx.RegisterComponentResource("ristio:index:MultiClusterMesh", name, comp, opts...); err != nil {
+		return nil, err
+	}
+	b := &meshBuilder{ctx: ctx, name: name, args: args, parent: pulumi.Parent(comp)}
+	if err := b.build(comp); err != nil {
+		return nil, err
+	}
+	return comp, nil
+}
+
+func (b *meshBuilder) build(comp *MultiClusterMesh) error {
+	root, err := b.rootCA()
+	if err != nil {
+		return err
+	}
+	comp.RootCertPem = root.CertPem
+	comp.RootKeyPem = pulumi.ToSecret(root.KeyPem).(pulumi.StringOutput)
+
+	conns := make([]pulumi.Map, len(b.args.Clusters))
+	planes := make([]*plainResource, len(b.args.Clusters))
+	addresses, networks := pulumi.StringMap{}, pulumi.StringMap{}
+	for i, c := range b.args.Clusters {
+		conns[i] = b.connection(c)
+		networks[c.Name] = pulumi.String(clusterNetwork(c))
+		plane, gw, err := b.cluster(i, c, conns[i], root)
+		if err != nil {
+			return err
+		}
+		planes[i] = plane
+		addresses[c.Name] = gw.Address
+	}
+	for i, src := range b.args.Clusters {
+		for j, dst := range b.args.Clusters {
+			if i == j {
+				continue
+			}
+			if err := b.remoteSecret(src, conns[i], conns[j], dst.Name, planes[i], planes[j]); err != nil {
+				return err
+			}
+		}
+	}
+	comp.GatewayAddresses = addresses.ToStringMapOutput()
+	comp.Networks = networks.ToStringMapOutput()
+	return nil
+}
+
+func (b *meshBuilder) rootCA() (*rootCAResource, error) {
+	props := pulumi.Map{}
+	if c := b.args.Certificate; c != nil {
+		setInt(props, "validityHours", c.ValidityHours)
+		setString(props, "keyType", c.KeyType)
+		setInt(props, "rsaBits", c.RsaBits)
+		setString(props, "sanSuffix", c.SanSuffix)
+		setSecret(props, "password", c.Password)
+		setSecret(props, "rootCertPem", c.RootCertPem)
+		setSecret(props, "rootKeyPem", c.RootKeyPem)
+	}
+	root := &rootCAResource{}
+	err := b.ctx.RegisterResource("ristio:index:RootCA", b.name+"-root-ca", props, root, b.parent)
+	return root, err
+}
+
+// connection is a cluster's ClusterConnection. Kubeconfig contents are
+// validated as soon as they are known, and stay secret.
+func (b *meshBuilder) connection(c MeshClusterArgs) pulumi.Map {
+	conn := pulumi.Map{"name": pulumi.String(c.Name)}
+	setString(conn, "kubeconfigFile", c.KubeconfigFile)
+	setString(conn, "context", c.Context)
+	if c.Kubeconfig != nil {
+		name, context := c.Name, deref(c.Context)
+		checked := c.Kubeconfig.ToStringOutput().ApplyT(func(contents string) (string, error) {
+			if err := (kubeconfig.Source{Kubeconfig: contents, Context: context}).Validate(); err != nil {
+				return "", fmt.Errorf("invalid MultiClusterMesh inputs: cluster %q: kubeconfig: %w", name, err)
+			}
+			return contents, nil
+		}).(pulumi.StringOutput)
+		conn["kubeconfig"] = pulumi.ToSecret(checked)
+	}
+	return conn
+}
+
+// cluster registers one cluster's CA, cacerts, control plane, gateway and sample.
+func (b *meshBuilder) cluster(index int, c MeshClusterArgs, conn pulumi.Map, root *rootCAResource) (*plainResource, *gatewayResource, error) {
+	prefix := b.name + "-" + c.Name
+	version := b.istioVersion(c)
+	timeout := b.args.TimeoutSeconds
+
+	caProps := pulumi.Map{
+		"cluster":     pulumi.String(c.Name),
+		"rootCertPem": root.CertPem,
+		"rootKeyPem":  pulumi.ToSecret(root.KeyPem),
+	}
+	if cert := b.args.Certificate; cert != nil {
+		setInt(caProps, "validityHours", cert.ValidityHours)
+		setString(caProps, "keyType", cert.KeyType)
+		setInt(caProps, "rsaBits", cert.RsaBits)
+		setString(caProps, "sanSuffix", cert.SanSuffix)
+		setSecret(caProps, "rootKeyPassword", cert.Password)
+	}
+	ca := &clusterCAResource{}
+	if err := b.ctx.RegisterResource("ristio:index:ClusterCA", prefix+"-ca", caProps, ca, b.parent); err != nil {
+		return nil, nil, err
+	}
+
+	cacerts := &plainResource{}
+	if err := b.ctx.RegisterResource("ristio:index:CACerts", prefix+"-cacerts", pulumi.Map{
+		"cluster":      conn,
+		"caCertPem":    ca.CertPem,
+		"caKeyPem":     pulumi.ToSecret(ca.KeyPem),
+		"rootCertPem":  root.CertPem,
+		"certChainPem": ca.CertChainPem,
+	}, cacerts, b.parent); err != nil {
+		return nil, nil, err
+	}
+
+	planeProps := pulumi.Map{
+		"cluster":      conn,
+		"meshId":       pulumi.String(b.args.MeshId),
+		"network":      pulumi.String(clusterNetwork(c)),
+		"istioVersion": pulumi.String(version),
+		"meshNetworks": b.meshNetworks(),
+	}
+	b.chartProps(planeProps)
+	setString(planeProps, "revision", b.args.Revision)
+	setInt(planeProps, "timeoutSeconds", timeout)
+	if len(c.IstiodValues) > 0 {
+		planeProps["istiodValues"] = pulumi.ToMap(c.IstiodValues)
+	}
+	plane := &plainResource{}
+	if err := b.ctx.RegisterResource("ristio:index:IstioControlPlane", prefix+"-istio", planeProps, plane,
+		b.parent, pulumi.DependsOn([]pulumi.Resource{cacerts})); err != nil {
+		return nil, nil, err
+	}
+
+	gwProps := pulumi.Map{
+		"cluster":      conn,
+		"network":      pulumi.String(clusterNetwork(c)),
+		"istioVersion": pulumi.String(version),
+	}
+	b.chartProps(gwProps)
+	setString(gwProps, "revision", b.args.Revision)
+	setString(gwProps, "gatewayAddress", c.GatewayAddress)
+	setBool(gwProps, "waitForAddress", b.args.WaitForGateways)
+	setInt(gwProps, "timeoutSeconds", timeout)
+	if len(c.GatewayValues) > 0 {
+		gwProps["gatewayValues"] = pulumi.ToMap(c.GatewayValues)
+	}
+	gw := &gatewayResource{}
+	if err := b.ctx.RegisterResource("ristio:index:EastWestGateway", prefix+"-eastwest", gwProps, gw,
+		b.parent, pulumi.DependsOn([]pulumi.Resource{plane})); err != nil {
+		return nil, nil, err
+	}
+
+	if b.helloWorld(c) {
+		props := pulumi.Map{"cluster": conn, "version": pulumi.String(sample.VersionFor(index))}
+		setString(props, "revision", b.args.Revision)
+		setInt(props, "timeoutSeconds", timeout)
+		if err := b.ctx.RegisterResource("ristio:index:HelloWorld", prefix+"-helloworld", props, &plainResource{},
+			b.parent, pulumi.DependsOn([]pulumi.Resource{plane})); err != nil {
+			return nil, nil, err
+		}
+	}
+	return plane, gw, nil
+}
+
+func (b *meshBuilder) remoteSecret(src MeshClusterArgs, srcConn, dstConn pulumi.Map, dst string, srcPlane, dstPlane *plainResource) error {
+	props := pulumi.Map{"source": srcConn, "target": dstConn}
+	setString(props, "remoteApiServer", src.RemoteApiServer)
+	setString(props, "readerTokenMode", b.args.ReaderTokenMode)
+	setInt(props, "readerTokenTtlHours", b.args.ReaderTokenTtlHours)
+	setInt(props, "timeoutSeconds", b.args.TimeoutSeconds)
+	return b.ctx.RegisterResource("ristio:index:RemoteSecret", fmt.Sprintf("%s-%s-to-%s", b.name, src.Name, dst), props, &plainResource{},
+		b.parent, pulumi.DependsOn([]pulumi.Resource{srcPlane, dstPlane}))
+}
+
+func (b *meshBuilder) istioVersion(c MeshClusterArgs) string {
+	if v := deref(c.IstioVersion); v != "" {
+		return v
+	}
+	if v := deref(b.args.IstioVersion); v != "" {
+		return v
+	}
+	return DefaultIstioVersion
+}
+
+func (b *meshBuilder) helloWorld(c MeshClusterArgs) bool {
+	if c.InstallHelloWorld != nil {
+		return *c.InstallHelloWorld
+	}
+	return deref(b.args.InstallHelloWorld)
+}
+
+func (b *meshBuilder) chartProps(props pulumi.Map) {
+	setString(props, "chartRepository", b.args.ChartRepository)
+	setString(props, "chartDirectory", b.args.ChartDirectory)
+}
+
+// meshNetworks lists the networks whose gateways have fixed addresses; every
+// control plane learns them through global.meshNetworks.
+func (b *meshBuilder) meshNetworks() pulumi.Array {
+	out := pulumi.Array{}
+	for _, c := range b.args.Clusters {
+		if a := deref(c.GatewayAddress); a != "" {
+			out = append(out, pulumi.Map{
+				"network":        pulumi.String(clusterNetwork(c)),
+				"cluster":        pulumi.String(c.Name),
+				"gatewayAddress": pulumi.String(a),
+			})
+		}
+	}
+	return out
+}
+
+func setString(m pulumi.Map, key string, v *string) {
+	if v != nil {
+		m[key] = pulumi.String(*v)
+	}
+}
+
+func setInt(m pulumi.Map, key string, v *int) {
+	if v != nil {
+		m[key] = pulumi.Int(*v)
+	}
+}
+
+func setBool(m pulumi.Map, key string, v *bool) {
+	if v != nil {
+		m[key] = pulumi.Bool(*v)
+	}
+}
+
+func setSecret(m pulumi.Map, key string, v pulumi.StringInput) {
+	if v != nil {
+		m[key] = pulumi.ToSecret(v)
+	}
+}

@@ -1,0 +1,123 @@
+package provider
+
+import (
+	"fmt"
+	"net"
+	"strings"
+	"time"
+
+	"k8s.io/apimachinery/pkg/util/validation"
+
+	"github.com/ristio/pulumi-ristio/pkg/naming"
+)
+
+// meshProblems collects every bad input of a MultiClusterMesh, each naming
+// the field and, where there is one, the cluster.
+type meshProblems []string
+
+func (m *meshProblems) add(field, format string, a ...any) {
+	*m = append(*m, field+": "+fmt.Sprintf(format, a...))
+}
+
+func (m meshProblems) err() error {
+	if len(m) == 0 {
+		return nil
+	}
+	return fmt.Errorf("invalid MultiClusterMesh inputs:\n  - %s", strings.Join(m, "\n  - "))
+}
+
+// validateMesh checks every input that is known at construct time, before
+// any child is registered, so bad input fails preview with nothing created.
+func validateMesh(d Deps, args MultiClusterMeshArgs, now time.Time) error {
+	var problems meshProblems
+	if args.MeshId == "" {
+		problems.add("meshId", "must not be empty")
+	}
+	if len(args.Clusters) == 0 {
+		problems.add("clusters", "at least one cluster is required")
+	}
+	if v := deref(args.IstioVersion); args.IstioVersion != nil && !istioVersionPattern.MatchString(v) {
+		problems.add("istioVersion", "%q is not an exact version such as %s", v, DefaultIstioVersion)
+	}
+	if err := d.chartSource(ChartSource{ChartRepository: args.ChartRepository, ChartDirectory: args.ChartDirectory}).Validate(); err != nil {
+		problems.add("chartRepository", "%v", err)
+	}
+	if t := deref(args.TimeoutSeconds); args.TimeoutSeconds != nil && t <= 0 {
+		problems.add("timeoutSeconds", "must be positive, got %d", t)
+	}
+	for _, f := range checkRemoteSecretOptions("", "", RemoteSecretArgs{ReaderTokenMode: args.ReaderTokenMode, ReaderTokenTtlHours: args.ReaderTokenTtlHours}) {
+		problems.add(f.Property, "%s", f.Reason)
+	}
+	if c := args.Certificate; c != nil {
+		for _, f := range checkCertificate("certificate.", CertificateArgs{ValidityHours: c.ValidityHours, KeyType: c.KeyType, RsaBits: c.RsaBits}, now) {
+			problems.add(f.Property, "%s", f.Reason)
+		}
+		if (c.RootCertPem == nil) != (c.RootKeyPem == nil) {
+			problems.add("certificate.rootKeyPem", "give both rootCertPem and rootKeyPem to bring your own root, or neither")
+		}
+	}
+
+	names, networks := map[string]int{}, map[string]string{}
+	for i, c := range args.Clusters {
+		field := fmt.Sprintf("clusters[%d]", i)
+		if c.Name != "" {
+			field = fmt.Sprintf("clusters[%d] (%s)", i, c.Name)
+		}
+		if err := naming.ValidateClusterName(c.Name); err != nil {
+			problems.add(field+".name", "%v", err)
+		}
+		if j, dup := names[c.Name]; dup {
+			problems.add(field+".name", "duplicate cluster name %q, also clusters[%d]", c.Name, j)
+		} else {
+			names[c.Name] = i
+		}
+		network := clusterNetwork(c)
+		if other, dup := networks[network]; dup {
+			problems.add(field+".network", "network %q is also used by cluster %q; each cluster needs its own network", network, other)
+		} else {
+			networks[network] = c.Name
+		}
+		if c.Kubeconfig != nil && c.KubeconfigFile != nil {
+			problems.add(field+".kubeconfig", "give kubeconfig or kubeconfigFile, not both")
+		} else if c.Kubeconfig == nil {
+			// Contents given as an input are checked when known; a file or the
+			// default loading rules can be checked now.
+			conn := ClusterConnection{Name: c.Name, KubeconfigFile: c.KubeconfigFile, Context: c.Context}
+			if err := conn.source().Validate(); err != nil {
+				problems.add(field+".kubeconfigFile", "%v", err)
+			}
+		}
+		if v := deref(c.IstioVersion); c.IstioVersion != nil && !istioVersionPattern.MatchString(v) {
+			problems.add(field+".istioVersion", "%q is not an exact version such as %s", v, DefaultIstioVersion)
+		}
+		if u := deref(c.RemoteApiServer); c.RemoteApiServer != nil {
+			if err := checkHTTPSURL(u); err != nil {
+				problems.add(field+".remoteApiServer", "%v", err)
+			}
+		}
+		if a := deref(c.GatewayAddress); c.GatewayAddress != nil {
+			if err := checkAddress(a); err != nil {
+				problems.add(field+".gatewayAddress", "%v", err)
+			}
+		}
+	}
+	return problems.err()
+}
+
+func clusterNetwork(c MeshClusterArgs) string {
+	if n := deref(c.Network); n != "" {
+		return n
+	}
+	return naming.DefaultNetwork(c.Name)
+}
+
+// checkAddress accepts an IP address or a DNS name.
+func checkAddress(a string) error {
+	if net.ParseIP(a) != nil {
+		return nil
+	}
+	if errs := validation.IsDNS1123Subdomain(a); len(errs) > 0 {
+		return fmt.Errorf("%q is neither an IP address nor a DNS name", a)
+	}
+	return nil
+}

@@ -1,0 +1,91 @@
+// Package provider is ristio's Pulumi surface: the MultiClusterMesh component
+// and the custom resources it creates as its children.
+package provider
+
+import (
+	"time"
+
+	p "github.com/pulumi/pulumi-go-provider"
+	"github.com/pulumi/pulumi-go-provider/infer"
+	"github.com/pulumi/pulumi/sdk/v3/go/common/tokens"
+
+	"github.com/ristio/pulumi-ristio/pkg/charts"
+	"github.com/ristio/pulumi-ristio/pkg/helm"
+	"github.com/ristio/pulumi-ristio/pkg/kube"
+	"github.com/ristio/pulumi-ristio/pkg/kubeconfig"
+)
+
+// Name is the Pulumi package name.
+const Name = "ristio"
+
+// Version is stamped at build time with -ldflags "-X .../provider.Version=...".
+var Version = "0.1.0-dev"
+
+// Deps are the seams between the provider and the outside world. Tests replace
+// them; the plugin uses DefaultDeps.
+type Deps struct {
+	// Kube builds a client for one cluster.
+	Kube func(src kubeconfig.Source) (*kube.Client, error)
+	// Helm builds a Helm client for one cluster and namespace.
+	Helm func(src kubeconfig.Source, namespace string, debugf func(string, ...any)) (*helm.Client, error)
+	// ChartCache is where fetched charts are kept; empty means the default.
+	ChartCache string
+	// Now is the clock used for certificate validity and token renewal.
+	Now func() time.Time
+}
+
+// DefaultDeps talks to real clusters and the real clock.
+func DefaultDeps() Deps {
+	return Deps{
+		Kube: kube.New,
+		Helm: func(src kubeconfig.Source, ns string, debugf func(string, ...any)) (*helm.Client, error) {
+			cc, err := src.ClientConfig()
+			if err != nil {
+				return nil, err
+			}
+			return helm.New(cc, ns, debugf)
+		},
+		Now: time.Now,
+	}
+}
+
+func (d Deps) chartSource(src ChartSource) charts.Source {
+	return charts.Source{Directory: deref(src.ChartDirectory), Repository: deref(src.ChartRepository), CacheDir: d.ChartCache}
+}
+
+// New builds the provider around deps.
+func New(deps Deps) (p.Provider, error) {
+	return builder(deps).Build()
+}
+
+func builder(deps Deps) *infer.ProviderBuilder {
+	return infer.NewProviderBuilder().
+		WithNamespace("ristio").
+		WithDisplayName("ristio").
+		WithDescription("Multi-primary, multi-network Istio meshes across Kubernetes clusters, in one Pulumi component.").
+		WithKeywords("istio", "kubernetes", "multicluster", "service-mesh", "category/infrastructure", "kind/component").
+		WithPublisher("ristio").
+		WithHomepage("https://github.com/ristio/pulumi-ristio").
+		WithRepository("https://github.com/ristio/pulumi-ristio").
+		WithLicense("Apache-2.0").
+		WithModuleMap(map[tokens.ModuleName]tokens.ModuleName{"provider": "index"}).
+		WithLanguageMap(languageMap()).
+		WithResources(
+			infer.Resource(&RootCA{deps: deps}),
+			infer.Resource(&ClusterCA{deps: deps}),
+			infer.Resource(&CACerts{deps: deps}),
+			infer.Resource(&IstioControlPlane{deps: deps}),
+			infer.Resource(&EastWestGateway{deps: deps}),
+			infer.Resource(&RemoteSecret{deps: deps}),
+			infer.Resource(&HelloWorld{deps: deps}),
+		).
+		WithComponents(infer.ComponentF(NewMultiClusterMesh))
+}
+
+func deref[T any](v *T) T {
+	var zero T
+	if v == nil {
+		return zero
+	}
+	return *v
+}

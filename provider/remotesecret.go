@@ -1,0 +1,64 @@
+package provider
+
+import "github.com/pulumi/pulumi-go-provider/infer"
+
+// RemoteSecret lets one cluster's istiod watch another: it writes, into the
+// target's istio-system, a kubeconfig for the source cluster carrying a
+// read-only token of istio-reader-service-account.
+type RemoteSecret struct{ deps Deps }
+
+// Reader token modes.
+const (
+	tokenRequestMode         = "tokenRequest"
+	serviceAccountSecretMode = "serviceAccountSecret"
+	defaultReaderTokenHours  = 8760
+)
+
+// RemoteSecretArgs are the RemoteSecret inputs.
+type RemoteSecretArgs struct {
+	Source              ClusterConnection `pulumi:"source"`
+	Target              ClusterConnection `pulumi:"target"`
+	RemoteApiServer     *string           `pulumi:"remoteApiServer,optional"`
+	ReaderTokenMode     *string           `pulumi:"readerTokenMode,optional"`
+	ReaderTokenTtlHours *int              `pulumi:"readerTokenTtlHours,optional"`
+	TimeoutSeconds      *int              `pulumi:"timeoutSeconds,optional"`
+}
+
+// Annotate documents RemoteSecretArgs.
+func (c *RemoteSecretArgs) Annotate(a infer.Annotator) {
+	a.Describe(&c.Source, "The cluster to be watched: the kubeconfig in the secret points at it.")
+	a.Describe(&c.Target, "The cluster whose istiod watches the source: the secret is written there.")
+	a.Describe(&c.RemoteApiServer, "API-server URL the target uses to reach the source, in place of the source kubeconfig's server (a private endpoint or an access proxy).")
+	a.Describe(&c.ReaderTokenMode, "tokenRequest (bounded tokens from the TokenRequest API, reissued by `pulumi up` past 80% of their life) or serviceAccountSecret (the long-lived token secret istioctl makes).")
+	a.SetDefault(&c.ReaderTokenMode, tokenRequestMode)
+	a.Describe(&c.ReaderTokenTtlHours, "Lifetime of a tokenRequest token, in hours.")
+	a.SetDefault(&c.ReaderTokenTtlHours, defaultReaderTokenHours)
+	a.Describe(&c.TimeoutSeconds, "How long to wait for the reader service account and its token.")
+	a.SetDefault(&c.TimeoutSeconds, defaultTimeoutSeconds)
+}
+
+// RemoteSecretState is the RemoteSecret output.
+type RemoteSecretState struct {
+	RemoteSecretArgs
+	SecretName      string `pulumi:"secretName"`
+	Server          string `pulumi:"server"`
+	TokenIssuedAt   string `pulumi:"tokenIssuedAt"`
+	TokenExpiresAt  string `pulumi:"tokenExpiresAt"`
+	AppliedChecksum string `pulumi:"appliedChecksum"`
+	Checksum        string `pulumi:"checksum"`
+}
+
+// Annotate documents RemoteSecretState.
+func (s *RemoteSecretState) Annotate(a infer.Annotator) {
+	a.Describe(&s.SecretName, "Name of the secret in the target's istio-system.")
+	a.Describe(&s.Server, "The source API-server URL written into the kubeconfig.")
+	a.Describe(&s.TokenIssuedAt, "When the reader token was issued, RFC 3339.")
+	a.Describe(&s.TokenExpiresAt, "When the reader token expires, RFC 3339; empty for a long-lived token.")
+	a.Describe(&s.AppliedChecksum, "SHA-256 of the secret data ristio wrote.")
+	a.Describe(&s.Checksum, "SHA-256 of the secret data as last seen; differs from appliedChecksum after a hand edit.")
+}
+
+// Annotate documents RemoteSecret.
+func (r *RemoteSecret) Annotate(a infer.Annotator) {
+	a.Describe(&r, "Secret istio-remote-secret-<source> in the target's istio-system (label istio/multiCluster=true, annotation networking.istio.io/cluster=<source>): a kubeconfig for the source with a read-only istio-reader-service-account token.")
+}

@@ -1,0 +1,224 @@
+package provider
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	p "github.com/pulumi/pulumi-go-provider"
+	"github.com/pulumi/pulumi-go-provider/infer"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/ristio/pulumi-ristio/pkg/kubeconfig"
+	"github.com/ristio/pulumi-ristio/pkg/naming"
+)
+
+var (
+	_ infer.CustomResource[RemoteSecretArgs, RemoteSecretState] = (*RemoteSecret)(nil)
+	_ infer.CustomCheck[RemoteSecretArgs]                       = (*RemoteSecret)(nil)
+	_ infer.CustomDiff[RemoteSecretArgs, RemoteSecretState]     = (*RemoteSecret)(nil)
+	_ infer.CustomUpdate[RemoteSecretArgs, RemoteSecretState]   = (*RemoteSecret)(nil)
+	_ infer.CustomRead[RemoteSecretArgs, RemoteSecretState]     = (*RemoteSecret)(nil)
+	_ infer.CustomDelete[RemoteSecretState]                     = (*RemoteSecret)(nil)
+)
+
+// tokenRenewFraction is the share of a reader token's life after which `up` reissues it.
+const tokenRenewFraction = 0.8
+
+// Check validates both connections, the mode and the API-server URL.
+func (r *RemoteSecret) Check(ctx context.Context, req infer.CheckRequest) (infer.CheckResponse[RemoteSecretArgs], error) {
+	args, failures, err := infer.DefaultCheck[RemoteSecretArgs](ctx, req.NewInputs)
+	if err != nil || len(failures) > 0 {
+		return infer.CheckResponse[RemoteSecretArgs]{Inputs: args, Failures: failures}, err
+	}
+	failures = append(checkConnection("source", req.NewInputs, args.Source), checkConnection("target", req.NewInputs, args.Target)...)
+	failures = append(failures, checkRemoteSecretOptions("", args.Source.Name, args)...)
+	if args.Source.Name == args.Target.Name {
+		failures = append(failures, p.CheckFailure{Property: "target.name", Reason: fmt.Sprintf("source and target are both cluster %q: a cluster needs no remote secret for itself", args.Source.Name)})
+	}
+	return infer.CheckResponse[RemoteSecretArgs]{Inputs: args, Failures: failures}, nil
+}
+
+func checkRemoteSecretOptions(prefix, cluster string, a RemoteSecretArgs) []p.CheckFailure {
+	var failures []p.CheckFailure
+	switch m := deref(a.ReaderTokenMode); m {
+	case "", tokenRequestMode, serviceAccountSecretMode:
+	default:
+		failures = append(failures, p.CheckFailure{Property: prefix + "readerTokenMode", Reason: fmt.Sprintf("readerTokenMode must be %s or %s, got %q", tokenRequestMode, serviceAccountSecretMode, m)})
+	}
+	if h := deref(a.ReaderTokenTtlHours); a.ReaderTokenTtlHours != nil && h <= 0 {
+		failures = append(failures, p.CheckFailure{Property: prefix + "readerTokenTtlHours", Reason: fmt.Sprintf("readerTokenTtlHours must be positive, got %d", h)})
+	}
+	if u := deref(a.RemoteApiServer); u != "" {
+		if err := checkHTTPSURL(u); err != nil {
+			failures = append(failures, p.CheckFailure{Property: prefix + "remoteApiServer", Reason: fmt.Sprintf("cluster %q: remoteApiServer %v", cluster, err)})
+		}
+	}
+	return failures
+}
+
+// Diff replaces the secret when either end changes, updates it for other
+// inputs, after a hand edit, and when the token is near its end.
+func (r *RemoteSecret) Diff(ctx context.Context, req infer.DiffRequest[RemoteSecretArgs, RemoteSecretState]) (infer.DiffResponse, error) {
+	diff := diffInputs(req.State.RemoteSecretArgs, req.Inputs, replaceOn("source.name", "target.name"))
+	if req.State.Checksum != req.State.AppliedChecksum {
+		diff["checksum"] = p.PropertyDiff{Kind: p.Update}
+	}
+	if r.tokenDue(req.State) {
+		p.GetLogger(ctx).Infof("%s -> %s: reader token expires %s and is due for renewal", req.State.Source.Name, req.State.Target.Name, req.State.TokenExpiresAt)
+		diff["tokenExpiresAt"] = p.PropertyDiff{Kind: p.Update}
+	}
+	return diffResponse(diff), nil
+}
+
+func (r *RemoteSecret) tokenDue(s RemoteSecretState) bool {
+	issued, err1 := time.Parse(time.RFC3339, s.TokenIssuedAt)
+	expires, err2 := time.Parse(time.RFC3339, s.TokenExpiresAt)
+	if err1 != nil || err2 != nil {
+		return false // long-lived token, or not created yet
+	}
+	renewAt := issued.Add(time.Duration(float64(expires.Sub(issued)) * tokenRenewFraction))
+	return !r.deps.Now().Before(renewAt)
+}
+
+// Create writes the secret.
+func (r *RemoteSecret) Create(ctx context.Context, req infer.CreateRequest[RemoteSecretArgs]) (infer.CreateResponse[RemoteSecretState], error) {
+	if req.DryRun {
+		return infer.CreateResponse[RemoteSecretState]{ID: req.Name, Output: RemoteSecretState{RemoteSecretArgs: req.Inputs, SecretName: naming.RemoteSecret(req.Inputs.Source.Name)}}, nil
+	}
+	state, err := r.apply(ctx, req.Inputs)
+	if err != nil {
+		return infer.CreateResponse[RemoteSecretState]{}, err
+	}
+	return infer.CreateResponse[RemoteSecretState]{ID: req.Name, Output: state}, nil
+}
+
+// Update reissues the token and rewrites the secret.
+func (r *RemoteSecret) Update(ctx context.Context, req infer.UpdateRequest[RemoteSecretArgs, RemoteSecretState]) (infer.UpdateResponse[RemoteSecretState], error) {
+	if req.DryRun {
+		state := req.State
+		state.RemoteSecretArgs = req.Inputs
+		return infer.UpdateResponse[RemoteSecretState]{Output: state}, nil
+	}
+	state, err := r.apply(ctx, req.Inputs)
+	if err != nil {
+		return infer.UpdateResponse[RemoteSecretState]{}, err
+	}
+	return infer.UpdateResponse[RemoteSecretState]{Output: state}, nil
+}
+
+func (r *RemoteSecret) apply(ctx context.Context, in RemoteSecretArgs) (RemoteSecretState, error) {
+	state := RemoteSecretState{RemoteSecretArgs: in, SecretName: naming.RemoteSecret(in.Source.Name)}
+	ctx, cancel := withTimeout(ctx, in.TimeoutSeconds)
+	defer cancel()
+	src, dst := in.Source, in.Target
+	report := progress(ctx, src.Name)
+
+	srcClient, err := r.deps.kubeClient(src)
+	if err != nil {
+		return state, err
+	}
+	if err := srcClient.WaitForServiceAccount(ctx, naming.IstioNamespace, naming.ReaderServiceAccount, report); err != nil {
+		return state, fmt.Errorf("cluster %s: %w", src.Name, err)
+	}
+	issued := r.deps.Now()
+	var token string
+	if deref(in.ReaderTokenMode) == serviceAccountSecretMode {
+		token, err = srcClient.ServiceAccountSecretToken(ctx, naming.IstioNamespace, naming.ReaderServiceAccount, naming.ReaderTokenSecret(dst.Name), report)
+	} else {
+		ttl := time.Duration(readerTokenHours(in)) * time.Hour
+		var expires time.Time
+		token, expires, err = srcClient.RequestToken(ctx, naming.IstioNamespace, naming.ReaderServiceAccount, ttl)
+		state.TokenExpiresAt = expires.UTC().Format(time.RFC3339)
+	}
+	if err != nil {
+		return state, fmt.Errorf("cluster %s: reader token for %s: %w", src.Name, dst.Name, err)
+	}
+	state.TokenIssuedAt = issued.UTC().Format(time.RFC3339)
+
+	server, caData, err := src.source().Endpoint()
+	if err != nil {
+		return state, fmt.Errorf("cluster %s: %w", src.Name, err)
+	}
+	if u := deref(in.RemoteApiServer); u != "" {
+		server = u
+	}
+	state.Server = server
+	config, err := kubeconfig.BuildRemote(src.Name, server, caData, token)
+	if err != nil {
+		return state, fmt.Errorf("cluster %s: building remote kubeconfig: %w", src.Name, err)
+	}
+	data := map[string][]byte{src.Name: config}
+
+	dstClient, err := r.deps.kubeClient(dst)
+	if err != nil {
+		return state, err
+	}
+	p.GetLogger(ctx).InfoStatusf("%s: writing %s/%s", dst.Name, naming.IstioNamespace, state.SecretName)
+	labels := naming.ManagedLabels()
+	labels[naming.MultiClusterLabel] = "true"
+	secret := &corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{
+			Name: state.SecretName, Namespace: naming.IstioNamespace, Labels: labels,
+			Annotations: map[string]string{naming.ClusterAnnotation: src.Name},
+		},
+		Type: corev1.SecretTypeOpaque,
+		Data: data,
+	}
+	if err := dstClient.ApplySecret(ctx, secret); err != nil {
+		return state, fmt.Errorf("cluster %s: writing secret %s/%s: %w", dst.Name, naming.IstioNamespace, state.SecretName, err)
+	}
+	state.AppliedChecksum = checksum(data)
+	state.Checksum = state.AppliedChecksum
+	return state, nil
+}
+
+func readerTokenHours(in RemoteSecretArgs) int {
+	if in.ReaderTokenTtlHours == nil {
+		return defaultReaderTokenHours
+	}
+	return *in.ReaderTokenTtlHours
+}
+
+// Read fingerprints the live secret in the target; empty means it is gone.
+func (r *RemoteSecret) Read(ctx context.Context, req infer.ReadRequest[RemoteSecretArgs, RemoteSecretState]) (infer.ReadResponse[RemoteSecretArgs, RemoteSecretState], error) {
+	state := req.State
+	dst := state.Target
+	client, err := r.deps.kubeClient(dst)
+	if err != nil {
+		return infer.ReadResponse[RemoteSecretArgs, RemoteSecretState]{}, err
+	}
+	live, err := client.GetSecret(ctx, naming.IstioNamespace, naming.RemoteSecret(state.Source.Name))
+	if err != nil {
+		return infer.ReadResponse[RemoteSecretArgs, RemoteSecretState]{}, fmt.Errorf("cluster %s: reading secret %s/%s: %w", dst.Name, naming.IstioNamespace, naming.RemoteSecret(state.Source.Name), err)
+	}
+	state.Checksum = ""
+	if live != nil {
+		state.Checksum = checksum(live.Data)
+	}
+	return infer.ReadResponse[RemoteSecretArgs, RemoteSecretState]{ID: req.ID, Inputs: req.Inputs, State: state}, nil
+}
+
+// Delete removes the secret from the target, and the long-lived token from
+// the source when there is one; a source that is gone does not block it.
+func (r *RemoteSecret) Delete(ctx context.Context, req infer.DeleteRequest[RemoteSecretState]) (infer.DeleteResponse, error) {
+	s := req.State
+	client, err := r.deps.kubeClient(s.Target)
+	if err != nil {
+		return infer.DeleteResponse{}, deleteHint(s.Target.Name, err)
+	}
+	if err := deleteManagedSecret(ctx, client, naming.IstioNamespace, naming.RemoteSecret(s.Source.Name)); err != nil {
+		return infer.DeleteResponse{}, deleteHint(s.Target.Name, err)
+	}
+	if deref(s.ReaderTokenMode) == serviceAccountSecretMode {
+		src, err := r.deps.kubeClient(s.Source)
+		if err == nil {
+			err = deleteManagedSecret(ctx, src, naming.IstioNamespace, naming.ReaderTokenSecret(s.Target.Name))
+		}
+		if err != nil {
+			p.GetLogger(ctx).Warningf("cluster %s: could not revoke the reader token of %s: %v", s.Source.Name, s.Target.Name, err)
+		}
+	}
+	return infer.DeleteResponse{}, nil
+}

@@ -1,0 +1,60 @@
+package provider
+
+import "github.com/pulumi/pulumi-go-provider/infer"
+
+// RootCA is the mesh's root certificate authority: generated in memory, or
+// brought by the user. Every cluster's intermediate chains to it.
+type RootCA struct{ deps Deps }
+
+// CertificateArgs describe the mesh's certificates. They are both the
+// component's `certificate` input and the RootCA's inputs.
+type CertificateArgs struct {
+	ValidityHours *int    `pulumi:"validityHours,optional"`
+	KeyType       *string `pulumi:"keyType,optional"`
+	RsaBits       *int    `pulumi:"rsaBits,optional"`
+	SanSuffix     *string `pulumi:"sanSuffix,optional"`
+	Password      *string `pulumi:"password,optional" provider:"secret"`
+	RootCertPem   *string `pulumi:"rootCertPem,optional" provider:"secret"`
+	RootKeyPem    *string `pulumi:"rootKeyPem,optional" provider:"secret"`
+}
+
+// Annotate documents CertificateArgs.
+func (c *CertificateArgs) Annotate(a infer.Annotator) {
+	a.Describe(&c.ValidityHours, "Validity of the root and of each cluster's intermediate CA, in hours.")
+	a.SetDefault(&c.ValidityHours, defaultValidityHours)
+	a.Describe(&c.KeyType, "Key algorithm: RSA or ECDSA.")
+	a.SetDefault(&c.KeyType, "RSA")
+	a.Describe(&c.RsaBits, "RSA key size: 2048, 3072 or 4096. Ignored for ECDSA.")
+	a.SetDefault(&c.RsaBits, 4096)
+	a.Describe(&c.SanSuffix, "When set, the root gets SAN root.<sanSuffix> and each intermediate <cluster>.<sanSuffix>.")
+	a.Describe(&c.Password, "When set, the exported root key (rootKeyPem output) is encrypted PKCS#8 with this password; it also decrypts a supplied encrypted rootKeyPem.")
+	a.Describe(&c.RootCertPem, "Bring your own root: the root certificate PEM. Give rootKeyPem too.")
+	a.Describe(&c.RootKeyPem, "Bring your own root: the root key PEM, possibly encrypted with password. Give rootCertPem too.")
+}
+
+// RootCAState is the RootCA's output.
+type RootCAState struct {
+	CertificateArgs
+	CertPem  string `pulumi:"certPem"`
+	KeyPem   string `pulumi:"keyPem" provider:"secret"`
+	NotAfter string `pulumi:"notAfter"`
+}
+
+// Annotate documents RootCAState.
+func (s *RootCAState) Annotate(a infer.Annotator) {
+	a.Describe(&s.CertPem, "The root certificate, PEM.")
+	a.Describe(&s.KeyPem, "The root key, PEM; encrypted PKCS#8 when a password is given.")
+	a.Describe(&s.NotAfter, "End of the root's validity, RFC 3339.")
+}
+
+// Annotate documents RootCA.
+func (r *RootCA) Annotate(a infer.Annotator) {
+	a.Describe(&r, "The mesh's root CA. Generated in memory (never written to disk) unless rootCertPem and rootKeyPem are given. Changing any input replaces it, and with it every cluster's intermediate.")
+}
+
+const (
+	defaultValidityHours = 87600
+	// minRootHours is how long a supplied root must stay valid: intermediates
+	// are clamped to the root's end, and a root about to expire is a mistake.
+	minRootHours = 24
+)

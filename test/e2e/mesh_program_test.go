@@ -1,0 +1,89 @@
+package e2e
+
+import (
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+)
+
+// meshSpec is what a test asks the MultiClusterMesh for.
+type meshSpec struct {
+	kubeconfig      string
+	clusters        []clusterSpec
+	chartDirectory  string
+	chartRepository string
+	helloWorld      bool
+	keyType         string
+	readerTokenMode string
+	timeoutSeconds  int
+}
+
+type clusterSpec struct {
+	name, context, version string
+	gatewayAddress         string
+	kubeconfigFile         string // overrides meshSpec.kubeconfig
+}
+
+// meshResource is the component as an inline program sees it.
+type meshResource struct {
+	pulumi.ResourceState
+	RootCertPem      pulumi.StringOutput    `pulumi:"rootCertPem"`
+	RootKeyPem       pulumi.StringOutput    `pulumi:"rootKeyPem"`
+	GatewayAddresses pulumi.StringMapOutput `pulumi:"gatewayAddresses"`
+	Networks         pulumi.StringMapOutput `pulumi:"networks"`
+}
+
+// meshProgram is an inline Pulumi program: the same registration a generated
+// SDK makes, without needing a language host.
+func meshProgram(spec meshSpec) pulumi.RunFunc {
+	return func(ctx *pulumi.Context) error {
+		clusters := pulumi.Array{}
+		for _, c := range spec.clusters {
+			file := spec.kubeconfig
+			if c.kubeconfigFile != "" {
+				file = c.kubeconfigFile
+			}
+			m := pulumi.Map{"name": pulumi.String(c.name), "kubeconfigFile": pulumi.String(file)}
+			if c.context != "" {
+				m["context"] = pulumi.String(c.context)
+			}
+			if c.version != "" {
+				m["istioVersion"] = pulumi.String(c.version)
+			}
+			if c.gatewayAddress != "" {
+				m["gatewayAddress"] = pulumi.String(c.gatewayAddress)
+			}
+			clusters = append(clusters, m)
+		}
+		args := pulumi.Map{
+			"meshId":            pulumi.String("mesh1"),
+			"clusters":          clusters,
+			"installHelloWorld": pulumi.Bool(spec.helloWorld),
+			"istioVersion":      pulumi.String("1.28.1"),
+		}
+		if spec.chartDirectory != "" {
+			args["chartDirectory"] = pulumi.String(spec.chartDirectory)
+		}
+		if spec.chartRepository != "" {
+			args["chartRepository"] = pulumi.String(spec.chartRepository)
+		}
+		if spec.readerTokenMode != "" {
+			args["readerTokenMode"] = pulumi.String(spec.readerTokenMode)
+		}
+		if spec.timeoutSeconds != 0 {
+			args["timeoutSeconds"] = pulumi.Int(spec.timeoutSeconds)
+		}
+		keyType := spec.keyType
+		if keyType == "" {
+			keyType = "ECDSA" // fast; RSA is covered by its own test
+		}
+		args["certificate"] = pulumi.Map{"keyType": pulumi.String(keyType), "sanSuffix": pulumi.String("mesh1.example")}
+		var mesh meshResource
+		if err := ctx.RegisterRemoteComponentResource("ristio:index:MultiClusterMesh", "mesh", args, &mesh); err != nil {
+			return err
+		}
+		ctx.Export("gatewayAddresses", mesh.GatewayAddresses)
+		ctx.Export("networks", mesh.Networks)
+		ctx.Export("rootCertPem", mesh.RootCertPem)
+		ctx.Export("rootKeyPem", mesh.RootKeyPem)
+		return nil
+	}
+}

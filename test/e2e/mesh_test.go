@@ -1,0 +1,246 @@
+// Package e2e drives the real Pulumi CLI, through the Automation API with
+// inline programs, against real local API servers.
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/auto"
+	"github.com/pulumi/pulumi/sdk/v3/go/auto/optdestroy"
+	"github.com/pulumi/pulumi/sdk/v3/go/auto/optpreview"
+	"github.com/pulumi/pulumi/sdk/v3/go/auto/events"
+	"github.com/pulumi/pulumi/sdk/v3/go/auto/optrefresh"
+	"github.com/pulumi/pulumi/sdk/v3/go/common/apitype"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/ristio/pulumi-ristio/internal/localcluster"
+	"github.com/ristio/pulumi-ristio/internal/pulumitest"
+	"github.com/ristio/pulumi-ristio/internal/testcharts"
+)
+
+// world starts n clusters with the kubelet and load-balancer emulators running.
+func world(t *testing.T, n int) *localcluster.World {
+	t.Helper()
+	w := localcluster.StartT(t, n)
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	w.RunKubelet(ctx)
+	w.RunLoadBalancer(ctx, localcluster.LBIP)
+	return w
+}
+
+func clustersOf(w *localcluster.World, n int) []clusterSpec {
+	var out []clusterSpec
+	for _, c := range w.Clusters[:n] {
+		out = append(out, clusterSpec{name: c.Name, context: c.Name})
+	}
+	return out
+}
+
+func names(cs []clusterSpec) []string {
+	var out []string
+	for _, c := range cs {
+		out = append(out, c.name)
+	}
+	return out
+}
+
+func peersOf(all []string, self string) []string {
+	var out []string
+	for _, n := range all {
+		if n != self {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// setProgram swaps the inline program of an existing stack.
+func setProgram(t *testing.T, stack *auto.Stack, spec meshSpec) {
+	t.Helper()
+	ws := stack.Workspace().(*auto.LocalWorkspace)
+	ws.SetProgram(meshProgram(spec))
+}
+
+func assertMesh(t *testing.T, w *localcluster.World, cs []clusterSpec, outputs auto.OutputMap) {
+	t.Helper()
+	all := names(cs)
+	addresses, _ := outputs["gatewayAddresses"].Value.(map[string]any)
+	for _, c := range cs {
+		cluster := w.Cluster(c.name)
+		assertInstalled(t, cluster, "network-"+c.name, peersOf(all, c.name))
+		if a, _ := addresses[c.name].(string); a == "" {
+			t.Errorf("gatewayAddresses lacks %s: %v", c.name, addresses)
+		}
+		for _, peer := range peersOf(all, c.name) {
+			assertRemoteSecretWorks(t, cluster, w.Cluster(peer))
+		}
+	}
+	if len(addresses) != len(cs) {
+		t.Errorf("gatewayAddresses = %v, want %d clusters", addresses, len(cs))
+	}
+	if !outputs["rootKeyPem"].Secret {
+		t.Errorf("rootKeyPem output is not secret")
+	}
+}
+
+// TestMeshLifecycle walks one stack through the life of a mesh: 2 clusters,
+// an upgrade, a third cluster joining and leaving, drift, and destroy.
+func TestMeshLifecycle(t *testing.T) {
+	w := world(t, 3)
+	spec := meshSpec{kubeconfig: w.Kubeconfig, clusters: clustersOf(w, 2), chartDirectory: testcharts.Directory(t), helloWorld: true}
+	stack := pulumitest.InlineStack(t, "ristio-e2e", meshProgram(spec))
+	ctx := context.Background()
+	t.Cleanup(func() { _, _ = stack.Destroy(ctx) })
+
+	start := time.Now()
+	res := pulumitest.Up(t, stack)
+	t.Logf("up with 2 clusters: %s", time.Since(start).Round(time.Millisecond))
+	assertMesh(t, w, spec.clusters, res.Outputs)
+	for _, c := range spec.clusters {
+		dep, err := w.Cluster(c.name).Client.AppsV1().Deployments("sample").List(ctx, metav1.ListOptions{})
+		if err != nil || len(dep.Items) != 2 {
+			t.Errorf("%s: sample deployments %v (%v)", c.name, dep, err)
+		}
+	}
+	if _, err := w.Cluster("cluster2").Client.AppsV1().Deployments("sample").Get(ctx, "helloworld-v2", metav1.GetOptions{}); err != nil {
+		t.Errorf("cluster2 should run helloworld-v2: %v", err)
+	}
+
+	t.Run("second preview shows no changes", func(t *testing.T) {
+		if got := pulumitest.Changes(pulumitest.Preview(t, stack)); len(got) != 0 {
+			t.Fatalf("preview after up: %v, want no changes", got)
+		}
+	})
+
+	t.Run("a version bump updates that cluster only", func(t *testing.T) {
+		spec.clusters[1].version = "1.28.2"
+		setProgram(t, &stack, spec)
+		pre := previewSteps(t, stack)
+		want := map[string]string{"mesh-cluster2-istio": "update", "mesh-cluster2-eastwest": "update"}
+		if !equalSteps(pre, want) {
+			t.Fatalf("preview steps %v, want %v", pre, want)
+		}
+		pulumitest.Up(t, stack)
+		if rev := releaseRevision(t, w.Cluster("cluster2"), "istiod"); rev != 2 {
+			t.Errorf("cluster2 istiod revision %d, want 2", rev)
+		}
+		if rev := releaseRevision(t, w.Cluster("cluster1"), "istiod"); rev != 1 {
+			t.Errorf("cluster1 istiod revision %d, want 1 (untouched)", rev)
+		}
+	})
+
+	t.Run("a third cluster joins and leaves", func(t *testing.T) {
+		spec.clusters = append(spec.clusters, clusterSpec{name: "cluster3", context: "cluster3"})
+		setProgram(t, &stack, spec)
+		pre := pulumitest.Changes(pulumitest.Preview(t, stack))
+		// CA, cacerts, control plane, gateway, sample, and 4 remote secrets.
+		if pre["create"] != 9 || len(pre) != 1 {
+			t.Fatalf("adding a cluster previews %v, want 9 creates only", pre)
+		}
+		start := time.Now()
+		res := pulumitest.Up(t, stack)
+		t.Logf("adding a third cluster: %s", time.Since(start).Round(time.Millisecond))
+		assertMesh(t, w, spec.clusters, res.Outputs)
+
+		spec.clusters = spec.clusters[:2]
+		setProgram(t, &stack, spec)
+		pulumitest.Up(t, stack)
+		for _, c := range spec.clusters {
+			if got := remoteSecretNames(t, w.Cluster(c.name)); !equalStrings(got, peersOf(names(spec.clusters), c.name)) {
+				t.Errorf("%s keeps remote secrets for %v after cluster3 left", c.name, got)
+			}
+		}
+		assertNothingLeft(t, w.Cluster("cluster3"))
+	})
+
+	t.Run("refresh finds drift and up repairs it", func(t *testing.T) {
+		c1 := w.Cluster("cluster1")
+		if err := c1.Client.CoreV1().Secrets(istioNS).Delete(ctx, "istio-remote-secret-cluster2", metav1.DeleteOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		cacerts, err := c1.Client.CoreV1().Secrets(istioNS).Get(ctx, "cacerts", metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		cacerts.Data["root-cert.pem"] = []byte("tampered")
+		if _, err := c1.Client.CoreV1().Secrets(istioNS).Update(ctx, cacerts, metav1.UpdateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := stack.Refresh(ctx, optrefresh.ProgressStreams(nil)); err != nil {
+			t.Fatalf("refresh: %v", err)
+		}
+		pre := pulumitest.Changes(pulumitest.Preview(t, stack))
+		if pre["update"] != 2 || len(pre) != 1 {
+			t.Fatalf("preview after drift: %v, want 2 updates", pre)
+		}
+		pulumitest.Up(t, stack)
+		assertInstalled(t, c1, "network-cluster1", []string{"cluster2"})
+		assertRemoteSecretWorks(t, c1, w.Cluster("cluster2"))
+		if got := pulumitest.Changes(pulumitest.Preview(t, stack)); len(got) != 0 {
+			t.Fatalf("preview after repair: %v", got)
+		}
+	})
+
+	t.Run("destroy leaves nothing", func(t *testing.T) {
+		start := time.Now()
+		if _, err := stack.Destroy(ctx, optdestroy.ProgressStreams(nil)); err != nil {
+			t.Fatalf("destroy: %v", err)
+		}
+		t.Logf("destroy with 2 clusters: %s", time.Since(start).Round(time.Millisecond))
+		for _, c := range w.Clusters {
+			assertNothingLeft(t, c)
+		}
+	})
+}
+
+// previewSteps returns each resource's planned operation, by resource name.
+func previewSteps(t *testing.T, stack auto.Stack) map[string]string {
+	t.Helper()
+	ch := make(chan events.EngineEvent, 1024)
+	steps := map[string]string{}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for e := range ch {
+			if e.ResourcePreEvent == nil {
+				continue
+			}
+			m := e.ResourcePreEvent.Metadata
+			if m.Op == apitype.OpSame || m.Op == apitype.OpRead {
+				continue
+			}
+			steps[m.URN[strings.LastIndex(m.URN, "::")+2:]] = string(m.Op)
+		}
+	}()
+	pulumitest.Preview(t, stack, optpreview.EventStreams(ch))
+	<-done
+	return steps
+}
+
+func equalSteps(got, want map[string]string) bool {
+	if len(got) != len(want) {
+		return false
+	}
+	for k, v := range want {
+		if got[k] != v {
+			return false
+		}
+	}
+	return true
+}
+
+func releaseRevision(t *testing.T, c *localcluster.Cluster, release string) int {
+	t.Helper()
+	list, err := c.Client.CoreV1().Secrets(istioNS).List(context.Background(), metav1.ListOptions{LabelSelector: "owner=helm,status=deployed,name=" + release})
+	if err != nil || len(list.Items) != 1 {
+		t.Fatalf("%s: deployed release %s: %d found (%v)", c.Name, release, len(list.Items), err)
+	}
+	var rev int
+	fmt.Sscan(list.Items[0].Labels["version"], &rev)
+	return rev
+}
