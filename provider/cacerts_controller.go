@@ -95,8 +95,12 @@ func (r *CACerts) apply(ctx context.Context, in CACertsArgs) (createdNamespace b
 	if err != nil {
 		return false, fmt.Errorf("cluster %s: reading namespace %s: %w", in.Cluster.Name, naming.IstioNamespace, err)
 	}
-	if err := client.EnsureNamespace(ctx, naming.IstioNamespace, nil); err != nil {
-		return false, fmt.Errorf("cluster %s: %w", in.Cluster.Name, err)
+	// Only create the namespace: its labels belong to the control plane, which
+	// applies them with the same field manager.
+	if ns == nil {
+		if err := client.EnsureNamespace(ctx, naming.IstioNamespace, nil); err != nil {
+			return false, fmt.Errorf("cluster %s: %w", in.Cluster.Name, err)
+		}
 	}
 	secret := &corev1.Secret{
 		ObjectMeta: metav1.ObjectMeta{Name: naming.CACertsSecret, Namespace: naming.IstioNamespace, Labels: naming.ManagedLabels()},

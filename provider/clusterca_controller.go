@@ -15,9 +15,10 @@ import (
 )
 
 var (
-	_ infer.CustomResource[ClusterCAArgs, ClusterCAState] = (*ClusterCA)(nil)
-	_ infer.CustomCheck[ClusterCAArgs]                    = (*ClusterCA)(nil)
-	_ infer.CustomDiff[ClusterCAArgs, ClusterCAState]     = (*ClusterCA)(nil)
+	_ infer.CustomResource[ClusterCAArgs, ClusterCAState]       = (*ClusterCA)(nil)
+	_ infer.CustomCheck[ClusterCAArgs]                          = (*ClusterCA)(nil)
+	_ infer.CustomDiff[ClusterCAArgs, ClusterCAState]           = (*ClusterCA)(nil)
+	_ infer.ExplicitDependencies[ClusterCAArgs, ClusterCAState] = (*ClusterCA)(nil)
 )
 
 // renewFraction is the share of an intermediate's life after which it is
@@ -119,4 +120,9 @@ func intermediateTTL(root *pki.CA, now time.Time, ttl time.Duration) time.Durati
 		return root.Cert.NotAfter.Sub(now)
 	}
 	return ttl
+}
+
+// WireDependencies keeps the generated key secret in state and outputs.
+func (r *ClusterCA) WireDependencies(f infer.FieldSelector, _ *ClusterCAArgs, state *ClusterCAState) {
+	f.OutputField(&state.KeyPem).AlwaysSecret()
 }

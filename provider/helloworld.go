@@ -9,7 +9,7 @@ type HelloWorld struct{ deps Deps }
 // HelloWorldArgs are the HelloWorld inputs.
 type HelloWorldArgs struct {
 	Cluster        ClusterConnection `pulumi:"cluster"`
-	Version        string            `pulumi:"version"`
+	Version        string            `pulumi:"sampleVersion"`
 	Revision       *string           `pulumi:"revision,optional"`
 	Namespace      *string           `pulumi:"namespace,optional"`
 	Wait           *bool             `pulumi:"wait,optional"`

@@ -27,14 +27,14 @@ func (r *HelloWorld) Check(ctx context.Context, req infer.CheckRequest) (infer.C
 	}
 	failures = checkConnection("cluster", req.NewInputs, args.Cluster)
 	if !sample.ValidVersion(args.Version) {
-		failures = append(failures, p.CheckFailure{Property: "version", Reason: fmt.Sprintf("cluster %q: version must be v1 or v2, got %q", args.Cluster.Name, args.Version)})
+		failures = append(failures, p.CheckFailure{Property: "sampleVersion", Reason: fmt.Sprintf("cluster %q: sampleVersion must be v1 or v2, got %q", args.Cluster.Name, args.Version)})
 	}
 	return infer.CheckResponse[HelloWorldArgs]{Inputs: args, Failures: failures}, nil
 }
 
 // Diff replaces the sample when its cluster or namespace changes and repairs missing objects.
 func (r *HelloWorld) Diff(_ context.Context, req infer.DiffRequest[HelloWorldArgs, HelloWorldState]) (infer.DiffResponse, error) {
-	diff := diffInputs(req.State.HelloWorldArgs, req.Inputs, replaceOn("cluster.name", "namespace", "version"))
+	diff := diffInputs(req.State.HelloWorldArgs, req.Inputs, replaceOn("cluster.name", "namespace", "sampleVersion"))
 	if !req.State.Present {
 		diff["present"] = p.PropertyDiff{Kind: p.Update}
 	}

@@ -199,7 +199,7 @@ func (b *meshBuilder) cluster(index int, c MeshClusterArgs, conn pulumi.Map, roo
 	}
 
 	if b.helloWorld(c) {
-		props := pulumi.Map{"cluster": conn, "version": pulumi.String(sample.VersionFor(index))}
+		props := pulumi.Map{"cluster": conn, "sampleVersion": pulumi.String(sample.VersionFor(index))}
 		setString(props, "revision", b.args.Revision)
 		setInt(props, "timeoutSeconds", timeout)
 		if err := b.ctx.RegisterResource("ristio:index:HelloWorld", prefix+"-helloworld", props, &plainResource{},

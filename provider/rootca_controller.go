@@ -13,8 +13,9 @@ import (
 )
 
 var (
-	_ infer.CustomResource[CertificateArgs, RootCAState] = (*RootCA)(nil)
-	_ infer.CustomCheck[CertificateArgs]                 = (*RootCA)(nil)
+	_ infer.CustomResource[CertificateArgs, RootCAState]       = (*RootCA)(nil)
+	_ infer.CustomCheck[CertificateArgs]                       = (*RootCA)(nil)
+	_ infer.ExplicitDependencies[CertificateArgs, RootCAState] = (*RootCA)(nil)
 )
 
 // Check validates the certificate settings, and a supplied root, before anything is generated.
@@ -124,4 +125,9 @@ func describeKey(c CertificateArgs) string {
 		return fmt.Sprintf("RSA-%d", k.RSABits)
 	}
 	return "ECDSA"
+}
+
+// WireDependencies keeps the generated key secret in state and outputs.
+func (r *RootCA) WireDependencies(f infer.FieldSelector, _ *CertificateArgs, state *RootCAState) {
+	f.OutputField(&state.KeyPem).AlwaysSecret()
 }

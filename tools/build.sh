@@ -2,6 +2,8 @@
 # Builds the pinned tools (pulumi, pulumi-language-yaml, etcd, kube-apiserver,
 # kube-controller-manager) into a cache keyed by tool and version, and links
 # them into .tools/bin. A tool already in the cache is not rebuilt.
+#
+# Usage: tools/build.sh [all|pulumi|pulumi-language-yaml|etcd|kube-apiserver|kube-controller-manager]
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/.." && pwd)"
@@ -9,9 +11,29 @@ root="$(cd "$here/.." && pwd)"
 source "$here/versions.env"
 cache="${RISTIO_TOOLS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/ristio/tools}"
 bin="$root/.tools/bin"
-mkdir -p "$bin"
+mkdir -p "$bin" "$cache"
 
 log() { printf '[tools %s] %s\n' "$(date +%H:%M:%S)" "$*"; }
+die() { log "$*" >&2; exit 1; }
+
+which="${1:-all}"
+case "$which" in
+  all|pulumi|pulumi-language-yaml|etcd|kube-apiserver|kube-controller-manager) ;;
+  *) die "unknown tool '$which'" ;;
+esac
+
+# Two checkouts (or engineers) running this at once would build into the same
+# directory: the second one waits and then finds the tools cached.
+exec 9>"$cache/.lock"
+flock 9
+
+# pinned <module dir> <module> <version>: the cache is keyed by the version in
+# versions.env, so the tool module must really require that version.
+pinned() {
+  local got
+  got="$(awk -v m="$2" '$1 == m { print $2 }' "$here/$1/go.mod")"
+  [[ "$got" == "$3" ]] || die "tools/$1/go.mod requires $2 $got but versions.env says $3"
+}
 
 # build <tool> <version> <command...>: runs the command with $out set to the
 # cache directory, unless that directory already holds the tool.
@@ -32,23 +54,27 @@ build() {
 }
 
 build_pulumi() {
+  pinned pulumi github.com/pulumi/pulumi/pkg/v3 "$PULUMI_VERSION"
   (cd "$here/pulumi" && go build -trimpath -o "$out/pulumi" \
     -ldflags "-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=$PULUMI_VERSION" \
     github.com/pulumi/pulumi/pkg/v3/cmd/pulumi)
 }
+# pulumi-yaml is built from its own go.mod (go install module@version), checked
+# against the Go checksum database.
 build_language_yaml() {
   (cd "$here/pulumi" && GOBIN="$out" GOFLAGS=-mod=mod go install -trimpath \
     "github.com/pulumi/pulumi-yaml/cmd/pulumi-language-yaml@$PULUMI_YAML_VERSION")
 }
 build_etcd() {
+  pinned etcd go.etcd.io/etcd/server/v3 "$ETCD_VERSION"
   (cd "$here/etcd" && go build -trimpath -o "$out/etcd" go.etcd.io/etcd/server/v3)
 }
 build_kube() {
   local cmd="$1"
+  pinned kube k8s.io/kubernetes "$KUBERNETES_VERSION"
   (cd "$here/kube" && go build -trimpath -o "$out/$cmd" "k8s.io/kubernetes/cmd/$cmd")
 }
 
-which="${1:-all}"
 case "$which" in
   all|pulumi) build pulumi "$PULUMI_VERSION" build_pulumi ;;&
   all|pulumi-language-yaml) build pulumi-language-yaml "$PULUMI_YAML_VERSION" build_language_yaml ;;&

@@ -132,6 +132,9 @@ func apiserverArgs(dir, etcdURL string, port int) []string {
 		"--etcd-servers=" + etcdURL,
 		"--bind-address=127.0.0.1",
 		"--advertise-address=127.0.0.1",
+		// The endpoint reconciler refuses a loopback address, and nothing in
+		// these clusters dials the kubernetes Service from a pod.
+		"--endpoint-reconciler-type=none",
 		"--secure-port=" + strconv.Itoa(port),
 		"--cert-dir=" + dir, // the default under /var/run may not be writable
 		"--tls-cert-file=" + file(servingCertFile),

@@ -74,11 +74,12 @@ func deploymentAvailable(d *appsv1.Deployment) bool {
 }
 
 // markPodsRunning updates the status of every listed pod that is not yet
-// running and ready. Conflicts and vanished pods are normal churn: the next
-// call sees the fresh object.
+// running and ready. The list comes from the watch cache: a stale pod only
+// causes a conflict, and conflicts and vanished pods are normal churn that the
+// next call sees fresh.
 func (c *Cluster) markPodsRunning(ctx context.Context, ns string, opts metav1.ListOptions) error {
-	pods := c.Client.CoreV1().Pods(ns)
-	list, err := pods.List(ctx, opts)
+	opts.ResourceVersion = "0"
+	list, err := c.Client.CoreV1().Pods(ns).List(ctx, opts)
 	if err != nil {
 		return err
 	}

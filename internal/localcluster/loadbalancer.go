@@ -36,7 +36,8 @@ func (w *World) RunLoadBalancer(ctx context.Context, mode LBMode) {
 // is already set, for example by SetServiceAddress, is left alone.
 func (c *Cluster) RunLoadBalancer(ctx context.Context, mode LBMode) {
 	c.every(ctx, "load-balancer", func(ctx context.Context) error {
-		services, err := c.Client.CoreV1().Services("").List(ctx, metav1.ListOptions{})
+		// Served from the watch cache: a stale entry costs only a fresh Get below.
+		services, err := c.Client.CoreV1().Services("").List(ctx, metav1.ListOptions{ResourceVersion: "0"})
 		if err != nil {
 			return err
 		}
@@ -47,7 +48,13 @@ func (c *Cluster) RunLoadBalancer(ctx context.Context, mode LBMode) {
 			}
 			addr, err := c.lbAddress(mode, svc.Namespace, svc.Name)
 			if err == nil {
-				err = c.SetServiceAddress(ctx, svc.Namespace, svc.Name, addr)
+				err = c.updateServiceStatus(ctx, svc.Namespace, svc.Name, func(svc *corev1.Service) bool {
+					if len(svc.Status.LoadBalancer.Ingress) > 0 {
+						return false // set meanwhile, perhaps by SetServiceAddress
+					}
+					svc.Status.LoadBalancer.Ingress = []corev1.LoadBalancerIngress{ingressFor(addr)}
+					return true
+				})
 			}
 			errs = append(errs, err)
 		}
@@ -67,18 +74,29 @@ func (c *Cluster) lbAddress(mode LBMode, ns, name string) (string, error) {
 // would: an IP when addr parses as one, a hostname otherwise. Tests use it to
 // make an address drift.
 func (c *Cluster) SetServiceAddress(ctx context.Context, ns, name, addr string) error {
-	ingress := corev1.LoadBalancerIngress{Hostname: addr}
-	if _, err := netip.ParseAddr(addr); err == nil {
-		vip := corev1.LoadBalancerIPModeVIP // required by validation when ip is set
-		ingress = corev1.LoadBalancerIngress{IP: addr, IPMode: &vip}
+	return c.updateServiceStatus(ctx, ns, name, func(svc *corev1.Service) bool {
+		svc.Status.LoadBalancer.Ingress = []corev1.LoadBalancerIngress{ingressFor(addr)}
+		return true
+	})
+}
+
+func ingressFor(addr string) corev1.LoadBalancerIngress {
+	if _, err := netip.ParseAddr(addr); err != nil {
+		return corev1.LoadBalancerIngress{Hostname: addr}
 	}
+	vip := corev1.LoadBalancerIPModeVIP // required by validation when ip is set
+	return corev1.LoadBalancerIngress{IP: addr, IPMode: &vip}
+}
+
+// updateServiceStatus applies change to a fresh copy of the Service and
+// writes its status when change returns true, retrying on conflicts.
+func (c *Cluster) updateServiceStatus(ctx context.Context, ns, name string, change func(*corev1.Service) bool) error {
 	services := c.Client.CoreV1().Services(ns)
 	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
 		svc, err := services.Get(ctx, name, metav1.GetOptions{})
-		if err != nil {
+		if err != nil || !change(svc) {
 			return err
 		}
-		svc.Status.LoadBalancer.Ingress = []corev1.LoadBalancerIngress{ingress}
 		_, err = services.UpdateStatus(ctx, svc, metav1.UpdateOptions{})
 		return err
 	})

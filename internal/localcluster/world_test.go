@@ -121,7 +121,10 @@ func TestWorld(t *testing.T) {
 		createLoadBalancer(t, c1, "default", "gw2")
 
 		seen := map[string]string{}
-		for _, at := range []struct{ c *Cluster; name string }{{c1, "gw"}, {c1, "gw2"}, {c3, "gw"}} {
+		for _, at := range []struct {
+			c    *Cluster
+			name string
+		}{{c1, "gw"}, {c1, "gw2"}, {c3, "gw"}} {
 			addr := waitForAddress(t, at.c, "default", at.name)
 			ip, err := netip.ParseAddr(addr)
 			if err != nil || !netip.MustParsePrefix("127.0.1.0/24").Contains(ip) {
@@ -297,7 +300,7 @@ func createDeployment(t *testing.T, c *Cluster, ns, name string, replicas int32)
 			Selector: &metav1.LabelSelector{MatchLabels: labels},
 			Template: corev1.PodTemplateSpec{
 				ObjectMeta: metav1.ObjectMeta{Labels: labels},
-				Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "app", Image: "registry.invalid/app:1"}}},
+				Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "app", Image: "registry.invalid/app:1"}}},
 			},
 		},
 	}

@@ -13,7 +13,9 @@ package helm
 
 import (
 	"fmt"
+	"strings"
 	"sync"
+	"sync/atomic"
 
 	"helm.sh/helm/v3/pkg/action"
 	"helm.sh/helm/v3/pkg/chartutil"
@@ -74,6 +76,9 @@ type Client struct {
 	MaxHistory int
 
 	mu sync.Mutex
+	// deleteFailure is Helm's last logged reason for failing to delete a
+	// release's objects: its returned error does not carry it.
+	deleteFailure atomic.Pointer[string]
 }
 
 // New returns a Client for releases in namespace of the cluster cc points at.
@@ -103,12 +108,22 @@ func New(cc clientcmd.ClientConfig, namespace string, debugf func(format string,
 // NewForConfiguration returns a Client over a ready action.Configuration, for
 // tests that use in-memory storage and a fake kube client.
 func NewForConfiguration(cfg *action.Configuration, namespace string, debugf func(format string, args ...any)) *Client {
-	log := orDiscard(debugf)
-	if cfg.Log == nil {
-		cfg.Log = log
-	}
-	return &Client{cfg: cfg, namespace: namespace, log: log, MaxHistory: DefaultMaxHistory}
+	c := &Client{cfg: cfg, namespace: namespace, log: orDiscard(debugf), MaxHistory: DefaultMaxHistory}
+	cfg.Log = c.helmLog
+	return c
 }
+
+// helmLog receives Helm's log lines.
+func (c *Client) helmLog(format string, args ...any) {
+	line := fmt.Sprintf(format, args...)
+	if strings.HasPrefix(line, deleteFailurePrefix) {
+		reason := strings.TrimPrefix(line, deleteFailurePrefix)
+		c.deleteFailure.Store(&reason)
+	}
+	c.log("%s", line)
+}
+
+const deleteFailurePrefix = "uninstall: Failed to delete release: "
 
 // Namespace is the release namespace.
 func (c *Client) Namespace() string { return c.namespace }

@@ -11,6 +11,7 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/restmapper"
 	"k8s.io/client-go/tools/clientcmd"
+	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 )
 
 // Client-side rate limits: Istio's base chart alone is 17 objects, several of
@@ -112,7 +113,7 @@ func (g *restClientGetter) ToRESTMapper() (meta.RESTMapper, error) {
 }
 
 func (g *restClientGetter) ToRawKubeConfigLoader() clientcmd.ClientConfig {
-	return namespacedClientConfig{ClientConfig: g.cc, namespace: g.namespace}
+	return namespacedClientConfig{inner: g.cc, namespace: g.namespace}
 }
 
 // invalidate forgets discovery, so that resources added since (the CRDs of
@@ -132,13 +133,16 @@ func (g *restClientGetter) invalidate() {
 // release namespace: Helm's kube client puts namespaced objects without a
 // namespace there.
 type namespacedClientConfig struct {
-	clientcmd.ClientConfig
+	inner     clientcmd.ClientConfig
 	namespace string
 }
 
-func (c namespacedClientConfig) Namespace() (string, bool, error) {
-	return c.namespace, true, nil
-}
+var _ clientcmd.ClientConfig = namespacedClientConfig{}
+
+func (c namespacedClientConfig) RawConfig() (clientcmdapi.Config, error) { return c.inner.RawConfig() }
+func (c namespacedClientConfig) ClientConfig() (*rest.Config, error)     { return c.inner.ClientConfig() }
+func (c namespacedClientConfig) ConfigAccess() clientcmd.ConfigAccess    { return c.inner.ConfigAccess() }
+func (c namespacedClientConfig) Namespace() (string, bool, error)        { return c.namespace, true, nil }
 
 // warningLogger sends API server warnings to a log function.
 type warningLogger func(format string, args ...any)

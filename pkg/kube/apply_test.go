@@ -120,6 +120,23 @@ func TestUnservedKindIsAbsent(t *testing.T) {
 	}
 }
 
+// Applying a kind the cluster never serves gives up when the context ends
+// (or after a grace period), naming the object and the kind.
+func TestApplyUnservedKindNamesIt(t *testing.T) {
+	_, client := cluster(t)
+	gw := &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "networking.istio.io/v1",
+		"kind":       "Gateway",
+		"metadata":   map[string]any{"name": "cross-network-gateway", "namespace": "istio-system"},
+	}}
+	start := time.Now()
+	err := client.Apply(timeout(t, 2*time.Second), gw)
+	mustContain(t, err, "apply Gateway istio-system/cross-network-gateway", `no matches for kind "Gateway" in version "networking.istio.io/v1"`)
+	if d := time.Since(start); d > 4*time.Second {
+		t.Errorf("took %s", d)
+	}
+}
+
 // A CR applied right after its CRD: the client's cached discovery does not
 // know the kind yet, so Apply must drop the cache and look again.
 func TestApplyCustomResourceRightAfterItsCRD(t *testing.T) {

@@ -88,7 +88,7 @@ func newClient(kube kubernetes.Interface, dyn dynamic.Interface) *Client {
 // yet: a CRD created a moment ago takes a little while to be established.
 const (
 	newKindGrace    = 15 * time.Second
-	newKindInterval = 500 * time.Millisecond
+	newKindInterval = 250 * time.Millisecond
 )
 
 // mapping finds the REST mapping of gvk. When discovery does not know the

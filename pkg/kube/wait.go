@@ -54,7 +54,7 @@ func poll(ctx context.Context, what string, progress Progress, look check) error
 		switch {
 		case err != nil && isPermanent(err):
 			return fmt.Errorf("waiting for %s: %w", what, err)
-		case err != nil && ctx.Err() == nil:
+		case err != nil && !ending(ctx, err):
 			state = "last error: " + err.Error()
 		case err == nil:
 			state = s
@@ -83,6 +83,17 @@ func poll(ctx context.Context, what string, progress Progress, look check) error
 		case <-ticker.C:
 		}
 	}
+}
+
+// ending tells an error caused by the end of ctx, which says nothing about
+// the object. client-go's rate limiter refuses a request whose context's
+// deadline has passed before the context itself reports it.
+func ending(ctx context.Context, err error) bool {
+	if ctx.Err() != nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return true
+	}
+	deadline, ok := ctx.Deadline()
+	return ok && !time.Now().Before(deadline)
 }
 
 func elapsed(start time.Time) time.Duration { return time.Since(start).Round(time.Second) }

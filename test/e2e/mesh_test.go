@@ -10,10 +10,8 @@ import (
 	"time"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/auto"
-	"github.com/pulumi/pulumi/sdk/v3/go/auto/optdestroy"
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/optpreview"
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/events"
-	"github.com/pulumi/pulumi/sdk/v3/go/auto/optrefresh"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/apitype"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -171,7 +169,7 @@ func TestMeshLifecycle(t *testing.T) {
 		if _, err := c1.Client.CoreV1().Secrets(istioNS).Update(ctx, cacerts, metav1.UpdateOptions{}); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := stack.Refresh(ctx, optrefresh.ProgressStreams(nil)); err != nil {
+		if _, err := stack.Refresh(ctx); err != nil {
 			t.Fatalf("refresh: %v", err)
 		}
 		pre := pulumitest.Changes(pulumitest.Preview(t, stack))
@@ -188,7 +186,7 @@ func TestMeshLifecycle(t *testing.T) {
 
 	t.Run("destroy leaves nothing", func(t *testing.T) {
 		start := time.Now()
-		if _, err := stack.Destroy(ctx, optdestroy.ProgressStreams(nil)); err != nil {
+		if _, err := stack.Destroy(ctx); err != nil {
 			t.Fatalf("destroy: %v", err)
 		}
 		t.Logf("destroy with 2 clusters: %s", time.Since(start).Round(time.Millisecond))

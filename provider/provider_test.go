@@ -1,0 +1,282 @@
+package provider_test
+
+import (
+	"context"
+	"crypto/x509"
+	"encoding/json"
+	"encoding/pem"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/blang/semver"
+	p "github.com/pulumi/pulumi-go-provider"
+	"github.com/pulumi/pulumi-go-provider/integration"
+	presource "github.com/pulumi/pulumi/sdk/v3/go/common/resource"
+	"github.com/pulumi/pulumi/sdk/v3/go/property"
+
+	"github.com/ristio/pulumi-ristio/provider"
+)
+
+// clock is a settable Deps.Now for renewal tests.
+type clock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
+func (c *clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
+func newServer(t *testing.T, deps provider.Deps) integration.Server {
+	t.Helper()
+	prov, err := provider.New(deps)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := integration.NewServer(context.Background(), provider.Name, semver.MustParse("0.1.0"), integration.WithProvider(prov))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func testDeps(c *clock) provider.Deps {
+	d := provider.DefaultDeps()
+	d.Now = c.Now
+	return d
+}
+
+func urn(typ, name string) presource.URN {
+	return presource.URN("urn:pulumi:test::test::ristio:index:" + typ + "::" + name)
+}
+
+func str(s string) property.Value { return property.New(s) }
+
+func TestSchemaMarksSecrets(t *testing.T) {
+	s := newServer(t, testDeps(&clock{now: time.Now()}))
+	resp, err := s.GetSchema(p.GetSchemaRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var schema struct {
+		Name      string `json:"name"`
+		Resources map[string]struct {
+			IsComponent     bool                       `json:"isComponent"`
+			InputProperties map[string]json.RawMessage `json:"inputProperties"`
+			Properties      map[string]json.RawMessage `json:"properties"`
+		} `json:"resources"`
+		Types map[string]struct {
+			Properties map[string]json.RawMessage `json:"properties"`
+		} `json:"types"`
+	}
+	if err := json.Unmarshal([]byte(resp.Schema), &schema); err != nil {
+		t.Fatal(err)
+	}
+	secret := func(raw json.RawMessage) bool {
+		var prop struct {
+			Secret bool `json:"secret"`
+		}
+		_ = json.Unmarshal(raw, &prop)
+		return prop.Secret
+	}
+	mustBeSecret := map[string][]string{
+		"ristio:index:RootCA":    {"password", "rootCertPem", "rootKeyPem", "keyPem"},
+		"ristio:index:ClusterCA": {"rootKeyPem", "rootKeyPassword", "keyPem"},
+		"ristio:index:CACerts":   {"caKeyPem"},
+	}
+	for typ, props := range mustBeSecret {
+		res, ok := schema.Resources[typ]
+		if !ok {
+			t.Fatalf("schema lacks %s", typ)
+		}
+		for _, prop := range props {
+			raw, ok := res.Properties[prop]
+			if !ok {
+				raw = res.InputProperties[prop]
+			}
+			if !secret(raw) {
+				t.Errorf("%s.%s is not marked secret", typ, prop)
+			}
+		}
+	}
+	mesh := schema.Resources["ristio:index:MultiClusterMesh"]
+	if !mesh.IsComponent {
+		t.Errorf("MultiClusterMesh is not a component")
+	}
+	if !secret(mesh.Properties["rootKeyPem"]) {
+		t.Errorf("MultiClusterMesh.rootKeyPem output is not secret")
+	}
+	for _, typ := range []string{"ristio:index:ClusterConnection", "ristio:index:MeshClusterArgs"} {
+		if !secret(schema.Types[typ].Properties["kubeconfig"]) {
+			t.Errorf("%s.kubeconfig is not secret", typ)
+		}
+	}
+	for _, typ := range []string{"ristio:index:RootCA", "ristio:index:ClusterCA", "ristio:index:CACerts", "ristio:index:IstioControlPlane", "ristio:index:EastWestGateway", "ristio:index:RemoteSecret", "ristio:index:HelloWorld"} {
+		if _, ok := schema.Resources[typ]; !ok {
+			t.Errorf("schema lacks resource %s", typ)
+		}
+	}
+}
+
+func TestRootAndClusterCA(t *testing.T) {
+	c := &clock{now: time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)}
+	s := newServer(t, testDeps(c))
+
+	rootInputs := property.NewMap(map[string]property.Value{
+		"keyType":       str("ECDSA"),
+		"validityHours": property.New(1000.0),
+		"password":      property.New("hunter2").WithSecret(true),
+	})
+	check, err := s.Check(p.CheckRequest{Urn: urn("RootCA", "root"), Inputs: rootInputs})
+	if err != nil || len(check.Failures) > 0 {
+		t.Fatalf("check: %v %v", err, check.Failures)
+	}
+	preview, err := s.Create(p.CreateRequest{Urn: urn("RootCA", "root"), Properties: check.Inputs, DryRun: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !preview.Properties.Get("certPem").IsComputed() {
+		t.Errorf("preview certPem = %v, want unknown", preview.Properties.Get("certPem"))
+	}
+	root, err := s.Create(p.CreateRequest{Urn: urn("RootCA", "root"), Properties: check.Inputs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyPem := root.Properties.Get("keyPem")
+	if !keyPem.Secret() {
+		t.Errorf("keyPem is not secret")
+	}
+	if !strings.Contains(keyPem.AsString(), "ENCRYPTED PRIVATE KEY") {
+		t.Errorf("root key with a password is not encrypted PKCS#8")
+	}
+
+	caInputs := property.NewMap(map[string]property.Value{
+		"cluster":         str("cluster1"),
+		"rootCertPem":     root.Properties.Get("certPem"),
+		"rootKeyPem":      keyPem,
+		"rootKeyPassword": property.New("hunter2").WithSecret(true),
+		"keyType":         str("ECDSA"),
+		"validityHours":   property.New(1000.0),
+	})
+	caCheck, err := s.Check(p.CheckRequest{Urn: urn("ClusterCA", "ca"), Inputs: caInputs})
+	if err != nil || len(caCheck.Failures) > 0 {
+		t.Fatalf("check: %v %v", err, caCheck.Failures)
+	}
+	ca, err := s.Create(p.CreateRequest{Urn: urn("ClusterCA", "ca"), Properties: caCheck.Inputs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rootCert := parseCert(t, root.Properties.Get("certPem").AsString())
+	caCert := parseCert(t, ca.Properties.Get("certPem").AsString())
+	pool := x509.NewCertPool()
+	pool.AddCert(rootCert)
+	if _, err := caCert.Verify(x509.VerifyOptions{Roots: pool, CurrentTime: c.Now(), KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageAny}}); err != nil {
+		t.Errorf("intermediate does not chain to the root: %v", err)
+	}
+	if caCert.NotAfter.After(rootCert.NotAfter) {
+		t.Errorf("intermediate outlives the root")
+	}
+
+	diff := func() p.DiffResponse {
+		t.Helper()
+		d, err := s.Diff(p.DiffRequest{ID: ca.ID, Urn: urn("ClusterCA", "ca"), State: ca.Properties, Inputs: caCheck.Inputs, OldInputs: caCheck.Inputs})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return d
+	}
+	if d := diff(); d.HasChanges {
+		t.Errorf("fresh intermediate diffs: %v", d.DetailedDiff)
+	}
+	c.Advance(850 * time.Hour) // past 80% of 1000h
+	d := diff()
+	if !d.HasChanges || d.DetailedDiff["notAfter"].Kind != p.UpdateReplace {
+		t.Errorf("intermediate at 85%% of its life: diff %v, want a replacement", d.DetailedDiff)
+	}
+}
+
+func parseCert(t *testing.T, pemText string) *x509.Certificate {
+	t.Helper()
+	block, _ := pem.Decode([]byte(pemText))
+	if block == nil {
+		t.Fatalf("no PEM block")
+	}
+	cert, err := x509.ParseCertificate(block.Bytes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cert
+}
+
+func TestCheckRejectsBadInput(t *testing.T) {
+	s := newServer(t, testDeps(&clock{now: time.Now()}))
+	conn := func(name string) property.Value {
+		return property.New(property.NewMap(map[string]property.Value{"name": str(name), "kubeconfigFile": str("/nonexistent/kubeconfig")}))
+	}
+	tests := map[string]struct {
+		typ       string
+		inputs    map[string]property.Value
+		wantField string
+		wantText  string
+	}{
+		"a root with only its certificate": {
+			typ:       "RootCA",
+			inputs:    map[string]property.Value{"rootCertPem": str("-----BEGIN CERTIFICATE-----")},
+			wantField: "rootKeyPem", wantText: "both halves",
+		},
+		"a non-positive validity": {
+			typ:       "RootCA",
+			inputs:    map[string]property.Value{"validityHours": property.New(0.0)},
+			wantField: "validityHours", wantText: "positive",
+		},
+		"an unknown key type": {
+			typ:       "RootCA",
+			inputs:    map[string]property.Value{"keyType": str("DSA")},
+			wantField: "keyType", wantText: "RSA or ECDSA",
+		},
+		"an unreadable kubeconfig file": {
+			typ:       "CACerts",
+			inputs:    map[string]property.Value{"cluster": conn("cluster1"), "caCertPem": str("x"), "caKeyPem": str("x"), "rootCertPem": str("x"), "certChainPem": str("x")},
+			wantField: "cluster", wantText: "/nonexistent/kubeconfig",
+		},
+		"a cluster name that is not a DNS label": {
+			typ:       "HelloWorld",
+			inputs:    map[string]property.Value{"cluster": conn("Cluster_1"), "sampleVersion": str("v1")},
+			wantField: "cluster.name", wantText: "DNS-1123",
+		},
+		"a malformed Istio version": {
+			typ:       "IstioControlPlane",
+			inputs:    map[string]property.Value{"cluster": conn("cluster1"), "meshId": str("m"), "network": str("n"), "istioVersion": str("1.28")},
+			wantField: "istioVersion", wantText: `cluster "cluster1"`,
+		},
+		"a chart repository that is not a URL": {
+			typ:       "EastWestGateway",
+			inputs:    map[string]property.Value{"cluster": conn("cluster1"), "network": str("n"), "istioVersion": str("1.28.1"), "chartRepository": str("ftp:/charts")},
+			wantField: "chartRepository", wantText: "ftp:/charts",
+		},
+		"a remote API server that is not https": {
+			typ:       "RemoteSecret",
+			inputs:    map[string]property.Value{"source": conn("a"), "target": conn("b"), "remoteApiServer": str("http://10.0.0.1")},
+			wantField: "remoteApiServer", wantText: `cluster "a"`,
+		},
+	}
+	for scenario, tc := range tests {
+		t.Run(scenario, func(t *testing.T) {
+			resp, err := s.Check(p.CheckRequest{Urn: urn(tc.typ, "x"), Inputs: property.NewMap(tc.inputs)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, f := range resp.Failures {
+				if f.Property == tc.wantField && strings.Contains(f.Reason, tc.wantText) {
+					return
+				}
+			}
+			t.Fatalf("failures %+v, want one on %s mentioning %q", resp.Failures, tc.wantField, tc.wantText)
+		})
+	}
+}
