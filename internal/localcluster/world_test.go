@@ -120,20 +120,21 @@ func TestWorld(t *testing.T) {
 		}
 		createLoadBalancer(t, c1, "default", "gw2")
 
+		addrs := map[string]string{
+			"cluster1/gw":  waitForAddress(t, c1, "default", "gw"),
+			"cluster1/gw2": waitForAddress(t, c1, "default", "gw2"),
+			"cluster3/gw":  waitForAddress(t, c3, "default", "gw"),
+		}
+		lbRange := netip.MustParsePrefix("127.0.1.0/24")
 		seen := map[string]string{}
-		for _, at := range []struct {
-			c    *Cluster
-			name string
-		}{{c1, "gw"}, {c1, "gw2"}, {c3, "gw"}} {
-			addr := waitForAddress(t, at.c, "default", at.name)
-			ip, err := netip.ParseAddr(addr)
-			if err != nil || !netip.MustParsePrefix("127.0.1.0/24").Contains(ip) {
-				t.Fatalf("%s/%s: want an IP in 127.0.1.0/24, got %q", at.c.Name, at.name, addr)
+		for svc, addr := range addrs {
+			if ip, err := netip.ParseAddr(addr); err != nil || !lbRange.Contains(ip) {
+				t.Fatalf("%s: want an IP in %s, got %q", svc, lbRange, addr)
 			}
 			if other, dup := seen[addr]; dup {
-				t.Fatalf("%s/%s got %s, already given to %s", at.c.Name, at.name, addr, other)
+				t.Fatalf("%s got %s, already given to %s", svc, addr, other)
 			}
-			seen[addr] = at.c.Name + "/" + at.name
+			seen[addr] = svc
 		}
 		if got, want := waitForAddress(t, c2, "default", "gw"), "gw.default.cluster2.lb.example"; got != want {
 			t.Fatalf("hostname mode: got %q, want %q", got, want)

@@ -1,0 +1,2 @@
+// Multi-primary, multi-network Istio meshes across Kubernetes clusters, in one Pulumi component.
+package ristio
