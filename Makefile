@@ -1,7 +1,7 @@
 # ristio: build, test and local clusters. Tool versions live in tools/versions.env.
 SHELL := bash
 
-VERSION ?= $(or $(shell git describe --tags --match 'v*' 2>/dev/null | sed 's/^v//'),0.0.1-dev)
+VERSION ?= $(or $(shell git describe --tags --match 'v*' 2>/dev/null | sed 's/^v//'),0.1.0-dev)
 N ?= 2
 DIR ?= $(CURDIR)/.demo
 TEST_TIMEOUT ?= 60m

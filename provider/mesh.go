@@ -108,4 +108,4 @@ func (m *MultiClusterMesh) Annotate(a infer.Annotator) {
 }
 
 // DefaultIstioVersion is the Istio release installed when none is given.
-const DefaultIstioVersion = "1.28.1"
+const DefaultIstioVersion = "1.30.5"
