@@ -45,3 +45,31 @@ demo-down:
 
 clean:
 	rm -rf bin .tools
+
+# ---- Schema, SDKs, examples and the demo --------------------------------
+# The version stamped into schema.json and the SDKs (and so the plugin version
+# the SDKs ask for). Fixed, so that check-generated is stable; bump it here
+# when releasing.
+SDK_VERSION ?= 0.1.0
+
+.PHONY: schema sdks check-generated sdk-check demo demo-destroy
+
+schema: sdks
+
+# schema.json and sdk/{nodejs,python,go} from the provider itself, then the Go
+# SDK module's go.mod and go.sum.
+sdks:
+	go run ./cmd/ristio-sdkgen -version $(SDK_VERSION) -out .
+	cd sdk && go mod tidy
+
+# Fails when the committed schema or SDKs differ from what `make sdks` writes.
+check-generated: sdks
+	@git diff --exit-code --stat -- schema.json sdk/ || \
+		{ echo "schema.json or sdk/ is out of date: run make sdks and commit the result" >&2; exit 1; }
+	@untracked="$$(git ls-files --others --exclude-standard -- schema.json sdk/)"; \
+	if [[ -n "$$untracked" ]]; then \
+		echo "generated files not committed (run make sdks and commit them):" >&2; echo "$$untracked" >&2; exit 1; fi
+
+# Builds each SDK as its users will and type-checks the examples against it.
+sdk-check:
+	scripts/sdk-check.sh

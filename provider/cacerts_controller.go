@@ -61,7 +61,7 @@ func (r *CACerts) Create(ctx context.Context, req infer.CreateRequest[CACertsArg
 	if req.DryRun {
 		return infer.CreateResponse[CACertsState]{ID: req.Name, Output: state}, nil
 	}
-	created, err := r.apply(ctx, req.Inputs)
+	created, err := r.apply(ctx, req.Name, req.Inputs)
 	if err != nil {
 		return infer.CreateResponse[CACertsState]{}, err
 	}
@@ -76,7 +76,7 @@ func (r *CACerts) Update(ctx context.Context, req infer.UpdateRequest[CACertsArg
 	if req.DryRun {
 		return infer.UpdateResponse[CACertsState]{Output: state}, nil
 	}
-	created, err := r.apply(ctx, req.Inputs)
+	created, err := r.apply(ctx, req.ID, req.Inputs)
 	if err != nil {
 		return infer.UpdateResponse[CACertsState]{}, err
 	}
@@ -85,7 +85,7 @@ func (r *CACerts) Update(ctx context.Context, req infer.UpdateRequest[CACertsArg
 	return infer.UpdateResponse[CACertsState]{Output: state}, nil
 }
 
-func (r *CACerts) apply(ctx context.Context, in CACertsArgs) (createdNamespace bool, err error) {
+func (r *CACerts) apply(ctx context.Context, id string, in CACertsArgs) (createdNamespace bool, err error) {
 	client, err := r.deps.kubeClient(in.Cluster)
 	if err != nil {
 		return false, err
@@ -103,7 +103,10 @@ func (r *CACerts) apply(ctx context.Context, in CACertsArgs) (createdNamespace b
 		}
 	}
 	secret := &corev1.Secret{
-		ObjectMeta: metav1.ObjectMeta{Name: naming.CACertsSecret, Namespace: naming.IstioNamespace, Labels: naming.ManagedLabels()},
+		ObjectMeta: metav1.ObjectMeta{
+			Name: naming.CACertsSecret, Namespace: naming.IstioNamespace,
+			Labels: naming.ManagedLabels(), Annotations: ownerAnnotations(id),
+		},
 		Type:       corev1.SecretTypeOpaque,
 		Data:       in.data(),
 	}
@@ -138,10 +141,18 @@ func (r *CACerts) Delete(ctx context.Context, req infer.DeleteRequest[CACertsSta
 	if err != nil {
 		return infer.DeleteResponse{}, deleteHint(c.Name, err)
 	}
-	if err := deleteManagedSecret(ctx, client, naming.IstioNamespace, naming.CACertsSecret); err != nil {
+	if err := deleteManagedSecret(ctx, client, naming.IstioNamespace, naming.CACertsSecret, req.ID); err != nil {
 		return infer.DeleteResponse{}, deleteHint(c.Name, err)
 	}
 	if req.State.CreatedNamespace {
+		inUse, err := namespaceInUse(ctx, client, naming.IstioNamespace)
+		if err != nil {
+			return infer.DeleteResponse{}, deleteHint(c.Name, err)
+		}
+		if inUse {
+			p.GetLogger(ctx).Infof("cluster %s: keeping namespace %s: it still holds Helm releases or ristio secrets", c.Name, naming.IstioNamespace)
+			return infer.DeleteResponse{}, nil
+		}
 		if err := client.DeleteNamespace(ctx, naming.IstioNamespace, progress(ctx, c.Name)); err != nil {
 			return infer.DeleteResponse{}, deleteHint(c.Name, err)
 		}

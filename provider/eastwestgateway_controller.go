@@ -58,7 +58,7 @@ func (r *EastWestGateway) Create(ctx context.Context, req infer.CreateRequest[Ea
 		}
 		return infer.CreateResponse[EastWestGatewayState]{ID: req.Name, Output: state}, nil
 	}
-	state, err := r.apply(ctx, req.Inputs)
+	state, err := r.apply(ctx, req.Name, req.Inputs)
 	return infer.CreateResponse[EastWestGatewayState]{ID: req.Name, Output: state}, err
 }
 
@@ -69,11 +69,11 @@ func (r *EastWestGateway) Update(ctx context.Context, req infer.UpdateRequest[Ea
 		state.EastWestGatewayArgs = req.Inputs
 		return infer.UpdateResponse[EastWestGatewayState]{Output: state}, nil
 	}
-	state, err := r.apply(ctx, req.Inputs)
+	state, err := r.apply(ctx, req.ID, req.Inputs)
 	return infer.UpdateResponse[EastWestGatewayState]{Output: state}, err
 }
 
-func (r *EastWestGateway) apply(ctx context.Context, in EastWestGatewayArgs) (EastWestGatewayState, error) {
+func (r *EastWestGateway) apply(ctx context.Context, id string, in EastWestGatewayArgs) (EastWestGatewayState, error) {
 	state := EastWestGatewayState{EastWestGatewayArgs: in}
 	ctx, cancel := withTimeout(ctx, in.TimeoutSeconds)
 	defer cancel()
@@ -98,7 +98,7 @@ func (r *EastWestGateway) apply(ctx context.Context, in EastWestGatewayArgs) (Ea
 	state.ReleaseStatus = rel.Status
 
 	p.GetLogger(ctx).InfoStatusf("%s: applying Gateway %s/%s", name, naming.IstioNamespace, naming.CrossNetworkGateway)
-	if err := client.Apply(ctx, crossNetworkGateway()); err != nil {
+	if err := applyOwned(ctx, client, crossNetworkGateway(), id); err != nil {
 		return state, fmt.Errorf("cluster %s: applying Gateway %s/%s: %w", name, naming.IstioNamespace, naming.CrossNetworkGateway, err)
 	}
 	state.GatewayPresent = true
@@ -187,7 +187,7 @@ func (r *EastWestGateway) Delete(ctx context.Context, req infer.DeleteRequest[Ea
 	if err != nil {
 		return infer.DeleteResponse{}, deleteHint(c.Name, err)
 	}
-	if err := deleteManaged(ctx, client, gatewayGVK, naming.IstioNamespace, naming.CrossNetworkGateway); err != nil {
+	if err := deleteManaged(ctx, client, gatewayGVK, naming.IstioNamespace, naming.CrossNetworkGateway, req.ID); err != nil {
 		return infer.DeleteResponse{}, deleteHint(c.Name, err)
 	}
 	hc, err := r.deps.helmClient(ctx, c)

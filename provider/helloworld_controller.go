@@ -47,7 +47,7 @@ func (r *HelloWorld) Create(ctx context.Context, req infer.CreateRequest[HelloWo
 	if req.DryRun {
 		return infer.CreateResponse[HelloWorldState]{ID: req.Name, Output: state}, nil
 	}
-	created, err := r.apply(ctx, req.Inputs)
+	created, err := r.apply(ctx, req.Name, req.Inputs)
 	state.CreatedNamespace, state.Present = created, err == nil
 	return infer.CreateResponse[HelloWorldState]{ID: req.Name, Output: state}, err
 }
@@ -59,12 +59,12 @@ func (r *HelloWorld) Update(ctx context.Context, req infer.UpdateRequest[HelloWo
 	if req.DryRun {
 		return infer.UpdateResponse[HelloWorldState]{Output: state}, nil
 	}
-	created, err := r.apply(ctx, req.Inputs)
+	created, err := r.apply(ctx, req.ID, req.Inputs)
 	state.CreatedNamespace, state.Present = state.CreatedNamespace || created, err == nil
 	return infer.UpdateResponse[HelloWorldState]{Output: state}, err
 }
 
-func (r *HelloWorld) apply(ctx context.Context, in HelloWorldArgs) (createdNamespace bool, err error) {
+func (r *HelloWorld) apply(ctx context.Context, id string, in HelloWorldArgs) (createdNamespace bool, err error) {
 	ctx, cancel := withTimeout(ctx, in.TimeoutSeconds)
 	defer cancel()
 	name, ns := in.Cluster.Name, deref(in.Namespace)
@@ -81,7 +81,7 @@ func (r *HelloWorld) apply(ctx context.Context, in HelloWorldArgs) (createdNames
 	}
 	p.GetLogger(ctx).InfoStatusf("%s: deploying helloworld-%s and curl in %s", name, in.Version, ns)
 	for _, obj := range sample.Objects(ns, in.Version) {
-		if err := client.Apply(ctx, obj); err != nil {
+		if err := applyOwned(ctx, client, obj, id); err != nil {
 			return existing == nil, fmt.Errorf("cluster %s: applying %s %s/%s: %w", name, obj.GetKind(), ns, obj.GetName(), err)
 		}
 	}
@@ -124,11 +124,23 @@ func (r *HelloWorld) Delete(ctx context.Context, req infer.DeleteRequest[HelloWo
 	}
 	objs := sample.Objects(deref(s.Namespace), s.Version)
 	for i := len(objs) - 1; i >= 0; i-- {
-		if err := deleteManaged(ctx, client, objs[i].GroupVersionKind(), objs[i].GetNamespace(), objs[i].GetName()); err != nil {
+		if err := deleteManaged(ctx, client, objs[i].GroupVersionKind(), objs[i].GetNamespace(), objs[i].GetName(), req.ID); err != nil {
 			return infer.DeleteResponse{}, deleteHint(s.Cluster.Name, err)
 		}
 	}
 	if s.CreatedNamespace {
+		// Objects that survived belong to another writer (a renamed cluster's
+		// new sample): the namespace is theirs now.
+		for _, obj := range objs {
+			live, err := client.Get(ctx, obj.GroupVersionKind(), obj.GetNamespace(), obj.GetName())
+			if err != nil {
+				return infer.DeleteResponse{}, deleteHint(s.Cluster.Name, err)
+			}
+			if live != nil {
+				p.GetLogger(ctx).Infof("cluster %s: keeping namespace %s: %s %s belongs to another resource", s.Cluster.Name, obj.GetNamespace(), obj.GetKind(), obj.GetName())
+				return infer.DeleteResponse{}, nil
+			}
+		}
 		if err := client.DeleteNamespace(ctx, deref(s.Namespace), progress(ctx, s.Cluster.Name)); err != nil {
 			return infer.DeleteResponse{}, deleteHint(s.Cluster.Name, err)
 		}

@@ -7,6 +7,9 @@ const (
 	PythonPackageName = "pulumi_ristio"
 )
 
+// languageMap sets no @pulumi/pulumi or pulumi requirement: the code
+// generator knows the oldest language SDK its output works with (3.269.0 for
+// pulumi-pkg v3.274.1, which calls runtime.existsResource) and writes that.
 func languageMap() map[string]any {
 	return map[string]any{
 		"go": map[string]any{
@@ -17,12 +20,10 @@ func languageMap() map[string]any {
 		"nodejs": map[string]any{
 			"packageName":          NodePackageName,
 			"respectSchemaVersion": true,
-			"dependencies":         map[string]any{"@pulumi/pulumi": "^3.142.0"},
 		},
 		"python": map[string]any{
 			"packageName":          PythonPackageName,
 			"respectSchemaVersion": true,
-			"requires":             map[string]any{"pulumi": ">=3.142.0,<4.0.0"},
 			"pyproject":            map[string]any{"enabled": true},
 		},
 	}

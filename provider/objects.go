@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/ristio/pulumi-ristio/pkg/kube"
@@ -17,14 +18,15 @@ var (
 	gatewayGVK    = schema.GroupVersionKind{Group: "networking.istio.io", Version: "v1", Kind: "Gateway"}
 )
 
-// deleteManagedSecret deletes a secret only when ristio made it, so a secret
-// someone else wrote under the same name survives a destroy.
-func deleteManagedSecret(ctx context.Context, client *kube.Client, ns, name string) error {
+// deleteManagedSecret deletes a secret only when ristio made it and owner
+// (the deleting resource's ID) wrote it last: a secret someone else wrote
+// under the same name, or that another ristio resource took over, survives.
+func deleteManagedSecret(ctx context.Context, client *kube.Client, ns, name, owner string) error {
 	s, err := client.GetSecret(ctx, ns, name)
 	if err != nil {
 		return fmt.Errorf("reading secret %s/%s: %w", ns, name, err)
 	}
-	if s == nil || s.Labels[naming.ManagedByLabel] != naming.ManagedByValue {
+	if s == nil || !ownedBy(s.Labels, s.Annotations, owner) {
 		return nil
 	}
 	if err := client.DeleteSecret(ctx, ns, name); err != nil {
@@ -33,17 +35,57 @@ func deleteManagedSecret(ctx context.Context, client *kube.Client, ns, name stri
 	return nil
 }
 
-// deleteManaged deletes an object only when ristio made it.
-func deleteManaged(ctx context.Context, client *kube.Client, gvk schema.GroupVersionKind, ns, name string) error {
+func ownedBy(labels, annotations map[string]string, owner string) bool {
+	if labels[naming.ManagedByLabel] != naming.ManagedByValue {
+		return false
+	}
+	o, ok := annotations[naming.OwnerAnnotation]
+	return !ok || o == owner
+}
+
+// ownerAnnotations marks an object as written by the resource with this ID.
+func ownerAnnotations(owner string) map[string]string {
+	return map[string]string{naming.OwnerAnnotation: owner}
+}
+
+// namespaceInUse says whether ns still holds Helm releases or ristio
+// secrets, which means another resource (or release) lives there and the
+// namespace must stay even though this resource created it.
+func namespaceInUse(ctx context.Context, client *kube.Client, ns string) (bool, error) {
+	for _, selector := range []string{"owner=helm", naming.ManagedByLabel + "=" + naming.ManagedByValue} {
+		names, err := client.SecretNames(ctx, ns, selector)
+		if err != nil {
+			return false, err
+		}
+		if len(names) > 0 {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// deleteManaged deletes an object only when ristio made it and owner wrote it last.
+func deleteManaged(ctx context.Context, client *kube.Client, gvk schema.GroupVersionKind, ns, name, owner string) error {
 	obj, err := client.Get(ctx, gvk, ns, name)
 	if err != nil {
 		return fmt.Errorf("reading %s %s/%s: %w", gvk.Kind, ns, name, err)
 	}
-	if obj == nil || obj.GetLabels()[naming.ManagedByLabel] != naming.ManagedByValue {
+	if obj == nil || !ownedBy(obj.GetLabels(), obj.GetAnnotations(), owner) {
 		return nil
 	}
 	if err := client.Delete(ctx, gvk, ns, name); err != nil {
 		return fmt.Errorf("deleting %s %s/%s: %w", gvk.Kind, ns, name, err)
 	}
 	return nil
+}
+
+// applyOwned applies obj marked as written by owner.
+func applyOwned(ctx context.Context, client *kube.Client, obj *unstructured.Unstructured, owner string) error {
+	annotations := obj.GetAnnotations()
+	if annotations == nil {
+		annotations = map[string]string{}
+	}
+	annotations[naming.OwnerAnnotation] = owner
+	obj.SetAnnotations(annotations)
+	return client.Apply(ctx, obj)
 }

@@ -87,7 +87,7 @@ func (r *RemoteSecret) Create(ctx context.Context, req infer.CreateRequest[Remot
 	if req.DryRun {
 		return infer.CreateResponse[RemoteSecretState]{ID: req.Name, Output: RemoteSecretState{RemoteSecretArgs: req.Inputs, SecretName: naming.RemoteSecret(req.Inputs.Source.Name)}}, nil
 	}
-	state, err := r.apply(ctx, req.Inputs)
+	state, err := r.apply(ctx, req.Name, req.Inputs)
 	if err != nil {
 		return infer.CreateResponse[RemoteSecretState]{}, err
 	}
@@ -101,14 +101,14 @@ func (r *RemoteSecret) Update(ctx context.Context, req infer.UpdateRequest[Remot
 		state.RemoteSecretArgs = req.Inputs
 		return infer.UpdateResponse[RemoteSecretState]{Output: state}, nil
 	}
-	state, err := r.apply(ctx, req.Inputs)
+	state, err := r.apply(ctx, req.ID, req.Inputs)
 	if err != nil {
 		return infer.UpdateResponse[RemoteSecretState]{}, err
 	}
 	return infer.UpdateResponse[RemoteSecretState]{Output: state}, nil
 }
 
-func (r *RemoteSecret) apply(ctx context.Context, in RemoteSecretArgs) (RemoteSecretState, error) {
+func (r *RemoteSecret) apply(ctx context.Context, id string, in RemoteSecretArgs) (RemoteSecretState, error) {
 	state := RemoteSecretState{RemoteSecretArgs: in, SecretName: naming.RemoteSecret(in.Source.Name)}
 	ctx, cancel := withTimeout(ctx, in.TimeoutSeconds)
 	defer cancel()
@@ -161,7 +161,7 @@ func (r *RemoteSecret) apply(ctx context.Context, in RemoteSecretArgs) (RemoteSe
 	secret := &corev1.Secret{
 		ObjectMeta: metav1.ObjectMeta{
 			Name: state.SecretName, Namespace: naming.IstioNamespace, Labels: labels,
-			Annotations: map[string]string{naming.ClusterAnnotation: src.Name},
+			Annotations: map[string]string{naming.ClusterAnnotation: src.Name, naming.OwnerAnnotation: id},
 		},
 		Type: corev1.SecretTypeOpaque,
 		Data: data,
@@ -208,13 +208,13 @@ func (r *RemoteSecret) Delete(ctx context.Context, req infer.DeleteRequest[Remot
 	if err != nil {
 		return infer.DeleteResponse{}, deleteHint(s.Target.Name, err)
 	}
-	if err := deleteManagedSecret(ctx, client, naming.IstioNamespace, naming.RemoteSecret(s.Source.Name)); err != nil {
+	if err := deleteManagedSecret(ctx, client, naming.IstioNamespace, naming.RemoteSecret(s.Source.Name), req.ID); err != nil {
 		return infer.DeleteResponse{}, deleteHint(s.Target.Name, err)
 	}
 	if deref(s.ReaderTokenMode) == serviceAccountSecretMode {
 		src, err := r.deps.kubeClient(s.Source)
 		if err == nil {
-			err = deleteManagedSecret(ctx, src, naming.IstioNamespace, naming.ReaderTokenSecret(s.Target.Name))
+			err = deleteManagedSecret(ctx, src, naming.IstioNamespace, naming.ReaderTokenSecret(s.Target.Name), "")
 		}
 		if err != nil {
 			p.GetLogger(ctx).Warningf("cluster %s: could not revoke the reader token of %s: %v", s.Source.Name, s.Target.Name, err)

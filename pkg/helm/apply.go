@@ -74,13 +74,13 @@ func (c *Client) Apply(ctx context.Context, name string, ch *chart.Chart, values
 	if ch == nil || ch.Metadata == nil {
 		return nil, c.errorf(name, "apply", fmt.Errorf("no chart"))
 	}
-	defer c.begin()()
+	defer c.begin(ctx)()
 	if err := ctx.Err(); err != nil {
 		return nil, c.errorf(name, "apply", err)
 	}
 	history, err := c.history(name)
 	if err != nil {
-		return nil, c.errorf(name, "read history", err)
+		return nil, c.errorf(name, "read history", withContextError(ctx, err))
 	}
 	plan := planApply(history)
 	c.log("release %s in namespace %s: %s chart %s-%s: %s", name, c.namespace, plan.action, ch.Metadata.Name, ch.Metadata.Version, plan.reason)
@@ -94,18 +94,18 @@ func (c *Client) Apply(ctx context.Context, name string, ch *chart.Chart, values
 		rel, err = c.upgrade(ctx, name, ch, vals)
 	case ActionReplaceFailed, ActionReplacePending:
 		if err = c.uninstall(ctx, name, true); err != nil {
-			return nil, c.errorf(name, "uninstall before installing again ("+plan.reason+")", err)
+			return nil, c.errorf(name, "uninstall before installing again ("+plan.reason+")", withContextError(ctx, err))
 		}
 		rel, err = c.install(ctx, name, ch, vals, false)
 	case ActionRollbackPending:
 		if err = c.rollback(ctx, name, plan.rollbackTo); err != nil {
-			return nil, c.errorf(name, fmt.Sprintf("roll back to revision %d (%s)", plan.rollbackTo, plan.reason), err)
+			return nil, c.errorf(name, fmt.Sprintf("roll back to revision %d (%s)", plan.rollbackTo, plan.reason), withContextError(ctx, err))
 		}
 		rel, err = c.upgrade(ctx, name, ch, vals)
 	}
 	out := fromHelm(rel, plan.action)
 	if err != nil {
-		return out, c.errorf(name, plan.action, err)
+		return out, c.errorf(name, plan.action, withContextError(ctx, err))
 	}
 	return out, nil
 }

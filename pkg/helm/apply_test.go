@@ -7,10 +7,12 @@ import (
 	"io"
 	"strings"
 	"testing"
+	"time"
 
 	"helm.sh/helm/v3/pkg/action"
 	"helm.sh/helm/v3/pkg/chart"
 	"helm.sh/helm/v3/pkg/chartutil"
+	"helm.sh/helm/v3/pkg/kube"
 	kubefake "helm.sh/helm/v3/pkg/kube/fake"
 	"helm.sh/helm/v3/pkg/release"
 	"helm.sh/helm/v3/pkg/storage"
@@ -360,3 +362,53 @@ func TestUninstallErrorNamesTheRelease(t *testing.T) {
 }
 
 func sprintf(format string, args ...any) string { return fmt.Sprintf(format, args...) }
+
+// blockingKube holds every Create until unblock is closed, like an API server
+// that hangs.
+type blockingKube struct {
+	*kubefake.FailingKubeClient
+	unblock chan struct{}
+}
+
+func (b blockingKube) Create(resources kube.ResourceList) (*kube.Result, error) {
+	<-b.unblock
+	return b.FailingKubeClient.Create(resources)
+}
+
+func TestApplyEndsWithItsContextAndTheNextApplyRecovers(t *testing.T) {
+	if raceDetector {
+		// Install.RunWithContext returns at ctx.Done() and marks the release
+		// failed while its own goroutine still writes the same release
+		// (helm install.go performInstallCtx/failRelease): a race inside Helm.
+		t.Skip("Helm's RunWithContext races on the release it abandons")
+	}
+	f := newFixture(t)
+	unblock := make(chan struct{})
+	f.cfg.KubeClient = blockingKube{FailingKubeClient: f.kube, unblock: unblock}
+
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	_, err := f.Apply(ctx, "demo", demoChart("1.0.0"), nil)
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Apply() error = %v, want the context's", err)
+	}
+	if took := time.Since(start); took > 5*time.Second {
+		t.Errorf("Apply() returned after %s", took)
+	}
+
+	// Helm goes on in the background once the API server answers; whatever
+	// state it leaves, the next Apply brings the release to deployed.
+	close(unblock)
+	time.Sleep(100 * time.Millisecond)
+	f.mu.Lock() // let the background step finish with the configuration
+	f.mu.Unlock()
+	r, err := f.Apply(context.Background(), "demo", demoChart("1.0.0"), map[string]any{"x": "1"})
+	if err != nil {
+		t.Fatalf("Apply() after a timed-out Apply: %v", err)
+	}
+	if r.Status != "deployed" {
+		t.Errorf("Apply() = %+v", r)
+	}
+	t.Logf("recovered by %s", r.Action)
+}

@@ -12,6 +12,7 @@
 package helm
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"sync"
@@ -69,9 +70,9 @@ type Client struct {
 	cfg       *action.Configuration
 	namespace string
 	log       func(format string, args ...any)
-	// refresh drops cached discovery before a workflow; nil for injected
-	// configurations.
-	refresh func()
+	// refresh drops cached discovery before a workflow and binds the
+	// cluster's requests to its context; nil for injected configurations.
+	refresh func(ctx context.Context)
 	// MaxHistory bounds the revisions kept per release (DefaultMaxHistory).
 	MaxHistory int
 
@@ -98,7 +99,8 @@ func New(cc clientcmd.ClientConfig, namespace string, debugf func(format string,
 		return nil, fmt.Errorf("helm: namespace %s: %w", namespace, err)
 	}
 	c := NewForConfiguration(cfg, namespace, debugf)
-	c.refresh = func() {
+	c.refresh = func(ctx context.Context) {
+		getter.setContext(ctx)
 		getter.invalidate()
 		cfg.Capabilities = nil
 	}
@@ -128,10 +130,11 @@ const deleteFailurePrefix = "uninstall: Failed to delete release: "
 // Namespace is the release namespace.
 func (c *Client) Namespace() string { return c.namespace }
 
-func (c *Client) begin() func() {
+// begin starts a workflow bound to ctx; call the returned function at its end.
+func (c *Client) begin(ctx context.Context) func() {
 	c.mu.Lock()
 	if c.refresh != nil {
-		c.refresh()
+		c.refresh(ctx)
 	}
 	return c.mu.Unlock
 }

@@ -1,6 +1,7 @@
 package helm
 
 import (
+	"context"
 	"errors"
 	"fmt"
 
@@ -16,8 +17,7 @@ func (c *Client) Get(name string) (*Release, error) {
 	if err := validName(name); err != nil {
 		return nil, err
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
+	defer c.begin(context.Background())()
 	history, err := c.history(name)
 	if err != nil {
 		return nil, c.errorf(name, "get", err)
@@ -49,4 +49,14 @@ func (c *Client) history(name string) ([]*release.Release, error) {
 // errorf names the release, its namespace and the step that failed.
 func (c *Client) errorf(name, step string, err error) error {
 	return fmt.Errorf("helm release %s in namespace %s: %s: %w", name, c.namespace, step, err)
+}
+
+// withContextError makes err match ctx's error under errors.Is when ctx has
+// ended: requests cut short by it fail with "context canceled" whatever the
+// reason was.
+func withContextError(ctx context.Context, err error) error {
+	if err == nil || ctx.Err() == nil || errors.Is(err, ctx.Err()) {
+		return err
+	}
+	return fmt.Errorf("%w: %w", ctx.Err(), err)
 }

@@ -1,7 +1,11 @@
 package helm
 
 import (
+	"context"
+	"io"
+	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -33,6 +37,11 @@ type restClientGetter struct {
 	cc        clientcmd.ClientConfig
 	namespace string
 	warn      func(format string, args ...any)
+
+	// opCtx is the context of the workflow running now. Every request
+	// ends with it, so a workflow whose context ends stops talking to the
+	// cluster, although Helm's own goroutines outlive RunWithContext.
+	opCtx atomic.Pointer[context.Context]
 
 	mu       sync.Mutex
 	config   *rest.Config
@@ -70,6 +79,9 @@ func (g *restClientGetter) restConfig() (*rest.Config, error) {
 		// API warnings (deprecations, duplicate fields) belong in the debug log,
 		// not on the provider's stderr.
 		cfg.WarningHandler = warningLogger(g.warn)
+		cfg.Wrap(func(next http.RoundTripper) http.RoundTripper {
+			return contextRoundTripper{next: next, ctx: g.context}
+		})
 		g.config = cfg
 	}
 	return rest.CopyConfig(g.config), nil
@@ -127,6 +139,54 @@ func (g *restClientGetter) invalidate() {
 	if g.deferred != nil {
 		g.deferred.Reset()
 	}
+}
+
+// setContext makes ctx the context of every request from now on.
+func (g *restClientGetter) setContext(ctx context.Context) { g.opCtx.Store(&ctx) }
+
+func (g *restClientGetter) context() context.Context {
+	if p := g.opCtx.Load(); p != nil {
+		return *p
+	}
+	return context.Background()
+}
+
+// contextRoundTripper ends each request when either its own context or the
+// workflow's ends.
+type contextRoundTripper struct {
+	next http.RoundTripper
+	ctx  func() context.Context
+}
+
+func (t contextRoundTripper) RoundTrip(req *http.Request) (*http.Response, error) {
+	op := t.ctx()
+	if op.Done() == nil {
+		return t.next.RoundTrip(req)
+	}
+	ctx, cancel := context.WithCancelCause(req.Context())
+	stop := context.AfterFunc(op, func() { cancel(context.Cause(op)) })
+	done := func() {
+		stop()
+		cancel(nil)
+	}
+	resp, err := t.next.RoundTrip(req.WithContext(ctx))
+	if err != nil {
+		done()
+		return nil, err
+	}
+	resp.Body = &cancelOnClose{ReadCloser: resp.Body, cancel: done}
+	return resp, nil
+}
+
+type cancelOnClose struct {
+	io.ReadCloser
+	cancel func()
+}
+
+func (c *cancelOnClose) Close() error {
+	err := c.ReadCloser.Close()
+	c.cancel()
+	return err
 }
 
 // namespacedClientConfig overrides the kubeconfig's namespace with the

@@ -15,9 +15,9 @@ func (c *Client) Uninstall(ctx context.Context, name string) error {
 	if err := validName(name); err != nil {
 		return err
 	}
-	defer c.begin()()
+	defer c.begin(ctx)()
 	if err := c.uninstall(ctx, name, false); err != nil {
-		return c.errorf(name, "uninstall", err)
+		return c.errorf(name, "uninstall", withContextError(ctx, err))
 	}
 	return nil
 }

@@ -64,3 +64,20 @@ func (c *Client) DeleteSecret(ctx context.Context, ns, name string) error {
 	}
 	return nil
 }
+
+// SecretNames lists the names of the secrets in ns that match the label
+// selector; a namespace that does not exist holds none.
+func (c *Client) SecretNames(ctx context.Context, ns, selector string) ([]string, error) {
+	list, err := c.kube.CoreV1().Secrets(ns).List(ctx, metav1.ListOptions{LabelSelector: selector})
+	if apierrors.IsNotFound(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("list secrets in %s matching %q: %w", ns, selector, err)
+	}
+	names := make([]string, 0, len(list.Items))
+	for _, s := range list.Items {
+		names = append(names, s.Name)
+	}
+	return names, nil
+}

@@ -37,6 +37,10 @@ const (
 	ManagedByLabel = "app.kubernetes.io/managed-by"
 	// ManagedByValue is the value of ManagedByLabel.
 	ManagedByValue = "ristio"
+	// OwnerAnnotation names the ristio resource that wrote an object, so that
+	// when two resources write the same object (a renamed cluster is created
+	// before the old name is deleted) only the current writer deletes it.
+	OwnerAnnotation = "ristio.io/owner"
 
 	// SampleNamespace holds the helloworld and curl sample.
 	SampleNamespace = "sample"

@@ -112,7 +112,7 @@ export interface MultiClusterMeshArgs {
      */
     installHelloWorld?: boolean;
     /**
-     * Istio version for every cluster that does not set its own. Default: 1.28.1.
+     * Istio version for every cluster that does not set its own. Default: 1.30.5.
      */
     istioVersion?: string;
     /**

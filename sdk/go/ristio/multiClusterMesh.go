@@ -60,7 +60,7 @@ type multiClusterMeshArgs struct {
 	Clusters []MeshClusterArgs `pulumi:"clusters"`
 	// Deploy Istio's helloworld (v1 in odd-numbered clusters, v2 in even) and curl in every cluster. Default false.
 	InstallHelloWorld *bool `pulumi:"installHelloWorld"`
-	// Istio version for every cluster that does not set its own. Default: 1.28.1.
+	// Istio version for every cluster that does not set its own. Default: 1.30.5.
 	IstioVersion *string `pulumi:"istioVersion"`
 	// Istio mesh ID shared by every cluster (global.meshID).
 	MeshId string `pulumi:"meshId"`
@@ -88,7 +88,7 @@ type MultiClusterMeshArgs struct {
 	Clusters MeshClusterArgsArrayInput
 	// Deploy Istio's helloworld (v1 in odd-numbered clusters, v2 in even) and curl in every cluster. Default false.
 	InstallHelloWorld *bool
-	// Istio version for every cluster that does not set its own. Default: 1.28.1.
+	// Istio version for every cluster that does not set its own. Default: 1.30.5.
 	IstioVersion *string
 	// Istio mesh ID shared by every cluster (global.meshID).
 	MeshId string

@@ -41,7 +41,7 @@ class MultiClusterMeshArgs:
         :param _builtins.str chart_directory: Local directory holding base, istiod and gateway as chart directories or .tgz files. Wins over chartRepository.
         :param _builtins.str chart_repository: Helm repository of Istio's charts: https:// or oci://. Default: https://istio-release.storage.googleapis.com/charts.
         :param _builtins.bool install_hello_world: Deploy Istio's helloworld (v1 in odd-numbered clusters, v2 in even) and curl in every cluster. Default false.
-        :param _builtins.str istio_version: Istio version for every cluster that does not set its own. Default: 1.28.1.
+        :param _builtins.str istio_version: Istio version for every cluster that does not set its own. Default: 1.30.5.
         :param _builtins.str reader_token_mode: How remote secrets authenticate: tokenRequest (bounded tokens, reissued by `pulumi up` past 80% of their life; default) or serviceAccountSecret (long-lived token secret, as istioctl).
         :param _builtins.int reader_token_ttl_hours: Lifetime of tokenRequest reader tokens, in hours. Default 8760.
         :param _builtins.str revision: Istio revision for the control planes, gateways and sample.
@@ -147,7 +147,7 @@ class MultiClusterMeshArgs:
     @pulumi.getter(name="istioVersion")
     def istio_version(self) -> Optional[_builtins.str]:
         """
-        Istio version for every cluster that does not set its own. Default: 1.28.1.
+        Istio version for every cluster that does not set its own. Default: 1.30.5.
         """
         return pulumi.get(self, "istio_version")
 
@@ -245,7 +245,7 @@ class MultiClusterMesh(pulumi.ComponentResource):
         :param _builtins.str chart_repository: Helm repository of Istio's charts: https:// or oci://. Default: https://istio-release.storage.googleapis.com/charts.
         :param pulumi.Input[Sequence[pulumi.Input[Union['MeshClusterArgsArgs', 'MeshClusterArgsArgsDict']]]] clusters: The clusters of the mesh; at least one.
         :param _builtins.bool install_hello_world: Deploy Istio's helloworld (v1 in odd-numbered clusters, v2 in even) and curl in every cluster. Default false.
-        :param _builtins.str istio_version: Istio version for every cluster that does not set its own. Default: 1.28.1.
+        :param _builtins.str istio_version: Istio version for every cluster that does not set its own. Default: 1.30.5.
         :param _builtins.str mesh_id: Istio mesh ID shared by every cluster (global.meshID).
         :param _builtins.str reader_token_mode: How remote secrets authenticate: tokenRequest (bounded tokens, reissued by `pulumi up` past 80% of their life; default) or serviceAccountSecret (long-lived token secret, as istioctl).
         :param _builtins.int reader_token_ttl_hours: Lifetime of tokenRequest reader tokens, in hours. Default 8760.

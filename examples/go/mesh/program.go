@@ -1,0 +1,65 @@
+// Package mesh declares mesh1 over cluster1 and cluster2 from stack
+// configuration:
+//
+//   - kubeconfigPath (required): the kubeconfig file holding both contexts;
+//   - context1, context2: each cluster's context (default: its name);
+//   - istioVersion1, istioVersion2: each cluster's Istio release;
+//   - chartDirectory or chartRepository: where Istio's charts come from.
+package mesh
+
+import (
+	"strconv"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi/config"
+
+	"github.com/ristio/pulumi-ristio/sdk/go/ristio"
+)
+
+var clusterNames = []string{"cluster1", "cluster2"}
+
+// Program declares the mesh and exports its gateway addresses and networks.
+func Program(ctx *pulumi.Context) error {
+	cfg := config.New(ctx, "")
+	kubeconfigPath := cfg.Require("kubeconfigPath")
+
+	clusters := ristio.MeshClusterArgsArray{}
+	for i, name := range clusterNames {
+		n := strconv.Itoa(i + 1)
+		context := cfg.Get("context" + n)
+		if context == "" {
+			context = name
+		}
+		cluster := ristio.MeshClusterArgsArgs{
+			Name:           pulumi.String(name),
+			KubeconfigFile: pulumi.String(kubeconfigPath),
+			Context:        pulumi.String(context),
+		}
+		if v := cfg.Get("istioVersion" + n); v != "" {
+			cluster.IstioVersion = pulumi.String(v)
+		}
+		clusters = append(clusters, cluster)
+	}
+
+	mesh, err := ristio.NewMultiClusterMesh(ctx, "mesh", &ristio.MultiClusterMeshArgs{
+		MeshId:            "mesh1",
+		InstallHelloWorld: pulumi.BoolRef(true),
+		ChartDirectory:    optional(cfg.Get("chartDirectory")),
+		ChartRepository:   optional(cfg.Get("chartRepository")),
+		Clusters:          clusters,
+	})
+	if err != nil {
+		return err
+	}
+	ctx.Export("gatewayAddresses", mesh.GatewayAddresses)
+	ctx.Export("networks", mesh.Networks)
+	return nil
+}
+
+// optional turns an unset (empty) configuration value into nil.
+func optional(v string) *string {
+	if v == "" {
+		return nil
+	}
+	return &v
+}
