@@ -107,8 +107,8 @@ func (r *CACerts) apply(ctx context.Context, id string, in CACertsArgs) (created
 			Name: naming.CACertsSecret, Namespace: naming.IstioNamespace,
 			Labels: naming.ManagedLabels(), Annotations: ownerAnnotations(id),
 		},
-		Type:       corev1.SecretTypeOpaque,
-		Data:       in.data(),
+		Type: corev1.SecretTypeOpaque,
+		Data: in.data(),
 	}
 	if err := client.ApplySecret(ctx, secret); err != nil {
 		return false, fmt.Errorf("cluster %s: writing secret %s/%s: %w", in.Cluster.Name, naming.IstioNamespace, naming.CACertsSecret, err)
