@@ -9,6 +9,7 @@ import (
 	"time"
 
 	p "github.com/pulumi/pulumi-go-provider"
+	"github.com/pulumi/pulumi-go-provider/infer"
 
 	"github.com/ristio/pulumi-ristio/pkg/helm"
 	"github.com/ristio/pulumi-ristio/pkg/kube"
@@ -67,6 +68,16 @@ func checksum(data map[string][]byte) string {
 		h.Write(data[k])
 	}
 	return hex.EncodeToString(h.Sum(nil))
+}
+
+// partial reports a create that left objects in the cluster: Pulumi keeps the
+// resource in state, so a later up retries it as an update and a destroy
+// still removes what was made.
+func partial(err error) error {
+	if err == nil {
+		return nil
+	}
+	return infer.ResourceInitFailedError{Reasons: []string{err.Error()}}
 }
 
 // deleteHint turns a failed delete into advice, since an unreachable cluster

@@ -62,7 +62,10 @@ func (r *IstioControlPlane) Create(ctx context.Context, req infer.CreateRequest[
 		return infer.CreateResponse[IstioControlPlaneState]{ID: req.Name, Output: state}, nil
 	}
 	state, err := r.apply(ctx, req.Inputs)
-	return infer.CreateResponse[IstioControlPlaneState]{ID: req.Name, Output: state}, err
+	if err != nil && state.BaseStatus == "" {
+		return infer.CreateResponse[IstioControlPlaneState]{}, err
+	}
+	return infer.CreateResponse[IstioControlPlaneState]{ID: req.Name, Output: state}, partial(err)
 }
 
 // Update upgrades the releases in place.

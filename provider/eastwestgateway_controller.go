@@ -59,7 +59,10 @@ func (r *EastWestGateway) Create(ctx context.Context, req infer.CreateRequest[Ea
 		return infer.CreateResponse[EastWestGatewayState]{ID: req.Name, Output: state}, nil
 	}
 	state, err := r.apply(ctx, req.Name, req.Inputs)
-	return infer.CreateResponse[EastWestGatewayState]{ID: req.Name, Output: state}, err
+	if err != nil && state.ReleaseStatus == "" {
+		return infer.CreateResponse[EastWestGatewayState]{}, err
+	}
+	return infer.CreateResponse[EastWestGatewayState]{ID: req.Name, Output: state}, partial(err)
 }
 
 // Update upgrades the gateway in place.

@@ -49,7 +49,10 @@ func (r *HelloWorld) Create(ctx context.Context, req infer.CreateRequest[HelloWo
 	}
 	created, err := r.apply(ctx, req.Name, req.Inputs)
 	state.CreatedNamespace, state.Present = created, err == nil
-	return infer.CreateResponse[HelloWorldState]{ID: req.Name, Output: state}, err
+	if err != nil && !created {
+		return infer.CreateResponse[HelloWorldState]{}, err
+	}
+	return infer.CreateResponse[HelloWorldState]{ID: req.Name, Output: state}, partial(err)
 }
 
 // Update reapplies the sample.
