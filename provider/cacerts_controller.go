@@ -57,17 +57,18 @@ func (r *CACerts) Diff(_ context.Context, req infer.DiffRequest[CACertsArgs, CAC
 
 // Create writes the secret, creating istio-system when missing.
 func (r *CACerts) Create(ctx context.Context, req infer.CreateRequest[CACertsArgs]) (infer.CreateResponse[CACertsState], error) {
+	id := newID(req.Name)
 	state := CACertsState{CACertsArgs: req.Inputs}
 	if req.DryRun {
-		return infer.CreateResponse[CACertsState]{ID: req.Name, Output: state}, nil
+		return infer.CreateResponse[CACertsState]{ID: id, Output: state}, nil
 	}
-	created, err := r.apply(ctx, req.Name, req.Inputs)
+	created, err := r.apply(ctx, id, req.Inputs)
 	if err != nil {
 		return infer.CreateResponse[CACertsState]{}, err
 	}
 	state.Checksum = checksum(req.Inputs.data())
 	state.CreatedNamespace = created
-	return infer.CreateResponse[CACertsState]{ID: req.Name, Output: state}, nil
+	return infer.CreateResponse[CACertsState]{ID: id, Output: state}, nil
 }
 
 // Update rewrites the secret.
@@ -134,7 +135,8 @@ func (r *CACerts) Read(ctx context.Context, req infer.ReadRequest[CACertsArgs, C
 	return infer.ReadResponse[CACertsArgs, CACertsState]{ID: req.ID, Inputs: req.Inputs, State: state}, nil
 }
 
-// Delete removes the secret, and istio-system when ristio created it.
+// Delete removes the secret, and istio-system when ristio created it and
+// nothing else lives there.
 func (r *CACerts) Delete(ctx context.Context, req infer.DeleteRequest[CACertsState]) (infer.DeleteResponse, error) {
 	c := req.State.Cluster
 	client, err := r.deps.kubeClient(c)
@@ -144,18 +146,8 @@ func (r *CACerts) Delete(ctx context.Context, req infer.DeleteRequest[CACertsSta
 	if err := deleteManagedSecret(ctx, client, naming.IstioNamespace, naming.CACertsSecret, req.ID); err != nil {
 		return infer.DeleteResponse{}, deleteHint(c.Name, err)
 	}
-	if req.State.CreatedNamespace {
-		inUse, err := namespaceInUse(ctx, client, naming.IstioNamespace)
-		if err != nil {
-			return infer.DeleteResponse{}, deleteHint(c.Name, err)
-		}
-		if inUse {
-			p.GetLogger(ctx).Infof("cluster %s: keeping namespace %s: it still holds Helm releases or ristio secrets", c.Name, naming.IstioNamespace)
-			return infer.DeleteResponse{}, nil
-		}
-		if err := client.DeleteNamespace(ctx, naming.IstioNamespace, progress(ctx, c.Name)); err != nil {
-			return infer.DeleteResponse{}, deleteHint(c.Name, err)
-		}
+	if err := deleteNamespaceIfOurs(ctx, client, c.Name, naming.IstioNamespace, istioNamespaceUse(ctx, client)); err != nil {
+		return infer.DeleteResponse{}, deleteHint(c.Name, err)
 	}
 	return infer.DeleteResponse{}, nil
 }

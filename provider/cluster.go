@@ -2,6 +2,7 @@ package provider
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -26,7 +27,9 @@ func (d Deps) kubeClient(c ClusterConnection) (*kube.Client, error) {
 	return client, nil
 }
 
-func (d Deps) helmClient(ctx context.Context, c ClusterConnection) (*helm.Client, error) {
+// helmClient talks Helm to one cluster's istio-system; releases it writes are
+// labelled with owner, the ID of the resource writing them.
+func (d Deps) helmClient(ctx context.Context, c ClusterConnection, owner string) (*helm.Client, error) {
 	logger := p.GetLogger(ctx)
 	client, err := d.Helm(c.source(), naming.IstioNamespace, func(format string, a ...any) {
 		logger.Debugf(c.Name+": helm: "+format, a...)
@@ -34,6 +37,7 @@ func (d Deps) helmClient(ctx context.Context, c ClusterConnection) (*helm.Client
 	if err != nil {
 		return nil, fmt.Errorf("cluster %s: connecting helm: %w", c.Name, err)
 	}
+	client.Owner = owner
 	return client, nil
 }
 
@@ -68,6 +72,41 @@ func checksum(data map[string][]byte) string {
 		h.Write(data[k])
 	}
 	return hex.EncodeToString(h.Sum(nil))
+}
+
+// uninstallOwned uninstalls a release unless another resource wrote it last
+// (a renamed cluster's new control plane upgrades the same release before
+// the old one is deleted).
+func uninstallOwned(ctx context.Context, hc *helm.Client, cluster, release, owner string) error {
+	logger := p.GetLogger(ctx)
+	rel, err := hc.Get(release)
+	if err != nil {
+		return fmt.Errorf("reading release %s: %w", release, err)
+	}
+	if rel == nil {
+		return nil
+	}
+	if rel.Owner != "" && rel.Owner != naming.OwnerLabelValue(owner) {
+		logger.Infof("cluster %s: keeping release %s: it now belongs to %s", cluster, release, rel.Owner)
+		return nil
+	}
+	logger.InfoStatusf("%s: uninstalling release %s", cluster, release)
+	if err := hc.Uninstall(ctx, release); err != nil {
+		return fmt.Errorf("uninstalling release %s: %w", release, err)
+	}
+	return nil
+}
+
+// newID makes the ID of a resource that writes cluster objects. It is
+// unique per create because the ID is the owner mark on those objects: a
+// replacement is created before the resource it replaces is deleted, and the
+// old one must then leave the new one's objects alone.
+func newID(name string) string {
+	b := make([]byte, 4)
+	if _, err := rand.Read(b); err != nil {
+		panic(err) // crypto/rand never fails on Linux
+	}
+	return name + "-" + hex.EncodeToString(b)
 }
 
 // partial reports a create that left objects in the cluster: Pulumi keeps the

@@ -24,6 +24,11 @@ var (
 
 const deployed = "deployed"
 
+// istioHub is where Istio publishes its release images. Released charts
+// default to it; charts from Istio's source tree (a chartDirectory) point at
+// a testing registry instead, so it is always set. istiodValues can override it.
+const istioHub = "docker.io/istio"
+
 // Check validates the connection, version, network and chart source.
 func (r *IstioControlPlane) Check(ctx context.Context, req infer.CheckRequest) (infer.CheckResponse[IstioControlPlaneArgs], error) {
 	args, failures, err := infer.DefaultCheck[IstioControlPlaneArgs](ctx, req.NewInputs)
@@ -57,15 +62,16 @@ func (r *IstioControlPlane) Diff(_ context.Context, req infer.DiffRequest[IstioC
 
 // Create installs the control plane.
 func (r *IstioControlPlane) Create(ctx context.Context, req infer.CreateRequest[IstioControlPlaneArgs]) (infer.CreateResponse[IstioControlPlaneState], error) {
+	id := newID(req.Name)
 	state := IstioControlPlaneState{IstioControlPlaneArgs: req.Inputs}
 	if req.DryRun {
-		return infer.CreateResponse[IstioControlPlaneState]{ID: req.Name, Output: state}, nil
+		return infer.CreateResponse[IstioControlPlaneState]{ID: id, Output: state}, nil
 	}
-	state, err := r.apply(ctx, req.Inputs)
+	state, err := r.apply(ctx, id, req.Inputs)
 	if err != nil && state.BaseStatus == "" {
 		return infer.CreateResponse[IstioControlPlaneState]{}, err
 	}
-	return infer.CreateResponse[IstioControlPlaneState]{ID: req.Name, Output: state}, partial(err)
+	return infer.CreateResponse[IstioControlPlaneState]{ID: id, Output: state}, partial(err)
 }
 
 // Update upgrades the releases in place.
@@ -75,11 +81,11 @@ func (r *IstioControlPlane) Update(ctx context.Context, req infer.UpdateRequest[
 		state.IstioControlPlaneArgs = req.Inputs
 		return infer.UpdateResponse[IstioControlPlaneState]{Output: state}, nil
 	}
-	state, err := r.apply(ctx, req.Inputs)
+	state, err := r.apply(ctx, req.ID, req.Inputs)
 	return infer.UpdateResponse[IstioControlPlaneState]{Output: state}, err
 }
 
-func (r *IstioControlPlane) apply(ctx context.Context, in IstioControlPlaneArgs) (IstioControlPlaneState, error) {
+func (r *IstioControlPlane) apply(ctx context.Context, id string, in IstioControlPlaneArgs) (IstioControlPlaneState, error) {
 	state := IstioControlPlaneState{IstioControlPlaneArgs: in}
 	ctx, cancel := withTimeout(ctx, in.TimeoutSeconds)
 	defer cancel()
@@ -93,7 +99,7 @@ func (r *IstioControlPlane) apply(ctx context.Context, in IstioControlPlaneArgs)
 	if err := client.EnsureNamespace(ctx, naming.IstioNamespace, map[string]string{naming.NetworkLabel: in.Network}); err != nil {
 		return state, fmt.Errorf("cluster %s: %w", name, err)
 	}
-	hc, err := r.deps.helmClient(ctx, in.Cluster)
+	hc, err := r.deps.helmClient(ctx, in.Cluster, id)
 	if err != nil {
 		return state, err
 	}
@@ -107,7 +113,7 @@ func (r *IstioControlPlane) apply(ctx context.Context, in IstioControlPlaneArgs)
 	state.BaseStatus, state.BaseRevision = base.Status, base.Revision
 
 	values := helmvalues.Istiod(helmvalues.IstiodOptions{
-		MeshID: in.MeshId, Cluster: name, Network: in.Network, Revision: rev, Tag: in.IstioVersion,
+		MeshID: in.MeshId, Cluster: name, Network: in.Network, Revision: rev, Hub: istioHub, Tag: in.IstioVersion,
 		MeshNetworks: meshNetworks(in.MeshNetworks), Overrides: in.IstiodValues,
 	})
 	istiod, err := installChart(ctx, hc, src, name, naming.IstiodRelease, charts.Istiod, in.IstioVersion, values)
@@ -165,7 +171,7 @@ func releaseStatus(hc *helm.Client, name string) (string, int, error) {
 // Read notices releases uninstalled or failed by hand.
 func (r *IstioControlPlane) Read(ctx context.Context, req infer.ReadRequest[IstioControlPlaneArgs, IstioControlPlaneState]) (infer.ReadResponse[IstioControlPlaneArgs, IstioControlPlaneState], error) {
 	state := req.State
-	hc, err := r.deps.helmClient(ctx, state.Cluster)
+	hc, err := r.deps.helmClient(ctx, state.Cluster, req.ID)
 	if err != nil {
 		return infer.ReadResponse[IstioControlPlaneArgs, IstioControlPlaneState]{}, err
 	}
@@ -183,14 +189,13 @@ func (r *IstioControlPlane) Delete(ctx context.Context, req infer.DeleteRequest[
 	c := req.State.Cluster
 	ctx, cancel := withTimeout(ctx, req.State.TimeoutSeconds)
 	defer cancel()
-	hc, err := r.deps.helmClient(ctx, c)
+	hc, err := r.deps.helmClient(ctx, c, req.ID)
 	if err != nil {
 		return infer.DeleteResponse{}, deleteHint(c.Name, err)
 	}
 	for _, release := range []string{naming.IstiodRelease, naming.BaseRelease} {
-		p.GetLogger(ctx).InfoStatusf("%s: uninstalling release %s", c.Name, release)
-		if err := hc.Uninstall(ctx, release); err != nil {
-			return infer.DeleteResponse{}, deleteHint(c.Name, fmt.Errorf("uninstalling release %s: %w", release, err))
+		if err := uninstallOwned(ctx, hc, c.Name, release, req.ID); err != nil {
+			return infer.DeleteResponse{}, deleteHint(c.Name, err)
 		}
 	}
 	return infer.DeleteResponse{}, nil

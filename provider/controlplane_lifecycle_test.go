@@ -25,11 +25,12 @@ func TestIstioControlPlaneLifecycle(t *testing.T) {
 	c := w.Clusters[0]
 	ctx := context.Background()
 	s := lifecycleServer(t, &clock{now: time.Now()})
+	charts := testcharts.Directory(t)
 	r := newResource(s, "IstioControlPlane", "control-plane")
 	var inputs property.Map
 
 	step(t, "check accepts a chart directory and an exact version", func(t *testing.T) {
-		inputs = r.check(t, controlPlaneInputs(t, w, c.Name, testcharts.Directory(t)))
+		inputs = r.check(t, controlPlaneInputs(t, w, c.Name, charts))
 	})
 
 	step(t, "a preview touches nothing in the cluster", func(t *testing.T) {

@@ -25,23 +25,45 @@ func replaceOn(fields ...string) replacePolicy {
 	}
 }
 
-// diffInputs compares two input structs field by field (by their pulumi
-// names, flattening embedded structs) and says how each change applies.
+// diffInputs compares two input structs field by field, by their pulumi
+// names: embedded structs are flattened and nested objects are compared
+// property by property ("cluster.name"), so that a replace policy can single
+// out one property of an object.
 func diffInputs(old, new any, replace replacePolicy) map[string]p.PropertyDiff {
 	diff := map[string]p.PropertyDiff{}
-	ov, nv := fieldsByName(reflect.ValueOf(old)), fieldsByName(reflect.ValueOf(new))
+	diffFields(diff, "", reflect.ValueOf(old), reflect.ValueOf(new), replace)
+	return diff
+}
+
+func diffFields(diff map[string]p.PropertyDiff, prefix string, old, new reflect.Value, replace replacePolicy) {
+	ov, nv := fieldsByName(old), fieldsByName(new)
 	for name, n := range nv {
-		o := ov[name]
+		o, path := ov[name], prefix+name
+		if isObject(o) && isObject(n) {
+			diffFields(diff, path+".", o, n, replace)
+			continue
+		}
 		if reflect.DeepEqual(normalize(o), normalize(n)) {
 			continue
 		}
 		kind := p.Update
-		if replace(name) {
+		if replace(path) {
 			kind = p.UpdateReplace
 		}
-		diff[name] = p.PropertyDiff{Kind: kind, InputDiff: true}
+		diff[path] = p.PropertyDiff{Kind: kind, InputDiff: true}
 	}
-	return diff
+}
+
+// isObject says whether v is a struct (or a non-nil pointer to one): a
+// Pulumi object type whose properties are diffed one by one.
+func isObject(v reflect.Value) bool {
+	for v.IsValid() && v.Kind() == reflect.Pointer {
+		if v.IsNil() {
+			return false
+		}
+		v = v.Elem()
+	}
+	return v.IsValid() && v.Kind() == reflect.Struct
 }
 
 func diffResponse(diff map[string]p.PropertyDiff) p.DiffResponse {

@@ -51,18 +51,19 @@ func (r *EastWestGateway) Diff(_ context.Context, req infer.DiffRequest[EastWest
 
 // Create installs the gateway and waits for its address.
 func (r *EastWestGateway) Create(ctx context.Context, req infer.CreateRequest[EastWestGatewayArgs]) (infer.CreateResponse[EastWestGatewayState], error) {
+	id := newID(req.Name)
 	if req.DryRun {
 		state := EastWestGatewayState{EastWestGatewayArgs: req.Inputs}
 		if a := deref(req.Inputs.GatewayAddress); a != "" {
 			state.Address = a
 		}
-		return infer.CreateResponse[EastWestGatewayState]{ID: req.Name, Output: state}, nil
+		return infer.CreateResponse[EastWestGatewayState]{ID: id, Output: state}, nil
 	}
-	state, err := r.apply(ctx, req.Name, req.Inputs)
+	state, err := r.apply(ctx, id, req.Inputs)
 	if err != nil && state.ReleaseStatus == "" {
 		return infer.CreateResponse[EastWestGatewayState]{}, err
 	}
-	return infer.CreateResponse[EastWestGatewayState]{ID: req.Name, Output: state}, partial(err)
+	return infer.CreateResponse[EastWestGatewayState]{ID: id, Output: state}, partial(err)
 }
 
 // Update upgrades the gateway in place.
@@ -87,7 +88,7 @@ func (r *EastWestGateway) apply(ctx context.Context, id string, in EastWestGatew
 	if err != nil {
 		return state, err
 	}
-	hc, err := r.deps.helmClient(ctx, in.Cluster)
+	hc, err := r.deps.helmClient(ctx, in.Cluster, id)
 	if err != nil {
 		return state, err
 	}
@@ -157,7 +158,7 @@ func (r *EastWestGateway) Read(ctx context.Context, req infer.ReadRequest[EastWe
 	fail := func(err error) (infer.ReadResponse[EastWestGatewayArgs, EastWestGatewayState], error) {
 		return infer.ReadResponse[EastWestGatewayArgs, EastWestGatewayState]{}, fmt.Errorf("cluster %s: %w", name, err)
 	}
-	hc, err := r.deps.helmClient(ctx, state.Cluster)
+	hc, err := r.deps.helmClient(ctx, state.Cluster, req.ID)
 	if err != nil {
 		return fail(err)
 	}
@@ -193,13 +194,12 @@ func (r *EastWestGateway) Delete(ctx context.Context, req infer.DeleteRequest[Ea
 	if err := deleteManaged(ctx, client, gatewayGVK, naming.IstioNamespace, naming.CrossNetworkGateway, req.ID); err != nil {
 		return infer.DeleteResponse{}, deleteHint(c.Name, err)
 	}
-	hc, err := r.deps.helmClient(ctx, c)
+	hc, err := r.deps.helmClient(ctx, c, req.ID)
 	if err != nil {
 		return infer.DeleteResponse{}, deleteHint(c.Name, err)
 	}
-	p.GetLogger(ctx).InfoStatusf("%s: uninstalling release %s", c.Name, naming.EastWestRelease)
-	if err := hc.Uninstall(ctx, naming.EastWestRelease); err != nil {
-		return infer.DeleteResponse{}, deleteHint(c.Name, fmt.Errorf("uninstalling release %s: %w", naming.EastWestRelease, err))
+	if err := uninstallOwned(ctx, hc, c.Name, naming.EastWestRelease, req.ID); err != nil {
+		return infer.DeleteResponse{}, deleteHint(c.Name, err)
 	}
 	return infer.DeleteResponse{}, nil
 }

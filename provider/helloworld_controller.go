@@ -43,16 +43,17 @@ func (r *HelloWorld) Diff(_ context.Context, req infer.DiffRequest[HelloWorldArg
 
 // Create deploys the sample.
 func (r *HelloWorld) Create(ctx context.Context, req infer.CreateRequest[HelloWorldArgs]) (infer.CreateResponse[HelloWorldState], error) {
+	id := newID(req.Name)
 	state := HelloWorldState{HelloWorldArgs: req.Inputs}
 	if req.DryRun {
-		return infer.CreateResponse[HelloWorldState]{ID: req.Name, Output: state}, nil
+		return infer.CreateResponse[HelloWorldState]{ID: id, Output: state}, nil
 	}
-	created, err := r.apply(ctx, req.Name, req.Inputs)
+	created, err := r.apply(ctx, id, req.Inputs)
 	state.CreatedNamespace, state.Present = created, err == nil
 	if err != nil && !created {
 		return infer.CreateResponse[HelloWorldState]{}, err
 	}
-	return infer.CreateResponse[HelloWorldState]{ID: req.Name, Output: state}, partial(err)
+	return infer.CreateResponse[HelloWorldState]{ID: id, Output: state}, partial(err)
 }
 
 // Update reapplies the sample.
@@ -131,22 +132,19 @@ func (r *HelloWorld) Delete(ctx context.Context, req infer.DeleteRequest[HelloWo
 			return infer.DeleteResponse{}, deleteHint(s.Cluster.Name, err)
 		}
 	}
-	if s.CreatedNamespace {
-		// Objects that survived belong to another writer (a renamed cluster's
-		// new sample): the namespace is theirs now.
+	inUse := func() (string, error) {
+		// Objects that survived belong to another writer (a replacement, or a
+		// renamed cluster's new sample): the namespace is theirs now.
 		for _, obj := range objs {
 			live, err := client.Get(ctx, obj.GroupVersionKind(), obj.GetNamespace(), obj.GetName())
-			if err != nil {
-				return infer.DeleteResponse{}, deleteHint(s.Cluster.Name, err)
-			}
-			if live != nil {
-				p.GetLogger(ctx).Infof("cluster %s: keeping namespace %s: %s %s belongs to another resource", s.Cluster.Name, obj.GetNamespace(), obj.GetKind(), obj.GetName())
-				return infer.DeleteResponse{}, nil
+			if err != nil || live != nil {
+				return obj.GetKind() + " " + obj.GetName(), err
 			}
 		}
-		if err := client.DeleteNamespace(ctx, deref(s.Namespace), progress(ctx, s.Cluster.Name)); err != nil {
-			return infer.DeleteResponse{}, deleteHint(s.Cluster.Name, err)
-		}
+		return "", nil
+	}
+	if err := deleteNamespaceIfOurs(ctx, client, s.Cluster.Name, deref(s.Namespace), inUse); err != nil {
+		return infer.DeleteResponse{}, deleteHint(s.Cluster.Name, err)
 	}
 	return infer.DeleteResponse{}, nil
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 
+	p "github.com/pulumi/pulumi-go-provider"
+
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
@@ -48,20 +50,44 @@ func ownerAnnotations(owner string) map[string]string {
 	return map[string]string{naming.OwnerAnnotation: owner}
 }
 
-// namespaceInUse says whether ns still holds Helm releases or ristio
-// secrets, which means another resource (or release) lives there and the
-// namespace must stay even though this resource created it.
-func namespaceInUse(ctx context.Context, client *kube.Client, ns string) (bool, error) {
-	for _, selector := range []string{"owner=helm", naming.ManagedByLabel + "=" + naming.ManagedByValue} {
-		names, err := client.SecretNames(ctx, ns, selector)
-		if err != nil {
-			return false, err
-		}
-		if len(names) > 0 {
-			return true, nil
-		}
+// deleteNamespaceIfOurs deletes ns when ristio created it (it carries the
+// managed-by label; state cannot tell, since a replacement finds the
+// namespace already there) and nothing else lives in it: inUse names what
+// still does, or returns "".
+func deleteNamespaceIfOurs(ctx context.Context, client *kube.Client, cluster, ns string, inUse func() (string, error)) error {
+	obj, err := client.Get(ctx, namespaceGVK, "", ns)
+	if err != nil {
+		return fmt.Errorf("reading namespace %s: %w", ns, err)
 	}
-	return false, nil
+	if obj == nil || obj.GetLabels()[naming.ManagedByLabel] != naming.ManagedByValue {
+		return nil
+	}
+	what, err := inUse()
+	if err != nil {
+		return err
+	}
+	if what != "" {
+		p.GetLogger(ctx).Infof("cluster %s: keeping namespace %s: it still holds %s", cluster, ns, what)
+		return nil
+	}
+	return client.DeleteNamespace(ctx, ns, progress(ctx, cluster))
+}
+
+// istioNamespaceUse names what still lives in istio-system: Helm releases or
+// ristio secrets.
+func istioNamespaceUse(ctx context.Context, client *kube.Client) func() (string, error) {
+	return func() (string, error) {
+		for _, selector := range []string{"owner=helm", naming.ManagedByLabel + "=" + naming.ManagedByValue} {
+			names, err := client.SecretNames(ctx, naming.IstioNamespace, selector)
+			if err != nil {
+				return "", err
+			}
+			if len(names) > 0 {
+				return "secret " + names[0], nil
+			}
+		}
+		return "", nil
+	}
 }
 
 // deleteManaged deletes an object only when ristio made it and owner wrote it last.

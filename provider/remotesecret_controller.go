@@ -84,14 +84,15 @@ func (r *RemoteSecret) tokenDue(s RemoteSecretState) bool {
 
 // Create writes the secret.
 func (r *RemoteSecret) Create(ctx context.Context, req infer.CreateRequest[RemoteSecretArgs]) (infer.CreateResponse[RemoteSecretState], error) {
+	id := newID(req.Name)
 	if req.DryRun {
-		return infer.CreateResponse[RemoteSecretState]{ID: req.Name, Output: RemoteSecretState{RemoteSecretArgs: req.Inputs, SecretName: naming.RemoteSecret(req.Inputs.Source.Name)}}, nil
+		return infer.CreateResponse[RemoteSecretState]{ID: id, Output: RemoteSecretState{RemoteSecretArgs: req.Inputs, SecretName: naming.RemoteSecret(req.Inputs.Source.Name)}}, nil
 	}
-	state, err := r.apply(ctx, req.Name, req.Inputs)
+	state, err := r.apply(ctx, id, req.Inputs)
 	if err != nil {
 		return infer.CreateResponse[RemoteSecretState]{}, err
 	}
-	return infer.CreateResponse[RemoteSecretState]{ID: req.Name, Output: state}, nil
+	return infer.CreateResponse[RemoteSecretState]{ID: id, Output: state}, nil
 }
 
 // Update reissues the token and rewrites the secret.
@@ -104,6 +105,10 @@ func (r *RemoteSecret) Update(ctx context.Context, req infer.UpdateRequest[Remot
 	state, err := r.apply(ctx, req.ID, req.Inputs)
 	if err != nil {
 		return infer.UpdateResponse[RemoteSecretState]{}, err
+	}
+	old := req.State
+	if deref(old.ReaderTokenMode) == serviceAccountSecretMode && deref(req.Inputs.ReaderTokenMode) != serviceAccountSecretMode {
+		r.revokeLongLivedToken(ctx, old.Source, old.Target.Name)
 	}
 	return infer.UpdateResponse[RemoteSecretState]{Output: state}, nil
 }
@@ -212,13 +217,19 @@ func (r *RemoteSecret) Delete(ctx context.Context, req infer.DeleteRequest[Remot
 		return infer.DeleteResponse{}, deleteHint(s.Target.Name, err)
 	}
 	if deref(s.ReaderTokenMode) == serviceAccountSecretMode {
-		src, err := r.deps.kubeClient(s.Source)
-		if err == nil {
-			err = deleteManagedSecret(ctx, src, naming.IstioNamespace, naming.ReaderTokenSecret(s.Target.Name), "")
-		}
-		if err != nil {
-			p.GetLogger(ctx).Warningf("cluster %s: could not revoke the reader token of %s: %v", s.Source.Name, s.Target.Name, err)
-		}
+		r.revokeLongLivedToken(ctx, s.Source, s.Target.Name)
 	}
 	return infer.DeleteResponse{}, nil
+}
+
+// revokeLongLivedToken deletes the reader token secret made for peer in the
+// source. It only warns on failure: a source that is gone took the token with it.
+func (r *RemoteSecret) revokeLongLivedToken(ctx context.Context, source ClusterConnection, peer string) {
+	src, err := r.deps.kubeClient(source)
+	if err == nil {
+		err = deleteManagedSecret(ctx, src, naming.IstioNamespace, naming.ReaderTokenSecret(peer), "")
+	}
+	if err != nil {
+		p.GetLogger(ctx).Warningf("cluster %s: could not revoke the reader token of %s: %v", source.Name, peer, err)
+	}
 }

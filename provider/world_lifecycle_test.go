@@ -43,14 +43,22 @@ var (
 // emulators running until the test ends.
 func lifecycleWorld(t *testing.T, n int) *localcluster.World {
 	t.Helper()
+	w, ctx := kubeletWorld(t, n)
+	w.RunLoadBalancer(ctx, localcluster.LBIP)
+	return w
+}
+
+// kubeletWorld starts n clusters with only the kubelet emulator running; the
+// returned context lasts as long as the test, for emulators started later.
+func kubeletWorld(t *testing.T, n int) (*localcluster.World, context.Context) {
+	t.Helper()
 	start := time.Now()
 	w := localcluster.StartT(t, n)
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel) // runs before StartT's Stop
 	w.RunKubelet(ctx)
-	w.RunLoadBalancer(ctx, localcluster.LBIP)
 	t.Logf("started %d local cluster(s) in %s", n, time.Since(start).Round(time.Millisecond))
-	return w
+	return w, ctx
 }
 
 // lifecycleServer is a provider server on a settable clock whose charts are
@@ -514,15 +522,11 @@ func clusterCA(t *testing.T, s integration.Server, cluster string) (certPem, key
 	return ca.state.Get("certPem"), ca.state.Get("keyPem"), root.state.Get("certPem"), ca.state.Get("certChainPem")
 }
 
-// wantReplaceOnRename fails unless renaming the cluster in field replaces
-// the resource. While provider/diff.go compares connections as a whole (the
-// replaceOn("<field>.name") policy never matches the key "<field>" that
-// diffInputs produces, so a rename is an in-place update) it skips instead,
-// naming the bug; once that is fixed the assertion holds by itself.
+// wantReplaceOnRename fails unless renaming the cluster in field replaces the resource.
 func wantReplaceOnRename(t *testing.T, d p.DiffResponse, field string) {
 	t.Helper()
-	if replacing(d) == "" && d.DetailedDiff[field].Kind == p.Update {
-		t.Skipf("known bug in provider/diff.go: a %s.name change diffs as %v, an in-place update, not a replacement", field, d.DetailedDiff)
-	}
 	wantReplace(t, d)
+	if d.DetailedDiff[field+".name"].Kind != p.UpdateReplace {
+		t.Errorf("%s.name change: %v, want update&replace on %s.name", field, d.DetailedDiff, field)
+	}
 }

@@ -10,7 +10,6 @@ import (
 	"helm.sh/helm/v3/pkg/release"
 
 	"github.com/ristio/pulumi-ristio/pkg/helmvalues"
-	"github.com/ristio/pulumi-ristio/pkg/naming"
 )
 
 // defaultTimeout bounds Helm's own waits (hooks, deletions during a replace)
@@ -117,7 +116,7 @@ func (c *Client) install(ctx context.Context, name string, ch *chart.Chart, vals
 	in.CreateNamespace = false
 	in.Replace = replace
 	in.Timeout = timeout(ctx)
-	in.Labels = naming.ManagedLabels()
+	in.Labels = c.releaseLabels()
 	return in.RunWithContext(ctx, ch, vals)
 }
 
@@ -127,7 +126,7 @@ func (c *Client) upgrade(ctx context.Context, name string, ch *chart.Chart, vals
 	up.ResetValues = true
 	up.MaxHistory = c.MaxHistory
 	up.Timeout = timeout(ctx)
-	up.Labels = naming.ManagedLabels()
+	up.Labels = c.releaseLabels()
 	return up.RunWithContext(ctx, name, ch, vals)
 }
 

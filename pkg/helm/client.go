@@ -12,6 +12,8 @@
 package helm
 
 import (
+	"github.com/ristio/pulumi-ristio/pkg/naming"
+
 	"context"
 	"fmt"
 	"strings"
@@ -62,6 +64,8 @@ type Release struct {
 	Description string
 	// Action says what Apply did (one of the Action* constants); empty from Get.
 	Action string
+	// Owner is the owner label of the revision (see Client.Owner); empty when none.
+	Owner string
 }
 
 // Client runs Helm workflows for releases in one namespace. Its methods may be
@@ -75,6 +79,9 @@ type Client struct {
 	refresh func(ctx context.Context)
 	// MaxHistory bounds the revisions kept per release (DefaultMaxHistory).
 	MaxHistory int
+	// Owner, when set, is recorded on each revision written (label
+	// naming.OwnerLabel), so that a resource deletes only releases it wrote last.
+	Owner string
 
 	mu sync.Mutex
 	// deleteFailure is Helm's last logged reason for failing to delete a
@@ -83,8 +90,9 @@ type Client struct {
 }
 
 // New returns a Client for releases in namespace of the cluster cc points at.
-// Helm's own log lines go to debugf, which may be nil. The namespace must
-// exist: the Client never creates it.
+// Helm's own log lines go to debugf, which may be nil; the Client calls it
+// from one goroutine at a time. The namespace must exist: the Client never
+// creates it.
 func New(cc clientcmd.ClientConfig, namespace string, debugf func(format string, args ...any)) (*Client, error) {
 	if cc == nil {
 		return nil, fmt.Errorf("helm: no cluster configuration")
@@ -92,13 +100,12 @@ func New(cc clientcmd.ClientConfig, namespace string, debugf func(format string,
 	if namespace == "" {
 		return nil, fmt.Errorf("helm: no release namespace")
 	}
-	log := orDiscard(debugf)
-	getter := newRESTClientGetter(cc, namespace, log)
 	cfg := new(action.Configuration)
-	if err := cfg.Init(getter, namespace, "secret", log); err != nil {
+	c := newClient(cfg, namespace, debugf)
+	getter := newRESTClientGetter(cc, namespace, c.log)
+	if err := cfg.Init(getter, namespace, "secret", c.helmLog); err != nil {
 		return nil, fmt.Errorf("helm: namespace %s: %w", namespace, err)
 	}
-	c := NewForConfiguration(cfg, namespace, debugf)
 	c.refresh = func(ctx context.Context) {
 		getter.setContext(ctx)
 		getter.invalidate()
@@ -108,11 +115,27 @@ func New(cc clientcmd.ClientConfig, namespace string, debugf func(format string,
 }
 
 // NewForConfiguration returns a Client over a ready action.Configuration, for
-// tests that use in-memory storage and a fake kube client.
+// tests that use in-memory storage and a fake kube client. Its Log is
+// replaced by one that goes to debugf.
 func NewForConfiguration(cfg *action.Configuration, namespace string, debugf func(format string, args ...any)) *Client {
-	c := &Client{cfg: cfg, namespace: namespace, log: orDiscard(debugf), MaxHistory: DefaultMaxHistory}
+	c := newClient(cfg, namespace, debugf)
 	cfg.Log = c.helmLog
 	return c
+}
+
+func newClient(cfg *action.Configuration, namespace string, debugf func(format string, args ...any)) *Client {
+	return &Client{cfg: cfg, namespace: namespace, log: serialized(orDiscard(debugf)), MaxHistory: DefaultMaxHistory}
+}
+
+// serialized calls log from one goroutine at a time: Helm logs from several
+// at once (it deletes and creates objects in parallel).
+func serialized(log func(string, ...any)) func(string, ...any) {
+	var mu sync.Mutex
+	return func(format string, args ...any) {
+		mu.Lock()
+		defer mu.Unlock()
+		log(format, args...)
+	}
 }
 
 // helmLog receives Helm's log lines.
@@ -146,12 +169,21 @@ func orDiscard(f func(string, ...any)) func(string, ...any) {
 	return f
 }
 
+// releaseLabels are stored on every release revision ristio writes.
+func (c *Client) releaseLabels() map[string]string {
+	labels := naming.ManagedLabels()
+	if c.Owner != "" {
+		labels[naming.OwnerLabel] = naming.OwnerLabelValue(c.Owner)
+	}
+	return labels
+}
+
 // fromHelm converts Helm's release; nil stays nil.
 func fromHelm(r *release.Release, act string) *Release {
 	if r == nil {
 		return nil
 	}
-	out := &Release{Name: r.Name, Namespace: r.Namespace, Revision: r.Version, Action: act}
+	out := &Release{Name: r.Name, Namespace: r.Namespace, Revision: r.Version, Action: act, Owner: r.Labels[naming.OwnerLabel]}
 	if r.Chart != nil && r.Chart.Metadata != nil {
 		out.Chart = r.Chart.Metadata.Name
 		out.ChartVersion = r.Chart.Metadata.Version

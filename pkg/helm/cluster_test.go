@@ -288,6 +288,9 @@ func TestAgainstALocalCluster(t *testing.T) {
 	})
 
 	t.Run("an Apply cut short by its context does not block the next", func(t *testing.T) {
+		if raceDetector {
+			t.Skip("Helm's RunWithContext races on the release it abandons (see TestApplyEndsWithItsContextAndTheNextApplyRecovers)")
+		}
 		vals := helmvalues.EastWestGateway(helmvalues.GatewayOptions{Network: "network1", Overrides: map[string]any{"name": "interrupted-gateway"}})
 		ch := load(t, charts.Gateway, "1.0.0").Chart
 		for _, d := range []time.Duration{20 * time.Millisecond, 150 * time.Millisecond, 250 * time.Millisecond, 350 * time.Millisecond} {

@@ -4,6 +4,8 @@
 package naming
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"regexp"
 )
@@ -41,6 +43,8 @@ const (
 	// when two resources write the same object (a renamed cluster is created
 	// before the old name is deleted) only the current writer deletes it.
 	OwnerAnnotation = "ristio.io/owner"
+	// OwnerLabel carries the same for Helm releases, whose metadata is labels only.
+	OwnerLabel = "ristio.io/owner"
 
 	// SampleNamespace holds the helloworld and curl sample.
 	SampleNamespace = "sample"
@@ -57,6 +61,18 @@ func RemoteSecret(cluster string) string { return remoteSecretPrefix + cluster }
 // serviceAccountSecret mode, for one watching peer: one per peer, so removing
 // a peer revokes only its token.
 func ReaderTokenSecret(peer string) string { return readerTokenPrefix + peer }
+
+// OwnerLabelValue makes a resource ID fit a label value (63 characters of
+// [A-Za-z0-9._-]); IDs that do not fit are replaced by a stable hash.
+func OwnerLabelValue(id string) string {
+	if len(id) <= 63 && labelValue.MatchString(id) {
+		return id
+	}
+	sum := sha256.Sum256([]byte(id))
+	return "sha256-" + hex.EncodeToString(sum[:])[:32]
+}
+
+var labelValue = regexp.MustCompile(`^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$`)
 
 // DefaultNetwork is the network of a cluster that names none, as ristioctl does.
 func DefaultNetwork(cluster string) string { return networkPrefix + cluster }

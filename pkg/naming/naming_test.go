@@ -44,3 +44,28 @@ func TestNames(t *testing.T) {
 		t.Errorf("DefaultNetwork = %q", got)
 	}
 }
+
+func TestOwnerLabelValue(t *testing.T) {
+	tests := map[string]struct{ id, want string }{
+		"a resource name that is a label value stays": {id: "mesh-cluster1-istio", want: "mesh-cluster1-istio"},
+		"a name with a slash is hashed":               {id: "team/mesh-cluster1-istio"},
+		"a name of 64 characters is hashed":           {id: strings.Repeat("a", 64)},
+	}
+	for scenario, tc := range tests {
+		t.Run(scenario, func(t *testing.T) {
+			got := OwnerLabelValue(tc.id)
+			if tc.want != "" && got != tc.want {
+				t.Fatalf("got %q, want %q", got, tc.want)
+			}
+			if len(got) > 63 || !labelValue.MatchString(got) {
+				t.Fatalf("%q is not a label value", got)
+			}
+			if got != OwnerLabelValue(tc.id) {
+				t.Fatalf("not stable")
+			}
+		})
+	}
+	if OwnerLabelValue("team/a") == OwnerLabelValue("team/b") {
+		t.Fatalf("different IDs hash alike")
+	}
+}

@@ -24,8 +24,9 @@ const istioNS = "istio-system"
 
 var gatewayGVR = schema.GroupVersionResource{Group: "networking.istio.io", Version: "v1", Resource: "gateways"}
 
-// assertInstalled checks every object ristio makes in one cluster.
-func assertInstalled(t *testing.T, c *localcluster.Cluster, network string, peers []string) {
+// assertInstalled checks every object ristio makes in one cluster, known in
+// the mesh as name.
+func assertInstalled(t *testing.T, c *localcluster.Cluster, name, network string, peers []string) {
 	t.Helper()
 	ctx := context.Background()
 	ns, err := c.Client.CoreV1().Namespaces().Get(ctx, istioNS, metav1.GetOptions{})
@@ -39,7 +40,7 @@ func assertInstalled(t *testing.T, c *localcluster.Cluster, network string, peer
 	if err != nil {
 		t.Fatalf("%s: cacerts: %v", c.Name, err)
 	}
-	verifyCACerts(t, c.Name, cacerts)
+	verifyCACerts(t, name, cacerts)
 	for _, release := range []string{"istio-base", "istiod", "istio-eastwestgateway"} {
 		if got := releaseStatus(t, c, release); got != "deployed" {
 			t.Errorf("%s: release %s status = %q, want deployed", c.Name, release, got)
@@ -99,24 +100,24 @@ func remoteSecretNames(t *testing.T, c *localcluster.Cluster) []string {
 	return names
 }
 
-// assertRemoteSecretWorks proves the kubeconfig that `from` holds in `into`
-// authenticates to `from` and is read-only.
-func assertRemoteSecretWorks(t *testing.T, into, from *localcluster.Cluster) {
+// assertRemoteSecretWorks proves the kubeconfig for `from` (named `name` in
+// the mesh) that `into` holds authenticates to `from` and is read-only.
+func assertRemoteSecretWorks(t *testing.T, into, from *localcluster.Cluster, name string) {
 	t.Helper()
 	ctx := context.Background()
-	s, err := into.Client.CoreV1().Secrets(istioNS).Get(ctx, "istio-remote-secret-"+from.Name, metav1.GetOptions{})
+	s, err := into.Client.CoreV1().Secrets(istioNS).Get(ctx, "istio-remote-secret-"+name, metav1.GetOptions{})
 	if err != nil {
 		t.Fatalf("%s: remote secret for %s: %v", into.Name, from.Name, err)
 	}
-	raw := s.Data[from.Name]
+	raw := s.Data[name]
 	cfg, err := clientcmd.Load(raw)
 	if err != nil {
 		t.Fatalf("parsing remote kubeconfig: %v", err)
 	}
-	if cfg.CurrentContext != from.Name || cfg.Contexts[from.Name] == nil || cfg.Clusters[from.Name] == nil || cfg.AuthInfos[from.Name] == nil {
-		t.Fatalf("remote kubeconfig names: context %q, want cluster/context/user all %q", cfg.CurrentContext, from.Name)
+	if cfg.CurrentContext != name || cfg.Contexts[name] == nil || cfg.Clusters[name] == nil || cfg.AuthInfos[name] == nil {
+		t.Fatalf("remote kubeconfig names: context %q, want cluster/context/user all %q", cfg.CurrentContext, name)
 	}
-	if cfg.AuthInfos[from.Name].Token == "" {
+	if cfg.AuthInfos[name].Token == "" {
 		t.Fatalf("remote kubeconfig has no bearer token")
 	}
 	rc, err := clientcmd.RESTConfigFromKubeConfig(raw)

@@ -70,12 +70,12 @@ func assertMesh(t *testing.T, w *localcluster.World, cs []clusterSpec, outputs a
 	addresses, _ := outputs["gatewayAddresses"].Value.(map[string]any)
 	for _, c := range cs {
 		cluster := w.Cluster(c.name)
-		assertInstalled(t, cluster, "network-"+c.name, peersOf(all, c.name))
+		assertInstalled(t, cluster, c.name, "network-"+c.name, peersOf(all, c.name))
 		if a, _ := addresses[c.name].(string); a == "" {
 			t.Errorf("gatewayAddresses lacks %s: %v", c.name, addresses)
 		}
 		for _, peer := range peersOf(all, c.name) {
-			assertRemoteSecretWorks(t, cluster, w.Cluster(peer))
+			assertRemoteSecretWorks(t, cluster, w.Cluster(peer), peer)
 		}
 	}
 	if len(addresses) != len(cs) {
@@ -177,8 +177,8 @@ func TestMeshLifecycle(t *testing.T) {
 			t.Fatalf("preview after drift: %v, want 2 updates", pre)
 		}
 		pulumitest.Up(t, stack)
-		assertInstalled(t, c1, "network-cluster1", []string{"cluster2"})
-		assertRemoteSecretWorks(t, c1, w.Cluster("cluster2"))
+		assertInstalled(t, c1, "cluster1", "network-cluster1", []string{"cluster2"})
+		assertRemoteSecretWorks(t, c1, w.Cluster("cluster2"), "cluster2")
 		if got := pulumitest.Changes(pulumitest.Preview(t, stack)); len(got) != 0 {
 			t.Fatalf("preview after repair: %v", got)
 		}

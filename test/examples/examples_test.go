@@ -1,0 +1,241 @@
+// Package examples runs every example under examples/ end to end, with the
+// real Pulumi CLI and the ristio plugin, against two local clusters:
+//
+//   - yaml: `pulumi up` on a copy of examples/yaml, through pulumi-language-yaml;
+//   - ts, python, go: the example's own program as an inline Automation API
+//     program of its own language (drivers/), so no language host is needed.
+//
+// Each example goes through up, an empty preview, a preview of cluster2's
+// Istio version bump and destroy, and the test checks the clusters after each.
+package examples
+
+import (
+	"context"
+	"maps"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/Masterminds/semver/v3"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/yaml"
+
+	"github.com/ristio/pulumi-ristio/internal/localcluster"
+	"github.com/ristio/pulumi-ristio/internal/pulumitest"
+	"github.com/ristio/pulumi-ristio/internal/testcharts"
+	"github.com/ristio/pulumi-ristio/pkg/naming"
+	"github.com/ristio/pulumi-ristio/provider"
+)
+
+// bumpedVersion is cluster2's Istio version after the bump: the next patch
+// of the provider's default, which the examples start every cluster at.
+var bumpedVersion = semver.MustParse(provider.DefaultIstioVersion).IncPatch().String()
+
+// TestYAMLExampleDefaults keeps the YAML example's version defaults (YAML
+// cannot leave an input out) equal to the provider's default.
+func TestYAMLExampleDefaults(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join(pulumitest.RepoRoot(), "examples", "yaml", "Pulumi.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var project struct {
+		Config map[string]struct {
+			Default any `json:"default"`
+		} `json:"config"`
+	}
+	if err := yaml.Unmarshal(data, &project); err != nil {
+		t.Fatalf("examples/yaml/Pulumi.yaml: %v", err)
+	}
+	for _, key := range []string{"istioVersion1", "istioVersion2"} {
+		if got := project.Config[key].Default; got != provider.DefaultIstioVersion {
+			t.Errorf("examples/yaml config %s defaults to %v, want the provider's default %s", key, got, provider.DefaultIstioVersion)
+		}
+	}
+}
+
+func TestYAMLExample(t *testing.T) {
+	exercise(t, func(t *testing.T, env map[string]string) runner { return yamlRunner(t, env) })
+}
+
+func TestTypeScriptExample(t *testing.T) {
+	exercise(t, nodeRunner)
+}
+
+func TestPythonExample(t *testing.T) {
+	exercise(t, pythonRunner)
+}
+
+func TestGoExample(t *testing.T) {
+	exercise(t, goRunner)
+}
+
+// exercise walks one example through its life against two fresh clusters.
+func exercise(t *testing.T, newRunner func(t *testing.T, env map[string]string) runner) {
+	if testing.Short() {
+		t.Skip("end-to-end example test")
+	}
+	env := pulumitest.Env(t)
+	r := newRunner(t, env)
+	w := localcluster.StartT(t, 2)
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	w.RunKubelet(ctx)
+	w.RunLoadBalancer(ctx, localcluster.LBIP)
+
+	config := map[string]string{
+		"kubeconfigPath": w.Kubeconfig,
+		"context1":       "cluster1",
+		"context2":       "cluster2",
+		"chartDirectory": testcharts.Directory(t),
+	}
+
+	start := time.Now()
+	up := r.run(t, "up", config)
+	t.Logf("TIMING %s: up %s", t.Name(), time.Since(start).Round(time.Millisecond))
+	addresses, _ := up.Outputs["gatewayAddresses"].(map[string]any)
+	if len(addresses) != 2 {
+		t.Errorf("gatewayAddresses = %v, want cluster1 and cluster2", up.Outputs["gatewayAddresses"])
+	}
+	for _, c := range w.Clusters {
+		if a, _ := addresses[c.Name].(string); a == "" {
+			t.Errorf("gatewayAddresses has no address for %s: %v", c.Name, addresses)
+		}
+		assertMeshObjects(t, c, peer(w, c))
+	}
+	if t.Failed() {
+		t.FailNow()
+	}
+
+	again := r.run(t, "preview", config)
+	if got := changes(again); len(got) != 0 {
+		t.Fatalf("preview right after up: %v, want no changes", got)
+	}
+	if got := again.changedSteps(); len(got) != 0 {
+		t.Fatalf("preview right after up plans %v, want nothing", got)
+	}
+	if p := again.defaultProviderSteps(); len(p) > 0 {
+		t.Logf("default providers (not counted as changes): %v", p)
+	}
+
+	config["istioVersion2"] = bumpedVersion
+	bump := r.run(t, "preview", config)
+	want := map[string]string{
+		"ristio:index:IstioControlPlane mesh-cluster2-istio":  "update",
+		"ristio:index:EastWestGateway mesh-cluster2-eastwest": "update",
+	}
+	if got := bump.changedSteps(); !maps.Equal(got, want) {
+		t.Errorf("preview of cluster2's bump to %s: %v, want %v\nall steps: %v", bumpedVersion, got, want, bump.Steps)
+	}
+
+	start = time.Now()
+	r.run(t, "destroy", config)
+	t.Logf("TIMING %s: destroy %s", t.Name(), time.Since(start).Round(time.Millisecond))
+	for _, c := range w.Clusters {
+		assertNothingLeft(t, c)
+	}
+}
+
+func peer(w *localcluster.World, c *localcluster.Cluster) string {
+	for _, o := range w.Clusters {
+		if o != c {
+			return o.Name
+		}
+	}
+	return ""
+}
+
+// assertMeshObjects checks what the example makes in one cluster: cacerts,
+// the peer's remote secret, istiod, the east-west gateway and the sample.
+func assertMeshObjects(t *testing.T, c *localcluster.Cluster, peer string) {
+	t.Helper()
+	ctx := context.Background()
+	secrets := c.Client.CoreV1().Secrets(naming.IstioNamespace)
+	cacerts, err := secrets.Get(ctx, naming.CACertsSecret, metav1.GetOptions{})
+	if err != nil {
+		t.Errorf("%s: cacerts: %v", c.Name, err)
+	} else if len(cacerts.Data["ca-cert.pem"]) == 0 || len(cacerts.Data["root-cert.pem"]) == 0 {
+		t.Errorf("%s: cacerts holds %v, want ca-cert.pem and root-cert.pem", c.Name, slices.Sorted(maps.Keys(cacerts.Data)))
+	}
+	remote, err := secrets.Get(ctx, naming.RemoteSecret(peer), metav1.GetOptions{})
+	if err != nil {
+		t.Errorf("%s: remote secret for %s: %v", c.Name, peer, err)
+	} else if remote.Labels[naming.MultiClusterLabel] != "true" {
+		t.Errorf("%s: remote secret for %s has labels %v", c.Name, peer, remote.Labels)
+	}
+	for _, d := range []string{"istiod", naming.EastWestService} {
+		if _, err := c.Client.AppsV1().Deployments(naming.IstioNamespace).Get(ctx, d, metav1.GetOptions{}); err != nil {
+			t.Errorf("%s: deployment %s: %v", c.Name, d, err)
+		}
+	}
+	sample, err := c.Client.AppsV1().Deployments(naming.SampleNamespace).List(ctx, metav1.ListOptions{})
+	if err != nil || len(sample.Items) == 0 {
+		t.Errorf("%s: no helloworld sample in namespace %s (%v)", c.Name, naming.SampleNamespace, err)
+	}
+}
+
+// assertNothingLeft checks that destroy removed ristio's namespaces and every
+// object labelled as ristio's.
+func assertNothingLeft(t *testing.T, c *localcluster.Cluster) {
+	t.Helper()
+	ctx := context.Background()
+	for _, ns := range []string{naming.IstioNamespace, naming.SampleNamespace} {
+		n, err := c.Client.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{})
+		switch {
+		case apierrors.IsNotFound(err):
+		case err != nil:
+			t.Errorf("%s: namespace %s: %v", c.Name, ns, err)
+		case n.DeletionTimestamp == nil:
+			t.Errorf("%s: namespace %s survived destroy", c.Name, ns)
+		}
+	}
+	managed := metav1.ListOptions{LabelSelector: naming.ManagedByLabel + "=" + naming.ManagedByValue}
+	secrets, err := c.Client.CoreV1().Secrets("").List(ctx, managed)
+	if err != nil {
+		t.Fatalf("%s: listing secrets: %v", c.Name, err)
+	}
+	for _, s := range secrets.Items {
+		t.Errorf("%s: secret %s/%s survived destroy", c.Name, s.Namespace, s.Name)
+	}
+	hooks, err := c.Client.AdmissionregistrationV1().MutatingWebhookConfigurations().List(ctx, metav1.ListOptions{})
+	if err != nil {
+		t.Fatalf("%s: listing webhooks: %v", c.Name, err)
+	}
+	for _, h := range hooks.Items {
+		t.Errorf("%s: webhook %s survived destroy", c.Name, h.Name)
+	}
+}
+
+// changes is a preview's summary without the resources that stay the same.
+func changes(r result) map[string]int {
+	out := map[string]int{}
+	for op, n := range r.Summary {
+		if op != "same" && n > 0 {
+			out[op] = n
+		}
+	}
+	return out
+}
+
+// copyExample copies examples/<name> to a fresh folder, so a run writes no
+// stack files into the tree.
+func copyExample(t *testing.T, name string) string {
+	t.Helper()
+	src := filepath.Join(pulumitest.RepoRoot(), "examples", name)
+	dst := t.TempDir()
+	if err := os.CopyFS(dst, os.DirFS(src)); err != nil {
+		t.Fatalf("copying examples/%s: %v", name, err)
+	}
+	return dst
+}
+
+func tail(s string, n int) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
