@@ -17,7 +17,7 @@ build:
 	go build -ldflags "-X github.com/ristio/pulumi-ristio/provider.Version=$(VERSION)" \
 		-o bin/pulumi-resource-ristio ./cmd/pulumi-resource-ristio
 
-test: tools
+test: tools check-generated sdk-check
 	go test -timeout $(TEST_TIMEOUT) ./...
 
 # N local clusters with the kubelet and load-balancer emulators, in the
@@ -37,7 +37,7 @@ clusters: tools
 	echo "clusters did not start; end of $(DIR)/clusters.log:" >&2; tail -20 $(DIR)/clusters.log >&2; exit 1
 
 # Stops the clusters (the process kills its control planes) and removes DIR.
-demo-down:
+demo-down: demo-destroy
 	@if [[ -f $(DIR)/pid ]]; then \
 		pid=$$(cat $(DIR)/pid); kill $$pid 2>/dev/null || true; \
 		while kill -0 $$pid 2>/dev/null; do sleep 0.2; done; fi
@@ -73,3 +73,15 @@ check-generated: sdks
 # Builds each SDK as its users will and type-checks the examples against it.
 sdk-check:
 	scripts/sdk-check.sh
+
+# examples/yaml on two local clusters: builds the tools and the plugin, starts
+# the clusters unless they run, then `pulumi up` (state in $(DIR)/state).
+# The clusters stay up; `make demo-down` destroys the stack and stops them.
+demo: tools build
+	@if [[ -f $(DIR)/pid ]] && kill -0 "$$(cat $(DIR)/pid)" 2>/dev/null; then \
+		echo "clusters already running (pid $$(cat $(DIR)/pid))"; else $(MAKE) --no-print-directory clusters; fi
+	DIR=$(DIR) scripts/demo.sh up
+
+# Destroys the demo stack, if there is one (demo-down runs it first).
+demo-destroy:
+	@if [[ -d $(DIR)/yaml ]]; then $(MAKE) --no-print-directory build && DIR=$(DIR) scripts/demo.sh destroy; fi

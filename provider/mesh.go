@@ -7,18 +7,18 @@ import (
 
 // MultiClusterMeshArgs are the component's inputs.
 type MultiClusterMeshArgs struct {
-	MeshId              string               `pulumi:"meshId"`
-	Clusters            []MeshClusterArgs    `pulumi:"clusters"`
-	IstioVersion        *string              `pulumi:"istioVersion,optional"`
-	Certificate         *MeshCertificateArgs `pulumi:"certificate,optional"`
-	ChartRepository     *string              `pulumi:"chartRepository,optional"`
-	ChartDirectory      *string              `pulumi:"chartDirectory,optional"`
-	InstallHelloWorld   *bool                `pulumi:"installHelloWorld,optional"`
-	Revision            *string              `pulumi:"revision,optional"`
-	WaitForGateways     *bool                `pulumi:"waitForGateways,optional"`
-	TimeoutSeconds      *int                 `pulumi:"timeoutSeconds,optional"`
-	ReaderTokenMode     *string              `pulumi:"readerTokenMode,optional"`
-	ReaderTokenTtlHours *int                 `pulumi:"readerTokenTtlHours,optional"`
+	MeshId              string           `pulumi:"meshId"`
+	Clusters            []MeshCluster    `pulumi:"clusters"`
+	IstioVersion        *string          `pulumi:"istioVersion,optional"`
+	Certificate         *MeshCertificate `pulumi:"certificate,optional"`
+	ChartRepository     *string          `pulumi:"chartRepository,optional"`
+	ChartDirectory      *string          `pulumi:"chartDirectory,optional"`
+	InstallHelloWorld   *bool            `pulumi:"installHelloWorld,optional"`
+	Revision            *string          `pulumi:"revision,optional"`
+	WaitForGateways     *bool            `pulumi:"waitForGateways,optional"`
+	TimeoutSeconds      *int             `pulumi:"timeoutSeconds,optional"`
+	ReaderTokenMode     *string          `pulumi:"readerTokenMode,optional"`
+	ReaderTokenTtlHours *int             `pulumi:"readerTokenTtlHours,optional"`
 }
 
 // Annotate documents MultiClusterMeshArgs.
@@ -37,8 +37,8 @@ func (m *MultiClusterMeshArgs) Annotate(a infer.Annotator) {
 	a.Describe(&m.ReaderTokenTtlHours, "Lifetime of tokenRequest reader tokens, in hours. Default 8760.")
 }
 
-// MeshClusterArgs describe one cluster of the mesh.
-type MeshClusterArgs struct {
+// MeshCluster describe one cluster of the mesh.
+type MeshCluster struct {
 	Name              string             `pulumi:"name"`
 	Kubeconfig        pulumi.StringInput `pulumi:"kubeconfig,optional" provider:"secret"`
 	KubeconfigFile    *string            `pulumi:"kubeconfigFile,optional"`
@@ -52,8 +52,8 @@ type MeshClusterArgs struct {
 	GatewayValues     map[string]any     `pulumi:"gatewayValues,optional"`
 }
 
-// Annotate documents MeshClusterArgs.
-func (c *MeshClusterArgs) Annotate(a infer.Annotator) {
+// Annotate documents MeshCluster.
+func (c *MeshCluster) Annotate(a infer.Annotator) {
 	a.Describe(&c.Name, "The cluster's name: a DNS-1123 label, used as Istio's clusterName.")
 	a.Describe(&c.Kubeconfig, "Kubeconfig contents. Give this or kubeconfigFile, or neither to use KUBECONFIG or ~/.kube/config.")
 	a.Describe(&c.KubeconfigFile, "Path of a kubeconfig file.")
@@ -67,8 +67,8 @@ func (c *MeshClusterArgs) Annotate(a infer.Annotator) {
 	a.Describe(&c.GatewayValues, "Extra Helm values for the east-west gateway, merged over ristio's.")
 }
 
-// MeshCertificateArgs configure the mesh's certificates.
-type MeshCertificateArgs struct {
+// MeshCertificate configure the mesh's certificates.
+type MeshCertificate struct {
 	ValidityHours *int               `pulumi:"validityHours,optional"`
 	KeyType       *string            `pulumi:"keyType,optional"`
 	RsaBits       *int               `pulumi:"rsaBits,optional"`
@@ -78,8 +78,8 @@ type MeshCertificateArgs struct {
 	RootKeyPem    pulumi.StringInput `pulumi:"rootKeyPem,optional" provider:"secret"`
 }
 
-// Annotate documents MeshCertificateArgs.
-func (c *MeshCertificateArgs) Annotate(a infer.Annotator) {
+// Annotate documents MeshCertificate.
+func (c *MeshCertificate) Annotate(a infer.Annotator) {
 	a.Describe(&c.ValidityHours, "Validity of the root and of each intermediate, in hours. Default 87600.")
 	a.Describe(&c.KeyType, "RSA (default) or ECDSA.")
 	a.Describe(&c.RsaBits, "RSA key size: 2048, 3072 or 4096 (default).")

@@ -109,7 +109,7 @@ func (b *meshBuilder) rootCA() (*rootCAResource, error) {
 
 // connection is a cluster's ClusterConnection. Kubeconfig contents are
 // validated as soon as they are known, and stay secret.
-func (b *meshBuilder) connection(c MeshClusterArgs) pulumi.Map {
+func (b *meshBuilder) connection(c MeshCluster) pulumi.Map {
 	conn := pulumi.Map{"name": pulumi.String(c.Name)}
 	setString(conn, "kubeconfigFile", c.KubeconfigFile)
 	setString(conn, "context", c.Context)
@@ -127,7 +127,7 @@ func (b *meshBuilder) connection(c MeshClusterArgs) pulumi.Map {
 }
 
 // cluster registers one cluster's CA, cacerts, control plane, gateway and sample.
-func (b *meshBuilder) cluster(index int, c MeshClusterArgs, conn pulumi.Map, root *rootCAResource) (*plainResource, *gatewayResource, error) {
+func (b *meshBuilder) cluster(index int, c MeshCluster, conn pulumi.Map, root *rootCAResource) (*plainResource, *gatewayResource, error) {
 	prefix := b.name + "-" + c.Name
 	version := b.istioVersion(c)
 	timeout := b.args.TimeoutSeconds
@@ -210,7 +210,7 @@ func (b *meshBuilder) cluster(index int, c MeshClusterArgs, conn pulumi.Map, roo
 	return plane, gw, nil
 }
 
-func (b *meshBuilder) remoteSecret(src MeshClusterArgs, srcConn, dstConn pulumi.Map, dst string, srcPlane, dstPlane *plainResource) error {
+func (b *meshBuilder) remoteSecret(src MeshCluster, srcConn, dstConn pulumi.Map, dst string, srcPlane, dstPlane *plainResource) error {
 	props := pulumi.Map{"source": srcConn, "target": dstConn}
 	setString(props, "remoteApiServer", src.RemoteApiServer)
 	setString(props, "readerTokenMode", b.args.ReaderTokenMode)
@@ -220,7 +220,7 @@ func (b *meshBuilder) remoteSecret(src MeshClusterArgs, srcConn, dstConn pulumi.
 		b.parent, pulumi.DependsOn([]pulumi.Resource{srcPlane, dstPlane}))
 }
 
-func (b *meshBuilder) istioVersion(c MeshClusterArgs) string {
+func (b *meshBuilder) istioVersion(c MeshCluster) string {
 	if v := deref(c.IstioVersion); v != "" {
 		return v
 	}
@@ -230,7 +230,7 @@ func (b *meshBuilder) istioVersion(c MeshClusterArgs) string {
 	return DefaultIstioVersion
 }
 
-func (b *meshBuilder) helloWorld(c MeshClusterArgs) bool {
+func (b *meshBuilder) helloWorld(c MeshCluster) bool {
 	if c.InstallHelloWorld != nil {
 		return *c.InstallHelloWorld
 	}

@@ -39,8 +39,10 @@ func validateMesh(d Deps, args MultiClusterMeshArgs, now time.Time) error {
 	if v := deref(args.IstioVersion); args.IstioVersion != nil && !istioVersionPattern.MatchString(v) {
 		problems.add("istioVersion", "%q is not an exact version such as %s", v, DefaultIstioVersion)
 	}
-	if err := d.chartSource(ChartSource{ChartRepository: args.ChartRepository, ChartDirectory: args.ChartDirectory}).Validate(); err != nil {
-		problems.add("chartRepository", "%v", err)
+	if args.ChartRepository != nil || args.ChartDirectory != nil {
+		if err := d.chartSource(ChartSource{ChartRepository: args.ChartRepository, ChartDirectory: args.ChartDirectory}).Validate(); err != nil {
+			problems.add("chartRepository", "%v", err)
+		}
 	}
 	if t := deref(args.TimeoutSeconds); args.TimeoutSeconds != nil && t <= 0 {
 		problems.add("timeoutSeconds", "must be positive, got %d", t)
@@ -104,7 +106,7 @@ func validateMesh(d Deps, args MultiClusterMeshArgs, now time.Time) error {
 	return problems.err()
 }
 
-func clusterNetwork(c MeshClusterArgs) string {
+func clusterNetwork(c MeshCluster) string {
 	if n := deref(c.Network); n != "" {
 		return n
 	}

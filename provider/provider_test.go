@@ -111,7 +111,7 @@ func TestSchemaMarksSecrets(t *testing.T) {
 	if !secret(mesh.Properties["rootKeyPem"]) {
 		t.Errorf("MultiClusterMesh.rootKeyPem output is not secret")
 	}
-	for _, typ := range []string{"ristio:index:ClusterConnection", "ristio:index:MeshClusterArgs"} {
+	for _, typ := range []string{"ristio:index:ClusterConnection", "ristio:index:MeshCluster"} {
 		if !secret(schema.Types[typ].Properties["kubeconfig"]) {
 			t.Errorf("%s.kubeconfig is not secret", typ)
 		}

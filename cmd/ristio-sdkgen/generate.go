@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"path"
 	"runtime/debug"
 
@@ -143,6 +144,7 @@ func describePackages(spec *schema.PackageSpec) error {
 		"nodejs": {"packageDescription": spec.Description, "readme": readme},
 		"python": {"readme": readme},
 	}
+	spec.Language = maps.Clone(spec.Language) // the caller's map stays as it was
 	for lang, fields := range defaults {
 		info := map[string]any{}
 		if raw, ok := spec.Language[lang]; ok {

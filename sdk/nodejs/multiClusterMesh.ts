@@ -94,7 +94,7 @@ export interface MultiClusterMeshArgs {
     /**
      * The mesh's root CA and per-cluster intermediates.
      */
-    certificate?: pulumi.Input<inputs.MeshCertificateArgsArgs | undefined>;
+    certificate?: pulumi.Input<inputs.MeshCertificateArgs | undefined>;
     /**
      * Local directory holding base, istiod and gateway as chart directories or .tgz files. Wins over chartRepository.
      */
@@ -106,7 +106,7 @@ export interface MultiClusterMeshArgs {
     /**
      * The clusters of the mesh; at least one.
      */
-    clusters: pulumi.Input<pulumi.Input<inputs.MeshClusterArgsArgs>[]>;
+    clusters: pulumi.Input<pulumi.Input<inputs.MeshClusterArgs>[]>;
     /**
      * Deploy Istio's helloworld (v1 in odd-numbered clusters, v2 in even) and curl in every cluster. Default false.
      */

@@ -23,14 +23,14 @@ func Program(ctx *pulumi.Context) error {
 	cfg := config.New(ctx, "")
 	kubeconfigPath := cfg.Require("kubeconfigPath")
 
-	clusters := ristio.MeshClusterArgsArray{}
+	clusters := ristio.MeshClusterArray{}
 	for i, name := range clusterNames {
 		n := strconv.Itoa(i + 1)
 		context := cfg.Get("context" + n)
 		if context == "" {
 			context = name
 		}
-		cluster := ristio.MeshClusterArgsArgs{
+		cluster := ristio.MeshClusterArgs{
 			Name:           pulumi.String(name),
 			KubeconfigFile: pulumi.String(kubeconfigPath),
 			Context:        pulumi.String(context),

@@ -51,13 +51,13 @@ func NewMultiClusterMesh(ctx *pulumi.Context,
 
 type multiClusterMeshArgs struct {
 	// The mesh's root CA and per-cluster intermediates.
-	Certificate *MeshCertificateArgs `pulumi:"certificate"`
+	Certificate *MeshCertificate `pulumi:"certificate"`
 	// Local directory holding base, istiod and gateway as chart directories or .tgz files. Wins over chartRepository.
 	ChartDirectory *string `pulumi:"chartDirectory"`
 	// Helm repository of Istio's charts: https:// or oci://. Default: https://istio-release.storage.googleapis.com/charts.
 	ChartRepository *string `pulumi:"chartRepository"`
 	// The clusters of the mesh; at least one.
-	Clusters []MeshClusterArgs `pulumi:"clusters"`
+	Clusters []MeshCluster `pulumi:"clusters"`
 	// Deploy Istio's helloworld (v1 in odd-numbered clusters, v2 in even) and curl in every cluster. Default false.
 	InstallHelloWorld *bool `pulumi:"installHelloWorld"`
 	// Istio version for every cluster that does not set its own. Default: 1.30.5.
@@ -79,13 +79,13 @@ type multiClusterMeshArgs struct {
 // The set of arguments for constructing a MultiClusterMesh resource.
 type MultiClusterMeshArgs struct {
 	// The mesh's root CA and per-cluster intermediates.
-	Certificate MeshCertificateArgsPtrInput
+	Certificate MeshCertificatePtrInput
 	// Local directory holding base, istiod and gateway as chart directories or .tgz files. Wins over chartRepository.
 	ChartDirectory *string
 	// Helm repository of Istio's charts: https:// or oci://. Default: https://istio-release.storage.googleapis.com/charts.
 	ChartRepository *string
 	// The clusters of the mesh; at least one.
-	Clusters MeshClusterArgsArrayInput
+	Clusters MeshClusterArrayInput
 	// Deploy Istio's helloworld (v1 in odd-numbered clusters, v2 in even) and curl in every cluster. Default false.
 	InstallHelloWorld *bool
 	// Istio version for every cluster that does not set its own. Default: 1.30.5.

@@ -95,7 +95,7 @@ func (o ClusterConnectionOutput) Name() pulumi.StringOutput {
 	return o.ApplyT(func(v ClusterConnection) string { return v.Name }).(pulumi.StringOutput)
 }
 
-type MeshCertificateArgs struct {
+type MeshCertificate struct {
 	// RSA (default) or ECDSA.
 	KeyType *string `pulumi:"keyType"`
 	// Encrypts the exported root key (rootKeyPem output) as PKCS#8; also decrypts a supplied encrypted rootKeyPem.
@@ -112,18 +112,18 @@ type MeshCertificateArgs struct {
 	ValidityHours *int `pulumi:"validityHours"`
 }
 
-// MeshCertificateArgsInput is an input type that accepts MeshCertificateArgsArgs and MeshCertificateArgsOutput values.
-// You can construct a concrete instance of `MeshCertificateArgsInput` via:
+// MeshCertificateInput is an input type that accepts MeshCertificateArgs and MeshCertificateOutput values.
+// You can construct a concrete instance of `MeshCertificateInput` via:
 //
-//	MeshCertificateArgsArgs{...}
-type MeshCertificateArgsInput interface {
+//	MeshCertificateArgs{...}
+type MeshCertificateInput interface {
 	pulumi.Input
 
-	ToMeshCertificateArgsOutput() MeshCertificateArgsOutput
-	ToMeshCertificateArgsOutputWithContext(context.Context) MeshCertificateArgsOutput
+	ToMeshCertificateOutput() MeshCertificateOutput
+	ToMeshCertificateOutputWithContext(context.Context) MeshCertificateOutput
 }
 
-type MeshCertificateArgsArgs struct {
+type MeshCertificateArgs struct {
 	// RSA (default) or ECDSA.
 	KeyType pulumi.StringPtrInput `pulumi:"keyType"`
 	// Encrypts the exported root key (rootKeyPem output) as PKCS#8; also decrypts a supplied encrypted rootKeyPem.
@@ -140,145 +140,145 @@ type MeshCertificateArgsArgs struct {
 	ValidityHours pulumi.IntPtrInput `pulumi:"validityHours"`
 }
 
-func (MeshCertificateArgsArgs) ElementType() reflect.Type {
-	return reflect.TypeOf((*MeshCertificateArgs)(nil)).Elem()
+func (MeshCertificateArgs) ElementType() reflect.Type {
+	return reflect.TypeOf((*MeshCertificate)(nil)).Elem()
 }
 
-func (i MeshCertificateArgsArgs) ToMeshCertificateArgsOutput() MeshCertificateArgsOutput {
-	return i.ToMeshCertificateArgsOutputWithContext(context.Background())
+func (i MeshCertificateArgs) ToMeshCertificateOutput() MeshCertificateOutput {
+	return i.ToMeshCertificateOutputWithContext(context.Background())
 }
 
-func (i MeshCertificateArgsArgs) ToMeshCertificateArgsOutputWithContext(ctx context.Context) MeshCertificateArgsOutput {
-	return pulumi.ToOutputWithContext(ctx, i).(MeshCertificateArgsOutput)
+func (i MeshCertificateArgs) ToMeshCertificateOutputWithContext(ctx context.Context) MeshCertificateOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(MeshCertificateOutput)
 }
 
-func (i MeshCertificateArgsArgs) ToMeshCertificateArgsPtrOutput() MeshCertificateArgsPtrOutput {
-	return i.ToMeshCertificateArgsPtrOutputWithContext(context.Background())
+func (i MeshCertificateArgs) ToMeshCertificatePtrOutput() MeshCertificatePtrOutput {
+	return i.ToMeshCertificatePtrOutputWithContext(context.Background())
 }
 
-func (i MeshCertificateArgsArgs) ToMeshCertificateArgsPtrOutputWithContext(ctx context.Context) MeshCertificateArgsPtrOutput {
-	return pulumi.ToOutputWithContext(ctx, i).(MeshCertificateArgsOutput).ToMeshCertificateArgsPtrOutputWithContext(ctx)
+func (i MeshCertificateArgs) ToMeshCertificatePtrOutputWithContext(ctx context.Context) MeshCertificatePtrOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(MeshCertificateOutput).ToMeshCertificatePtrOutputWithContext(ctx)
 }
 
-// MeshCertificateArgsPtrInput is an input type that accepts MeshCertificateArgsArgs, MeshCertificateArgsPtr and MeshCertificateArgsPtrOutput values.
-// You can construct a concrete instance of `MeshCertificateArgsPtrInput` via:
+// MeshCertificatePtrInput is an input type that accepts MeshCertificateArgs, MeshCertificatePtr and MeshCertificatePtrOutput values.
+// You can construct a concrete instance of `MeshCertificatePtrInput` via:
 //
-//	        MeshCertificateArgsArgs{...}
+//	        MeshCertificateArgs{...}
 //
 //	or:
 //
 //	        nil
-type MeshCertificateArgsPtrInput interface {
+type MeshCertificatePtrInput interface {
 	pulumi.Input
 
-	ToMeshCertificateArgsPtrOutput() MeshCertificateArgsPtrOutput
-	ToMeshCertificateArgsPtrOutputWithContext(context.Context) MeshCertificateArgsPtrOutput
+	ToMeshCertificatePtrOutput() MeshCertificatePtrOutput
+	ToMeshCertificatePtrOutputWithContext(context.Context) MeshCertificatePtrOutput
 }
 
-type meshCertificateArgsPtrType MeshCertificateArgsArgs
+type meshCertificatePtrType MeshCertificateArgs
 
-func MeshCertificateArgsPtr(v *MeshCertificateArgsArgs) MeshCertificateArgsPtrInput {
-	return (*meshCertificateArgsPtrType)(v)
+func MeshCertificatePtr(v *MeshCertificateArgs) MeshCertificatePtrInput {
+	return (*meshCertificatePtrType)(v)
 }
 
-func (*meshCertificateArgsPtrType) ElementType() reflect.Type {
-	return reflect.TypeOf((**MeshCertificateArgs)(nil)).Elem()
+func (*meshCertificatePtrType) ElementType() reflect.Type {
+	return reflect.TypeOf((**MeshCertificate)(nil)).Elem()
 }
 
-func (i *meshCertificateArgsPtrType) ToMeshCertificateArgsPtrOutput() MeshCertificateArgsPtrOutput {
-	return i.ToMeshCertificateArgsPtrOutputWithContext(context.Background())
+func (i *meshCertificatePtrType) ToMeshCertificatePtrOutput() MeshCertificatePtrOutput {
+	return i.ToMeshCertificatePtrOutputWithContext(context.Background())
 }
 
-func (i *meshCertificateArgsPtrType) ToMeshCertificateArgsPtrOutputWithContext(ctx context.Context) MeshCertificateArgsPtrOutput {
-	return pulumi.ToOutputWithContext(ctx, i).(MeshCertificateArgsPtrOutput)
+func (i *meshCertificatePtrType) ToMeshCertificatePtrOutputWithContext(ctx context.Context) MeshCertificatePtrOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(MeshCertificatePtrOutput)
 }
 
-type MeshCertificateArgsOutput struct{ *pulumi.OutputState }
+type MeshCertificateOutput struct{ *pulumi.OutputState }
 
-func (MeshCertificateArgsOutput) ElementType() reflect.Type {
-	return reflect.TypeOf((*MeshCertificateArgs)(nil)).Elem()
+func (MeshCertificateOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((*MeshCertificate)(nil)).Elem()
 }
 
-func (o MeshCertificateArgsOutput) ToMeshCertificateArgsOutput() MeshCertificateArgsOutput {
+func (o MeshCertificateOutput) ToMeshCertificateOutput() MeshCertificateOutput {
 	return o
 }
 
-func (o MeshCertificateArgsOutput) ToMeshCertificateArgsOutputWithContext(ctx context.Context) MeshCertificateArgsOutput {
+func (o MeshCertificateOutput) ToMeshCertificateOutputWithContext(ctx context.Context) MeshCertificateOutput {
 	return o
 }
 
-func (o MeshCertificateArgsOutput) ToMeshCertificateArgsPtrOutput() MeshCertificateArgsPtrOutput {
-	return o.ToMeshCertificateArgsPtrOutputWithContext(context.Background())
+func (o MeshCertificateOutput) ToMeshCertificatePtrOutput() MeshCertificatePtrOutput {
+	return o.ToMeshCertificatePtrOutputWithContext(context.Background())
 }
 
-func (o MeshCertificateArgsOutput) ToMeshCertificateArgsPtrOutputWithContext(ctx context.Context) MeshCertificateArgsPtrOutput {
-	return o.ApplyTWithContext(ctx, func(_ context.Context, v MeshCertificateArgs) *MeshCertificateArgs {
+func (o MeshCertificateOutput) ToMeshCertificatePtrOutputWithContext(ctx context.Context) MeshCertificatePtrOutput {
+	return o.ApplyTWithContext(ctx, func(_ context.Context, v MeshCertificate) *MeshCertificate {
 		return &v
-	}).(MeshCertificateArgsPtrOutput)
+	}).(MeshCertificatePtrOutput)
 }
 
 // RSA (default) or ECDSA.
-func (o MeshCertificateArgsOutput) KeyType() pulumi.StringPtrOutput {
-	return o.ApplyT(func(v MeshCertificateArgs) *string { return v.KeyType }).(pulumi.StringPtrOutput)
+func (o MeshCertificateOutput) KeyType() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v MeshCertificate) *string { return v.KeyType }).(pulumi.StringPtrOutput)
 }
 
 // Encrypts the exported root key (rootKeyPem output) as PKCS#8; also decrypts a supplied encrypted rootKeyPem.
-func (o MeshCertificateArgsOutput) Password() pulumi.StringPtrOutput {
-	return o.ApplyT(func(v MeshCertificateArgs) *string { return v.Password }).(pulumi.StringPtrOutput)
+func (o MeshCertificateOutput) Password() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v MeshCertificate) *string { return v.Password }).(pulumi.StringPtrOutput)
 }
 
 // Bring your own root: its certificate PEM. Give rootKeyPem too.
-func (o MeshCertificateArgsOutput) RootCertPem() pulumi.StringPtrOutput {
-	return o.ApplyT(func(v MeshCertificateArgs) *string { return v.RootCertPem }).(pulumi.StringPtrOutput)
+func (o MeshCertificateOutput) RootCertPem() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v MeshCertificate) *string { return v.RootCertPem }).(pulumi.StringPtrOutput)
 }
 
 // Bring your own root: its key PEM, possibly encrypted with password. Give rootCertPem too.
-func (o MeshCertificateArgsOutput) RootKeyPem() pulumi.StringPtrOutput {
-	return o.ApplyT(func(v MeshCertificateArgs) *string { return v.RootKeyPem }).(pulumi.StringPtrOutput)
+func (o MeshCertificateOutput) RootKeyPem() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v MeshCertificate) *string { return v.RootKeyPem }).(pulumi.StringPtrOutput)
 }
 
 // RSA key size: 2048, 3072 or 4096 (default).
-func (o MeshCertificateArgsOutput) RsaBits() pulumi.IntPtrOutput {
-	return o.ApplyT(func(v MeshCertificateArgs) *int { return v.RsaBits }).(pulumi.IntPtrOutput)
+func (o MeshCertificateOutput) RsaBits() pulumi.IntPtrOutput {
+	return o.ApplyT(func(v MeshCertificate) *int { return v.RsaBits }).(pulumi.IntPtrOutput)
 }
 
 // When set, the root gets SAN root.<sanSuffix> and each intermediate <cluster>.<sanSuffix>.
-func (o MeshCertificateArgsOutput) SanSuffix() pulumi.StringPtrOutput {
-	return o.ApplyT(func(v MeshCertificateArgs) *string { return v.SanSuffix }).(pulumi.StringPtrOutput)
+func (o MeshCertificateOutput) SanSuffix() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v MeshCertificate) *string { return v.SanSuffix }).(pulumi.StringPtrOutput)
 }
 
 // Validity of the root and of each intermediate, in hours. Default 87600.
-func (o MeshCertificateArgsOutput) ValidityHours() pulumi.IntPtrOutput {
-	return o.ApplyT(func(v MeshCertificateArgs) *int { return v.ValidityHours }).(pulumi.IntPtrOutput)
+func (o MeshCertificateOutput) ValidityHours() pulumi.IntPtrOutput {
+	return o.ApplyT(func(v MeshCertificate) *int { return v.ValidityHours }).(pulumi.IntPtrOutput)
 }
 
-type MeshCertificateArgsPtrOutput struct{ *pulumi.OutputState }
+type MeshCertificatePtrOutput struct{ *pulumi.OutputState }
 
-func (MeshCertificateArgsPtrOutput) ElementType() reflect.Type {
-	return reflect.TypeOf((**MeshCertificateArgs)(nil)).Elem()
+func (MeshCertificatePtrOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((**MeshCertificate)(nil)).Elem()
 }
 
-func (o MeshCertificateArgsPtrOutput) ToMeshCertificateArgsPtrOutput() MeshCertificateArgsPtrOutput {
+func (o MeshCertificatePtrOutput) ToMeshCertificatePtrOutput() MeshCertificatePtrOutput {
 	return o
 }
 
-func (o MeshCertificateArgsPtrOutput) ToMeshCertificateArgsPtrOutputWithContext(ctx context.Context) MeshCertificateArgsPtrOutput {
+func (o MeshCertificatePtrOutput) ToMeshCertificatePtrOutputWithContext(ctx context.Context) MeshCertificatePtrOutput {
 	return o
 }
 
-func (o MeshCertificateArgsPtrOutput) Elem() MeshCertificateArgsOutput {
-	return o.ApplyT(func(v *MeshCertificateArgs) MeshCertificateArgs {
+func (o MeshCertificatePtrOutput) Elem() MeshCertificateOutput {
+	return o.ApplyT(func(v *MeshCertificate) MeshCertificate {
 		if v != nil {
 			return *v
 		}
-		var ret MeshCertificateArgs
+		var ret MeshCertificate
 		return ret
-	}).(MeshCertificateArgsOutput)
+	}).(MeshCertificateOutput)
 }
 
 // RSA (default) or ECDSA.
-func (o MeshCertificateArgsPtrOutput) KeyType() pulumi.StringPtrOutput {
-	return o.ApplyT(func(v *MeshCertificateArgs) *string {
+func (o MeshCertificatePtrOutput) KeyType() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v *MeshCertificate) *string {
 		if v == nil {
 			return nil
 		}
@@ -287,8 +287,8 @@ func (o MeshCertificateArgsPtrOutput) KeyType() pulumi.StringPtrOutput {
 }
 
 // Encrypts the exported root key (rootKeyPem output) as PKCS#8; also decrypts a supplied encrypted rootKeyPem.
-func (o MeshCertificateArgsPtrOutput) Password() pulumi.StringPtrOutput {
-	return o.ApplyT(func(v *MeshCertificateArgs) *string {
+func (o MeshCertificatePtrOutput) Password() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v *MeshCertificate) *string {
 		if v == nil {
 			return nil
 		}
@@ -297,8 +297,8 @@ func (o MeshCertificateArgsPtrOutput) Password() pulumi.StringPtrOutput {
 }
 
 // Bring your own root: its certificate PEM. Give rootKeyPem too.
-func (o MeshCertificateArgsPtrOutput) RootCertPem() pulumi.StringPtrOutput {
-	return o.ApplyT(func(v *MeshCertificateArgs) *string {
+func (o MeshCertificatePtrOutput) RootCertPem() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v *MeshCertificate) *string {
 		if v == nil {
 			return nil
 		}
@@ -307,8 +307,8 @@ func (o MeshCertificateArgsPtrOutput) RootCertPem() pulumi.StringPtrOutput {
 }
 
 // Bring your own root: its key PEM, possibly encrypted with password. Give rootCertPem too.
-func (o MeshCertificateArgsPtrOutput) RootKeyPem() pulumi.StringPtrOutput {
-	return o.ApplyT(func(v *MeshCertificateArgs) *string {
+func (o MeshCertificatePtrOutput) RootKeyPem() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v *MeshCertificate) *string {
 		if v == nil {
 			return nil
 		}
@@ -317,8 +317,8 @@ func (o MeshCertificateArgsPtrOutput) RootKeyPem() pulumi.StringPtrOutput {
 }
 
 // RSA key size: 2048, 3072 or 4096 (default).
-func (o MeshCertificateArgsPtrOutput) RsaBits() pulumi.IntPtrOutput {
-	return o.ApplyT(func(v *MeshCertificateArgs) *int {
+func (o MeshCertificatePtrOutput) RsaBits() pulumi.IntPtrOutput {
+	return o.ApplyT(func(v *MeshCertificate) *int {
 		if v == nil {
 			return nil
 		}
@@ -327,8 +327,8 @@ func (o MeshCertificateArgsPtrOutput) RsaBits() pulumi.IntPtrOutput {
 }
 
 // When set, the root gets SAN root.<sanSuffix> and each intermediate <cluster>.<sanSuffix>.
-func (o MeshCertificateArgsPtrOutput) SanSuffix() pulumi.StringPtrOutput {
-	return o.ApplyT(func(v *MeshCertificateArgs) *string {
+func (o MeshCertificatePtrOutput) SanSuffix() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v *MeshCertificate) *string {
 		if v == nil {
 			return nil
 		}
@@ -337,8 +337,8 @@ func (o MeshCertificateArgsPtrOutput) SanSuffix() pulumi.StringPtrOutput {
 }
 
 // Validity of the root and of each intermediate, in hours. Default 87600.
-func (o MeshCertificateArgsPtrOutput) ValidityHours() pulumi.IntPtrOutput {
-	return o.ApplyT(func(v *MeshCertificateArgs) *int {
+func (o MeshCertificatePtrOutput) ValidityHours() pulumi.IntPtrOutput {
+	return o.ApplyT(func(v *MeshCertificate) *int {
 		if v == nil {
 			return nil
 		}
@@ -346,7 +346,7 @@ func (o MeshCertificateArgsPtrOutput) ValidityHours() pulumi.IntPtrOutput {
 	}).(pulumi.IntPtrOutput)
 }
 
-type MeshClusterArgs struct {
+type MeshCluster struct {
 	// Kubeconfig context; the current context when unset.
 	Context *string `pulumi:"context"`
 	// Fixed east-west gateway address: no wait for a load balancer, and every cluster's global.meshNetworks names it on port 15443.
@@ -371,18 +371,18 @@ type MeshClusterArgs struct {
 	RemoteApiServer *string `pulumi:"remoteApiServer"`
 }
 
-// MeshClusterArgsInput is an input type that accepts MeshClusterArgsArgs and MeshClusterArgsOutput values.
-// You can construct a concrete instance of `MeshClusterArgsInput` via:
+// MeshClusterInput is an input type that accepts MeshClusterArgs and MeshClusterOutput values.
+// You can construct a concrete instance of `MeshClusterInput` via:
 //
-//	MeshClusterArgsArgs{...}
-type MeshClusterArgsInput interface {
+//	MeshClusterArgs{...}
+type MeshClusterInput interface {
 	pulumi.Input
 
-	ToMeshClusterArgsOutput() MeshClusterArgsOutput
-	ToMeshClusterArgsOutputWithContext(context.Context) MeshClusterArgsOutput
+	ToMeshClusterOutput() MeshClusterOutput
+	ToMeshClusterOutputWithContext(context.Context) MeshClusterOutput
 }
 
-type MeshClusterArgsArgs struct {
+type MeshClusterArgs struct {
 	// Kubeconfig context; the current context when unset.
 	Context pulumi.StringPtrInput `pulumi:"context"`
 	// Fixed east-west gateway address: no wait for a load balancer, and every cluster's global.meshNetworks names it on port 15443.
@@ -407,130 +407,130 @@ type MeshClusterArgsArgs struct {
 	RemoteApiServer pulumi.StringPtrInput `pulumi:"remoteApiServer"`
 }
 
-func (MeshClusterArgsArgs) ElementType() reflect.Type {
-	return reflect.TypeOf((*MeshClusterArgs)(nil)).Elem()
+func (MeshClusterArgs) ElementType() reflect.Type {
+	return reflect.TypeOf((*MeshCluster)(nil)).Elem()
 }
 
-func (i MeshClusterArgsArgs) ToMeshClusterArgsOutput() MeshClusterArgsOutput {
-	return i.ToMeshClusterArgsOutputWithContext(context.Background())
+func (i MeshClusterArgs) ToMeshClusterOutput() MeshClusterOutput {
+	return i.ToMeshClusterOutputWithContext(context.Background())
 }
 
-func (i MeshClusterArgsArgs) ToMeshClusterArgsOutputWithContext(ctx context.Context) MeshClusterArgsOutput {
-	return pulumi.ToOutputWithContext(ctx, i).(MeshClusterArgsOutput)
+func (i MeshClusterArgs) ToMeshClusterOutputWithContext(ctx context.Context) MeshClusterOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(MeshClusterOutput)
 }
 
-// MeshClusterArgsArrayInput is an input type that accepts MeshClusterArgsArray and MeshClusterArgsArrayOutput values.
-// You can construct a concrete instance of `MeshClusterArgsArrayInput` via:
+// MeshClusterArrayInput is an input type that accepts MeshClusterArray and MeshClusterArrayOutput values.
+// You can construct a concrete instance of `MeshClusterArrayInput` via:
 //
-//	MeshClusterArgsArray{ MeshClusterArgsArgs{...} }
-type MeshClusterArgsArrayInput interface {
+//	MeshClusterArray{ MeshClusterArgs{...} }
+type MeshClusterArrayInput interface {
 	pulumi.Input
 
-	ToMeshClusterArgsArrayOutput() MeshClusterArgsArrayOutput
-	ToMeshClusterArgsArrayOutputWithContext(context.Context) MeshClusterArgsArrayOutput
+	ToMeshClusterArrayOutput() MeshClusterArrayOutput
+	ToMeshClusterArrayOutputWithContext(context.Context) MeshClusterArrayOutput
 }
 
-type MeshClusterArgsArray []MeshClusterArgsInput
+type MeshClusterArray []MeshClusterInput
 
-func (MeshClusterArgsArray) ElementType() reflect.Type {
-	return reflect.TypeOf((*[]MeshClusterArgs)(nil)).Elem()
+func (MeshClusterArray) ElementType() reflect.Type {
+	return reflect.TypeOf((*[]MeshCluster)(nil)).Elem()
 }
 
-func (i MeshClusterArgsArray) ToMeshClusterArgsArrayOutput() MeshClusterArgsArrayOutput {
-	return i.ToMeshClusterArgsArrayOutputWithContext(context.Background())
+func (i MeshClusterArray) ToMeshClusterArrayOutput() MeshClusterArrayOutput {
+	return i.ToMeshClusterArrayOutputWithContext(context.Background())
 }
 
-func (i MeshClusterArgsArray) ToMeshClusterArgsArrayOutputWithContext(ctx context.Context) MeshClusterArgsArrayOutput {
-	return pulumi.ToOutputWithContext(ctx, i).(MeshClusterArgsArrayOutput)
+func (i MeshClusterArray) ToMeshClusterArrayOutputWithContext(ctx context.Context) MeshClusterArrayOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(MeshClusterArrayOutput)
 }
 
-type MeshClusterArgsOutput struct{ *pulumi.OutputState }
+type MeshClusterOutput struct{ *pulumi.OutputState }
 
-func (MeshClusterArgsOutput) ElementType() reflect.Type {
-	return reflect.TypeOf((*MeshClusterArgs)(nil)).Elem()
+func (MeshClusterOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((*MeshCluster)(nil)).Elem()
 }
 
-func (o MeshClusterArgsOutput) ToMeshClusterArgsOutput() MeshClusterArgsOutput {
+func (o MeshClusterOutput) ToMeshClusterOutput() MeshClusterOutput {
 	return o
 }
 
-func (o MeshClusterArgsOutput) ToMeshClusterArgsOutputWithContext(ctx context.Context) MeshClusterArgsOutput {
+func (o MeshClusterOutput) ToMeshClusterOutputWithContext(ctx context.Context) MeshClusterOutput {
 	return o
 }
 
 // Kubeconfig context; the current context when unset.
-func (o MeshClusterArgsOutput) Context() pulumi.StringPtrOutput {
-	return o.ApplyT(func(v MeshClusterArgs) *string { return v.Context }).(pulumi.StringPtrOutput)
+func (o MeshClusterOutput) Context() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v MeshCluster) *string { return v.Context }).(pulumi.StringPtrOutput)
 }
 
 // Fixed east-west gateway address: no wait for a load balancer, and every cluster's global.meshNetworks names it on port 15443.
-func (o MeshClusterArgsOutput) GatewayAddress() pulumi.StringPtrOutput {
-	return o.ApplyT(func(v MeshClusterArgs) *string { return v.GatewayAddress }).(pulumi.StringPtrOutput)
+func (o MeshClusterOutput) GatewayAddress() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v MeshCluster) *string { return v.GatewayAddress }).(pulumi.StringPtrOutput)
 }
 
 // Extra Helm values for the east-west gateway, merged over ristio's.
-func (o MeshClusterArgsOutput) GatewayValues() pulumi.MapOutput {
-	return o.ApplyT(func(v MeshClusterArgs) map[string]interface{} { return v.GatewayValues }).(pulumi.MapOutput)
+func (o MeshClusterOutput) GatewayValues() pulumi.MapOutput {
+	return o.ApplyT(func(v MeshCluster) map[string]interface{} { return v.GatewayValues }).(pulumi.MapOutput)
 }
 
 // Deploy the helloworld sample in this cluster, overriding the mesh's installHelloWorld.
-func (o MeshClusterArgsOutput) InstallHelloWorld() pulumi.BoolPtrOutput {
-	return o.ApplyT(func(v MeshClusterArgs) *bool { return v.InstallHelloWorld }).(pulumi.BoolPtrOutput)
+func (o MeshClusterOutput) InstallHelloWorld() pulumi.BoolPtrOutput {
+	return o.ApplyT(func(v MeshCluster) *bool { return v.InstallHelloWorld }).(pulumi.BoolPtrOutput)
 }
 
 // Istio version of this cluster, overriding the mesh's.
-func (o MeshClusterArgsOutput) IstioVersion() pulumi.StringPtrOutput {
-	return o.ApplyT(func(v MeshClusterArgs) *string { return v.IstioVersion }).(pulumi.StringPtrOutput)
+func (o MeshClusterOutput) IstioVersion() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v MeshCluster) *string { return v.IstioVersion }).(pulumi.StringPtrOutput)
 }
 
 // Extra Helm values for istiod, merged over ristio's.
-func (o MeshClusterArgsOutput) IstiodValues() pulumi.MapOutput {
-	return o.ApplyT(func(v MeshClusterArgs) map[string]interface{} { return v.IstiodValues }).(pulumi.MapOutput)
+func (o MeshClusterOutput) IstiodValues() pulumi.MapOutput {
+	return o.ApplyT(func(v MeshCluster) map[string]interface{} { return v.IstiodValues }).(pulumi.MapOutput)
 }
 
 // Kubeconfig contents. Give this or kubeconfigFile, or neither to use KUBECONFIG or ~/.kube/config.
-func (o MeshClusterArgsOutput) Kubeconfig() pulumi.StringPtrOutput {
-	return o.ApplyT(func(v MeshClusterArgs) *string { return v.Kubeconfig }).(pulumi.StringPtrOutput)
+func (o MeshClusterOutput) Kubeconfig() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v MeshCluster) *string { return v.Kubeconfig }).(pulumi.StringPtrOutput)
 }
 
 // Path of a kubeconfig file.
-func (o MeshClusterArgsOutput) KubeconfigFile() pulumi.StringPtrOutput {
-	return o.ApplyT(func(v MeshClusterArgs) *string { return v.KubeconfigFile }).(pulumi.StringPtrOutput)
+func (o MeshClusterOutput) KubeconfigFile() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v MeshCluster) *string { return v.KubeconfigFile }).(pulumi.StringPtrOutput)
 }
 
 // The cluster's name: a DNS-1123 label, used as Istio's clusterName.
-func (o MeshClusterArgsOutput) Name() pulumi.StringOutput {
-	return o.ApplyT(func(v MeshClusterArgs) string { return v.Name }).(pulumi.StringOutput)
+func (o MeshClusterOutput) Name() pulumi.StringOutput {
+	return o.ApplyT(func(v MeshCluster) string { return v.Name }).(pulumi.StringOutput)
 }
 
 // The cluster's network. Default: network-<name>.
-func (o MeshClusterArgsOutput) Network() pulumi.StringPtrOutput {
-	return o.ApplyT(func(v MeshClusterArgs) *string { return v.Network }).(pulumi.StringPtrOutput)
+func (o MeshClusterOutput) Network() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v MeshCluster) *string { return v.Network }).(pulumi.StringPtrOutput)
 }
 
 // API-server URL the other clusters use to reach this one, written into remote secrets in place of the kubeconfig's server.
-func (o MeshClusterArgsOutput) RemoteApiServer() pulumi.StringPtrOutput {
-	return o.ApplyT(func(v MeshClusterArgs) *string { return v.RemoteApiServer }).(pulumi.StringPtrOutput)
+func (o MeshClusterOutput) RemoteApiServer() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v MeshCluster) *string { return v.RemoteApiServer }).(pulumi.StringPtrOutput)
 }
 
-type MeshClusterArgsArrayOutput struct{ *pulumi.OutputState }
+type MeshClusterArrayOutput struct{ *pulumi.OutputState }
 
-func (MeshClusterArgsArrayOutput) ElementType() reflect.Type {
-	return reflect.TypeOf((*[]MeshClusterArgs)(nil)).Elem()
+func (MeshClusterArrayOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((*[]MeshCluster)(nil)).Elem()
 }
 
-func (o MeshClusterArgsArrayOutput) ToMeshClusterArgsArrayOutput() MeshClusterArgsArrayOutput {
+func (o MeshClusterArrayOutput) ToMeshClusterArrayOutput() MeshClusterArrayOutput {
 	return o
 }
 
-func (o MeshClusterArgsArrayOutput) ToMeshClusterArgsArrayOutputWithContext(ctx context.Context) MeshClusterArgsArrayOutput {
+func (o MeshClusterArrayOutput) ToMeshClusterArrayOutputWithContext(ctx context.Context) MeshClusterArrayOutput {
 	return o
 }
 
-func (o MeshClusterArgsArrayOutput) Index(i pulumi.IntInput) MeshClusterArgsOutput {
-	return pulumi.All(o, i).ApplyT(func(vs []interface{}) MeshClusterArgs {
-		return vs[0].([]MeshClusterArgs)[vs[1].(int)]
-	}).(MeshClusterArgsOutput)
+func (o MeshClusterArrayOutput) Index(i pulumi.IntInput) MeshClusterOutput {
+	return pulumi.All(o, i).ApplyT(func(vs []interface{}) MeshCluster {
+		return vs[0].([]MeshCluster)[vs[1].(int)]
+	}).(MeshClusterOutput)
 }
 
 type MeshNetworkArgs struct {
@@ -650,17 +650,17 @@ func (o MeshNetworkArgsArrayOutput) Index(i pulumi.IntInput) MeshNetworkArgsOutp
 
 func init() {
 	pulumi.RegisterInputType(reflect.TypeOf((*ClusterConnectionInput)(nil)).Elem(), ClusterConnectionArgs{})
-	pulumi.RegisterInputType(reflect.TypeOf((*MeshCertificateArgsInput)(nil)).Elem(), MeshCertificateArgsArgs{})
-	pulumi.RegisterInputType(reflect.TypeOf((*MeshCertificateArgsPtrInput)(nil)).Elem(), MeshCertificateArgsArgs{})
-	pulumi.RegisterInputType(reflect.TypeOf((*MeshClusterArgsInput)(nil)).Elem(), MeshClusterArgsArgs{})
-	pulumi.RegisterInputType(reflect.TypeOf((*MeshClusterArgsArrayInput)(nil)).Elem(), MeshClusterArgsArray{})
+	pulumi.RegisterInputType(reflect.TypeOf((*MeshCertificateInput)(nil)).Elem(), MeshCertificateArgs{})
+	pulumi.RegisterInputType(reflect.TypeOf((*MeshCertificatePtrInput)(nil)).Elem(), MeshCertificateArgs{})
+	pulumi.RegisterInputType(reflect.TypeOf((*MeshClusterInput)(nil)).Elem(), MeshClusterArgs{})
+	pulumi.RegisterInputType(reflect.TypeOf((*MeshClusterArrayInput)(nil)).Elem(), MeshClusterArray{})
 	pulumi.RegisterInputType(reflect.TypeOf((*MeshNetworkArgsInput)(nil)).Elem(), MeshNetworkArgsArgs{})
 	pulumi.RegisterInputType(reflect.TypeOf((*MeshNetworkArgsArrayInput)(nil)).Elem(), MeshNetworkArgsArray{})
 	pulumi.RegisterOutputType(ClusterConnectionOutput{})
-	pulumi.RegisterOutputType(MeshCertificateArgsOutput{})
-	pulumi.RegisterOutputType(MeshCertificateArgsPtrOutput{})
-	pulumi.RegisterOutputType(MeshClusterArgsOutput{})
-	pulumi.RegisterOutputType(MeshClusterArgsArrayOutput{})
+	pulumi.RegisterOutputType(MeshCertificateOutput{})
+	pulumi.RegisterOutputType(MeshCertificatePtrOutput{})
+	pulumi.RegisterOutputType(MeshClusterOutput{})
+	pulumi.RegisterOutputType(MeshClusterArrayOutput{})
 	pulumi.RegisterOutputType(MeshNetworkArgsOutput{})
 	pulumi.RegisterOutputType(MeshNetworkArgsArrayOutput{})
 }

@@ -27,7 +27,7 @@ export interface ClusterConnectionArgs {
     name: pulumi.Input<string>;
 }
 
-export interface MeshCertificateArgsArgs {
+export interface MeshCertificateArgs {
     /**
      * RSA (default) or ECDSA.
      */
@@ -58,7 +58,7 @@ export interface MeshCertificateArgsArgs {
     validityHours?: pulumi.Input<number | undefined>;
 }
 
-export interface MeshClusterArgsArgs {
+export interface MeshClusterArgs {
     /**
      * Kubeconfig context; the current context when unset.
      */

@@ -17,10 +17,10 @@ from . import _utilities
 __all__ = [
     'ClusterConnectionArgs',
     'ClusterConnectionArgsDict',
-    'MeshCertificateArgsArgs',
-    'MeshCertificateArgsArgsDict',
-    'MeshClusterArgsArgs',
-    'MeshClusterArgsArgsDict',
+    'MeshCertificateArgs',
+    'MeshCertificateArgsDict',
+    'MeshClusterArgs',
+    'MeshClusterArgsDict',
     'MeshNetworkArgsArgs',
     'MeshNetworkArgsArgsDict',
 ]
@@ -118,7 +118,7 @@ class ClusterConnectionArgs:
         pulumi.set(self, "kubeconfig_file", value)
 
 
-class MeshCertificateArgsArgsDict(TypedDict):
+class MeshCertificateArgsDict(TypedDict):
     key_type: NotRequired[pulumi.Input[Optional[_builtins.str]]]
     """
     RSA (default) or ECDSA.
@@ -149,7 +149,7 @@ class MeshCertificateArgsArgsDict(TypedDict):
     """
 
 @pulumi.input_type
-class MeshCertificateArgsArgs:
+class MeshCertificateArgs:
     def __init__(__self__, *,
                  key_type: pulumi.Input[Optional[_builtins.str]] = None,
                  password: pulumi.Input[Optional[_builtins.str]] = None,
@@ -267,7 +267,7 @@ class MeshCertificateArgsArgs:
         pulumi.set(self, "validity_hours", value)
 
 
-class MeshClusterArgsArgsDict(TypedDict):
+class MeshClusterArgsDict(TypedDict):
     name: pulumi.Input[_builtins.str]
     """
     The cluster's name: a DNS-1123 label, used as Istio's clusterName.
@@ -314,7 +314,7 @@ class MeshClusterArgsArgsDict(TypedDict):
     """
 
 @pulumi.input_type
-class MeshClusterArgsArgs:
+class MeshClusterArgs:
     def __init__(__self__, *,
                  name: pulumi.Input[_builtins.str],
                  context: pulumi.Input[Optional[_builtins.str]] = None,

@@ -20,9 +20,9 @@ __all__ = ['MultiClusterMeshArgs', 'MultiClusterMesh']
 @pulumi.input_type
 class MultiClusterMeshArgs:
     def __init__(__self__, *,
-                 clusters: pulumi.Input[Sequence[pulumi.Input['MeshClusterArgsArgs']]],
+                 clusters: pulumi.Input[Sequence[pulumi.Input['MeshClusterArgs']]],
                  mesh_id: _builtins.str,
-                 certificate: pulumi.Input[Optional['MeshCertificateArgsArgs']] = None,
+                 certificate: pulumi.Input[Optional['MeshCertificateArgs']] = None,
                  chart_directory: Optional[_builtins.str] = None,
                  chart_repository: Optional[_builtins.str] = None,
                  install_hello_world: Optional[_builtins.bool] = None,
@@ -35,9 +35,9 @@ class MultiClusterMeshArgs:
         """
         The set of arguments for constructing a MultiClusterMesh resource.
 
-        :param pulumi.Input[Sequence[pulumi.Input['MeshClusterArgsArgs']]] clusters: The clusters of the mesh; at least one.
+        :param pulumi.Input[Sequence[pulumi.Input['MeshClusterArgs']]] clusters: The clusters of the mesh; at least one.
         :param _builtins.str mesh_id: Istio mesh ID shared by every cluster (global.meshID).
-        :param pulumi.Input['MeshCertificateArgsArgs'] certificate: The mesh's root CA and per-cluster intermediates.
+        :param pulumi.Input['MeshCertificateArgs'] certificate: The mesh's root CA and per-cluster intermediates.
         :param _builtins.str chart_directory: Local directory holding base, istiod and gateway as chart directories or .tgz files. Wins over chartRepository.
         :param _builtins.str chart_repository: Helm repository of Istio's charts: https:// or oci://. Default: https://istio-release.storage.googleapis.com/charts.
         :param _builtins.bool install_hello_world: Deploy Istio's helloworld (v1 in odd-numbered clusters, v2 in even) and curl in every cluster. Default false.
@@ -73,14 +73,14 @@ class MultiClusterMeshArgs:
 
     @_builtins.property
     @pulumi.getter
-    def clusters(self) -> pulumi.Input[Sequence[pulumi.Input['MeshClusterArgsArgs']]]:
+    def clusters(self) -> pulumi.Input[Sequence[pulumi.Input['MeshClusterArgs']]]:
         """
         The clusters of the mesh; at least one.
         """
         return pulumi.get(self, "clusters")
 
     @clusters.setter
-    def clusters(self, value: pulumi.Input[Sequence[pulumi.Input['MeshClusterArgsArgs']]]):
+    def clusters(self, value: pulumi.Input[Sequence[pulumi.Input['MeshClusterArgs']]]):
         pulumi.set(self, "clusters", value)
 
     @_builtins.property
@@ -97,14 +97,14 @@ class MultiClusterMeshArgs:
 
     @_builtins.property
     @pulumi.getter
-    def certificate(self) -> pulumi.Input[Optional['MeshCertificateArgsArgs']]:
+    def certificate(self) -> pulumi.Input[Optional['MeshCertificateArgs']]:
         """
         The mesh's root CA and per-cluster intermediates.
         """
         return pulumi.get(self, "certificate")
 
     @certificate.setter
-    def certificate(self, value: pulumi.Input[Optional['MeshCertificateArgsArgs']]):
+    def certificate(self, value: pulumi.Input[Optional['MeshCertificateArgs']]):
         pulumi.set(self, "certificate", value)
 
     @_builtins.property
@@ -222,10 +222,10 @@ class MultiClusterMesh(pulumi.ComponentResource):
     def __init__(__self__,
                  resource_name: str,
                  opts: Optional[pulumi.ResourceOptions] = None,
-                 certificate: pulumi.Input[Optional[Union['MeshCertificateArgsArgs', 'MeshCertificateArgsArgsDict']]] = None,
+                 certificate: pulumi.Input[Optional[Union['MeshCertificateArgs', 'MeshCertificateArgsDict']]] = None,
                  chart_directory: Optional[_builtins.str] = None,
                  chart_repository: Optional[_builtins.str] = None,
-                 clusters: pulumi.Input[Optional[Sequence[pulumi.Input[Union['MeshClusterArgsArgs', 'MeshClusterArgsArgsDict']]]]] = None,
+                 clusters: pulumi.Input[Optional[Sequence[pulumi.Input[Union['MeshClusterArgs', 'MeshClusterArgsDict']]]]] = None,
                  install_hello_world: Optional[_builtins.bool] = None,
                  istio_version: Optional[_builtins.str] = None,
                  mesh_id: Optional[_builtins.str] = None,
@@ -240,10 +240,10 @@ class MultiClusterMesh(pulumi.ComponentResource):
 
         :param str resource_name: The name of the resource.
         :param pulumi.ResourceOptions opts: Options for the resource.
-        :param pulumi.Input[Union['MeshCertificateArgsArgs', 'MeshCertificateArgsArgsDict']] certificate: The mesh's root CA and per-cluster intermediates.
+        :param pulumi.Input[Union['MeshCertificateArgs', 'MeshCertificateArgsDict']] certificate: The mesh's root CA and per-cluster intermediates.
         :param _builtins.str chart_directory: Local directory holding base, istiod and gateway as chart directories or .tgz files. Wins over chartRepository.
         :param _builtins.str chart_repository: Helm repository of Istio's charts: https:// or oci://. Default: https://istio-release.storage.googleapis.com/charts.
-        :param pulumi.Input[Sequence[pulumi.Input[Union['MeshClusterArgsArgs', 'MeshClusterArgsArgsDict']]]] clusters: The clusters of the mesh; at least one.
+        :param pulumi.Input[Sequence[pulumi.Input[Union['MeshClusterArgs', 'MeshClusterArgsDict']]]] clusters: The clusters of the mesh; at least one.
         :param _builtins.bool install_hello_world: Deploy Istio's helloworld (v1 in odd-numbered clusters, v2 in even) and curl in every cluster. Default false.
         :param _builtins.str istio_version: Istio version for every cluster that does not set its own. Default: 1.30.5.
         :param _builtins.str mesh_id: Istio mesh ID shared by every cluster (global.meshID).
@@ -277,10 +277,10 @@ class MultiClusterMesh(pulumi.ComponentResource):
     def _internal_init(__self__,
                  resource_name: str,
                  opts: Optional[pulumi.ResourceOptions] = None,
-                 certificate: pulumi.Input[Optional[Union['MeshCertificateArgsArgs', 'MeshCertificateArgsArgsDict']]] = None,
+                 certificate: pulumi.Input[Optional[Union['MeshCertificateArgs', 'MeshCertificateArgsDict']]] = None,
                  chart_directory: Optional[_builtins.str] = None,
                  chart_repository: Optional[_builtins.str] = None,
-                 clusters: pulumi.Input[Optional[Sequence[pulumi.Input[Union['MeshClusterArgsArgs', 'MeshClusterArgsArgsDict']]]]] = None,
+                 clusters: pulumi.Input[Optional[Sequence[pulumi.Input[Union['MeshClusterArgs', 'MeshClusterArgsDict']]]]] = None,
                  install_hello_world: Optional[_builtins.bool] = None,
                  istio_version: Optional[_builtins.str] = None,
                  mesh_id: Optional[_builtins.str] = None,

@@ -1,0 +1,96 @@
+package provider
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+const validateKubeconfig = `apiVersion: v1
+kind: Config
+clusters:
+- name: c1
+  cluster: {server: "https://127.0.0.1:6443"}
+users:
+- name: u1
+  user: {token: "not-a-real-token"}
+contexts:
+- name: cluster1
+  context: {cluster: c1, user: u1}
+- name: cluster2
+  context: {cluster: c1, user: u1}
+current-context: cluster1
+`
+
+func TestValidateMesh(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "kubeconfig")
+	if err := os.WriteFile(file, []byte(validateKubeconfig), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s := func(v string) *string { return &v }
+	i := func(v int) *int { return &v }
+	good := func() MultiClusterMeshArgs {
+		return MultiClusterMeshArgs{MeshId: "usmesh", Clusters: []MeshCluster{
+			{Name: "cluster1", KubeconfigFile: s(file), Context: s("cluster1")},
+			{Name: "cluster2", KubeconfigFile: s(file), Context: s("cluster2")},
+		}}
+	}
+	tests := map[string]struct {
+		change func(*MultiClusterMeshArgs)
+		want   []string
+	}{
+		"a mesh with default chart source and versions is valid": {change: func(*MultiClusterMeshArgs) {}},
+		"an empty mesh ID": {change: func(a *MultiClusterMeshArgs) { a.MeshId = "" }, want: []string{"meshId: must not be empty"}},
+		"no clusters":      {change: func(a *MultiClusterMeshArgs) { a.Clusters = nil }, want: []string{"clusters: at least one"}},
+		"a duplicate network": {
+			change: func(a *MultiClusterMeshArgs) { a.Clusters[1].Network = s("network-cluster1") },
+			want:   []string{"clusters[1] (cluster2).network", `also used by cluster "cluster1"`},
+		},
+		"a missing context": {
+			change: func(a *MultiClusterMeshArgs) { a.Clusters[0].Context = s("gone") },
+			want:   []string{"clusters[0] (cluster1).kubeconfigFile", "gone"},
+		},
+		"a remote API server over http": {
+			change: func(a *MultiClusterMeshArgs) { a.Clusters[0].RemoteApiServer = s("http://10.0.0.1") },
+			want:   []string{"clusters[0] (cluster1).remoteApiServer", "https://"},
+		},
+		"a non-positive validity": {
+			change: func(a *MultiClusterMeshArgs) { a.Certificate = &MeshCertificate{ValidityHours: i(0)} },
+			want:   []string{"certificate.validityHours", "positive"},
+		},
+		"an odd RSA size": {
+			change: func(a *MultiClusterMeshArgs) { a.Certificate = &MeshCertificate{RsaBits: i(1024)} },
+			want:   []string{"certificate.rsaBits", "1024"},
+		},
+		"every problem is reported at once": {
+			change: func(a *MultiClusterMeshArgs) { a.MeshId = ""; a.Clusters[1].Name = "cluster1" },
+			want:   []string{"meshId", "clusters[1] (cluster1).name: duplicate"},
+		},
+	}
+	for scenario, tc := range tests {
+		t.Run(scenario, func(t *testing.T) {
+			args := good()
+			tc.change(&args)
+			err := validateMesh(DefaultDeps(), args, time.Now())
+			if len(tc.want) == 0 {
+				if err != nil {
+					t.Fatalf("unexpected error: %v", err)
+				}
+				return
+			}
+			if err == nil {
+				t.Fatalf("no error, want %v", tc.want)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error does not mention %q:\n%v", w, err)
+				}
+			}
+			if strings.Contains(err.Error(), "not-a-real-token") {
+				t.Errorf("error leaks the kubeconfig token")
+			}
+		})
+	}
+}
