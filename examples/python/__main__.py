@@ -1,4 +1,4 @@
-"""mesh1 over cluster1 and cluster2, from stack configuration:
+"""usmesh over cluster1 and cluster2, from stack configuration:
 
 - kubeconfigPath (required): the kubeconfig file holding both contexts;
 - context1, context2: each cluster's context (default: its name);
@@ -19,7 +19,8 @@ def program() -> None:
 
     mesh = ristio.MultiClusterMesh(
         "mesh",
-        mesh_id="mesh1",
+        mesh_id="usmesh",
+        certificate={"validity_hours": 87600, "san_suffix": "istio.io"},
         install_hello_world=True,
         chart_directory=config.get("chartDirectory"),
         chart_repository=config.get("chartRepository"),

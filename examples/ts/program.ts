@@ -4,7 +4,7 @@ import * as ristio from "@ristio/pulumi-ristio";
 const clusterNames = ["cluster1", "cluster2"];
 
 /**
- * Declares mesh1 over cluster1 and cluster2 from stack configuration:
+ * Declares usmesh over cluster1 and cluster2 from stack configuration:
  *
  * - kubeconfigPath (required): the kubeconfig file holding both contexts;
  * - context1, context2: each cluster's context (default: its name);
@@ -16,7 +16,8 @@ export function program() {
     const kubeconfigPath = config.require("kubeconfigPath");
 
     const mesh = new ristio.MultiClusterMesh("mesh", {
-        meshId: "mesh1",
+        meshId: "usmesh",
+        certificate: { validityHours: 87600, sanSuffix: "istio.io" },
         installHelloWorld: true,
         chartDirectory: config.get("chartDirectory"),
         chartRepository: config.get("chartRepository"),

@@ -1,4 +1,4 @@
-// Package mesh declares mesh1 over cluster1 and cluster2 from stack
+// Package mesh declares usmesh over cluster1 and cluster2 from stack
 // configuration:
 //
 //   - kubeconfigPath (required): the kubeconfig file holding both contexts;
@@ -42,7 +42,8 @@ func Program(ctx *pulumi.Context) error {
 	}
 
 	mesh, err := ristio.NewMultiClusterMesh(ctx, "mesh", &ristio.MultiClusterMeshArgs{
-		MeshId:            "mesh1",
+		MeshId:            "usmesh",
+		Certificate:       &ristio.MeshCertificateArgs{ValidityHours: pulumi.Int(87600), SanSuffix: pulumi.String("istio.io")},
 		InstallHelloWorld: pulumi.BoolRef(true),
 		ChartDirectory:    optional(cfg.Get("chartDirectory")),
 		ChartRepository:   optional(cfg.Get("chartRepository")),
