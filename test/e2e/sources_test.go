@@ -66,7 +66,7 @@ func TestUnreachableClusterDoesNotBlockOthers(t *testing.T) {
 	if err := clientcmd.WriteToFile(*cfg, broken); err != nil {
 		t.Fatal(err)
 	}
-	spec := meshSpec{kubeconfig: broken, clusters: clustersOf(w, 2), chartDirectory: testcharts.Directory(t), timeoutSeconds: 30}
+	spec := meshSpec{kubeconfig: broken, clusters: clustersOf(w, 2), chartDirectory: testcharts.Directory(t), timeoutSeconds: 120}
 	stack := pulumitest.InlineStack(t, "ristio-unreachable", meshProgram(spec))
 	t.Cleanup(func() { _, _ = stack.Destroy(context.Background()) })
 
