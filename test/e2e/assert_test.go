@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -70,10 +71,10 @@ func assertInstalled(t *testing.T, c *localcluster.Cluster, name, network string
 		ports = append(ports, int(p.Port))
 	}
 	sort.Ints(ports)
-	if want := []int{15012, 15017, 15021, 15443}; !equalInts(ports, want) {
+	if want := []int{15012, 15017, 15021, 15443}; !slices.Equal(ports, want) {
 		t.Errorf("%s: east-west ports = %v, want %v", c.Name, ports, want)
 	}
-	if got := remoteSecretNames(t, c); !equalStrings(got, peers) {
+	if got := remoteSecretNames(t, c); !slices.Equal(got, peers) {
 		t.Errorf("%s: remote secrets for %v, want %v", c.Name, got, peers)
 	}
 }
@@ -177,32 +178,6 @@ func releaseStatus(t *testing.T, c *localcluster.Cluster, release string) string
 	return status
 }
 
-// assertNothingLeft checks that no object ristio made survives a destroy.
-func assertNothingLeft(t *testing.T, c *localcluster.Cluster) {
-	t.Helper()
-	ctx := context.Background()
-	for _, ns := range []string{istioNS, "sample"} {
-		n, err := c.Client.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{})
-		if err == nil && n.DeletionTimestamp == nil {
-			t.Errorf("%s: namespace %s still exists", c.Name, ns)
-		}
-	}
-	secrets, err := c.Client.CoreV1().Secrets("").List(ctx, metav1.ListOptions{LabelSelector: "app.kubernetes.io/managed-by=ristio"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, s := range secrets.Items {
-		t.Errorf("%s: secret %s/%s survived destroy", c.Name, s.Namespace, s.Name)
-	}
-	hooks, err := c.Client.AdmissionregistrationV1().MutatingWebhookConfigurations().List(ctx, metav1.ListOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, h := range hooks.Items {
-		t.Errorf("%s: webhook %s survived destroy", c.Name, h.Name)
-	}
-}
-
 func dynamicClient(t *testing.T, c *localcluster.Cluster) dynamic.Interface {
 	t.Helper()
 	d, err := dynamic.NewForConfig(c.Config)
@@ -210,31 +185,4 @@ func dynamicClient(t *testing.T, c *localcluster.Cluster) dynamic.Interface {
 		t.Fatal(err)
 	}
 	return d
-}
-
-func equalInts(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
-}
-
-func equalStrings(a, b []string) bool {
-	if len(a) == 0 && len(b) == 0 {
-		return true
-	}
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }

@@ -5,6 +5,7 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -16,6 +17,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/ristio/pulumi-ristio/internal/localcluster"
+	"github.com/ristio/pulumi-ristio/internal/meshassert"
 	"github.com/ristio/pulumi-ristio/internal/pulumitest"
 	"github.com/ristio/pulumi-ristio/internal/testcharts"
 )
@@ -149,11 +151,11 @@ func TestMeshLifecycle(t *testing.T) {
 		setProgram(t, &stack, spec)
 		pulumitest.Up(t, stack)
 		for _, c := range spec.clusters {
-			if got := remoteSecretNames(t, w.Cluster(c.name)); !equalStrings(got, peersOf(names(spec.clusters), c.name)) {
+			if got := remoteSecretNames(t, w.Cluster(c.name)); !slices.Equal(got, peersOf(names(spec.clusters), c.name)) {
 				t.Errorf("%s keeps remote secrets for %v after cluster3 left", c.name, got)
 			}
 		}
-		assertNothingLeft(t, w.Cluster("cluster3"))
+		meshassert.NothingLeft(t, w.Cluster("cluster3"))
 	})
 
 	t.Run("refresh finds drift and up repairs it", func(t *testing.T) {
@@ -191,7 +193,7 @@ func TestMeshLifecycle(t *testing.T) {
 		}
 		t.Logf("destroy with 2 clusters: %s", time.Since(start).Round(time.Millisecond))
 		for _, c := range w.Clusters {
-			assertNothingLeft(t, c)
+			meshassert.NothingLeft(t, c)
 		}
 	})
 }

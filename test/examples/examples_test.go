@@ -20,11 +20,11 @@ import (
 	"time"
 
 	"github.com/Masterminds/semver/v3"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/yaml"
 
 	"github.com/ristio/pulumi-ristio/internal/localcluster"
+	"github.com/ristio/pulumi-ristio/internal/meshassert"
 	"github.com/ristio/pulumi-ristio/internal/pulumitest"
 	"github.com/ristio/pulumi-ristio/internal/testcharts"
 	"github.com/ristio/pulumi-ristio/pkg/naming"
@@ -135,7 +135,7 @@ func exercise(t *testing.T, newRunner func(t *testing.T, env map[string]string) 
 	r.run(t, "destroy", config)
 	t.Logf("TIMING %s: destroy %s", t.Name(), time.Since(start).Round(time.Millisecond))
 	for _, c := range w.Clusters {
-		assertNothingLeft(t, c)
+		meshassert.NothingLeft(t, c)
 	}
 }
 
@@ -174,38 +174,6 @@ func assertMeshObjects(t *testing.T, c *localcluster.Cluster, peer string) {
 	sample, err := c.Client.AppsV1().Deployments(naming.SampleNamespace).List(ctx, metav1.ListOptions{})
 	if err != nil || len(sample.Items) == 0 {
 		t.Errorf("%s: no helloworld sample in namespace %s (%v)", c.Name, naming.SampleNamespace, err)
-	}
-}
-
-// assertNothingLeft checks that destroy removed ristio's namespaces and every
-// object labelled as ristio's.
-func assertNothingLeft(t *testing.T, c *localcluster.Cluster) {
-	t.Helper()
-	ctx := context.Background()
-	for _, ns := range []string{naming.IstioNamespace, naming.SampleNamespace} {
-		n, err := c.Client.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{})
-		switch {
-		case apierrors.IsNotFound(err):
-		case err != nil:
-			t.Errorf("%s: namespace %s: %v", c.Name, ns, err)
-		case n.DeletionTimestamp == nil:
-			t.Errorf("%s: namespace %s survived destroy", c.Name, ns)
-		}
-	}
-	managed := metav1.ListOptions{LabelSelector: naming.ManagedByLabel + "=" + naming.ManagedByValue}
-	secrets, err := c.Client.CoreV1().Secrets("").List(ctx, managed)
-	if err != nil {
-		t.Fatalf("%s: listing secrets: %v", c.Name, err)
-	}
-	for _, s := range secrets.Items {
-		t.Errorf("%s: secret %s/%s survived destroy", c.Name, s.Namespace, s.Name)
-	}
-	hooks, err := c.Client.AdmissionregistrationV1().MutatingWebhookConfigurations().List(ctx, metav1.ListOptions{})
-	if err != nil {
-		t.Fatalf("%s: listing webhooks: %v", c.Name, err)
-	}
-	for _, h := range hooks.Items {
-		t.Errorf("%s: webhook %s survived destroy", c.Name, h.Name)
 	}
 }
 
