@@ -184,7 +184,8 @@ func (r *IstioControlPlane) Read(ctx context.Context, req infer.ReadRequest[Isti
 	return infer.ReadResponse[IstioControlPlaneArgs, IstioControlPlaneState]{ID: req.ID, Inputs: req.Inputs, State: state}, nil
 }
 
-// Delete uninstalls istiod, then istio-base.
+// Delete uninstalls istiod, then istio-base, then istio-system if ristio
+// made it and nothing else lives there.
 func (r *IstioControlPlane) Delete(ctx context.Context, req infer.DeleteRequest[IstioControlPlaneState]) (infer.DeleteResponse, error) {
 	c := req.State.Cluster
 	ctx, cancel := withTimeout(ctx, req.State.TimeoutSeconds)
@@ -197,6 +198,15 @@ func (r *IstioControlPlane) Delete(ctx context.Context, req infer.DeleteRequest[
 		if err := uninstallOwned(ctx, hc, c.Name, release, req.ID); err != nil {
 			return infer.DeleteResponse{}, deleteHint(c.Name, err)
 		}
+	}
+	// Used on its own, the control plane made istio-system; in a mesh the
+	// cacerts secret still lives there and CACerts removes it last.
+	client, err := r.deps.kubeClient(c)
+	if err != nil {
+		return infer.DeleteResponse{}, deleteHint(c.Name, err)
+	}
+	if err := deleteNamespaceIfOurs(ctx, client, c.Name, naming.IstioNamespace, istioNamespaceUse(ctx, client)); err != nil {
+		return infer.DeleteResponse{}, deleteHint(c.Name, err)
 	}
 	return infer.DeleteResponse{}, nil
 }

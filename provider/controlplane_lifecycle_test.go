@@ -145,16 +145,16 @@ func TestIstioControlPlaneLifecycle(t *testing.T) {
 		wantReplaceOnRename(t, r.diff(t, upgraded.Set("cluster", withName(upgraded.Get("cluster"), "cluster9"))), "cluster")
 	})
 
-	step(t, "delete uninstalls both releases", func(t *testing.T) {
+	step(t, "delete uninstalls both releases and the namespace it made", func(t *testing.T) {
 		r.delete(t)
 		for _, release := range []string{"istio-base", "istiod"} {
 			if status, rev := helmRelease(t, c, release); rev != 0 {
 				t.Errorf("release %s survived delete: status %q revision %d", release, status, rev)
 			}
 		}
-		eventually(t, "deployment istiod to be deleted", func() (bool, error) {
-			_, err := c.Client.AppsV1().Deployments(istioNS).Get(ctx, "istiod", metav1.GetOptions{})
-			return apierrors.IsNotFound(err), err
+		eventually(t, "namespace istio-system to be deleted", func() (bool, error) {
+			_, err := c.Client.CoreV1().Namespaces().Get(ctx, istioNS, metav1.GetOptions{})
+			return apierrors.IsNotFound(err), nil
 		})
 	})
 }

@@ -53,11 +53,7 @@ func (r *EastWestGateway) Diff(_ context.Context, req infer.DiffRequest[EastWest
 func (r *EastWestGateway) Create(ctx context.Context, req infer.CreateRequest[EastWestGatewayArgs]) (infer.CreateResponse[EastWestGatewayState], error) {
 	id := newID(req.Name)
 	if req.DryRun {
-		state := EastWestGatewayState{EastWestGatewayArgs: req.Inputs}
-		if a := deref(req.Inputs.GatewayAddress); a != "" {
-			state.Address = a
-		}
-		return infer.CreateResponse[EastWestGatewayState]{ID: id, Output: state}, nil
+		return infer.CreateResponse[EastWestGatewayState]{ID: id, Output: EastWestGatewayState{EastWestGatewayArgs: req.Inputs}}, nil
 	}
 	state, err := r.apply(ctx, id, req.Inputs)
 	if err != nil && state.ReleaseStatus == "" {
