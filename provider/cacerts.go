@@ -36,7 +36,7 @@ type CACertsState struct {
 // Annotate documents CACertsState.
 func (s *CACertsState) Annotate(a infer.Annotator) {
 	a.Describe(&s.Checksum, "SHA-256 of the secret's data as last seen in the cluster; refresh notices edits.")
-	a.Describe(&s.CreatedNamespace, "Whether ristio created istio-system, and so deletes it.")
+	a.Describe(&s.CreatedNamespace, "Whether this resource created istio-system. Delete removes it only if it carries the managed-by label and nothing else lives there.")
 }
 
 // Annotate documents CACerts.

@@ -11,6 +11,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/ristio/pulumi-ristio/pkg/naming"
+	"github.com/ristio/pulumi-ristio/pkg/pki"
 )
 
 var (
@@ -29,6 +30,15 @@ func (r *CACerts) Check(ctx context.Context, req infer.CheckRequest) (infer.Chec
 		return infer.CheckResponse[CACertsArgs]{Inputs: args, Failures: failures}, err
 	}
 	failures = checkConnection("cluster", req.NewInputs, args.Cluster)
+	if len(args.ExtraRootCertPems) > 0 && !req.NewInputs.Get("rootCertPem").IsComputed() && !req.NewInputs.Get("extraRootCertPems").IsComputed() {
+		extras := make([][]byte, len(args.ExtraRootCertPems))
+		for i, e := range args.ExtraRootCertPems {
+			extras[i] = []byte(e)
+		}
+		if _, err := pki.BuildTrustBundle([]byte(args.RootCertPem), extras...); err != nil {
+			failures = append(failures, p.CheckFailure{Property: "extraRootCertPems", Reason: fmt.Sprintf("cluster %q: %v", args.Cluster.Name, err)})
+		}
+	}
 	return infer.CheckResponse[CACertsArgs]{Inputs: args, Failures: failures}, nil
 }
 
@@ -39,20 +49,26 @@ func (a CACertsArgs) data() map[string][]byte {
 		roots += strings.TrimRight(extra, "\n") + "\n"
 	}
 	return map[string][]byte{
-		"ca-cert.pem":    []byte(a.CaCertPem),
-		"ca-key.pem":     []byte(a.CaKeyPem),
-		"root-cert.pem":  []byte(roots),
-		"cert-chain.pem": []byte(a.CertChainPem),
+		pki.CACertFile:    []byte(a.CaCertPem),
+		pki.CAKeyFile:     []byte(a.CaKeyPem),
+		pki.RootCertFile:  []byte(roots),
+		pki.CertChainFile: []byte(a.CertChainPem),
 	}
 }
 
 // Diff updates in place, replaces when the cluster changes, and repairs drift found by refresh.
 func (r *CACerts) Diff(_ context.Context, req infer.DiffRequest[CACertsArgs, CACertsState]) (infer.DiffResponse, error) {
-	diff := diffInputs(req.State.CACertsArgs, req.Inputs, replaceOn("cluster.name"))
-	if req.State.Checksum != checksum(req.State.data()) {
+	diff := r.changes(req.State, req.Inputs)
+	return diffResponse(diff), nil
+}
+
+// changes lists what differs between the state and new inputs, drift included.
+func (r *CACerts) changes(state CACertsState, inputs CACertsArgs) map[string]p.PropertyDiff {
+	diff := diffInputs(state.CACertsArgs, inputs, replaceOn("cluster.name"))
+	if state.Checksum != checksum(state.data()) {
 		diff["checksum"] = p.PropertyDiff{Kind: p.Update}
 	}
-	return diffResponse(diff), nil
+	return diff
 }
 
 // Create writes the secret, creating istio-system when missing.
@@ -73,6 +89,11 @@ func (r *CACerts) Create(ctx context.Context, req infer.CreateRequest[CACertsArg
 
 // Update rewrites the secret.
 func (r *CACerts) Update(ctx context.Context, req infer.UpdateRequest[CACertsArgs, CACertsState]) (infer.UpdateResponse[CACertsState], error) {
+	if quietOnly(r.changes(req.State, req.Inputs)) {
+		state := req.State
+		state.CACertsArgs = req.Inputs
+		return infer.UpdateResponse[CACertsState]{Output: state}, nil
+	}
 	state := CACertsState{CACertsArgs: req.Inputs, CreatedNamespace: req.State.CreatedNamespace, Checksum: req.State.Checksum}
 	if req.DryRun {
 		return infer.UpdateResponse[CACertsState]{Output: state}, nil
@@ -103,6 +124,9 @@ func (r *CACerts) apply(ctx context.Context, id string, in CACertsArgs) (created
 			return false, fmt.Errorf("cluster %s: %w", in.Cluster.Name, err)
 		}
 	}
+	if err := claim(ctx, client, secretGVK, naming.IstioNamespace, naming.CACertsSecret); err != nil {
+		return false, fmt.Errorf("cluster %s: %w", in.Cluster.Name, err)
+	}
 	secret := &corev1.Secret{
 		ObjectMeta: metav1.ObjectMeta{
 			Name: naming.CACertsSecret, Namespace: naming.IstioNamespace,
@@ -130,7 +154,7 @@ func (r *CACerts) Read(ctx context.Context, req infer.ReadRequest[CACertsArgs, C
 	state := req.State
 	state.Checksum = ""
 	if live != nil {
-		state.Checksum = checksum(live.Data)
+		state.Checksum = checksum(ownKeys(live.Data, state.data()))
 	}
 	return infer.ReadResponse[CACertsArgs, CACertsState]{ID: req.ID, Inputs: req.Inputs, State: state}, nil
 }
@@ -139,11 +163,13 @@ func (r *CACerts) Read(ctx context.Context, req infer.ReadRequest[CACertsArgs, C
 // nothing else lives there.
 func (r *CACerts) Delete(ctx context.Context, req infer.DeleteRequest[CACertsState]) (infer.DeleteResponse, error) {
 	c := req.State.Cluster
+	ctx, cancel := withTimeout(ctx, nil) // bounds the namespace deletion
+	defer cancel()
 	client, err := r.deps.kubeClient(c)
 	if err != nil {
 		return infer.DeleteResponse{}, deleteHint(c.Name, err)
 	}
-	if err := deleteManagedSecret(ctx, client, naming.IstioNamespace, naming.CACertsSecret, req.ID); err != nil {
+	if err := deleteManaged(ctx, client, secretGVK, naming.IstioNamespace, naming.CACertsSecret, req.ID); err != nil {
 		return infer.DeleteResponse{}, deleteHint(c.Name, err)
 	}
 	if err := deleteNamespaceIfOurs(ctx, client, c.Name, naming.IstioNamespace, istioNamespaceUse(ctx, client)); err != nil {

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"sort"
+	"strings"
 	"time"
 
 	p "github.com/pulumi/pulumi-go-provider"
@@ -86,8 +87,8 @@ func uninstallOwned(ctx context.Context, hc *helm.Client, cluster, release, owne
 	if rel == nil {
 		return nil
 	}
-	if rel.Owner != "" && rel.Owner != naming.OwnerLabelValue(owner) {
-		logger.Infof("cluster %s: keeping release %s: it now belongs to %s", cluster, release, rel.Owner)
+	if rel.Owner != naming.OwnerLabelValue(owner) {
+		logger.Infof("cluster %s: keeping release %s: ristio did not write its last revision (owner %q)", cluster, release, rel.Owner)
 		return nil
 	}
 	logger.InfoStatusf("%s: uninstalling release %s", cluster, release)
@@ -119,8 +120,28 @@ func partial(err error) error {
 	return infer.ResourceInitFailedError{Reasons: []string{err.Error()}}
 }
 
+// ownKeys keeps the entries of live that ristio writes (those of want), so a
+// key someone else added does not show as drift that never goes away.
+func ownKeys(live, want map[string][]byte) map[string][]byte {
+	out := map[string][]byte{}
+	for k := range want {
+		if v, ok := live[k]; ok {
+			out[k] = v
+		}
+	}
+	return out
+}
+
 // deleteHint turns a failed delete into advice, since an unreachable cluster
 // must not block destroy forever.
 func deleteHint(cluster string, err error) error {
-	return fmt.Errorf("cluster %s: %w (if this cluster is gone for good, drop the resource from state with `pulumi state delete <urn>` and rerun)", cluster, err)
+	return fmt.Errorf("%w (if this cluster is gone for good, drop the resource from state with `pulumi state delete <urn>` and rerun)", wrapCluster(cluster, err))
+}
+
+// wrapCluster prefixes err with its cluster, once.
+func wrapCluster(cluster string, err error) error {
+	if err == nil || strings.HasPrefix(err.Error(), "cluster "+cluster+":") {
+		return err
+	}
+	return fmt.Errorf("cluster %s: %w", cluster, err)
 }

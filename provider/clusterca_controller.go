@@ -45,9 +45,11 @@ func (a ClusterCAArgs) certificate() CertificateArgs {
 	return CertificateArgs{ValidityHours: a.ValidityHours, KeyType: a.KeyType, RsaBits: a.RsaBits, SanSuffix: a.SanSuffix}
 }
 
-// Diff replaces the intermediate when any input changes or when it is due for renewal.
+// Diff replaces the intermediate when its root, subject or key settings
+// change, or when it is due for renewal. A re-encrypted root key or a new
+// renewal window is an update of state only.
 func (r *ClusterCA) Diff(ctx context.Context, req infer.DiffRequest[ClusterCAArgs, ClusterCAState]) (infer.DiffResponse, error) {
-	diff := diffInputs(req.State.ClusterCAArgs, req.Inputs, allReplace)
+	diff := diffInputs(req.State.ClusterCAArgs, req.Inputs, replaceOn("cluster", "rootCertPem", "keyType", "rsaBits", "validityHours", "sanSuffix"))
 	if req.State.CertPem != "" {
 		due, err := r.renewalDue(req.State)
 		if err != nil {
@@ -125,4 +127,11 @@ func intermediateTTL(root *pki.CA, now time.Time, ttl time.Duration) time.Durati
 // WireDependencies keeps the generated key secret in state and outputs.
 func (r *ClusterCA) WireDependencies(f infer.FieldSelector, _ *ClusterCAArgs, state *ClusterCAState) {
 	f.OutputField(&state.KeyPem).AlwaysSecret()
+}
+
+// Update takes new inputs that need no new intermediate (see Diff).
+func (r *ClusterCA) Update(_ context.Context, req infer.UpdateRequest[ClusterCAArgs, ClusterCAState]) (infer.UpdateResponse[ClusterCAState], error) {
+	state := req.State
+	state.ClusterCAArgs = req.Inputs
+	return infer.UpdateResponse[ClusterCAState]{Output: state}, nil
 }

@@ -41,23 +41,27 @@ func (r *IstioControlPlane) Check(ctx context.Context, req infer.CheckRequest) (
 	if args.MeshId == "" {
 		failures = append(failures, p.CheckFailure{Property: "meshId", Reason: "meshId must not be empty"})
 	}
-	if args.Network == "" {
-		failures = append(failures, p.CheckFailure{Property: "network", Reason: fmt.Sprintf("cluster %q: network must not be empty", args.Cluster.Name)})
-	}
+	failures = append(failures, checkNetwork(args.Cluster.Name, args.Network)...)
 	return infer.CheckResponse[IstioControlPlaneArgs]{Inputs: args, Failures: failures}, nil
 }
 
 // Diff upgrades in place; a different cluster is a replacement; a release found
 // missing or failed by refresh is reinstalled.
 func (r *IstioControlPlane) Diff(_ context.Context, req infer.DiffRequest[IstioControlPlaneArgs, IstioControlPlaneState]) (infer.DiffResponse, error) {
-	diff := diffInputs(req.State.IstioControlPlaneArgs, req.Inputs, replaceOn("cluster.name"))
-	if req.State.BaseStatus != deployed {
+	diff := r.changes(req.State, req.Inputs)
+	return diffResponse(diff), nil
+}
+
+// changes lists what differs between the state and new inputs, drift included.
+func (r *IstioControlPlane) changes(state IstioControlPlaneState, inputs IstioControlPlaneArgs) map[string]p.PropertyDiff {
+	diff := diffInputs(state.IstioControlPlaneArgs, inputs, replaceOn("cluster.name"))
+	if state.BaseStatus != deployed {
 		diff["baseStatus"] = p.PropertyDiff{Kind: p.Update}
 	}
-	if req.State.IstiodStatus != deployed {
+	if state.IstiodStatus != deployed {
 		diff["istiodStatus"] = p.PropertyDiff{Kind: p.Update}
 	}
-	return diffResponse(diff), nil
+	return diff
 }
 
 // Create installs the control plane.
@@ -76,6 +80,11 @@ func (r *IstioControlPlane) Create(ctx context.Context, req infer.CreateRequest[
 
 // Update upgrades the releases in place.
 func (r *IstioControlPlane) Update(ctx context.Context, req infer.UpdateRequest[IstioControlPlaneArgs, IstioControlPlaneState]) (infer.UpdateResponse[IstioControlPlaneState], error) {
+	if quietOnly(r.changes(req.State, req.Inputs)) {
+		state := req.State
+		state.IstioControlPlaneArgs = req.Inputs
+		return infer.UpdateResponse[IstioControlPlaneState]{Output: state}, nil
+	}
 	if req.DryRun {
 		state := req.State
 		state.IstioControlPlaneArgs = req.Inputs
@@ -107,20 +116,24 @@ func (r *IstioControlPlane) apply(ctx context.Context, id string, in IstioContro
 	rev := deref(in.Revision)
 
 	base, err := installChart(ctx, hc, src, name, naming.BaseRelease, charts.Base, in.IstioVersion, helmvalues.Base(rev))
+	if base != nil {
+		state.BaseStatus, state.BaseRevision = base.Status, base.Revision
+	}
 	if err != nil {
 		return state, err
 	}
-	state.BaseStatus, state.BaseRevision = base.Status, base.Revision
 
 	values := helmvalues.Istiod(helmvalues.IstiodOptions{
 		MeshID: in.MeshId, Cluster: name, Network: in.Network, Revision: rev, Hub: istioHub, Tag: in.IstioVersion,
 		MeshNetworks: meshNetworks(in.MeshNetworks), Overrides: in.IstiodValues,
 	})
 	istiod, err := installChart(ctx, hc, src, name, naming.IstiodRelease, charts.Istiod, in.IstioVersion, values)
+	if istiod != nil {
+		state.IstiodStatus, state.IstiodRevision = istiod.Status, istiod.Revision
+	}
 	if err != nil {
 		return state, err
 	}
-	state.IstiodStatus, state.IstiodRevision = istiod.Status, istiod.Revision
 
 	if err := client.WaitForDeployment(ctx, naming.IstioNamespace, istiodDeployment(rev), report); err != nil {
 		return state, fmt.Errorf("cluster %s: %w", name, err)
@@ -143,9 +156,19 @@ func meshNetworks(in []MeshNetworkArgs) []helmvalues.MeshNetwork {
 	return out
 }
 
-// installChart fetches a chart and installs or upgrades its release.
+// installChart fetches a chart and installs or upgrades its release. A
+// release that exists and was not written by ristio is left alone: taking it
+// over would uninstall it on destroy. On failure the release Helm recorded
+// (e.g. failed) is returned with the error.
 func installChart(ctx context.Context, hc *helm.Client, src charts.Source, cluster, release, chartName, version string, values map[string]any) (*helm.Release, error) {
 	logger := p.GetLogger(ctx)
+	existing, err := hc.Get(release)
+	if err != nil {
+		return nil, fmt.Errorf("cluster %s: reading release %s: %w", cluster, release, err)
+	}
+	if existing != nil && existing.Owner == "" {
+		return nil, fmt.Errorf("cluster %s: Helm release %s/%s already exists and was not installed by ristio; uninstall it and run up again", cluster, naming.IstioNamespace, release)
+	}
 	logger.InfoStatusf("%s: fetching chart %s %s", cluster, chartName, version)
 	ch, err := src.Load(ctx, chartName, version)
 	if err != nil {
@@ -154,7 +177,7 @@ func installChart(ctx context.Context, hc *helm.Client, src charts.Source, clust
 	logger.InfoStatusf("%s: installing release %s (chart %s %s)", cluster, release, chartName, version)
 	rel, err := hc.Apply(ctx, release, ch, values)
 	if err != nil {
-		return nil, fmt.Errorf("cluster %s: release %s: %w", cluster, release, err)
+		return rel, fmt.Errorf("cluster %s: release %s: %w", cluster, release, err)
 	}
 	return rel, nil
 }

@@ -10,10 +10,6 @@ import (
 // replacePolicy says whether a change to the named input replaces the resource.
 type replacePolicy func(field string) bool
 
-func allReplace(string) bool { return true }
-
-func noneReplace(string) bool { return false }
-
 func replaceOn(fields ...string) replacePolicy {
 	return func(f string) bool {
 		for _, r := range fields {
@@ -116,4 +112,22 @@ func fieldsByName(v reflect.Value) map[string]reflect.Value {
 		}
 	}
 	return out
+}
+
+// quietOnly says whether every change is to how a cluster is reached or how
+// long to wait. Such an update records the new inputs without touching the
+// cluster: a rotated kubeconfig must not reinstall Istio or reissue tokens.
+func quietOnly(diff map[string]p.PropertyDiff) bool {
+	if len(diff) == 0 {
+		return false
+	}
+	for path := range diff {
+		switch {
+		case strings.HasSuffix(path, ".kubeconfig"), strings.HasSuffix(path, ".kubeconfigFile"), strings.HasSuffix(path, ".context"):
+		case path == "timeoutSeconds", path == "waitForAddress", path == "wait":
+		default:
+			return false
+		}
+	}
+	return true
 }

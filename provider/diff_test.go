@@ -47,3 +47,28 @@ func TestDiffInputs(t *testing.T) {
 		})
 	}
 }
+
+func TestQuietOnly(t *testing.T) {
+	tests := map[string]struct {
+		paths []string
+		want  bool
+	}{
+		"no change is not a quiet change":             {paths: nil, want: false},
+		"a new kubeconfig file is quiet":              {paths: []string{"cluster.kubeconfigFile"}, want: true},
+		"new contents and a longer timeout are quiet": {paths: []string{"source.kubeconfig", "timeoutSeconds"}, want: true},
+		"a version bump is not quiet":                 {paths: []string{"cluster.context", "istioVersion"}, want: false},
+		"drift found by refresh is not quiet":         {paths: []string{"checksum"}, want: false},
+		"a renamed cluster is not quiet":              {paths: []string{"cluster.name"}, want: false},
+	}
+	for scenario, tc := range tests {
+		t.Run(scenario, func(t *testing.T) {
+			diff := map[string]p.PropertyDiff{}
+			for _, path := range tc.paths {
+				diff[path] = p.PropertyDiff{Kind: p.Update}
+			}
+			if got := quietOnly(diff); got != tc.want {
+				t.Fatalf("quietOnly(%v) = %v, want %v", tc.paths, got, tc.want)
+			}
+		})
+	}
+}

@@ -31,22 +31,26 @@ func (r *EastWestGateway) Check(ctx context.Context, req infer.CheckRequest) (in
 	failures = checkConnection("cluster", req.NewInputs, args.Cluster)
 	failures = append(failures, checkIstioVersion("istioVersion", args.Cluster.Name, args.IstioVersion)...)
 	failures = append(failures, checkChartSource(r.deps, "chartRepository", args.ChartSource)...)
-	if args.Network == "" {
-		failures = append(failures, p.CheckFailure{Property: "network", Reason: fmt.Sprintf("cluster %q: network must not be empty", args.Cluster.Name)})
-	}
+	failures = append(failures, checkNetwork(args.Cluster.Name, args.Network)...)
 	return infer.CheckResponse[EastWestGatewayArgs]{Inputs: args, Failures: failures}, nil
 }
 
 // Diff upgrades in place and repairs a release or Gateway removed by hand.
 func (r *EastWestGateway) Diff(_ context.Context, req infer.DiffRequest[EastWestGatewayArgs, EastWestGatewayState]) (infer.DiffResponse, error) {
-	diff := diffInputs(req.State.EastWestGatewayArgs, req.Inputs, replaceOn("cluster.name"))
-	if req.State.ReleaseStatus != deployed {
+	diff := r.changes(req.State, req.Inputs)
+	return diffResponse(diff), nil
+}
+
+// changes lists what differs between the state and new inputs, drift included.
+func (r *EastWestGateway) changes(state EastWestGatewayState, inputs EastWestGatewayArgs) map[string]p.PropertyDiff {
+	diff := diffInputs(state.EastWestGatewayArgs, inputs, replaceOn("cluster.name"))
+	if state.ReleaseStatus != deployed {
 		diff["releaseStatus"] = p.PropertyDiff{Kind: p.Update}
 	}
-	if !req.State.GatewayPresent {
+	if !state.GatewayPresent {
 		diff["gatewayPresent"] = p.PropertyDiff{Kind: p.Update}
 	}
-	return diffResponse(diff), nil
+	return diff
 }
 
 // Create installs the gateway and waits for its address.
@@ -64,6 +68,11 @@ func (r *EastWestGateway) Create(ctx context.Context, req infer.CreateRequest[Ea
 
 // Update upgrades the gateway in place.
 func (r *EastWestGateway) Update(ctx context.Context, req infer.UpdateRequest[EastWestGatewayArgs, EastWestGatewayState]) (infer.UpdateResponse[EastWestGatewayState], error) {
+	if quietOnly(r.changes(req.State, req.Inputs)) {
+		state := req.State
+		state.EastWestGatewayArgs = req.Inputs
+		return infer.UpdateResponse[EastWestGatewayState]{Output: state}, nil
+	}
 	if req.DryRun {
 		state := req.State
 		state.EastWestGatewayArgs = req.Inputs
@@ -92,10 +101,12 @@ func (r *EastWestGateway) apply(ctx context.Context, id string, in EastWestGatew
 		Network: in.Network, Revision: deref(in.Revision), Tag: in.IstioVersion, Overrides: in.GatewayValues,
 	})
 	rel, err := installChart(ctx, hc, r.deps.chartSource(in.ChartSource), name, naming.EastWestRelease, charts.Gateway, in.IstioVersion, values)
+	if rel != nil {
+		state.ReleaseStatus = rel.Status
+	}
 	if err != nil {
 		return state, err
 	}
-	state.ReleaseStatus = rel.Status
 
 	p.GetLogger(ctx).InfoStatusf("%s: applying Gateway %s/%s", name, naming.IstioNamespace, naming.CrossNetworkGateway)
 	if err := applyOwned(ctx, client, crossNetworkGateway(), id); err != nil {
@@ -116,13 +127,6 @@ func (r *EastWestGateway) apply(ctx context.Context, id string, in EastWestGatew
 	}
 	state.Address, err = client.WaitForServiceAddress(ctx, naming.IstioNamespace, naming.EastWestService, report)
 	return state, wrapCluster(name, err)
-}
-
-func wrapCluster(cluster string, err error) error {
-	if err == nil {
-		return nil
-	}
-	return fmt.Errorf("cluster %s: %w", cluster, err)
 }
 
 // crossNetworkGateway exposes every *.local service on 15443 with
@@ -152,7 +156,7 @@ func (r *EastWestGateway) Read(ctx context.Context, req infer.ReadRequest[EastWe
 	state := req.State
 	name := state.Cluster.Name
 	fail := func(err error) (infer.ReadResponse[EastWestGatewayArgs, EastWestGatewayState], error) {
-		return infer.ReadResponse[EastWestGatewayArgs, EastWestGatewayState]{}, fmt.Errorf("cluster %s: %w", name, err)
+		return infer.ReadResponse[EastWestGatewayArgs, EastWestGatewayState]{}, wrapCluster(name, err)
 	}
 	hc, err := r.deps.helmClient(ctx, state.Cluster, req.ID)
 	if err != nil {

@@ -9,7 +9,7 @@ type HelloWorld struct{ deps Deps }
 // HelloWorldArgs are the HelloWorld inputs.
 type HelloWorldArgs struct {
 	Cluster        ClusterConnection `pulumi:"cluster"`
-	Version        string            `pulumi:"sampleVersion"`
+	SampleVersion  string            `pulumi:"sampleVersion"`
 	Revision       *string           `pulumi:"revision,optional"`
 	Namespace      *string           `pulumi:"namespace,optional"`
 	Wait           *bool             `pulumi:"wait,optional"`
@@ -19,7 +19,7 @@ type HelloWorldArgs struct {
 // Annotate documents HelloWorldArgs.
 func (c *HelloWorldArgs) Annotate(a infer.Annotator) {
 	a.Describe(&c.Cluster, "The cluster to deploy into.")
-	a.Describe(&c.Version, "helloworld version deployed here: v1 or v2.")
+	a.Describe(&c.SampleVersion, "helloworld version deployed here: v1 or v2.")
 	a.Describe(&c.Revision, "Istio revision: the namespace is labelled istio.io/rev=<revision> instead of istio-injection=enabled.")
 	a.Describe(&c.Namespace, "Namespace of the sample.")
 	a.SetDefault(&c.Namespace, "sample")
@@ -38,7 +38,7 @@ type HelloWorldState struct {
 
 // Annotate documents HelloWorldState.
 func (s *HelloWorldState) Annotate(a infer.Annotator) {
-	a.Describe(&s.CreatedNamespace, "Whether ristio created the namespace, and so deletes it.")
+	a.Describe(&s.CreatedNamespace, "Whether ristio created the namespace. Delete removes it only if it carries the managed-by label and nothing else lives there.")
 	a.Describe(&s.Present, "Whether every object of the sample was present when last seen.")
 }
 

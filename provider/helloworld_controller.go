@@ -26,19 +26,25 @@ func (r *HelloWorld) Check(ctx context.Context, req infer.CheckRequest) (infer.C
 		return infer.CheckResponse[HelloWorldArgs]{Inputs: args, Failures: failures}, err
 	}
 	failures = checkConnection("cluster", req.NewInputs, args.Cluster)
-	if !sample.ValidVersion(args.Version) {
-		failures = append(failures, p.CheckFailure{Property: "sampleVersion", Reason: fmt.Sprintf("cluster %q: sampleVersion must be v1 or v2, got %q", args.Cluster.Name, args.Version)})
+	if !sample.ValidVersion(args.SampleVersion) {
+		failures = append(failures, p.CheckFailure{Property: "sampleVersion", Reason: fmt.Sprintf("cluster %q: sampleVersion must be v1 or v2, got %q", args.Cluster.Name, args.SampleVersion)})
 	}
 	return infer.CheckResponse[HelloWorldArgs]{Inputs: args, Failures: failures}, nil
 }
 
 // Diff replaces the sample when its cluster or namespace changes and repairs missing objects.
 func (r *HelloWorld) Diff(_ context.Context, req infer.DiffRequest[HelloWorldArgs, HelloWorldState]) (infer.DiffResponse, error) {
-	diff := diffInputs(req.State.HelloWorldArgs, req.Inputs, replaceOn("cluster.name", "namespace", "sampleVersion"))
-	if !req.State.Present {
+	diff := r.changes(req.State, req.Inputs)
+	return diffResponse(diff), nil
+}
+
+// changes lists what differs between the state and new inputs, drift included.
+func (r *HelloWorld) changes(state HelloWorldState, inputs HelloWorldArgs) map[string]p.PropertyDiff {
+	diff := diffInputs(state.HelloWorldArgs, inputs, replaceOn("cluster.name", "namespace", "sampleVersion"))
+	if !state.Present {
 		diff["present"] = p.PropertyDiff{Kind: p.Update}
 	}
-	return diffResponse(diff), nil
+	return diff
 }
 
 // Create deploys the sample.
@@ -58,6 +64,11 @@ func (r *HelloWorld) Create(ctx context.Context, req infer.CreateRequest[HelloWo
 
 // Update reapplies the sample.
 func (r *HelloWorld) Update(ctx context.Context, req infer.UpdateRequest[HelloWorldArgs, HelloWorldState]) (infer.UpdateResponse[HelloWorldState], error) {
+	if quietOnly(r.changes(req.State, req.Inputs)) {
+		state := req.State
+		state.HelloWorldArgs = req.Inputs
+		return infer.UpdateResponse[HelloWorldState]{Output: state}, nil
+	}
 	state := req.State
 	state.HelloWorldArgs = req.Inputs
 	if req.DryRun {
@@ -83,14 +94,14 @@ func (r *HelloWorld) apply(ctx context.Context, id string, in HelloWorldArgs) (c
 	if err := client.EnsureNamespace(ctx, ns, sample.NamespaceLabels(deref(in.Revision))); err != nil {
 		return false, fmt.Errorf("cluster %s: %w", name, err)
 	}
-	p.GetLogger(ctx).InfoStatusf("%s: deploying helloworld-%s and curl in %s", name, in.Version, ns)
-	for _, obj := range sample.Objects(ns, in.Version) {
+	p.GetLogger(ctx).InfoStatusf("%s: deploying helloworld-%s and curl in %s", name, in.SampleVersion, ns)
+	for _, obj := range sample.Objects(ns, in.SampleVersion) {
 		if err := applyOwned(ctx, client, obj, id); err != nil {
 			return existing == nil, fmt.Errorf("cluster %s: applying %s %s/%s: %w", name, obj.GetKind(), ns, obj.GetName(), err)
 		}
 	}
 	if deref(in.Wait) {
-		for _, d := range sample.DeploymentNames(in.Version) {
+		for _, d := range sample.DeploymentNames(in.SampleVersion) {
 			if err := client.WaitForDeployment(ctx, ns, d, progress(ctx, name)); err != nil {
 				return existing == nil, fmt.Errorf("cluster %s: %w", name, err)
 			}
@@ -107,7 +118,7 @@ func (r *HelloWorld) Read(ctx context.Context, req infer.ReadRequest[HelloWorldA
 		return infer.ReadResponse[HelloWorldArgs, HelloWorldState]{}, err
 	}
 	state.Present = true
-	for _, obj := range sample.Objects(deref(state.Namespace), state.Version) {
+	for _, obj := range sample.Objects(deref(state.Namespace), state.SampleVersion) {
 		live, err := client.Get(ctx, obj.GroupVersionKind(), obj.GetNamespace(), obj.GetName())
 		if err != nil {
 			return infer.ReadResponse[HelloWorldArgs, HelloWorldState]{}, fmt.Errorf("cluster %s: reading %s %s/%s: %w", state.Cluster.Name, obj.GetKind(), obj.GetNamespace(), obj.GetName(), err)
@@ -126,7 +137,7 @@ func (r *HelloWorld) Delete(ctx context.Context, req infer.DeleteRequest[HelloWo
 	if err != nil {
 		return infer.DeleteResponse{}, deleteHint(s.Cluster.Name, err)
 	}
-	objs := sample.Objects(deref(s.Namespace), s.Version)
+	objs := sample.Objects(deref(s.Namespace), s.SampleVersion)
 	for i := len(objs) - 1; i >= 0; i-- {
 		if err := deleteManaged(ctx, client, objs[i].GroupVersionKind(), objs[i].GetNamespace(), objs[i].GetName(), req.ID); err != nil {
 			return infer.DeleteResponse{}, deleteHint(s.Cluster.Name, err)

@@ -44,6 +44,9 @@ func validateMesh(d Deps, args MultiClusterMeshArgs, now time.Time) error {
 			problems.add("chartRepository", "%v", err)
 		}
 	}
+	if r := deref(args.Revision); args.Revision != nil && len(validation.IsDNS1123Label(r)) > 0 {
+		problems.add("revision", "%q is not a DNS-1123 label (it names istiod-<revision> and labels namespaces)", r)
+	}
 	if t := deref(args.TimeoutSeconds); args.TimeoutSeconds != nil && t <= 0 {
 		problems.add("timeoutSeconds", "must be positive, got %d", t)
 	}
@@ -74,6 +77,9 @@ func validateMesh(d Deps, args MultiClusterMeshArgs, now time.Time) error {
 			names[c.Name] = i
 		}
 		network := clusterNetwork(c)
+		if errs := validation.IsValidLabelValue(network); len(errs) > 0 {
+			problems.add(field+".network", "%q is not a valid label value (it labels istio-system): %s", network, strings.Join(errs, "; "))
+		}
 		if other, dup := networks[network]; dup {
 			problems.add(field+".network", "network %q is also used by cluster %q; each cluster needs its own network", network, other)
 		} else {

@@ -64,6 +64,14 @@ func TestValidateMesh(t *testing.T) {
 			change: func(a *MultiClusterMeshArgs) { a.Certificate = &MeshCertificate{RsaBits: i(1024)} },
 			want:   []string{"certificate.rsaBits", "1024"},
 		},
+		"a network that is not a label value": {
+			change: func(a *MultiClusterMeshArgs) { a.Clusters[0].Network = s("net work") },
+			want:   []string{"clusters[0] (cluster1).network", "label value"},
+		},
+		"a revision that is not a DNS label": {
+			change: func(a *MultiClusterMeshArgs) { a.Revision = s("Canary_1") },
+			want:   []string{"revision", "DNS-1123"},
+		},
 		"every problem is reported at once": {
 			change: func(a *MultiClusterMeshArgs) { a.MeshId = ""; a.Clusters[1].Name = "cluster1" },
 			want:   []string{"meshId", "clusters[1] (cluster1).name: duplicate"},

@@ -16,6 +16,7 @@ import (
 	presource "github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 	"github.com/pulumi/pulumi/sdk/v3/go/property"
 
+	"github.com/ristio/pulumi-ristio/pkg/pki"
 	"github.com/ristio/pulumi-ristio/provider"
 )
 
@@ -193,6 +194,29 @@ func TestRootAndClusterCA(t *testing.T) {
 	if d := diff(); d.HasChanges {
 		t.Errorf("fresh intermediate diffs: %v", d.DetailedDiff)
 	}
+	// A new root password re-encrypts the exported key; the root stays.
+	newInputs := check.Inputs.Set("password", property.New("correct horse").WithSecret(true))
+	rd, err := s.Diff(p.DiffRequest{ID: root.ID, Urn: urn("RootCA", "root"), State: root.Properties, Inputs: newInputs, OldInputs: check.Inputs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rd.DetailedDiff["password"].Kind != p.Update || len(rd.DetailedDiff) != 1 {
+		t.Fatalf("password change: %v, want an update of password only", rd.DetailedDiff)
+	}
+	updated, err := s.Update(p.UpdateRequest{ID: root.ID, Urn: urn("RootCA", "root"), State: root.Properties, Inputs: newInputs, OldInputs: check.Inputs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if updated.Properties.Get("certPem").AsString() != root.Properties.Get("certPem").AsString() {
+		t.Errorf("a password change replaced the root certificate")
+	}
+	if _, err := pki.ParseCA([]byte(updated.Properties.Get("certPem").AsString()), []byte(updated.Properties.Get("keyPem").AsString()), []byte("correct horse")); err != nil {
+		t.Errorf("the re-encrypted key does not open with the new password: %v", err)
+	}
+	if _, err := pki.ParseCA([]byte(updated.Properties.Get("certPem").AsString()), []byte(updated.Properties.Get("keyPem").AsString()), []byte("hunter2")); err == nil {
+		t.Errorf("the re-encrypted key still opens with the old password")
+	}
+
 	c.Advance(850 * time.Hour) // past 80% of 1000h
 	d := diff()
 	if !d.HasChanges || d.DetailedDiff["notAfter"].Kind != p.UpdateReplace {

@@ -61,15 +61,23 @@ func checkRemoteSecretOptions(prefix, cluster string, a RemoteSecretArgs) []p.Ch
 // Diff replaces the secret when either end changes, updates it for other
 // inputs, after a hand edit, and when the token is near its end.
 func (r *RemoteSecret) Diff(ctx context.Context, req infer.DiffRequest[RemoteSecretArgs, RemoteSecretState]) (infer.DiffResponse, error) {
-	diff := diffInputs(req.State.RemoteSecretArgs, req.Inputs, replaceOn("source.name", "target.name"))
-	if req.State.Checksum != req.State.AppliedChecksum {
-		diff["checksum"] = p.PropertyDiff{Kind: p.Update}
-	}
-	if r.tokenDue(req.State) {
+	diff := r.changes(req.State, req.Inputs)
+	if _, due := diff["tokenExpiresAt"]; due {
 		p.GetLogger(ctx).Infof("%s -> %s: reader token expires %s and is due for renewal", req.State.Source.Name, req.State.Target.Name, req.State.TokenExpiresAt)
-		diff["tokenExpiresAt"] = p.PropertyDiff{Kind: p.Update}
 	}
 	return diffResponse(diff), nil
+}
+
+// changes lists what differs between the state and new inputs, drift included.
+func (r *RemoteSecret) changes(state RemoteSecretState, inputs RemoteSecretArgs) map[string]p.PropertyDiff {
+	diff := diffInputs(state.RemoteSecretArgs, inputs, replaceOn("source.name", "target.name"))
+	if state.Checksum != state.AppliedChecksum {
+		diff["checksum"] = p.PropertyDiff{Kind: p.Update}
+	}
+	if r.tokenDue(state) {
+		diff["tokenExpiresAt"] = p.PropertyDiff{Kind: p.Update}
+	}
+	return diff
 }
 
 func (r *RemoteSecret) tokenDue(s RemoteSecretState) bool {
@@ -97,6 +105,13 @@ func (r *RemoteSecret) Create(ctx context.Context, req infer.CreateRequest[Remot
 
 // Update reissues the token and rewrites the secret.
 func (r *RemoteSecret) Update(ctx context.Context, req infer.UpdateRequest[RemoteSecretArgs, RemoteSecretState]) (infer.UpdateResponse[RemoteSecretState], error) {
+	// A new way to reach the clusters needs no new token, unless the secret's
+	// server would change with it.
+	if quietOnly(r.changes(req.State, req.Inputs)) && serverOf(req.Inputs) == req.State.Server {
+		state := req.State
+		state.RemoteSecretArgs = req.Inputs
+		return infer.UpdateResponse[RemoteSecretState]{Output: state}, nil
+	}
 	if req.DryRun {
 		state := req.State
 		state.RemoteSecretArgs = req.Inputs
@@ -160,6 +175,9 @@ func (r *RemoteSecret) apply(ctx context.Context, id string, in RemoteSecretArgs
 	if err != nil {
 		return state, err
 	}
+	if err := claim(ctx, dstClient, secretGVK, naming.IstioNamespace, state.SecretName); err != nil {
+		return state, fmt.Errorf("cluster %s: %w", dst.Name, err)
+	}
 	p.GetLogger(ctx).InfoStatusf("%s: writing %s/%s", dst.Name, naming.IstioNamespace, state.SecretName)
 	labels := naming.ManagedLabels()
 	labels[naming.MultiClusterLabel] = "true"
@@ -177,6 +195,19 @@ func (r *RemoteSecret) apply(ctx context.Context, id string, in RemoteSecretArgs
 	state.AppliedChecksum = checksum(data)
 	state.Checksum = state.AppliedChecksum
 	return state, nil
+}
+
+// serverOf is the source API server a remote secret for in points at, or ""
+// when the source's kubeconfig cannot be read.
+func serverOf(in RemoteSecretArgs) string {
+	if u := deref(in.RemoteApiServer); u != "" {
+		return u
+	}
+	server, _, err := in.Source.source().Endpoint()
+	if err != nil {
+		return ""
+	}
+	return server
 }
 
 func readerTokenHours(in RemoteSecretArgs) int {
@@ -200,7 +231,7 @@ func (r *RemoteSecret) Read(ctx context.Context, req infer.ReadRequest[RemoteSec
 	}
 	state.Checksum = ""
 	if live != nil {
-		state.Checksum = checksum(live.Data)
+		state.Checksum = checksum(ownKeys(live.Data, map[string][]byte{state.Source.Name: nil}))
 	}
 	return infer.ReadResponse[RemoteSecretArgs, RemoteSecretState]{ID: req.ID, Inputs: req.Inputs, State: state}, nil
 }
@@ -209,11 +240,13 @@ func (r *RemoteSecret) Read(ctx context.Context, req infer.ReadRequest[RemoteSec
 // the source when there is one; a source that is gone does not block it.
 func (r *RemoteSecret) Delete(ctx context.Context, req infer.DeleteRequest[RemoteSecretState]) (infer.DeleteResponse, error) {
 	s := req.State
+	ctx, cancel := withTimeout(ctx, s.TimeoutSeconds)
+	defer cancel()
 	client, err := r.deps.kubeClient(s.Target)
 	if err != nil {
 		return infer.DeleteResponse{}, deleteHint(s.Target.Name, err)
 	}
-	if err := deleteManagedSecret(ctx, client, naming.IstioNamespace, naming.RemoteSecret(s.Source.Name), req.ID); err != nil {
+	if err := deleteManaged(ctx, client, secretGVK, naming.IstioNamespace, naming.RemoteSecret(s.Source.Name), req.ID); err != nil {
 		return infer.DeleteResponse{}, deleteHint(s.Target.Name, err)
 	}
 	if deref(s.ReaderTokenMode) == serviceAccountSecretMode {
@@ -227,7 +260,7 @@ func (r *RemoteSecret) Delete(ctx context.Context, req infer.DeleteRequest[Remot
 func (r *RemoteSecret) revokeLongLivedToken(ctx context.Context, source ClusterConnection, peer string) {
 	src, err := r.deps.kubeClient(source)
 	if err == nil {
-		err = deleteManagedSecret(ctx, src, naming.IstioNamespace, naming.ReaderTokenSecret(peer), "")
+		err = deleteManaged(ctx, src, secretGVK, naming.IstioNamespace, naming.ReaderTokenSecret(peer), "")
 	}
 	if err != nil {
 		p.GetLogger(ctx).Warningf("cluster %s: could not revoke the reader token of %s: %v", source.Name, peer, err)

@@ -24,7 +24,14 @@ func (r *RootCA) Check(ctx context.Context, req infer.CheckRequest) (infer.Check
 	if err != nil || len(failures) > 0 {
 		return infer.CheckResponse[CertificateArgs]{Inputs: args, Failures: failures}, err
 	}
-	failures = checkCertificate("", args, r.deps.Now())
+	checked := args
+	for _, k := range []string{"rootCertPem", "rootKeyPem", "password"} {
+		if req.NewInputs.Get(k).IsComputed() {
+			// A supplied root not known yet (preview) is checked when it is.
+			checked.RootCertPem, checked.RootKeyPem = nil, nil
+		}
+	}
+	failures = checkCertificate("", checked, r.deps.Now())
 	return infer.CheckResponse[CertificateArgs]{Inputs: args, Failures: failures}, nil
 }
 
@@ -130,4 +137,33 @@ func describeKey(c CertificateArgs) string {
 // WireDependencies keeps the generated key secret in state and outputs.
 func (r *RootCA) WireDependencies(f infer.FieldSelector, _ *CertificateArgs, state *RootCAState) {
 	f.OutputField(&state.KeyPem).AlwaysSecret()
+}
+
+// Diff replaces the root on any change but the password, which only decides
+// how the exported key is encrypted: a new root re-roots the whole mesh.
+func (r *RootCA) Diff(_ context.Context, req infer.DiffRequest[CertificateArgs, RootCAState]) (infer.DiffResponse, error) {
+	replace := func(field string) bool { return field != "password" }
+	return diffResponse(diffInputs(req.State.CertificateArgs, req.Inputs, replace)), nil
+}
+
+// Update re-encrypts the exported key for a new password; the root stays.
+func (r *RootCA) Update(_ context.Context, req infer.UpdateRequest[CertificateArgs, RootCAState]) (infer.UpdateResponse[RootCAState], error) {
+	state := req.State
+	state.CertificateArgs = req.Inputs
+	if req.DryRun {
+		return infer.UpdateResponse[RootCAState]{Output: state}, nil
+	}
+	root, err := pki.ParseCA([]byte(req.State.CertPem), []byte(req.State.KeyPem), []byte(deref(req.State.Password)))
+	if err != nil {
+		return infer.UpdateResponse[RootCAState]{}, fmt.Errorf("root CA: reading the key with the previous password: %w", err)
+	}
+	state.KeyPem = string(root.KeyPEM)
+	if pw := deref(req.Inputs.Password); pw != "" {
+		enc, err := pki.EncryptKey(root.Key, []byte(pw))
+		if err != nil {
+			return infer.UpdateResponse[RootCAState]{}, fmt.Errorf("root CA: encrypting key: %w", err)
+		}
+		state.KeyPem = string(enc)
+	}
+	return infer.UpdateResponse[RootCAState]{Output: state}, nil
 }

@@ -94,3 +94,53 @@ func namespaceState(ns *corev1.Namespace) string {
 	}
 	return state
 }
+
+// ForeignWorkloads names the Deployments, StatefulSets, DaemonSets and
+// Services in ns that neither ristio nor Helm manages: things a person or
+// another tool put there, which deleting the namespace would take with it.
+func (c *Client) ForeignWorkloads(ctx context.Context, ns string) ([]string, error) {
+	managed := func(labels map[string]string) bool {
+		by := labels[naming.ManagedByLabel]
+		return by == naming.ManagedByValue || by == "Helm"
+	}
+	var out []string
+	opts := metav1.ListOptions{}
+	deps, err := c.kube.AppsV1().Deployments(ns).List(ctx, opts)
+	if err != nil {
+		return nil, fmt.Errorf("list deployments in %s: %w", ns, err)
+	}
+	for _, o := range deps.Items {
+		if !managed(o.Labels) {
+			out = append(out, "Deployment "+o.Name)
+		}
+	}
+	sets, err := c.kube.AppsV1().StatefulSets(ns).List(ctx, opts)
+	if err != nil {
+		return nil, fmt.Errorf("list statefulsets in %s: %w", ns, err)
+	}
+	for _, o := range sets.Items {
+		if !managed(o.Labels) {
+			out = append(out, "StatefulSet "+o.Name)
+		}
+	}
+	daemons, err := c.kube.AppsV1().DaemonSets(ns).List(ctx, opts)
+	if err != nil {
+		return nil, fmt.Errorf("list daemonsets in %s: %w", ns, err)
+	}
+	for _, o := range daemons.Items {
+		if !managed(o.Labels) {
+			out = append(out, "DaemonSet "+o.Name)
+		}
+	}
+	svcs, err := c.kube.CoreV1().Services(ns).List(ctx, opts)
+	if err != nil {
+		return nil, fmt.Errorf("list services in %s: %w", ns, err)
+	}
+	for _, o := range svcs.Items {
+		if !managed(o.Labels) {
+			out = append(out, "Service "+o.Name)
+		}
+	}
+	sort.Strings(out)
+	return out, nil
+}

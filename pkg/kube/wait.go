@@ -145,10 +145,13 @@ func deploymentReady(d *appsv1.Deployment) (bool, string, error) {
 	if d.Spec.Replicas != nil {
 		want = *d.Spec.Replicas
 	}
-	if s.AvailableReplicas >= 1 {
+	// As `kubectl rollout status`: every replica runs the current template and
+	// is available. The old replicas stay available during a rollout, so
+	// "some replica is available" would end the wait before an upgrade did.
+	if want == 0 || (s.UpdatedReplicas >= want && s.Replicas <= s.UpdatedReplicas && s.AvailableReplicas >= s.UpdatedReplicas) {
 		return true, "", nil
 	}
-	state := fmt.Sprintf("%s: %d/%d replicas available", d.Name, s.AvailableReplicas, want)
+	state := fmt.Sprintf("%s: %d/%d replicas updated, %d available", d.Name, s.UpdatedReplicas, want, s.AvailableReplicas)
 	for _, cond := range s.Conditions {
 		failed := cond.Type == appsv1.DeploymentReplicaFailure && cond.Status == corev1.ConditionTrue
 		stuck := cond.Type == appsv1.DeploymentProgressing && cond.Status == corev1.ConditionFalse

@@ -165,32 +165,40 @@ func TestDeploymentReady(t *testing.T) {
 		wantReady bool
 		wantState string
 	}{
-		"one of one available": {
-			d:         deployment(1, 1, 1, 1),
+		"one of one updated and available": {
+			d:         deployment(1, 1, 1, 1, 1, 1),
 			wantReady: true,
 		},
-		"one of three available is enough": {
-			d:         deployment(3, 1, 1, 1),
+		"three of three updated and available": {
+			d:         deployment(3, 1, 1, 3, 3, 3),
 			wantReady: true,
+		},
+		"one of three available is not enough": {
+			d:         deployment(3, 1, 1, 3, 3, 1),
+			wantState: "istiod: 3/3 replicas updated, 1 available",
+		},
+		"a rollout with the old replica still serving is not done": {
+			d:         deployment(1, 2, 2, 2, 1, 1),
+			wantState: "istiod: 1/1 replicas updated, 1 available",
 		},
 		"none available says how many": {
-			d:         deployment(1, 1, 1, 0),
-			wantState: "istiod: 0/1 replicas available",
+			d:         deployment(1, 1, 1, 1, 1, 0),
+			wantState: "istiod: 1/1 replicas updated, 0 available",
 		},
 		"a spec the controller has not seen yet is not ready even if available": {
-			d:         deployment(1, 2, 1, 1),
+			d:         deployment(1, 2, 1, 1, 1, 1),
 			wantState: "istiod: generation 2 not yet observed by the deployment controller (observed 1)",
 		},
 		"a replica failure is quoted": {
 			d: func() appsv1.Deployment {
-				d := deployment(1, 1, 1, 0)
+				d := deployment(1, 1, 1, 0, 0, 0)
 				d.Status.Conditions = []appsv1.DeploymentCondition{
 					{Type: appsv1.DeploymentAvailable, Status: corev1.ConditionFalse, Reason: "MinimumReplicasUnavailable"},
 					{Type: appsv1.DeploymentReplicaFailure, Status: corev1.ConditionTrue, Reason: "FailedCreate", Message: `pods "istiod-x" is forbidden`},
 				}
 				return d
 			}(),
-			wantState: `istiod: 0/1 replicas available; FailedCreate: pods "istiod-x" is forbidden`,
+			wantState: `istiod: 0/1 replicas updated, 0 available; FailedCreate: pods "istiod-x" is forbidden`,
 		},
 	}
 	for scenario, tc := range tests {
@@ -203,11 +211,15 @@ func TestDeploymentReady(t *testing.T) {
 	}
 }
 
-func deployment(replicas int32, generation, observed int64, available int32) appsv1.Deployment {
+// deployment is istiod wanting replicas, at generation, with the status the
+// deployment controller would report.
+func deployment(replicas int32, generation, observed int64, current, updated, available int32) appsv1.Deployment {
 	return appsv1.Deployment{
 		ObjectMeta: metav1.ObjectMeta{Name: "istiod", Namespace: "istio-system", Generation: generation},
 		Spec:       appsv1.DeploymentSpec{Replicas: ptr(replicas)},
-		Status:     appsv1.DeploymentStatus{ObservedGeneration: observed, AvailableReplicas: available},
+		Status: appsv1.DeploymentStatus{
+			ObservedGeneration: observed, Replicas: current, UpdatedReplicas: updated, AvailableReplicas: available,
+		},
 	}
 }
 

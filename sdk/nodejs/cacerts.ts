@@ -67,7 +67,7 @@ export class CACerts extends pulumi.CustomResource {
      */
     declare public readonly cluster: pulumi.Output<outputs.ClusterConnection>;
     /**
-     * Whether ristio created istio-system, and so deletes it.
+     * Whether this resource created istio-system. Delete removes it only if it carries the managed-by label and nothing else lives there.
      */
     declare public /*out*/ readonly createdNamespace: pulumi.Output<boolean>;
     /**

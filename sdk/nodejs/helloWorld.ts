@@ -51,7 +51,7 @@ export class HelloWorld extends pulumi.CustomResource {
      */
     declare public readonly cluster: pulumi.Output<outputs.ClusterConnection>;
     /**
-     * Whether ristio created the namespace, and so deletes it.
+     * Whether ristio created the namespace. Delete removes it only if it carries the managed-by label and nothing else lives there.
      */
     declare public /*out*/ readonly createdNamespace: pulumi.Output<boolean>;
     /**

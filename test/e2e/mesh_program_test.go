@@ -13,6 +13,7 @@ type meshSpec struct {
 	helloWorld      bool
 	keyType         string
 	readerTokenMode string
+	revision        string
 	timeoutSeconds  int
 }
 
@@ -67,6 +68,9 @@ func meshProgram(spec meshSpec) pulumi.RunFunc {
 		}
 		if spec.readerTokenMode != "" {
 			args["readerTokenMode"] = pulumi.String(spec.readerTokenMode)
+		}
+		if spec.revision != "" {
+			args["revision"] = pulumi.String(spec.revision)
 		}
 		if spec.timeoutSeconds != 0 {
 			args["timeoutSeconds"] = pulumi.Int(spec.timeoutSeconds)

@@ -26,7 +26,7 @@ type CACerts struct {
 	Checksum pulumi.StringOutput `pulumi:"checksum"`
 	// The cluster to write the secret to.
 	Cluster ClusterConnectionOutput `pulumi:"cluster"`
-	// Whether ristio created istio-system, and so deletes it.
+	// Whether this resource created istio-system. Delete removes it only if it carries the managed-by label and nothing else lives there.
 	CreatedNamespace pulumi.BoolOutput `pulumi:"createdNamespace"`
 	// More roots appended to root-cert.pem, to rotate the root without an outage.
 	ExtraRootCertPems pulumi.StringArrayOutput `pulumi:"extraRootCertPems"`
@@ -244,7 +244,7 @@ func (o CACertsOutput) Cluster() ClusterConnectionOutput {
 	return o.ApplyT(func(v *CACerts) ClusterConnectionOutput { return v.Cluster }).(ClusterConnectionOutput)
 }
 
-// Whether ristio created istio-system, and so deletes it.
+// Whether this resource created istio-system. Delete removes it only if it carries the managed-by label and nothing else lives there.
 func (o CACertsOutput) CreatedNamespace() pulumi.BoolOutput {
 	return o.ApplyT(func(v *CACerts) pulumi.BoolOutput { return v.CreatedNamespace }).(pulumi.BoolOutput)
 }

@@ -18,7 +18,7 @@ type HelloWorld struct {
 
 	// The cluster to deploy into.
 	Cluster ClusterConnectionOutput `pulumi:"cluster"`
-	// Whether ristio created the namespace, and so deletes it.
+	// Whether ristio created the namespace. Delete removes it only if it carries the managed-by label and nothing else lives there.
 	CreatedNamespace pulumi.BoolOutput `pulumi:"createdNamespace"`
 	// Namespace of the sample.
 	Namespace pulumi.StringPtrOutput `pulumi:"namespace"`
@@ -217,7 +217,7 @@ func (o HelloWorldOutput) Cluster() ClusterConnectionOutput {
 	return o.ApplyT(func(v *HelloWorld) ClusterConnectionOutput { return v.Cluster }).(ClusterConnectionOutput)
 }
 
-// Whether ristio created the namespace, and so deletes it.
+// Whether ristio created the namespace. Delete removes it only if it carries the managed-by label and nothing else lives there.
 func (o HelloWorldOutput) CreatedNamespace() pulumi.BoolOutput {
 	return o.ApplyT(func(v *HelloWorld) pulumi.BoolOutput { return v.CreatedNamespace }).(pulumi.BoolOutput)
 }

@@ -284,7 +284,7 @@ class CACerts(pulumi.CustomResource):
     @pulumi.getter(name="createdNamespace")
     def created_namespace(self) -> pulumi.Output[_builtins.bool]:
         """
-        Whether ristio created istio-system, and so deletes it.
+        Whether this resource created istio-system. Delete removes it only if it carries the managed-by label and nothing else lives there.
         """
         return pulumi.get(self, "created_namespace")
 

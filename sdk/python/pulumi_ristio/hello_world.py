@@ -259,7 +259,7 @@ class HelloWorld(pulumi.CustomResource):
     @pulumi.getter(name="createdNamespace")
     def created_namespace(self) -> pulumi.Output[_builtins.bool]:
         """
-        Whether ristio created the namespace, and so deletes it.
+        Whether ristio created the namespace. Delete removes it only if it carries the managed-by label and nothing else lives there.
         """
         return pulumi.get(self, "created_namespace")
 
