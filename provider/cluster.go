@@ -110,9 +110,9 @@ func newID(name string) string {
 	return name + "-" + hex.EncodeToString(b)
 }
 
-// partial reports a create that left objects in the cluster: Pulumi keeps the
-// resource in state, so a later up retries it as an update and a destroy
-// still removes what was made.
+// partial reports a create or update that left objects in the cluster:
+// Pulumi keeps the resource, with what was done, in state, so a later up
+// retries it as an update and a destroy still removes what was made.
 func partial(err error) error {
 	if err == nil {
 		return nil

@@ -91,7 +91,7 @@ func (r *IstioControlPlane) Update(ctx context.Context, req infer.UpdateRequest[
 		return infer.UpdateResponse[IstioControlPlaneState]{Output: state}, nil
 	}
 	state, err := r.apply(ctx, req.ID, req.Inputs)
-	return infer.UpdateResponse[IstioControlPlaneState]{Output: state}, err
+	return infer.UpdateResponse[IstioControlPlaneState]{Output: state}, partial(err)
 }
 
 func (r *IstioControlPlane) apply(ctx context.Context, id string, in IstioControlPlaneArgs) (IstioControlPlaneState, error) {

@@ -79,7 +79,7 @@ func (r *EastWestGateway) Update(ctx context.Context, req infer.UpdateRequest[Ea
 		return infer.UpdateResponse[EastWestGatewayState]{Output: state}, nil
 	}
 	state, err := r.apply(ctx, req.ID, req.Inputs)
-	return infer.UpdateResponse[EastWestGatewayState]{Output: state}, err
+	return infer.UpdateResponse[EastWestGatewayState]{Output: state}, partial(err)
 }
 
 func (r *EastWestGateway) apply(ctx context.Context, id string, in EastWestGatewayArgs) (EastWestGatewayState, error) {

@@ -76,7 +76,7 @@ func (r *HelloWorld) Update(ctx context.Context, req infer.UpdateRequest[HelloWo
 	}
 	created, err := r.apply(ctx, req.ID, req.Inputs)
 	state.CreatedNamespace, state.Present = state.CreatedNamespace || created, err == nil
-	return infer.UpdateResponse[HelloWorldState]{Output: state}, err
+	return infer.UpdateResponse[HelloWorldState]{Output: state}, partial(err)
 }
 
 func (r *HelloWorld) apply(ctx context.Context, id string, in HelloWorldArgs) (createdNamespace bool, err error) {

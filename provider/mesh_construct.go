@@ -41,7 +41,7 @@ type meshBuilder struct {
 // NewMultiClusterMesh constructs the component. Every input known now is
 // validated before the first child is registered.
 func NewMultiClusterMesh(ctx *pulumi.Context, name string, args MultiClusterMeshArgs, opts ...pulumi.ResourceOption) (*MultiClusterMesh, error) {
-	if err := validateMesh(DefaultDeps(), args, time.Now()); err != nil {
+	if err := validateMesh(args, time.Now()); err != nil {
 		return nil, err
 	}
 	comp := &MultiClusterMesh{}

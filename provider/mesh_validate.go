@@ -8,6 +8,7 @@ import (
 
 	"k8s.io/apimachinery/pkg/util/validation"
 
+	"github.com/ristio/pulumi-ristio/pkg/charts"
 	"github.com/ristio/pulumi-ristio/pkg/naming"
 )
 
@@ -28,7 +29,7 @@ func (m meshProblems) err() error {
 
 // validateMesh checks every input that is known at construct time, before
 // any child is registered, so bad input fails preview with nothing created.
-func validateMesh(d Deps, args MultiClusterMeshArgs, now time.Time) error {
+func validateMesh(args MultiClusterMeshArgs, now time.Time) error {
 	var problems meshProblems
 	if args.MeshId == "" {
 		problems.add("meshId", "must not be empty")
@@ -40,7 +41,7 @@ func validateMesh(d Deps, args MultiClusterMeshArgs, now time.Time) error {
 		problems.add("istioVersion", "%q is not an exact version such as %s", v, DefaultIstioVersion)
 	}
 	if args.ChartRepository != nil || args.ChartDirectory != nil {
-		if err := d.chartSource(ChartSource{ChartRepository: args.ChartRepository, ChartDirectory: args.ChartDirectory}).Validate(); err != nil {
+		if err := (charts.Source{Repository: deref(args.ChartRepository), Directory: deref(args.ChartDirectory)}).Validate(); err != nil {
 			problems.add("chartRepository", "%v", err)
 		}
 	}

@@ -81,7 +81,7 @@ func TestValidateMesh(t *testing.T) {
 		t.Run(scenario, func(t *testing.T) {
 			args := good()
 			tc.change(&args)
-			err := validateMesh(DefaultDeps(), args, time.Now())
+			err := validateMesh(args, time.Now())
 			if len(tc.want) == 0 {
 				if err != nil {
 					t.Fatalf("unexpected error: %v", err)

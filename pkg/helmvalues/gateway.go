@@ -1,8 +1,10 @@
 package helmvalues
 
+import "github.com/ristio/pulumi-ristio/pkg/naming"
+
 // EastWestGatewayName is the east-west gateway's Deployment, Service and
 // ServiceAccount name.
-const EastWestGatewayName = "istio-eastwestgateway"
+const EastWestGatewayName = naming.EastWestService
 
 // GatewayOptions are the inputs of the east-west gateway's values.
 type GatewayOptions struct {

@@ -3,11 +3,13 @@ package helmvalues
 import (
 	"cmp"
 	"slices"
+
+	"github.com/ristio/pulumi-ristio/pkg/naming"
 )
 
 // DefaultGatewayPort is the east-west gateway's AUTO_PASSTHROUGH mTLS port, the
 // one meshNetworks gateway entries point at.
-const DefaultGatewayPort = 15443
+const DefaultGatewayPort = naming.CrossNetworkPort
 
 // MeshNetwork tells istiod how to reach one cluster's network: its endpoints
 // come from the cluster's registry, and, when GatewayAddress is set, traffic
