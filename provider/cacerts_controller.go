@@ -89,13 +89,10 @@ func (r *CACerts) Create(ctx context.Context, req infer.CreateRequest[CACertsArg
 
 // Update rewrites the secret.
 func (r *CACerts) Update(ctx context.Context, req infer.UpdateRequest[CACertsArgs, CACertsState]) (infer.UpdateResponse[CACertsState], error) {
-	if quietOnly(r.changes(req.State, req.Inputs)) {
-		state := req.State
-		state.CACertsArgs = req.Inputs
-		return infer.UpdateResponse[CACertsState]{Output: state}, nil
-	}
-	state := CACertsState{CACertsArgs: req.Inputs, CreatedNamespace: req.State.CreatedNamespace, Checksum: req.State.Checksum}
-	if req.DryRun {
+	state := req.State
+	state.CACertsArgs = req.Inputs
+	// Previews, and changes to how the cluster is reached, touch nothing.
+	if req.DryRun || quietOnly(r.changes(req.State, req.Inputs)) {
 		return infer.UpdateResponse[CACertsState]{Output: state}, nil
 	}
 	created, err := r.apply(ctx, req.ID, req.Inputs)

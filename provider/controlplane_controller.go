@@ -80,12 +80,9 @@ func (r *IstioControlPlane) Create(ctx context.Context, req infer.CreateRequest[
 
 // Update upgrades the releases in place.
 func (r *IstioControlPlane) Update(ctx context.Context, req infer.UpdateRequest[IstioControlPlaneArgs, IstioControlPlaneState]) (infer.UpdateResponse[IstioControlPlaneState], error) {
-	if quietOnly(r.changes(req.State, req.Inputs)) {
-		state := req.State
-		state.IstioControlPlaneArgs = req.Inputs
-		return infer.UpdateResponse[IstioControlPlaneState]{Output: state}, nil
-	}
-	if req.DryRun {
+	// Previews, and changes to how the cluster is reached or how long to wait,
+	// touch nothing.
+	if req.DryRun || quietOnly(r.changes(req.State, req.Inputs)) {
 		state := req.State
 		state.IstioControlPlaneArgs = req.Inputs
 		return infer.UpdateResponse[IstioControlPlaneState]{Output: state}, nil

@@ -68,12 +68,9 @@ func (r *EastWestGateway) Create(ctx context.Context, req infer.CreateRequest[Ea
 
 // Update upgrades the gateway in place.
 func (r *EastWestGateway) Update(ctx context.Context, req infer.UpdateRequest[EastWestGatewayArgs, EastWestGatewayState]) (infer.UpdateResponse[EastWestGatewayState], error) {
-	if quietOnly(r.changes(req.State, req.Inputs)) {
-		state := req.State
-		state.EastWestGatewayArgs = req.Inputs
-		return infer.UpdateResponse[EastWestGatewayState]{Output: state}, nil
-	}
-	if req.DryRun {
+	// Previews, and changes to how the cluster is reached or how long to wait,
+	// touch nothing.
+	if req.DryRun || quietOnly(r.changes(req.State, req.Inputs)) {
 		state := req.State
 		state.EastWestGatewayArgs = req.Inputs
 		return infer.UpdateResponse[EastWestGatewayState]{Output: state}, nil

@@ -64,14 +64,11 @@ func (r *HelloWorld) Create(ctx context.Context, req infer.CreateRequest[HelloWo
 
 // Update reapplies the sample.
 func (r *HelloWorld) Update(ctx context.Context, req infer.UpdateRequest[HelloWorldArgs, HelloWorldState]) (infer.UpdateResponse[HelloWorldState], error) {
-	if quietOnly(r.changes(req.State, req.Inputs)) {
-		state := req.State
-		state.HelloWorldArgs = req.Inputs
-		return infer.UpdateResponse[HelloWorldState]{Output: state}, nil
-	}
 	state := req.State
 	state.HelloWorldArgs = req.Inputs
-	if req.DryRun {
+	// Previews, and changes to how the cluster is reached or how long to wait,
+	// touch nothing.
+	if req.DryRun || quietOnly(r.changes(req.State, req.Inputs)) {
 		return infer.UpdateResponse[HelloWorldState]{Output: state}, nil
 	}
 	created, err := r.apply(ctx, req.ID, req.Inputs)

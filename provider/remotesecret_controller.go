@@ -105,14 +105,9 @@ func (r *RemoteSecret) Create(ctx context.Context, req infer.CreateRequest[Remot
 
 // Update reissues the token and rewrites the secret.
 func (r *RemoteSecret) Update(ctx context.Context, req infer.UpdateRequest[RemoteSecretArgs, RemoteSecretState]) (infer.UpdateResponse[RemoteSecretState], error) {
-	// A new way to reach the clusters needs no new token, unless the secret's
-	// server would change with it.
-	if quietOnly(r.changes(req.State, req.Inputs)) && serverOf(req.Inputs) == req.State.Server {
-		state := req.State
-		state.RemoteSecretArgs = req.Inputs
-		return infer.UpdateResponse[RemoteSecretState]{Output: state}, nil
-	}
-	if req.DryRun {
+	// Previews, and changes to how the cluster is reached or how long to wait,
+	// touch nothing (a remote secret is rewritten only if its server changes).
+	if req.DryRun || (quietOnly(r.changes(req.State, req.Inputs)) && serverOf(req.Inputs) == req.State.Server) {
 		state := req.State
 		state.RemoteSecretArgs = req.Inputs
 		return infer.UpdateResponse[RemoteSecretState]{Output: state}, nil
