@@ -17,8 +17,10 @@ build:
 	go build -ldflags "-X github.com/ristio/pulumi-ristio/provider.Version=$(VERSION)" \
 		-o bin/pulumi-resource-ristio ./cmd/pulumi-resource-ristio
 
+# -count=1: the e2e tests build the plugin in a subprocess, which Go's test
+# cache cannot see, so a cached pass could hide a provider change.
 test: tools check-generated sdk-check
-	go test -timeout $(TEST_TIMEOUT) ./...
+	go test -count=1 -timeout $(TEST_TIMEOUT) ./...
 
 # N local clusters with the kubelet and load-balancer emulators, in the
 # background until `make demo-down`.
