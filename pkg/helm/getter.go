@@ -16,16 +16,15 @@ import (
 	"k8s.io/client-go/restmapper"
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
+
+	"github.com/ristio/pulumi-ristio/pkg/kubeconfig"
 )
 
-// Client-side rate limits: Istio's base chart alone is 17 objects, several of
-// them CRDs of a hundred kilobytes; client-go's defaults (5 QPS) would make an
-// install crawl.
-const (
-	restQPS     = 50
-	restBurst   = 100
-	restTimeout = 2 * time.Minute
-)
+// restTimeout bounds one request: Helm's (a CRD of a hundred kilobytes, a
+// server-side dry run) may take longer than kubeconfig.Timeout. The rate
+// limits are kubeconfig's: client-go's defaults (5 QPS) would make an install
+// of Istio's base chart crawl.
+const restTimeout = 2 * time.Minute
 
 var _ genericclioptions.RESTClientGetter = (*restClientGetter)(nil)
 
@@ -68,10 +67,10 @@ func (g *restClientGetter) restConfig() (*rest.Config, error) {
 		}
 		cfg = rest.CopyConfig(cfg)
 		if cfg.QPS == 0 {
-			cfg.QPS = restQPS
+			cfg.QPS = kubeconfig.QPS
 		}
 		if cfg.Burst == 0 {
-			cfg.Burst = restBurst
+			cfg.Burst = kubeconfig.Burst
 		}
 		if cfg.Timeout == 0 {
 			cfg.Timeout = restTimeout
