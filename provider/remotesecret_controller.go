@@ -152,12 +152,9 @@ func (r *RemoteSecret) apply(ctx context.Context, id string, in RemoteSecretArgs
 	}
 	state.TokenIssuedAt = issued.UTC().Format(time.RFC3339)
 
-	server, caData, err := src.source().Endpoint()
+	server, caData, err := sourceEndpoint(in)
 	if err != nil {
 		return state, fmt.Errorf("cluster %s: %w", src.Name, err)
-	}
-	if u := deref(in.RemoteApiServer); u != "" {
-		server = u
 	}
 	state.Server = server
 	config, err := kubeconfig.BuildRemote(src.Name, server, caData, token)
@@ -195,14 +192,21 @@ func (r *RemoteSecret) apply(ctx context.Context, id string, in RemoteSecretArgs
 // serverOf is the source API server a remote secret for in points at, or ""
 // when the source's kubeconfig cannot be read.
 func serverOf(in RemoteSecretArgs) string {
-	if u := deref(in.RemoteApiServer); u != "" {
-		return u
-	}
-	server, _, err := in.Source.source().Endpoint()
+	server, _, err := sourceEndpoint(in)
 	if err != nil {
 		return ""
 	}
 	return server
+}
+
+// sourceEndpoint is the source API server and CA the target is given:
+// remoteApiServer, when set, replaces the kubeconfig's server.
+func sourceEndpoint(in RemoteSecretArgs) (server string, caData []byte, err error) {
+	server, caData, err = in.Source.source().Endpoint()
+	if u := deref(in.RemoteApiServer); u != "" && err == nil {
+		server = u
+	}
+	return server, caData, err
 }
 
 func readerTokenHours(in RemoteSecretArgs) int {
