@@ -19,6 +19,7 @@ type MultiClusterMeshArgs struct {
 	TimeoutSeconds      *int             `pulumi:"timeoutSeconds,optional"`
 	ReaderTokenMode     *string          `pulumi:"readerTokenMode,optional"`
 	ReaderTokenTtlHours *int             `pulumi:"readerTokenTtlHours,optional"`
+	Verify              *bool            `pulumi:"verify,optional"`
 }
 
 // Annotate documents MultiClusterMeshArgs.
@@ -35,6 +36,7 @@ func (m *MultiClusterMeshArgs) Annotate(a infer.Annotator) {
 	a.Describe(&m.TimeoutSeconds, "Upper bound of every wait, per resource. Default 600.")
 	a.Describe(&m.ReaderTokenMode, "How remote secrets authenticate: tokenRequest (bounded tokens, reissued by `pulumi up` past 80% of their life; default) or serviceAccountSecret (long-lived token secret, as istioctl).")
 	a.Describe(&m.ReaderTokenTtlHours, "Lifetime of tokenRequest reader tokens, in hours. Default 8760.")
+	a.Describe(&m.Verify, "After the control planes, gateways and remote secrets exist, wait (within timeoutSeconds) until every cluster's istiod reports every peer synced, knows every peer's gateway and serves a certificate every peer trusts: one MeshCheck per cluster. Default true.")
 }
 
 // MeshCluster describe one cluster of the mesh.
@@ -92,10 +94,11 @@ func (c *MeshCertificate) Annotate(a infer.Annotator) {
 // MultiClusterMesh is the component: one multi-primary, multi-network Istio mesh.
 type MultiClusterMesh struct {
 	pulumi.ResourceState
-	RootCertPem      pulumi.StringOutput    `pulumi:"rootCertPem"`
-	RootKeyPem       pulumi.StringOutput    `pulumi:"rootKeyPem" provider:"secret"`
-	GatewayAddresses pulumi.StringMapOutput `pulumi:"gatewayAddresses"`
-	Networks         pulumi.StringMapOutput `pulumi:"networks"`
+	RootCertPem      pulumi.StringOutput       `pulumi:"rootCertPem"`
+	RootKeyPem       pulumi.StringOutput       `pulumi:"rootKeyPem" provider:"secret"`
+	GatewayAddresses pulumi.StringMapOutput    `pulumi:"gatewayAddresses"`
+	Networks         pulumi.StringMapOutput    `pulumi:"networks"`
+	MeshStatus       pulumi.StringMapMapOutput `pulumi:"meshStatus"`
 }
 
 // Annotate documents MultiClusterMesh.
@@ -105,6 +108,7 @@ func (m *MultiClusterMesh) Annotate(a infer.Annotator) {
 	a.Describe(&m.RootKeyPem, "The mesh root key, PEM; encrypted PKCS#8 when certificate.password is set.")
 	a.Describe(&m.GatewayAddresses, "Each cluster's east-west gateway address (IP or hostname), by cluster name.")
 	a.Describe(&m.Networks, "Each cluster's network, by cluster name.")
+	a.Describe(&m.MeshStatus, "What each cluster's istiod says of each peer: cluster → peer → \"synced\" or the reason it is not. Empty when verify is false.")
 }
 
 // DefaultIstioVersion is the Istio release installed when none is given.

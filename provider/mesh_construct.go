@@ -27,6 +27,10 @@ type (
 		pulumi.CustomResourceState
 		Address pulumi.StringOutput `pulumi:"address"`
 	}
+	meshCheckResource struct {
+		pulumi.CustomResourceState
+		Status pulumi.StringMapOutput `pulumi:"status"`
+	}
 	plainResource struct{ pulumi.CustomResourceState }
 )
 
@@ -63,8 +67,10 @@ func (b *meshBuilder) build(comp *MultiClusterMesh) error {
 	comp.RootCertPem = root.CertPem
 	comp.RootKeyPem = pulumi.ToSecret(root.KeyPem).(pulumi.StringOutput)
 
-	conns := make([]pulumi.Map, len(b.args.Clusters))
-	planes := make([]*plainResource, len(b.args.Clusters))
+	n := len(b.args.Clusters)
+	conns := make([]pulumi.Map, n)
+	planes := make([]*plainResource, n)
+	gateways := make([]*gatewayResource, n)
 	addresses, networks := pulumi.StringMap{}, pulumi.StringMap{}
 	for i, c := range b.args.Clusters {
 		conns[i] = b.connection(c)
@@ -73,22 +79,64 @@ func (b *meshBuilder) build(comp *MultiClusterMesh) error {
 		if err != nil {
 			return err
 		}
-		planes[i] = plane
+		planes[i], gateways[i] = plane, gw
 		addresses[c.Name] = gw.Address
 	}
+	// secretsInto[j] are the remote secrets istiod in cluster j reads.
+	secretsInto := make([][]pulumi.Resource, n)
 	for i, src := range b.args.Clusters {
 		for j, dst := range b.args.Clusters {
 			if i == j {
 				continue
 			}
-			if err := b.remoteSecret(src, conns[i], conns[j], dst.Name, planes[i], planes[j]); err != nil {
+			secret, err := b.remoteSecret(src, conns[i], conns[j], dst.Name, planes[i], planes[j])
+			if err != nil {
 				return err
 			}
+			secretsInto[j] = append(secretsInto[j], secret)
 		}
 	}
 	comp.GatewayAddresses = addresses.ToStringMapOutput()
 	comp.Networks = networks.ToStringMapOutput()
+	status := pulumi.StringMapMap{}
+	if b.args.Verify == nil || *b.args.Verify {
+		for i, c := range b.args.Clusters {
+			check, err := b.meshCheck(i, conns, planes, gateways, secretsInto[i])
+			if err != nil {
+				return err
+			}
+			status[c.Name] = check.Status
+		}
+	}
+	comp.MeshStatus = status.ToStringMapMapOutput()
 	return nil
+}
+
+// meshCheck registers cluster i's MeshCheck once everything its istiod must
+// see exists: its control plane, every peer's control plane and gateway
+// (whose addresses are inputs), and the remote secrets it reads.
+func (b *meshBuilder) meshCheck(i int, conns []pulumi.Map, planes []*plainResource, gateways []*gatewayResource, secrets []pulumi.Resource) (*meshCheckResource, error) {
+	c := b.args.Clusters[i]
+	deps := append([]pulumi.Resource{planes[i], gateways[i]}, secrets...)
+	peers := pulumi.Array{}
+	for j, peer := range b.args.Clusters {
+		if j == i {
+			continue
+		}
+		peers = append(peers, pulumi.Map{
+			"cluster":        conns[j],
+			"network":        pulumi.String(clusterNetwork(peer)),
+			"gatewayAddress": gateways[j].Address,
+		})
+		deps = append(deps, planes[j], gateways[j])
+	}
+	props := pulumi.Map{"cluster": conns[i], "peers": peers}
+	setString(props, "revision", b.args.Revision)
+	setInt(props, "timeoutSeconds", b.args.TimeoutSeconds)
+	check := &meshCheckResource{}
+	err := b.ctx.RegisterResource("ristio:index:MeshCheck", b.name+"-"+c.Name+"-check", props, check,
+		b.parent, pulumi.DependsOn(deps))
+	return check, err
 }
 
 func (b *meshBuilder) rootCA() (*rootCAResource, error) {
@@ -210,14 +258,16 @@ func (b *meshBuilder) cluster(index int, c MeshCluster, conn pulumi.Map, root *r
 	return plane, gw, nil
 }
 
-func (b *meshBuilder) remoteSecret(src MeshCluster, srcConn, dstConn pulumi.Map, dst string, srcPlane, dstPlane *plainResource) error {
+func (b *meshBuilder) remoteSecret(src MeshCluster, srcConn, dstConn pulumi.Map, dst string, srcPlane, dstPlane *plainResource) (pulumi.Resource, error) {
 	props := pulumi.Map{"source": srcConn, "target": dstConn}
 	setString(props, "remoteApiServer", src.RemoteApiServer)
 	setString(props, "readerTokenMode", b.args.ReaderTokenMode)
 	setInt(props, "readerTokenTtlHours", b.args.ReaderTokenTtlHours)
 	setInt(props, "timeoutSeconds", b.args.TimeoutSeconds)
-	return b.ctx.RegisterResource("ristio:index:RemoteSecret", fmt.Sprintf("%s-%s-to-%s", b.name, src.Name, dst), props, &plainResource{},
+	secret := &plainResource{}
+	err := b.ctx.RegisterResource("ristio:index:RemoteSecret", fmt.Sprintf("%s-%s-to-%s", b.name, src.Name, dst), props, secret,
 		b.parent, pulumi.DependsOn([]pulumi.Resource{srcPlane, dstPlane}))
+	return secret, err
 }
 
 func (b *meshBuilder) istioVersion(c MeshCluster) string {

@@ -78,7 +78,9 @@ func builder(deps Deps) *infer.ProviderBuilder {
 			infer.Resource(&EastWestGateway{deps: deps}),
 			infer.Resource(&RemoteSecret{deps: deps}),
 			infer.Resource(&HelloWorld{deps: deps}),
+			infer.Resource(&MeshCheck{deps: deps}),
 		).
+		WithFunctions(infer.Function(&CheckMesh{deps: deps})).
 		WithComponents(infer.ComponentF(NewMultiClusterMesh))
 }
 

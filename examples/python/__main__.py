@@ -13,7 +13,7 @@ CLUSTER_NAMES = ("cluster1", "cluster2")
 
 
 def program() -> None:
-    """Declares the mesh and exports its gateway addresses and networks."""
+    """Declares the mesh and exports its gateway addresses, networks and status."""
     config = pulumi.Config()
     kubeconfig_path = config.require("kubeconfigPath")
 
@@ -37,6 +37,7 @@ def program() -> None:
 
     pulumi.export("gatewayAddresses", mesh.gateway_addresses)
     pulumi.export("networks", mesh.networks)
+    pulumi.export("meshStatus", mesh.mesh_status)
 
 
 # `pulumi up` runs this file as __main__; code that imports it (a test, a

@@ -2,4 +2,4 @@
 // in program.ts, so other code (tests, a bigger program) can reuse it.
 import { program } from "./program";
 
-export const { gatewayAddresses, networks } = program();
+export const { gatewayAddresses, networks, meshStatus } = program();

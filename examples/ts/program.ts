@@ -32,5 +32,6 @@ export function program() {
     return {
         gatewayAddresses: mesh.gatewayAddresses,
         networks: mesh.networks,
+        meshStatus: mesh.meshStatus,
     };
 }

@@ -48,6 +48,19 @@ func newServingCert(ca *keyPair) (*keyPair, error) {
 	return sign(tmpl, ca)
 }
 
+// newKubeletServingCert is the kubelet emulator's serving certificate, for
+// the node's name and address.
+func newKubeletServingCert(ca *keyPair, node, hostIP string) (*keyPair, error) {
+	tmpl := &x509.Certificate{
+		Subject:     pkix.Name{CommonName: "system:node:" + node, Organization: []string{"system:nodes"}},
+		KeyUsage:    x509.KeyUsageDigitalSignature,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		DNSNames:    []string{node, "localhost"},
+		IPAddresses: []net.IP{net.ParseIP(hostIP), net.IPv4(127, 0, 0, 1)},
+	}
+	return sign(tmpl, ca)
+}
+
 // newClientCert is a client certificate: the API server maps CN to the user
 // and O to groups.
 func newClientCert(ca *keyPair, user string, groups ...string) (*keyPair, error) {

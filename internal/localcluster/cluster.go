@@ -5,6 +5,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 )
@@ -27,6 +28,17 @@ type Cluster struct {
 	logf      func(format string, args ...any)
 	lbPool    *addressPool
 	podIPs    atomic.Uint32
+
+	// The kubelet emulator: its node's address and port, the binaries it runs,
+	// and the pods it runs as real processes (see podrunner.go).
+	binDir         string
+	hostIP         string
+	kubeletServing *keyPair
+	kubeletPort    int
+	nodeRegistered atomic.Bool
+	runsPods       atomic.Bool
+	podsMu         sync.Mutex
+	pods           map[types.UID]*realPod
 }
 
 // pids lists the control-plane processes, for RSS and leak checks.
@@ -38,8 +50,9 @@ func (c *Cluster) pids() []int {
 	return pids
 }
 
-// kill ends every process of the cluster.
+// kill ends every process of the cluster, pods first.
 func (c *Cluster) kill() {
+	c.stopAllPods()
 	for _, p := range c.procs {
 		p.kill()
 	}

@@ -6,11 +6,13 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 )
@@ -29,11 +31,11 @@ const (
 
 // startCluster starts one control plane in dir, retrying with new ports when
 // one was taken between choosing and binding it.
-func startCluster(ctx context.Context, name, dir, binDir string) (*Cluster, error) {
+func startCluster(ctx context.Context, name, dir, binDir, hostIP string) (*Cluster, error) {
 	var err error
 	for range startAttempts {
 		var c *Cluster
-		if c, err = startControlPlane(ctx, name, dir, binDir); err == nil {
+		if c, err = startControlPlane(ctx, name, dir, binDir, hostIP); err == nil {
 			return c, nil
 		}
 		if !errors.Is(err, errPortTaken) {
@@ -45,14 +47,14 @@ func startCluster(ctx context.Context, name, dir, binDir string) (*Cluster, erro
 
 // startControlPlane runs etcd, then kube-apiserver, then
 // kube-controller-manager, each once the previous one answers.
-func startControlPlane(ctx context.Context, name, dir, binDir string) (c *Cluster, err error) {
+func startControlPlane(ctx context.Context, name, dir, binDir, hostIP string) (c *Cluster, err error) {
 	if err := os.RemoveAll(dir); err != nil {
 		return nil, err
 	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, err
 	}
-	pki, err := newClusterPKI(name)
+	pki, err := newClusterPKI(name, hostIP)
 	if err != nil {
 		return nil, err
 	}
@@ -73,6 +75,11 @@ func startControlPlane(ctx context.Context, name, dir, binDir string) (c *Cluste
 		CAPEM:  pki.ca.certPEM,
 		dir:    dir,
 		ports:  ports[:],
+
+		binDir:         binDir,
+		hostIP:         hostIP,
+		kubeletServing: pki.kubeletServing,
+		pods:           map[types.UID]*realPod{},
 	}
 	c.Config = c.clientConfig(pki.admin)
 	if c.Client, err = kubernetes.NewForConfig(c.Config); err != nil {
@@ -148,6 +155,12 @@ func apiserverArgs(dir, etcdURL string, port int) []string {
 		// Webhook pods never run here, so calls to them could only fail.
 		"--disable-admission-plugins=MutatingAdmissionWebhook,ValidatingAdmissionWebhook",
 		"--allow-privileged=true",
+		// Port-forward and logs go to the kubelet emulator at the node's
+		// InternalIP; each side checks the other against the cluster CA.
+		"--kubelet-preferred-address-types=InternalIP",
+		"--kubelet-certificate-authority=" + file(caCertFile),
+		"--kubelet-client-certificate=" + file(kubeletCertFile),
+		"--kubelet-client-key=" + file(kubeletKeyFile),
 		"--profiling=false",
 	}
 }
@@ -181,7 +194,7 @@ func (c *Cluster) clientConfig(user *keyPair) *rest.Config {
 
 // run starts one binary with its log next to its data.
 func (c *Cluster) run(binDir, name string, args []string) error {
-	p, err := startProcess(name, filepath.Join(binDir, name), args, filepath.Join(c.dir, name+".log"))
+	p, err := startProcess(name, exec.Command(filepath.Join(binDir, name), args...), filepath.Join(c.dir, name+".log"))
 	if err != nil {
 		return err
 	}
@@ -239,4 +252,42 @@ func (c *Cluster) apiserverReady(ctx context.Context) error {
 func (c *Cluster) defaultServiceAccount(ctx context.Context) error {
 	_, err := c.Client.CoreV1().ServiceAccounts("default").Get(ctx, "default", metav1.GetOptions{})
 	return err
+}
+
+// StopAPIServer kills the cluster's kube-apiserver, as an outage would;
+// StartAPIServer brings it back on the same port with the same data.
+func (c *Cluster) StopAPIServer() {
+	if p := c.proc("kube-apiserver"); p != nil {
+		p.kill()
+	}
+}
+
+// StartAPIServer restarts a stopped kube-apiserver and waits until it serves.
+func (c *Cluster) StartAPIServer(ctx context.Context) error {
+	old := c.proc("kube-apiserver")
+	if old == nil {
+		return fmt.Errorf("%s: no kube-apiserver to restart", c.Name)
+	}
+	if !old.exited() {
+		return nil
+	}
+	p, err := startProcess(old.name, exec.Command(old.cmd.Path, old.cmd.Args[1:]...), old.logPath)
+	if err != nil {
+		return err
+	}
+	for i := range c.procs {
+		if c.procs[i] == old {
+			c.procs[i] = p
+		}
+	}
+	return c.waitFor(ctx, "kube-apiserver /readyz", c.apiserverReady)
+}
+
+func (c *Cluster) proc(name string) *process {
+	for _, p := range c.procs {
+		if p.name == name {
+			return p
+		}
+	}
+	return nil
 }

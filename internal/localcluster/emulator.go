@@ -9,16 +9,16 @@ import (
 // waits in tests barely notice, long enough to cost nothing.
 const emulatorInterval = 200 * time.Millisecond
 
-// every runs step in the background every emulatorInterval until ctx ends or
-// the world stops. A failed step is retried on the next tick; each distinct
-// error is logged once, so a persistent failure does not flood the log.
-func (c *Cluster) every(ctx context.Context, what string, step func(context.Context) error) {
+// every runs step in the background every interval until ctx ends or the
+// world stops. A failed step is retried on the next tick; each distinct error
+// is logged once, so a persistent failure does not flood the log.
+func (c *Cluster) every(ctx context.Context, what string, interval time.Duration, step func(context.Context) error) {
 	ctx, cancel := context.WithCancel(ctx)
 	stop := context.AfterFunc(c.life, cancel)
 	c.emulators.Go(func() {
 		defer cancel()
 		defer stop()
-		ticker := time.NewTicker(emulatorInterval)
+		ticker := time.NewTicker(interval)
 		defer ticker.Stop()
 		var lastErr string
 		for {

@@ -20,14 +20,34 @@ func (w *World) RunKubelet(ctx context.Context) {
 	}
 }
 
-// RunKubelet reports every pod as running and ready, in the background until
-// ctx ends or the world stops, so the real controllers see Deployments become
-// available. Pods stay unscheduled (no node exists), which also lets the API
-// server delete them at once.
+// RunKubelet plays the kubelet, in the background until ctx ends or the
+// world stops:
+//   - pods whose image this world can run (istiod: see podrunner.go) are
+//     bound to the cluster's node and run as real processes, Ready only when
+//     their readiness probe passes; the node's kubelet API serves
+//     port-forward and logs for them;
+//   - every other pod is reported running and ready at once, so the real
+//     controllers see Deployments become available. Those pods stay
+//     unscheduled, which also lets the API server delete them at once.
 func (c *Cluster) RunKubelet(ctx context.Context) {
-	c.every(ctx, "kubelet", func(ctx context.Context) error {
-		return c.markPodsRunning(ctx, "", metav1.ListOptions{})
+	c.runsPods.Store(true)
+	var nodeUp bool
+	c.every(ctx, "kubelet", emulatorInterval, func(ctx context.Context) error {
+		if !nodeUp {
+			if err := c.startNode(ctx); err != nil {
+				return err
+			}
+			nodeUp = true
+		}
+		return errors.Join(c.syncRealPods(ctx), c.markPodsRunning(ctx, "", metav1.ListOptions{}))
 	})
+	c.every(ctx, "node heartbeat", nodeHeartbeat, func(ctx context.Context) error {
+		if !c.nodeRegistered.Load() {
+			return nil
+		}
+		return c.nodeHeartbeat(ctx, nil)
+	})
+	context.AfterFunc(ctx, c.stopAllPods)
 }
 
 // MakeDeploymentAvailable marks the pods of one Deployment running until the
@@ -88,6 +108,9 @@ func (c *Cluster) markPodsRunning(ctx context.Context, ns string, opts metav1.Li
 		pod := &list.Items[i]
 		if pod.DeletionTimestamp != nil || podReady(pod) {
 			continue
+		}
+		if prog, _ := programFor(pod); prog != nil && c.runsPods.Load() {
+			continue // the kubelet emulator runs it for real
 		}
 		pod.Status = c.runningStatus(pod, metav1.Now())
 		_, err := c.Client.CoreV1().Pods(pod.Namespace).UpdateStatus(ctx, pod, metav1.UpdateOptions{})

@@ -35,7 +35,7 @@ func (w *World) RunLoadBalancer(ctx context.Context, mode LBMode) {
 // one, in the background until ctx ends or the world stops. An address that
 // is already set, for example by SetServiceAddress, is left alone.
 func (c *Cluster) RunLoadBalancer(ctx context.Context, mode LBMode) {
-	c.every(ctx, "load-balancer", func(ctx context.Context) error {
+	c.every(ctx, "load-balancer", emulatorInterval, func(ctx context.Context) error {
 		// Served from the watch cache: a stale entry costs only a fresh Get below.
 		services, err := c.Client.CoreV1().Services("").List(ctx, metav1.ListOptions{ResourceVersion: "0"})
 		if err != nil {

@@ -11,7 +11,8 @@ import (
 type Options struct {
 	// N is the number of clusters, named cluster1..clusterN.
 	N int
-	// BinDir holds etcd, kube-apiserver and kube-controller-manager. Default:
+	// BinDir holds etcd, kube-apiserver, kube-controller-manager and
+	// pilot-discovery (which the kubelet emulator runs for istiod pods). Default:
 	// $RISTIO_TOOLS_BIN, else <repo>/.tools/bin.
 	BinDir string
 	// WorkDir receives the kubeconfig and one data directory per cluster.
@@ -22,7 +23,7 @@ type Options struct {
 }
 
 // binaries the world needs, in start order.
-var binaries = []string{"etcd", "kube-apiserver", "kube-controller-manager"}
+var binaries = []string{"etcd", "kube-apiserver", "kube-controller-manager", pilot.binary}
 
 // resolveBinDir finds the tool directory and checks every binary is there, so a
 // missing `make tools` fails with a message that says what to do.

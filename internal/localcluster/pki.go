@@ -8,10 +8,11 @@ import (
 // clusterPKI is every key and certificate one cluster needs.
 type clusterPKI struct {
 	ca, serving, admin, controllerManager *keyPair
+	kubeletServing, kubeletClient         *keyPair
 	saKey, saPub                          []byte
 }
 
-func newClusterPKI(name string) (*clusterPKI, error) {
+func newClusterPKI(name, hostIP string) (*clusterPKI, error) {
 	var p clusterPKI
 	var err error
 	if p.ca, err = newCA(name + "-ca"); err != nil {
@@ -28,6 +29,14 @@ func newClusterPKI(name string) (*clusterPKI, error) {
 	if p.controllerManager, err = newClientCert(p.ca, "system:kube-controller-manager"); err != nil {
 		return nil, err
 	}
+	// The API server dials the kubelet emulator for port-forward and logs;
+	// both sides verify the other against the cluster CA.
+	if p.kubeletServing, err = newKubeletServingCert(p.ca, name+"-node", hostIP); err != nil {
+		return nil, err
+	}
+	if p.kubeletClient, err = newClientCert(p.ca, "kube-apiserver-kubelet-client", "system:masters"); err != nil {
+		return nil, err
+	}
 	if p.saKey, p.saPub, err = newServiceAccountKey(); err != nil {
 		return nil, err
 	}
@@ -41,6 +50,8 @@ const (
 	servingKeyFile  = "apiserver.key"
 	saKeyFile       = "sa.key"
 	saPubFile       = "sa.pub"
+	kubeletCertFile = "apiserver-kubelet-client.crt"
+	kubeletKeyFile  = "apiserver-kubelet-client.key"
 )
 
 // write puts the files the binaries read into dir; client credentials travel
@@ -52,6 +63,8 @@ func (p *clusterPKI) write(dir string) error {
 		servingKeyFile:  p.serving.keyPEM,
 		saKeyFile:       p.saKey,
 		saPubFile:       p.saPub,
+		kubeletCertFile: p.kubeletClient.certPEM,
+		kubeletKeyFile:  p.kubeletClient.keyPEM,
 	}
 	for name, data := range files {
 		if err := os.WriteFile(filepath.Join(dir, name), data, 0o600); err != nil {

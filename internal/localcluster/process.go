@@ -19,15 +19,14 @@ type process struct {
 	err     error         // exit error, valid after done
 }
 
-// startProcess runs bin in its own process group (so Stop can kill it and
+// startProcess runs cmd in its own process group (so Stop can kill it and
 // anything it spawns) with output going to logPath.
-func startProcess(name, bin string, args []string, logPath string) (*process, error) {
+func startProcess(name string, cmd *exec.Cmd, logPath string) (*process, error) {
 	logFile, err := os.Create(logPath)
 	if err != nil {
 		return nil, err
 	}
 	defer logFile.Close() // the child holds its own descriptor
-	cmd := exec.Command(bin, args...)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	cmd.SysProcAttr = sysProcAttr()
 	if err := cmd.Start(); err != nil {

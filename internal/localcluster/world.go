@@ -44,6 +44,7 @@ func Start(ctx context.Context, o Options) (*World, error) {
 	} else if err := os.MkdirAll(w.dir, 0o700); err != nil {
 		return nil, err
 	}
+	hostIP := nodeAddress()
 	life, cancel := context.WithCancel(context.Background())
 	w.cancel = cancel
 	logf := o.Logf
@@ -57,7 +58,7 @@ func Start(ctx context.Context, o Options) (*World, error) {
 	for i := range o.N {
 		name := fmt.Sprintf("cluster%d", i+1)
 		wg.Go(func() {
-			w.Clusters[i], errs[i] = startCluster(ctx, name, filepath.Join(w.dir, name), binDir)
+			w.Clusters[i], errs[i] = startCluster(ctx, name, filepath.Join(w.dir, name), binDir, hostIP)
 		})
 	}
 	wg.Wait()

@@ -34,6 +34,7 @@ type Progress func(format string, args ...any)
 
 // Client talks to one cluster.
 type Client struct {
+	config  *rest.Config // nil for clients built from fakes: no port-forward
 	kube    kubernetes.Interface
 	dynamic dynamic.Interface
 	// mapper maps kinds to resources from discovery, cached in memory and
@@ -72,7 +73,9 @@ func NewForConfig(cfg *rest.Config) (*Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("dynamic client for %s: %w", cfg.Host, err)
 	}
-	return newClient(kube, dyn), nil
+	c := newClient(kube, dyn)
+	c.config = cfg
+	return c, nil
 }
 
 func newClient(kube kubernetes.Interface, dyn dynamic.Interface) *Client {

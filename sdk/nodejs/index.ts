@@ -10,6 +10,11 @@ export type CACerts = import("./cacerts").CACerts;
 export const CACerts: typeof import("./cacerts").CACerts = null as any;
 utilities.lazyLoad(exports, ["CACerts"], () => require("./cacerts"));
 
+export { CheckMeshArgs, CheckMeshResult, CheckMeshOutputArgs } from "./checkMesh";
+export const checkMesh: typeof import("./checkMesh").checkMesh = null as any;
+export const checkMeshOutput: typeof import("./checkMesh").checkMeshOutput = null as any;
+utilities.lazyLoad(exports, ["checkMesh","checkMeshOutput"], () => require("./checkMesh"));
+
 export { ClusterCAArgs } from "./clusterCA";
 export type ClusterCA = import("./clusterCA").ClusterCA;
 export const ClusterCA: typeof import("./clusterCA").ClusterCA = null as any;
@@ -29,6 +34,11 @@ export { IstioControlPlaneArgs } from "./istioControlPlane";
 export type IstioControlPlane = import("./istioControlPlane").IstioControlPlane;
 export const IstioControlPlane: typeof import("./istioControlPlane").IstioControlPlane = null as any;
 utilities.lazyLoad(exports, ["IstioControlPlane"], () => require("./istioControlPlane"));
+
+export { MeshCheckArgs } from "./meshCheck";
+export type MeshCheck = import("./meshCheck").MeshCheck;
+export const MeshCheck: typeof import("./meshCheck").MeshCheck = null as any;
+utilities.lazyLoad(exports, ["MeshCheck"], () => require("./meshCheck"));
 
 export { MultiClusterMeshArgs } from "./multiClusterMesh";
 export type MultiClusterMesh = import("./multiClusterMesh").MultiClusterMesh;
@@ -72,6 +82,8 @@ const _module = {
                 return new HelloWorld(name, <any>undefined, { urn })
             case "ristio:index:IstioControlPlane":
                 return new IstioControlPlane(name, <any>undefined, { urn })
+            case "ristio:index:MeshCheck":
+                return new MeshCheck(name, <any>undefined, { urn })
             case "ristio:index:MultiClusterMesh":
                 return new MultiClusterMesh(name, <any>undefined, { urn })
             case "ristio:index:RemoteSecret":

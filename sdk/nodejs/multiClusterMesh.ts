@@ -29,6 +29,10 @@ export class MultiClusterMesh extends pulumi.ComponentResource {
      */
     declare public /*out*/ readonly gatewayAddresses: pulumi.Output<{[key: string]: string}>;
     /**
+     * What each cluster's istiod says of each peer: cluster → peer → "synced" or the reason it is not. Empty when verify is false.
+     */
+    declare public /*out*/ readonly meshStatus: pulumi.Output<{[key: string]: {[key: string]: string}}>;
+    /**
      * Each cluster's network, by cluster name.
      */
     declare public /*out*/ readonly networks: pulumi.Output<{[key: string]: string}>;
@@ -69,13 +73,16 @@ export class MultiClusterMesh extends pulumi.ComponentResource {
             resourceInputs["readerTokenTtlHours"] = args?.readerTokenTtlHours;
             resourceInputs["revision"] = args?.revision;
             resourceInputs["timeoutSeconds"] = args?.timeoutSeconds;
+            resourceInputs["verify"] = args?.verify;
             resourceInputs["waitForGateways"] = args?.waitForGateways;
             resourceInputs["gatewayAddresses"] = undefined /*out*/;
+            resourceInputs["meshStatus"] = undefined /*out*/;
             resourceInputs["networks"] = undefined /*out*/;
             resourceInputs["rootCertPem"] = undefined /*out*/;
             resourceInputs["rootKeyPem"] = undefined /*out*/;
         } else {
             resourceInputs["gatewayAddresses"] = undefined /*out*/;
+            resourceInputs["meshStatus"] = undefined /*out*/;
             resourceInputs["networks"] = undefined /*out*/;
             resourceInputs["rootCertPem"] = undefined /*out*/;
             resourceInputs["rootKeyPem"] = undefined /*out*/;
@@ -135,6 +142,10 @@ export interface MultiClusterMeshArgs {
      * Upper bound of every wait, per resource. Default 600.
      */
     timeoutSeconds?: number;
+    /**
+     * After the control planes, gateways and remote secrets exist, wait (within timeoutSeconds) until every cluster's istiod reports every peer synced, knows every peer's gateway and serves a certificate every peer trusts: one MeshCheck per cluster. Default true.
+     */
+    verify?: boolean;
     /**
      * Wait for each east-west gateway's load-balancer address. Default true.
      */

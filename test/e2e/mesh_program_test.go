@@ -15,21 +15,24 @@ type meshSpec struct {
 	readerTokenMode string
 	revision        string
 	timeoutSeconds  int
+	verify          *bool // default: the component's (true)
 }
 
 type clusterSpec struct {
 	name, context, version string
 	gatewayAddress         string
+	remoteAPIServer        string
 	kubeconfigFile         string // overrides meshSpec.kubeconfig
 }
 
 // meshResource is the component as an inline program sees it.
 type meshResource struct {
 	pulumi.ResourceState
-	RootCertPem      pulumi.StringOutput    `pulumi:"rootCertPem"`
-	RootKeyPem       pulumi.StringOutput    `pulumi:"rootKeyPem"`
-	GatewayAddresses pulumi.StringMapOutput `pulumi:"gatewayAddresses"`
-	Networks         pulumi.StringMapOutput `pulumi:"networks"`
+	RootCertPem      pulumi.StringOutput       `pulumi:"rootCertPem"`
+	RootKeyPem       pulumi.StringOutput       `pulumi:"rootKeyPem"`
+	GatewayAddresses pulumi.StringMapOutput    `pulumi:"gatewayAddresses"`
+	Networks         pulumi.StringMapOutput    `pulumi:"networks"`
+	MeshStatus       pulumi.StringMapMapOutput `pulumi:"meshStatus"`
 }
 
 // meshProgram is an inline Pulumi program: the same registration a generated
@@ -52,6 +55,9 @@ func meshProgram(spec meshSpec) pulumi.RunFunc {
 			if c.gatewayAddress != "" {
 				m["gatewayAddress"] = pulumi.String(c.gatewayAddress)
 			}
+			if c.remoteAPIServer != "" {
+				m["remoteApiServer"] = pulumi.String(c.remoteAPIServer)
+			}
 			clusters = append(clusters, m)
 		}
 		args := pulumi.Map{
@@ -72,6 +78,9 @@ func meshProgram(spec meshSpec) pulumi.RunFunc {
 		if spec.revision != "" {
 			args["revision"] = pulumi.String(spec.revision)
 		}
+		if spec.verify != nil {
+			args["verify"] = pulumi.Bool(*spec.verify)
+		}
 		if spec.timeoutSeconds != 0 {
 			args["timeoutSeconds"] = pulumi.Int(spec.timeoutSeconds)
 		}
@@ -86,6 +95,7 @@ func meshProgram(spec meshSpec) pulumi.RunFunc {
 		}
 		ctx.Export("gatewayAddresses", mesh.GatewayAddresses)
 		ctx.Export("networks", mesh.Networks)
+		ctx.Export("meshStatus", mesh.MeshStatus)
 		ctx.Export("rootCertPem", mesh.RootCertPem)
 		ctx.Export("rootKeyPem", mesh.RootKeyPem)
 		return nil

@@ -86,6 +86,10 @@ func assertMesh(t *testing.T, w *localcluster.World, cs []clusterSpec, outputs a
 	if !outputs["rootKeyPem"].Secret {
 		t.Errorf("rootKeyPem output is not secret")
 	}
+	// istiod itself, run against what ristio made, is the judge: the
+	// product's own verdict, then an independent look at what it serves.
+	assertMeshStatus(t, outputs, all)
+	assertServedCertsChain(t, w, all)
 }
 
 // TestMeshLifecycle walks one stack through the life of a mesh: 2 clusters,
@@ -138,9 +142,10 @@ func TestMeshLifecycle(t *testing.T) {
 		spec.clusters = append(spec.clusters, clusterSpec{name: "cluster3", context: "cluster3"})
 		setProgram(t, &stack, spec)
 		pre := pulumitest.Changes(pulumitest.Preview(t, stack))
-		// CA, cacerts, control plane, gateway, sample, and 4 remote secrets.
-		if pre["create"] != 9 || len(pre) != 1 {
-			t.Fatalf("adding a cluster previews %v, want 9 creates only", pre)
+		// CA, cacerts, control plane, gateway, sample, 4 remote secrets and
+		// its mesh check; the two other checks gain a peer.
+		if pre["create"] != 10 || pre["update"] != 2 || len(pre) != 2 {
+			t.Fatalf("adding a cluster previews %v, want 10 creates and 2 updates", pre)
 		}
 		start := time.Now()
 		res := pulumitest.Up(t, stack)
@@ -171,16 +176,24 @@ func TestMeshLifecycle(t *testing.T) {
 		if _, err := c1.Client.CoreV1().Secrets(istioNS).Update(ctx, cacerts, metav1.UpdateOptions{}); err != nil {
 			t.Fatal(err)
 		}
+		waitClusterz(t, c1, "dropped cluster2", func(m map[string]string) bool { _, ok := m["cluster2"]; return !ok })
 		if _, err := stack.Refresh(ctx); err != nil {
 			t.Fatalf("refresh: %v", err)
 		}
-		pre := pulumitest.Changes(pulumitest.Preview(t, stack))
-		if pre["update"] != 2 || len(pre) != 1 {
-			t.Fatalf("preview after drift: %v, want 2 updates", pre)
+		// The secret and cacerts are repaired; both checks ask again, since
+		// cluster1's istiod lost cluster2 and cluster1 no longer trusts the
+		// root cluster2's istiod serves from.
+		want := map[string]string{
+			"mesh-cluster2-to-cluster1": "update", "mesh-cluster1-cacerts": "update",
+			"mesh-cluster1-check": "update", "mesh-cluster2-check": "update",
 		}
-		pulumitest.Up(t, stack)
+		if pre := previewSteps(t, stack); !equalSteps(pre, want) {
+			t.Fatalf("preview after drift: %v, want %v", pre, want)
+		}
+		res := pulumitest.Up(t, stack)
 		assertInstalled(t, c1, "cluster1", "network-cluster1", []string{"cluster2"})
 		assertRemoteSecretWorks(t, c1, w.Cluster("cluster2"), "cluster2")
+		assertMeshStatus(t, res.Outputs, names(spec.clusters))
 		if got := pulumitest.Changes(pulumitest.Preview(t, stack)); len(got) != 0 {
 			t.Fatalf("preview after repair: %v", got)
 		}

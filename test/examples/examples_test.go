@@ -105,6 +105,12 @@ func exercise(t *testing.T, newRunner func(t *testing.T, env map[string]string) 
 			t.Errorf("gatewayAddresses has no address for %s: %v", c.Name, addresses)
 		}
 		assertMeshObjects(t, c, peer(w, c))
+		// The example's meshStatus is istiod's own word, from a real
+		// pilot-discovery per cluster.
+		status, _ := up.Outputs["meshStatus"].(map[string]any)
+		if got, _ := status[c.Name].(map[string]any); got[peer(w, c)] != "synced" {
+			t.Errorf("meshStatus[%s] = %v, want %s synced", c.Name, status[c.Name], peer(w, c))
+		}
 	}
 	if t.Failed() {
 		t.FailNow()

@@ -18,7 +18,8 @@ import (
 
 var clusterNames = []string{"cluster1", "cluster2"}
 
-// Program declares the mesh and exports its gateway addresses and networks.
+// Program declares the mesh and exports its gateway addresses, networks and
+// what each cluster's istiod says of its peers.
 func Program(ctx *pulumi.Context) error {
 	cfg := config.New(ctx, "")
 	kubeconfigPath := cfg.Require("kubeconfigPath")
@@ -54,6 +55,7 @@ func Program(ctx *pulumi.Context) error {
 	}
 	ctx.Export("gatewayAddresses", mesh.GatewayAddresses)
 	ctx.Export("networks", mesh.Networks)
+	ctx.Export("meshStatus", mesh.MeshStatus)
 	return nil
 }
 

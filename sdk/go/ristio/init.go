@@ -31,6 +31,8 @@ func (m *module) Construct(ctx *pulumi.Context, name, typ, urn string) (r pulumi
 		r = &HelloWorld{}
 	case "ristio:index:IstioControlPlane":
 		r = &IstioControlPlane{}
+	case "ristio:index:MeshCheck":
+		r = &MeshCheck{}
 	case "ristio:index:MultiClusterMesh":
 		r = &MultiClusterMesh{}
 	case "ristio:index:RemoteSecret":

@@ -18,6 +18,8 @@ type MultiClusterMesh struct {
 
 	// Each cluster's east-west gateway address (IP or hostname), by cluster name.
 	GatewayAddresses pulumi.StringMapOutput `pulumi:"gatewayAddresses"`
+	// What each cluster's istiod says of each peer: cluster → peer → "synced" or the reason it is not. Empty when verify is false.
+	MeshStatus pulumi.StringMapMapOutput `pulumi:"meshStatus"`
 	// Each cluster's network, by cluster name.
 	Networks pulumi.StringMapOutput `pulumi:"networks"`
 	// The mesh root certificate, PEM.
@@ -72,6 +74,8 @@ type multiClusterMeshArgs struct {
 	Revision *string `pulumi:"revision"`
 	// Upper bound of every wait, per resource. Default 600.
 	TimeoutSeconds *int `pulumi:"timeoutSeconds"`
+	// After the control planes, gateways and remote secrets exist, wait (within timeoutSeconds) until every cluster's istiod reports every peer synced, knows every peer's gateway and serves a certificate every peer trusts: one MeshCheck per cluster. Default true.
+	Verify *bool `pulumi:"verify"`
 	// Wait for each east-west gateway's load-balancer address. Default true.
 	WaitForGateways *bool `pulumi:"waitForGateways"`
 }
@@ -100,6 +104,8 @@ type MultiClusterMeshArgs struct {
 	Revision *string
 	// Upper bound of every wait, per resource. Default 600.
 	TimeoutSeconds *int
+	// After the control planes, gateways and remote secrets exist, wait (within timeoutSeconds) until every cluster's istiod reports every peer synced, knows every peer's gateway and serves a certificate every peer trusts: one MeshCheck per cluster. Default true.
+	Verify *bool
 	// Wait for each east-west gateway's load-balancer address. Default true.
 	WaitForGateways *bool
 }
@@ -194,6 +200,11 @@ func (o MultiClusterMeshOutput) ToMultiClusterMeshOutputWithContext(ctx context.
 // Each cluster's east-west gateway address (IP or hostname), by cluster name.
 func (o MultiClusterMeshOutput) GatewayAddresses() pulumi.StringMapOutput {
 	return o.ApplyT(func(v *MultiClusterMesh) pulumi.StringMapOutput { return v.GatewayAddresses }).(pulumi.StringMapOutput)
+}
+
+// What each cluster's istiod says of each peer: cluster → peer → "synced" or the reason it is not. Empty when verify is false.
+func (o MultiClusterMeshOutput) MeshStatus() pulumi.StringMapMapOutput {
+	return o.ApplyT(func(v *MultiClusterMesh) pulumi.StringMapMapOutput { return v.MeshStatus }).(pulumi.StringMapMapOutput)
 }
 
 // Each cluster's network, by cluster name.

@@ -13,6 +13,148 @@ import (
 
 var _ = internal.GetEnvOrDefault
 
+type CheckMeshCluster struct {
+	// Kubeconfig context; the current context when unset.
+	Context *string `pulumi:"context"`
+	// Where the cluster's east-west gateway is reached. Default: its istio-eastwestgateway load-balancer address.
+	GatewayAddress *string `pulumi:"gatewayAddress"`
+	// Kubeconfig contents.
+	Kubeconfig *string `pulumi:"kubeconfig"`
+	// Path of a kubeconfig file.
+	KubeconfigFile *string `pulumi:"kubeconfigFile"`
+	// The cluster's name in the mesh.
+	Name string `pulumi:"name"`
+	// The cluster's network. Default: network-<name>.
+	Network *string `pulumi:"network"`
+}
+
+// CheckMeshClusterInput is an input type that accepts CheckMeshClusterArgs and CheckMeshClusterOutput values.
+// You can construct a concrete instance of `CheckMeshClusterInput` via:
+//
+//	CheckMeshClusterArgs{...}
+type CheckMeshClusterInput interface {
+	pulumi.Input
+
+	ToCheckMeshClusterOutput() CheckMeshClusterOutput
+	ToCheckMeshClusterOutputWithContext(context.Context) CheckMeshClusterOutput
+}
+
+type CheckMeshClusterArgs struct {
+	// Kubeconfig context; the current context when unset.
+	Context pulumi.StringPtrInput `pulumi:"context"`
+	// Where the cluster's east-west gateway is reached. Default: its istio-eastwestgateway load-balancer address.
+	GatewayAddress pulumi.StringPtrInput `pulumi:"gatewayAddress"`
+	// Kubeconfig contents.
+	Kubeconfig pulumi.StringPtrInput `pulumi:"kubeconfig"`
+	// Path of a kubeconfig file.
+	KubeconfigFile pulumi.StringPtrInput `pulumi:"kubeconfigFile"`
+	// The cluster's name in the mesh.
+	Name pulumi.StringInput `pulumi:"name"`
+	// The cluster's network. Default: network-<name>.
+	Network pulumi.StringPtrInput `pulumi:"network"`
+}
+
+func (CheckMeshClusterArgs) ElementType() reflect.Type {
+	return reflect.TypeOf((*CheckMeshCluster)(nil)).Elem()
+}
+
+func (i CheckMeshClusterArgs) ToCheckMeshClusterOutput() CheckMeshClusterOutput {
+	return i.ToCheckMeshClusterOutputWithContext(context.Background())
+}
+
+func (i CheckMeshClusterArgs) ToCheckMeshClusterOutputWithContext(ctx context.Context) CheckMeshClusterOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(CheckMeshClusterOutput)
+}
+
+// CheckMeshClusterArrayInput is an input type that accepts CheckMeshClusterArray and CheckMeshClusterArrayOutput values.
+// You can construct a concrete instance of `CheckMeshClusterArrayInput` via:
+//
+//	CheckMeshClusterArray{ CheckMeshClusterArgs{...} }
+type CheckMeshClusterArrayInput interface {
+	pulumi.Input
+
+	ToCheckMeshClusterArrayOutput() CheckMeshClusterArrayOutput
+	ToCheckMeshClusterArrayOutputWithContext(context.Context) CheckMeshClusterArrayOutput
+}
+
+type CheckMeshClusterArray []CheckMeshClusterInput
+
+func (CheckMeshClusterArray) ElementType() reflect.Type {
+	return reflect.TypeOf((*[]CheckMeshCluster)(nil)).Elem()
+}
+
+func (i CheckMeshClusterArray) ToCheckMeshClusterArrayOutput() CheckMeshClusterArrayOutput {
+	return i.ToCheckMeshClusterArrayOutputWithContext(context.Background())
+}
+
+func (i CheckMeshClusterArray) ToCheckMeshClusterArrayOutputWithContext(ctx context.Context) CheckMeshClusterArrayOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(CheckMeshClusterArrayOutput)
+}
+
+type CheckMeshClusterOutput struct{ *pulumi.OutputState }
+
+func (CheckMeshClusterOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((*CheckMeshCluster)(nil)).Elem()
+}
+
+func (o CheckMeshClusterOutput) ToCheckMeshClusterOutput() CheckMeshClusterOutput {
+	return o
+}
+
+func (o CheckMeshClusterOutput) ToCheckMeshClusterOutputWithContext(ctx context.Context) CheckMeshClusterOutput {
+	return o
+}
+
+// Kubeconfig context; the current context when unset.
+func (o CheckMeshClusterOutput) Context() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v CheckMeshCluster) *string { return v.Context }).(pulumi.StringPtrOutput)
+}
+
+// Where the cluster's east-west gateway is reached. Default: its istio-eastwestgateway load-balancer address.
+func (o CheckMeshClusterOutput) GatewayAddress() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v CheckMeshCluster) *string { return v.GatewayAddress }).(pulumi.StringPtrOutput)
+}
+
+// Kubeconfig contents.
+func (o CheckMeshClusterOutput) Kubeconfig() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v CheckMeshCluster) *string { return v.Kubeconfig }).(pulumi.StringPtrOutput)
+}
+
+// Path of a kubeconfig file.
+func (o CheckMeshClusterOutput) KubeconfigFile() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v CheckMeshCluster) *string { return v.KubeconfigFile }).(pulumi.StringPtrOutput)
+}
+
+// The cluster's name in the mesh.
+func (o CheckMeshClusterOutput) Name() pulumi.StringOutput {
+	return o.ApplyT(func(v CheckMeshCluster) string { return v.Name }).(pulumi.StringOutput)
+}
+
+// The cluster's network. Default: network-<name>.
+func (o CheckMeshClusterOutput) Network() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v CheckMeshCluster) *string { return v.Network }).(pulumi.StringPtrOutput)
+}
+
+type CheckMeshClusterArrayOutput struct{ *pulumi.OutputState }
+
+func (CheckMeshClusterArrayOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((*[]CheckMeshCluster)(nil)).Elem()
+}
+
+func (o CheckMeshClusterArrayOutput) ToCheckMeshClusterArrayOutput() CheckMeshClusterArrayOutput {
+	return o
+}
+
+func (o CheckMeshClusterArrayOutput) ToCheckMeshClusterArrayOutputWithContext(ctx context.Context) CheckMeshClusterArrayOutput {
+	return o
+}
+
+func (o CheckMeshClusterArrayOutput) Index(i pulumi.IntInput) CheckMeshClusterOutput {
+	return pulumi.All(o, i).ApplyT(func(vs []interface{}) CheckMeshCluster {
+		return vs[0].([]CheckMeshCluster)[vs[1].(int)]
+	}).(CheckMeshClusterOutput)
+}
+
 // How to reach one Kubernetes cluster of the mesh.
 type ClusterConnection struct {
 	// Kubeconfig context to use; the current context when unset.
@@ -346,6 +488,121 @@ func (o MeshCertificatePtrOutput) ValidityHours() pulumi.IntPtrOutput {
 	}).(pulumi.IntPtrOutput)
 }
 
+type MeshCheckPeer struct {
+	// How to reach the peer, to read the roots it trusts (its cacerts root-cert.pem).
+	Cluster ClusterConnection `pulumi:"cluster"`
+	// Where the peer's east-west gateway is reached; istiod must know it on port 15443. Default: the peer's istio-eastwestgateway load-balancer address.
+	GatewayAddress *string `pulumi:"gatewayAddress"`
+	// The peer's network.
+	Network string `pulumi:"network"`
+}
+
+// MeshCheckPeerInput is an input type that accepts MeshCheckPeerArgs and MeshCheckPeerOutput values.
+// You can construct a concrete instance of `MeshCheckPeerInput` via:
+//
+//	MeshCheckPeerArgs{...}
+type MeshCheckPeerInput interface {
+	pulumi.Input
+
+	ToMeshCheckPeerOutput() MeshCheckPeerOutput
+	ToMeshCheckPeerOutputWithContext(context.Context) MeshCheckPeerOutput
+}
+
+type MeshCheckPeerArgs struct {
+	// How to reach the peer, to read the roots it trusts (its cacerts root-cert.pem).
+	Cluster ClusterConnectionInput `pulumi:"cluster"`
+	// Where the peer's east-west gateway is reached; istiod must know it on port 15443. Default: the peer's istio-eastwestgateway load-balancer address.
+	GatewayAddress pulumi.StringPtrInput `pulumi:"gatewayAddress"`
+	// The peer's network.
+	Network pulumi.StringInput `pulumi:"network"`
+}
+
+func (MeshCheckPeerArgs) ElementType() reflect.Type {
+	return reflect.TypeOf((*MeshCheckPeer)(nil)).Elem()
+}
+
+func (i MeshCheckPeerArgs) ToMeshCheckPeerOutput() MeshCheckPeerOutput {
+	return i.ToMeshCheckPeerOutputWithContext(context.Background())
+}
+
+func (i MeshCheckPeerArgs) ToMeshCheckPeerOutputWithContext(ctx context.Context) MeshCheckPeerOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(MeshCheckPeerOutput)
+}
+
+// MeshCheckPeerArrayInput is an input type that accepts MeshCheckPeerArray and MeshCheckPeerArrayOutput values.
+// You can construct a concrete instance of `MeshCheckPeerArrayInput` via:
+//
+//	MeshCheckPeerArray{ MeshCheckPeerArgs{...} }
+type MeshCheckPeerArrayInput interface {
+	pulumi.Input
+
+	ToMeshCheckPeerArrayOutput() MeshCheckPeerArrayOutput
+	ToMeshCheckPeerArrayOutputWithContext(context.Context) MeshCheckPeerArrayOutput
+}
+
+type MeshCheckPeerArray []MeshCheckPeerInput
+
+func (MeshCheckPeerArray) ElementType() reflect.Type {
+	return reflect.TypeOf((*[]MeshCheckPeer)(nil)).Elem()
+}
+
+func (i MeshCheckPeerArray) ToMeshCheckPeerArrayOutput() MeshCheckPeerArrayOutput {
+	return i.ToMeshCheckPeerArrayOutputWithContext(context.Background())
+}
+
+func (i MeshCheckPeerArray) ToMeshCheckPeerArrayOutputWithContext(ctx context.Context) MeshCheckPeerArrayOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(MeshCheckPeerArrayOutput)
+}
+
+type MeshCheckPeerOutput struct{ *pulumi.OutputState }
+
+func (MeshCheckPeerOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((*MeshCheckPeer)(nil)).Elem()
+}
+
+func (o MeshCheckPeerOutput) ToMeshCheckPeerOutput() MeshCheckPeerOutput {
+	return o
+}
+
+func (o MeshCheckPeerOutput) ToMeshCheckPeerOutputWithContext(ctx context.Context) MeshCheckPeerOutput {
+	return o
+}
+
+// How to reach the peer, to read the roots it trusts (its cacerts root-cert.pem).
+func (o MeshCheckPeerOutput) Cluster() ClusterConnectionOutput {
+	return o.ApplyT(func(v MeshCheckPeer) ClusterConnection { return v.Cluster }).(ClusterConnectionOutput)
+}
+
+// Where the peer's east-west gateway is reached; istiod must know it on port 15443. Default: the peer's istio-eastwestgateway load-balancer address.
+func (o MeshCheckPeerOutput) GatewayAddress() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v MeshCheckPeer) *string { return v.GatewayAddress }).(pulumi.StringPtrOutput)
+}
+
+// The peer's network.
+func (o MeshCheckPeerOutput) Network() pulumi.StringOutput {
+	return o.ApplyT(func(v MeshCheckPeer) string { return v.Network }).(pulumi.StringOutput)
+}
+
+type MeshCheckPeerArrayOutput struct{ *pulumi.OutputState }
+
+func (MeshCheckPeerArrayOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((*[]MeshCheckPeer)(nil)).Elem()
+}
+
+func (o MeshCheckPeerArrayOutput) ToMeshCheckPeerArrayOutput() MeshCheckPeerArrayOutput {
+	return o
+}
+
+func (o MeshCheckPeerArrayOutput) ToMeshCheckPeerArrayOutputWithContext(ctx context.Context) MeshCheckPeerArrayOutput {
+	return o
+}
+
+func (o MeshCheckPeerArrayOutput) Index(i pulumi.IntInput) MeshCheckPeerOutput {
+	return pulumi.All(o, i).ApplyT(func(vs []interface{}) MeshCheckPeer {
+		return vs[0].([]MeshCheckPeer)[vs[1].(int)]
+	}).(MeshCheckPeerOutput)
+}
+
 type MeshCluster struct {
 	// Kubeconfig context; the current context when unset.
 	Context *string `pulumi:"context"`
@@ -649,16 +906,24 @@ func (o MeshNetworkArgsArrayOutput) Index(i pulumi.IntInput) MeshNetworkArgsOutp
 }
 
 func init() {
+	pulumi.RegisterInputType(reflect.TypeOf((*CheckMeshClusterInput)(nil)).Elem(), CheckMeshClusterArgs{})
+	pulumi.RegisterInputType(reflect.TypeOf((*CheckMeshClusterArrayInput)(nil)).Elem(), CheckMeshClusterArray{})
 	pulumi.RegisterInputType(reflect.TypeOf((*ClusterConnectionInput)(nil)).Elem(), ClusterConnectionArgs{})
 	pulumi.RegisterInputType(reflect.TypeOf((*MeshCertificateInput)(nil)).Elem(), MeshCertificateArgs{})
 	pulumi.RegisterInputType(reflect.TypeOf((*MeshCertificatePtrInput)(nil)).Elem(), MeshCertificateArgs{})
+	pulumi.RegisterInputType(reflect.TypeOf((*MeshCheckPeerInput)(nil)).Elem(), MeshCheckPeerArgs{})
+	pulumi.RegisterInputType(reflect.TypeOf((*MeshCheckPeerArrayInput)(nil)).Elem(), MeshCheckPeerArray{})
 	pulumi.RegisterInputType(reflect.TypeOf((*MeshClusterInput)(nil)).Elem(), MeshClusterArgs{})
 	pulumi.RegisterInputType(reflect.TypeOf((*MeshClusterArrayInput)(nil)).Elem(), MeshClusterArray{})
 	pulumi.RegisterInputType(reflect.TypeOf((*MeshNetworkArgsInput)(nil)).Elem(), MeshNetworkArgsArgs{})
 	pulumi.RegisterInputType(reflect.TypeOf((*MeshNetworkArgsArrayInput)(nil)).Elem(), MeshNetworkArgsArray{})
+	pulumi.RegisterOutputType(CheckMeshClusterOutput{})
+	pulumi.RegisterOutputType(CheckMeshClusterArrayOutput{})
 	pulumi.RegisterOutputType(ClusterConnectionOutput{})
 	pulumi.RegisterOutputType(MeshCertificateOutput{})
 	pulumi.RegisterOutputType(MeshCertificatePtrOutput{})
+	pulumi.RegisterOutputType(MeshCheckPeerOutput{})
+	pulumi.RegisterOutputType(MeshCheckPeerArrayOutput{})
 	pulumi.RegisterOutputType(MeshClusterOutput{})
 	pulumi.RegisterOutputType(MeshClusterArrayOutput{})
 	pulumi.RegisterOutputType(MeshNetworkArgsOutput{})

@@ -5,6 +5,60 @@ import * as pulumi from "@pulumi/pulumi";
 import * as inputs from "../types/input";
 import * as outputs from "../types/output";
 
+export interface CheckMeshCluster {
+    /**
+     * Kubeconfig context; the current context when unset.
+     */
+    context?: string;
+    /**
+     * Where the cluster's east-west gateway is reached. Default: its istio-eastwestgateway load-balancer address.
+     */
+    gatewayAddress?: string;
+    /**
+     * Kubeconfig contents.
+     */
+    kubeconfig?: string;
+    /**
+     * Path of a kubeconfig file.
+     */
+    kubeconfigFile?: string;
+    /**
+     * The cluster's name in the mesh.
+     */
+    name: string;
+    /**
+     * The cluster's network. Default: network-<name>.
+     */
+    network?: string;
+}
+
+export interface CheckMeshClusterArgs {
+    /**
+     * Kubeconfig context; the current context when unset.
+     */
+    context?: pulumi.Input<string | undefined>;
+    /**
+     * Where the cluster's east-west gateway is reached. Default: its istio-eastwestgateway load-balancer address.
+     */
+    gatewayAddress?: pulumi.Input<string | undefined>;
+    /**
+     * Kubeconfig contents.
+     */
+    kubeconfig?: pulumi.Input<string | undefined>;
+    /**
+     * Path of a kubeconfig file.
+     */
+    kubeconfigFile?: pulumi.Input<string | undefined>;
+    /**
+     * The cluster's name in the mesh.
+     */
+    name: pulumi.Input<string>;
+    /**
+     * The cluster's network. Default: network-<name>.
+     */
+    network?: pulumi.Input<string | undefined>;
+}
+
 /**
  * How to reach one Kubernetes cluster of the mesh.
  */
@@ -56,6 +110,21 @@ export interface MeshCertificateArgs {
      * Validity of the root and of each intermediate, in hours. Default 87600.
      */
     validityHours?: pulumi.Input<number | undefined>;
+}
+
+export interface MeshCheckPeerArgs {
+    /**
+     * How to reach the peer, to read the roots it trusts (its cacerts root-cert.pem).
+     */
+    cluster: pulumi.Input<inputs.ClusterConnectionArgs>;
+    /**
+     * Where the peer's east-west gateway is reached; istiod must know it on port 15443. Default: the peer's istio-eastwestgateway load-balancer address.
+     */
+    gatewayAddress?: pulumi.Input<string | undefined>;
+    /**
+     * The peer's network.
+     */
+    network: pulumi.Input<string>;
 }
 
 export interface MeshClusterArgs {

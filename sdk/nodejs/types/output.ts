@@ -27,6 +27,21 @@ export interface ClusterConnection {
     name: string;
 }
 
+export interface MeshCheckPeer {
+    /**
+     * How to reach the peer, to read the roots it trusts (its cacerts root-cert.pem).
+     */
+    cluster: outputs.ClusterConnection;
+    /**
+     * Where the peer's east-west gateway is reached; istiod must know it on port 15443. Default: the peer's istio-eastwestgateway load-balancer address.
+     */
+    gatewayAddress?: string;
+    /**
+     * The peer's network.
+     */
+    network: string;
+}
+
 export interface MeshNetworkArgs {
     /**
      * The cluster whose endpoints live on that network.

@@ -7,10 +7,12 @@ from . import _utilities
 import typing
 # Export this package's modules as members:
 from .ca_certs import *
+from .check_mesh import *
 from .cluster_ca import *
 from .east_west_gateway import *
 from .hello_world import *
 from .istio_control_plane import *
+from .mesh_check import *
 from .multi_cluster_mesh import *
 from .provider import *
 from .remote_secret import *
@@ -30,6 +32,7 @@ _utilities.register(
    "ristio:index:EastWestGateway": "EastWestGateway",
    "ristio:index:HelloWorld": "HelloWorld",
    "ristio:index:IstioControlPlane": "IstioControlPlane",
+   "ristio:index:MeshCheck": "MeshCheck",
    "ristio:index:MultiClusterMesh": "MultiClusterMesh",
    "ristio:index:RemoteSecret": "RemoteSecret",
    "ristio:index:RootCA": "RootCA"

@@ -15,15 +15,147 @@ else:
 from . import _utilities
 
 __all__ = [
+    'CheckMeshCluster',
+    'CheckMeshClusterDict',
     'ClusterConnectionArgs',
     'ClusterConnectionArgsDict',
     'MeshCertificateArgs',
     'MeshCertificateArgsDict',
+    'MeshCheckPeerArgs',
+    'MeshCheckPeerArgsDict',
     'MeshClusterArgs',
     'MeshClusterArgsDict',
     'MeshNetworkArgsArgs',
     'MeshNetworkArgsArgsDict',
 ]
+
+class CheckMeshClusterDict(TypedDict):
+    name: _builtins.str
+    """
+    The cluster's name in the mesh.
+    """
+    context: NotRequired[_builtins.str]
+    """
+    Kubeconfig context; the current context when unset.
+    """
+    gateway_address: NotRequired[_builtins.str]
+    """
+    Where the cluster's east-west gateway is reached. Default: its istio-eastwestgateway load-balancer address.
+    """
+    kubeconfig: NotRequired[_builtins.str]
+    """
+    Kubeconfig contents.
+    """
+    kubeconfig_file: NotRequired[_builtins.str]
+    """
+    Path of a kubeconfig file.
+    """
+    network: NotRequired[_builtins.str]
+    """
+    The cluster's network. Default: network-<name>.
+    """
+
+@pulumi.input_type
+class CheckMeshCluster:
+    def __init__(__self__, *,
+                 name: _builtins.str,
+                 context: Optional[_builtins.str] = None,
+                 gateway_address: Optional[_builtins.str] = None,
+                 kubeconfig: Optional[_builtins.str] = None,
+                 kubeconfig_file: Optional[_builtins.str] = None,
+                 network: Optional[_builtins.str] = None):
+        """
+        :param _builtins.str name: The cluster's name in the mesh.
+        :param _builtins.str context: Kubeconfig context; the current context when unset.
+        :param _builtins.str gateway_address: Where the cluster's east-west gateway is reached. Default: its istio-eastwestgateway load-balancer address.
+        :param _builtins.str kubeconfig: Kubeconfig contents.
+        :param _builtins.str kubeconfig_file: Path of a kubeconfig file.
+        :param _builtins.str network: The cluster's network. Default: network-<name>.
+        """
+        pulumi.set(__self__, "name", name)
+        if context is not None:
+            pulumi.set(__self__, "context", context)
+        if gateway_address is not None:
+            pulumi.set(__self__, "gateway_address", gateway_address)
+        if kubeconfig is not None:
+            pulumi.set(__self__, "kubeconfig", kubeconfig)
+        if kubeconfig_file is not None:
+            pulumi.set(__self__, "kubeconfig_file", kubeconfig_file)
+        if network is not None:
+            pulumi.set(__self__, "network", network)
+
+    @_builtins.property
+    @pulumi.getter
+    def name(self) -> _builtins.str:
+        """
+        The cluster's name in the mesh.
+        """
+        return pulumi.get(self, "name")
+
+    @name.setter
+    def name(self, value: _builtins.str):
+        pulumi.set(self, "name", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def context(self) -> Optional[_builtins.str]:
+        """
+        Kubeconfig context; the current context when unset.
+        """
+        return pulumi.get(self, "context")
+
+    @context.setter
+    def context(self, value: Optional[_builtins.str]):
+        pulumi.set(self, "context", value)
+
+    @_builtins.property
+    @pulumi.getter(name="gatewayAddress")
+    def gateway_address(self) -> Optional[_builtins.str]:
+        """
+        Where the cluster's east-west gateway is reached. Default: its istio-eastwestgateway load-balancer address.
+        """
+        return pulumi.get(self, "gateway_address")
+
+    @gateway_address.setter
+    def gateway_address(self, value: Optional[_builtins.str]):
+        pulumi.set(self, "gateway_address", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def kubeconfig(self) -> Optional[_builtins.str]:
+        """
+        Kubeconfig contents.
+        """
+        return pulumi.get(self, "kubeconfig")
+
+    @kubeconfig.setter
+    def kubeconfig(self, value: Optional[_builtins.str]):
+        pulumi.set(self, "kubeconfig", value)
+
+    @_builtins.property
+    @pulumi.getter(name="kubeconfigFile")
+    def kubeconfig_file(self) -> Optional[_builtins.str]:
+        """
+        Path of a kubeconfig file.
+        """
+        return pulumi.get(self, "kubeconfig_file")
+
+    @kubeconfig_file.setter
+    def kubeconfig_file(self, value: Optional[_builtins.str]):
+        pulumi.set(self, "kubeconfig_file", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def network(self) -> Optional[_builtins.str]:
+        """
+        The cluster's network. Default: network-<name>.
+        """
+        return pulumi.get(self, "network")
+
+    @network.setter
+    def network(self, value: Optional[_builtins.str]):
+        pulumi.set(self, "network", value)
+
 
 class ClusterConnectionArgsDict(TypedDict):
     """
@@ -265,6 +397,73 @@ class MeshCertificateArgs:
     @validity_hours.setter
     def validity_hours(self, value: pulumi.Input[Optional[_builtins.int]]):
         pulumi.set(self, "validity_hours", value)
+
+
+class MeshCheckPeerArgsDict(TypedDict):
+    cluster: pulumi.Input['ClusterConnectionArgsDict']
+    """
+    How to reach the peer, to read the roots it trusts (its cacerts root-cert.pem).
+    """
+    network: pulumi.Input[_builtins.str]
+    """
+    The peer's network.
+    """
+    gateway_address: NotRequired[pulumi.Input[Optional[_builtins.str]]]
+    """
+    Where the peer's east-west gateway is reached; istiod must know it on port 15443. Default: the peer's istio-eastwestgateway load-balancer address.
+    """
+
+@pulumi.input_type
+class MeshCheckPeerArgs:
+    def __init__(__self__, *,
+                 cluster: pulumi.Input['ClusterConnectionArgs'],
+                 network: pulumi.Input[_builtins.str],
+                 gateway_address: pulumi.Input[Optional[_builtins.str]] = None):
+        """
+        :param pulumi.Input['ClusterConnectionArgs'] cluster: How to reach the peer, to read the roots it trusts (its cacerts root-cert.pem).
+        :param pulumi.Input[_builtins.str] network: The peer's network.
+        :param pulumi.Input[_builtins.str] gateway_address: Where the peer's east-west gateway is reached; istiod must know it on port 15443. Default: the peer's istio-eastwestgateway load-balancer address.
+        """
+        pulumi.set(__self__, "cluster", cluster)
+        pulumi.set(__self__, "network", network)
+        if gateway_address is not None:
+            pulumi.set(__self__, "gateway_address", gateway_address)
+
+    @_builtins.property
+    @pulumi.getter
+    def cluster(self) -> pulumi.Input['ClusterConnectionArgs']:
+        """
+        How to reach the peer, to read the roots it trusts (its cacerts root-cert.pem).
+        """
+        return pulumi.get(self, "cluster")
+
+    @cluster.setter
+    def cluster(self, value: pulumi.Input['ClusterConnectionArgs']):
+        pulumi.set(self, "cluster", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def network(self) -> pulumi.Input[_builtins.str]:
+        """
+        The peer's network.
+        """
+        return pulumi.get(self, "network")
+
+    @network.setter
+    def network(self, value: pulumi.Input[_builtins.str]):
+        pulumi.set(self, "network", value)
+
+    @_builtins.property
+    @pulumi.getter(name="gatewayAddress")
+    def gateway_address(self) -> pulumi.Input[Optional[_builtins.str]]:
+        """
+        Where the peer's east-west gateway is reached; istiod must know it on port 15443. Default: the peer's istio-eastwestgateway load-balancer address.
+        """
+        return pulumi.get(self, "gateway_address")
+
+    @gateway_address.setter
+    def gateway_address(self, value: pulumi.Input[Optional[_builtins.str]]):
+        pulumi.set(self, "gateway_address", value)
 
 
 class MeshClusterArgsDict(TypedDict):

@@ -31,6 +31,7 @@ class MultiClusterMeshArgs:
                  reader_token_ttl_hours: Optional[_builtins.int] = None,
                  revision: Optional[_builtins.str] = None,
                  timeout_seconds: Optional[_builtins.int] = None,
+                 verify: Optional[_builtins.bool] = None,
                  wait_for_gateways: Optional[_builtins.bool] = None):
         """
         The set of arguments for constructing a MultiClusterMesh resource.
@@ -46,6 +47,7 @@ class MultiClusterMeshArgs:
         :param _builtins.int reader_token_ttl_hours: Lifetime of tokenRequest reader tokens, in hours. Default 8760.
         :param _builtins.str revision: Istio revision for the control planes, gateways and sample.
         :param _builtins.int timeout_seconds: Upper bound of every wait, per resource. Default 600.
+        :param _builtins.bool verify: After the control planes, gateways and remote secrets exist, wait (within timeoutSeconds) until every cluster's istiod reports every peer synced, knows every peer's gateway and serves a certificate every peer trusts: one MeshCheck per cluster. Default true.
         :param _builtins.bool wait_for_gateways: Wait for each east-west gateway's load-balancer address. Default true.
         """
         pulumi.set(__self__, "clusters", clusters)
@@ -68,6 +70,8 @@ class MultiClusterMeshArgs:
             pulumi.set(__self__, "revision", revision)
         if timeout_seconds is not None:
             pulumi.set(__self__, "timeout_seconds", timeout_seconds)
+        if verify is not None:
+            pulumi.set(__self__, "verify", verify)
         if wait_for_gateways is not None:
             pulumi.set(__self__, "wait_for_gateways", wait_for_gateways)
 
@@ -204,6 +208,18 @@ class MultiClusterMeshArgs:
         pulumi.set(self, "timeout_seconds", value)
 
     @_builtins.property
+    @pulumi.getter
+    def verify(self) -> Optional[_builtins.bool]:
+        """
+        After the control planes, gateways and remote secrets exist, wait (within timeoutSeconds) until every cluster's istiod reports every peer synced, knows every peer's gateway and serves a certificate every peer trusts: one MeshCheck per cluster. Default true.
+        """
+        return pulumi.get(self, "verify")
+
+    @verify.setter
+    def verify(self, value: Optional[_builtins.bool]):
+        pulumi.set(self, "verify", value)
+
+    @_builtins.property
     @pulumi.getter(name="waitForGateways")
     def wait_for_gateways(self) -> Optional[_builtins.bool]:
         """
@@ -233,6 +249,7 @@ class MultiClusterMesh(pulumi.ComponentResource):
                  reader_token_ttl_hours: Optional[_builtins.int] = None,
                  revision: Optional[_builtins.str] = None,
                  timeout_seconds: Optional[_builtins.int] = None,
+                 verify: Optional[_builtins.bool] = None,
                  wait_for_gateways: Optional[_builtins.bool] = None,
                  __props__=None):
         """
@@ -251,6 +268,7 @@ class MultiClusterMesh(pulumi.ComponentResource):
         :param _builtins.int reader_token_ttl_hours: Lifetime of tokenRequest reader tokens, in hours. Default 8760.
         :param _builtins.str revision: Istio revision for the control planes, gateways and sample.
         :param _builtins.int timeout_seconds: Upper bound of every wait, per resource. Default 600.
+        :param _builtins.bool verify: After the control planes, gateways and remote secrets exist, wait (within timeoutSeconds) until every cluster's istiod reports every peer synced, knows every peer's gateway and serves a certificate every peer trusts: one MeshCheck per cluster. Default true.
         :param _builtins.bool wait_for_gateways: Wait for each east-west gateway's load-balancer address. Default true.
         """
         ...
@@ -288,6 +306,7 @@ class MultiClusterMesh(pulumi.ComponentResource):
                  reader_token_ttl_hours: Optional[_builtins.int] = None,
                  revision: Optional[_builtins.str] = None,
                  timeout_seconds: Optional[_builtins.int] = None,
+                 verify: Optional[_builtins.bool] = None,
                  wait_for_gateways: Optional[_builtins.bool] = None,
                  __props__=None):
         opts = pulumi.ResourceOptions.merge(_utilities.get_resource_opts_defaults(), opts)
@@ -315,8 +334,10 @@ class MultiClusterMesh(pulumi.ComponentResource):
             __props__.__dict__["reader_token_ttl_hours"] = reader_token_ttl_hours
             __props__.__dict__["revision"] = revision
             __props__.__dict__["timeout_seconds"] = timeout_seconds
+            __props__.__dict__["verify"] = verify
             __props__.__dict__["wait_for_gateways"] = wait_for_gateways
             __props__.__dict__["gateway_addresses"] = None
+            __props__.__dict__["mesh_status"] = None
             __props__.__dict__["networks"] = None
             __props__.__dict__["root_cert_pem"] = None
             __props__.__dict__["root_key_pem"] = None
@@ -336,6 +357,14 @@ class MultiClusterMesh(pulumi.ComponentResource):
         Each cluster's east-west gateway address (IP or hostname), by cluster name.
         """
         return pulumi.get(self, "gateway_addresses")
+
+    @_builtins.property
+    @pulumi.getter(name="meshStatus")
+    def mesh_status(self) -> pulumi.Output[Mapping[str, Mapping[str, _builtins.str]]]:
+        """
+        What each cluster's istiod says of each peer: cluster → peer → "synced" or the reason it is not. Empty when verify is false.
+        """
+        return pulumi.get(self, "mesh_status")
 
     @_builtins.property
     @pulumi.getter

@@ -13,9 +13,11 @@ if sys.version_info >= (3, 11):
 else:
     from typing_extensions import NotRequired, TypedDict, TypeAlias
 from . import _utilities
+from . import outputs
 
 __all__ = [
     'ClusterConnection',
+    'MeshCheckPeer',
     'MeshNetworkArgs',
 ]
 
@@ -93,6 +95,64 @@ class ClusterConnection(dict):
         Path of a kubeconfig file.
         """
         return pulumi.get(self, "kubeconfig_file")
+
+
+@pulumi.output_type
+class MeshCheckPeer(dict):
+    @staticmethod
+    def __key_warning(key: str):
+        suggest = None
+        if key == "gatewayAddress":
+            suggest = "gateway_address"
+
+        if suggest:
+            pulumi.log.warn(f"Key '{key}' not found in MeshCheckPeer. Access the value via the '{suggest}' property getter instead.")
+
+    def __getitem__(self, key: str) -> Any:
+        MeshCheckPeer.__key_warning(key)
+        return super().__getitem__(key)
+
+    def get(self, key: str, default = None) -> Any:
+        MeshCheckPeer.__key_warning(key)
+        return super().get(key, default)
+
+    def __init__(__self__, *,
+                 cluster: 'outputs.ClusterConnection',
+                 network: _builtins.str,
+                 gateway_address: Optional[_builtins.str] = None):
+        """
+        :param 'ClusterConnection' cluster: How to reach the peer, to read the roots it trusts (its cacerts root-cert.pem).
+        :param _builtins.str network: The peer's network.
+        :param _builtins.str gateway_address: Where the peer's east-west gateway is reached; istiod must know it on port 15443. Default: the peer's istio-eastwestgateway load-balancer address.
+        """
+        pulumi.set(__self__, "cluster", cluster)
+        pulumi.set(__self__, "network", network)
+        if gateway_address is not None:
+            pulumi.set(__self__, "gateway_address", gateway_address)
+
+    @_builtins.property
+    @pulumi.getter
+    def cluster(self) -> 'outputs.ClusterConnection':
+        """
+        How to reach the peer, to read the roots it trusts (its cacerts root-cert.pem).
+        """
+        return pulumi.get(self, "cluster")
+
+    @_builtins.property
+    @pulumi.getter
+    def network(self) -> _builtins.str:
+        """
+        The peer's network.
+        """
+        return pulumi.get(self, "network")
+
+    @_builtins.property
+    @pulumi.getter(name="gatewayAddress")
+    def gateway_address(self) -> Optional[_builtins.str]:
+        """
+        Where the peer's east-west gateway is reached; istiod must know it on port 15443. Default: the peer's istio-eastwestgateway load-balancer address.
+        """
+        return pulumi.get(self, "gateway_address")
 
 
 @pulumi.output_type

@@ -1,0 +1,131 @@
+// Package istiod asks a cluster's istiods (every revision) what they know,
+// the way istioctl does: a port-forward through the API server to each pod's
+// monitoring port for the debug endpoints, and to 15012 for the certificate
+// it serves. The answers are judged by pkg/meshcheck.
+package istiod
+
+import (
+	"context"
+	"net"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/ristio/pulumi-ristio/pkg/kube"
+	"github.com/ristio/pulumi-ristio/pkg/meshcheck"
+	"github.com/ristio/pulumi-ristio/pkg/naming"
+)
+
+// askTimeout bounds the questions to one pod, so one stuck port-forward does
+// not hold the whole check.
+const askTimeout = 20 * time.Second
+
+// logLines is how much of istiod's log is searched for what it said about a peer.
+const logLines = 400
+
+// Ask questions every running istiod pod in istio-system (of one revision
+// when revision is set), in parallel. An error means the pods could not even
+// be listed.
+func Ask(ctx context.Context, c *kube.Client, revision string) ([]meshcheck.Istiod, error) {
+	selector := meshcheck.IstiodSelector
+	if revision != "" {
+		selector += "," + meshcheck.RevisionLabel + "=" + revision
+	}
+	pods, err := c.RunningPods(ctx, naming.IstioNamespace, selector)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]meshcheck.Istiod, len(pods))
+	var wg sync.WaitGroup
+	for i := range pods {
+		wg.Go(func() { out[i] = ask(ctx, c, &pods[i]) })
+	}
+	wg.Wait()
+	return out, nil
+}
+
+func ask(ctx context.Context, c *kube.Client, pod *corev1.Pod) meshcheck.Istiod {
+	ctx, cancel := context.WithTimeout(ctx, askTimeout)
+	defer cancel()
+	d := meshcheck.Istiod{Pod: pod.Name, Revision: pod.Labels[meshcheck.RevisionLabel]}
+	port := monitoringPort(pod)
+	d.Clusterz, d.ClusterzErr = c.PodGet(ctx, pod.Namespace, pod.Name, port, meshcheck.ClusterzPath)
+	d.Networkz, d.NetworkzErr = c.PodGet(ctx, pod.Namespace, pod.Name, port, meshcheck.NetworkzPath)
+	serverName := "istiod." + naming.IstioNamespace + ".svc"
+	d.ServingChain, d.ServingErr = c.PodTLSChain(ctx, pod.Namespace, pod.Name, meshcheck.XDSTLSPort, serverName)
+	if d.ClusterzErr != nil && d.NetworkzErr != nil && d.ServingErr != nil {
+		d.Err, d.ClusterzErr, d.NetworkzErr, d.ServingErr = d.ClusterzErr, nil, nil, nil
+	}
+	d.Says = saidAbout(ctx, c, pod)
+	return d
+}
+
+// monitoringPort is 15014 unless the pod says otherwise, as istioctl reads it.
+func monitoringPort(pod *corev1.Pod) int {
+	if v, ok := pod.Annotations[meshcheck.MonitoringPortAnnotation]; ok {
+		if p, err := strconv.Atoi(v); err == nil {
+			return p
+		}
+	}
+	return meshcheck.MonitoringPort
+}
+
+// saidAbout returns a function giving the last error or warning istiod logged
+// about a peer: its remote secret's name or its cluster ID. The log is read
+// at most once, and only when a failure needs explaining.
+func saidAbout(ctx context.Context, c *kube.Client, pod *corev1.Pod) func(peer string) string {
+	var once sync.Once
+	var lines []string
+	container := "discovery"
+	if len(pod.Spec.Containers) > 0 {
+		container = pod.Spec.Containers[0].Name
+	}
+	return func(peer string) string {
+		once.Do(func() {
+			logs, err := c.PodLogTail(ctx, pod.Namespace, pod.Name, container, logLines)
+			if err == nil {
+				lines = strings.Split(logs, "\n")
+			}
+		})
+		secret := naming.RemoteSecret(peer)
+		for i := len(lines) - 1; i >= 0; i-- {
+			l := lines[i]
+			if !strings.Contains(l, "error") && !strings.Contains(l, "warn") {
+				continue
+			}
+			if strings.Contains(l, secret) || strings.Contains(l, "cluster="+peer) || strings.Contains(l, "cluster "+peer) {
+				return trimLogLine(l)
+			}
+		}
+		return ""
+	}
+}
+
+// trimLogLine drops istiod's timestamp and level prefix and bounds the length.
+func trimLogLine(l string) string {
+	fields := strings.SplitN(strings.TrimSpace(l), "\t", 3)
+	if len(fields) == 3 {
+		l = fields[2]
+	}
+	const max = 400
+	if len(l) > max {
+		l = l[:max] + "…"
+	}
+	return l
+}
+
+// GatewayIPs lists what a gateway address resolves to when it is a
+// hostname (istiod resolves such gateways itself); nil for an IP.
+func GatewayIPs(ctx context.Context, address string) []string {
+	if address == "" || net.ParseIP(address) != nil {
+		return nil
+	}
+	ips, err := net.DefaultResolver.LookupHost(ctx, address)
+	if err != nil {
+		return nil
+	}
+	return ips
+}

@@ -1,0 +1,331 @@
+// Package meshcheck judges, from what istiod itself reports, whether one
+// cluster's control plane works as part of the mesh: every peer synced from
+// its remote secret (/debug/clusterz), every peer's network gateway known at
+// the expected address (/debug/networkz), and the certificate istiod serves
+// on 15012 chaining through the cluster's intermediate to a root every peer
+// trusts.
+//
+// It is pure: the caller fetches istiod's answers (see pkg/kube's DialPod)
+// and the peers' roots; Evaluate only compares.
+package meshcheck
+
+import (
+	"crypto/x509"
+	"encoding/json"
+	"encoding/pem"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/ristio/pulumi-ristio/pkg/naming"
+)
+
+// Synced is a peer's status when every istiod of the cluster passed every check.
+const Synced = "synced"
+
+// Istio's debug endpoints and the port it serves them on, as istioctl uses them.
+const (
+	ClusterzPath   = "/debug/clusterz"
+	NetworkzPath   = "/debug/networkz"
+	MonitoringPort = 15014
+	XDSTLSPort     = 15012
+	// MonitoringPortAnnotation overrides MonitoringPort on an istiod pod.
+	MonitoringPortAnnotation = "prometheus.io/port"
+	// IstiodSelector selects istiod pods of every revision.
+	IstiodSelector = "app=istiod"
+	// RevisionLabel holds an istiod pod's revision.
+	RevisionLabel = "istio.io/rev"
+)
+
+// Peer is what a cluster's istiod must know of another cluster.
+type Peer struct {
+	Name    string
+	Network string
+	// GatewayAddress is where the peer's east-west gateway is reached: an IP
+	// or a hostname. Empty when it is not known (no check is made then).
+	GatewayAddress string
+	// GatewayIPs are the addresses a hostname resolves to; istiod resolves
+	// hostnames of network gateways itself.
+	GatewayIPs []string
+	// RootCertPEM is the peer's cacerts root-cert.pem: the roots it trusts.
+	RootCertPEM []byte
+	// Problem is why the peer's side could not be read (its API server or
+	// cacerts); it is reported as is and the root check skipped.
+	Problem string
+}
+
+// Expect is what the cluster's istiods are judged against.
+type Expect struct {
+	Cluster string
+	Peers   []Peer
+	// IntermediatePEM is the cluster's cacerts ca-cert.pem.
+	IntermediatePEM []byte
+	// OwnRootCertPEM is the cluster's own cacerts root-cert.pem.
+	OwnRootCertPEM []byte
+	// Now is when certificates must be valid.
+	Now time.Time
+}
+
+// Istiod is what one istiod pod answered. An error in a field means that
+// question could not be asked; Evaluate reports it.
+type Istiod struct {
+	Pod      string
+	Revision string
+	Clusterz []byte
+	Networkz []byte
+	// ServingChain is the certificate chain istiod presented on 15012.
+	ServingChain []*x509.Certificate
+	Err          error // reaching the pod failed altogether
+	ClusterzErr  error
+	NetworkzErr  error
+	ServingErr   error
+	// Says returns the last lines istiod logged about a peer (its cluster ID
+	// or secret name), for failure messages; may be nil.
+	Says func(peer string) string
+}
+
+// clusterInfo is one entry of /debug/clusterz (Istio's cluster.DebugInfo).
+type clusterInfo struct {
+	ID         string `json:"id"`
+	SecretName string `json:"secretName"`
+	SyncStatus string `json:"syncStatus"`
+}
+
+// networkGateway is one entry of /debug/networkz (Istio's model.NetworkGateway).
+type networkGateway struct {
+	Network string
+	Cluster string
+	Addr    string
+	Port    uint32
+}
+
+// Report is the verdict for one cluster: each peer's status, Synced or the
+// reasons it is not. Problems of the cluster itself (no istiod, a serving
+// certificate that does not chain to its own intermediate) are given to every
+// peer, since no peer can be reached through it.
+type Report struct {
+	Peers map[string]string
+}
+
+// Healthy says whether every peer is Synced.
+func (r Report) Healthy() bool {
+	for _, s := range r.Peers {
+		if s != Synced {
+			return false
+		}
+	}
+	return true
+}
+
+// Problems lists "<cluster>: <reason>" for every peer that is not synced, in
+// peer order, e.g. "cluster1: istiod-5c9d cannot sync cluster2 from
+// istio-remote-secret-cluster2 (status timeout)".
+func (r Report) Problems(cluster string) []string {
+	var out []string
+	for _, peer := range slices.Sorted(mapsKeys(r.Peers)) {
+		if s := r.Peers[peer]; s != Synced {
+			out = append(out, cluster+": "+s)
+		}
+	}
+	return out
+}
+
+func mapsKeys(m map[string]string) func(func(string) bool) {
+	return func(yield func(string) bool) {
+		for k := range m {
+			if !yield(k) {
+				return
+			}
+		}
+	}
+}
+
+// Evaluate judges the istiods of one cluster. A cluster without peers is
+// healthy once its istiods answer and serve a good certificate.
+func Evaluate(exp Expect, istiods []Istiod) Report {
+	reasons := map[string][]string{}
+	addAll := func(reason string) {
+		for _, p := range exp.Peers {
+			reasons[p.Name] = append(reasons[p.Name], reason)
+		}
+	}
+	if len(istiods) == 0 {
+		addAll("no running istiod pod in " + naming.IstioNamespace)
+	}
+	for _, p := range exp.Peers {
+		if p.Problem != "" {
+			reasons[p.Name] = append(reasons[p.Name], p.Problem)
+		}
+	}
+	for _, d := range istiods {
+		who := d.Pod
+		if d.Err != nil {
+			addAll(fmt.Sprintf("%s cannot be asked: %v", who, d.Err))
+			continue
+		}
+		for _, p := range exp.Peers {
+			if r := syncReason(d, p); r != "" {
+				reasons[p.Name] = append(reasons[p.Name], who+" "+r)
+			}
+			if r := gatewayReason(d, p); r != "" {
+				reasons[p.Name] = append(reasons[p.Name], who+" "+r)
+			}
+		}
+		for _, r := range servingReasons(exp, d) {
+			if r.peer == "" {
+				addAll(who + " " + r.reason)
+			} else {
+				reasons[r.peer] = append(reasons[r.peer], who+" "+r.reason)
+			}
+		}
+	}
+	rep := Report{Peers: map[string]string{}}
+	for _, p := range exp.Peers {
+		if rs := reasons[p.Name]; len(rs) > 0 {
+			rep.Peers[p.Name] = strings.Join(rs, "; ")
+		} else {
+			rep.Peers[p.Name] = Synced
+		}
+	}
+	return rep
+}
+
+// syncReason is why istiod has not synced peer from its remote secret, or "".
+func syncReason(d Istiod, p Peer) string {
+	secret := naming.IstioNamespace + "/" + naming.RemoteSecret(p.Name)
+	if d.ClusterzErr != nil {
+		return fmt.Sprintf("did not answer %s: %v", ClusterzPath, d.ClusterzErr)
+	}
+	var clusters []clusterInfo
+	if err := json.Unmarshal(d.Clusterz, &clusters); err != nil {
+		return fmt.Sprintf("answered %s with something unexpected: %v", ClusterzPath, err)
+	}
+	for _, c := range clusters {
+		if c.ID != p.Name {
+			continue
+		}
+		switch {
+		case c.SecretName != secret:
+			return fmt.Sprintf("syncs %s from %s, not from %s", p.Name, c.SecretName, secret)
+		case c.SyncStatus != Synced:
+			return withSays(fmt.Sprintf("cannot sync %s from %s (status %s%s)", p.Name, naming.RemoteSecret(p.Name), c.SyncStatus, apiServerHint(c.SyncStatus)), d, p)
+		}
+		return ""
+	}
+	return withSays(fmt.Sprintf("has not loaded %s from %s (not listed in %s)", p.Name, naming.RemoteSecret(p.Name), ClusterzPath), d, p)
+}
+
+// apiServerHint points at the usual cause of a sync that never ends.
+func apiServerHint(status string) string {
+	if status == "timeout" || status == "syncing" {
+		return "; is the peer's API server reachable from this cluster's istiod? if it is reached at another address, set the peer's remoteApiServer"
+	}
+	return ""
+}
+
+func withSays(reason string, d Istiod, p Peer) string {
+	if d.Says == nil {
+		return reason
+	}
+	if said := d.Says(p.Name); said != "" {
+		return reason + ": istiod says: " + said
+	}
+	return reason
+}
+
+// gatewayReason is why istiod would not send traffic for the peer's network
+// to its gateway, or "".
+func gatewayReason(d Istiod, p Peer) string {
+	if p.GatewayAddress == "" {
+		return ""
+	}
+	if d.NetworkzErr != nil {
+		return fmt.Sprintf("did not answer %s: %v", NetworkzPath, d.NetworkzErr)
+	}
+	var gws []networkGateway
+	if err := json.Unmarshal(d.Networkz, &gws); err != nil {
+		return fmt.Sprintf("answered %s with something unexpected: %v", NetworkzPath, err)
+	}
+	want := append([]string{p.GatewayAddress}, p.GatewayIPs...)
+	var known []string
+	for _, g := range gws {
+		if g.Network != p.Network {
+			continue
+		}
+		if g.Port == naming.CrossNetworkPort && slices.Contains(want, g.Addr) {
+			return ""
+		}
+		known = append(known, g.Addr+":"+strconv.Itoa(int(g.Port)))
+	}
+	have := "none"
+	if len(known) > 0 {
+		have = strings.Join(known, ", ")
+	}
+	return fmt.Sprintf("does not know %s's gateway at %s:%d on network %s (it knows %s)", p.Name, p.GatewayAddress, naming.CrossNetworkPort, p.Network, have)
+}
+
+type servingReason struct{ peer, reason string }
+
+// servingReasons checks the 15012 certificate: it must chain through the
+// cluster's intermediate to the cluster's own root (else every peer is
+// affected) and to a root each peer trusts.
+func servingReasons(exp Expect, d Istiod) []servingReason {
+	if d.ServingErr != nil {
+		return []servingReason{{reason: fmt.Sprintf("gave no certificate on %d: %v", XDSTLSPort, d.ServingErr)}}
+	}
+	if len(d.ServingChain) == 0 {
+		return []servingReason{{reason: fmt.Sprintf("gave no certificate on %d", XDSTLSPort)}}
+	}
+	intermediates, err := pool(exp.IntermediatePEM)
+	if err != nil {
+		return []servingReason{{reason: "cannot be judged: cacerts ca-cert.pem: " + err.Error()}}
+	}
+	leaf := d.ServingChain[0]
+	verify := func(rootsPEM []byte) error {
+		roots, err := pool(rootsPEM)
+		if err != nil {
+			return err
+		}
+		// Only the cluster's intermediate may link the leaf to a root: a
+		// certificate from another CA must not pass.
+		_, err = leaf.Verify(x509.VerifyOptions{Roots: roots, Intermediates: intermediates, CurrentTime: exp.Now, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageAny}})
+		return err
+	}
+	if err := verify(exp.OwnRootCertPEM); err != nil {
+		return []servingReason{{reason: fmt.Sprintf("serves on %d a certificate that does not chain through this cluster's intermediate to its root-cert.pem (is istiod using the plugged-in cacerts?): %v", XDSTLSPort, err)}}
+	}
+	var out []servingReason
+	for _, p := range exp.Peers {
+		if p.Problem != "" {
+			continue
+		}
+		if err := verify(p.RootCertPEM); err != nil {
+			out = append(out, servingReason{peer: p.Name, reason: fmt.Sprintf("serves on %d a certificate that %s's root-cert.pem does not trust: %v", XDSTLSPort, p.Name, err)})
+		}
+	}
+	return out
+}
+
+func pool(pemData []byte) (*x509.CertPool, error) {
+	p := x509.NewCertPool()
+	n := 0
+	for rest := pemData; ; {
+		var block *pem.Block
+		block, rest = pem.Decode(rest)
+		if block == nil {
+			break
+		}
+		cert, err := x509.ParseCertificate(block.Bytes)
+		if err != nil {
+			return nil, err
+		}
+		p.AddCert(cert)
+		n++
+	}
+	if n == 0 {
+		return nil, fmt.Errorf("no certificate in PEM")
+	}
+	return p, nil
+}

@@ -1,0 +1,161 @@
+package meshcheck
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"errors"
+	"math/big"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ristio/pulumi-ristio/pkg/pki"
+)
+
+var now = time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
+
+func root(t *testing.T) *pki.CA {
+	t.Helper()
+	r, err := pki.GenerateRoot(pki.RootOptions{Key: pki.KeySpec{Type: pki.ECDSA}, NotBefore: now, TTL: 24 * time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+func intermediate(t *testing.T, r *pki.CA, cluster string) *pki.CA {
+	t.Helper()
+	ca, _, err := pki.GenerateIntermediate(r, pki.IntermediateOptions{Cluster: cluster, Key: pki.KeySpec{Type: pki.ECDSA}, NotBefore: now, TTL: 12 * time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ca
+}
+
+// servingCert is what istiod serves on 15012: a leaf from its intermediate.
+func servingCert(t *testing.T, ca *pki.CA) *x509.Certificate {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(7), Subject: pkix.Name{CommonName: "istiod"},
+		DNSNames:  []string{"istiod.istio-system.svc"},
+		NotBefore: now, NotAfter: now.Add(time.Hour),
+		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.Cert, &key.PublicKey, ca.Key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cert
+}
+
+const (
+	syncedClusterz  = `[{"id":"cluster1","secretName":"","syncStatus":"synced"},{"id":"cluster2","secretName":"istio-system/istio-remote-secret-cluster2","syncStatus":"synced"}]`
+	gatewayNetworkz = `[{"Network":"network-cluster2","Cluster":"cluster2","Addr":"127.0.1.2","Port":15443,"HBONEPort":0,"ServiceAccount":{"Namespace":"","Name":""}}]`
+)
+
+// fixture is a healthy cluster1 with one peer, cluster2, sharing the root.
+func fixture(t *testing.T) (Expect, Istiod) {
+	r := root(t)
+	inter := intermediate(t, r, "cluster1")
+	exp := Expect{
+		Cluster: "cluster1", IntermediatePEM: inter.CertPEM, OwnRootCertPEM: r.CertPEM, Now: now.Add(time.Minute),
+		Peers: []Peer{{Name: "cluster2", Network: "network-cluster2", GatewayAddress: "127.0.1.2", RootCertPEM: r.CertPEM}},
+	}
+	d := Istiod{
+		Pod: "istiod-abc", Clusterz: []byte(syncedClusterz), Networkz: []byte(gatewayNetworkz),
+		ServingChain: []*x509.Certificate{servingCert(t, inter)},
+		Says: func(string) string {
+			return "error adding remote config istio-system/istio-remote-secret-cluster2: bad kubeconfig"
+		},
+	}
+	return exp, d
+}
+
+func TestEvaluate(t *testing.T) {
+	otherRoot := root(t)
+	tests := []struct {
+		name   string
+		break_ func(*Expect, *Istiod)
+		want   []string // substrings of cluster2's status; nil means synced
+	}{
+		{name: "healthy", break_: func(*Expect, *Istiod) {}},
+		{name: "peer not loaded", break_: func(_ *Expect, d *Istiod) {
+			d.Clusterz = []byte(`[{"id":"cluster1","syncStatus":"synced"}]`)
+		}, want: []string{"istiod-abc has not loaded cluster2 from istio-remote-secret-cluster2", "istiod says: error adding remote config"}},
+		{name: "peer still syncing", break_: func(_ *Expect, d *Istiod) {
+			d.Clusterz = []byte(strings.Replace(syncedClusterz, `"synced"}]`, `"timeout"}]`, 1))
+		}, want: []string{"cannot sync cluster2 from istio-remote-secret-cluster2 (status timeout", "remoteApiServer"}},
+		{name: "peer from another secret", break_: func(_ *Expect, d *Istiod) {
+			d.Clusterz = []byte(strings.Replace(syncedClusterz, "istio-remote-secret-cluster2", "handmade", 1))
+		}, want: []string{"syncs cluster2 from istio-system/handmade"}},
+		{name: "gateway at another address", break_: func(e *Expect, _ *Istiod) {
+			e.Peers[0].GatewayAddress = "127.0.1.99"
+		}, want: []string{"does not know cluster2's gateway at 127.0.1.99:15443 on network network-cluster2 (it knows 127.0.1.2:15443)"}},
+		{name: "gateway hostname resolved", break_: func(e *Expect, _ *Istiod) {
+			e.Peers[0].GatewayAddress, e.Peers[0].GatewayIPs = "gw.example", []string{"127.0.1.2"}
+		}},
+		{name: "no gateway known", break_: func(_ *Expect, d *Istiod) { d.Networkz = []byte(`[]`) },
+			want: []string{"(it knows none)"}},
+		{name: "peer trusts another root", break_: func(e *Expect, _ *Istiod) {
+			e.Peers[0].RootCertPEM = otherRoot.CertPEM
+		}, want: []string{"a certificate that cluster2's root-cert.pem does not trust"}},
+		{name: "istiod not on the plugged-in CA", break_: func(_ *Expect, d *Istiod) {
+			d.ServingChain = []*x509.Certificate{servingCert(t, intermediate(t, otherRoot, "cluster1"))}
+		}, want: []string{"does not chain through this cluster's intermediate"}},
+		{name: "pod unreachable", break_: func(_ *Expect, d *Istiod) { d.Err = errors.New("port-forward refused") },
+			want: []string{"istiod-abc cannot be asked: port-forward refused"}},
+		{name: "peer unreadable", break_: func(e *Expect, _ *Istiod) {
+			e.Peers[0].Problem, e.Peers[0].RootCertPEM = "cannot reach cluster2 to read the roots it trusts: refused", nil
+		}, want: []string{"cannot reach cluster2"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			exp, d := fixture(t)
+			tt.break_(&exp, &d)
+			rep := Evaluate(exp, []Istiod{d})
+			got := rep.Peers["cluster2"]
+			if tt.want == nil {
+				if got != Synced || !rep.Healthy() || len(rep.Problems("cluster1")) != 0 {
+					t.Fatalf("status %q, want synced", got)
+				}
+				return
+			}
+			if got == Synced || rep.Healthy() {
+				t.Fatalf("status synced, want %q", tt.want)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(got, w) {
+					t.Errorf("status %q lacks %q", got, w)
+				}
+			}
+			if p := rep.Problems("cluster1"); len(p) != 1 || !strings.HasPrefix(p[0], "cluster1: istiod-abc ") && !strings.HasPrefix(p[0], "cluster1: cannot") {
+				t.Errorf("problems %q: want one line naming cluster1 and its istiod", p)
+			}
+		})
+	}
+}
+
+func TestEvaluateEveryRevision(t *testing.T) {
+	exp, good := fixture(t)
+	stale := good
+	stale.Pod = "istiod-canary-xyz"
+	stale.Clusterz = []byte(`[]`)
+	rep := Evaluate(exp, []Istiod{good, stale})
+	if got := rep.Peers["cluster2"]; !strings.HasPrefix(got, "istiod-canary-xyz has not loaded cluster2") {
+		t.Fatalf("status %q: a revision that lags must fail the check, named", got)
+	}
+	if rep := Evaluate(exp, nil); !strings.Contains(rep.Peers["cluster2"], "no running istiod pod") {
+		t.Fatalf("without istiod: %q", rep.Peers["cluster2"])
+	}
+}

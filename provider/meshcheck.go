@@ -1,0 +1,114 @@
+package provider
+
+import "github.com/pulumi/pulumi-go-provider/infer"
+
+// MeshCheck asks one cluster's istiods (every revision) whether the mesh
+// works: every peer synced from its remote secret, every peer's gateway
+// known, and the certificate served on 15012 trusted by every peer. It
+// writes nothing; `up` waits for a healthy answer and `refresh` asks again.
+type MeshCheck struct{ deps Deps }
+
+// MeshCheckArgs are the MeshCheck inputs.
+type MeshCheckArgs struct {
+	Cluster        ClusterConnection `pulumi:"cluster"`
+	Peers          []MeshCheckPeer   `pulumi:"peers"`
+	Revision       *string           `pulumi:"revision,optional"`
+	TimeoutSeconds *int              `pulumi:"timeoutSeconds,optional"`
+}
+
+// Annotate documents MeshCheckArgs.
+func (c *MeshCheckArgs) Annotate(a infer.Annotator) {
+	a.Describe(&c.Cluster, "The cluster whose istiods are asked.")
+	a.Describe(&c.Peers, "The other clusters of the mesh, as this cluster's istiods must see them.")
+	a.Describe(&c.Revision, "Ask only the istiods of this revision. Default: every revision.")
+	a.Describe(&c.TimeoutSeconds, "How long `up` waits for every peer to be synced.")
+	a.SetDefault(&c.TimeoutSeconds, defaultTimeoutSeconds)
+}
+
+// MeshCheckPeer is one peer as the checked cluster must see it.
+type MeshCheckPeer struct {
+	Cluster        ClusterConnection `pulumi:"cluster"`
+	Network        string            `pulumi:"network"`
+	GatewayAddress *string           `pulumi:"gatewayAddress,optional"`
+}
+
+// Annotate documents MeshCheckPeer.
+func (c *MeshCheckPeer) Annotate(a infer.Annotator) {
+	a.Describe(&c.Cluster, "How to reach the peer, to read the roots it trusts (its cacerts root-cert.pem).")
+	a.Describe(&c.Network, "The peer's network.")
+	a.Describe(&c.GatewayAddress, "Where the peer's east-west gateway is reached; istiod must know it on port 15443. Default: the peer's istio-eastwestgateway load-balancer address.")
+}
+
+// MeshCheckState is the MeshCheck output.
+type MeshCheckState struct {
+	MeshCheckArgs
+	Status  map[string]string `pulumi:"status"`
+	Healthy bool              `pulumi:"healthy"`
+	Istiods []string          `pulumi:"istiods"`
+}
+
+// Annotate documents MeshCheckState.
+func (s *MeshCheckState) Annotate(a infer.Annotator) {
+	a.Describe(&s.Status, "Each peer: \"synced\", or why this cluster's istiod cannot reach it.")
+	a.Describe(&s.Healthy, "Whether every peer is synced.")
+	a.Describe(&s.Istiods, "The istiod pods asked.")
+}
+
+// Annotate documents MeshCheck.
+func (r *MeshCheck) Annotate(a infer.Annotator) {
+	a.Describe(&r, "Proof that one cluster's istiods work as part of the mesh, from istiod itself (port-forward to each istiod pod, as istioctl does): /debug/clusterz lists every peer as synced from istio-remote-secret-<peer>, /debug/networkz knows every peer's gateway on 15443, and the certificate served on 15012 chains through the cluster's intermediate to a root every peer trusts. Writes nothing; refresh asks again.")
+}
+
+// CheckMesh runs the MeshCheck of every cluster on demand, changing nothing.
+type CheckMesh struct{ deps Deps }
+
+// CheckMeshArgs are checkMesh's arguments.
+type CheckMeshArgs struct {
+	Clusters []CheckMeshCluster `pulumi:"clusters"`
+	Revision *string            `pulumi:"revision,optional"`
+}
+
+// Annotate documents CheckMeshArgs.
+func (c *CheckMeshArgs) Annotate(a infer.Annotator) {
+	a.Describe(&c.Clusters, "The mesh's clusters, as given to MultiClusterMesh (other fields of an entry are ignored).")
+	a.Describe(&c.Revision, "Ask only the istiods of this revision. Default: every revision.")
+}
+
+// CheckMeshCluster is one cluster as checkMesh needs it.
+type CheckMeshCluster struct {
+	Name           string  `pulumi:"name"`
+	Kubeconfig     *string `pulumi:"kubeconfig,optional" provider:"secret"`
+	KubeconfigFile *string `pulumi:"kubeconfigFile,optional"`
+	Context        *string `pulumi:"context,optional"`
+	Network        *string `pulumi:"network,optional"`
+	GatewayAddress *string `pulumi:"gatewayAddress,optional"`
+}
+
+// Annotate documents CheckMeshCluster.
+func (c *CheckMeshCluster) Annotate(a infer.Annotator) {
+	a.Describe(&c.Name, "The cluster's name in the mesh.")
+	a.Describe(&c.Kubeconfig, "Kubeconfig contents.")
+	a.Describe(&c.KubeconfigFile, "Path of a kubeconfig file.")
+	a.Describe(&c.Context, "Kubeconfig context; the current context when unset.")
+	a.Describe(&c.Network, "The cluster's network. Default: network-<name>.")
+	a.Describe(&c.GatewayAddress, "Where the cluster's east-west gateway is reached. Default: its istio-eastwestgateway load-balancer address.")
+}
+
+// CheckMeshResult is checkMesh's result.
+type CheckMeshResult struct {
+	Status   map[string]map[string]string `pulumi:"status"`
+	Healthy  bool                         `pulumi:"healthy"`
+	Problems []string                     `pulumi:"problems"`
+}
+
+// Annotate documents CheckMeshResult.
+func (r *CheckMeshResult) Annotate(a infer.Annotator) {
+	a.Describe(&r.Status, "cluster → peer → \"synced\" or the reason it is not.")
+	a.Describe(&r.Healthy, "Whether every pair is synced.")
+	a.Describe(&r.Problems, "One line per pair that is not synced, naming both clusters.")
+}
+
+// Annotate documents CheckMesh.
+func (f *CheckMesh) Annotate(a infer.Annotator) {
+	a.Describe(&f, "Asks every cluster's istiods whether the mesh works, as MeshCheck does, without changing anything.")
+}

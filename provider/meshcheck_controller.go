@@ -1,0 +1,232 @@
+package provider
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	p "github.com/pulumi/pulumi-go-provider"
+	"github.com/pulumi/pulumi-go-provider/infer"
+
+	"github.com/ristio/pulumi-ristio/pkg/istiod"
+	"github.com/ristio/pulumi-ristio/pkg/meshcheck"
+	"github.com/ristio/pulumi-ristio/pkg/naming"
+	"github.com/ristio/pulumi-ristio/pkg/pki"
+)
+
+var (
+	_ infer.CustomResource[MeshCheckArgs, MeshCheckState] = (*MeshCheck)(nil)
+	_ infer.CustomCheck[MeshCheckArgs]                    = (*MeshCheck)(nil)
+	_ infer.CustomDiff[MeshCheckArgs, MeshCheckState]     = (*MeshCheck)(nil)
+	_ infer.CustomUpdate[MeshCheckArgs, MeshCheckState]   = (*MeshCheck)(nil)
+	_ infer.CustomRead[MeshCheckArgs, MeshCheckState]     = (*MeshCheck)(nil)
+	_ infer.Fn[CheckMeshArgs, CheckMeshResult]            = (*CheckMesh)(nil)
+)
+
+// meshCheckInterval is how often `up` asks istiod again while waiting.
+const meshCheckInterval = 2 * time.Second
+
+// Check validates every connection and peer.
+func (r *MeshCheck) Check(ctx context.Context, req infer.CheckRequest) (infer.CheckResponse[MeshCheckArgs], error) {
+	args, failures, err := infer.DefaultCheck[MeshCheckArgs](ctx, req.NewInputs)
+	if err != nil || len(failures) > 0 {
+		return infer.CheckResponse[MeshCheckArgs]{Inputs: args, Failures: failures}, err
+	}
+	failures = checkConnection("cluster", req.NewInputs, args.Cluster)
+	seen := map[string]bool{args.Cluster.Name: true}
+	for i, peer := range args.Peers {
+		field := fmt.Sprintf("peers[%d]", i)
+		if seen[peer.Cluster.Name] {
+			failures = append(failures, p.CheckFailure{Property: field + ".cluster.name", Reason: fmt.Sprintf("cluster %q is listed twice (or is the checked cluster)", peer.Cluster.Name)})
+		}
+		seen[peer.Cluster.Name] = true
+		if peers := req.NewInputs.Get("peers"); peers.IsArray() && i < peers.AsArray().Len() {
+			failures = append(failures, checkConnection("cluster", peers.AsArray().Get(i).AsMap(), peer.Cluster)...)
+		}
+		if a := deref(peer.GatewayAddress); a != "" {
+			if err := checkAddress(a); err != nil {
+				failures = append(failures, p.CheckFailure{Property: field + ".gatewayAddress", Reason: fmt.Sprintf("cluster %q: gatewayAddress %v", peer.Cluster.Name, err)})
+			}
+		}
+	}
+	return infer.CheckResponse[MeshCheckArgs]{Inputs: args, Failures: failures}, nil
+}
+
+// Diff asks again when the inputs change, and after a refresh that found a
+// peer not synced.
+func (r *MeshCheck) Diff(_ context.Context, req infer.DiffRequest[MeshCheckArgs, MeshCheckState]) (infer.DiffResponse, error) {
+	diff := diffInputs(req.State.MeshCheckArgs, req.Inputs, replaceOn())
+	if !req.State.Healthy {
+		diff["status"] = p.PropertyDiff{Kind: p.Update}
+	}
+	return diffResponse(diff), nil
+}
+
+// Create waits until every peer is synced.
+func (r *MeshCheck) Create(ctx context.Context, req infer.CreateRequest[MeshCheckArgs]) (infer.CreateResponse[MeshCheckState], error) {
+	if req.DryRun {
+		return infer.CreateResponse[MeshCheckState]{ID: req.Name, Output: MeshCheckState{MeshCheckArgs: req.Inputs}}, nil
+	}
+	state, err := r.wait(ctx, req.Inputs)
+	return infer.CreateResponse[MeshCheckState]{ID: req.Name, Output: state}, err
+}
+
+// Update waits again.
+func (r *MeshCheck) Update(ctx context.Context, req infer.UpdateRequest[MeshCheckArgs, MeshCheckState]) (infer.UpdateResponse[MeshCheckState], error) {
+	if req.DryRun {
+		state := req.State
+		state.MeshCheckArgs = req.Inputs
+		return infer.UpdateResponse[MeshCheckState]{Output: state}, nil
+	}
+	state, err := r.wait(ctx, req.Inputs)
+	return infer.UpdateResponse[MeshCheckState]{Output: state}, err
+}
+
+// Read asks once: a peer that stopped syncing shows as a diff of status.
+func (r *MeshCheck) Read(ctx context.Context, req infer.ReadRequest[MeshCheckArgs, MeshCheckState]) (infer.ReadResponse[MeshCheckArgs, MeshCheckState], error) {
+	state := r.deps.checkCluster(ctx, req.State.MeshCheckArgs)
+	return infer.ReadResponse[MeshCheckArgs, MeshCheckState]{ID: req.ID, Inputs: req.Inputs, State: state}, nil
+}
+
+// wait asks until every peer is synced or timeoutSeconds pass, reporting the
+// first reason on the status line.
+func (r *MeshCheck) wait(ctx context.Context, in MeshCheckArgs) (MeshCheckState, error) {
+	ctx, cancel := withTimeout(ctx, in.TimeoutSeconds)
+	defer cancel()
+	report := progress(ctx, in.Cluster.Name)
+	start := time.Now()
+	for {
+		state := r.deps.checkCluster(ctx, in)
+		if state.Healthy {
+			return state, nil
+		}
+		problems := stateProblems(in.Cluster.Name, state)
+		if ctx.Err() != nil {
+			return state, fmt.Errorf("mesh check did not pass within %s:\n  %s", time.Since(start).Round(time.Second), strings.Join(problems, "\n  "))
+		}
+		report("waiting for istiod to sync every peer (%s): %s", time.Since(start).Round(time.Second), problems[0])
+		select {
+		case <-ctx.Done():
+		case <-time.After(meshCheckInterval):
+		}
+	}
+}
+
+func stateProblems(cluster string, s MeshCheckState) []string {
+	return meshcheck.Report{Peers: s.Status}.Problems(cluster)
+}
+
+// checkCluster asks the cluster's istiods once and judges them. Failures to
+// reach anything become reasons in the status, never errors: a refresh must
+// be able to show that a cluster stopped answering.
+func (d Deps) checkCluster(ctx context.Context, in MeshCheckArgs) MeshCheckState {
+	state := MeshCheckState{MeshCheckArgs: in, Status: map[string]string{}}
+	exp := meshcheck.Expect{Cluster: in.Cluster.Name, Now: d.Now()}
+	for _, peer := range in.Peers {
+		exp.Peers = append(exp.Peers, d.peerView(ctx, peer))
+	}
+	var istiods []meshcheck.Istiod
+	fail := func(format string, a ...any) MeshCheckState {
+		for _, peer := range in.Peers {
+			state.Status[peer.Cluster.Name] = fmt.Sprintf(format, a...)
+		}
+		return state
+	}
+	client, err := d.kubeClient(in.Cluster)
+	if err != nil {
+		return fail("cannot reach %s: %v", in.Cluster.Name, err)
+	}
+	cacerts, err := client.GetSecret(ctx, naming.IstioNamespace, naming.CACertsSecret)
+	switch {
+	case err != nil:
+		return fail("cannot read %s's %s/%s: %v", in.Cluster.Name, naming.IstioNamespace, naming.CACertsSecret, err)
+	case cacerts == nil:
+		return fail("%s has no %s/%s: istiod signs with a self-signed root no peer trusts", in.Cluster.Name, naming.IstioNamespace, naming.CACertsSecret)
+	}
+	exp.IntermediatePEM, exp.OwnRootCertPEM = cacerts.Data[pki.CACertFile], cacerts.Data[pki.RootCertFile]
+	if istiods, err = istiod.Ask(ctx, client, deref(in.Revision)); err != nil {
+		return fail("cannot list istiod pods in %s: %v", in.Cluster.Name, err)
+	}
+	rep := meshcheck.Evaluate(exp, istiods)
+	state.Status = rep.Peers
+	state.Healthy = rep.Healthy()
+	for _, i := range istiods {
+		state.Istiods = append(state.Istiods, i.Pod)
+	}
+	slices.Sort(state.Istiods)
+	return state
+}
+
+// peerView reads what the checked cluster's istiod is judged against: the
+// roots the peer trusts and where its gateway is.
+func (d Deps) peerView(ctx context.Context, peer MeshCheckPeer) meshcheck.Peer {
+	v := meshcheck.Peer{Name: peer.Cluster.Name, Network: peer.Network, GatewayAddress: deref(peer.GatewayAddress)}
+	client, err := d.kubeClient(peer.Cluster)
+	if err != nil {
+		v.Problem = fmt.Sprintf("cannot reach %s to read the roots it trusts: %v", v.Name, err)
+		return v
+	}
+	secret, err := client.GetSecret(ctx, naming.IstioNamespace, naming.CACertsSecret)
+	switch {
+	case err != nil:
+		v.Problem = fmt.Sprintf("cannot read %s's %s/%s: %v", v.Name, naming.IstioNamespace, naming.CACertsSecret, err)
+	case secret == nil:
+		v.Problem = fmt.Sprintf("%s has no %s/%s", v.Name, naming.IstioNamespace, naming.CACertsSecret)
+	default:
+		v.RootCertPEM = secret.Data[pki.RootCertFile]
+	}
+	if v.GatewayAddress == "" {
+		addr, err := client.ServiceAddress(ctx, naming.IstioNamespace, naming.EastWestService)
+		if err != nil || addr == "" {
+			v.Problem = strings.TrimPrefix(v.Problem+"; ", "; ") + fmt.Sprintf("%s's east-west gateway has no address yet", v.Name)
+		}
+		v.GatewayAddress = addr
+	}
+	v.GatewayIPs = istiod.GatewayIPs(ctx, v.GatewayAddress)
+	return v
+}
+
+// Invoke checks every cluster against all the others.
+func (f *CheckMesh) Invoke(ctx context.Context, req infer.FunctionRequest[CheckMeshArgs]) (infer.FunctionResponse[CheckMeshResult], error) {
+	in := req.Input
+	if len(in.Clusters) == 0 {
+		return infer.FunctionResponse[CheckMeshResult]{}, errors.New("checkMesh: clusters must list at least one cluster")
+	}
+	res := CheckMeshResult{Status: map[string]map[string]string{}, Healthy: true}
+	peers := make([]MeshCheckPeer, len(in.Clusters))
+	for i, c := range in.Clusters {
+		if err := naming.ValidateClusterName(c.Name); err != nil {
+			return infer.FunctionResponse[CheckMeshResult]{}, fmt.Errorf("checkMesh: clusters[%d].name: %w", i, err)
+		}
+		network := deref(c.Network)
+		if network == "" {
+			network = naming.DefaultNetwork(c.Name)
+		}
+		peers[i] = MeshCheckPeer{Cluster: c.connection(), Network: network, GatewayAddress: c.GatewayAddress}
+	}
+	states := make([]MeshCheckState, len(in.Clusters))
+	done := make(chan struct{}, len(in.Clusters))
+	for i, c := range in.Clusters {
+		go func() {
+			defer func() { done <- struct{}{} }()
+			others := slices.Delete(slices.Clone(peers), i, i+1)
+			states[i] = f.deps.checkCluster(ctx, MeshCheckArgs{Cluster: c.connection(), Peers: others, Revision: in.Revision})
+		}()
+	}
+	for range in.Clusters {
+		<-done
+	}
+	for i, c := range in.Clusters {
+		res.Status[c.Name] = states[i].Status
+		res.Healthy = res.Healthy && states[i].Healthy
+		res.Problems = append(res.Problems, stateProblems(c.Name, states[i])...)
+	}
+	return infer.FunctionResponse[CheckMeshResult]{Output: res}, nil
+}
+
+func (c CheckMeshCluster) connection() ClusterConnection {
+	return ClusterConnection{Name: c.Name, Kubeconfig: c.Kubeconfig, KubeconfigFile: c.KubeconfigFile, Context: c.Context}
+}

@@ -1,0 +1,186 @@
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/auto"
+	"github.com/pulumi/pulumi/sdk/v3/go/auto/optrefresh"
+	"github.com/pulumi/pulumi/sdk/v3/go/auto/optup"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/ristio/pulumi-ristio/internal/pulumitest"
+	"github.com/ristio/pulumi-ristio/internal/testcharts"
+)
+
+// TestVerifyNamesTheBrokenPair breaks a working 2-cluster mesh in the ways
+// istiod notices, and checks that ristio reports each one naming the pair,
+// with what istiod said.
+func TestVerifyNamesTheBrokenPair(t *testing.T) {
+	w := world(t, 2)
+	spec := meshSpec{kubeconfig: w.Kubeconfig, clusters: clustersOf(w, 2), chartDirectory: testcharts.Directory(t), timeoutSeconds: 60}
+	stack := pulumitest.InlineStack(t, "ristio-verify", meshProgram(spec))
+	ctx := context.Background()
+	t.Cleanup(func() { _, _ = stack.Destroy(ctx) })
+	res := pulumitest.Up(t, stack)
+	all := names(spec.clusters)
+	assertMeshStatus(t, res.Outputs, all)
+	c1, c2 := w.Cluster("cluster1"), w.Cluster("cluster2")
+
+	t.Run("a corrupted remote secret shows at refresh and up repairs it", func(t *testing.T) {
+		s, err := c1.Client.CoreV1().Secrets(istioNS).Get(ctx, "istio-remote-secret-cluster2", metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.Data["cluster2"] = []byte("apiVersion: v1\nkind: Config\nclusters: [not, a, kubeconfig\n")
+		if _, err := c1.Client.CoreV1().Secrets(istioNS).Update(ctx, s, metav1.UpdateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		waitClusterz(t, c1, "dropped cluster2", func(m map[string]string) bool { _, ok := m["cluster2"]; return !ok })
+		if _, err := stack.Refresh(ctx); err != nil {
+			t.Fatalf("refresh: %v", err)
+		}
+		status := checkStatus(t, stack, "mesh-cluster1-check")
+		reason, _ := status["cluster2"].(string)
+		if !containsAll(reason, "istiod", "cluster2", "istio-remote-secret-cluster2", "istiod says") {
+			t.Errorf("cluster1's check says of cluster2 %q; want the pair, the secret and istiod's own words", reason)
+		}
+		if got, _ := checkStatus(t, stack, "mesh-cluster2-check")["cluster1"].(string); got != "synced" {
+			t.Errorf("cluster2's check says of cluster1 %q, want synced (only cluster1's secret was broken)", got)
+		}
+		want := map[string]string{"mesh-cluster2-to-cluster1": "update", "mesh-cluster1-check": "update"}
+		if pre := previewSteps(t, stack); !equalSteps(pre, want) {
+			t.Fatalf("preview after corruption: %v, want %v", pre, want)
+		}
+		assertMeshStatus(t, pulumitest.Up(t, stack).Outputs, all)
+	})
+
+	t.Run("checkMesh reports a gateway address istiod does not know", func(t *testing.T) {
+		wrong := checkMeshCall(t, w.Kubeconfig, map[string]string{"cluster2": "127.0.1.99"})
+		if healthy, _ := wrong["healthy"].(bool); healthy {
+			t.Fatalf("checkMesh with a wrong gateway address is healthy: %v", wrong)
+		}
+		problems := fmt.Sprint(wrong["problems"])
+		if !containsAll(problems, "cluster1:", "cluster2", "127.0.1.99:15443", "network-cluster2") || strings.Contains(problems, "cluster2: ") {
+			t.Errorf("problems %s: want exactly cluster1's view of cluster2's gateway named", problems)
+		}
+		right := checkMeshCall(t, w.Kubeconfig, nil)
+		if healthy, _ := right["healthy"].(bool); !healthy {
+			t.Errorf("checkMesh of the working mesh: %v", right)
+		}
+	})
+
+	t.Run("a peer whose API server is down fails up naming the pair", func(t *testing.T) {
+		c2.StopAPIServer()
+		t.Cleanup(func() {
+			if err := c2.StartAPIServer(ctx); err != nil {
+				t.Errorf("restart cluster2's API server: %v", err)
+			}
+		})
+		// A fresh istiod in cluster1 must reach cluster2 to sync it.
+		if err := c1.Client.CoreV1().Pods(istioNS).DeleteCollection(ctx, metav1.DeleteOptions{}, metav1.ListOptions{LabelSelector: "app=istiod"}); err != nil {
+			t.Fatal(err)
+		}
+		urn := resourceURN(t, stack, "mesh-cluster1-check")
+		if _, err := stack.Refresh(ctx, optrefresh.Target([]string{urn})); err != nil {
+			t.Fatalf("refresh of cluster1's check: %v", err)
+		}
+		if reason, _ := checkStatus(t, stack, "mesh-cluster1-check")["cluster2"].(string); !strings.Contains(reason, "cluster2") || reason == "synced" {
+			t.Errorf("after refresh cluster1's check says of cluster2 %q", reason)
+		}
+		_, err := stack.Up(ctx, optup.Target([]string{urn}))
+		if err == nil {
+			t.Fatal("up succeeded with cluster2's API server down")
+		}
+		if msg := err.Error(); !containsAll(msg, "cluster1: ", "cluster2", "mesh check did not pass") {
+			t.Errorf("up failed without naming the pair: %v", firstLine(msg, 40))
+		}
+		if err := c2.StartAPIServer(ctx); err != nil {
+			t.Fatal(err)
+		}
+		assertMeshStatus(t, pulumitest.Up(t, stack).Outputs, all)
+	})
+}
+
+// checkStatus returns a MeshCheck's status output from the stack's state.
+func checkStatus(t *testing.T, stack auto.Stack, name string) map[string]any {
+	t.Helper()
+	status, _ := resourceOutputs(t, stack, name)["status"].(map[string]any)
+	return status
+}
+
+func resourceURN(t *testing.T, stack auto.Stack, name string) string {
+	t.Helper()
+	urn, _ := resourceOutputs(t, stack, name)["__urn"].(string)
+	return urn
+}
+
+// resourceOutputs finds a resource by name in the exported state; its URN is
+// added as __urn.
+func resourceOutputs(t *testing.T, stack auto.Stack, name string) map[string]any {
+	t.Helper()
+	dep, err := stack.Export(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var state struct {
+		Resources []struct {
+			URN     string         `json:"urn"`
+			Outputs map[string]any `json:"outputs"`
+		} `json:"resources"`
+	}
+	if err := json.Unmarshal(dep.Deployment, &state); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range state.Resources {
+		if strings.HasSuffix(r.URN, "::"+name) {
+			out := r.Outputs
+			if out == nil {
+				out = map[string]any{}
+			}
+			out["__urn"] = r.URN
+			return out
+		}
+	}
+	t.Fatalf("no resource %s in the stack", name)
+	return nil
+}
+
+// checkMeshCall runs the checkMesh function from an inline program, with
+// gateway addresses overridden per cluster, and returns its result.
+func checkMeshCall(t *testing.T, kubeconfig string, gateways map[string]string) map[string]any {
+	t.Helper()
+	program := func(ctx *pulumi.Context) error {
+		var clusters []map[string]any
+		for _, name := range []string{"cluster1", "cluster2"} {
+			c := map[string]any{"name": name, "kubeconfigFile": kubeconfig, "context": name}
+			if a := gateways[name]; a != "" {
+				c["gatewayAddress"] = a
+			}
+			clusters = append(clusters, c)
+		}
+		var result struct {
+			Status   map[string]map[string]string `pulumi:"status"`
+			Healthy  bool                         `pulumi:"healthy"`
+			Problems []string                     `pulumi:"problems"`
+		}
+		if err := ctx.Invoke("ristio:index:checkMesh", map[string]any{"clusters": clusters}, &result); err != nil {
+			return err
+		}
+		ctx.Export("status", pulumi.ToStringMapMap(result.Status))
+		ctx.Export("healthy", pulumi.Bool(result.Healthy))
+		ctx.Export("problems", pulumi.ToStringArray(result.Problems))
+		return nil
+	}
+	stack := pulumitest.InlineStack(t, "ristio-checkmesh", program)
+	res := pulumitest.Up(t, stack)
+	out := map[string]any{}
+	for k, v := range res.Outputs {
+		out[k] = v.Value
+	}
+	return out
+}
