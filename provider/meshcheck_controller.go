@@ -98,14 +98,18 @@ func (r *MeshCheck) wait(ctx context.Context, in MeshCheckArgs) (MeshCheckState,
 	defer cancel()
 	report := progress(ctx, in.Cluster.Name)
 	start := time.Now()
+	var last MeshCheckState // the last answer not cut short by the deadline
 	for {
 		state := r.deps.checkCluster(ctx, in)
 		if state.Healthy {
 			return state, nil
 		}
-		problems := stateProblems(in.Cluster.Name, state)
+		if ctx.Err() == nil || last.Status == nil {
+			last = state
+		}
+		problems := stateProblems(in.Cluster.Name, last)
 		if ctx.Err() != nil {
-			return state, fmt.Errorf("mesh check did not pass within %s:\n  %s", time.Since(start).Round(time.Second), strings.Join(problems, "\n  "))
+			return last, fmt.Errorf("mesh check did not pass within %s:\n  %s", time.Since(start).Round(time.Second), strings.Join(problems, "\n  "))
 		}
 		report("waiting for istiod to sync every peer (%s): %s", time.Since(start).Round(time.Second), problems[0])
 		select {

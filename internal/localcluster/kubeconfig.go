@@ -6,8 +6,8 @@ import (
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 )
 
-// writeKubeconfig writes one context per REST config, with cluster, user and
-// context all named by the map key.
+// writeKubeconfig writes one context per REST config (client certificate or
+// bearer token), with cluster, user and context all named by the map key.
 func writeKubeconfig(path string, configs map[string]*rest.Config) error {
 	kc := clientcmdapi.NewConfig()
 	for name, cfg := range configs {
@@ -18,6 +18,7 @@ func writeKubeconfig(path string, configs map[string]*rest.Config) error {
 		kc.AuthInfos[name] = &clientcmdapi.AuthInfo{
 			ClientCertificateData: cfg.CertData,
 			ClientKeyData:         cfg.KeyData,
+			Token:                 cfg.BearerToken,
 		}
 		kc.Contexts[name] = &clientcmdapi.Context{Cluster: name, AuthInfo: name}
 		if kc.CurrentContext == "" || name < kc.CurrentContext {

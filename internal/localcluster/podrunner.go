@@ -262,22 +262,35 @@ func (c *Cluster) startContainer(ctx context.Context, pod *corev1.Pod, prog *pro
 // pod's service account with a pod-bound TokenRequest token: the process gets
 // exactly the RBAC its chart grants, as in a real cluster.
 func (c *Cluster) serviceAccountKubeconfig(ctx context.Context, pod *corev1.Pod, root string) (string, error) {
+	token, err := c.podToken(ctx, pod, "", 24*3600)
+	if err != nil {
+		return "", err
+	}
+	path := filepath.Join(root, "..kubeconfig")
+	cfg := &rest.Config{Host: c.Server, BearerToken: token, TLSClientConfig: rest.TLSClientConfig{CAData: c.CAPEM}}
+	return path, writeKubeconfig(path, map[string]*rest.Config{c.Name: cfg})
+}
+
+// podToken issues a TokenRequest token for the pod's service account, bound
+// to the pod (it stops working once the pod is gone), for audience (the API
+// server's when empty).
+func (c *Cluster) podToken(ctx context.Context, pod *corev1.Pod, audience string, seconds int64) (string, error) {
+	spec := authenticationv1.TokenRequestSpec{
+		ExpirationSeconds: ptr.To(seconds),
+		BoundObjectRef:    &authenticationv1.BoundObjectReference{Kind: "Pod", APIVersion: "v1", Name: pod.Name, UID: pod.UID},
+	}
+	if audience != "" {
+		spec.Audiences = []string{audience}
+	}
 	sa := pod.Spec.ServiceAccountName
 	if sa == "" {
 		sa = "default"
 	}
-	tr, err := c.Client.CoreV1().ServiceAccounts(pod.Namespace).CreateToken(ctx, sa, &authenticationv1.TokenRequest{
-		Spec: authenticationv1.TokenRequestSpec{
-			ExpirationSeconds: ptr.To(int64(24 * 3600)),
-			BoundObjectRef:    &authenticationv1.BoundObjectReference{Kind: "Pod", APIVersion: "v1", Name: pod.Name, UID: pod.UID},
-		},
-	}, metav1.CreateOptions{})
+	tr, err := c.Client.CoreV1().ServiceAccounts(pod.Namespace).CreateToken(ctx, sa, &authenticationv1.TokenRequest{Spec: spec}, metav1.CreateOptions{})
 	if err != nil {
 		return "", fmt.Errorf("token for service account %s/%s: %w", pod.Namespace, sa, err)
 	}
-	path := filepath.Join(root, "..kubeconfig")
-	cfg := &rest.Config{Host: c.Server, BearerToken: tr.Status.Token, TLSClientConfig: rest.TLSClientConfig{CAData: c.CAPEM}}
-	return path, writeKubeconfig(path, map[string]*rest.Config{c.Name: cfg})
+	return tr.Status.Token, nil
 }
 
 // probeReady runs the container's HTTP readiness probe against the port the

@@ -10,11 +10,9 @@ import (
 	"strings"
 	"time"
 
-	authenticationv1 "k8s.io/api/authentication/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/utils/ptr"
 )
 
 // volumeSyncInterval is how often secret and ConfigMap volumes are compared
@@ -169,25 +167,14 @@ func (c *Cluster) projectedToken(ctx context.Context, pod *corev1.Pod, src *core
 	if src.ExpirationSeconds != nil {
 		expiry = *src.ExpirationSeconds
 	}
-	spec := authenticationv1.TokenRequestSpec{
-		ExpirationSeconds: ptr.To(expiry),
-		BoundObjectRef:    &authenticationv1.BoundObjectReference{Kind: "Pod", APIVersion: "v1", Name: pod.Name, UID: pod.UID},
-	}
-	if src.Audience != "" {
-		spec.Audiences = []string{src.Audience}
-	}
-	sa := pod.Spec.ServiceAccountName
-	if sa == "" {
-		sa = "default"
-	}
-	tr, err := c.Client.CoreV1().ServiceAccounts(pod.Namespace).CreateToken(ctx, sa, &authenticationv1.TokenRequest{Spec: spec}, metav1.CreateOptions{})
+	token, err := c.podToken(ctx, pod, src.Audience, expiry)
 	if err != nil {
-		return nil, fmt.Errorf("projected token for %s/%s: %w", pod.Namespace, sa, err)
+		return nil, fmt.Errorf("projected token: %w", err)
 	}
 	if p.volumes.tokens == nil {
 		p.volumes.tokens = map[string]projectedToken{}
 	}
-	t := projectedToken{data: []byte(tr.Status.Token), renewAt: time.Now().Add(time.Duration(expiry) * time.Second * 8 / 10)}
+	t := projectedToken{data: []byte(token), renewAt: time.Now().Add(time.Duration(expiry) * time.Second * 8 / 10)}
 	p.volumes.tokens[src.Path] = t
 	return map[string][]byte{src.Path: t.data}, nil
 }

@@ -24,7 +24,7 @@ import (
 const askTimeout = 20 * time.Second
 
 // logLines is how much of istiod's log is searched for what it said about a peer.
-const logLines = 400
+const logLines = 2000
 
 // Ask questions every running istiod pod in istio-system (of one revision
 // when revision is set), in parallel. An error means the pods could not even
@@ -47,8 +47,8 @@ func Ask(ctx context.Context, c *kube.Client, revision string) ([]meshcheck.Isti
 	return out, nil
 }
 
-func ask(ctx context.Context, c *kube.Client, pod *corev1.Pod) meshcheck.Istiod {
-	ctx, cancel := context.WithTimeout(ctx, askTimeout)
+func ask(parent context.Context, c *kube.Client, pod *corev1.Pod) meshcheck.Istiod {
+	ctx, cancel := context.WithTimeout(parent, askTimeout)
 	defer cancel()
 	d := meshcheck.Istiod{Pod: pod.Name, Revision: pod.Labels[meshcheck.RevisionLabel]}
 	port := monitoringPort(pod)
@@ -59,7 +59,7 @@ func ask(ctx context.Context, c *kube.Client, pod *corev1.Pod) meshcheck.Istiod 
 	if d.ClusterzErr != nil && d.NetworkzErr != nil && d.ServingErr != nil {
 		d.Err, d.ClusterzErr, d.NetworkzErr, d.ServingErr = d.ClusterzErr, nil, nil, nil
 	}
-	d.Says = saidAbout(ctx, c, pod)
+	d.Says = saidAbout(parent, c, pod) // called after this pod's questions end
 	return d
 }
 
@@ -90,25 +90,35 @@ func saidAbout(ctx context.Context, c *kube.Client, pod *corev1.Pod) func(peer s
 				lines = strings.Split(logs, "\n")
 			}
 		})
-		secret := naming.RemoteSecret(peer)
+		return lastSaid(lines, peer)
+	}
+}
+
+// lastSaid is the last error or warning in lines about peer. Most telling
+// first: a line labelled with the peer's cluster ID (istiod's own failure to
+// build its client), then any naming its secret, then any naming the cluster.
+func lastSaid(lines []string, peer string) string {
+	for _, mark := range []string{"cluster=" + peer, naming.RemoteSecret(peer), "cluster " + peer} {
 		for i := len(lines) - 1; i >= 0; i-- {
-			l := lines[i]
-			if !strings.Contains(l, "error") && !strings.Contains(l, "warn") {
-				continue
-			}
-			if strings.Contains(l, secret) || strings.Contains(l, "cluster="+peer) || strings.Contains(l, "cluster "+peer) {
+			if l := lines[i]; isProblem(l) && strings.Contains(l, mark) {
 				return trimLogLine(l)
 			}
 		}
-		return ""
 	}
+	return ""
+}
+
+// isProblem says whether an istiod log line is at level error or warn.
+func isProblem(line string) bool {
+	fields := strings.SplitN(line, "\t", 3)
+	return len(fields) == 3 && (fields[1] == "error" || fields[1] == "warn")
 }
 
 // trimLogLine drops istiod's timestamp and level prefix and bounds the length.
 func trimLogLine(l string) string {
 	fields := strings.SplitN(strings.TrimSpace(l), "\t", 3)
 	if len(fields) == 3 {
-		l = fields[2]
+		l = strings.ReplaceAll(fields[2], "\t", " ")
 	}
 	const max = 400
 	if len(l) > max {

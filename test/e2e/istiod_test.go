@@ -35,6 +35,24 @@ func assertMeshStatus(t *testing.T, outputs auto.OutputMap, all []string) {
 	}
 }
 
+// logIstiod writes the end of every istiod's log in w to the test log, read
+// the way `kubectl logs` does (the API server asks the kubelet emulator).
+func logIstiod(t *testing.T, w *localcluster.World) {
+	t.Helper()
+	for _, c := range w.Clusters {
+		client := istiodClient(t, c)
+		pods, err := client.RunningPods(context.Background(), istioNS, "app=istiod")
+		if err != nil {
+			t.Logf("%s: no istiod log: %v", c.Name, err)
+			continue
+		}
+		for _, pod := range pods {
+			logs, err := client.PodLogTail(context.Background(), istioNS, pod.Name, "discovery", 40)
+			t.Logf("%s: %s: last log lines (%v):\n%s", c.Name, pod.Name, err, logs)
+		}
+	}
+}
+
 // istiodClient is a pkg/kube client for one local cluster, as admin.
 func istiodClient(t *testing.T, c *localcluster.Cluster) *kube.Client {
 	t.Helper()
@@ -159,7 +177,7 @@ func parseCert(t *testing.T, pemData []byte) *x509.Certificate {
 	t.Helper()
 	block, _ := pem.Decode(pemData)
 	if block == nil {
-		t.Fatalf("no PEM in %q", firstLine(string(pemData), 1))
+		t.Fatalf("no PEM in %q", headLines(string(pemData), 1))
 	}
 	cert, err := x509.ParseCertificate(block.Bytes)
 	if err != nil {

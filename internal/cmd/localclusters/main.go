@@ -1,7 +1,9 @@
 // Command localclusters starts N local Kubernetes clusters with the kubelet
-// and load-balancer emulators, for a person to use (`make clusters`). It
-// writes <dir>/kubeconfig, <dir>/pid and, once every cluster is ready,
-// <dir>/ready; it stops the clusters on SIGINT or SIGTERM.
+// and load-balancer emulators, for a person to use (`make clusters`): the
+// same world the tests use, so every istiod pod runs a real pilot-discovery
+// reachable with `kubectl port-forward`. It writes <dir>/kubeconfig,
+// <dir>/pid and, once every cluster is ready, <dir>/ready; it stops the
+// clusters on SIGINT or SIGTERM.
 package main
 
 import (
