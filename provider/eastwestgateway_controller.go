@@ -14,12 +14,13 @@ import (
 )
 
 var (
-	_ infer.CustomResource[EastWestGatewayArgs, EastWestGatewayState] = (*EastWestGateway)(nil)
-	_ infer.CustomCheck[EastWestGatewayArgs]                          = (*EastWestGateway)(nil)
-	_ infer.CustomDiff[EastWestGatewayArgs, EastWestGatewayState]     = (*EastWestGateway)(nil)
-	_ infer.CustomUpdate[EastWestGatewayArgs, EastWestGatewayState]   = (*EastWestGateway)(nil)
-	_ infer.CustomRead[EastWestGatewayArgs, EastWestGatewayState]     = (*EastWestGateway)(nil)
-	_ infer.CustomDelete[EastWestGatewayState]                        = (*EastWestGateway)(nil)
+	_ infer.CustomResource[EastWestGatewayArgs, EastWestGatewayState]       = (*EastWestGateway)(nil)
+	_ infer.CustomCheck[EastWestGatewayArgs]                                = (*EastWestGateway)(nil)
+	_ infer.CustomDiff[EastWestGatewayArgs, EastWestGatewayState]           = (*EastWestGateway)(nil)
+	_ infer.CustomUpdate[EastWestGatewayArgs, EastWestGatewayState]         = (*EastWestGateway)(nil)
+	_ infer.CustomRead[EastWestGatewayArgs, EastWestGatewayState]           = (*EastWestGateway)(nil)
+	_ infer.ExplicitDependencies[EastWestGatewayArgs, EastWestGatewayState] = (*EastWestGateway)(nil)
+	_ infer.CustomDelete[EastWestGatewayState]                              = (*EastWestGateway)(nil)
 )
 
 // Check validates the connection, version and chart source.
@@ -54,6 +55,18 @@ func (r *EastWestGateway) changes(state EastWestGatewayState, inputs EastWestGat
 }
 
 // Create installs the gateway and waits for its address.
+// WireDependencies says what the address depends on: where the gateway is
+// reached, not which Istio version runs it. A version bump therefore keeps
+// the address known in preview, and what consumes it (every peer's
+// MeshCheck) shows no change.
+func (r *EastWestGateway) WireDependencies(f infer.FieldSelector, args *EastWestGatewayArgs, state *EastWestGatewayState) {
+	f.OutputField(&state.Address).DependsOn(
+		f.InputField(&args.Cluster).Computed(), f.InputField(&args.GatewayAddress).Computed(),
+		f.InputField(&args.GatewayValues).Computed(), f.InputField(&args.WaitForAddress).Computed())
+	f.OutputField(&state.ReleaseStatus).DependsOn(f.InputField(args).Computed())
+	f.OutputField(&state.GatewayPresent).DependsOn(f.InputField(args).Computed())
+}
+
 func (r *EastWestGateway) Create(ctx context.Context, req infer.CreateRequest[EastWestGatewayArgs]) (infer.CreateResponse[EastWestGatewayState], error) {
 	id := newID(req.Name)
 	if req.DryRun {

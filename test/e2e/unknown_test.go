@@ -49,9 +49,10 @@ func TestKubeconfigUnknownAtPreview(t *testing.T) {
 	t.Cleanup(func() { _, _ = stack.Destroy(context.Background()) })
 
 	pre := pulumitest.Changes(pulumitest.Preview(t, stack))
-	// stack, seed, component, root CA, CA, cacerts, control plane, gateway.
-	if pre["create"] != 8 {
-		t.Fatalf("preview with an unknown kubeconfig: %v, want 8 creates", pre)
+	// stack, seed, component, root CA, CA, cacerts, control plane, gateway,
+	// and the mesh check (which, with no peer, asks istiod nothing).
+	if pre["create"] != 9 {
+		t.Fatalf("preview with an unknown kubeconfig: %v, want 9 creates", pre)
 	}
 	res := pulumitest.Up(t, stack)
 	addresses, _ := res.Outputs["gatewayAddresses"].Value.(map[string]any)
