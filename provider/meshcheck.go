@@ -49,7 +49,7 @@ type MeshCheckState struct {
 
 // Annotate documents MeshCheckState.
 func (s *MeshCheckState) Annotate(a infer.Annotator) {
-	a.Describe(&s.Status, "Each peer: \"synced\", or why this cluster's istiod cannot reach it.")
+	a.Describe(&s.Status, "Each peer: \"synced\", or why this cluster's istiod cannot reach it. In a mesh of one cluster, problems of its own istiod appear under its own name.")
 	a.Describe(&s.Healthy, "Whether every peer is synced.")
 	a.Describe(&s.Istiods, "The istiod pods asked.")
 }

@@ -137,6 +137,9 @@ func (d Deps) checkCluster(ctx context.Context, in MeshCheckArgs) MeshCheckState
 		for _, peer := range in.Peers {
 			state.Status[peer.Cluster.Name] = fmt.Sprintf(format, a...)
 		}
+		if len(in.Peers) == 0 {
+			state.Status[in.Cluster.Name] = fmt.Sprintf(format, a...)
+		}
 		return state
 	}
 	client, err := d.kubeClient(in.Cluster)

@@ -104,7 +104,8 @@ type networkGateway struct {
 // Report is the verdict for one cluster: each peer's status, Synced or the
 // reasons it is not. Problems of the cluster itself (no istiod, a serving
 // certificate that does not chain to its own intermediate) are given to every
-// peer, since no peer can be reached through it.
+// peer, since no peer can be reached through it; in a mesh of one cluster
+// they appear under the cluster's own name.
 type Report struct {
 	Peers map[string]string
 }
@@ -150,6 +151,9 @@ func Evaluate(exp Expect, istiods []Istiod) Report {
 		for _, p := range exp.Peers {
 			reasons[p.Name] = append(reasons[p.Name], reason)
 		}
+		if len(exp.Peers) == 0 { // a mesh of one: its own istiod is still judged
+			reasons[exp.Cluster] = append(reasons[exp.Cluster], reason)
+		}
 	}
 	if len(istiods) == 0 {
 		addAll("no running istiod pod in " + naming.IstioNamespace)
@@ -182,6 +186,9 @@ func Evaluate(exp Expect, istiods []Istiod) Report {
 		}
 	}
 	rep := Report{Peers: map[string]string{}}
+	if rs := reasons[exp.Cluster]; len(rs) > 0 {
+		rep.Peers[exp.Cluster] = strings.Join(rs, "; ")
+	}
 	for _, p := range exp.Peers {
 		if rs := reasons[p.Name]; len(rs) > 0 {
 			rep.Peers[p.Name] = strings.Join(rs, "; ")

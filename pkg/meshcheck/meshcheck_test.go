@@ -159,3 +159,21 @@ func TestEvaluateEveryRevision(t *testing.T) {
 		t.Fatalf("without istiod: %q", rep.Peers["cluster2"])
 	}
 }
+
+// A mesh of one cluster has no peer, but its istiod must still run and
+// serve a certificate from the plugged-in CA.
+func TestEvaluateAlone(t *testing.T) {
+	exp, d := fixture(t)
+	exp.Peers = nil
+	if rep := Evaluate(exp, []Istiod{d}); !rep.Healthy() || len(rep.Peers) != 0 {
+		t.Fatalf("a healthy lone cluster: %v", rep.Peers)
+	}
+	rep := Evaluate(exp, nil)
+	if rep.Healthy() || !strings.Contains(rep.Peers["cluster1"], "no running istiod pod") {
+		t.Fatalf("a lone cluster without istiod: %v", rep.Peers)
+	}
+	d.ServingChain = []*x509.Certificate{servingCert(t, intermediate(t, root(t), "cluster1"))}
+	if rep := Evaluate(exp, []Istiod{d}); rep.Healthy() || !strings.Contains(rep.Peers["cluster1"], "does not chain through this cluster's intermediate") {
+		t.Fatalf("a lone istiod off the plugged-in CA: %v", rep.Peers)
+	}
+}

@@ -67,7 +67,7 @@ export class MeshCheck extends pulumi.CustomResource {
      */
     declare public readonly revision: pulumi.Output<string | undefined>;
     /**
-     * Each peer: "synced", or why this cluster's istiod cannot reach it.
+     * Each peer: "synced", or why this cluster's istiod cannot reach it. In a mesh of one cluster, problems of its own istiod appear under its own name.
      */
     declare public /*out*/ readonly status: pulumi.Output<{[key: string]: string}>;
     /**

@@ -50,7 +50,7 @@ func TestKubeconfigUnknownAtPreview(t *testing.T) {
 
 	pre := pulumitest.Changes(pulumitest.Preview(t, stack))
 	// stack, seed, component, root CA, CA, cacerts, control plane, gateway,
-	// and the mesh check (which, with no peer, asks istiod nothing).
+	// and the mesh check (with no peer, it checks istiod serves from cacerts).
 	if pre["create"] != 9 {
 		t.Fatalf("preview with an unknown kubeconfig: %v, want 9 creates", pre)
 	}

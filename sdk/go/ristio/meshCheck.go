@@ -26,7 +26,7 @@ type MeshCheck struct {
 	Peers MeshCheckPeerArrayOutput `pulumi:"peers"`
 	// Ask only the istiods of this revision. Default: every revision.
 	Revision pulumi.StringPtrOutput `pulumi:"revision"`
-	// Each peer: "synced", or why this cluster's istiod cannot reach it.
+	// Each peer: "synced", or why this cluster's istiod cannot reach it. In a mesh of one cluster, problems of its own istiod appear under its own name.
 	Status pulumi.StringMapOutput `pulumi:"status"`
 	// How long `up` waits for every peer to be synced.
 	TimeoutSeconds pulumi.IntPtrOutput `pulumi:"timeoutSeconds"`
@@ -221,7 +221,7 @@ func (o MeshCheckOutput) Revision() pulumi.StringPtrOutput {
 	return o.ApplyT(func(v *MeshCheck) pulumi.StringPtrOutput { return v.Revision }).(pulumi.StringPtrOutput)
 }
 
-// Each peer: "synced", or why this cluster's istiod cannot reach it.
+// Each peer: "synced", or why this cluster's istiod cannot reach it. In a mesh of one cluster, problems of its own istiod appear under its own name.
 func (o MeshCheckOutput) Status() pulumi.StringMapOutput {
 	return o.ApplyT(func(v *MeshCheck) pulumi.StringMapOutput { return v.Status }).(pulumi.StringMapOutput)
 }

@@ -243,7 +243,7 @@ class MeshCheck(pulumi.CustomResource):
     @pulumi.getter
     def status(self) -> pulumi.Output[Mapping[str, _builtins.str]]:
         """
-        Each peer: "synced", or why this cluster's istiod cannot reach it.
+        Each peer: "synced", or why this cluster's istiod cannot reach it. In a mesh of one cluster, problems of its own istiod appear under its own name.
         """
         return pulumi.get(self, "status")
 
