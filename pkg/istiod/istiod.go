@@ -7,6 +7,7 @@ package istiod
 import (
 	"context"
 	"net"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -114,12 +115,19 @@ func isProblem(line string) bool {
 	return len(fields) == 3 && (fields[1] == "error" || fields[1] == "warn")
 }
 
-// trimLogLine drops istiod's timestamp and level prefix and bounds the length.
+// secretLike matches what could be key or token material quoted in an error
+// (a YAML parse error can echo a value): JWTs and long base64 runs. Quoted
+// lines end up in state and in `up`'s output, so they are masked.
+var secretLike = regexp.MustCompile(`eyJ[A-Za-z0-9_-]{8,}(\.[A-Za-z0-9_-]*){0,2}|[A-Za-z0-9+/=]{40,}`)
+
+// trimLogLine drops istiod's timestamp and level prefix, masks anything that
+// looks like a secret, and bounds the length.
 func trimLogLine(l string) string {
 	fields := strings.SplitN(strings.TrimSpace(l), "\t", 3)
 	if len(fields) == 3 {
 		l = strings.ReplaceAll(fields[2], "\t", " ")
 	}
+	l = secretLike.ReplaceAllString(l, "[redacted]")
 	const max = 400
 	if len(l) > max {
 		l = l[:max] + "…"

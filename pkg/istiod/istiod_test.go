@@ -20,6 +20,9 @@ func TestLastSaid(t *testing.T) {
 	if !strings.HasPrefix(got, "Add cluster: create remote cluster failed: kubeconfig cannot be loaded") {
 		t.Errorf("about cluster2: %q, want istiod's own failure to build the client", got)
 	}
+	if !strings.Contains(got, "config=istio-system/istio-remote-secret-cluster2") {
+		t.Errorf("about cluster2: %q lost its labels to masking", got)
+	}
 	if strings.Contains(got, "\t") || strings.Contains(got, "2026-12-02") {
 		t.Errorf("about cluster2: %q still carries the timestamp or tabs", got)
 	}
@@ -28,5 +31,15 @@ func TestLastSaid(t *testing.T) {
 	}
 	if got := lastSaid(brokenSecretLog, "cluster4"); got != "" {
 		t.Errorf("about a cluster istiod never mentioned: %q", got)
+	}
+}
+
+// A parse error that echoes a value must not carry a token into state.
+func TestLastSaidMasksSecrets(t *testing.T) {
+	token := "eyJhbGciOiJSUzI1NiIsImtpZCI6IjEyMyJ9.eyJzdWIiOiJzeXN0ZW06c2VydmljZWFjY291bnQifQ.c2lnbmF0dXJlc2lnbmF0dXJl"
+	line := "2026-12-02T03:28:15.907695Z\terror\tAdd cluster: create remote cluster failed: cannot unmarshal !!str `" + token + "` into api.Config\tcluster=cluster2"
+	got := lastSaid([]string{line}, "cluster2")
+	if strings.Contains(got, "eyJ") || strings.Contains(got, "c2lnbmF0dXJl") || !strings.Contains(got, "[redacted]") {
+		t.Fatalf("quoted %q", got)
 	}
 }
