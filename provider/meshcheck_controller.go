@@ -43,8 +43,11 @@ func (r *MeshCheck) Check(ctx context.Context, req infer.CheckRequest) (infer.Ch
 			failures = append(failures, p.CheckFailure{Property: field + ".cluster.name", Reason: fmt.Sprintf("cluster %q is listed twice (or is the checked cluster)", peer.Cluster.Name)})
 		}
 		seen[peer.Cluster.Name] = true
-		if peers := req.NewInputs.Get("peers"); peers.IsArray() && i < peers.AsArray().Len() {
-			failures = append(failures, checkConnection("cluster", peers.AsArray().Get(i).AsMap(), peer.Cluster)...)
+		if peers := req.NewInputs.Get("peers"); peers.IsArray() && i < peers.AsArray().Len() && peers.AsArray().Get(i).IsMap() {
+			for _, f := range checkConnection("cluster", peers.AsArray().Get(i).AsMap(), peer.Cluster) {
+				f.Property = field + "." + f.Property
+				failures = append(failures, f)
+			}
 		}
 		if a := deref(peer.GatewayAddress); a != "" {
 			if err := checkAddress(a); err != nil {
