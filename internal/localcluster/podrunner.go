@@ -178,7 +178,9 @@ func (c *Cluster) syncRealPod(ctx context.Context, pod *corev1.Pod, prog *progra
 		p.proc, p.ready, p.crashedAt = nil, false, time.Now()
 		p.restarts++
 	}
-	if p.proc == nil && time.Since(p.crashedAt) >= restartBackoff(p.restarts) {
+	// ctx ends when the kubelet stops, which also stops every pod: starting
+	// one then would leave a process nobody tracks.
+	if p.proc == nil && ctx.Err() == nil && time.Since(p.crashedAt) >= restartBackoff(p.restarts) {
 		if err := c.startContainer(ctx, pod, prog, ctr, p); err != nil {
 			return err
 		}
