@@ -85,7 +85,6 @@ func (c *Cluster) startKubeletServer() error {
 			MinVersion:   tls.VersionTLS12,
 		},
 		ReadHeaderTimeout: 10 * time.Second,
-		ErrorLog:          nil,
 	}
 	c.emulators.Go(func() { _ = srv.ServeTLS(l, "", "") })
 	context.AfterFunc(c.life, func() { _ = srv.Close() })

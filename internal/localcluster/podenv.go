@@ -11,6 +11,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
 )
 
 // containerEnv resolves a container's environment as the kubelet does:
@@ -47,7 +48,7 @@ func (c *Cluster) envSource(ctx context.Context, ns string, from corev1.EnvFromS
 	switch {
 	case from.ConfigMapRef != nil:
 		cm, err := c.Client.CoreV1().ConfigMaps(ns).Get(ctx, from.ConfigMapRef.Name, metav1.GetOptions{})
-		if apierrors.IsNotFound(err) && isTrue(from.ConfigMapRef.Optional) {
+		if apierrors.IsNotFound(err) && ptr.Deref(from.ConfigMapRef.Optional, false) {
 			return nil, nil
 		}
 		if err != nil {
@@ -56,7 +57,7 @@ func (c *Cluster) envSource(ctx context.Context, ns string, from corev1.EnvFromS
 		return cm.Data, nil
 	case from.SecretRef != nil:
 		s, err := c.Client.CoreV1().Secrets(ns).Get(ctx, from.SecretRef.Name, metav1.GetOptions{})
-		if apierrors.IsNotFound(err) && isTrue(from.SecretRef.Optional) {
+		if apierrors.IsNotFound(err) && ptr.Deref(from.SecretRef.Optional, false) {
 			return nil, nil
 		}
 		if err != nil {
@@ -85,13 +86,13 @@ func (c *Cluster) envValueFrom(ctx context.Context, pod *corev1.Pod, ctr *corev1
 		ref := from.ConfigMapKeyRef
 		cm, err := c.Client.CoreV1().ConfigMaps(pod.Namespace).Get(ctx, ref.Name, metav1.GetOptions{})
 		if err != nil {
-			if apierrors.IsNotFound(err) && isTrue(ref.Optional) {
+			if apierrors.IsNotFound(err) && ptr.Deref(ref.Optional, false) {
 				return "", false, nil
 			}
 			return "", false, err
 		}
 		v, ok := cm.Data[ref.Key]
-		if !ok && !isTrue(ref.Optional) {
+		if !ok && !ptr.Deref(ref.Optional, false) {
 			return "", false, fmt.Errorf("configmap %s has no key %s", ref.Name, ref.Key)
 		}
 		return v, ok, nil
@@ -99,13 +100,13 @@ func (c *Cluster) envValueFrom(ctx context.Context, pod *corev1.Pod, ctr *corev1
 		ref := from.SecretKeyRef
 		s, err := c.Client.CoreV1().Secrets(pod.Namespace).Get(ctx, ref.Name, metav1.GetOptions{})
 		if err != nil {
-			if apierrors.IsNotFound(err) && isTrue(ref.Optional) {
+			if apierrors.IsNotFound(err) && ptr.Deref(ref.Optional, false) {
 				return "", false, nil
 			}
 			return "", false, err
 		}
 		v, ok := s.Data[ref.Key]
-		if !ok && !isTrue(ref.Optional) {
+		if !ok && !ptr.Deref(ref.Optional, false) {
 			return "", false, fmt.Errorf("secret %s has no key %s", ref.Name, ref.Key)
 		}
 		return string(v), ok, nil
@@ -165,8 +166,6 @@ func resourceValue(ctr *corev1.Container, ref *corev1.ResourceFieldSelector) (st
 	v := (q.MilliValue() + divisor.MilliValue() - 1) / divisor.MilliValue()
 	return strconv.FormatInt(max(v, 1), 10), nil
 }
-
-func isTrue(b *bool) bool { return b != nil && *b }
 
 // expand replaces $(VAR) with the variable's value when it is defined and
 // turns $$ into $, as Kubernetes does for env values, command and args.

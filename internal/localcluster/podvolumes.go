@@ -13,6 +13,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
 )
 
 // volumeSyncInterval is how often secret and ConfigMap volumes are compared
@@ -76,9 +77,9 @@ func (c *Cluster) syncVolumes(ctx context.Context, pod *corev1.Pod, ctr *corev1.
 func (c *Cluster) volumeFiles(ctx context.Context, pod *corev1.Pod, v *corev1.Volume, p *realPod) (map[string][]byte, error) {
 	switch {
 	case v.Secret != nil:
-		return c.secretFiles(ctx, pod.Namespace, v.Secret.SecretName, v.Secret.Items, isTrue(v.Secret.Optional))
+		return c.secretFiles(ctx, pod.Namespace, v.Secret.SecretName, v.Secret.Items, ptr.Deref(v.Secret.Optional, false))
 	case v.ConfigMap != nil:
-		return c.configMapFiles(ctx, pod.Namespace, v.ConfigMap.Name, v.ConfigMap.Items, isTrue(v.ConfigMap.Optional))
+		return c.configMapFiles(ctx, pod.Namespace, v.ConfigMap.Name, v.ConfigMap.Items, ptr.Deref(v.ConfigMap.Optional, false))
 	case v.Projected != nil:
 		files := map[string][]byte{}
 		for _, src := range v.Projected.Sources {
@@ -86,9 +87,9 @@ func (c *Cluster) volumeFiles(ctx context.Context, pod *corev1.Pod, v *corev1.Vo
 			var err error
 			switch {
 			case src.Secret != nil:
-				part, err = c.secretFiles(ctx, pod.Namespace, src.Secret.Name, src.Secret.Items, isTrue(src.Secret.Optional))
+				part, err = c.secretFiles(ctx, pod.Namespace, src.Secret.Name, src.Secret.Items, ptr.Deref(src.Secret.Optional, false))
 			case src.ConfigMap != nil:
-				part, err = c.configMapFiles(ctx, pod.Namespace, src.ConfigMap.Name, src.ConfigMap.Items, isTrue(src.ConfigMap.Optional))
+				part, err = c.configMapFiles(ctx, pod.Namespace, src.ConfigMap.Name, src.ConfigMap.Items, ptr.Deref(src.ConfigMap.Optional, false))
 			case src.ServiceAccountToken != nil:
 				part, err = c.projectedToken(ctx, pod, src.ServiceAccountToken, p)
 			}

@@ -14,6 +14,7 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -125,22 +126,12 @@ func (r Report) Healthy() bool {
 // istio-remote-secret-cluster2 (status timeout)".
 func (r Report) Problems(cluster string) []string {
 	var out []string
-	for _, peer := range slices.Sorted(mapsKeys(r.Peers)) {
+	for _, peer := range slices.Sorted(maps.Keys(r.Peers)) {
 		if s := r.Peers[peer]; s != Synced {
 			out = append(out, cluster+": "+s)
 		}
 	}
 	return out
-}
-
-func mapsKeys(m map[string]string) func(func(string) bool) {
-	return func(yield func(string) bool) {
-		for k := range m {
-			if !yield(k) {
-				return
-			}
-		}
-	}
 }
 
 // Evaluate judges the istiods of one cluster. A cluster without peers is
