@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	p "github.com/pulumi/pulumi-go-provider"
@@ -130,11 +131,19 @@ func stateProblems(cluster string, s MeshCheckState) []string {
 // reach anything become reasons in the status, never errors: a refresh must
 // be able to show that a cluster stopped answering.
 func (d Deps) checkCluster(ctx context.Context, in MeshCheckArgs) MeshCheckState {
-	state := MeshCheckState{MeshCheckArgs: in, Status: map[string]string{}}
-	exp := meshcheck.Expect{Cluster: in.Cluster.Name, Now: d.Now()}
-	for _, peer := range in.Peers {
-		exp.Peers = append(exp.Peers, d.peerView(ctx, peer))
+	views := make([]meshcheck.Peer, len(in.Peers))
+	for i, peer := range in.Peers {
+		views[i] = d.peerView(ctx, peer)
 	}
+	return d.judgeCluster(ctx, in, views)
+}
+
+// judgeCluster is checkCluster with the peers' side already read (views[i]
+// is in.Peers[i]), so checkMesh reads each cluster's side once, not once per
+// peer.
+func (d Deps) judgeCluster(ctx context.Context, in MeshCheckArgs, views []meshcheck.Peer) MeshCheckState {
+	state := MeshCheckState{MeshCheckArgs: in, Status: map[string]string{}}
+	exp := meshcheck.Expect{Cluster: in.Cluster.Name, Now: d.Now(), Peers: views}
 	var istiods []meshcheck.Istiod
 	fail := func(format string, a ...any) MeshCheckState {
 		for _, peer := range in.Peers {
@@ -217,18 +226,21 @@ func (f *CheckMesh) Invoke(ctx context.Context, req infer.FunctionRequest[CheckM
 		}
 		peers[i] = MeshCheckPeer{Cluster: c.connection(), Network: network, GatewayAddress: c.GatewayAddress}
 	}
+	views := make([]meshcheck.Peer, len(in.Clusters))
 	states := make([]MeshCheckState, len(in.Clusters))
-	done := make(chan struct{}, len(in.Clusters))
+	var wg sync.WaitGroup
+	for i := range peers {
+		wg.Go(func() { views[i] = f.deps.peerView(ctx, peers[i]) })
+	}
+	wg.Wait()
 	for i, c := range in.Clusters {
-		go func() {
-			defer func() { done <- struct{}{} }()
+		wg.Go(func() {
 			others := slices.Delete(slices.Clone(peers), i, i+1)
-			states[i] = f.deps.checkCluster(ctx, MeshCheckArgs{Cluster: c.connection(), Peers: others, Revision: in.Revision})
-		}()
+			otherViews := slices.Delete(slices.Clone(views), i, i+1)
+			states[i] = f.deps.judgeCluster(ctx, MeshCheckArgs{Cluster: c.connection(), Peers: others, Revision: in.Revision}, otherViews)
+		})
 	}
-	for range in.Clusters {
-		<-done
-	}
+	wg.Wait()
 	for i, c := range in.Clusters {
 		res.Status[c.Name] = states[i].Status
 		res.Healthy = res.Healthy && states[i].Healthy
