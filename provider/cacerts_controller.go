@@ -7,6 +7,7 @@ import (
 
 	p "github.com/pulumi/pulumi-go-provider"
 	"github.com/pulumi/pulumi-go-provider/infer"
+	"github.com/pulumi/pulumi/sdk/v3/go/property"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -39,7 +40,45 @@ func (r *CACerts) Check(ctx context.Context, req infer.CheckRequest) (infer.Chec
 			failures = append(failures, p.CheckFailure{Property: "extraRootCertPems", Reason: fmt.Sprintf("cluster %q: %v", args.Cluster.Name, err)})
 		}
 	}
+	if req.OldInputs.Len() > 0 {
+		if old, _, err := infer.DefaultCheck[CACertsArgs](ctx, req.OldInputs); err == nil {
+			if err := signerChange(old, args, req.NewInputs); err != nil {
+				failures = append(failures, p.CheckFailure{Property: "rootCertPem", Reason: fmt.Sprintf("cluster %q: %v", args.Cluster.Name, err)})
+			}
+		}
+	}
 	return infer.CheckResponse[CACertsArgs]{Inputs: args, Failures: failures}, nil
+}
+
+// signerChange refuses to move a cluster's cacerts to another signing root in
+// a way that breaks mTLS with clusters not yet moved (see
+// pki.CheckSignerChange); inputs not known yet (preview) count as such.
+func signerChange(old, new CACertsArgs, raw property.Map) error {
+	var newSigner, newTrusted []byte
+	if !raw.Get("rootCertPem").IsComputed() {
+		newSigner = []byte(new.RootCertPem)
+		if !raw.Get("extraRootCertPems").IsComputed() && !hasComputed(raw.Get("extraRootCertPems")) {
+			newTrusted = new.data()[pki.RootCertFile]
+		}
+	}
+	err := pki.CheckSignerChange([]byte(old.RootCertPem), old.data()[pki.RootCertFile], newSigner, newTrusted)
+	if err != nil {
+		return fmt.Errorf("certificate.roots: %w; replacing the signing root in one step breaks mTLS between clusters. %s", err, pki.RotationSteps)
+	}
+	return nil
+}
+
+// hasComputed says whether an array holds an element not known yet.
+func hasComputed(v property.Value) bool {
+	if !v.IsArray() {
+		return false
+	}
+	for _, e := range v.AsArray().All {
+		if e.IsComputed() {
+			return true
+		}
+	}
+	return false
 }
 
 // data is the secret's contents, in Istio's file names.

@@ -56,7 +56,7 @@ func (r *ClusterCA) Diff(ctx context.Context, req infer.DiffRequest[ClusterCAArg
 			return infer.DiffResponse{}, err
 		}
 		if due {
-			p.GetLogger(ctx).Infof("cluster %s: intermediate CA expires %s and is due for renewal", req.State.Cluster, req.State.NotAfter)
+			p.GetLogger(ctx).Warningf("cluster %s: intermediate CA expires %s and is due for renewal: `pulumi up` reissues it from the signing root", req.State.Cluster, req.State.NotAfter)
 			diff["notAfter"] = p.PropertyDiff{Kind: p.UpdateReplace}
 		}
 	}

@@ -71,44 +71,72 @@ func (c *MeshCluster) Annotate(a infer.Annotator) {
 
 // MeshCertificate configure the mesh's certificates.
 type MeshCertificate struct {
-	ValidityHours *int               `pulumi:"validityHours,optional"`
-	KeyType       *string            `pulumi:"keyType,optional"`
-	RsaBits       *int               `pulumi:"rsaBits,optional"`
-	SanSuffix     *string            `pulumi:"sanSuffix,optional"`
-	Password      pulumi.StringInput `pulumi:"password,optional" provider:"secret"`
-	RootCertPem   pulumi.StringInput `pulumi:"rootCertPem,optional" provider:"secret"`
-	RootKeyPem    pulumi.StringInput `pulumi:"rootKeyPem,optional" provider:"secret"`
+	ValidityHours    *int               `pulumi:"validityHours,optional"`
+	KeyType          *string            `pulumi:"keyType,optional"`
+	RsaBits          *int               `pulumi:"rsaBits,optional"`
+	SanSuffix        *string            `pulumi:"sanSuffix,optional"`
+	Password         pulumi.StringInput `pulumi:"password,optional" provider:"secret"`
+	RootCertPem      pulumi.StringInput `pulumi:"rootCertPem,optional" provider:"secret"`
+	RootKeyPem       pulumi.StringInput `pulumi:"rootKeyPem,optional" provider:"secret"`
+	Roots            []MeshRoot         `pulumi:"roots,optional"`
+	RenewBeforeHours *int               `pulumi:"renewBeforeHours,optional"`
 }
 
 // Annotate documents MeshCertificate.
 func (c *MeshCertificate) Annotate(a infer.Annotator) {
-	a.Describe(&c.ValidityHours, "Validity of the root and of each intermediate, in hours. Default 87600.")
-	a.Describe(&c.KeyType, "RSA (default) or ECDSA.")
-	a.Describe(&c.RsaBits, "RSA key size: 2048, 3072 or 4096 (default).")
-	a.Describe(&c.SanSuffix, "When set, the root gets SAN root.<sanSuffix> and each intermediate <cluster>.<sanSuffix>.")
-	a.Describe(&c.Password, "Encrypts the exported root key (rootKeyPem output) as PKCS#8; also decrypts a supplied encrypted rootKeyPem.")
-	a.Describe(&c.RootCertPem, "Bring your own root: its certificate PEM. Give rootKeyPem too.")
+	a.Describe(&c.ValidityHours, "Validity of the root and of each intermediate, in hours. Default 87600. Shorthand for roots: [{name: \"default\", validityHours}].")
+	a.Describe(&c.KeyType, "RSA (default) or ECDSA. Shorthand for roots: [{name: \"default\", keyType}].")
+	a.Describe(&c.RsaBits, "RSA key size: 2048, 3072 or 4096 (default). Shorthand for roots: [{name: \"default\", rsaBits}].")
+	a.Describe(&c.SanSuffix, "When set, each root made from now on gets SAN root.<sanSuffix> and each intermediate <cluster>.<sanSuffix>.")
+	a.Describe(&c.Password, "Encrypts the exported root key (rootKeyPem output) as PKCS#8; also decrypts a supplied encrypted root key that has no password of its own.")
+	a.Describe(&c.RootCertPem, "Bring your own root: its certificate PEM. Give rootKeyPem too. Shorthand for roots: [{name: \"default\", rootCertPem, rootKeyPem}].")
 	a.Describe(&c.RootKeyPem, "Bring your own root: its key PEM, possibly encrypted with password. Give rootCertPem too.")
+	a.Describe(&c.Roots, "The mesh's roots. The first signs every cluster's intermediate; every one is trusted (each cluster's root-cert.pem holds them all, signer first). Rotate a root in three `pulumi up`s: add the new one second, move it first, then (after workload certificates renewed) remove the old one. Not with the shorthand fields validityHours, keyType, rsaBits, rootCertPem, rootKeyPem.")
+	a.Describe(&c.RenewBeforeHours, "Reissue a cluster's intermediate on `pulumi up` once it is this close to expiry. Default: a fifth of its lifetime.")
+}
+
+// MeshRoot is one root of the mesh: generated, or brought by the user.
+type MeshRoot struct {
+	Name          string             `pulumi:"name"`
+	ValidityHours *int               `pulumi:"validityHours,optional"`
+	KeyType       *string            `pulumi:"keyType,optional"`
+	RsaBits       *int               `pulumi:"rsaBits,optional"`
+	RootCertPem   pulumi.StringInput `pulumi:"rootCertPem,optional" provider:"secret"`
+	RootKeyPem    pulumi.StringInput `pulumi:"rootKeyPem,optional" provider:"secret"`
+	Password      pulumi.StringInput `pulumi:"password,optional" provider:"secret"`
+}
+
+// Annotate documents MeshRoot.
+func (r *MeshRoot) Annotate(a infer.Annotator) {
+	a.Describe(&r.Name, "A DNS label naming the root. Keep it stable: it keys the root's resource (\"default\" is the shorthand's root).")
+	a.Describe(&r.ValidityHours, "Validity of a generated root, and of the intermediates it signs, in hours. Default 87600.")
+	a.Describe(&r.KeyType, "Key algorithm of a generated root and of the intermediates it signs: RSA (default) or ECDSA.")
+	a.Describe(&r.RsaBits, "RSA key size: 2048, 3072 or 4096 (default).")
+	a.Describe(&r.RootCertPem, "Bring your own root: its certificate PEM.")
+	a.Describe(&r.RootKeyPem, "Bring your own root: its key PEM, possibly encrypted with password. Required for the first entry, which signs; a root that is only trusted may omit it.")
+	a.Describe(&r.Password, "Decrypts this root's rootKeyPem. Default: certificate.password.")
 }
 
 // MultiClusterMesh is the component: one multi-primary, multi-network Istio mesh.
 type MultiClusterMesh struct {
 	pulumi.ResourceState
-	RootCertPem      pulumi.StringOutput       `pulumi:"rootCertPem"`
-	RootKeyPem       pulumi.StringOutput       `pulumi:"rootKeyPem" provider:"secret"`
-	GatewayAddresses pulumi.StringMapOutput    `pulumi:"gatewayAddresses"`
-	Networks         pulumi.StringMapOutput    `pulumi:"networks"`
-	MeshStatus       pulumi.StringMapMapOutput `pulumi:"meshStatus"`
+	RootCertPem        pulumi.StringOutput       `pulumi:"rootCertPem"`
+	RootKeyPem         pulumi.StringOutput       `pulumi:"rootKeyPem" provider:"secret"`
+	GatewayAddresses   pulumi.StringMapOutput    `pulumi:"gatewayAddresses"`
+	Networks           pulumi.StringMapOutput    `pulumi:"networks"`
+	MeshStatus         pulumi.StringMapMapOutput `pulumi:"meshStatus"`
+	IntermediateExpiry pulumi.StringMapOutput    `pulumi:"intermediateExpiry"`
 }
 
 // Annotate documents MultiClusterMesh.
 func (m *MultiClusterMesh) Annotate(a infer.Annotator) {
 	a.Describe(&m, "A multi-primary, multi-network Istio mesh across Kubernetes clusters: a shared root CA, per-cluster intermediates in cacerts, istiod, an east-west gateway, remote secrets for every ordered pair of clusters, and optionally Istio's helloworld sample.")
-	a.Describe(&m.RootCertPem, "The mesh root certificate, PEM.")
-	a.Describe(&m.RootKeyPem, "The mesh root key, PEM; encrypted PKCS#8 when certificate.password is set.")
+	a.Describe(&m.RootCertPem, "The signing root's certificate (the first of certificate.roots), PEM.")
+	a.Describe(&m.RootKeyPem, "The signing root's key, PEM; encrypted PKCS#8 when a password is set.")
 	a.Describe(&m.GatewayAddresses, "Each cluster's east-west gateway address (IP or hostname), by cluster name.")
 	a.Describe(&m.Networks, "Each cluster's network, by cluster name.")
 	a.Describe(&m.MeshStatus, "What each cluster's istiod says of each peer: cluster → peer → \"synced\" or the reason it is not. Empty when verify is false.")
+	a.Describe(&m.IntermediateExpiry, "When each cluster's intermediate CA expires, RFC 3339, by cluster name. `pulumi up` reissues it once within certificate.renewBeforeHours of that time.")
 }
 
 // DefaultIstioVersion is the Istio release installed when none is given.

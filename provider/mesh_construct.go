@@ -2,6 +2,7 @@ package provider
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -22,6 +23,7 @@ type (
 		CertPem      pulumi.StringOutput `pulumi:"certPem"`
 		KeyPem       pulumi.StringOutput `pulumi:"keyPem"`
 		CertChainPem pulumi.StringOutput `pulumi:"certChainPem"`
+		NotAfter     pulumi.StringOutput `pulumi:"notAfter"`
 	}
 	gatewayResource struct {
 		pulumi.CustomResourceState
@@ -60,26 +62,34 @@ func NewMultiClusterMesh(ctx *pulumi.Context, name string, args MultiClusterMesh
 }
 
 func (b *meshBuilder) build(comp *MultiClusterMesh) error {
-	root, err := b.rootCA()
+	roots, err := b.rootCAs()
 	if err != nil {
 		return err
 	}
-	comp.RootCertPem = root.CertPem
-	comp.RootKeyPem = pulumi.ToSecret(root.KeyPem).(pulumi.StringOutput)
+	comp.RootCertPem = roots.signer.CertPem
+	comp.RootKeyPem = pulumi.ToSecret(roots.signer.KeyPem).(pulumi.StringOutput)
+	expiry := pulumi.StringMap{}
 
 	n := len(b.args.Clusters)
 	conns := make([]pulumi.Map, n)
 	planes := make([]*plainResource, n)
 	gateways := make([]*gatewayResource, n)
+	cas := make([]*clusterCAResource, n)
 	addresses, networks := pulumi.StringMap{}, pulumi.StringMap{}
 	for i, c := range b.args.Clusters {
 		conns[i] = b.connection(c)
 		networks[c.Name] = pulumi.String(clusterNetwork(c))
-		plane, gw, err := b.cluster(i, c, conns[i], root)
+		ca, err := b.clusterCA(c, roots)
+		if err != nil {
+			return err
+		}
+		expiry[c.Name] = ca.NotAfter
+		plane, gw, err := b.cluster(i, c, conns[i], ca, roots)
 		if err != nil {
 			return err
 		}
 		planes[i], gateways[i] = plane, gw
+		cas[i] = ca
 		addresses[c.Name] = gw.Address
 	}
 	// secretsInto[j] are the remote secrets istiod in cluster j reads.
@@ -98,10 +108,11 @@ func (b *meshBuilder) build(comp *MultiClusterMesh) error {
 	}
 	comp.GatewayAddresses = addresses.ToStringMapOutput()
 	comp.Networks = networks.ToStringMapOutput()
+	comp.IntermediateExpiry = expiry.ToStringMapOutput()
 	status := pulumi.StringMapMap{}
 	if b.args.Verify == nil || *b.args.Verify {
 		for i, c := range b.args.Clusters {
-			check, err := b.meshCheck(i, conns, planes, gateways, secretsInto[i])
+			check, err := b.meshCheck(i, conns, planes, gateways, secretsInto[i], cas[i], roots)
 			if err != nil {
 				return err
 			}
@@ -115,7 +126,7 @@ func (b *meshBuilder) build(comp *MultiClusterMesh) error {
 // meshCheck registers cluster i's MeshCheck once everything its istiod must
 // see exists: its control plane, every peer's control plane and gateway
 // (whose addresses are inputs), and the remote secrets it reads.
-func (b *meshBuilder) meshCheck(i int, conns []pulumi.Map, planes []*plainResource, gateways []*gatewayResource, secrets []pulumi.Resource) (*meshCheckResource, error) {
+func (b *meshBuilder) meshCheck(i int, conns []pulumi.Map, planes []*plainResource, gateways []*gatewayResource, secrets []pulumi.Resource, ca *clusterCAResource, roots meshRoots) (*meshCheckResource, error) {
 	c := b.args.Clusters[i]
 	deps := append([]pulumi.Resource{planes[i], gateways[i]}, secrets...)
 	peers := pulumi.Array{}
@@ -130,7 +141,9 @@ func (b *meshBuilder) meshCheck(i int, conns []pulumi.Map, planes []*plainResour
 		})
 		deps = append(deps, planes[j], gateways[j])
 	}
-	props := pulumi.Map{"cluster": conns[i], "peers": peers}
+	// The cacerts istiod must have loaded: a rotation step changes them, so
+	// the check runs again and waits for istiod to reload.
+	props := pulumi.Map{"cluster": conns[i], "peers": peers, "caCertPem": ca.CertPem, "rootCertPem": roots.bundle}
 	setString(props, "revision", b.args.Revision)
 	setInt(props, "timeoutSeconds", b.args.TimeoutSeconds)
 	check := &meshCheckResource{}
@@ -139,20 +152,76 @@ func (b *meshBuilder) meshCheck(i int, conns []pulumi.Map, planes []*plainResour
 	return check, err
 }
 
-func (b *meshBuilder) rootCA() (*rootCAResource, error) {
-	props := pulumi.Map{}
-	if c := b.args.Certificate; c != nil {
-		setInt(props, "validityHours", c.ValidityHours)
-		setString(props, "keyType", c.KeyType)
-		setInt(props, "rsaBits", c.RsaBits)
-		setString(props, "sanSuffix", c.SanSuffix)
-		setSecret(props, "password", c.Password)
-		setSecret(props, "rootCertPem", c.RootCertPem)
-		setSecret(props, "rootKeyPem", c.RootKeyPem)
+// meshRoots are the mesh's RootCAs.
+type meshRoots struct {
+	entries []MeshRoot
+	signer  *rootCAResource
+	// extras are the certificates of every root but the signer, in order.
+	extras pulumi.StringArray
+	// bundle is root-cert.pem: the signer, then extras.
+	bundle pulumi.StringOutput
+}
+
+// rootCAs registers one RootCA per root entry.
+func (b *meshBuilder) rootCAs() (meshRoots, error) {
+	cert := b.args.Certificate
+	out := meshRoots{entries: rootEntries(cert)}
+	brought := checkedRootCerts(out.entries)
+	var all []any
+	for i, r := range out.entries {
+		props := pulumi.Map{}
+		setInt(props, "validityHours", r.ValidityHours)
+		setString(props, "keyType", r.KeyType)
+		setInt(props, "rsaBits", r.RsaBits)
+		if cert != nil {
+			setString(props, "sanSuffix", cert.SanSuffix)
+		}
+		setSecret(props, "password", r.keyPassword(cert))
+		if r.RootCertPem != nil {
+			setSecret(props, "rootCertPem", brought.Index(pulumi.Int(i)))
+		}
+		setSecret(props, "rootKeyPem", r.RootKeyPem)
+		root := &rootCAResource{}
+		if err := b.ctx.RegisterResource("ristio:index:RootCA", rootCAName(b.name, r.Name), props, root, b.parent); err != nil {
+			return out, err
+		}
+		if i == 0 {
+			out.signer = root
+		} else {
+			out.extras = append(out.extras, root.CertPem)
+		}
+		all = append(all, root.CertPem)
 	}
-	root := &rootCAResource{}
-	err := b.ctx.RegisterResource("ristio:index:RootCA", b.name+"-root-ca", props, root, b.parent)
-	return root, err
+	out.bundle = pulumi.All(all...).ApplyT(func(certs []any) string {
+		var s strings.Builder
+		for _, c := range certs {
+			s.WriteString(strings.TrimRight(c.(string), "\n") + "\n")
+		}
+		return s.String()
+	}).(pulumi.StringOutput)
+	return out, nil
+}
+
+// clusterCA registers the cluster's intermediate, signed by the first root
+// and shaped by its settings.
+func (b *meshBuilder) clusterCA(c MeshCluster, roots meshRoots) (*clusterCAResource, error) {
+	signer := roots.entries[0]
+	props := pulumi.Map{
+		"cluster":     pulumi.String(c.Name),
+		"rootCertPem": roots.signer.CertPem,
+		"rootKeyPem":  pulumi.ToSecret(roots.signer.KeyPem),
+	}
+	setInt(props, "validityHours", signer.ValidityHours)
+	setString(props, "keyType", signer.KeyType)
+	setInt(props, "rsaBits", signer.RsaBits)
+	if cert := b.args.Certificate; cert != nil {
+		setString(props, "sanSuffix", cert.SanSuffix)
+		setInt(props, "renewBeforeHours", cert.RenewBeforeHours)
+	}
+	setSecret(props, "rootKeyPassword", signer.keyPassword(b.args.Certificate))
+	ca := &clusterCAResource{}
+	err := b.ctx.RegisterResource("ristio:index:ClusterCA", b.name+"-"+c.Name+"-ca", props, ca, b.parent)
+	return ca, err
 }
 
 // connection is a cluster's ClusterConnection. Kubeconfig contents are
@@ -175,36 +244,23 @@ func (b *meshBuilder) connection(c MeshCluster) pulumi.Map {
 }
 
 // cluster registers one cluster's CA, cacerts, control plane, gateway and sample.
-func (b *meshBuilder) cluster(index int, c MeshCluster, conn pulumi.Map, root *rootCAResource) (*plainResource, *gatewayResource, error) {
+func (b *meshBuilder) cluster(index int, c MeshCluster, conn pulumi.Map, ca *clusterCAResource, roots meshRoots) (*plainResource, *gatewayResource, error) {
 	prefix := b.name + "-" + c.Name
 	version := b.istioVersion(c)
 	timeout := b.args.TimeoutSeconds
 
-	caProps := pulumi.Map{
-		"cluster":     pulumi.String(c.Name),
-		"rootCertPem": root.CertPem,
-		"rootKeyPem":  pulumi.ToSecret(root.KeyPem),
-	}
-	if cert := b.args.Certificate; cert != nil {
-		setInt(caProps, "validityHours", cert.ValidityHours)
-		setString(caProps, "keyType", cert.KeyType)
-		setInt(caProps, "rsaBits", cert.RsaBits)
-		setString(caProps, "sanSuffix", cert.SanSuffix)
-		setSecret(caProps, "rootKeyPassword", cert.Password)
-	}
-	ca := &clusterCAResource{}
-	if err := b.ctx.RegisterResource("ristio:index:ClusterCA", prefix+"-ca", caProps, ca, b.parent); err != nil {
-		return nil, nil, err
-	}
-
 	cacerts := &plainResource{}
-	if err := b.ctx.RegisterResource("ristio:index:CACerts", prefix+"-cacerts", pulumi.Map{
+	cacertsProps := pulumi.Map{
 		"cluster":      conn,
 		"caCertPem":    ca.CertPem,
 		"caKeyPem":     pulumi.ToSecret(ca.KeyPem),
-		"rootCertPem":  root.CertPem,
+		"rootCertPem":  roots.signer.CertPem,
 		"certChainPem": ca.CertChainPem,
-	}, cacerts, b.parent); err != nil {
+	}
+	if len(roots.extras) > 0 {
+		cacertsProps["extraRootCertPems"] = roots.extras
+	}
+	if err := b.ctx.RegisterResource("ristio:index:CACerts", prefix+"-cacerts", cacertsProps, cacerts, b.parent); err != nil {
 		return nil, nil, err
 	}
 

@@ -54,14 +54,7 @@ func validateMesh(args MultiClusterMeshArgs, now time.Time) error {
 	for _, f := range checkRemoteSecretOptions("", "", RemoteSecretArgs{ReaderTokenMode: args.ReaderTokenMode, ReaderTokenTtlHours: args.ReaderTokenTtlHours}) {
 		problems.add(f.Property, "%s", f.Reason)
 	}
-	if c := args.Certificate; c != nil {
-		for _, f := range checkCertificate("certificate.", CertificateArgs{ValidityHours: c.ValidityHours, KeyType: c.KeyType, RsaBits: c.RsaBits}, now) {
-			problems.add(f.Property, "%s", f.Reason)
-		}
-		if (c.RootCertPem == nil) != (c.RootKeyPem == nil) {
-			problems.add("certificate.rootKeyPem", "give both rootCertPem and rootKeyPem to bring your own root, or neither")
-		}
-	}
+	validateCertificate(&problems, args.Certificate, now)
 
 	names, networks := map[string]int{}, map[string]string{}
 	for i, c := range args.Clusters {

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 )
 
 const validateKubeconfig = `apiVersion: v1
@@ -63,6 +65,47 @@ func TestValidateMesh(t *testing.T) {
 		"an odd RSA size": {
 			change: func(a *MultiClusterMeshArgs) { a.Certificate = &MeshCertificate{RsaBits: i(1024)} },
 			want:   []string{"certificate.rsaBits", "1024"},
+		},
+		"two roots, the first generated": {
+			change: func(a *MultiClusterMeshArgs) {
+				a.Certificate = &MeshCertificate{Roots: []MeshRoot{{Name: "blue", KeyType: s("ECDSA")}, {Name: "green", RootCertPem: pulumi.String("pem")}}}
+			},
+		},
+		"roots and the shorthand together": {
+			change: func(a *MultiClusterMeshArgs) {
+				a.Certificate = &MeshCertificate{KeyType: s("ECDSA"), Roots: []MeshRoot{{Name: "blue"}}}
+			},
+			want: []string{"certificate.roots", "not both", "certificate.keyType"},
+		},
+		"an empty roots list": {
+			change: func(a *MultiClusterMeshArgs) { a.Certificate = &MeshCertificate{Roots: []MeshRoot{}} },
+			want:   []string{"certificate.roots: must list at least one root"},
+		},
+		"a duplicate root name": {
+			change: func(a *MultiClusterMeshArgs) {
+				a.Certificate = &MeshCertificate{Roots: []MeshRoot{{Name: "blue"}, {Name: "blue"}}}
+			},
+			want: []string{"certificate.roots[1] (blue).name", "duplicate root name"},
+		},
+		"a root name that is not a DNS label": {
+			change: func(a *MultiClusterMeshArgs) { a.Certificate = &MeshCertificate{Roots: []MeshRoot{{Name: "Blue_1"}}} },
+			want:   []string{"certificate.roots[0] (Blue_1).name", "DNS label"},
+		},
+		"a signing root brought without its key": {
+			change: func(a *MultiClusterMeshArgs) {
+				a.Certificate = &MeshCertificate{Roots: []MeshRoot{{Name: "blue", RootCertPem: pulumi.String("pem")}}}
+			},
+			want: []string{"certificate.roots[0] (blue).rootKeyPem", "needs its key"},
+		},
+		"a bad key type in a later root": {
+			change: func(a *MultiClusterMeshArgs) {
+				a.Certificate = &MeshCertificate{Roots: []MeshRoot{{Name: "blue"}, {Name: "green", KeyType: s("DSA")}}}
+			},
+			want: []string{"certificate.roots[1] (green).keyType", "RSA or ECDSA"},
+		},
+		"a negative renewal window": {
+			change: func(a *MultiClusterMeshArgs) { a.Certificate = &MeshCertificate{RenewBeforeHours: i(-1)} },
+			want:   []string{"certificate.renewBeforeHours", "negative"},
 		},
 		"a network that is not a label value": {
 			change: func(a *MultiClusterMeshArgs) { a.Clusters[0].Network = s("net work") },

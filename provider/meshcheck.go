@@ -4,7 +4,8 @@ import "github.com/pulumi/pulumi-go-provider/infer"
 
 // MeshCheck asks one cluster's istiods (every revision) whether the mesh
 // works: every peer synced from its remote secret, every peer's gateway
-// known, and the certificate served on 15012 trusted by every peer. It
+// known, the certificate served on 15012 trusted by every peer, and the
+// current cacerts loaded (a rotation step is checked by istiod itself). It
 // writes nothing; `up` waits for a healthy answer and `refresh` asks again.
 type MeshCheck struct{ deps Deps }
 
@@ -14,6 +15,8 @@ type MeshCheckArgs struct {
 	Peers          []MeshCheckPeer   `pulumi:"peers"`
 	Revision       *string           `pulumi:"revision,optional"`
 	TimeoutSeconds *int              `pulumi:"timeoutSeconds,optional"`
+	CaCertPem      *string           `pulumi:"caCertPem,optional"`
+	RootCertPem    *string           `pulumi:"rootCertPem,optional"`
 }
 
 // Annotate documents MeshCheckArgs.
@@ -23,6 +26,8 @@ func (c *MeshCheckArgs) Annotate(a infer.Annotator) {
 	a.Describe(&c.Revision, "Ask only the istiods of this revision. Default: every revision.")
 	a.Describe(&c.TimeoutSeconds, "How long `up` waits for every peer to be synced.")
 	a.SetDefault(&c.TimeoutSeconds, defaultTimeoutSeconds)
+	a.Describe(&c.CaCertPem, "The intermediate istiod must sign with: the certificate it serves on 15012 must be issued by this one, which proves istiod loaded the current cacerts. Default: the cluster's cacerts ca-cert.pem.")
+	a.Describe(&c.RootCertPem, "The roots istiod must have loaded (root-cert.pem): istiod must distribute exactly these in istio-system/istio-ca-root-cert. Default: the cluster's cacerts root-cert.pem.")
 }
 
 // MeshCheckPeer is one peer as the checked cluster must see it.

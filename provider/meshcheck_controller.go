@@ -11,8 +11,10 @@ import (
 
 	p "github.com/pulumi/pulumi-go-provider"
 	"github.com/pulumi/pulumi-go-provider/infer"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/ristio/pulumi-ristio/pkg/istiod"
+	"github.com/ristio/pulumi-ristio/pkg/kube"
 	"github.com/ristio/pulumi-ristio/pkg/meshcheck"
 	"github.com/ristio/pulumi-ristio/pkg/naming"
 	"github.com/ristio/pulumi-ristio/pkg/pki"
@@ -166,6 +168,15 @@ func (d Deps) judgeCluster(ctx context.Context, in MeshCheckArgs, views []meshch
 		return fail("%s has no %s/%s: istiod signs with a self-signed root no peer trusts", in.Cluster.Name, naming.IstioNamespace, naming.CACertsSecret)
 	}
 	exp.IntermediatePEM, exp.OwnRootCertPEM = cacerts.Data[pki.CACertFile], cacerts.Data[pki.RootCertFile]
+	if in.CaCertPem != nil {
+		exp.IntermediatePEM = []byte(*in.CaCertPem)
+	}
+	if in.RootCertPem != nil {
+		if !pki.SameCertificates(exp.OwnRootCertPEM, []byte(*in.RootCertPem)) {
+			return fail("%s's %s/%s root-cert.pem does not hold the roots ristio wrote (was it edited? `pulumi up` rewrites it)", in.Cluster.Name, naming.IstioNamespace, naming.CACertsSecret)
+		}
+	}
+	exp.DistributedRootsPEM = d.distributedRoots(ctx, client)
 	if istiods, err = istiod.Ask(ctx, client, deref(in.Revision)); err != nil {
 		return fail("cannot list istiod pods in %s: %v", in.Cluster.Name, err)
 	}
@@ -177,6 +188,20 @@ func (d Deps) judgeCluster(ctx context.Context, in MeshCheckArgs, views []meshch
 	}
 	slices.Sort(state.Istiods)
 	return state
+}
+
+// distributedRoots reads the roots istiod hands to workloads in its own
+// namespace; nil (no check) until istiod first writes them.
+func (d Deps) distributedRoots(ctx context.Context, client *kube.Client) []byte {
+	cm, err := client.Get(ctx, configMapGVK, naming.IstioNamespace, meshcheck.DistributedRootsConfigMap)
+	if err != nil || cm == nil {
+		return nil
+	}
+	roots, _, _ := unstructured.NestedString(cm.Object, "data", pki.RootCertFile)
+	if roots == "" {
+		return nil
+	}
+	return []byte(roots)
 }
 
 // peerView reads what the checked cluster's istiod is judged against: the

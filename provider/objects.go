@@ -16,6 +16,7 @@ import (
 var (
 	namespaceGVK = schema.GroupVersionKind{Version: "v1", Kind: "Namespace"}
 	secretGVK    = schema.GroupVersionKind{Version: "v1", Kind: "Secret"}
+	configMapGVK = schema.GroupVersionKind{Version: "v1", Kind: "ConfigMap"}
 	gatewayGVK   = schema.GroupVersionKind{Group: "networking.istio.io", Version: "v1", Kind: "Gateway"}
 )
 

@@ -5,6 +5,8 @@ import (
 	"crypto/x509"
 	"encoding/json"
 	"encoding/pem"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -248,10 +250,15 @@ func TestCheckRejectsBadInput(t *testing.T) {
 		wantField string
 		wantText  string
 	}{
-		"a root with only its certificate": {
+		"a root with only its key": {
+			typ:       "RootCA",
+			inputs:    map[string]property.Value{"rootKeyPem": str("-----BEGIN PRIVATE KEY-----")},
+			wantField: "rootCertPem", wantText: "certificate with its key",
+		},
+		"a trusted root that is not a certificate": {
 			typ:       "RootCA",
 			inputs:    map[string]property.Value{"rootCertPem": str("-----BEGIN CERTIFICATE-----")},
-			wantField: "rootKeyPem", wantText: "both halves",
+			wantField: "rootCertPem", wantText: "supplied root rejected",
 		},
 		"a non-positive validity": {
 			typ:       "RootCA",
@@ -304,3 +311,104 @@ func TestCheckRejectsBadInput(t *testing.T) {
 		})
 	}
 }
+
+// TestRootsChangeOnlyByRotation drives the refusals of a one-step root
+// replacement the way the engine does on preview: Check with the old inputs.
+func TestRootsChangeOnlyByRotation(t *testing.T) {
+	c := &clock{now: time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)}
+	s := newServer(t, testDeps(c))
+	gen := property.NewMap(map[string]property.Value{"keyType": str("ECDSA"), "validityHours": property.New(1000.0)})
+	check := func(typ string, old, new property.Map) []p.CheckFailure {
+		t.Helper()
+		resp, err := s.Check(p.CheckRequest{Urn: urn(typ, "mesh-root-ca-blue"), State: old, Inputs: new})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp.Failures
+	}
+	if f := check("RootCA", gen, gen.Set("password", property.New("pw").WithSecret(true))); len(f) > 0 {
+		t.Errorf("a new password is refused: %v", f)
+	}
+	if f := check("RootCA", gen, gen.Set("sanSuffix", str("mesh.example"))); len(f) > 0 {
+		t.Errorf("a new sanSuffix is refused: %v", f)
+	}
+	for field, v := range map[string]property.Value{"keyType": str("RSA"), "validityHours": property.New(2000.0)} {
+		f := check("RootCA", gen, gen.Set(field, v))
+		if len(f) != 1 || f[0].Property != field || !strings.Contains(f[0].Reason, `root "blue" cannot change in place`) || !strings.Contains(f[0].Reason, "add the new root as the second entry") {
+			t.Errorf("changing %s of a generated root: failures %v, want one naming %s, the root and the three steps", field, f, field)
+		}
+	}
+
+	// A brought root is its certificate: giving its key later keeps it.
+	a := newRoot(t, c)
+	b := newRoot(t, c)
+	trusted := property.NewMap(map[string]property.Value{"rootCertPem": str(string(b.CertPEM))})
+	if f := check("RootCA", property.Map{}, trusted); len(f) > 0 {
+		t.Fatalf("a trusted root without its key: %v", f)
+	}
+	withKey := trusted.Set("rootKeyPem", str(string(b.KeyPEM)))
+	if f := check("RootCA", trusted, withKey); len(f) > 0 {
+		t.Errorf("giving a trusted root its key is refused: %v", f)
+	}
+	if f := check("RootCA", withKey, withKey.Set("rootCertPem", str(string(a.CertPEM))).Set("rootKeyPem", str(string(a.KeyPEM)))); len(f) != 1 || f[0].Property != "rootCertPem" {
+		t.Errorf("replacing a brought root: failures %v, want one on rootCertPem", f)
+	}
+
+	kubeconfig := filepath.Join(t.TempDir(), "kubeconfig")
+	if err := os.WriteFile(kubeconfig, []byte(minimalKubeconfig), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cacerts := func(signer []byte, extras ...[]byte) property.Map {
+		var ex []property.Value
+		for _, e := range extras {
+			ex = append(ex, str(string(e)))
+		}
+		m := map[string]property.Value{
+			"cluster":   property.New(property.NewMap(map[string]property.Value{"name": str("cluster1"), "kubeconfigFile": str(kubeconfig)})),
+			"caCertPem": str("x"), "caKeyPem": str("x"), "certChainPem": str("x"),
+			"rootCertPem": str(string(signer)),
+		}
+		if len(ex) > 0 {
+			m["extraRootCertPems"] = property.New(ex)
+		}
+		return property.NewMap(m)
+	}
+	steps := []struct {
+		name     string
+		old, new property.Map
+		refused  string
+	}{
+		{"step 1", cacerts(a.CertPEM), cacerts(a.CertPEM, b.CertPEM), ""},
+		{"step 2", cacerts(a.CertPEM, b.CertPEM), cacerts(b.CertPEM, a.CertPEM), ""},
+		{"step 3", cacerts(b.CertPEM, a.CertPEM), cacerts(b.CertPEM), ""},
+		{"one step", cacerts(a.CertPEM), cacerts(b.CertPEM), "not trusted by the clusters yet"},
+		{"steps 2 and 3 at once", cacerts(a.CertPEM, b.CertPEM), cacerts(b.CertPEM), "stop being trusted"},
+		{"a signer made in this update", cacerts(a.CertPEM), cacerts(a.CertPEM).Set("rootCertPem", property.New(property.Computed)), "created in this update"},
+	}
+	for _, st := range steps {
+		f := check("CACerts", st.old, st.new)
+		if st.refused == "" && len(f) > 0 {
+			t.Errorf("%s refused: %v", st.name, f)
+		}
+		if st.refused != "" && (len(f) != 1 || f[0].Property != "rootCertPem" || !strings.Contains(f[0].Reason, st.refused) || !strings.Contains(f[0].Reason, `cluster "cluster1"`)) {
+			t.Errorf("%s: failures %v, want one on rootCertPem naming cluster1 and %q", st.name, f, st.refused)
+		}
+	}
+}
+
+func newRoot(t *testing.T, c *clock) *pki.CA {
+	t.Helper()
+	r, err := pki.GenerateRoot(pki.RootOptions{Key: pki.KeySpec{Type: pki.ECDSA}, NotBefore: c.Now(), TTL: 1000 * time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+const minimalKubeconfig = `apiVersion: v1
+kind: Config
+clusters: [{name: c, cluster: {server: "https://127.0.0.1:1"}}]
+users: [{name: u, user: {token: t}}]
+contexts: [{name: c, context: {cluster: c, user: u}}]
+current-context: c
+`

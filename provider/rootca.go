@@ -28,7 +28,7 @@ func (c *CertificateArgs) Annotate(a infer.Annotator) {
 	a.SetDefault(&c.RsaBits, 4096)
 	a.Describe(&c.SanSuffix, "When set, the root gets SAN root.<sanSuffix> and each intermediate <cluster>.<sanSuffix>.")
 	a.Describe(&c.Password, "When set, the exported root key (rootKeyPem output) is encrypted PKCS#8 with this password; it also decrypts a supplied encrypted rootKeyPem.")
-	a.Describe(&c.RootCertPem, "Bring your own root: the root certificate PEM. Give rootKeyPem too.")
+	a.Describe(&c.RootCertPem, "Bring your own root: the root certificate PEM. Without rootKeyPem the root is only trusted (it cannot sign intermediates).")
 	a.Describe(&c.RootKeyPem, "Bring your own root: the root key PEM, possibly encrypted with password. Give rootCertPem too.")
 }
 
@@ -49,7 +49,7 @@ func (s *RootCAState) Annotate(a infer.Annotator) {
 
 // Annotate documents RootCA.
 func (r *RootCA) Annotate(a infer.Annotator) {
-	a.Describe(&r, "The mesh's root CA. Generated in memory (never written to disk) unless rootCertPem and rootKeyPem are given. Changing any input replaces it, and with it every cluster's intermediate.")
+	a.Describe(&r, "One root CA of the mesh. Generated in memory (never written to disk) unless rootCertPem is given. A root never changes in place: Check refuses a change of key type, size, validity or brought certificate of an existing root, since every cluster trusting it would be cut off; rotate to a new root instead. A new password re-encrypts the exported key.")
 }
 
 const (

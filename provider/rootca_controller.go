@@ -16,9 +16,14 @@ var (
 	_ infer.CustomResource[CertificateArgs, RootCAState]       = (*RootCA)(nil)
 	_ infer.CustomCheck[CertificateArgs]                       = (*RootCA)(nil)
 	_ infer.ExplicitDependencies[CertificateArgs, RootCAState] = (*RootCA)(nil)
+	_ infer.CustomDiff[CertificateArgs, RootCAState]           = (*RootCA)(nil)
+	_ infer.CustomUpdate[CertificateArgs, RootCAState]         = (*RootCA)(nil)
 )
 
-// Check validates the certificate settings, and a supplied root, before anything is generated.
+// Check validates the certificate settings, and a supplied root, before
+// anything is generated. It refuses any change that would replace an
+// existing root: clusters that trust it, and workloads holding certificates
+// it signed, would be cut off at once. Roots are rotated, not edited.
 func (r *RootCA) Check(ctx context.Context, req infer.CheckRequest) (infer.CheckResponse[CertificateArgs], error) {
 	args, failures, err := infer.DefaultCheck[CertificateArgs](ctx, req.NewInputs)
 	if err != nil || len(failures) > 0 {
@@ -32,7 +37,47 @@ func (r *RootCA) Check(ctx context.Context, req infer.CheckRequest) (infer.Check
 		}
 	}
 	failures = checkCertificate("", checked, r.deps.Now())
+	if len(failures) == 0 && req.OldInputs.Len() > 0 && !req.NewInputs.Get("rootCertPem").IsComputed() {
+		old, _, err := infer.DefaultCheck[CertificateArgs](ctx, req.OldInputs)
+		if err == nil {
+			if field := rootReplacedBy(old, args); field != "" {
+				failures = append(failures, p.CheckFailure{Property: field, Reason: fmt.Sprintf(
+					"root %q cannot change in place: a new %s means a new root, and every cluster would stop trusting the certificates the old one signed. Keep this entry as it is and %s",
+					rootEntryName(req.Name), field, pki.RotationSteps)})
+			}
+		}
+	}
 	return infer.CheckResponse[CertificateArgs]{Inputs: args, Failures: failures}, nil
+}
+
+// rootReplacedBy names the input whose change makes old and new different
+// roots, or "". A brought root is its certificate (adding or re-encrypting its
+// key keeps it); a generated root is its key and validity. The password and
+// sanSuffix never make a new root.
+func rootReplacedBy(old, new CertificateArgs) string {
+	oldCert, newCert := deref(old.RootCertPem), deref(new.RootCertPem)
+	switch {
+	case oldCert != "" || newCert != "":
+		if !pki.SameCertificates([]byte(oldCert), []byte(newCert)) {
+			return "rootCertPem"
+		}
+		return ""
+	case strings.ToUpper(deref(old.KeyType)) != strings.ToUpper(deref(new.KeyType)):
+		return "keyType"
+	case keySpec(old) != keySpec(new):
+		return "rsaBits"
+	case validity(old) != validity(new):
+		return "validityHours"
+	}
+	return ""
+}
+
+// rootEntryName is the certificate.roots entry a RootCA resource stands for.
+func rootEntryName(resource string) string {
+	if _, name, ok := strings.Cut(resource, rootCASuffix+"-"); ok {
+		return name
+	}
+	return defaultRootName
 }
 
 // checkCertificate returns one failure per bad field; prefix is where the
@@ -57,9 +102,12 @@ func checkCertificate(prefix string, c CertificateArgs, now time.Time) []p.Check
 	hasCert, hasKey := deref(c.RootCertPem) != "", deref(c.RootKeyPem) != ""
 	switch {
 	case hasCert && !hasKey:
-		fail("rootKeyPem", "rootCertPem is set but rootKeyPem is not: bring both halves of the root, or neither")
+		// A root that is only trusted: it signs nothing, so needs no key.
+		if _, err := pki.ParseTrustedRoot([]byte(deref(c.RootCertPem)), now); err != nil {
+			fail("rootCertPem", "supplied root rejected: %v", err)
+		}
 	case hasKey && !hasCert:
-		fail("rootCertPem", "rootKeyPem is set but rootCertPem is not: bring both halves of the root, or neither")
+		fail("rootCertPem", "rootKeyPem is set but rootCertPem is not: bring the root's certificate with its key")
 	case hasCert && hasKey:
 		if _, err := loadSuppliedRoot(c, now); err != nil {
 			fail("rootCertPem", "supplied root rejected: %v", err)
@@ -102,9 +150,18 @@ func (r *RootCA) Create(ctx context.Context, req infer.CreateRequest[Certificate
 	now := r.deps.Now()
 	var root *pki.CA
 	var err error
-	if deref(req.Inputs.RootCertPem) != "" {
+	switch {
+	case deref(req.Inputs.RootCertPem) != "" && deref(req.Inputs.RootKeyPem) == "":
+		cert, err := pki.ParseTrustedRoot([]byte(*req.Inputs.RootCertPem), now)
+		if err != nil {
+			return infer.CreateResponse[RootCAState]{}, fmt.Errorf("root CA: %w", err)
+		}
+		state.CertPem = *req.Inputs.RootCertPem
+		state.NotAfter = cert.NotAfter.UTC().Format(time.RFC3339)
+		return infer.CreateResponse[RootCAState]{ID: req.Name, Output: state}, nil
+	case deref(req.Inputs.RootCertPem) != "":
 		root, err = loadSuppliedRoot(req.Inputs, now)
-	} else {
+	default:
 		p.GetLogger(ctx).InfoStatusf("generating root CA (%s)", describeKey(req.Inputs))
 		root, err = pki.GenerateRoot(pki.RootOptions{
 			Key: keySpec(req.Inputs), SANSuffix: deref(req.Inputs.SanSuffix), NotBefore: now, TTL: validity(req.Inputs),
@@ -113,17 +170,25 @@ func (r *RootCA) Create(ctx context.Context, req infer.CreateRequest[Certificate
 	if err != nil {
 		return infer.CreateResponse[RootCAState]{}, fmt.Errorf("root CA: %w", err)
 	}
-	state.CertPem = string(root.CertPEM)
-	state.KeyPem = string(root.KeyPEM)
-	if pw := deref(req.Inputs.Password); pw != "" {
+	if err := state.hold(root, req.Inputs.Password); err != nil {
+		return infer.CreateResponse[RootCAState]{}, err
+	}
+	return infer.CreateResponse[RootCAState]{ID: req.Name, Output: state}, nil
+}
+
+// hold records root in the state, its key encrypted with password when set.
+func (s *RootCAState) hold(root *pki.CA, password *string) error {
+	s.CertPem = string(root.CertPEM)
+	s.KeyPem = string(root.KeyPEM)
+	if pw := deref(password); pw != "" {
 		enc, err := pki.EncryptKey(root.Key, []byte(pw))
 		if err != nil {
-			return infer.CreateResponse[RootCAState]{}, fmt.Errorf("root CA: encrypting key: %w", err)
+			return fmt.Errorf("root CA: encrypting key: %w", err)
 		}
-		state.KeyPem = string(enc)
+		s.KeyPem = string(enc)
 	}
-	state.NotAfter = root.Cert.NotAfter.UTC().Format(time.RFC3339)
-	return infer.CreateResponse[RootCAState]{ID: req.Name, Output: state}, nil
+	s.NotAfter = root.Cert.NotAfter.UTC().Format(time.RFC3339)
+	return nil
 }
 
 func describeKey(c CertificateArgs) string {
@@ -139,31 +204,41 @@ func (r *RootCA) WireDependencies(f infer.FieldSelector, _ *CertificateArgs, sta
 	f.OutputField(&state.KeyPem).AlwaysSecret()
 }
 
-// Diff replaces the root on any change but the password, which only decides
-// how the exported key is encrypted: a new root re-roots the whole mesh.
+// Diff replaces the root only when it becomes another root (see
+// rootReplacedBy; Check refuses that for an existing root). Anything else,
+// such as a new password, a key given for a brought root or a new sanSuffix
+// (which only roots made later carry), updates the state in place.
 func (r *RootCA) Diff(_ context.Context, req infer.DiffRequest[CertificateArgs, RootCAState]) (infer.DiffResponse, error) {
-	replace := func(field string) bool { return field != "password" }
-	return diffResponse(diffInputs(req.State.CertificateArgs, req.Inputs, replace)), nil
+	replaced := rootReplacedBy(req.State.CertificateArgs, req.Inputs)
+	return diffResponse(diffInputs(req.State.CertificateArgs, req.Inputs, func(field string) bool { return field == replaced })), nil
 }
 
-// Update re-encrypts the exported key for a new password; the root stays.
+// Update keeps the root: it re-encrypts the exported key for a new password,
+// or takes the key of a brought root that was only trusted so far.
 func (r *RootCA) Update(_ context.Context, req infer.UpdateRequest[CertificateArgs, RootCAState]) (infer.UpdateResponse[RootCAState], error) {
 	state := req.State
 	state.CertificateArgs = req.Inputs
 	if req.DryRun {
 		return infer.UpdateResponse[RootCAState]{Output: state}, nil
 	}
-	root, err := pki.ParseCA([]byte(req.State.CertPem), []byte(req.State.KeyPem), []byte(deref(req.State.Password)))
-	if err != nil {
-		return infer.UpdateResponse[RootCAState]{}, fmt.Errorf("root CA: reading the key with the previous password: %w", err)
-	}
-	state.KeyPem = string(root.KeyPEM)
-	if pw := deref(req.Inputs.Password); pw != "" {
-		enc, err := pki.EncryptKey(root.Key, []byte(pw))
+	var root *pki.CA
+	var err error
+	switch {
+	case deref(req.Inputs.RootKeyPem) != "":
+		root, err = loadSuppliedRoot(req.Inputs, r.deps.Now())
+	case req.State.KeyPem != "":
+		root, err = pki.ParseCA([]byte(req.State.CertPem), []byte(req.State.KeyPem), []byte(deref(req.State.Password)))
 		if err != nil {
-			return infer.UpdateResponse[RootCAState]{}, fmt.Errorf("root CA: encrypting key: %w", err)
+			err = fmt.Errorf("reading the key with the previous password: %w", err)
 		}
-		state.KeyPem = string(enc)
+	default: // a trusted root without a key stays one
+		return infer.UpdateResponse[RootCAState]{Output: state}, nil
+	}
+	if err != nil {
+		return infer.UpdateResponse[RootCAState]{}, fmt.Errorf("root CA: %w", err)
+	}
+	if err := state.hold(root, req.Inputs.Password); err != nil {
+		return infer.UpdateResponse[RootCAState]{}, err
 	}
 	return infer.UpdateResponse[RootCAState]{Output: state}, nil
 }

@@ -11,6 +11,10 @@ import (
 // one meshNetworks gateway entries point at.
 const DefaultGatewayPort = naming.CrossNetworkPort
 
+// MultiRootEnv is istiod's switch for trusting, and reloading, more than one
+// root (Istio's features.MultiRootMesh).
+const MultiRootEnv = "ISTIO_MULTIROOT_MESH"
+
 // MeshNetwork tells istiod how to reach one cluster's network: its endpoints
 // come from the cluster's registry, and, when GatewayAddress is set, traffic
 // for them goes through that fixed address (an IP or a DNS name) instead of the
@@ -58,8 +62,12 @@ type IstiodOptions struct {
 //	      endpoints: [{fromRegistry: <cluster>}, ...]
 //	      gateways: [{address: <address>, port: 15443}, ...]
 //	revision: <Revision>            # when set
+//	env:
+//	  ISTIO_MULTIROOT_MESH: "true"
 //
-// followed by Overrides.
+// followed by Overrides. ISTIO_MULTIROOT_MESH lets istiod load a changed
+// root-cert.pem without a restart (without it, only a new intermediate under
+// the same roots is reloaded), which a root rotation needs in every step.
 func Istiod(o IstiodOptions) map[string]any {
 	global := map[string]any{
 		"meshID":       o.MeshID,
@@ -75,7 +83,7 @@ func Istiod(o IstiodOptions) map[string]any {
 	if mn := MeshNetworks(o.MeshNetworks); len(mn) > 0 {
 		global["meshNetworks"] = mn
 	}
-	v := map[string]any{"global": global}
+	v := map[string]any{"global": global, "env": map[string]any{MultiRootEnv: "true"}}
 	if o.Revision != "" {
 		v["revision"] = o.Revision
 	}

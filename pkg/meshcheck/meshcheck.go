@@ -12,6 +12,7 @@ package meshcheck
 import (
 	"crypto/x509"
 	"encoding/json"
+	"errors"
 	"encoding/pem"
 	"fmt"
 	"maps"
@@ -38,6 +39,9 @@ const (
 	IstiodSelector = "app=istiod"
 	// RevisionLabel holds an istiod pod's revision.
 	RevisionLabel = "istio.io/rev"
+	// DistributedRootsConfigMap is where istiod writes, in every namespace,
+	// the roots workloads trust (key root-cert.pem).
+	DistributedRootsConfigMap = "istio-ca-root-cert"
 )
 
 // Peer is what a cluster's istiod must know of another cluster.
@@ -65,6 +69,10 @@ type Expect struct {
 	IntermediatePEM []byte
 	// OwnRootCertPEM is the cluster's own cacerts root-cert.pem.
 	OwnRootCertPEM []byte
+	// DistributedRootsPEM is what istiod hands to workloads as the roots to
+	// trust (istio-system/istio-ca-root-cert); it must hold the same roots as
+	// OwnRootCertPEM once istiod has loaded them. Nil skips the check.
+	DistributedRootsPEM []byte
 	// Now is when certificates must be valid.
 	Now time.Time
 }
@@ -153,6 +161,9 @@ func Evaluate(exp Expect, istiods []Istiod) Report {
 		if p.Problem != "" {
 			reasons[p.Name] = append(reasons[p.Name], p.Problem)
 		}
+	}
+	if r := distributedRootsReason(exp); r != "" {
+		addAll(r)
 	}
 	for _, d := range istiods {
 		who := d.Pod
@@ -264,6 +275,50 @@ func gatewayReason(d Istiod, p Peer) string {
 	return fmt.Sprintf("does not know %s's gateway at %s:%d on network %s (it knows %s)", p.Name, p.GatewayAddress, naming.CrossNetworkPort, p.Network, have)
 }
 
+// distributedRootsReason is why the roots istiod distributes differ from its
+// cacerts root-cert.pem, or "": istiod has not (yet) loaded a new bundle.
+func distributedRootsReason(exp Expect) string {
+	if exp.DistributedRootsPEM == nil {
+		return ""
+	}
+	want, errW := certs(exp.OwnRootCertPEM)
+	have, errH := certs(exp.DistributedRootsPEM)
+	if errW != nil || errH != nil {
+		return fmt.Sprintf("cannot compare %s with cacerts root-cert.pem: %v", DistributedRootsConfigMap, errors.Join(errW, errH))
+	}
+	if !slices.Equal(sortedCopy(want), sortedCopy(have)) {
+		return fmt.Sprintf("istiod has not loaded cacerts root-cert.pem: it distributes %d root(s) in %s/%s, root-cert.pem holds %d (istiod reloads a changed root-cert.pem only with ISTIO_MULTIROOT_MESH=true)",
+			len(have), naming.IstioNamespace, DistributedRootsConfigMap, len(want))
+	}
+	return ""
+}
+
+// certs returns the DER of every certificate in PEM data.
+func certs(pemData []byte) ([]string, error) {
+	var out []string
+	for rest := pemData; ; {
+		var block *pem.Block
+		block, rest = pem.Decode(rest)
+		if block == nil {
+			break
+		}
+		if _, err := x509.ParseCertificate(block.Bytes); err != nil {
+			return nil, err
+		}
+		out = append(out, string(block.Bytes))
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("no certificate in PEM")
+	}
+	return out, nil
+}
+
+func sortedCopy(s []string) []string {
+	s = slices.Clone(s)
+	slices.Sort(s)
+	return slices.Compact(s)
+}
+
 type servingReason struct{ peer, reason string }
 
 // servingReasons checks the 15012 certificate: it must chain through the
@@ -292,7 +347,7 @@ func servingReasons(exp Expect, d Istiod) []servingReason {
 		return err
 	}
 	if err := verify(exp.OwnRootCertPEM); err != nil {
-		return []servingReason{{reason: fmt.Sprintf("serves on %d a certificate that does not chain through this cluster's intermediate to its root-cert.pem (is istiod using the plugged-in cacerts?): %v", XDSTLSPort, err)}}
+		return []servingReason{{reason: fmt.Sprintf("serves on %d a certificate that does not chain through this cluster's current intermediate to its root-cert.pem (is istiod using the plugged-in cacerts, and has it reloaded them?): %v", XDSTLSPort, err)}}
 	}
 	var out []servingReason
 	for _, p := range exp.Peers {

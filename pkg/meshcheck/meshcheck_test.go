@@ -112,7 +112,15 @@ func TestEvaluate(t *testing.T) {
 		}, want: []string{"a certificate that cluster2's root-cert.pem does not trust"}},
 		{name: "istiod not on the plugged-in CA", break_: func(_ *Expect, d *Istiod) {
 			d.ServingChain = []*x509.Certificate{servingCert(t, intermediate(t, otherRoot, "cluster1"))}
-		}, want: []string{"does not chain through this cluster's intermediate"}},
+		}, want: []string{"does not chain through this cluster's current intermediate"}},
+		{name: "roots distributed as loaded, in another order", break_: func(e *Expect, _ *Istiod) {
+			e.OwnRootCertPEM = append(append([]byte{}, e.OwnRootCertPEM...), otherRoot.CertPEM...)
+			e.DistributedRootsPEM = append(append([]byte{}, otherRoot.CertPEM...), e.OwnRootCertPEM...)
+		}},
+		{name: "new root-cert.pem not loaded yet", break_: func(e *Expect, _ *Istiod) {
+			e.DistributedRootsPEM = e.OwnRootCertPEM
+			e.OwnRootCertPEM = append(append([]byte{}, e.OwnRootCertPEM...), otherRoot.CertPEM...)
+		}, want: []string{"istiod has not loaded cacerts root-cert.pem: it distributes 1 root(s) in istio-system/istio-ca-root-cert, root-cert.pem holds 2", "ISTIO_MULTIROOT_MESH"}},
 		{name: "pod unreachable", break_: func(_ *Expect, d *Istiod) { d.Err = errors.New("port-forward refused") },
 			want: []string{"istiod-abc cannot be asked: port-forward refused"}},
 		{name: "peer unreadable", break_: func(e *Expect, _ *Istiod) {
@@ -139,7 +147,7 @@ func TestEvaluate(t *testing.T) {
 					t.Errorf("status %q lacks %q", got, w)
 				}
 			}
-			if p := rep.Problems("cluster1"); len(p) != 1 || !strings.HasPrefix(p[0], "cluster1: istiod-abc ") && !strings.HasPrefix(p[0], "cluster1: cannot") {
+			if p := rep.Problems("cluster1"); len(p) != 1 || !strings.HasPrefix(p[0], "cluster1: istiod-abc ") && !strings.HasPrefix(p[0], "cluster1: cannot") && !strings.HasPrefix(p[0], "cluster1: istiod has not loaded") {
 				t.Errorf("problems %q: want one line naming cluster1 and its istiod", p)
 			}
 		})
@@ -173,7 +181,7 @@ func TestEvaluateAlone(t *testing.T) {
 		t.Fatalf("a lone cluster without istiod: %v", rep.Peers)
 	}
 	d.ServingChain = []*x509.Certificate{servingCert(t, intermediate(t, root(t), "cluster1"))}
-	if rep := Evaluate(exp, []Istiod{d}); rep.Healthy() || !strings.Contains(rep.Peers["cluster1"], "does not chain through this cluster's intermediate") {
+	if rep := Evaluate(exp, []Istiod{d}); rep.Healthy() || !strings.Contains(rep.Peers["cluster1"], "does not chain through this cluster's current intermediate") {
 		t.Fatalf("a lone istiod off the plugged-in CA: %v", rep.Peers)
 	}
 }

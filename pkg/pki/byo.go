@@ -154,3 +154,23 @@ func parseCertificates(data []byte) ([]*x509.Certificate, error) {
 }
 
 func stamp(t time.Time) string { return t.UTC().Format(time.RFC3339) }
+
+// ParseTrustedRoot reads a root that is only trusted, never used to sign (a
+// root on its way in or out of a rotation): one CA certificate, valid now.
+func ParseTrustedRoot(certPEM []byte, now time.Time) (*x509.Certificate, error) {
+	certs, err := parseCertificates(certPEM)
+	if err != nil {
+		return nil, fmt.Errorf("root certificate: %w", err)
+	}
+	if len(certs) != 1 {
+		return nil, fmt.Errorf("root certificate: expected one certificate, found %d", len(certs))
+	}
+	cert := certs[0]
+	if err := checkCA(cert); err != nil {
+		return nil, err
+	}
+	if now.After(cert.NotAfter) {
+		return nil, fmt.Errorf("%w: the root CA expired at %s, it is now %s", ErrExpired, stamp(cert.NotAfter), stamp(now))
+	}
+	return cert, nil
+}

@@ -47,6 +47,10 @@ export class MeshCheck extends pulumi.CustomResource {
     }
 
     /**
+     * The intermediate istiod must sign with: the certificate it serves on 15012 must be issued by this one, which proves istiod loaded the current cacerts. Default: the cluster's cacerts ca-cert.pem.
+     */
+    declare public readonly caCertPem: pulumi.Output<string | undefined>;
+    /**
      * The cluster whose istiods are asked.
      */
     declare public readonly cluster: pulumi.Output<outputs.ClusterConnection>;
@@ -66,6 +70,10 @@ export class MeshCheck extends pulumi.CustomResource {
      * Ask only the istiods of this revision. Default: every revision.
      */
     declare public readonly revision: pulumi.Output<string | undefined>;
+    /**
+     * The roots istiod must have loaded (root-cert.pem): istiod must distribute exactly these in istio-system/istio-ca-root-cert. Default: the cluster's cacerts root-cert.pem.
+     */
+    declare public readonly rootCertPem: pulumi.Output<string | undefined>;
     /**
      * Each peer: "synced", or why this cluster's istiod cannot reach it. In a mesh of one cluster, problems of its own istiod appear under its own name.
      */
@@ -92,19 +100,23 @@ export class MeshCheck extends pulumi.CustomResource {
             if (args?.peers === undefined && !opts.urn) {
                 throw new Error("Missing required property 'peers'");
             }
+            resourceInputs["caCertPem"] = args?.caCertPem;
             resourceInputs["cluster"] = args?.cluster;
             resourceInputs["peers"] = args?.peers;
             resourceInputs["revision"] = args?.revision;
+            resourceInputs["rootCertPem"] = args?.rootCertPem;
             resourceInputs["timeoutSeconds"] = (args?.timeoutSeconds) ?? 600;
             resourceInputs["healthy"] = undefined /*out*/;
             resourceInputs["istiods"] = undefined /*out*/;
             resourceInputs["status"] = undefined /*out*/;
         } else {
+            resourceInputs["caCertPem"] = undefined /*out*/;
             resourceInputs["cluster"] = undefined /*out*/;
             resourceInputs["healthy"] = undefined /*out*/;
             resourceInputs["istiods"] = undefined /*out*/;
             resourceInputs["peers"] = undefined /*out*/;
             resourceInputs["revision"] = undefined /*out*/;
+            resourceInputs["rootCertPem"] = undefined /*out*/;
             resourceInputs["status"] = undefined /*out*/;
             resourceInputs["timeoutSeconds"] = undefined /*out*/;
         }
@@ -118,6 +130,10 @@ export class MeshCheck extends pulumi.CustomResource {
  */
 export interface MeshCheckArgs {
     /**
+     * The intermediate istiod must sign with: the certificate it serves on 15012 must be issued by this one, which proves istiod loaded the current cacerts. Default: the cluster's cacerts ca-cert.pem.
+     */
+    caCertPem?: pulumi.Input<string | undefined>;
+    /**
      * The cluster whose istiods are asked.
      */
     cluster: pulumi.Input<inputs.ClusterConnectionArgs>;
@@ -129,6 +145,10 @@ export interface MeshCheckArgs {
      * Ask only the istiods of this revision. Default: every revision.
      */
     revision?: pulumi.Input<string | undefined>;
+    /**
+     * The roots istiod must have loaded (root-cert.pem): istiod must distribute exactly these in istio-system/istio-ca-root-cert. Default: the cluster's cacerts root-cert.pem.
+     */
+    rootCertPem?: pulumi.Input<string | undefined>;
     /**
      * How long `up` waits for every peer to be synced.
      */

@@ -29,6 +29,10 @@ export class MultiClusterMesh extends pulumi.ComponentResource {
      */
     declare public /*out*/ readonly gatewayAddresses: pulumi.Output<{[key: string]: string}>;
     /**
+     * When each cluster's intermediate CA expires, RFC 3339, by cluster name. `pulumi up` reissues it once within certificate.renewBeforeHours of that time.
+     */
+    declare public /*out*/ readonly intermediateExpiry: pulumi.Output<{[key: string]: string}>;
+    /**
      * What each cluster's istiod says of each peer: cluster → peer → "synced" or the reason it is not. Empty when verify is false.
      */
     declare public /*out*/ readonly meshStatus: pulumi.Output<{[key: string]: {[key: string]: string}}>;
@@ -37,11 +41,11 @@ export class MultiClusterMesh extends pulumi.ComponentResource {
      */
     declare public /*out*/ readonly networks: pulumi.Output<{[key: string]: string}>;
     /**
-     * The mesh root certificate, PEM.
+     * The signing root's certificate (the first of certificate.roots), PEM.
      */
     declare public /*out*/ readonly rootCertPem: pulumi.Output<string>;
     /**
-     * The mesh root key, PEM; encrypted PKCS#8 when certificate.password is set.
+     * The signing root's key, PEM; encrypted PKCS#8 when a password is set.
      */
     declare public /*out*/ readonly rootKeyPem: pulumi.Output<string>;
 
@@ -76,12 +80,14 @@ export class MultiClusterMesh extends pulumi.ComponentResource {
             resourceInputs["verify"] = args?.verify;
             resourceInputs["waitForGateways"] = args?.waitForGateways;
             resourceInputs["gatewayAddresses"] = undefined /*out*/;
+            resourceInputs["intermediateExpiry"] = undefined /*out*/;
             resourceInputs["meshStatus"] = undefined /*out*/;
             resourceInputs["networks"] = undefined /*out*/;
             resourceInputs["rootCertPem"] = undefined /*out*/;
             resourceInputs["rootKeyPem"] = undefined /*out*/;
         } else {
             resourceInputs["gatewayAddresses"] = undefined /*out*/;
+            resourceInputs["intermediateExpiry"] = undefined /*out*/;
             resourceInputs["meshStatus"] = undefined /*out*/;
             resourceInputs["networks"] = undefined /*out*/;
             resourceInputs["rootCertPem"] = undefined /*out*/;

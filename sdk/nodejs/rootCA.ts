@@ -5,7 +5,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as utilities from "./utilities";
 
 /**
- * The mesh's root CA. Generated in memory (never written to disk) unless rootCertPem and rootKeyPem are given. Changing any input replaces it, and with it every cluster's intermediate.
+ * One root CA of the mesh. Generated in memory (never written to disk) unless rootCertPem is given. A root never changes in place: Check refuses a change of key type, size, validity or brought certificate of an existing root, since every cluster trusting it would be cut off; rotate to a new root instead. A new password re-encrypts the exported key.
  */
 export class RootCA extends pulumi.CustomResource {
     /**
@@ -65,7 +65,7 @@ export class RootCA extends pulumi.CustomResource {
      */
     declare public readonly password: pulumi.Output<string | undefined>;
     /**
-     * Bring your own root: the root certificate PEM. Give rootKeyPem too.
+     * Bring your own root: the root certificate PEM. Without rootKeyPem the root is only trusted (it cannot sign intermediates).
      */
     declare public readonly rootCertPem: pulumi.Output<string | undefined>;
     /**
@@ -138,7 +138,7 @@ export interface RootCAArgs {
      */
     password?: pulumi.Input<string | undefined>;
     /**
-     * Bring your own root: the root certificate PEM. Give rootKeyPem too.
+     * Bring your own root: the root certificate PEM. Without rootKeyPem the root is only trusted (it cannot sign intermediates).
      */
     rootCertPem?: pulumi.Input<string | undefined>;
     /**

@@ -16,6 +16,8 @@ import (
 type MeshCheck struct {
 	pulumi.CustomResourceState
 
+	// The intermediate istiod must sign with: the certificate it serves on 15012 must be issued by this one, which proves istiod loaded the current cacerts. Default: the cluster's cacerts ca-cert.pem.
+	CaCertPem pulumi.StringPtrOutput `pulumi:"caCertPem"`
 	// The cluster whose istiods are asked.
 	Cluster ClusterConnectionOutput `pulumi:"cluster"`
 	// Whether every peer is synced.
@@ -26,6 +28,8 @@ type MeshCheck struct {
 	Peers MeshCheckPeerArrayOutput `pulumi:"peers"`
 	// Ask only the istiods of this revision. Default: every revision.
 	Revision pulumi.StringPtrOutput `pulumi:"revision"`
+	// The roots istiod must have loaded (root-cert.pem): istiod must distribute exactly these in istio-system/istio-ca-root-cert. Default: the cluster's cacerts root-cert.pem.
+	RootCertPem pulumi.StringPtrOutput `pulumi:"rootCertPem"`
 	// Each peer: "synced", or why this cluster's istiod cannot reach it. In a mesh of one cluster, problems of its own istiod appear under its own name.
 	Status pulumi.StringMapOutput `pulumi:"status"`
 	// How long `up` waits for every peer to be synced.
@@ -87,24 +91,32 @@ func MeshCheckExists(ctx *pulumi.Context,
 }
 
 type meshCheckArgs struct {
+	// The intermediate istiod must sign with: the certificate it serves on 15012 must be issued by this one, which proves istiod loaded the current cacerts. Default: the cluster's cacerts ca-cert.pem.
+	CaCertPem *string `pulumi:"caCertPem"`
 	// The cluster whose istiods are asked.
 	Cluster ClusterConnection `pulumi:"cluster"`
 	// The other clusters of the mesh, as this cluster's istiods must see them.
 	Peers []MeshCheckPeer `pulumi:"peers"`
 	// Ask only the istiods of this revision. Default: every revision.
 	Revision *string `pulumi:"revision"`
+	// The roots istiod must have loaded (root-cert.pem): istiod must distribute exactly these in istio-system/istio-ca-root-cert. Default: the cluster's cacerts root-cert.pem.
+	RootCertPem *string `pulumi:"rootCertPem"`
 	// How long `up` waits for every peer to be synced.
 	TimeoutSeconds *int `pulumi:"timeoutSeconds"`
 }
 
 // The set of arguments for constructing a MeshCheck resource.
 type MeshCheckArgs struct {
+	// The intermediate istiod must sign with: the certificate it serves on 15012 must be issued by this one, which proves istiod loaded the current cacerts. Default: the cluster's cacerts ca-cert.pem.
+	CaCertPem pulumi.StringPtrInput
 	// The cluster whose istiods are asked.
 	Cluster ClusterConnectionInput
 	// The other clusters of the mesh, as this cluster's istiods must see them.
 	Peers MeshCheckPeerArrayInput
 	// Ask only the istiods of this revision. Default: every revision.
 	Revision pulumi.StringPtrInput
+	// The roots istiod must have loaded (root-cert.pem): istiod must distribute exactly these in istio-system/istio-ca-root-cert. Default: the cluster's cacerts root-cert.pem.
+	RootCertPem pulumi.StringPtrInput
 	// How long `up` waits for every peer to be synced.
 	TimeoutSeconds pulumi.IntPtrInput
 }
@@ -196,6 +208,11 @@ func (o MeshCheckOutput) ToMeshCheckOutputWithContext(ctx context.Context) MeshC
 	return o
 }
 
+// The intermediate istiod must sign with: the certificate it serves on 15012 must be issued by this one, which proves istiod loaded the current cacerts. Default: the cluster's cacerts ca-cert.pem.
+func (o MeshCheckOutput) CaCertPem() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v *MeshCheck) pulumi.StringPtrOutput { return v.CaCertPem }).(pulumi.StringPtrOutput)
+}
+
 // The cluster whose istiods are asked.
 func (o MeshCheckOutput) Cluster() ClusterConnectionOutput {
 	return o.ApplyT(func(v *MeshCheck) ClusterConnectionOutput { return v.Cluster }).(ClusterConnectionOutput)
@@ -219,6 +236,11 @@ func (o MeshCheckOutput) Peers() MeshCheckPeerArrayOutput {
 // Ask only the istiods of this revision. Default: every revision.
 func (o MeshCheckOutput) Revision() pulumi.StringPtrOutput {
 	return o.ApplyT(func(v *MeshCheck) pulumi.StringPtrOutput { return v.Revision }).(pulumi.StringPtrOutput)
+}
+
+// The roots istiod must have loaded (root-cert.pem): istiod must distribute exactly these in istio-system/istio-ca-root-cert. Default: the cluster's cacerts root-cert.pem.
+func (o MeshCheckOutput) RootCertPem() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v *MeshCheck) pulumi.StringPtrOutput { return v.RootCertPem }).(pulumi.StringPtrOutput)
 }
 
 // Each peer: "synced", or why this cluster's istiod cannot reach it. In a mesh of one cluster, problems of its own istiod appear under its own name.

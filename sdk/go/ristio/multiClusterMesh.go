@@ -18,13 +18,15 @@ type MultiClusterMesh struct {
 
 	// Each cluster's east-west gateway address (IP or hostname), by cluster name.
 	GatewayAddresses pulumi.StringMapOutput `pulumi:"gatewayAddresses"`
+	// When each cluster's intermediate CA expires, RFC 3339, by cluster name. `pulumi up` reissues it once within certificate.renewBeforeHours of that time.
+	IntermediateExpiry pulumi.StringMapOutput `pulumi:"intermediateExpiry"`
 	// What each cluster's istiod says of each peer: cluster → peer → "synced" or the reason it is not. Empty when verify is false.
 	MeshStatus pulumi.StringMapMapOutput `pulumi:"meshStatus"`
 	// Each cluster's network, by cluster name.
 	Networks pulumi.StringMapOutput `pulumi:"networks"`
-	// The mesh root certificate, PEM.
+	// The signing root's certificate (the first of certificate.roots), PEM.
 	RootCertPem pulumi.StringOutput `pulumi:"rootCertPem"`
-	// The mesh root key, PEM; encrypted PKCS#8 when certificate.password is set.
+	// The signing root's key, PEM; encrypted PKCS#8 when a password is set.
 	RootKeyPem pulumi.StringOutput `pulumi:"rootKeyPem"`
 }
 
@@ -202,6 +204,11 @@ func (o MultiClusterMeshOutput) GatewayAddresses() pulumi.StringMapOutput {
 	return o.ApplyT(func(v *MultiClusterMesh) pulumi.StringMapOutput { return v.GatewayAddresses }).(pulumi.StringMapOutput)
 }
 
+// When each cluster's intermediate CA expires, RFC 3339, by cluster name. `pulumi up` reissues it once within certificate.renewBeforeHours of that time.
+func (o MultiClusterMeshOutput) IntermediateExpiry() pulumi.StringMapOutput {
+	return o.ApplyT(func(v *MultiClusterMesh) pulumi.StringMapOutput { return v.IntermediateExpiry }).(pulumi.StringMapOutput)
+}
+
 // What each cluster's istiod says of each peer: cluster → peer → "synced" or the reason it is not. Empty when verify is false.
 func (o MultiClusterMeshOutput) MeshStatus() pulumi.StringMapMapOutput {
 	return o.ApplyT(func(v *MultiClusterMesh) pulumi.StringMapMapOutput { return v.MeshStatus }).(pulumi.StringMapMapOutput)
@@ -212,12 +219,12 @@ func (o MultiClusterMeshOutput) Networks() pulumi.StringMapOutput {
 	return o.ApplyT(func(v *MultiClusterMesh) pulumi.StringMapOutput { return v.Networks }).(pulumi.StringMapOutput)
 }
 
-// The mesh root certificate, PEM.
+// The signing root's certificate (the first of certificate.roots), PEM.
 func (o MultiClusterMeshOutput) RootCertPem() pulumi.StringOutput {
 	return o.ApplyT(func(v *MultiClusterMesh) pulumi.StringOutput { return v.RootCertPem }).(pulumi.StringOutput)
 }
 
-// The mesh root key, PEM; encrypted PKCS#8 when certificate.password is set.
+// The signing root's key, PEM; encrypted PKCS#8 when a password is set.
 func (o MultiClusterMeshOutput) RootKeyPem() pulumi.StringOutput {
 	return o.ApplyT(func(v *MultiClusterMesh) pulumi.StringOutput { return v.RootKeyPem }).(pulumi.StringOutput)
 }

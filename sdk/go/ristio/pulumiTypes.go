@@ -238,19 +238,23 @@ func (o ClusterConnectionOutput) Name() pulumi.StringOutput {
 }
 
 type MeshCertificate struct {
-	// RSA (default) or ECDSA.
+	// RSA (default) or ECDSA. Shorthand for roots: [{name: "default", keyType}].
 	KeyType *string `pulumi:"keyType"`
-	// Encrypts the exported root key (rootKeyPem output) as PKCS#8; also decrypts a supplied encrypted rootKeyPem.
+	// Encrypts the exported root key (rootKeyPem output) as PKCS#8; also decrypts a supplied encrypted root key that has no password of its own.
 	Password *string `pulumi:"password"`
-	// Bring your own root: its certificate PEM. Give rootKeyPem too.
+	// Reissue a cluster's intermediate on `pulumi up` once it is this close to expiry. Default: a fifth of its lifetime.
+	RenewBeforeHours *int `pulumi:"renewBeforeHours"`
+	// Bring your own root: its certificate PEM. Give rootKeyPem too. Shorthand for roots: [{name: "default", rootCertPem, rootKeyPem}].
 	RootCertPem *string `pulumi:"rootCertPem"`
 	// Bring your own root: its key PEM, possibly encrypted with password. Give rootCertPem too.
 	RootKeyPem *string `pulumi:"rootKeyPem"`
-	// RSA key size: 2048, 3072 or 4096 (default).
+	// The mesh's roots. The first signs every cluster's intermediate; every one is trusted (each cluster's root-cert.pem holds them all, signer first). Rotate a root in three `pulumi up`s: add the new one second, move it first, then (after workload certificates renewed) remove the old one. Not with the shorthand fields validityHours, keyType, rsaBits, rootCertPem, rootKeyPem.
+	Roots []MeshRoot `pulumi:"roots"`
+	// RSA key size: 2048, 3072 or 4096 (default). Shorthand for roots: [{name: "default", rsaBits}].
 	RsaBits *int `pulumi:"rsaBits"`
-	// When set, the root gets SAN root.<sanSuffix> and each intermediate <cluster>.<sanSuffix>.
+	// When set, each root made from now on gets SAN root.<sanSuffix> and each intermediate <cluster>.<sanSuffix>.
 	SanSuffix *string `pulumi:"sanSuffix"`
-	// Validity of the root and of each intermediate, in hours. Default 87600.
+	// Validity of the root and of each intermediate, in hours. Default 87600. Shorthand for roots: [{name: "default", validityHours}].
 	ValidityHours *int `pulumi:"validityHours"`
 }
 
@@ -266,19 +270,23 @@ type MeshCertificateInput interface {
 }
 
 type MeshCertificateArgs struct {
-	// RSA (default) or ECDSA.
+	// RSA (default) or ECDSA. Shorthand for roots: [{name: "default", keyType}].
 	KeyType pulumi.StringPtrInput `pulumi:"keyType"`
-	// Encrypts the exported root key (rootKeyPem output) as PKCS#8; also decrypts a supplied encrypted rootKeyPem.
+	// Encrypts the exported root key (rootKeyPem output) as PKCS#8; also decrypts a supplied encrypted root key that has no password of its own.
 	Password pulumi.StringPtrInput `pulumi:"password"`
-	// Bring your own root: its certificate PEM. Give rootKeyPem too.
+	// Reissue a cluster's intermediate on `pulumi up` once it is this close to expiry. Default: a fifth of its lifetime.
+	RenewBeforeHours pulumi.IntPtrInput `pulumi:"renewBeforeHours"`
+	// Bring your own root: its certificate PEM. Give rootKeyPem too. Shorthand for roots: [{name: "default", rootCertPem, rootKeyPem}].
 	RootCertPem pulumi.StringPtrInput `pulumi:"rootCertPem"`
 	// Bring your own root: its key PEM, possibly encrypted with password. Give rootCertPem too.
 	RootKeyPem pulumi.StringPtrInput `pulumi:"rootKeyPem"`
-	// RSA key size: 2048, 3072 or 4096 (default).
+	// The mesh's roots. The first signs every cluster's intermediate; every one is trusted (each cluster's root-cert.pem holds them all, signer first). Rotate a root in three `pulumi up`s: add the new one second, move it first, then (after workload certificates renewed) remove the old one. Not with the shorthand fields validityHours, keyType, rsaBits, rootCertPem, rootKeyPem.
+	Roots MeshRootArrayInput `pulumi:"roots"`
+	// RSA key size: 2048, 3072 or 4096 (default). Shorthand for roots: [{name: "default", rsaBits}].
 	RsaBits pulumi.IntPtrInput `pulumi:"rsaBits"`
-	// When set, the root gets SAN root.<sanSuffix> and each intermediate <cluster>.<sanSuffix>.
+	// When set, each root made from now on gets SAN root.<sanSuffix> and each intermediate <cluster>.<sanSuffix>.
 	SanSuffix pulumi.StringPtrInput `pulumi:"sanSuffix"`
-	// Validity of the root and of each intermediate, in hours. Default 87600.
+	// Validity of the root and of each intermediate, in hours. Default 87600. Shorthand for roots: [{name: "default", validityHours}].
 	ValidityHours pulumi.IntPtrInput `pulumi:"validityHours"`
 }
 
@@ -359,17 +367,22 @@ func (o MeshCertificateOutput) ToMeshCertificatePtrOutputWithContext(ctx context
 	}).(MeshCertificatePtrOutput)
 }
 
-// RSA (default) or ECDSA.
+// RSA (default) or ECDSA. Shorthand for roots: [{name: "default", keyType}].
 func (o MeshCertificateOutput) KeyType() pulumi.StringPtrOutput {
 	return o.ApplyT(func(v MeshCertificate) *string { return v.KeyType }).(pulumi.StringPtrOutput)
 }
 
-// Encrypts the exported root key (rootKeyPem output) as PKCS#8; also decrypts a supplied encrypted rootKeyPem.
+// Encrypts the exported root key (rootKeyPem output) as PKCS#8; also decrypts a supplied encrypted root key that has no password of its own.
 func (o MeshCertificateOutput) Password() pulumi.StringPtrOutput {
 	return o.ApplyT(func(v MeshCertificate) *string { return v.Password }).(pulumi.StringPtrOutput)
 }
 
-// Bring your own root: its certificate PEM. Give rootKeyPem too.
+// Reissue a cluster's intermediate on `pulumi up` once it is this close to expiry. Default: a fifth of its lifetime.
+func (o MeshCertificateOutput) RenewBeforeHours() pulumi.IntPtrOutput {
+	return o.ApplyT(func(v MeshCertificate) *int { return v.RenewBeforeHours }).(pulumi.IntPtrOutput)
+}
+
+// Bring your own root: its certificate PEM. Give rootKeyPem too. Shorthand for roots: [{name: "default", rootCertPem, rootKeyPem}].
 func (o MeshCertificateOutput) RootCertPem() pulumi.StringPtrOutput {
 	return o.ApplyT(func(v MeshCertificate) *string { return v.RootCertPem }).(pulumi.StringPtrOutput)
 }
@@ -379,17 +392,22 @@ func (o MeshCertificateOutput) RootKeyPem() pulumi.StringPtrOutput {
 	return o.ApplyT(func(v MeshCertificate) *string { return v.RootKeyPem }).(pulumi.StringPtrOutput)
 }
 
-// RSA key size: 2048, 3072 or 4096 (default).
+// The mesh's roots. The first signs every cluster's intermediate; every one is trusted (each cluster's root-cert.pem holds them all, signer first). Rotate a root in three `pulumi up`s: add the new one second, move it first, then (after workload certificates renewed) remove the old one. Not with the shorthand fields validityHours, keyType, rsaBits, rootCertPem, rootKeyPem.
+func (o MeshCertificateOutput) Roots() MeshRootArrayOutput {
+	return o.ApplyT(func(v MeshCertificate) []MeshRoot { return v.Roots }).(MeshRootArrayOutput)
+}
+
+// RSA key size: 2048, 3072 or 4096 (default). Shorthand for roots: [{name: "default", rsaBits}].
 func (o MeshCertificateOutput) RsaBits() pulumi.IntPtrOutput {
 	return o.ApplyT(func(v MeshCertificate) *int { return v.RsaBits }).(pulumi.IntPtrOutput)
 }
 
-// When set, the root gets SAN root.<sanSuffix> and each intermediate <cluster>.<sanSuffix>.
+// When set, each root made from now on gets SAN root.<sanSuffix> and each intermediate <cluster>.<sanSuffix>.
 func (o MeshCertificateOutput) SanSuffix() pulumi.StringPtrOutput {
 	return o.ApplyT(func(v MeshCertificate) *string { return v.SanSuffix }).(pulumi.StringPtrOutput)
 }
 
-// Validity of the root and of each intermediate, in hours. Default 87600.
+// Validity of the root and of each intermediate, in hours. Default 87600. Shorthand for roots: [{name: "default", validityHours}].
 func (o MeshCertificateOutput) ValidityHours() pulumi.IntPtrOutput {
 	return o.ApplyT(func(v MeshCertificate) *int { return v.ValidityHours }).(pulumi.IntPtrOutput)
 }
@@ -418,7 +436,7 @@ func (o MeshCertificatePtrOutput) Elem() MeshCertificateOutput {
 	}).(MeshCertificateOutput)
 }
 
-// RSA (default) or ECDSA.
+// RSA (default) or ECDSA. Shorthand for roots: [{name: "default", keyType}].
 func (o MeshCertificatePtrOutput) KeyType() pulumi.StringPtrOutput {
 	return o.ApplyT(func(v *MeshCertificate) *string {
 		if v == nil {
@@ -428,7 +446,7 @@ func (o MeshCertificatePtrOutput) KeyType() pulumi.StringPtrOutput {
 	}).(pulumi.StringPtrOutput)
 }
 
-// Encrypts the exported root key (rootKeyPem output) as PKCS#8; also decrypts a supplied encrypted rootKeyPem.
+// Encrypts the exported root key (rootKeyPem output) as PKCS#8; also decrypts a supplied encrypted root key that has no password of its own.
 func (o MeshCertificatePtrOutput) Password() pulumi.StringPtrOutput {
 	return o.ApplyT(func(v *MeshCertificate) *string {
 		if v == nil {
@@ -438,7 +456,17 @@ func (o MeshCertificatePtrOutput) Password() pulumi.StringPtrOutput {
 	}).(pulumi.StringPtrOutput)
 }
 
-// Bring your own root: its certificate PEM. Give rootKeyPem too.
+// Reissue a cluster's intermediate on `pulumi up` once it is this close to expiry. Default: a fifth of its lifetime.
+func (o MeshCertificatePtrOutput) RenewBeforeHours() pulumi.IntPtrOutput {
+	return o.ApplyT(func(v *MeshCertificate) *int {
+		if v == nil {
+			return nil
+		}
+		return v.RenewBeforeHours
+	}).(pulumi.IntPtrOutput)
+}
+
+// Bring your own root: its certificate PEM. Give rootKeyPem too. Shorthand for roots: [{name: "default", rootCertPem, rootKeyPem}].
 func (o MeshCertificatePtrOutput) RootCertPem() pulumi.StringPtrOutput {
 	return o.ApplyT(func(v *MeshCertificate) *string {
 		if v == nil {
@@ -458,7 +486,17 @@ func (o MeshCertificatePtrOutput) RootKeyPem() pulumi.StringPtrOutput {
 	}).(pulumi.StringPtrOutput)
 }
 
-// RSA key size: 2048, 3072 or 4096 (default).
+// The mesh's roots. The first signs every cluster's intermediate; every one is trusted (each cluster's root-cert.pem holds them all, signer first). Rotate a root in three `pulumi up`s: add the new one second, move it first, then (after workload certificates renewed) remove the old one. Not with the shorthand fields validityHours, keyType, rsaBits, rootCertPem, rootKeyPem.
+func (o MeshCertificatePtrOutput) Roots() MeshRootArrayOutput {
+	return o.ApplyT(func(v *MeshCertificate) []MeshRoot {
+		if v == nil {
+			return nil
+		}
+		return v.Roots
+	}).(MeshRootArrayOutput)
+}
+
+// RSA key size: 2048, 3072 or 4096 (default). Shorthand for roots: [{name: "default", rsaBits}].
 func (o MeshCertificatePtrOutput) RsaBits() pulumi.IntPtrOutput {
 	return o.ApplyT(func(v *MeshCertificate) *int {
 		if v == nil {
@@ -468,7 +506,7 @@ func (o MeshCertificatePtrOutput) RsaBits() pulumi.IntPtrOutput {
 	}).(pulumi.IntPtrOutput)
 }
 
-// When set, the root gets SAN root.<sanSuffix> and each intermediate <cluster>.<sanSuffix>.
+// When set, each root made from now on gets SAN root.<sanSuffix> and each intermediate <cluster>.<sanSuffix>.
 func (o MeshCertificatePtrOutput) SanSuffix() pulumi.StringPtrOutput {
 	return o.ApplyT(func(v *MeshCertificate) *string {
 		if v == nil {
@@ -478,7 +516,7 @@ func (o MeshCertificatePtrOutput) SanSuffix() pulumi.StringPtrOutput {
 	}).(pulumi.StringPtrOutput)
 }
 
-// Validity of the root and of each intermediate, in hours. Default 87600.
+// Validity of the root and of each intermediate, in hours. Default 87600. Shorthand for roots: [{name: "default", validityHours}].
 func (o MeshCertificatePtrOutput) ValidityHours() pulumi.IntPtrOutput {
 	return o.ApplyT(func(v *MeshCertificate) *int {
 		if v == nil {
@@ -905,6 +943,157 @@ func (o MeshNetworkArgsArrayOutput) Index(i pulumi.IntInput) MeshNetworkArgsOutp
 	}).(MeshNetworkArgsOutput)
 }
 
+type MeshRoot struct {
+	// Key algorithm of a generated root and of the intermediates it signs: RSA (default) or ECDSA.
+	KeyType *string `pulumi:"keyType"`
+	// A DNS label naming the root. Keep it stable: it keys the root's resource ("default" is the shorthand's root).
+	Name string `pulumi:"name"`
+	// Decrypts this root's rootKeyPem. Default: certificate.password.
+	Password *string `pulumi:"password"`
+	// Bring your own root: its certificate PEM.
+	RootCertPem *string `pulumi:"rootCertPem"`
+	// Bring your own root: its key PEM, possibly encrypted with password. Required for the first entry, which signs; a root that is only trusted may omit it.
+	RootKeyPem *string `pulumi:"rootKeyPem"`
+	// RSA key size: 2048, 3072 or 4096 (default).
+	RsaBits *int `pulumi:"rsaBits"`
+	// Validity of a generated root, and of the intermediates it signs, in hours. Default 87600.
+	ValidityHours *int `pulumi:"validityHours"`
+}
+
+// MeshRootInput is an input type that accepts MeshRootArgs and MeshRootOutput values.
+// You can construct a concrete instance of `MeshRootInput` via:
+//
+//	MeshRootArgs{...}
+type MeshRootInput interface {
+	pulumi.Input
+
+	ToMeshRootOutput() MeshRootOutput
+	ToMeshRootOutputWithContext(context.Context) MeshRootOutput
+}
+
+type MeshRootArgs struct {
+	// Key algorithm of a generated root and of the intermediates it signs: RSA (default) or ECDSA.
+	KeyType pulumi.StringPtrInput `pulumi:"keyType"`
+	// A DNS label naming the root. Keep it stable: it keys the root's resource ("default" is the shorthand's root).
+	Name pulumi.StringInput `pulumi:"name"`
+	// Decrypts this root's rootKeyPem. Default: certificate.password.
+	Password pulumi.StringPtrInput `pulumi:"password"`
+	// Bring your own root: its certificate PEM.
+	RootCertPem pulumi.StringPtrInput `pulumi:"rootCertPem"`
+	// Bring your own root: its key PEM, possibly encrypted with password. Required for the first entry, which signs; a root that is only trusted may omit it.
+	RootKeyPem pulumi.StringPtrInput `pulumi:"rootKeyPem"`
+	// RSA key size: 2048, 3072 or 4096 (default).
+	RsaBits pulumi.IntPtrInput `pulumi:"rsaBits"`
+	// Validity of a generated root, and of the intermediates it signs, in hours. Default 87600.
+	ValidityHours pulumi.IntPtrInput `pulumi:"validityHours"`
+}
+
+func (MeshRootArgs) ElementType() reflect.Type {
+	return reflect.TypeOf((*MeshRoot)(nil)).Elem()
+}
+
+func (i MeshRootArgs) ToMeshRootOutput() MeshRootOutput {
+	return i.ToMeshRootOutputWithContext(context.Background())
+}
+
+func (i MeshRootArgs) ToMeshRootOutputWithContext(ctx context.Context) MeshRootOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(MeshRootOutput)
+}
+
+// MeshRootArrayInput is an input type that accepts MeshRootArray and MeshRootArrayOutput values.
+// You can construct a concrete instance of `MeshRootArrayInput` via:
+//
+//	MeshRootArray{ MeshRootArgs{...} }
+type MeshRootArrayInput interface {
+	pulumi.Input
+
+	ToMeshRootArrayOutput() MeshRootArrayOutput
+	ToMeshRootArrayOutputWithContext(context.Context) MeshRootArrayOutput
+}
+
+type MeshRootArray []MeshRootInput
+
+func (MeshRootArray) ElementType() reflect.Type {
+	return reflect.TypeOf((*[]MeshRoot)(nil)).Elem()
+}
+
+func (i MeshRootArray) ToMeshRootArrayOutput() MeshRootArrayOutput {
+	return i.ToMeshRootArrayOutputWithContext(context.Background())
+}
+
+func (i MeshRootArray) ToMeshRootArrayOutputWithContext(ctx context.Context) MeshRootArrayOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(MeshRootArrayOutput)
+}
+
+type MeshRootOutput struct{ *pulumi.OutputState }
+
+func (MeshRootOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((*MeshRoot)(nil)).Elem()
+}
+
+func (o MeshRootOutput) ToMeshRootOutput() MeshRootOutput {
+	return o
+}
+
+func (o MeshRootOutput) ToMeshRootOutputWithContext(ctx context.Context) MeshRootOutput {
+	return o
+}
+
+// Key algorithm of a generated root and of the intermediates it signs: RSA (default) or ECDSA.
+func (o MeshRootOutput) KeyType() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v MeshRoot) *string { return v.KeyType }).(pulumi.StringPtrOutput)
+}
+
+// A DNS label naming the root. Keep it stable: it keys the root's resource ("default" is the shorthand's root).
+func (o MeshRootOutput) Name() pulumi.StringOutput {
+	return o.ApplyT(func(v MeshRoot) string { return v.Name }).(pulumi.StringOutput)
+}
+
+// Decrypts this root's rootKeyPem. Default: certificate.password.
+func (o MeshRootOutput) Password() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v MeshRoot) *string { return v.Password }).(pulumi.StringPtrOutput)
+}
+
+// Bring your own root: its certificate PEM.
+func (o MeshRootOutput) RootCertPem() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v MeshRoot) *string { return v.RootCertPem }).(pulumi.StringPtrOutput)
+}
+
+// Bring your own root: its key PEM, possibly encrypted with password. Required for the first entry, which signs; a root that is only trusted may omit it.
+func (o MeshRootOutput) RootKeyPem() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v MeshRoot) *string { return v.RootKeyPem }).(pulumi.StringPtrOutput)
+}
+
+// RSA key size: 2048, 3072 or 4096 (default).
+func (o MeshRootOutput) RsaBits() pulumi.IntPtrOutput {
+	return o.ApplyT(func(v MeshRoot) *int { return v.RsaBits }).(pulumi.IntPtrOutput)
+}
+
+// Validity of a generated root, and of the intermediates it signs, in hours. Default 87600.
+func (o MeshRootOutput) ValidityHours() pulumi.IntPtrOutput {
+	return o.ApplyT(func(v MeshRoot) *int { return v.ValidityHours }).(pulumi.IntPtrOutput)
+}
+
+type MeshRootArrayOutput struct{ *pulumi.OutputState }
+
+func (MeshRootArrayOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((*[]MeshRoot)(nil)).Elem()
+}
+
+func (o MeshRootArrayOutput) ToMeshRootArrayOutput() MeshRootArrayOutput {
+	return o
+}
+
+func (o MeshRootArrayOutput) ToMeshRootArrayOutputWithContext(ctx context.Context) MeshRootArrayOutput {
+	return o
+}
+
+func (o MeshRootArrayOutput) Index(i pulumi.IntInput) MeshRootOutput {
+	return pulumi.All(o, i).ApplyT(func(vs []interface{}) MeshRoot {
+		return vs[0].([]MeshRoot)[vs[1].(int)]
+	}).(MeshRootOutput)
+}
+
 func init() {
 	pulumi.RegisterInputType(reflect.TypeOf((*CheckMeshClusterInput)(nil)).Elem(), CheckMeshClusterArgs{})
 	pulumi.RegisterInputType(reflect.TypeOf((*CheckMeshClusterArrayInput)(nil)).Elem(), CheckMeshClusterArray{})
@@ -917,6 +1106,8 @@ func init() {
 	pulumi.RegisterInputType(reflect.TypeOf((*MeshClusterArrayInput)(nil)).Elem(), MeshClusterArray{})
 	pulumi.RegisterInputType(reflect.TypeOf((*MeshNetworkArgsInput)(nil)).Elem(), MeshNetworkArgsArgs{})
 	pulumi.RegisterInputType(reflect.TypeOf((*MeshNetworkArgsArrayInput)(nil)).Elem(), MeshNetworkArgsArray{})
+	pulumi.RegisterInputType(reflect.TypeOf((*MeshRootInput)(nil)).Elem(), MeshRootArgs{})
+	pulumi.RegisterInputType(reflect.TypeOf((*MeshRootArrayInput)(nil)).Elem(), MeshRootArray{})
 	pulumi.RegisterOutputType(CheckMeshClusterOutput{})
 	pulumi.RegisterOutputType(CheckMeshClusterArrayOutput{})
 	pulumi.RegisterOutputType(ClusterConnectionOutput{})
@@ -928,4 +1119,6 @@ func init() {
 	pulumi.RegisterOutputType(MeshClusterArrayOutput{})
 	pulumi.RegisterOutputType(MeshNetworkArgsOutput{})
 	pulumi.RegisterOutputType(MeshNetworkArgsArrayOutput{})
+	pulumi.RegisterOutputType(MeshRootOutput{})
+	pulumi.RegisterOutputType(MeshRootArrayOutput{})
 }

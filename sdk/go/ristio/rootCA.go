@@ -11,7 +11,7 @@ import (
 	"github.com/ristio/pulumi-ristio/sdk/go/ristio/internal"
 )
 
-// The mesh's root CA. Generated in memory (never written to disk) unless rootCertPem and rootKeyPem are given. Changing any input replaces it, and with it every cluster's intermediate.
+// One root CA of the mesh. Generated in memory (never written to disk) unless rootCertPem is given. A root never changes in place: Check refuses a change of key type, size, validity or brought certificate of an existing root, since every cluster trusting it would be cut off; rotate to a new root instead. A new password re-encrypts the exported key.
 type RootCA struct {
 	pulumi.CustomResourceState
 
@@ -25,7 +25,7 @@ type RootCA struct {
 	NotAfter pulumi.StringOutput `pulumi:"notAfter"`
 	// When set, the exported root key (rootKeyPem output) is encrypted PKCS#8 with this password; it also decrypts a supplied encrypted rootKeyPem.
 	Password pulumi.StringPtrOutput `pulumi:"password"`
-	// Bring your own root: the root certificate PEM. Give rootKeyPem too.
+	// Bring your own root: the root certificate PEM. Without rootKeyPem the root is only trusted (it cannot sign intermediates).
 	RootCertPem pulumi.StringPtrOutput `pulumi:"rootCertPem"`
 	// Bring your own root: the root key PEM, possibly encrypted with password. Give rootCertPem too.
 	RootKeyPem pulumi.StringPtrOutput `pulumi:"rootKeyPem"`
@@ -112,7 +112,7 @@ type rootCAArgs struct {
 	KeyType *string `pulumi:"keyType"`
 	// When set, the exported root key (rootKeyPem output) is encrypted PKCS#8 with this password; it also decrypts a supplied encrypted rootKeyPem.
 	Password *string `pulumi:"password"`
-	// Bring your own root: the root certificate PEM. Give rootKeyPem too.
+	// Bring your own root: the root certificate PEM. Without rootKeyPem the root is only trusted (it cannot sign intermediates).
 	RootCertPem *string `pulumi:"rootCertPem"`
 	// Bring your own root: the root key PEM, possibly encrypted with password. Give rootCertPem too.
 	RootKeyPem *string `pulumi:"rootKeyPem"`
@@ -130,7 +130,7 @@ type RootCAArgs struct {
 	KeyType pulumi.StringPtrInput
 	// When set, the exported root key (rootKeyPem output) is encrypted PKCS#8 with this password; it also decrypts a supplied encrypted rootKeyPem.
 	Password pulumi.StringPtrInput
-	// Bring your own root: the root certificate PEM. Give rootKeyPem too.
+	// Bring your own root: the root certificate PEM. Without rootKeyPem the root is only trusted (it cannot sign intermediates).
 	RootCertPem pulumi.StringPtrInput
 	// Bring your own root: the root key PEM, possibly encrypted with password. Give rootCertPem too.
 	RootKeyPem pulumi.StringPtrInput
@@ -254,7 +254,7 @@ func (o RootCAOutput) Password() pulumi.StringPtrOutput {
 	return o.ApplyT(func(v *RootCA) pulumi.StringPtrOutput { return v.Password }).(pulumi.StringPtrOutput)
 }
 
-// Bring your own root: the root certificate PEM. Give rootKeyPem too.
+// Bring your own root: the root certificate PEM. Without rootKeyPem the root is only trusted (it cannot sign intermediates).
 func (o RootCAOutput) RootCertPem() pulumi.StringPtrOutput {
 	return o.ApplyT(func(v *RootCA) pulumi.StringPtrOutput { return v.RootCertPem }).(pulumi.StringPtrOutput)
 }

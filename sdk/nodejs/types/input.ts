@@ -83,15 +83,19 @@ export interface ClusterConnectionArgs {
 
 export interface MeshCertificateArgs {
     /**
-     * RSA (default) or ECDSA.
+     * RSA (default) or ECDSA. Shorthand for roots: [{name: "default", keyType}].
      */
     keyType?: pulumi.Input<string | undefined>;
     /**
-     * Encrypts the exported root key (rootKeyPem output) as PKCS#8; also decrypts a supplied encrypted rootKeyPem.
+     * Encrypts the exported root key (rootKeyPem output) as PKCS#8; also decrypts a supplied encrypted root key that has no password of its own.
      */
     password?: pulumi.Input<string | undefined>;
     /**
-     * Bring your own root: its certificate PEM. Give rootKeyPem too.
+     * Reissue a cluster's intermediate on `pulumi up` once it is this close to expiry. Default: a fifth of its lifetime.
+     */
+    renewBeforeHours?: pulumi.Input<number | undefined>;
+    /**
+     * Bring your own root: its certificate PEM. Give rootKeyPem too. Shorthand for roots: [{name: "default", rootCertPem, rootKeyPem}].
      */
     rootCertPem?: pulumi.Input<string | undefined>;
     /**
@@ -99,15 +103,19 @@ export interface MeshCertificateArgs {
      */
     rootKeyPem?: pulumi.Input<string | undefined>;
     /**
-     * RSA key size: 2048, 3072 or 4096 (default).
+     * The mesh's roots. The first signs every cluster's intermediate; every one is trusted (each cluster's root-cert.pem holds them all, signer first). Rotate a root in three `pulumi up`s: add the new one second, move it first, then (after workload certificates renewed) remove the old one. Not with the shorthand fields validityHours, keyType, rsaBits, rootCertPem, rootKeyPem.
+     */
+    roots?: pulumi.Input<pulumi.Input<inputs.MeshRootArgs>[] | undefined>;
+    /**
+     * RSA key size: 2048, 3072 or 4096 (default). Shorthand for roots: [{name: "default", rsaBits}].
      */
     rsaBits?: pulumi.Input<number | undefined>;
     /**
-     * When set, the root gets SAN root.<sanSuffix> and each intermediate <cluster>.<sanSuffix>.
+     * When set, each root made from now on gets SAN root.<sanSuffix> and each intermediate <cluster>.<sanSuffix>.
      */
     sanSuffix?: pulumi.Input<string | undefined>;
     /**
-     * Validity of the root and of each intermediate, in hours. Default 87600.
+     * Validity of the root and of each intermediate, in hours. Default 87600. Shorthand for roots: [{name: "default", validityHours}].
      */
     validityHours?: pulumi.Input<number | undefined>;
 }
@@ -187,4 +195,35 @@ export interface MeshNetworkArgsArgs {
      * The network.
      */
     network: pulumi.Input<string>;
+}
+
+export interface MeshRootArgs {
+    /**
+     * Key algorithm of a generated root and of the intermediates it signs: RSA (default) or ECDSA.
+     */
+    keyType?: pulumi.Input<string | undefined>;
+    /**
+     * A DNS label naming the root. Keep it stable: it keys the root's resource ("default" is the shorthand's root).
+     */
+    name: pulumi.Input<string>;
+    /**
+     * Decrypts this root's rootKeyPem. Default: certificate.password.
+     */
+    password?: pulumi.Input<string | undefined>;
+    /**
+     * Bring your own root: its certificate PEM.
+     */
+    rootCertPem?: pulumi.Input<string | undefined>;
+    /**
+     * Bring your own root: its key PEM, possibly encrypted with password. Required for the first entry, which signs; a root that is only trusted may omit it.
+     */
+    rootKeyPem?: pulumi.Input<string | undefined>;
+    /**
+     * RSA key size: 2048, 3072 or 4096 (default).
+     */
+    rsaBits?: pulumi.Input<number | undefined>;
+    /**
+     * Validity of a generated root, and of the intermediates it signs, in hours. Default 87600.
+     */
+    validityHours?: pulumi.Input<number | undefined>;
 }

@@ -27,6 +27,8 @@ __all__ = [
     'MeshClusterArgsDict',
     'MeshNetworkArgsArgs',
     'MeshNetworkArgsArgsDict',
+    'MeshRootArgs',
+    'MeshRootArgsDict',
 ]
 
 class CheckMeshClusterDict(TypedDict):
@@ -253,31 +255,39 @@ class ClusterConnectionArgs:
 class MeshCertificateArgsDict(TypedDict):
     key_type: NotRequired[pulumi.Input[Optional[_builtins.str]]]
     """
-    RSA (default) or ECDSA.
+    RSA (default) or ECDSA. Shorthand for roots: [{name: "default", keyType}].
     """
     password: NotRequired[pulumi.Input[Optional[_builtins.str]]]
     """
-    Encrypts the exported root key (rootKeyPem output) as PKCS#8; also decrypts a supplied encrypted rootKeyPem.
+    Encrypts the exported root key (rootKeyPem output) as PKCS#8; also decrypts a supplied encrypted root key that has no password of its own.
+    """
+    renew_before_hours: NotRequired[pulumi.Input[Optional[_builtins.int]]]
+    """
+    Reissue a cluster's intermediate on `pulumi up` once it is this close to expiry. Default: a fifth of its lifetime.
     """
     root_cert_pem: NotRequired[pulumi.Input[Optional[_builtins.str]]]
     """
-    Bring your own root: its certificate PEM. Give rootKeyPem too.
+    Bring your own root: its certificate PEM. Give rootKeyPem too. Shorthand for roots: [{name: "default", rootCertPem, rootKeyPem}].
     """
     root_key_pem: NotRequired[pulumi.Input[Optional[_builtins.str]]]
     """
     Bring your own root: its key PEM, possibly encrypted with password. Give rootCertPem too.
     """
+    roots: NotRequired[pulumi.Input[Optional[Sequence[pulumi.Input['MeshRootArgsDict']]]]]
+    """
+    The mesh's roots. The first signs every cluster's intermediate; every one is trusted (each cluster's root-cert.pem holds them all, signer first). Rotate a root in three `pulumi up`s: add the new one second, move it first, then (after workload certificates renewed) remove the old one. Not with the shorthand fields validityHours, keyType, rsaBits, rootCertPem, rootKeyPem.
+    """
     rsa_bits: NotRequired[pulumi.Input[Optional[_builtins.int]]]
     """
-    RSA key size: 2048, 3072 or 4096 (default).
+    RSA key size: 2048, 3072 or 4096 (default). Shorthand for roots: [{name: "default", rsaBits}].
     """
     san_suffix: NotRequired[pulumi.Input[Optional[_builtins.str]]]
     """
-    When set, the root gets SAN root.<sanSuffix> and each intermediate <cluster>.<sanSuffix>.
+    When set, each root made from now on gets SAN root.<sanSuffix> and each intermediate <cluster>.<sanSuffix>.
     """
     validity_hours: NotRequired[pulumi.Input[Optional[_builtins.int]]]
     """
-    Validity of the root and of each intermediate, in hours. Default 87600.
+    Validity of the root and of each intermediate, in hours. Default 87600. Shorthand for roots: [{name: "default", validityHours}].
     """
 
 @pulumi.input_type
@@ -285,28 +295,36 @@ class MeshCertificateArgs:
     def __init__(__self__, *,
                  key_type: pulumi.Input[Optional[_builtins.str]] = None,
                  password: pulumi.Input[Optional[_builtins.str]] = None,
+                 renew_before_hours: pulumi.Input[Optional[_builtins.int]] = None,
                  root_cert_pem: pulumi.Input[Optional[_builtins.str]] = None,
                  root_key_pem: pulumi.Input[Optional[_builtins.str]] = None,
+                 roots: pulumi.Input[Optional[Sequence[pulumi.Input['MeshRootArgs']]]] = None,
                  rsa_bits: pulumi.Input[Optional[_builtins.int]] = None,
                  san_suffix: pulumi.Input[Optional[_builtins.str]] = None,
                  validity_hours: pulumi.Input[Optional[_builtins.int]] = None):
         """
-        :param pulumi.Input[_builtins.str] key_type: RSA (default) or ECDSA.
-        :param pulumi.Input[_builtins.str] password: Encrypts the exported root key (rootKeyPem output) as PKCS#8; also decrypts a supplied encrypted rootKeyPem.
-        :param pulumi.Input[_builtins.str] root_cert_pem: Bring your own root: its certificate PEM. Give rootKeyPem too.
+        :param pulumi.Input[_builtins.str] key_type: RSA (default) or ECDSA. Shorthand for roots: [{name: "default", keyType}].
+        :param pulumi.Input[_builtins.str] password: Encrypts the exported root key (rootKeyPem output) as PKCS#8; also decrypts a supplied encrypted root key that has no password of its own.
+        :param pulumi.Input[_builtins.int] renew_before_hours: Reissue a cluster's intermediate on `pulumi up` once it is this close to expiry. Default: a fifth of its lifetime.
+        :param pulumi.Input[_builtins.str] root_cert_pem: Bring your own root: its certificate PEM. Give rootKeyPem too. Shorthand for roots: [{name: "default", rootCertPem, rootKeyPem}].
         :param pulumi.Input[_builtins.str] root_key_pem: Bring your own root: its key PEM, possibly encrypted with password. Give rootCertPem too.
-        :param pulumi.Input[_builtins.int] rsa_bits: RSA key size: 2048, 3072 or 4096 (default).
-        :param pulumi.Input[_builtins.str] san_suffix: When set, the root gets SAN root.<sanSuffix> and each intermediate <cluster>.<sanSuffix>.
-        :param pulumi.Input[_builtins.int] validity_hours: Validity of the root and of each intermediate, in hours. Default 87600.
+        :param pulumi.Input[Sequence[pulumi.Input['MeshRootArgs']]] roots: The mesh's roots. The first signs every cluster's intermediate; every one is trusted (each cluster's root-cert.pem holds them all, signer first). Rotate a root in three `pulumi up`s: add the new one second, move it first, then (after workload certificates renewed) remove the old one. Not with the shorthand fields validityHours, keyType, rsaBits, rootCertPem, rootKeyPem.
+        :param pulumi.Input[_builtins.int] rsa_bits: RSA key size: 2048, 3072 or 4096 (default). Shorthand for roots: [{name: "default", rsaBits}].
+        :param pulumi.Input[_builtins.str] san_suffix: When set, each root made from now on gets SAN root.<sanSuffix> and each intermediate <cluster>.<sanSuffix>.
+        :param pulumi.Input[_builtins.int] validity_hours: Validity of the root and of each intermediate, in hours. Default 87600. Shorthand for roots: [{name: "default", validityHours}].
         """
         if key_type is not None:
             pulumi.set(__self__, "key_type", key_type)
         if password is not None:
             pulumi.set(__self__, "password", password)
+        if renew_before_hours is not None:
+            pulumi.set(__self__, "renew_before_hours", renew_before_hours)
         if root_cert_pem is not None:
             pulumi.set(__self__, "root_cert_pem", root_cert_pem)
         if root_key_pem is not None:
             pulumi.set(__self__, "root_key_pem", root_key_pem)
+        if roots is not None:
+            pulumi.set(__self__, "roots", roots)
         if rsa_bits is not None:
             pulumi.set(__self__, "rsa_bits", rsa_bits)
         if san_suffix is not None:
@@ -318,7 +336,7 @@ class MeshCertificateArgs:
     @pulumi.getter(name="keyType")
     def key_type(self) -> pulumi.Input[Optional[_builtins.str]]:
         """
-        RSA (default) or ECDSA.
+        RSA (default) or ECDSA. Shorthand for roots: [{name: "default", keyType}].
         """
         return pulumi.get(self, "key_type")
 
@@ -330,7 +348,7 @@ class MeshCertificateArgs:
     @pulumi.getter
     def password(self) -> pulumi.Input[Optional[_builtins.str]]:
         """
-        Encrypts the exported root key (rootKeyPem output) as PKCS#8; also decrypts a supplied encrypted rootKeyPem.
+        Encrypts the exported root key (rootKeyPem output) as PKCS#8; also decrypts a supplied encrypted root key that has no password of its own.
         """
         return pulumi.get(self, "password")
 
@@ -339,10 +357,22 @@ class MeshCertificateArgs:
         pulumi.set(self, "password", value)
 
     @_builtins.property
+    @pulumi.getter(name="renewBeforeHours")
+    def renew_before_hours(self) -> pulumi.Input[Optional[_builtins.int]]:
+        """
+        Reissue a cluster's intermediate on `pulumi up` once it is this close to expiry. Default: a fifth of its lifetime.
+        """
+        return pulumi.get(self, "renew_before_hours")
+
+    @renew_before_hours.setter
+    def renew_before_hours(self, value: pulumi.Input[Optional[_builtins.int]]):
+        pulumi.set(self, "renew_before_hours", value)
+
+    @_builtins.property
     @pulumi.getter(name="rootCertPem")
     def root_cert_pem(self) -> pulumi.Input[Optional[_builtins.str]]:
         """
-        Bring your own root: its certificate PEM. Give rootKeyPem too.
+        Bring your own root: its certificate PEM. Give rootKeyPem too. Shorthand for roots: [{name: "default", rootCertPem, rootKeyPem}].
         """
         return pulumi.get(self, "root_cert_pem")
 
@@ -363,10 +393,22 @@ class MeshCertificateArgs:
         pulumi.set(self, "root_key_pem", value)
 
     @_builtins.property
+    @pulumi.getter
+    def roots(self) -> pulumi.Input[Optional[Sequence[pulumi.Input['MeshRootArgs']]]]:
+        """
+        The mesh's roots. The first signs every cluster's intermediate; every one is trusted (each cluster's root-cert.pem holds them all, signer first). Rotate a root in three `pulumi up`s: add the new one second, move it first, then (after workload certificates renewed) remove the old one. Not with the shorthand fields validityHours, keyType, rsaBits, rootCertPem, rootKeyPem.
+        """
+        return pulumi.get(self, "roots")
+
+    @roots.setter
+    def roots(self, value: pulumi.Input[Optional[Sequence[pulumi.Input['MeshRootArgs']]]]):
+        pulumi.set(self, "roots", value)
+
+    @_builtins.property
     @pulumi.getter(name="rsaBits")
     def rsa_bits(self) -> pulumi.Input[Optional[_builtins.int]]:
         """
-        RSA key size: 2048, 3072 or 4096 (default).
+        RSA key size: 2048, 3072 or 4096 (default). Shorthand for roots: [{name: "default", rsaBits}].
         """
         return pulumi.get(self, "rsa_bits")
 
@@ -378,7 +420,7 @@ class MeshCertificateArgs:
     @pulumi.getter(name="sanSuffix")
     def san_suffix(self) -> pulumi.Input[Optional[_builtins.str]]:
         """
-        When set, the root gets SAN root.<sanSuffix> and each intermediate <cluster>.<sanSuffix>.
+        When set, each root made from now on gets SAN root.<sanSuffix> and each intermediate <cluster>.<sanSuffix>.
         """
         return pulumi.get(self, "san_suffix")
 
@@ -390,7 +432,7 @@ class MeshCertificateArgs:
     @pulumi.getter(name="validityHours")
     def validity_hours(self) -> pulumi.Input[Optional[_builtins.int]]:
         """
-        Validity of the root and of each intermediate, in hours. Default 87600.
+        Validity of the root and of each intermediate, in hours. Default 87600. Shorthand for roots: [{name: "default", validityHours}].
         """
         return pulumi.get(self, "validity_hours")
 
@@ -758,5 +800,153 @@ class MeshNetworkArgsArgs:
     @network.setter
     def network(self, value: pulumi.Input[_builtins.str]):
         pulumi.set(self, "network", value)
+
+
+class MeshRootArgsDict(TypedDict):
+    name: pulumi.Input[_builtins.str]
+    """
+    A DNS label naming the root. Keep it stable: it keys the root's resource ("default" is the shorthand's root).
+    """
+    key_type: NotRequired[pulumi.Input[Optional[_builtins.str]]]
+    """
+    Key algorithm of a generated root and of the intermediates it signs: RSA (default) or ECDSA.
+    """
+    password: NotRequired[pulumi.Input[Optional[_builtins.str]]]
+    """
+    Decrypts this root's rootKeyPem. Default: certificate.password.
+    """
+    root_cert_pem: NotRequired[pulumi.Input[Optional[_builtins.str]]]
+    """
+    Bring your own root: its certificate PEM.
+    """
+    root_key_pem: NotRequired[pulumi.Input[Optional[_builtins.str]]]
+    """
+    Bring your own root: its key PEM, possibly encrypted with password. Required for the first entry, which signs; a root that is only trusted may omit it.
+    """
+    rsa_bits: NotRequired[pulumi.Input[Optional[_builtins.int]]]
+    """
+    RSA key size: 2048, 3072 or 4096 (default).
+    """
+    validity_hours: NotRequired[pulumi.Input[Optional[_builtins.int]]]
+    """
+    Validity of a generated root, and of the intermediates it signs, in hours. Default 87600.
+    """
+
+@pulumi.input_type
+class MeshRootArgs:
+    def __init__(__self__, *,
+                 name: pulumi.Input[_builtins.str],
+                 key_type: pulumi.Input[Optional[_builtins.str]] = None,
+                 password: pulumi.Input[Optional[_builtins.str]] = None,
+                 root_cert_pem: pulumi.Input[Optional[_builtins.str]] = None,
+                 root_key_pem: pulumi.Input[Optional[_builtins.str]] = None,
+                 rsa_bits: pulumi.Input[Optional[_builtins.int]] = None,
+                 validity_hours: pulumi.Input[Optional[_builtins.int]] = None):
+        """
+        :param pulumi.Input[_builtins.str] name: A DNS label naming the root. Keep it stable: it keys the root's resource ("default" is the shorthand's root).
+        :param pulumi.Input[_builtins.str] key_type: Key algorithm of a generated root and of the intermediates it signs: RSA (default) or ECDSA.
+        :param pulumi.Input[_builtins.str] password: Decrypts this root's rootKeyPem. Default: certificate.password.
+        :param pulumi.Input[_builtins.str] root_cert_pem: Bring your own root: its certificate PEM.
+        :param pulumi.Input[_builtins.str] root_key_pem: Bring your own root: its key PEM, possibly encrypted with password. Required for the first entry, which signs; a root that is only trusted may omit it.
+        :param pulumi.Input[_builtins.int] rsa_bits: RSA key size: 2048, 3072 or 4096 (default).
+        :param pulumi.Input[_builtins.int] validity_hours: Validity of a generated root, and of the intermediates it signs, in hours. Default 87600.
+        """
+        pulumi.set(__self__, "name", name)
+        if key_type is not None:
+            pulumi.set(__self__, "key_type", key_type)
+        if password is not None:
+            pulumi.set(__self__, "password", password)
+        if root_cert_pem is not None:
+            pulumi.set(__self__, "root_cert_pem", root_cert_pem)
+        if root_key_pem is not None:
+            pulumi.set(__self__, "root_key_pem", root_key_pem)
+        if rsa_bits is not None:
+            pulumi.set(__self__, "rsa_bits", rsa_bits)
+        if validity_hours is not None:
+            pulumi.set(__self__, "validity_hours", validity_hours)
+
+    @_builtins.property
+    @pulumi.getter
+    def name(self) -> pulumi.Input[_builtins.str]:
+        """
+        A DNS label naming the root. Keep it stable: it keys the root's resource ("default" is the shorthand's root).
+        """
+        return pulumi.get(self, "name")
+
+    @name.setter
+    def name(self, value: pulumi.Input[_builtins.str]):
+        pulumi.set(self, "name", value)
+
+    @_builtins.property
+    @pulumi.getter(name="keyType")
+    def key_type(self) -> pulumi.Input[Optional[_builtins.str]]:
+        """
+        Key algorithm of a generated root and of the intermediates it signs: RSA (default) or ECDSA.
+        """
+        return pulumi.get(self, "key_type")
+
+    @key_type.setter
+    def key_type(self, value: pulumi.Input[Optional[_builtins.str]]):
+        pulumi.set(self, "key_type", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def password(self) -> pulumi.Input[Optional[_builtins.str]]:
+        """
+        Decrypts this root's rootKeyPem. Default: certificate.password.
+        """
+        return pulumi.get(self, "password")
+
+    @password.setter
+    def password(self, value: pulumi.Input[Optional[_builtins.str]]):
+        pulumi.set(self, "password", value)
+
+    @_builtins.property
+    @pulumi.getter(name="rootCertPem")
+    def root_cert_pem(self) -> pulumi.Input[Optional[_builtins.str]]:
+        """
+        Bring your own root: its certificate PEM.
+        """
+        return pulumi.get(self, "root_cert_pem")
+
+    @root_cert_pem.setter
+    def root_cert_pem(self, value: pulumi.Input[Optional[_builtins.str]]):
+        pulumi.set(self, "root_cert_pem", value)
+
+    @_builtins.property
+    @pulumi.getter(name="rootKeyPem")
+    def root_key_pem(self) -> pulumi.Input[Optional[_builtins.str]]:
+        """
+        Bring your own root: its key PEM, possibly encrypted with password. Required for the first entry, which signs; a root that is only trusted may omit it.
+        """
+        return pulumi.get(self, "root_key_pem")
+
+    @root_key_pem.setter
+    def root_key_pem(self, value: pulumi.Input[Optional[_builtins.str]]):
+        pulumi.set(self, "root_key_pem", value)
+
+    @_builtins.property
+    @pulumi.getter(name="rsaBits")
+    def rsa_bits(self) -> pulumi.Input[Optional[_builtins.int]]:
+        """
+        RSA key size: 2048, 3072 or 4096 (default).
+        """
+        return pulumi.get(self, "rsa_bits")
+
+    @rsa_bits.setter
+    def rsa_bits(self, value: pulumi.Input[Optional[_builtins.int]]):
+        pulumi.set(self, "rsa_bits", value)
+
+    @_builtins.property
+    @pulumi.getter(name="validityHours")
+    def validity_hours(self) -> pulumi.Input[Optional[_builtins.int]]:
+        """
+        Validity of a generated root, and of the intermediates it signs, in hours. Default 87600.
+        """
+        return pulumi.get(self, "validity_hours")
+
+    @validity_hours.setter
+    def validity_hours(self, value: pulumi.Input[Optional[_builtins.int]]):
+        pulumi.set(self, "validity_hours", value)
 
 

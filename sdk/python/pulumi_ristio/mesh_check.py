@@ -23,20 +23,28 @@ class MeshCheckArgs:
     def __init__(__self__, *,
                  cluster: pulumi.Input['ClusterConnectionArgs'],
                  peers: pulumi.Input[Sequence[pulumi.Input['MeshCheckPeerArgs']]],
+                 ca_cert_pem: pulumi.Input[Optional[_builtins.str]] = None,
                  revision: pulumi.Input[Optional[_builtins.str]] = None,
+                 root_cert_pem: pulumi.Input[Optional[_builtins.str]] = None,
                  timeout_seconds: pulumi.Input[Optional[_builtins.int]] = None):
         """
         The set of arguments for constructing a MeshCheck resource.
 
         :param pulumi.Input['ClusterConnectionArgs'] cluster: The cluster whose istiods are asked.
         :param pulumi.Input[Sequence[pulumi.Input['MeshCheckPeerArgs']]] peers: The other clusters of the mesh, as this cluster's istiods must see them.
+        :param pulumi.Input[_builtins.str] ca_cert_pem: The intermediate istiod must sign with: the certificate it serves on 15012 must be issued by this one, which proves istiod loaded the current cacerts. Default: the cluster's cacerts ca-cert.pem.
         :param pulumi.Input[_builtins.str] revision: Ask only the istiods of this revision. Default: every revision.
+        :param pulumi.Input[_builtins.str] root_cert_pem: The roots istiod must have loaded (root-cert.pem): istiod must distribute exactly these in istio-system/istio-ca-root-cert. Default: the cluster's cacerts root-cert.pem.
         :param pulumi.Input[_builtins.int] timeout_seconds: How long `up` waits for every peer to be synced.
         """
         pulumi.set(__self__, "cluster", cluster)
         pulumi.set(__self__, "peers", peers)
+        if ca_cert_pem is not None:
+            pulumi.set(__self__, "ca_cert_pem", ca_cert_pem)
         if revision is not None:
             pulumi.set(__self__, "revision", revision)
+        if root_cert_pem is not None:
+            pulumi.set(__self__, "root_cert_pem", root_cert_pem)
         if timeout_seconds is None:
             timeout_seconds = 600
         if timeout_seconds is not None:
@@ -67,6 +75,18 @@ class MeshCheckArgs:
         pulumi.set(self, "peers", value)
 
     @_builtins.property
+    @pulumi.getter(name="caCertPem")
+    def ca_cert_pem(self) -> pulumi.Input[Optional[_builtins.str]]:
+        """
+        The intermediate istiod must sign with: the certificate it serves on 15012 must be issued by this one, which proves istiod loaded the current cacerts. Default: the cluster's cacerts ca-cert.pem.
+        """
+        return pulumi.get(self, "ca_cert_pem")
+
+    @ca_cert_pem.setter
+    def ca_cert_pem(self, value: pulumi.Input[Optional[_builtins.str]]):
+        pulumi.set(self, "ca_cert_pem", value)
+
+    @_builtins.property
     @pulumi.getter
     def revision(self) -> pulumi.Input[Optional[_builtins.str]]:
         """
@@ -77,6 +97,18 @@ class MeshCheckArgs:
     @revision.setter
     def revision(self, value: pulumi.Input[Optional[_builtins.str]]):
         pulumi.set(self, "revision", value)
+
+    @_builtins.property
+    @pulumi.getter(name="rootCertPem")
+    def root_cert_pem(self) -> pulumi.Input[Optional[_builtins.str]]:
+        """
+        The roots istiod must have loaded (root-cert.pem): istiod must distribute exactly these in istio-system/istio-ca-root-cert. Default: the cluster's cacerts root-cert.pem.
+        """
+        return pulumi.get(self, "root_cert_pem")
+
+    @root_cert_pem.setter
+    def root_cert_pem(self, value: pulumi.Input[Optional[_builtins.str]]):
+        pulumi.set(self, "root_cert_pem", value)
 
     @_builtins.property
     @pulumi.getter(name="timeoutSeconds")
@@ -97,9 +129,11 @@ class MeshCheck(pulumi.CustomResource):
     def __init__(__self__,
                  resource_name: str,
                  opts: Optional[pulumi.ResourceOptions] = None,
+                 ca_cert_pem: pulumi.Input[Optional[_builtins.str]] = None,
                  cluster: pulumi.Input[Optional[Union['ClusterConnectionArgs', 'ClusterConnectionArgsDict', 'outputs.ClusterConnection']]] = None,
                  peers: pulumi.Input[Optional[Sequence[pulumi.Input[Union['MeshCheckPeerArgs', 'MeshCheckPeerArgsDict', 'outputs.MeshCheckPeer']]]]] = None,
                  revision: pulumi.Input[Optional[_builtins.str]] = None,
+                 root_cert_pem: pulumi.Input[Optional[_builtins.str]] = None,
                  timeout_seconds: pulumi.Input[Optional[_builtins.int]] = None,
                  __props__=None):
         """
@@ -107,9 +141,11 @@ class MeshCheck(pulumi.CustomResource):
 
         :param str resource_name: The name of the resource.
         :param pulumi.ResourceOptions opts: Options for the resource.
+        :param pulumi.Input[_builtins.str] ca_cert_pem: The intermediate istiod must sign with: the certificate it serves on 15012 must be issued by this one, which proves istiod loaded the current cacerts. Default: the cluster's cacerts ca-cert.pem.
         :param pulumi.Input[Union['ClusterConnectionArgs', 'ClusterConnectionArgsDict', 'outputs.ClusterConnection']] cluster: The cluster whose istiods are asked.
         :param pulumi.Input[Sequence[pulumi.Input[Union['MeshCheckPeerArgs', 'MeshCheckPeerArgsDict', 'outputs.MeshCheckPeer']]]] peers: The other clusters of the mesh, as this cluster's istiods must see them.
         :param pulumi.Input[_builtins.str] revision: Ask only the istiods of this revision. Default: every revision.
+        :param pulumi.Input[_builtins.str] root_cert_pem: The roots istiod must have loaded (root-cert.pem): istiod must distribute exactly these in istio-system/istio-ca-root-cert. Default: the cluster's cacerts root-cert.pem.
         :param pulumi.Input[_builtins.int] timeout_seconds: How long `up` waits for every peer to be synced.
         """
         ...
@@ -136,9 +172,11 @@ class MeshCheck(pulumi.CustomResource):
     def _internal_init(__self__,
                  resource_name: str,
                  opts: Optional[pulumi.ResourceOptions] = None,
+                 ca_cert_pem: pulumi.Input[Optional[_builtins.str]] = None,
                  cluster: pulumi.Input[Optional[Union['ClusterConnectionArgs', 'ClusterConnectionArgsDict', 'outputs.ClusterConnection']]] = None,
                  peers: pulumi.Input[Optional[Sequence[pulumi.Input[Union['MeshCheckPeerArgs', 'MeshCheckPeerArgsDict', 'outputs.MeshCheckPeer']]]]] = None,
                  revision: pulumi.Input[Optional[_builtins.str]] = None,
+                 root_cert_pem: pulumi.Input[Optional[_builtins.str]] = None,
                  timeout_seconds: pulumi.Input[Optional[_builtins.int]] = None,
                  __props__=None):
         opts = pulumi.ResourceOptions.merge(_utilities.get_resource_opts_defaults(), opts)
@@ -149,6 +187,7 @@ class MeshCheck(pulumi.CustomResource):
                 raise TypeError('__props__ is only valid when passed in combination with a valid opts.id to get an existing resource')
             __props__ = MeshCheckArgs.__new__(MeshCheckArgs)
 
+            __props__.__dict__["ca_cert_pem"] = ca_cert_pem
             if cluster is None and not opts.urn:
                 raise TypeError("Missing required property 'cluster'")
             __props__.__dict__["cluster"] = cluster
@@ -156,6 +195,7 @@ class MeshCheck(pulumi.CustomResource):
                 raise TypeError("Missing required property 'peers'")
             __props__.__dict__["peers"] = peers
             __props__.__dict__["revision"] = revision
+            __props__.__dict__["root_cert_pem"] = root_cert_pem
             if timeout_seconds is None:
                 timeout_seconds = 600
             __props__.__dict__["timeout_seconds"] = timeout_seconds
@@ -184,11 +224,13 @@ class MeshCheck(pulumi.CustomResource):
 
         __props__ = MeshCheckArgs.__new__(MeshCheckArgs)
 
+        __props__.__dict__["ca_cert_pem"] = None
         __props__.__dict__["cluster"] = None
         __props__.__dict__["healthy"] = None
         __props__.__dict__["istiods"] = None
         __props__.__dict__["peers"] = None
         __props__.__dict__["revision"] = None
+        __props__.__dict__["root_cert_pem"] = None
         __props__.__dict__["status"] = None
         __props__.__dict__["timeout_seconds"] = None
         return MeshCheck(resource_name, opts=opts, __props__=__props__)
@@ -198,6 +240,14 @@ class MeshCheck(pulumi.CustomResource):
             opts: Optional[pulumi.ResourceOptions] = None) -> pulumi.Output[bool]:
         __props__: dict = {}
         return pulumi.runtime.exists_resource(None, 'ristio:index:MeshCheck', id, __props__, opts or pulumi.ResourceOptions())
+
+    @_builtins.property
+    @pulumi.getter(name="caCertPem")
+    def ca_cert_pem(self) -> pulumi.Output[Optional[_builtins.str]]:
+        """
+        The intermediate istiod must sign with: the certificate it serves on 15012 must be issued by this one, which proves istiod loaded the current cacerts. Default: the cluster's cacerts ca-cert.pem.
+        """
+        return pulumi.get(self, "ca_cert_pem")
 
     @_builtins.property
     @pulumi.getter
@@ -238,6 +288,14 @@ class MeshCheck(pulumi.CustomResource):
         Ask only the istiods of this revision. Default: every revision.
         """
         return pulumi.get(self, "revision")
+
+    @_builtins.property
+    @pulumi.getter(name="rootCertPem")
+    def root_cert_pem(self) -> pulumi.Output[Optional[_builtins.str]]:
+        """
+        The roots istiod must have loaded (root-cert.pem): istiod must distribute exactly these in istio-system/istio-ca-root-cert. Default: the cluster's cacerts root-cert.pem.
+        """
+        return pulumi.get(self, "root_cert_pem")
 
     @_builtins.property
     @pulumi.getter

@@ -337,6 +337,7 @@ class MultiClusterMesh(pulumi.ComponentResource):
             __props__.__dict__["verify"] = verify
             __props__.__dict__["wait_for_gateways"] = wait_for_gateways
             __props__.__dict__["gateway_addresses"] = None
+            __props__.__dict__["intermediate_expiry"] = None
             __props__.__dict__["mesh_status"] = None
             __props__.__dict__["networks"] = None
             __props__.__dict__["root_cert_pem"] = None
@@ -359,6 +360,14 @@ class MultiClusterMesh(pulumi.ComponentResource):
         return pulumi.get(self, "gateway_addresses")
 
     @_builtins.property
+    @pulumi.getter(name="intermediateExpiry")
+    def intermediate_expiry(self) -> pulumi.Output[Mapping[str, _builtins.str]]:
+        """
+        When each cluster's intermediate CA expires, RFC 3339, by cluster name. `pulumi up` reissues it once within certificate.renewBeforeHours of that time.
+        """
+        return pulumi.get(self, "intermediate_expiry")
+
+    @_builtins.property
     @pulumi.getter(name="meshStatus")
     def mesh_status(self) -> pulumi.Output[Mapping[str, Mapping[str, _builtins.str]]]:
         """
@@ -378,7 +387,7 @@ class MultiClusterMesh(pulumi.ComponentResource):
     @pulumi.getter(name="rootCertPem")
     def root_cert_pem(self) -> pulumi.Output[_builtins.str]:
         """
-        The mesh root certificate, PEM.
+        The signing root's certificate (the first of certificate.roots), PEM.
         """
         return pulumi.get(self, "root_cert_pem")
 
@@ -386,7 +395,7 @@ class MultiClusterMesh(pulumi.ComponentResource):
     @pulumi.getter(name="rootKeyPem")
     def root_key_pem(self) -> pulumi.Output[_builtins.str]:
         """
-        The mesh root key, PEM; encrypted PKCS#8 when certificate.password is set.
+        The signing root's key, PEM; encrypted PKCS#8 when a password is set.
         """
         return pulumi.get(self, "root_key_pem")
 

@@ -31,7 +31,7 @@ class RootCAArgs:
 
         :param pulumi.Input[_builtins.str] key_type: Key algorithm: RSA or ECDSA.
         :param pulumi.Input[_builtins.str] password: When set, the exported root key (rootKeyPem output) is encrypted PKCS#8 with this password; it also decrypts a supplied encrypted rootKeyPem.
-        :param pulumi.Input[_builtins.str] root_cert_pem: Bring your own root: the root certificate PEM. Give rootKeyPem too.
+        :param pulumi.Input[_builtins.str] root_cert_pem: Bring your own root: the root certificate PEM. Without rootKeyPem the root is only trusted (it cannot sign intermediates).
         :param pulumi.Input[_builtins.str] root_key_pem: Bring your own root: the root key PEM, possibly encrypted with password. Give rootCertPem too.
         :param pulumi.Input[_builtins.int] rsa_bits: RSA key size: 2048, 3072 or 4096. Ignored for ECDSA.
         :param pulumi.Input[_builtins.str] san_suffix: When set, the root gets SAN root.<sanSuffix> and each intermediate <cluster>.<sanSuffix>.
@@ -86,7 +86,7 @@ class RootCAArgs:
     @pulumi.getter(name="rootCertPem")
     def root_cert_pem(self) -> pulumi.Input[Optional[_builtins.str]]:
         """
-        Bring your own root: the root certificate PEM. Give rootKeyPem too.
+        Bring your own root: the root certificate PEM. Without rootKeyPem the root is only trusted (it cannot sign intermediates).
         """
         return pulumi.get(self, "root_cert_pem")
 
@@ -158,13 +158,13 @@ class RootCA(pulumi.CustomResource):
                  validity_hours: pulumi.Input[Optional[_builtins.int]] = None,
                  __props__=None):
         """
-        The mesh's root CA. Generated in memory (never written to disk) unless rootCertPem and rootKeyPem are given. Changing any input replaces it, and with it every cluster's intermediate.
+        One root CA of the mesh. Generated in memory (never written to disk) unless rootCertPem is given. A root never changes in place: Check refuses a change of key type, size, validity or brought certificate of an existing root, since every cluster trusting it would be cut off; rotate to a new root instead. A new password re-encrypts the exported key.
 
         :param str resource_name: The name of the resource.
         :param pulumi.ResourceOptions opts: Options for the resource.
         :param pulumi.Input[_builtins.str] key_type: Key algorithm: RSA or ECDSA.
         :param pulumi.Input[_builtins.str] password: When set, the exported root key (rootKeyPem output) is encrypted PKCS#8 with this password; it also decrypts a supplied encrypted rootKeyPem.
-        :param pulumi.Input[_builtins.str] root_cert_pem: Bring your own root: the root certificate PEM. Give rootKeyPem too.
+        :param pulumi.Input[_builtins.str] root_cert_pem: Bring your own root: the root certificate PEM. Without rootKeyPem the root is only trusted (it cannot sign intermediates).
         :param pulumi.Input[_builtins.str] root_key_pem: Bring your own root: the root key PEM, possibly encrypted with password. Give rootCertPem too.
         :param pulumi.Input[_builtins.int] rsa_bits: RSA key size: 2048, 3072 or 4096. Ignored for ECDSA.
         :param pulumi.Input[_builtins.str] san_suffix: When set, the root gets SAN root.<sanSuffix> and each intermediate <cluster>.<sanSuffix>.
@@ -177,7 +177,7 @@ class RootCA(pulumi.CustomResource):
                  args: Optional[RootCAArgs] = None,
                  opts: Optional[pulumi.ResourceOptions] = None):
         """
-        The mesh's root CA. Generated in memory (never written to disk) unless rootCertPem and rootKeyPem are given. Changing any input replaces it, and with it every cluster's intermediate.
+        One root CA of the mesh. Generated in memory (never written to disk) unless rootCertPem is given. A root never changes in place: Check refuses a change of key type, size, validity or brought certificate of an existing root, since every cluster trusting it would be cut off; rotate to a new root instead. A new password re-encrypts the exported key.
 
         :param str resource_name: The name of the resource.
         :param RootCAArgs args: The arguments to use to populate this resource's properties.
@@ -312,7 +312,7 @@ class RootCA(pulumi.CustomResource):
     @pulumi.getter(name="rootCertPem")
     def root_cert_pem(self) -> pulumi.Output[Optional[_builtins.str]]:
         """
-        Bring your own root: the root certificate PEM. Give rootKeyPem too.
+        Bring your own root: the root certificate PEM. Without rootKeyPem the root is only trusted (it cannot sign intermediates).
         """
         return pulumi.get(self, "root_cert_pem")
 
