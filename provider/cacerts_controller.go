@@ -31,7 +31,7 @@ func (r *CACerts) Check(ctx context.Context, req infer.CheckRequest) (infer.Chec
 		return infer.CheckResponse[CACertsArgs]{Inputs: args, Failures: failures}, err
 	}
 	failures = checkConnection("cluster", req.NewInputs, args.Cluster)
-	if len(args.ExtraRootCertPems) > 0 && !req.NewInputs.Get("rootCertPem").IsComputed() && !req.NewInputs.Get("extraRootCertPems").IsComputed() {
+	if len(args.ExtraRootCertPems) > 0 && !req.NewInputs.Get("rootCertPem").IsComputed() && !anyComputed(req.NewInputs.Get("extraRootCertPems")) {
 		extras := make([][]byte, len(args.ExtraRootCertPems))
 		for i, e := range args.ExtraRootCertPems {
 			extras[i] = []byte(e)
@@ -42,7 +42,12 @@ func (r *CACerts) Check(ctx context.Context, req infer.CheckRequest) (infer.Chec
 	}
 	if req.OldInputs.Len() > 0 {
 		if old, _, err := infer.DefaultCheck[CACertsArgs](ctx, req.OldInputs); err == nil {
-			if err := signerChange(old, args, req.NewInputs); err != nil {
+			var newTrusted []byte
+			if !anyComputed(req.NewInputs.Get("extraRootCertPems")) {
+				newTrusted = args.data()[pki.RootCertFile]
+			}
+			err := signerChange([]byte(old.RootCertPem), old.data()[pki.RootCertFile], knownPEM(req.NewInputs, "rootCertPem", args.RootCertPem), newTrusted)
+			if err != nil {
 				failures = append(failures, p.CheckFailure{Property: "rootCertPem", Reason: fmt.Sprintf("cluster %q: %v", args.Cluster.Name, err)})
 			}
 		}
@@ -50,26 +55,32 @@ func (r *CACerts) Check(ctx context.Context, req infer.CheckRequest) (infer.Chec
 	return infer.CheckResponse[CACertsArgs]{Inputs: args, Failures: failures}, nil
 }
 
-// signerChange refuses to move a cluster's cacerts to another signing root in
-// a way that breaks mTLS with clusters not yet moved (see
-// pki.CheckSignerChange); inputs not known yet (preview) count as such.
-func signerChange(old, new CACertsArgs, raw property.Map) error {
-	var newSigner, newTrusted []byte
-	if !raw.Get("rootCertPem").IsComputed() {
-		newSigner = []byte(new.RootCertPem)
-		if !raw.Get("extraRootCertPems").IsComputed() && !hasComputed(raw.Get("extraRootCertPems")) {
-			newTrusted = new.data()[pki.RootCertFile]
-		}
-	}
-	err := pki.CheckSignerChange([]byte(old.RootCertPem), old.data()[pki.RootCertFile], newSigner, newTrusted)
-	if err != nil {
+// signerChange refuses to move a cluster to another signing root in a way
+// that breaks mTLS with clusters not yet moved (see pki.CheckSignerChange).
+// The trust bundles are root-cert.pem before and after; signer and bundle
+// are nil when not known yet (preview), and a signer not known yet can only
+// be a root made in this very update.
+func signerChange(oldSigner, oldTrusted, newSigner, newTrusted []byte) error {
+	if err := pki.CheckSignerChange(oldSigner, oldTrusted, newSigner, newTrusted); err != nil {
 		return fmt.Errorf("certificate.roots: %w; replacing the signing root in one step breaks mTLS between clusters. %s", err, pki.RotationSteps)
 	}
 	return nil
 }
 
-// hasComputed says whether an array holds an element not known yet.
-func hasComputed(v property.Value) bool {
+// knownPEM returns the bytes of a string input, or nil while it is unknown.
+func knownPEM(raw property.Map, key, value string) []byte {
+	if raw.Get(key).IsComputed() {
+		return nil
+	}
+	return []byte(value)
+}
+
+// anyComputed says whether a value, or an element of an array value, is not
+// known yet.
+func anyComputed(v property.Value) bool {
+	if v.IsComputed() {
+		return true
+	}
 	if !v.IsArray() {
 		return false
 	}
@@ -83,16 +94,21 @@ func hasComputed(v property.Value) bool {
 
 // data is the secret's contents, in Istio's file names.
 func (a CACertsArgs) data() map[string][]byte {
-	roots := strings.TrimRight(a.RootCertPem, "\n") + "\n"
-	for _, extra := range a.ExtraRootCertPems {
-		roots += strings.TrimRight(extra, "\n") + "\n"
-	}
 	return map[string][]byte{
 		pki.CACertFile:    []byte(a.CaCertPem),
 		pki.CAKeyFile:     []byte(a.CaKeyPem),
-		pki.RootCertFile:  []byte(roots),
+		pki.RootCertFile:  trustBundle(a.RootCertPem, a.ExtraRootCertPems),
 		pki.CertChainFile: []byte(a.CertChainPem),
 	}
+}
+
+// trustBundle is root-cert.pem: the signing root, then the others, in order.
+func trustBundle(signer string, others []string) []byte {
+	var b strings.Builder
+	for _, pem := range append([]string{signer}, others...) {
+		b.WriteString(strings.TrimRight(pem, "\n") + "\n")
+	}
+	return []byte(b.String())
 }
 
 // Diff updates in place, replaces when the cluster changes, and repairs drift found by refresh.

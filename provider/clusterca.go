@@ -16,6 +16,9 @@ type ClusterCAArgs struct {
 	RsaBits          *int    `pulumi:"rsaBits,optional"`
 	SanSuffix        *string `pulumi:"sanSuffix,optional"`
 	RenewBeforeHours *int    `pulumi:"renewBeforeHours,optional"`
+	// TrustedRootCertPems lets Check see whether a new signing root was
+	// already trusted: the intermediate is only reissued from one that was.
+	TrustedRootCertPems []string `pulumi:"trustedRootCertPems,optional"`
 }
 
 // Annotate documents ClusterCAArgs.
@@ -32,6 +35,7 @@ func (c *ClusterCAArgs) Annotate(a infer.Annotator) {
 	a.SetDefault(&c.RsaBits, 4096)
 	a.Describe(&c.SanSuffix, "When set, the intermediate gets SAN <cluster>.<sanSuffix>.")
 	a.Describe(&c.RenewBeforeHours, "Reissue the intermediate on `pulumi up` once it is this close to expiry. Default: a fifth of its lifetime.")
+	a.Describe(&c.TrustedRootCertPems, "The mesh's other roots, trusted next to rootCertPem during a rotation. Check refuses a new rootCertPem that was not trusted before, or one that drops the old signer from the trusted roots: either would break mTLS between clusters.")
 }
 
 // ClusterCAState is the ClusterCA's output.

@@ -38,6 +38,19 @@ func (r *ClusterCA) Check(ctx context.Context, req infer.CheckRequest) (infer.Ch
 	if h := deref(args.RenewBeforeHours); h < 0 {
 		failures = append(failures, p.CheckFailure{Property: "renewBeforeHours", Reason: fmt.Sprintf("cluster %q: renewBeforeHours must not be negative, got %d", args.Cluster, h)})
 	}
+	// Refused here, before an intermediate is reissued from the new root.
+	if req.OldInputs.Len() > 0 {
+		if old, _, err := infer.DefaultCheck[ClusterCAArgs](ctx, req.OldInputs); err == nil {
+			var newTrusted []byte
+			if !anyComputed(req.NewInputs.Get("rootCertPem")) && !anyComputed(req.NewInputs.Get("trustedRootCertPems")) {
+				newTrusted = trustBundle(args.RootCertPem, args.TrustedRootCertPems)
+			}
+			err := signerChange([]byte(old.RootCertPem), trustBundle(old.RootCertPem, old.TrustedRootCertPems), knownPEM(req.NewInputs, "rootCertPem", args.RootCertPem), newTrusted)
+			if err != nil {
+				failures = append(failures, p.CheckFailure{Property: "rootCertPem", Reason: fmt.Sprintf("cluster %q: %v", args.Cluster, err)})
+			}
+		}
+	}
 	return infer.CheckResponse[ClusterCAArgs]{Inputs: args, Failures: failures}, nil
 }
 

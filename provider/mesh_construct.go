@@ -219,6 +219,9 @@ func (b *meshBuilder) clusterCA(c MeshCluster, roots meshRoots) (*clusterCAResou
 		setInt(props, "renewBeforeHours", cert.RenewBeforeHours)
 	}
 	setSecret(props, "rootKeyPassword", signer.keyPassword(b.args.Certificate))
+	if len(roots.extras) > 0 {
+		props["trustedRootCertPems"] = roots.extras
+	}
 	ca := &clusterCAResource{}
 	err := b.ctx.RegisterResource("ristio:index:ClusterCA", b.name+"-"+c.Name+"-ca", props, ca, b.parent)
 	return ca, err

@@ -358,42 +358,59 @@ func TestRootsChangeOnlyByRotation(t *testing.T) {
 	if err := os.WriteFile(kubeconfig, []byte(minimalKubeconfig), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	cacerts := func(signer []byte, extras ...[]byte) property.Map {
-		var ex []property.Value
-		for _, e := range extras {
-			ex = append(ex, str(string(e)))
-		}
-		m := map[string]property.Value{
-			"cluster":   property.New(property.NewMap(map[string]property.Value{"name": str("cluster1"), "kubeconfigFile": str(kubeconfig)})),
-			"caCertPem": str("x"), "caKeyPem": str("x"), "certChainPem": str("x"),
-			"rootCertPem": str(string(signer)),
-		}
-		if len(ex) > 0 {
-			m["extraRootCertPems"] = property.New(ex)
-		}
-		return property.NewMap(m)
+	// CACerts and ClusterCA both see the signer and the other trusted roots,
+	// under their own names; both refuse a step that breaks mTLS.
+	inputs := map[string]func(signer []byte, extras ...[]byte) property.Map{
+		"CACerts": func(signer []byte, extras ...[]byte) property.Map {
+			m := map[string]property.Value{
+				"cluster":   property.New(property.NewMap(map[string]property.Value{"name": str("cluster1"), "kubeconfigFile": str(kubeconfig)})),
+				"caCertPem": str("x"), "caKeyPem": str("x"), "certChainPem": str("x"),
+				"rootCertPem": str(string(signer)),
+			}
+			if len(extras) > 0 {
+				m["extraRootCertPems"] = pemArray(extras)
+			}
+			return property.NewMap(m)
+		},
+		"ClusterCA": func(signer []byte, extras ...[]byte) property.Map {
+			m := map[string]property.Value{"cluster": str("cluster1"), "rootCertPem": str(string(signer)), "rootKeyPem": str("x"), "keyType": str("ECDSA")}
+			if len(extras) > 0 {
+				m["trustedRootCertPems"] = pemArray(extras)
+			}
+			return property.NewMap(m)
+		},
 	}
-	steps := []struct {
-		name     string
-		old, new property.Map
-		refused  string
-	}{
-		{"step 1", cacerts(a.CertPEM), cacerts(a.CertPEM, b.CertPEM), ""},
-		{"step 2", cacerts(a.CertPEM, b.CertPEM), cacerts(b.CertPEM, a.CertPEM), ""},
-		{"step 3", cacerts(b.CertPEM, a.CertPEM), cacerts(b.CertPEM), ""},
-		{"one step", cacerts(a.CertPEM), cacerts(b.CertPEM), "not trusted by the clusters yet"},
-		{"steps 2 and 3 at once", cacerts(a.CertPEM, b.CertPEM), cacerts(b.CertPEM), "stop being trusted"},
-		{"a signer made in this update", cacerts(a.CertPEM), cacerts(a.CertPEM).Set("rootCertPem", property.New(property.Computed)), "created in this update"},
-	}
-	for _, st := range steps {
-		f := check("CACerts", st.old, st.new)
-		if st.refused == "" && len(f) > 0 {
-			t.Errorf("%s refused: %v", st.name, f)
+	for typ, in := range inputs {
+		steps := []struct {
+			name     string
+			old, new property.Map
+			refused  string
+		}{
+			{"step 1", in(a.CertPEM), in(a.CertPEM, b.CertPEM), ""},
+			{"step 2", in(a.CertPEM, b.CertPEM), in(b.CertPEM, a.CertPEM), ""},
+			{"step 3", in(b.CertPEM, a.CertPEM), in(b.CertPEM), ""},
+			{"one step", in(a.CertPEM), in(b.CertPEM), "not trusted by the clusters yet"},
+			{"steps 2 and 3 at once", in(a.CertPEM, b.CertPEM), in(b.CertPEM), "stop being trusted"},
+			{"a signer made in this update", in(a.CertPEM), in(a.CertPEM).Set("rootCertPem", property.New(property.Computed)), "created in this update"},
 		}
-		if st.refused != "" && (len(f) != 1 || f[0].Property != "rootCertPem" || !strings.Contains(f[0].Reason, st.refused) || !strings.Contains(f[0].Reason, `cluster "cluster1"`)) {
-			t.Errorf("%s: failures %v, want one on rootCertPem naming cluster1 and %q", st.name, f, st.refused)
+		for _, st := range steps {
+			f := check(typ, st.old, st.new)
+			if st.refused == "" && len(f) > 0 {
+				t.Errorf("%s: %s refused: %v", typ, st.name, f)
+			}
+			if st.refused != "" && (len(f) != 1 || f[0].Property != "rootCertPem" || !strings.Contains(f[0].Reason, st.refused) || !strings.Contains(f[0].Reason, `cluster "cluster1"`)) {
+				t.Errorf("%s: %s: failures %v, want one on rootCertPem naming cluster1 and %q", typ, st.name, f, st.refused)
+			}
 		}
 	}
+}
+
+func pemArray(pems [][]byte) property.Value {
+	var out []property.Value
+	for _, p := range pems {
+		out = append(out, str(string(p)))
+	}
+	return property.New(out)
 }
 
 func newRoot(t *testing.T, c *clock) *pki.CA {

@@ -9,8 +9,10 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/auto"
@@ -42,12 +44,17 @@ func ToolsDir() string {
 	return filepath.Join(RepoRoot(), ".tools")
 }
 
-// PluginDir builds pulumi-resource-ristio once per test binary and returns its directory.
+// PluginDir builds pulumi-resource-ristio once per test binary and returns its
+// directory: <tmp>/ristio-plugins/<pid>. Test binaries have no hook at exit,
+// so each build first removes the directories of processes that are gone
+// (a plugin is 150 MB).
 func PluginDir(t testing.TB) string {
 	t.Helper()
 	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "ristio-plugin-")
-		if err != nil {
+		parent := filepath.Join(os.TempDir(), "ristio-plugins")
+		removeStalePluginDirs(parent)
+		dir := filepath.Join(parent, strconv.Itoa(os.Getpid()))
+		if err := os.MkdirAll(dir, 0o755); err != nil {
 			buildErr = err
 			return
 		}
@@ -63,6 +70,28 @@ func PluginDir(t testing.TB) string {
 		t.Fatal(buildErr)
 	}
 	return pluginDir
+}
+
+// removeStalePluginDirs deletes the plugin directories of test processes that
+// no longer run.
+func removeStalePluginDirs(parent string) {
+	entries, _ := os.ReadDir(parent)
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil || processRuns(pid) {
+			continue
+		}
+		_ = os.RemoveAll(filepath.Join(parent, e.Name()))
+	}
+}
+
+// processRuns says whether a process with this pid exists.
+func processRuns(pid int) bool {
+	p, err := os.FindProcess(pid)
+	if err != nil {
+		return false
+	}
+	return p.Signal(syscall.Signal(0)) == nil
 }
 
 // Env is what a Pulumi CLI run needs: PATH with the CLI, YAML host and plugin,

@@ -93,6 +93,10 @@ export class ClusterCA extends pulumi.CustomResource {
      */
     declare public readonly sanSuffix: pulumi.Output<string | undefined>;
     /**
+     * The mesh's other roots, trusted next to rootCertPem during a rotation. Check refuses a new rootCertPem that was not trusted before, or one that drops the old signer from the trusted roots: either would break mTLS between clusters.
+     */
+    declare public readonly trustedRootCertPems: pulumi.Output<string[] | undefined>;
+    /**
      * Validity in hours; clamped to the root's end, with a warning.
      */
     declare public readonly validityHours: pulumi.Output<number | undefined>;
@@ -125,6 +129,7 @@ export class ClusterCA extends pulumi.CustomResource {
             resourceInputs["rootKeyPem"] = args?.rootKeyPem ? pulumi.secret(args.rootKeyPem) : undefined;
             resourceInputs["rsaBits"] = (args?.rsaBits) ?? 4096;
             resourceInputs["sanSuffix"] = args?.sanSuffix;
+            resourceInputs["trustedRootCertPems"] = args?.trustedRootCertPems;
             resourceInputs["validityHours"] = (args?.validityHours) ?? 87600;
             resourceInputs["certChainPem"] = undefined /*out*/;
             resourceInputs["certPem"] = undefined /*out*/;
@@ -143,6 +148,7 @@ export class ClusterCA extends pulumi.CustomResource {
             resourceInputs["rootKeyPem"] = undefined /*out*/;
             resourceInputs["rsaBits"] = undefined /*out*/;
             resourceInputs["sanSuffix"] = undefined /*out*/;
+            resourceInputs["trustedRootCertPems"] = undefined /*out*/;
             resourceInputs["validityHours"] = undefined /*out*/;
         }
         opts = pulumi.mergeOptions(utilities.resourceOptsDefaults(), opts);
@@ -188,6 +194,10 @@ export interface ClusterCAArgs {
      * When set, the intermediate gets SAN <cluster>.<sanSuffix>.
      */
     sanSuffix?: pulumi.Input<string | undefined>;
+    /**
+     * The mesh's other roots, trusted next to rootCertPem during a rotation. Check refuses a new rootCertPem that was not trusted before, or one that drops the old signer from the trusted roots: either would break mTLS between clusters.
+     */
+    trustedRootCertPems?: pulumi.Input<pulumi.Input<string>[] | undefined>;
     /**
      * Validity in hours; clamped to the root's end, with a warning.
      */

@@ -93,6 +93,19 @@ func TestBadInputFailsPreview(t *testing.T) {
 			t.Fatalf("up with half a root: %v", err)
 		}
 	})
+	t.Run("two roots holding the same certificate", func(t *testing.T) {
+		cert, key := broughtRoot(t, "pw")
+		root := func(name string) pulumi.Map {
+			return pulumi.Map{"name": pulumi.String(name), "rootCertPem": pulumi.String(cert), "rootKeyPem": pulumi.String(key), "password": pulumi.String("pw")}
+		}
+		spec := good()
+		spec.certificate = pulumi.Map{"roots": pulumi.Array{root("blue"), root("green")}}
+		stack := pulumitest.InlineStack(t, "ristio-bad-input", meshProgram(spec))
+		_, err := stack.Up(context.Background())
+		if err == nil || !containsAll(err.Error(), "certificate.roots[1] (green)", "same certificate as certificate.roots[0] (blue)") {
+			t.Fatalf("up with one root listed twice: %v", err)
+		}
+	})
 	for _, c := range w.Clusters {
 		if _, err := c.Client.CoreV1().Namespaces().Get(context.Background(), istioNS, metav1.GetOptions{}); err == nil {
 			t.Errorf("%s: bad input created %s", c.Name, istioNS)

@@ -16,6 +16,8 @@ type meshSpec struct {
 	revision        string
 	timeoutSeconds  int
 	verify          *bool // default: the component's (true)
+	// certificate replaces the default certificate input (ECDSA, sanSuffix).
+	certificate pulumi.Map
 }
 
 type clusterSpec struct {
@@ -28,11 +30,12 @@ type clusterSpec struct {
 // meshResource is the component as an inline program sees it.
 type meshResource struct {
 	pulumi.ResourceState
-	RootCertPem      pulumi.StringOutput       `pulumi:"rootCertPem"`
-	RootKeyPem       pulumi.StringOutput       `pulumi:"rootKeyPem"`
-	GatewayAddresses pulumi.StringMapOutput    `pulumi:"gatewayAddresses"`
-	Networks         pulumi.StringMapOutput    `pulumi:"networks"`
-	MeshStatus       pulumi.StringMapMapOutput `pulumi:"meshStatus"`
+	RootCertPem        pulumi.StringOutput       `pulumi:"rootCertPem"`
+	RootKeyPem         pulumi.StringOutput       `pulumi:"rootKeyPem"`
+	GatewayAddresses   pulumi.StringMapOutput    `pulumi:"gatewayAddresses"`
+	Networks           pulumi.StringMapOutput    `pulumi:"networks"`
+	MeshStatus         pulumi.StringMapMapOutput `pulumi:"meshStatus"`
+	IntermediateExpiry pulumi.StringMapOutput    `pulumi:"intermediateExpiry"`
 }
 
 // meshProgram is an inline Pulumi program: the same registration a generated
@@ -89,6 +92,9 @@ func meshProgram(spec meshSpec) pulumi.RunFunc {
 			keyType = "ECDSA" // fast; RSA is covered by its own test
 		}
 		args["certificate"] = pulumi.Map{"keyType": pulumi.String(keyType), "sanSuffix": pulumi.String("mesh1.example")}
+		if spec.certificate != nil {
+			args["certificate"] = spec.certificate
+		}
 		var mesh meshResource
 		if err := ctx.RegisterRemoteComponentResource("ristio:index:MultiClusterMesh", "mesh", args, &mesh); err != nil {
 			return err
@@ -98,6 +104,7 @@ func meshProgram(spec meshSpec) pulumi.RunFunc {
 		ctx.Export("meshStatus", mesh.MeshStatus)
 		ctx.Export("rootCertPem", mesh.RootCertPem)
 		ctx.Export("rootKeyPem", mesh.RootKeyPem)
+		ctx.Export("intermediateExpiry", mesh.IntermediateExpiry)
 		return nil
 	}
 }

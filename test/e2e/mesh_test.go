@@ -211,7 +211,8 @@ func TestMeshLifecycle(t *testing.T) {
 	})
 }
 
-// previewSteps returns each resource's planned operation, by resource name.
+// previewSteps returns each resource's planned operation, by resource name;
+// the steps of a replacement count as one "replace".
 func previewSteps(t *testing.T, stack auto.Stack) map[string]string {
 	t.Helper()
 	ch := make(chan events.EngineEvent, 1024)
@@ -227,7 +228,12 @@ func previewSteps(t *testing.T, stack auto.Stack) map[string]string {
 			if m.Op == apitype.OpSame || m.Op == apitype.OpRead {
 				continue
 			}
-			steps[m.URN[strings.LastIndex(m.URN, "::")+2:]] = string(m.Op)
+			op := string(m.Op)
+			switch m.Op { // a replacement is several steps of one resource
+			case apitype.OpCreateReplacement, apitype.OpDeleteReplaced, apitype.OpReplace:
+				op = "replace"
+			}
+			steps[m.URN[strings.LastIndex(m.URN, "::")+2:]] = op
 		}
 	}()
 	pulumitest.Preview(t, stack, optpreview.EventStreams(ch))

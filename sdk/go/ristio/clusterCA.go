@@ -40,6 +40,8 @@ type ClusterCA struct {
 	RsaBits pulumi.IntPtrOutput `pulumi:"rsaBits"`
 	// When set, the intermediate gets SAN <cluster>.<sanSuffix>.
 	SanSuffix pulumi.StringPtrOutput `pulumi:"sanSuffix"`
+	// The mesh's other roots, trusted next to rootCertPem during a rotation. Check refuses a new rootCertPem that was not trusted before, or one that drops the old signer from the trusted roots: either would break mTLS between clusters.
+	TrustedRootCertPems pulumi.StringArrayOutput `pulumi:"trustedRootCertPems"`
 	// Validity in hours; clamped to the root's end, with a warning.
 	ValidityHours pulumi.IntPtrOutput `pulumi:"validityHours"`
 }
@@ -136,6 +138,8 @@ type clusterCAArgs struct {
 	RsaBits *int `pulumi:"rsaBits"`
 	// When set, the intermediate gets SAN <cluster>.<sanSuffix>.
 	SanSuffix *string `pulumi:"sanSuffix"`
+	// The mesh's other roots, trusted next to rootCertPem during a rotation. Check refuses a new rootCertPem that was not trusted before, or one that drops the old signer from the trusted roots: either would break mTLS between clusters.
+	TrustedRootCertPems []string `pulumi:"trustedRootCertPems"`
 	// Validity in hours; clamped to the root's end, with a warning.
 	ValidityHours *int `pulumi:"validityHours"`
 }
@@ -158,6 +162,8 @@ type ClusterCAArgs struct {
 	RsaBits pulumi.IntPtrInput
 	// When set, the intermediate gets SAN <cluster>.<sanSuffix>.
 	SanSuffix pulumi.StringPtrInput
+	// The mesh's other roots, trusted next to rootCertPem during a rotation. Check refuses a new rootCertPem that was not trusted before, or one that drops the old signer from the trusted roots: either would break mTLS between clusters.
+	TrustedRootCertPems pulumi.StringArrayInput
 	// Validity in hours; clamped to the root's end, with a warning.
 	ValidityHours pulumi.IntPtrInput
 }
@@ -307,6 +313,11 @@ func (o ClusterCAOutput) RsaBits() pulumi.IntPtrOutput {
 // When set, the intermediate gets SAN <cluster>.<sanSuffix>.
 func (o ClusterCAOutput) SanSuffix() pulumi.StringPtrOutput {
 	return o.ApplyT(func(v *ClusterCA) pulumi.StringPtrOutput { return v.SanSuffix }).(pulumi.StringPtrOutput)
+}
+
+// The mesh's other roots, trusted next to rootCertPem during a rotation. Check refuses a new rootCertPem that was not trusted before, or one that drops the old signer from the trusted roots: either would break mTLS between clusters.
+func (o ClusterCAOutput) TrustedRootCertPems() pulumi.StringArrayOutput {
+	return o.ApplyT(func(v *ClusterCA) pulumi.StringArrayOutput { return v.TrustedRootCertPems }).(pulumi.StringArrayOutput)
 }
 
 // Validity in hours; clamped to the root's end, with a warning.

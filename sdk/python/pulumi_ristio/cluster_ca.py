@@ -27,6 +27,7 @@ class ClusterCAArgs:
                  root_key_password: pulumi.Input[Optional[_builtins.str]] = None,
                  rsa_bits: pulumi.Input[Optional[_builtins.int]] = None,
                  san_suffix: pulumi.Input[Optional[_builtins.str]] = None,
+                 trusted_root_cert_pems: pulumi.Input[Optional[Sequence[pulumi.Input[_builtins.str]]]] = None,
                  validity_hours: pulumi.Input[Optional[_builtins.int]] = None):
         """
         The set of arguments for constructing a ClusterCA resource.
@@ -39,6 +40,7 @@ class ClusterCAArgs:
         :param pulumi.Input[_builtins.str] root_key_password: Password of an encrypted rootKeyPem.
         :param pulumi.Input[_builtins.int] rsa_bits: RSA key size: 2048, 3072 or 4096.
         :param pulumi.Input[_builtins.str] san_suffix: When set, the intermediate gets SAN <cluster>.<sanSuffix>.
+        :param pulumi.Input[Sequence[pulumi.Input[_builtins.str]]] trusted_root_cert_pems: The mesh's other roots, trusted next to rootCertPem during a rotation. Check refuses a new rootCertPem that was not trusted before, or one that drops the old signer from the trusted roots: either would break mTLS between clusters.
         :param pulumi.Input[_builtins.int] validity_hours: Validity in hours; clamped to the root's end, with a warning.
         """
         pulumi.set(__self__, "cluster", cluster)
@@ -58,6 +60,8 @@ class ClusterCAArgs:
             pulumi.set(__self__, "rsa_bits", rsa_bits)
         if san_suffix is not None:
             pulumi.set(__self__, "san_suffix", san_suffix)
+        if trusted_root_cert_pems is not None:
+            pulumi.set(__self__, "trusted_root_cert_pems", trusted_root_cert_pems)
         if validity_hours is None:
             validity_hours = 87600
         if validity_hours is not None:
@@ -160,6 +164,18 @@ class ClusterCAArgs:
         pulumi.set(self, "san_suffix", value)
 
     @_builtins.property
+    @pulumi.getter(name="trustedRootCertPems")
+    def trusted_root_cert_pems(self) -> pulumi.Input[Optional[Sequence[pulumi.Input[_builtins.str]]]]:
+        """
+        The mesh's other roots, trusted next to rootCertPem during a rotation. Check refuses a new rootCertPem that was not trusted before, or one that drops the old signer from the trusted roots: either would break mTLS between clusters.
+        """
+        return pulumi.get(self, "trusted_root_cert_pems")
+
+    @trusted_root_cert_pems.setter
+    def trusted_root_cert_pems(self, value: pulumi.Input[Optional[Sequence[pulumi.Input[_builtins.str]]]]):
+        pulumi.set(self, "trusted_root_cert_pems", value)
+
+    @_builtins.property
     @pulumi.getter(name="validityHours")
     def validity_hours(self) -> pulumi.Input[Optional[_builtins.int]]:
         """
@@ -186,6 +202,7 @@ class ClusterCA(pulumi.CustomResource):
                  root_key_pem: pulumi.Input[Optional[_builtins.str]] = None,
                  rsa_bits: pulumi.Input[Optional[_builtins.int]] = None,
                  san_suffix: pulumi.Input[Optional[_builtins.str]] = None,
+                 trusted_root_cert_pems: pulumi.Input[Optional[Sequence[pulumi.Input[_builtins.str]]]] = None,
                  validity_hours: pulumi.Input[Optional[_builtins.int]] = None,
                  __props__=None):
         """
@@ -201,6 +218,7 @@ class ClusterCA(pulumi.CustomResource):
         :param pulumi.Input[_builtins.str] root_key_pem: The root key, PEM, possibly encrypted with rootKeyPassword.
         :param pulumi.Input[_builtins.int] rsa_bits: RSA key size: 2048, 3072 or 4096.
         :param pulumi.Input[_builtins.str] san_suffix: When set, the intermediate gets SAN <cluster>.<sanSuffix>.
+        :param pulumi.Input[Sequence[pulumi.Input[_builtins.str]]] trusted_root_cert_pems: The mesh's other roots, trusted next to rootCertPem during a rotation. Check refuses a new rootCertPem that was not trusted before, or one that drops the old signer from the trusted roots: either would break mTLS between clusters.
         :param pulumi.Input[_builtins.int] validity_hours: Validity in hours; clamped to the root's end, with a warning.
         """
         ...
@@ -235,6 +253,7 @@ class ClusterCA(pulumi.CustomResource):
                  root_key_pem: pulumi.Input[Optional[_builtins.str]] = None,
                  rsa_bits: pulumi.Input[Optional[_builtins.int]] = None,
                  san_suffix: pulumi.Input[Optional[_builtins.str]] = None,
+                 trusted_root_cert_pems: pulumi.Input[Optional[Sequence[pulumi.Input[_builtins.str]]]] = None,
                  validity_hours: pulumi.Input[Optional[_builtins.int]] = None,
                  __props__=None):
         opts = pulumi.ResourceOptions.merge(_utilities.get_resource_opts_defaults(), opts)
@@ -263,6 +282,7 @@ class ClusterCA(pulumi.CustomResource):
                 rsa_bits = 4096
             __props__.__dict__["rsa_bits"] = rsa_bits
             __props__.__dict__["san_suffix"] = san_suffix
+            __props__.__dict__["trusted_root_cert_pems"] = trusted_root_cert_pems
             if validity_hours is None:
                 validity_hours = 87600
             __props__.__dict__["validity_hours"] = validity_hours
@@ -306,6 +326,7 @@ class ClusterCA(pulumi.CustomResource):
         __props__.__dict__["root_key_pem"] = None
         __props__.__dict__["rsa_bits"] = None
         __props__.__dict__["san_suffix"] = None
+        __props__.__dict__["trusted_root_cert_pems"] = None
         __props__.__dict__["validity_hours"] = None
         return ClusterCA(resource_name, opts=opts, __props__=__props__)
 
@@ -410,6 +431,14 @@ class ClusterCA(pulumi.CustomResource):
         When set, the intermediate gets SAN <cluster>.<sanSuffix>.
         """
         return pulumi.get(self, "san_suffix")
+
+    @_builtins.property
+    @pulumi.getter(name="trustedRootCertPems")
+    def trusted_root_cert_pems(self) -> pulumi.Output[Optional[Sequence[_builtins.str]]]:
+        """
+        The mesh's other roots, trusted next to rootCertPem during a rotation. Check refuses a new rootCertPem that was not trusted before, or one that drops the old signer from the trusted roots: either would break mTLS between clusters.
+        """
+        return pulumi.get(self, "trusted_root_cert_pems")
 
     @_builtins.property
     @pulumi.getter(name="validityHours")
