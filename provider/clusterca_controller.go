@@ -64,7 +64,7 @@ func (a ClusterCAArgs) certificate() CertificateArgs {
 func (r *ClusterCA) Diff(ctx context.Context, req infer.DiffRequest[ClusterCAArgs, ClusterCAState]) (infer.DiffResponse, error) {
 	diff := diffInputs(req.State.ClusterCAArgs, req.Inputs, replaceOn("cluster", "rootCertPem", "keyType", "rsaBits", "validityHours", "sanSuffix"))
 	if req.State.CertPem != "" {
-		due, err := r.renewalDue(req.State)
+		due, err := r.renewalDue(req.State, req.Inputs.RenewBeforeHours)
 		if err != nil {
 			return infer.DiffResponse{}, err
 		}
@@ -76,7 +76,9 @@ func (r *ClusterCA) Diff(ctx context.Context, req infer.DiffRequest[ClusterCAArg
 	return diffResponse(diff), nil
 }
 
-func (r *ClusterCA) renewalDue(s ClusterCAState) (bool, error) {
+// renewalDue judges the issued intermediate against the renewal window of
+// the new inputs: a wider window takes effect in the same preview.
+func (r *ClusterCA) renewalDue(s ClusterCAState, renewBeforeHours *int) (bool, error) {
 	block, _ := pem.Decode([]byte(s.CertPem))
 	if block == nil {
 		return false, fmt.Errorf("cluster %s: state holds no intermediate certificate", s.Cluster)
@@ -85,7 +87,7 @@ func (r *ClusterCA) renewalDue(s ClusterCAState) (bool, error) {
 	if err != nil {
 		return false, fmt.Errorf("cluster %s: parsing intermediate certificate: %w", s.Cluster, err)
 	}
-	before := time.Duration(deref(s.RenewBeforeHours)) * time.Hour
+	before := time.Duration(deref(renewBeforeHours)) * time.Hour
 	fraction := 0.0
 	if before == 0 {
 		fraction = renewFraction

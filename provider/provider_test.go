@@ -196,6 +196,11 @@ func TestRootAndClusterCA(t *testing.T) {
 	if d := diff(); d.HasChanges {
 		t.Errorf("fresh intermediate diffs: %v", d.DetailedDiff)
 	}
+	// A renewal window wider than what is left makes it due at once.
+	wide := caCheck.Inputs.Set("renewBeforeHours", property.New(1000.0))
+	if d, err := s.Diff(p.DiffRequest{ID: ca.ID, Urn: urn("ClusterCA", "ca"), State: ca.Properties, Inputs: wide, OldInputs: caCheck.Inputs}); err != nil || d.DetailedDiff["notAfter"].Kind != p.UpdateReplace {
+		t.Errorf("renewBeforeHours widened past the intermediate's life: diff %v (%v), want a replacement", d.DetailedDiff, err)
+	}
 	// A new root password re-encrypts the exported key; the root stays.
 	newInputs := check.Inputs.Set("password", property.New("correct horse").WithSecret(true))
 	rd, err := s.Diff(p.DiffRequest{ID: root.ID, Urn: urn("RootCA", "root"), State: root.Properties, Inputs: newInputs, OldInputs: check.Inputs})

@@ -49,6 +49,9 @@ func TestRootRotation(t *testing.T) {
 			`root "default" cannot change in place`, "keyType", "add the new root as the second entry")
 		r.refused("a new root that signs at once", listed(next, old), "not trusted by the clusters yet", "add the new root as the second entry")
 		r.steps(listed(old, next), listed(next, old), listed(next), "mesh-root-ca-next", "mesh-root-ca")
+		due := listed(next)
+		due["renewBeforeHours"] = pulumi.Int(87600)
+		r.renew(due)
 	})
 
 	t.Run("brought, encrypted key", func(t *testing.T) {
@@ -379,4 +382,43 @@ func equalRestarts(a, b map[string]map[string]int32) bool {
 		}
 	}
 	return true
+}
+
+// renew moves renewBeforeHours past the intermediates' whole life, so every
+// one is due: the preview warns naming each cluster and the date and shows
+// only the reissue, and up reissues each from the signing root, which every
+// istiod reloads.
+func (r *rotation) renew(certificate pulumi.Map) {
+	t := r.t
+	before := r.cacerts()
+	r.spec.certificate = certificate
+	setProgram(t, &r.stack, r.spec)
+	out := pulumitest.Preview(t, r.stack).StdOut
+	for name, s := range before {
+		date := parseCert(t, s.Data["ca-cert.pem"]).NotAfter.UTC().Format(time.RFC3339)
+		if want := "cluster " + name + ": intermediate CA expires " + date + " and is due for renewal"; !strings.Contains(out, want) {
+			t.Errorf("renewal preview lacks the warning %q:\n%s", want, out)
+		}
+	}
+	want := map[string]string{}
+	for _, c := range names(r.spec.clusters) {
+		want["mesh-"+c+"-ca"], want["mesh-"+c+"-cacerts"], want["mesh-"+c+"-check"] = "replace", "update", "update"
+	}
+	if got := previewSteps(t, r.stack); !equalSteps(got, want) {
+		t.Fatalf("renewal previews %v, want %v", got, want)
+	}
+	start := time.Now()
+	res := pulumitest.Up(t, r.stack)
+	t.Logf("renewing 3 intermediates: up took %s", time.Since(start).Round(time.Millisecond))
+	all := names(r.spec.clusters)
+	assertMeshStatus(t, res.Outputs, all)
+	assertServedCertsChain(t, r.w, all)
+	for name, s := range r.cacerts() {
+		if bytes.Equal(s.Data["ca-cert.pem"], before[name].Data["ca-cert.pem"]) {
+			t.Errorf("renewal left %s's intermediate as it was", name)
+		}
+		if !bytes.Equal(s.Data["root-cert.pem"], before[name].Data["root-cert.pem"]) {
+			t.Errorf("renewal changed %s's roots", name)
+		}
+	}
 }
