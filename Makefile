@@ -1,12 +1,14 @@
 # ristio: build, test and local clusters. Tool versions live in tools/versions.env.
 SHELL := bash
 
-VERSION ?= $(or $(shell git describe --tags --match 'v*' 2>/dev/null | sed 's/^v//'),0.1.0-dev)
+# The one version source: the plugin embeds provider/VERSION, and the schema and
+# SDKs are stamped with it, so they always ask for the plugin `make build` makes.
+VERSION := $(shell cat provider/VERSION)
 N ?= 2
 DIR ?= $(CURDIR)/.demo
 TEST_TIMEOUT ?= 60m
 
-.PHONY: tools build test clusters demo-down clean
+.PHONY: tools build dist install lint test test-unit clusters demo-down clean
 
 # Pinned etcd, kube-apiserver, kube-controller-manager and pulumi, built once
 # into ~/.cache/ristio/tools and linked into .tools/bin.
@@ -14,13 +16,36 @@ tools:
 	tools/build.sh
 
 build:
-	go build -ldflags "-X github.com/ristio/pulumi-ristio/provider.Version=$(VERSION)" \
+	go build \
 		-o bin/pulumi-resource-ristio ./cmd/pulumi-resource-ristio
+
+# Release archives for linux, darwin and windows on amd64 and arm64, plus
+# checksums, in dist/ (what goreleaser makes for a tagged release).
+dist:
+	scripts/dist.sh dist
+
+# Installs this machine's archive into the Pulumi plugin cache, where the
+# engine finds the plugin without putting it on PATH.
+install: tools
+	scripts/dist.sh dist $$(go env GOOS)/$$(go env GOARCH)
+	$(or $(wildcard .tools/bin/pulumi),pulumi) plugin install resource ristio $(VERSION) \
+		-f dist/pulumi-resource-ristio-v$(VERSION)-$$(go env GOOS)-$$(go env GOARCH).tar.gz --reinstall
 
 # -count=1: the e2e tests build the plugin in a subprocess, which Go's test
 # cache cannot see, so a cached pass could hide a provider change.
-test: tools check-generated sdk-check
+test: tools lint check-generated sdk-check
 	go test -count=1 -timeout $(TEST_TIMEOUT) ./...
+
+# golangci-lint with .golangci.yml, and go.mod/go.sum as `go mod tidy` leaves them.
+lint: tools
+	.tools/bin/golangci-lint run ./...
+	go mod tidy -diff
+
+# Everything that needs no local cluster and no tools, for the edit-test loop:
+# -short skips the tests that start clusters or run the Pulumi CLI. `make
+# test` runs them all.
+test-unit:
+	go test -short -count=1 ./...
 
 # N local clusters with the kubelet and load-balancer emulators, in the
 # background until `make demo-down`.
@@ -46,13 +71,9 @@ demo-down: demo-destroy
 	rm -rf $(DIR)
 
 clean:
-	rm -rf bin .tools
+	rm -rf bin dist .tools
 
 # ---- Schema, SDKs, examples and the demo --------------------------------
-# The version stamped into schema.json and the SDKs (and so the plugin version
-# the SDKs ask for). Fixed, so that check-generated is stable; bump it here
-# when releasing.
-SDK_VERSION ?= 0.1.0
 
 .PHONY: schema sdks check-generated sdk-check demo demo-destroy
 
@@ -61,7 +82,7 @@ schema: sdks
 # schema.json and sdk/{nodejs,python,go} from the provider itself, then the Go
 # SDK module's go.mod and go.sum.
 sdks:
-	go run ./cmd/ristio-sdkgen -version $(SDK_VERSION) -out .
+	go run ./cmd/ristio-sdkgen -version $(VERSION) -out .
 	cd sdk && go mod tidy
 
 # Fails when the committed schema or SDKs differ from what `make sdks` writes.
@@ -79,7 +100,7 @@ sdk-check:
 # examples/yaml on two local clusters: builds the tools and the plugin, starts
 # the clusters unless they run, then `pulumi up` (state in $(DIR)/state).
 # The clusters stay up; `make demo-down` destroys the stack and stops them.
-demo: tools build
+demo: tools
 	@if [[ -f $(DIR)/pid ]] && kill -0 "$$(cat $(DIR)/pid)" 2>/dev/null; then \
 		echo "clusters already running (pid $$(cat $(DIR)/pid))"; else $(MAKE) --no-print-directory clusters; fi
 	DIR=$(DIR) scripts/demo.sh up

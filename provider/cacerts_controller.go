@@ -26,22 +26,18 @@ var (
 
 // Check validates the connection.
 func (r *CACerts) Check(ctx context.Context, req infer.CheckRequest) (infer.CheckResponse[CACertsArgs], error) {
-	args, failures, err := infer.DefaultCheck[CACertsArgs](ctx, req.NewInputs)
-	if err != nil || len(failures) > 0 {
-		return infer.CheckResponse[CACertsArgs]{Inputs: args, Failures: failures}, err
-	}
-	failures = checkConnection("cluster", req.NewInputs, args.Cluster)
-	if len(args.ExtraRootCertPems) > 0 && !req.NewInputs.Get("rootCertPem").IsComputed() && !anyComputed(req.NewInputs.Get("extraRootCertPems")) {
-		extras := make([][]byte, len(args.ExtraRootCertPems))
-		for i, e := range args.ExtraRootCertPems {
-			extras[i] = []byte(e)
+	return checkInputs(ctx, req, func(args CACertsArgs, old *CACertsArgs) (failures []p.CheckFailure) {
+		failures = checkConnection("cluster", req.NewInputs, args.Cluster)
+		if len(args.ExtraRootCertPems) > 0 && !req.NewInputs.Get("rootCertPem").IsComputed() && !anyComputed(req.NewInputs.Get("extraRootCertPems")) {
+			extras := make([][]byte, len(args.ExtraRootCertPems))
+			for i, e := range args.ExtraRootCertPems {
+				extras[i] = []byte(e)
+			}
+			if _, err := pki.BuildTrustBundle([]byte(args.RootCertPem), extras...); err != nil {
+				failures = append(failures, p.CheckFailure{Property: "extraRootCertPems", Reason: fmt.Sprintf("cluster %q: %v", args.Cluster.Name, err)})
+			}
 		}
-		if _, err := pki.BuildTrustBundle([]byte(args.RootCertPem), extras...); err != nil {
-			failures = append(failures, p.CheckFailure{Property: "extraRootCertPems", Reason: fmt.Sprintf("cluster %q: %v", args.Cluster.Name, err)})
-		}
-	}
-	if req.OldInputs.Len() > 0 {
-		if old, _, err := infer.DefaultCheck[CACertsArgs](ctx, req.OldInputs); err == nil {
+		if old != nil {
 			var newTrusted []byte
 			if !anyComputed(req.NewInputs.Get("extraRootCertPems")) {
 				newTrusted = args.data()[pki.RootCertFile]
@@ -51,8 +47,8 @@ func (r *CACerts) Check(ctx context.Context, req infer.CheckRequest) (infer.Chec
 				failures = append(failures, p.CheckFailure{Property: "rootCertPem", Reason: fmt.Sprintf("cluster %q: %v", args.Cluster.Name, err)})
 			}
 		}
-	}
-	return infer.CheckResponse[CACertsArgs]{Inputs: args, Failures: failures}, nil
+		return failures
+	})
 }
 
 // signerChange refuses to move a cluster to another signing root in a way
@@ -119,7 +115,7 @@ func (r *CACerts) Diff(_ context.Context, req infer.DiffRequest[CACertsArgs, CAC
 
 // changes lists what differs between the state and new inputs, drift included.
 func (r *CACerts) changes(state CACertsState, inputs CACertsArgs) map[string]p.PropertyDiff {
-	diff := diffInputs(state.CACertsArgs, inputs, replaceOn("cluster.name"))
+	diff := diffInputs(state.CACertsArgs, inputs)
 	if state.Checksum != checksum(state.data()) {
 		diff["checksum"] = p.PropertyDiff{Kind: p.Update}
 	}
@@ -147,7 +143,7 @@ func (r *CACerts) Update(ctx context.Context, req infer.UpdateRequest[CACertsArg
 	state := req.State
 	state.CACertsArgs = req.Inputs
 	// Previews, and changes to how the cluster is reached, touch nothing.
-	if req.DryRun || quietOnly(r.changes(req.State, req.Inputs)) {
+	if req.DryRun || quietOnly(r.changes(req.State, req.Inputs), req.Inputs) {
 		return infer.UpdateResponse[CACertsState]{Output: state}, nil
 	}
 	created, err := r.apply(ctx, req.ID, req.Inputs)

@@ -7,14 +7,14 @@ type ClusterCA struct{ deps Deps }
 
 // ClusterCAArgs are the ClusterCA's inputs.
 type ClusterCAArgs struct {
-	Cluster          string  `pulumi:"cluster"`
-	RootCertPem      string  `pulumi:"rootCertPem"`
+	Cluster          string  `pulumi:"cluster" diff:"replace"`
+	RootCertPem      string  `pulumi:"rootCertPem" diff:"replace"`
 	RootKeyPem       string  `pulumi:"rootKeyPem" provider:"secret"`
 	RootKeyPassword  *string `pulumi:"rootKeyPassword,optional" provider:"secret"`
-	ValidityHours    *int    `pulumi:"validityHours,optional"`
-	KeyType          *string `pulumi:"keyType,optional"`
-	RsaBits          *int    `pulumi:"rsaBits,optional"`
-	SanSuffix        *string `pulumi:"sanSuffix,optional"`
+	ValidityHours    *int    `pulumi:"validityHours,optional" diff:"replace"`
+	KeyType          *string `pulumi:"keyType,optional" diff:"replace"`
+	RsaBits          *int    `pulumi:"rsaBits,optional" diff:"replace"`
+	SanSuffix        *string `pulumi:"sanSuffix,optional" diff:"replace"`
 	RenewBeforeHours *int    `pulumi:"renewBeforeHours,optional"`
 	// TrustedRootCertPems lets Check see whether a new signing root was
 	// already trusted: the intermediate is only reissued from one that was.

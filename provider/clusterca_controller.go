@@ -27,20 +27,16 @@ const renewFraction = 0.8
 
 // Check validates the cluster name and the certificate settings.
 func (r *ClusterCA) Check(ctx context.Context, req infer.CheckRequest) (infer.CheckResponse[ClusterCAArgs], error) {
-	args, failures, err := infer.DefaultCheck[ClusterCAArgs](ctx, req.NewInputs)
-	if err != nil || len(failures) > 0 {
-		return infer.CheckResponse[ClusterCAArgs]{Inputs: args, Failures: failures}, err
-	}
-	if err := naming.ValidateClusterName(args.Cluster); err != nil {
-		failures = append(failures, p.CheckFailure{Property: "cluster", Reason: fmt.Sprintf("cluster name %v", err)})
-	}
-	failures = append(failures, checkCertificate("", args.certificate(), r.deps.Now())...)
-	if h := deref(args.RenewBeforeHours); h < 0 {
-		failures = append(failures, p.CheckFailure{Property: "renewBeforeHours", Reason: fmt.Sprintf("cluster %q: renewBeforeHours must not be negative, got %d", args.Cluster, h)})
-	}
-	// Refused here, before an intermediate is reissued from the new root.
-	if req.OldInputs.Len() > 0 {
-		if old, _, err := infer.DefaultCheck[ClusterCAArgs](ctx, req.OldInputs); err == nil {
+	return checkInputs(ctx, req, func(args ClusterCAArgs, old *ClusterCAArgs) (failures []p.CheckFailure) {
+		if err := naming.ValidateClusterName(args.Cluster); err != nil {
+			failures = append(failures, p.CheckFailure{Property: "cluster", Reason: fmt.Sprintf("cluster name %v", err)})
+		}
+		failures = append(failures, checkCertificate("", args.certificate(), r.deps.Now())...)
+		if h := deref(args.RenewBeforeHours); h < 0 {
+			failures = append(failures, p.CheckFailure{Property: "renewBeforeHours", Reason: fmt.Sprintf("cluster %q: renewBeforeHours must not be negative, got %d", args.Cluster, h)})
+		}
+		// Refused here, before an intermediate is reissued from the new root.
+		if old != nil {
 			var newTrusted []byte
 			if !anyComputed(req.NewInputs.Get("rootCertPem")) && !anyComputed(req.NewInputs.Get("trustedRootCertPems")) {
 				newTrusted = trustBundle(args.RootCertPem, args.TrustedRootCertPems)
@@ -50,8 +46,8 @@ func (r *ClusterCA) Check(ctx context.Context, req infer.CheckRequest) (infer.Ch
 				failures = append(failures, p.CheckFailure{Property: "rootCertPem", Reason: fmt.Sprintf("cluster %q: %v", args.Cluster, err)})
 			}
 		}
-	}
-	return infer.CheckResponse[ClusterCAArgs]{Inputs: args, Failures: failures}, nil
+		return failures
+	})
 }
 
 func (a ClusterCAArgs) certificate() CertificateArgs {
@@ -62,7 +58,7 @@ func (a ClusterCAArgs) certificate() CertificateArgs {
 // change, or when it is due for renewal. A re-encrypted root key or a new
 // renewal window is an update of state only.
 func (r *ClusterCA) Diff(ctx context.Context, req infer.DiffRequest[ClusterCAArgs, ClusterCAState]) (infer.DiffResponse, error) {
-	diff := diffInputs(req.State.ClusterCAArgs, req.Inputs, replaceOn("cluster", "rootCertPem", "keyType", "rsaBits", "validityHours", "sanSuffix"))
+	diff := diffInputs(req.State.ClusterCAArgs, req.Inputs)
 	if req.State.CertPem != "" {
 		due, err := r.renewalDue(req.State, req.Inputs.RenewBeforeHours)
 		if err != nil {

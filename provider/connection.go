@@ -13,10 +13,10 @@ import (
 
 // ClusterConnection says which cluster a resource acts on and how to reach it.
 type ClusterConnection struct {
-	Name           string  `pulumi:"name"`
-	Kubeconfig     *string `pulumi:"kubeconfig,optional" provider:"secret"`
-	KubeconfigFile *string `pulumi:"kubeconfigFile,optional"`
-	Context        *string `pulumi:"context,optional"`
+	Name           string  `pulumi:"name" diff:"replace"`
+	Kubeconfig     *string `pulumi:"kubeconfig,optional" provider:"secret" diff:"quiet"`
+	KubeconfigFile *string `pulumi:"kubeconfigFile,optional" diff:"quiet"`
+	Context        *string `pulumi:"context,optional" diff:"quiet"`
 }
 
 // Annotate documents ClusterConnection.

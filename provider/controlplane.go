@@ -29,7 +29,7 @@ type IstioControlPlaneArgs struct {
 	Revision       *string           `pulumi:"revision,optional"`
 	MeshNetworks   []MeshNetworkArgs `pulumi:"meshNetworks,optional"`
 	IstiodValues   map[string]any    `pulumi:"istiodValues,optional"`
-	TimeoutSeconds *int              `pulumi:"timeoutSeconds,optional"`
+	TimeoutSeconds *int              `pulumi:"timeoutSeconds,optional" diff:"quiet"`
 	ChartSource
 }
 

@@ -31,18 +31,16 @@ const istioHub = "docker.io/istio"
 
 // Check validates the connection, version, network and chart source.
 func (r *IstioControlPlane) Check(ctx context.Context, req infer.CheckRequest) (infer.CheckResponse[IstioControlPlaneArgs], error) {
-	args, failures, err := infer.DefaultCheck[IstioControlPlaneArgs](ctx, req.NewInputs)
-	if err != nil || len(failures) > 0 {
-		return infer.CheckResponse[IstioControlPlaneArgs]{Inputs: args, Failures: failures}, err
-	}
-	failures = checkConnection("cluster", req.NewInputs, args.Cluster)
-	failures = append(failures, checkIstioVersion("istioVersion", args.Cluster.Name, args.IstioVersion)...)
-	failures = append(failures, checkChartSource(r.deps, "chartRepository", args.ChartSource)...)
-	if args.MeshId == "" {
-		failures = append(failures, p.CheckFailure{Property: "meshId", Reason: "meshId must not be empty"})
-	}
-	failures = append(failures, checkNetwork(args.Cluster.Name, args.Network)...)
-	return infer.CheckResponse[IstioControlPlaneArgs]{Inputs: args, Failures: failures}, nil
+	return checkInputs(ctx, req, func(args IstioControlPlaneArgs, old *IstioControlPlaneArgs) (failures []p.CheckFailure) {
+		failures = checkConnection("cluster", req.NewInputs, args.Cluster)
+		failures = append(failures, checkIstioVersion("istioVersion", args.Cluster.Name, args.IstioVersion)...)
+		failures = append(failures, checkChartSource(r.deps, "chartRepository", args.ChartSource)...)
+		if args.MeshId == "" {
+			failures = append(failures, p.CheckFailure{Property: "meshId", Reason: "meshId must not be empty"})
+		}
+		failures = append(failures, checkNetwork(args.Cluster.Name, args.Network)...)
+		return failures
+	})
 }
 
 // Diff upgrades in place; a different cluster is a replacement; a release found
@@ -54,7 +52,7 @@ func (r *IstioControlPlane) Diff(_ context.Context, req infer.DiffRequest[IstioC
 
 // changes lists what differs between the state and new inputs, drift included.
 func (r *IstioControlPlane) changes(state IstioControlPlaneState, inputs IstioControlPlaneArgs) map[string]p.PropertyDiff {
-	diff := diffInputs(state.IstioControlPlaneArgs, inputs, replaceOn("cluster.name"))
+	diff := diffInputs(state.IstioControlPlaneArgs, inputs)
 	if state.BaseStatus != deployed {
 		diff["baseStatus"] = p.PropertyDiff{Kind: p.Update}
 	}
@@ -82,7 +80,7 @@ func (r *IstioControlPlane) Create(ctx context.Context, req infer.CreateRequest[
 func (r *IstioControlPlane) Update(ctx context.Context, req infer.UpdateRequest[IstioControlPlaneArgs, IstioControlPlaneState]) (infer.UpdateResponse[IstioControlPlaneState], error) {
 	// Previews, and changes to how the cluster is reached or how long to wait,
 	// touch nothing.
-	if req.DryRun || quietOnly(r.changes(req.State, req.Inputs)) {
+	if req.DryRun || quietOnly(r.changes(req.State, req.Inputs), req.Inputs) {
 		state := req.State
 		state.IstioControlPlaneArgs = req.Inputs
 		return infer.UpdateResponse[IstioControlPlaneState]{Output: state}, nil

@@ -1,49 +1,51 @@
 package provider
 
 import (
+	"context"
 	"reflect"
 	"strings"
 
 	p "github.com/pulumi/pulumi-go-provider"
+	"github.com/pulumi/pulumi-go-provider/infer"
 )
 
-// replacePolicy says whether a change to the named input replaces the resource.
-type replacePolicy func(field string) bool
-
-func replaceOn(fields ...string) replacePolicy {
-	return func(f string) bool {
-		for _, r := range fields {
-			if f == r || strings.HasPrefix(f, r+".") {
-				return true
-			}
-		}
-		return false
-	}
-}
+// How a change to an input is applied is declared on the input's field, in a
+// `diff` tag next to its pulumi name:
+//
+//	diff:"replace"  the resource is replaced (another cluster, another root);
+//	diff:"quiet"    the new value is recorded without touching the cluster:
+//	                how a cluster is reached, how long to wait.
+//
+// Untagged inputs update in place. The tag of an object's field applies to
+// that property in every resource using the object (ClusterConnection.name).
+const (
+	diffTag     = "diff"
+	diffReplace = "replace"
+	diffQuiet   = "quiet"
+)
 
 // diffInputs compares two input structs field by field, by their pulumi
 // names: embedded structs are flattened and nested objects are compared
-// property by property ("cluster.name"), so that a replace policy can single
-// out one property of an object.
-func diffInputs(old, new any, replace replacePolicy) map[string]p.PropertyDiff {
+// property by property ("cluster.name"), each with its own diff tag.
+func diffInputs(old, new any) map[string]p.PropertyDiff {
 	diff := map[string]p.PropertyDiff{}
-	diffFields(diff, "", reflect.ValueOf(old), reflect.ValueOf(new), replace)
+	diffFields(diff, "", reflect.ValueOf(old), reflect.ValueOf(new))
 	return diff
 }
 
-func diffFields(diff map[string]p.PropertyDiff, prefix string, old, new reflect.Value, replace replacePolicy) {
+func diffFields(diff map[string]p.PropertyDiff, prefix string, old, new reflect.Value) {
 	ov, nv := fieldsByName(old), fieldsByName(new)
 	for name, n := range nv {
 		o, path := ov[name], prefix+name
-		if isObject(o) && isObject(n) {
-			diffFields(diff, path+".", o, n, replace)
+		if isObject(o.value) && isObject(n.value) {
+			diffFields(diff, path+".", o.value, n.value)
 			continue
 		}
-		if reflect.DeepEqual(normalize(o), normalize(n)) {
+		if reflect.DeepEqual(normalize(o.value), normalize(n.value)) {
 			continue
 		}
 		kind := p.Update
-		if replace(path) {
+		if n.tag == diffReplace {
 			kind = p.UpdateReplace
 		}
 		diff[path] = p.PropertyDiff{Kind: kind, InputDiff: true}
@@ -89,13 +91,22 @@ func normalize(v reflect.Value) any {
 	return v.Interface()
 }
 
-func fieldsByName(v reflect.Value) map[string]reflect.Value {
-	out := map[string]reflect.Value{}
+// field is one input: its value and its diff tag.
+type field struct {
+	value reflect.Value
+	tag   string
+}
+
+func fieldsByName(v reflect.Value) map[string]field {
+	out := map[string]field{}
 	for v.Kind() == reflect.Pointer {
 		if v.IsNil() {
 			return out
 		}
 		v = v.Elem()
+	}
+	if v.Kind() != reflect.Struct {
+		return out
 	}
 	t := v.Type()
 	for i := 0; i < t.NumField(); i++ {
@@ -108,26 +119,56 @@ func fieldsByName(v reflect.Value) map[string]reflect.Value {
 			continue
 		}
 		if name := strings.Split(tag, ",")[0]; name != "" {
-			out[name] = v.Field(i)
+			out[name] = field{value: v.Field(i), tag: f.Tag.Get(diffTag)}
 		}
 	}
 	return out
 }
 
-// quietOnly says whether every change is to how a cluster is reached or how
-// long to wait. Such an update records the new inputs without touching the
-// cluster: a rotated kubeconfig must not reinstall Istio or reissue tokens.
-func quietOnly(diff map[string]p.PropertyDiff) bool {
+// quietOnly says whether every change in diff is to an input of inputs (an
+// input struct) tagged diff:"quiet". Such an update records the new inputs
+// without touching the cluster: a rotated kubeconfig must not reinstall Istio
+// or reissue tokens. Other entries, such as drift found by refresh, are not
+// quiet.
+func quietOnly(diff map[string]p.PropertyDiff, inputs any) bool {
 	if len(diff) == 0 {
 		return false
 	}
 	for path := range diff {
-		switch {
-		case strings.HasSuffix(path, ".kubeconfig"), strings.HasSuffix(path, ".kubeconfigFile"), strings.HasSuffix(path, ".context"):
-		case path == "timeoutSeconds", path == "waitForAddress", path == "wait":
-		default:
+		if tagOf(reflect.ValueOf(inputs), path) != diffQuiet {
 			return false
 		}
 	}
 	return true
+}
+
+// tagOf is the diff tag of the input at a dotted path of struct v.
+func tagOf(v reflect.Value, path string) string {
+	name, rest, nested := strings.Cut(path, ".")
+	f, ok := fieldsByName(v)[name]
+	switch {
+	case !ok:
+		return ""
+	case nested:
+		return tagOf(f.value, rest)
+	}
+	return f.tag
+}
+
+// checkInputs is the Check every resource shares: infer's default check of
+// A, then, when the inputs decode and match the schema, more on them. old
+// holds the previous inputs of an existing resource (nil for a new one), for
+// checks of the change itself.
+func checkInputs[A any](ctx context.Context, req infer.CheckRequest, more func(args A, old *A) []p.CheckFailure) (infer.CheckResponse[A], error) {
+	args, failures, err := infer.DefaultCheck[A](ctx, req.NewInputs)
+	if err != nil || len(failures) > 0 {
+		return infer.CheckResponse[A]{Inputs: args, Failures: failures}, err
+	}
+	var old *A
+	if req.OldInputs.Len() > 0 {
+		if prev, _, err := infer.DefaultCheck[A](ctx, req.OldInputs); err == nil {
+			old = &prev
+		}
+	}
+	return infer.CheckResponse[A]{Inputs: args, Failures: more(args, old)}, nil
 }

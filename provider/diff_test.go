@@ -35,7 +35,7 @@ func TestDiffInputs(t *testing.T) {
 		t.Run(scenario, func(t *testing.T) {
 			next := base
 			tc.change(&next)
-			got := diffInputs(base, next, replaceOn("source.name", "target.name"))
+			got := diffInputs(base, next)
 			if len(got) != len(tc.want) {
 				t.Fatalf("diff %v, want %v", got, tc.want)
 			}
@@ -49,16 +49,19 @@ func TestDiffInputs(t *testing.T) {
 }
 
 func TestQuietOnly(t *testing.T) {
+	plane, secret := IstioControlPlaneArgs{}, RemoteSecretArgs{}
 	tests := map[string]struct {
-		paths []string
-		want  bool
+		inputs any
+		paths  []string
+		want   bool
 	}{
-		"no change is not a quiet change":             {paths: nil, want: false},
-		"a new kubeconfig file is quiet":              {paths: []string{"cluster.kubeconfigFile"}, want: true},
-		"new contents and a longer timeout are quiet": {paths: []string{"source.kubeconfig", "timeoutSeconds"}, want: true},
-		"a version bump is not quiet":                 {paths: []string{"cluster.context", "istioVersion"}, want: false},
-		"drift found by refresh is not quiet":         {paths: []string{"checksum"}, want: false},
-		"a renamed cluster is not quiet":              {paths: []string{"cluster.name"}, want: false},
+		"no change is not a quiet change":             {inputs: plane, paths: nil, want: false},
+		"a new kubeconfig file is quiet":              {inputs: plane, paths: []string{"cluster.kubeconfigFile"}, want: true},
+		"new contents and a longer timeout are quiet": {inputs: secret, paths: []string{"source.kubeconfig", "timeoutSeconds"}, want: true},
+		"a version bump is not quiet":                 {inputs: plane, paths: []string{"cluster.context", "istioVersion"}, want: false},
+		"drift found by refresh is not quiet":         {inputs: plane, paths: []string{"checksum"}, want: false},
+		"a renamed cluster is not quiet":              {inputs: plane, paths: []string{"cluster.name"}, want: false},
+		"a gateway that no longer waits is quiet":     {inputs: EastWestGatewayArgs{}, paths: []string{"waitForAddress"}, want: true},
 	}
 	for scenario, tc := range tests {
 		t.Run(scenario, func(t *testing.T) {
@@ -66,7 +69,7 @@ func TestQuietOnly(t *testing.T) {
 			for _, path := range tc.paths {
 				diff[path] = p.PropertyDiff{Kind: p.Update}
 			}
-			if got := quietOnly(diff); got != tc.want {
+			if got := quietOnly(diff, tc.inputs); got != tc.want {
 				t.Fatalf("quietOnly(%v) = %v, want %v", tc.paths, got, tc.want)
 			}
 		})

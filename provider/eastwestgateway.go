@@ -14,8 +14,8 @@ type EastWestGatewayArgs struct {
 	Revision       *string           `pulumi:"revision,optional"`
 	GatewayValues  map[string]any    `pulumi:"gatewayValues,optional"`
 	GatewayAddress *string           `pulumi:"gatewayAddress,optional"`
-	WaitForAddress *bool             `pulumi:"waitForAddress,optional"`
-	TimeoutSeconds *int              `pulumi:"timeoutSeconds,optional"`
+	WaitForAddress *bool             `pulumi:"waitForAddress,optional" diff:"quiet"`
+	TimeoutSeconds *int              `pulumi:"timeoutSeconds,optional" diff:"quiet"`
 	ChartSource
 }
 

@@ -25,15 +25,13 @@ var (
 
 // Check validates the connection, version and chart source.
 func (r *EastWestGateway) Check(ctx context.Context, req infer.CheckRequest) (infer.CheckResponse[EastWestGatewayArgs], error) {
-	args, failures, err := infer.DefaultCheck[EastWestGatewayArgs](ctx, req.NewInputs)
-	if err != nil || len(failures) > 0 {
-		return infer.CheckResponse[EastWestGatewayArgs]{Inputs: args, Failures: failures}, err
-	}
-	failures = checkConnection("cluster", req.NewInputs, args.Cluster)
-	failures = append(failures, checkIstioVersion("istioVersion", args.Cluster.Name, args.IstioVersion)...)
-	failures = append(failures, checkChartSource(r.deps, "chartRepository", args.ChartSource)...)
-	failures = append(failures, checkNetwork(args.Cluster.Name, args.Network)...)
-	return infer.CheckResponse[EastWestGatewayArgs]{Inputs: args, Failures: failures}, nil
+	return checkInputs(ctx, req, func(args EastWestGatewayArgs, old *EastWestGatewayArgs) (failures []p.CheckFailure) {
+		failures = checkConnection("cluster", req.NewInputs, args.Cluster)
+		failures = append(failures, checkIstioVersion("istioVersion", args.Cluster.Name, args.IstioVersion)...)
+		failures = append(failures, checkChartSource(r.deps, "chartRepository", args.ChartSource)...)
+		failures = append(failures, checkNetwork(args.Cluster.Name, args.Network)...)
+		return failures
+	})
 }
 
 // Diff upgrades in place and repairs a release or Gateway removed by hand.
@@ -44,7 +42,7 @@ func (r *EastWestGateway) Diff(_ context.Context, req infer.DiffRequest[EastWest
 
 // changes lists what differs between the state and new inputs, drift included.
 func (r *EastWestGateway) changes(state EastWestGatewayState, inputs EastWestGatewayArgs) map[string]p.PropertyDiff {
-	diff := diffInputs(state.EastWestGatewayArgs, inputs, replaceOn("cluster.name"))
+	diff := diffInputs(state.EastWestGatewayArgs, inputs)
 	if state.ReleaseStatus != deployed {
 		diff["releaseStatus"] = p.PropertyDiff{Kind: p.Update}
 	}
@@ -83,7 +81,7 @@ func (r *EastWestGateway) Create(ctx context.Context, req infer.CreateRequest[Ea
 func (r *EastWestGateway) Update(ctx context.Context, req infer.UpdateRequest[EastWestGatewayArgs, EastWestGatewayState]) (infer.UpdateResponse[EastWestGatewayState], error) {
 	// Previews, and changes to how the cluster is reached or how long to wait,
 	// touch nothing.
-	if req.DryRun || quietOnly(r.changes(req.State, req.Inputs)) {
+	if req.DryRun || quietOnly(r.changes(req.State, req.Inputs), req.Inputs) {
 		state := req.State
 		state.EastWestGatewayArgs = req.Inputs
 		return infer.UpdateResponse[EastWestGatewayState]{Output: state}, nil

@@ -9,11 +9,11 @@ type HelloWorld struct{ deps Deps }
 // HelloWorldArgs are the HelloWorld inputs.
 type HelloWorldArgs struct {
 	Cluster        ClusterConnection `pulumi:"cluster"`
-	SampleVersion  string            `pulumi:"sampleVersion"`
+	SampleVersion  string            `pulumi:"sampleVersion" diff:"replace"`
 	Revision       *string           `pulumi:"revision,optional"`
-	Namespace      *string           `pulumi:"namespace,optional"`
-	Wait           *bool             `pulumi:"wait,optional"`
-	TimeoutSeconds *int              `pulumi:"timeoutSeconds,optional"`
+	Namespace      *string           `pulumi:"namespace,optional" diff:"replace"`
+	Wait           *bool             `pulumi:"wait,optional" diff:"quiet"`
+	TimeoutSeconds *int              `pulumi:"timeoutSeconds,optional" diff:"quiet"`
 }
 
 // Annotate documents HelloWorldArgs.

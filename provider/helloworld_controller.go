@@ -21,15 +21,13 @@ var (
 
 // Check validates the connection and version.
 func (r *HelloWorld) Check(ctx context.Context, req infer.CheckRequest) (infer.CheckResponse[HelloWorldArgs], error) {
-	args, failures, err := infer.DefaultCheck[HelloWorldArgs](ctx, req.NewInputs)
-	if err != nil || len(failures) > 0 {
-		return infer.CheckResponse[HelloWorldArgs]{Inputs: args, Failures: failures}, err
-	}
-	failures = checkConnection("cluster", req.NewInputs, args.Cluster)
-	if !sample.ValidVersion(args.SampleVersion) {
-		failures = append(failures, p.CheckFailure{Property: "sampleVersion", Reason: fmt.Sprintf("cluster %q: sampleVersion must be v1 or v2, got %q", args.Cluster.Name, args.SampleVersion)})
-	}
-	return infer.CheckResponse[HelloWorldArgs]{Inputs: args, Failures: failures}, nil
+	return checkInputs(ctx, req, func(args HelloWorldArgs, old *HelloWorldArgs) (failures []p.CheckFailure) {
+		failures = checkConnection("cluster", req.NewInputs, args.Cluster)
+		if !sample.ValidVersion(args.SampleVersion) {
+			failures = append(failures, p.CheckFailure{Property: "sampleVersion", Reason: fmt.Sprintf("cluster %q: sampleVersion must be v1 or v2, got %q", args.Cluster.Name, args.SampleVersion)})
+		}
+		return failures
+	})
 }
 
 // Diff replaces the sample when its cluster or namespace changes and repairs missing objects.
@@ -40,7 +38,7 @@ func (r *HelloWorld) Diff(_ context.Context, req infer.DiffRequest[HelloWorldArg
 
 // changes lists what differs between the state and new inputs, drift included.
 func (r *HelloWorld) changes(state HelloWorldState, inputs HelloWorldArgs) map[string]p.PropertyDiff {
-	diff := diffInputs(state.HelloWorldArgs, inputs, replaceOn("cluster.name", "namespace", "sampleVersion"))
+	diff := diffInputs(state.HelloWorldArgs, inputs)
 	if !state.Present {
 		diff["present"] = p.PropertyDiff{Kind: p.Update}
 	}
@@ -68,7 +66,7 @@ func (r *HelloWorld) Update(ctx context.Context, req infer.UpdateRequest[HelloWo
 	state.HelloWorldArgs = req.Inputs
 	// Previews, and changes to how the cluster is reached or how long to wait,
 	// touch nothing.
-	if req.DryRun || quietOnly(r.changes(req.State, req.Inputs)) {
+	if req.DryRun || quietOnly(r.changes(req.State, req.Inputs), req.Inputs) {
 		return infer.UpdateResponse[HelloWorldState]{Output: state}, nil
 	}
 	created, err := r.apply(ctx, req.ID, req.Inputs)

@@ -3,6 +3,8 @@ package provider
 import (
 	"fmt"
 	"strings"
+
+	"github.com/pulumi/pulumi-go-provider/infer"
 	"time"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -34,6 +36,18 @@ type (
 		Status pulumi.StringMapOutput `pulumi:"status"`
 	}
 	plainResource struct{ pulumi.CustomResourceState }
+)
+
+// The tokens the children are registered under, from their resources.
+var (
+	rootCAToken       = tokenOf(infer.Resource(&RootCA{}))
+	clusterCAToken    = tokenOf(infer.Resource(&ClusterCA{}))
+	caCertsToken      = tokenOf(infer.Resource(&CACerts{}))
+	controlPlaneToken = tokenOf(infer.Resource(&IstioControlPlane{}))
+	gatewayToken      = tokenOf(infer.Resource(&EastWestGateway{}))
+	remoteSecretToken = tokenOf(infer.Resource(&RemoteSecret{}))
+	helloWorldToken   = tokenOf(infer.Resource(&HelloWorld{}))
+	meshCheckToken    = tokenOf(infer.Resource(&MeshCheck{}))
 )
 
 // meshBuilder registers one mesh's children.
@@ -134,20 +148,24 @@ func (b *meshBuilder) meshCheck(i int, conns []pulumi.Map, planes []*plainResour
 		if j == i {
 			continue
 		}
-		peers = append(peers, pulumi.Map{
-			"cluster":        conns[j],
-			"network":        pulumi.String(clusterNetwork(peer)),
-			"gatewayAddress": gateways[j].Address,
-		})
+		p := newProps[MeshCheckPeer]()
+		p.set(&p.of.Cluster, conns[j])
+		p.set(&p.of.Network, pulumi.String(clusterNetwork(peer)))
+		p.set(&p.of.GatewayAddress, gateways[j].Address)
+		peers = append(peers, p.m)
 		deps = append(deps, planes[j], gateways[j])
 	}
 	// The cacerts istiod must have loaded: a rotation step changes them, so
 	// the check runs again and waits for istiod to reload.
-	props := pulumi.Map{"cluster": conns[i], "peers": peers, "caCertPem": ca.CertPem, "rootCertPem": roots.bundle}
-	setString(props, "revision", b.args.Revision)
-	setInt(props, "timeoutSeconds", b.args.TimeoutSeconds)
+	p := newProps[MeshCheckArgs]()
+	p.set(&p.of.Cluster, conns[i])
+	p.set(&p.of.Peers, peers)
+	p.set(&p.of.CaCertPem, ca.CertPem)
+	p.set(&p.of.RootCertPem, roots.bundle)
+	p.set(&p.of.Revision, optString(b.args.Revision))
+	p.set(&p.of.TimeoutSeconds, optInt(b.args.TimeoutSeconds))
 	check := &meshCheckResource{}
-	err := b.ctx.RegisterResource("ristio:index:MeshCheck", b.name+"-"+c.Name+"-check", props, check,
+	err := b.ctx.RegisterResource(meshCheckToken, b.name+"-"+c.Name+"-check", p.m, check,
 		b.parent, pulumi.DependsOn(deps))
 	return check, err
 }
@@ -169,20 +187,20 @@ func (b *meshBuilder) rootCAs() (meshRoots, error) {
 	brought := checkedRootCerts(out.entries)
 	var all []any
 	for i, r := range out.entries {
-		props := pulumi.Map{}
-		setInt(props, "validityHours", r.ValidityHours)
-		setString(props, "keyType", r.KeyType)
-		setInt(props, "rsaBits", r.RsaBits)
+		p := newProps[CertificateArgs]()
+		p.set(&p.of.ValidityHours, optInt(r.ValidityHours))
+		p.set(&p.of.KeyType, optString(r.KeyType))
+		p.set(&p.of.RsaBits, optInt(r.RsaBits))
 		if cert != nil {
-			setString(props, "sanSuffix", cert.SanSuffix)
+			p.set(&p.of.SanSuffix, optString(cert.SanSuffix))
 		}
-		setSecret(props, "password", r.keyPassword(cert))
+		p.secret(&p.of.Password, r.keyPassword(cert))
 		if r.RootCertPem != nil {
-			setSecret(props, "rootCertPem", brought.Index(pulumi.Int(i)))
+			p.secret(&p.of.RootCertPem, brought.Index(pulumi.Int(i)))
 		}
-		setSecret(props, "rootKeyPem", r.RootKeyPem)
+		p.secret(&p.of.RootKeyPem, r.RootKeyPem)
 		root := &rootCAResource{}
-		if err := b.ctx.RegisterResource("ristio:index:RootCA", rootCAName(b.name, r.Name), props, root, b.parent); err != nil {
+		if err := b.ctx.RegisterResource(rootCAToken, rootCAName(b.name, r.Name), p.m, root, b.parent); err != nil {
 			return out, err
 		}
 		if i == 0 {
@@ -206,33 +224,34 @@ func (b *meshBuilder) rootCAs() (meshRoots, error) {
 // and shaped by its settings.
 func (b *meshBuilder) clusterCA(c MeshCluster, roots meshRoots) (*clusterCAResource, error) {
 	signer := roots.entries[0]
-	props := pulumi.Map{
-		"cluster":     pulumi.String(c.Name),
-		"rootCertPem": roots.signer.CertPem,
-		"rootKeyPem":  pulumi.ToSecret(roots.signer.KeyPem),
-	}
-	setInt(props, "validityHours", signer.ValidityHours)
-	setString(props, "keyType", signer.KeyType)
-	setInt(props, "rsaBits", signer.RsaBits)
+	p := newProps[ClusterCAArgs]()
+	p.set(&p.of.Cluster, pulumi.String(c.Name))
+	p.set(&p.of.RootCertPem, roots.signer.CertPem)
+	p.secret(&p.of.RootKeyPem, roots.signer.KeyPem)
+	p.set(&p.of.ValidityHours, optInt(signer.ValidityHours))
+	p.set(&p.of.KeyType, optString(signer.KeyType))
+	p.set(&p.of.RsaBits, optInt(signer.RsaBits))
 	if cert := b.args.Certificate; cert != nil {
-		setString(props, "sanSuffix", cert.SanSuffix)
-		setInt(props, "renewBeforeHours", cert.RenewBeforeHours)
+		p.set(&p.of.SanSuffix, optString(cert.SanSuffix))
+		p.set(&p.of.RenewBeforeHours, optInt(cert.RenewBeforeHours))
 	}
-	setSecret(props, "rootKeyPassword", signer.keyPassword(b.args.Certificate))
+	// The key the signer's RootCA exports is encrypted with this password.
+	p.secret(&p.of.RootKeyPassword, signer.keyPassword(b.args.Certificate))
 	if len(roots.extras) > 0 {
-		props["trustedRootCertPems"] = roots.extras
+		p.set(&p.of.TrustedRootCertPems, roots.extras)
 	}
 	ca := &clusterCAResource{}
-	err := b.ctx.RegisterResource("ristio:index:ClusterCA", b.name+"-"+c.Name+"-ca", props, ca, b.parent)
+	err := b.ctx.RegisterResource(clusterCAToken, b.name+"-"+c.Name+"-ca", p.m, ca, b.parent)
 	return ca, err
 }
 
 // connection is a cluster's ClusterConnection. Kubeconfig contents are
 // validated as soon as they are known, and stay secret.
 func (b *meshBuilder) connection(c MeshCluster) pulumi.Map {
-	conn := pulumi.Map{"name": pulumi.String(c.Name)}
-	setString(conn, "kubeconfigFile", c.KubeconfigFile)
-	setString(conn, "context", c.Context)
+	p := newProps[ClusterConnection]()
+	p.set(&p.of.Name, pulumi.String(c.Name))
+	p.set(&p.of.KubeconfigFile, optString(c.KubeconfigFile))
+	p.set(&p.of.Context, optString(c.Context))
 	if c.Kubeconfig != nil {
 		name, context := c.Name, deref(c.Context)
 		checked := c.Kubeconfig.ToStringOutput().ApplyT(func(contents string) (string, error) {
@@ -241,9 +260,9 @@ func (b *meshBuilder) connection(c MeshCluster) pulumi.Map {
 			}
 			return contents, nil
 		}).(pulumi.StringOutput)
-		conn["kubeconfig"] = pulumi.ToSecret(checked)
+		p.secret(&p.of.Kubeconfig, checked)
 	}
-	return conn
+	return p.m
 }
 
 // cluster registers one cluster's CA, cacerts, control plane, gateway and sample.
@@ -253,63 +272,62 @@ func (b *meshBuilder) cluster(index int, c MeshCluster, conn pulumi.Map, ca *clu
 	timeout := b.args.TimeoutSeconds
 
 	cacerts := &plainResource{}
-	cacertsProps := pulumi.Map{
-		"cluster":      conn,
-		"caCertPem":    ca.CertPem,
-		"caKeyPem":     pulumi.ToSecret(ca.KeyPem),
-		"rootCertPem":  roots.signer.CertPem,
-		"certChainPem": ca.CertChainPem,
-	}
+	cp := newProps[CACertsArgs]()
+	cp.set(&cp.of.Cluster, conn)
+	cp.set(&cp.of.CaCertPem, ca.CertPem)
+	cp.secret(&cp.of.CaKeyPem, ca.KeyPem)
+	cp.set(&cp.of.RootCertPem, roots.signer.CertPem)
+	cp.set(&cp.of.CertChainPem, ca.CertChainPem)
 	if len(roots.extras) > 0 {
-		cacertsProps["extraRootCertPems"] = roots.extras
+		cp.set(&cp.of.ExtraRootCertPems, roots.extras)
 	}
-	if err := b.ctx.RegisterResource("ristio:index:CACerts", prefix+"-cacerts", cacertsProps, cacerts, b.parent); err != nil {
+	if err := b.ctx.RegisterResource(caCertsToken, prefix+"-cacerts", cp.m, cacerts, b.parent); err != nil {
 		return nil, nil, err
 	}
 
-	planeProps := pulumi.Map{
-		"cluster":      conn,
-		"meshId":       pulumi.String(b.args.MeshId),
-		"network":      pulumi.String(clusterNetwork(c)),
-		"istioVersion": pulumi.String(version),
-		"meshNetworks": b.meshNetworks(),
-	}
-	b.chartProps(planeProps)
-	setString(planeProps, "revision", b.args.Revision)
-	setInt(planeProps, "timeoutSeconds", timeout)
+	pp := newProps[IstioControlPlaneArgs]()
+	pp.set(&pp.of.Cluster, conn)
+	pp.set(&pp.of.MeshId, pulumi.String(b.args.MeshId))
+	pp.set(&pp.of.Network, pulumi.String(clusterNetwork(c)))
+	pp.set(&pp.of.IstioVersion, pulumi.String(version))
+	pp.set(&pp.of.MeshNetworks, b.meshNetworks())
+	b.chartProps(&pp.of.ChartSource, pp.set)
+	pp.set(&pp.of.Revision, optString(b.args.Revision))
+	pp.set(&pp.of.TimeoutSeconds, optInt(timeout))
 	if len(c.IstiodValues) > 0 {
-		planeProps["istiodValues"] = pulumi.ToMap(c.IstiodValues)
+		pp.set(&pp.of.IstiodValues, pulumi.ToMap(c.IstiodValues))
 	}
 	plane := &plainResource{}
-	if err := b.ctx.RegisterResource("ristio:index:IstioControlPlane", prefix+"-istio", planeProps, plane,
+	if err := b.ctx.RegisterResource(controlPlaneToken, prefix+"-istio", pp.m, plane,
 		b.parent, pulumi.DependsOn([]pulumi.Resource{cacerts})); err != nil {
 		return nil, nil, err
 	}
 
-	gwProps := pulumi.Map{
-		"cluster":      conn,
-		"network":      pulumi.String(clusterNetwork(c)),
-		"istioVersion": pulumi.String(version),
-	}
-	b.chartProps(gwProps)
-	setString(gwProps, "revision", b.args.Revision)
-	setString(gwProps, "gatewayAddress", c.GatewayAddress)
-	setBool(gwProps, "waitForAddress", b.args.WaitForGateways)
-	setInt(gwProps, "timeoutSeconds", timeout)
+	gp := newProps[EastWestGatewayArgs]()
+	gp.set(&gp.of.Cluster, conn)
+	gp.set(&gp.of.Network, pulumi.String(clusterNetwork(c)))
+	gp.set(&gp.of.IstioVersion, pulumi.String(version))
+	b.chartProps(&gp.of.ChartSource, gp.set)
+	gp.set(&gp.of.Revision, optString(b.args.Revision))
+	gp.set(&gp.of.GatewayAddress, optString(c.GatewayAddress))
+	gp.set(&gp.of.WaitForAddress, optBool(b.args.WaitForGateways))
+	gp.set(&gp.of.TimeoutSeconds, optInt(timeout))
 	if len(c.GatewayValues) > 0 {
-		gwProps["gatewayValues"] = pulumi.ToMap(c.GatewayValues)
+		gp.set(&gp.of.GatewayValues, pulumi.ToMap(c.GatewayValues))
 	}
 	gw := &gatewayResource{}
-	if err := b.ctx.RegisterResource("ristio:index:EastWestGateway", prefix+"-eastwest", gwProps, gw,
+	if err := b.ctx.RegisterResource(gatewayToken, prefix+"-eastwest", gp.m, gw,
 		b.parent, pulumi.DependsOn([]pulumi.Resource{plane})); err != nil {
 		return nil, nil, err
 	}
 
 	if b.helloWorld(c) {
-		props := pulumi.Map{"cluster": conn, "sampleVersion": pulumi.String(sample.VersionFor(index))}
-		setString(props, "revision", b.args.Revision)
-		setInt(props, "timeoutSeconds", timeout)
-		if err := b.ctx.RegisterResource("ristio:index:HelloWorld", prefix+"-helloworld", props, &plainResource{},
+		hp := newProps[HelloWorldArgs]()
+		hp.set(&hp.of.Cluster, conn)
+		hp.set(&hp.of.SampleVersion, pulumi.String(sample.VersionFor(index)))
+		hp.set(&hp.of.Revision, optString(b.args.Revision))
+		hp.set(&hp.of.TimeoutSeconds, optInt(timeout))
+		if err := b.ctx.RegisterResource(helloWorldToken, prefix+"-helloworld", hp.m, &plainResource{},
 			b.parent, pulumi.DependsOn([]pulumi.Resource{plane})); err != nil {
 			return nil, nil, err
 		}
@@ -318,13 +336,15 @@ func (b *meshBuilder) cluster(index int, c MeshCluster, conn pulumi.Map, ca *clu
 }
 
 func (b *meshBuilder) remoteSecret(src MeshCluster, srcConn, dstConn pulumi.Map, dst string, srcPlane, dstPlane *plainResource) (pulumi.Resource, error) {
-	props := pulumi.Map{"source": srcConn, "target": dstConn}
-	setString(props, "remoteApiServer", src.RemoteApiServer)
-	setString(props, "readerTokenMode", b.args.ReaderTokenMode)
-	setInt(props, "readerTokenTtlHours", b.args.ReaderTokenTtlHours)
-	setInt(props, "timeoutSeconds", b.args.TimeoutSeconds)
+	p := newProps[RemoteSecretArgs]()
+	p.set(&p.of.Source, srcConn)
+	p.set(&p.of.Target, dstConn)
+	p.set(&p.of.RemoteApiServer, optString(src.RemoteApiServer))
+	p.set(&p.of.ReaderTokenMode, optString(b.args.ReaderTokenMode))
+	p.set(&p.of.ReaderTokenTtlHours, optInt(b.args.ReaderTokenTtlHours))
+	p.set(&p.of.TimeoutSeconds, optInt(b.args.TimeoutSeconds))
 	secret := &plainResource{}
-	err := b.ctx.RegisterResource("ristio:index:RemoteSecret", fmt.Sprintf("%s-%s-to-%s", b.name, src.Name, dst), props, secret,
+	err := b.ctx.RegisterResource(remoteSecretToken, fmt.Sprintf("%s-%s-to-%s", b.name, src.Name, dst), p.m, secret,
 		b.parent, pulumi.DependsOn([]pulumi.Resource{srcPlane, dstPlane}))
 	return secret, err
 }
@@ -346,9 +366,11 @@ func (b *meshBuilder) helloWorld(c MeshCluster) bool {
 	return deref(b.args.InstallHelloWorld)
 }
 
-func (b *meshBuilder) chartProps(props pulumi.Map) {
-	setString(props, "chartRepository", b.args.ChartRepository)
-	setString(props, "chartDirectory", b.args.ChartDirectory)
+// chartProps sets a child's chart source (its embedded ChartSource) through
+// the child's own setter.
+func (b *meshBuilder) chartProps(src *ChartSource, set func(field any, v pulumi.Input)) {
+	set(&src.ChartRepository, optString(b.args.ChartRepository))
+	set(&src.ChartDirectory, optString(b.args.ChartDirectory))
 }
 
 // meshNetworks lists the networks whose gateways have fixed addresses; every
@@ -357,36 +379,12 @@ func (b *meshBuilder) meshNetworks() pulumi.Array {
 	out := pulumi.Array{}
 	for _, c := range b.args.Clusters {
 		if a := deref(c.GatewayAddress); a != "" {
-			out = append(out, pulumi.Map{
-				"network":        pulumi.String(clusterNetwork(c)),
-				"cluster":        pulumi.String(c.Name),
-				"gatewayAddress": pulumi.String(a),
-			})
+			p := newProps[MeshNetworkArgs]()
+			p.set(&p.of.Network, pulumi.String(clusterNetwork(c)))
+			p.set(&p.of.Cluster, pulumi.String(c.Name))
+			p.set(&p.of.GatewayAddress, pulumi.String(a))
+			out = append(out, p.m)
 		}
 	}
 	return out
-}
-
-func setString(m pulumi.Map, key string, v *string) {
-	if v != nil {
-		m[key] = pulumi.String(*v)
-	}
-}
-
-func setInt(m pulumi.Map, key string, v *int) {
-	if v != nil {
-		m[key] = pulumi.Int(*v)
-	}
-}
-
-func setBool(m pulumi.Map, key string, v *bool) {
-	if v != nil {
-		m[key] = pulumi.Bool(*v)
-	}
-}
-
-func setSecret(m pulumi.Map, key string, v pulumi.StringInput) {
-	if v != nil {
-		m[key] = pulumi.ToSecret(v)
-	}
 }

@@ -14,7 +14,7 @@ type MeshCheckArgs struct {
 	Cluster        ClusterConnection `pulumi:"cluster"`
 	Peers          []MeshCheckPeer   `pulumi:"peers"`
 	Revision       *string           `pulumi:"revision,optional"`
-	TimeoutSeconds *int              `pulumi:"timeoutSeconds,optional"`
+	TimeoutSeconds *int              `pulumi:"timeoutSeconds,optional" diff:"quiet"`
 	CaCertPem      *string           `pulumi:"caCertPem,optional"`
 	RootCertPem    *string           `pulumi:"rootCertPem,optional"`
 }

@@ -34,37 +34,35 @@ const meshCheckInterval = 2 * time.Second
 
 // Check validates every connection and peer.
 func (r *MeshCheck) Check(ctx context.Context, req infer.CheckRequest) (infer.CheckResponse[MeshCheckArgs], error) {
-	args, failures, err := infer.DefaultCheck[MeshCheckArgs](ctx, req.NewInputs)
-	if err != nil || len(failures) > 0 {
-		return infer.CheckResponse[MeshCheckArgs]{Inputs: args, Failures: failures}, err
-	}
-	failures = checkConnection("cluster", req.NewInputs, args.Cluster)
-	seen := map[string]bool{args.Cluster.Name: true}
-	for i, peer := range args.Peers {
-		field := fmt.Sprintf("peers[%d]", i)
-		if seen[peer.Cluster.Name] {
-			failures = append(failures, p.CheckFailure{Property: field + ".cluster.name", Reason: fmt.Sprintf("cluster %q is listed twice (or is the checked cluster)", peer.Cluster.Name)})
-		}
-		seen[peer.Cluster.Name] = true
-		if peers := req.NewInputs.Get("peers"); peers.IsArray() && i < peers.AsArray().Len() && peers.AsArray().Get(i).IsMap() {
-			for _, f := range checkConnection("cluster", peers.AsArray().Get(i).AsMap(), peer.Cluster) {
-				f.Property = field + "." + f.Property
-				failures = append(failures, f)
+	return checkInputs(ctx, req, func(args MeshCheckArgs, old *MeshCheckArgs) (failures []p.CheckFailure) {
+		failures = checkConnection("cluster", req.NewInputs, args.Cluster)
+		seen := map[string]bool{args.Cluster.Name: true}
+		for i, peer := range args.Peers {
+			field := fmt.Sprintf("peers[%d]", i)
+			if seen[peer.Cluster.Name] {
+				failures = append(failures, p.CheckFailure{Property: field + ".cluster.name", Reason: fmt.Sprintf("cluster %q is listed twice (or is the checked cluster)", peer.Cluster.Name)})
+			}
+			seen[peer.Cluster.Name] = true
+			if peers := req.NewInputs.Get("peers"); peers.IsArray() && i < peers.AsArray().Len() && peers.AsArray().Get(i).IsMap() {
+				for _, f := range checkConnection("cluster", peers.AsArray().Get(i).AsMap(), peer.Cluster) {
+					f.Property = field + "." + f.Property
+					failures = append(failures, f)
+				}
+			}
+			if a := deref(peer.GatewayAddress); a != "" {
+				if err := checkAddress(a); err != nil {
+					failures = append(failures, p.CheckFailure{Property: field + ".gatewayAddress", Reason: fmt.Sprintf("cluster %q: gatewayAddress %v", peer.Cluster.Name, err)})
+				}
 			}
 		}
-		if a := deref(peer.GatewayAddress); a != "" {
-			if err := checkAddress(a); err != nil {
-				failures = append(failures, p.CheckFailure{Property: field + ".gatewayAddress", Reason: fmt.Sprintf("cluster %q: gatewayAddress %v", peer.Cluster.Name, err)})
-			}
-		}
-	}
-	return infer.CheckResponse[MeshCheckArgs]{Inputs: args, Failures: failures}, nil
+		return failures
+	})
 }
 
 // Diff asks again when the inputs change, and after a refresh that found a
 // peer not synced.
 func (r *MeshCheck) Diff(_ context.Context, req infer.DiffRequest[MeshCheckArgs, MeshCheckState]) (infer.DiffResponse, error) {
-	diff := diffInputs(req.State.MeshCheckArgs, req.Inputs, replaceOn())
+	diff := diffInputs(req.State.MeshCheckArgs, req.Inputs)
 	if !req.State.Healthy {
 		diff["status"] = p.PropertyDiff{Kind: p.Update}
 	}
@@ -144,7 +142,8 @@ func (d Deps) checkCluster(ctx context.Context, in MeshCheckArgs) MeshCheckState
 // is in.Peers[i]), so checkMesh reads each cluster's side once, not once per
 // peer.
 func (d Deps) judgeCluster(ctx context.Context, in MeshCheckArgs, views []meshcheck.Peer) MeshCheckState {
-	state := MeshCheckState{MeshCheckArgs: in, Status: map[string]string{}}
+	// Istiods is a required output: empty, not nil, when none could be asked.
+	state := MeshCheckState{MeshCheckArgs: in, Status: map[string]string{}, Istiods: []string{}}
 	exp := meshcheck.Expect{Cluster: in.Cluster.Name, Now: d.Now(), Peers: views}
 	var istiods []meshcheck.Istiod
 	fail := func(format string, a ...any) MeshCheckState {

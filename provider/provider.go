@@ -3,6 +3,8 @@
 package provider
 
 import (
+	_ "embed"
+	"strings"
 	"time"
 
 	p "github.com/pulumi/pulumi-go-provider"
@@ -18,8 +20,20 @@ import (
 // Name is the Pulumi package name.
 const Name = "ristio"
 
-// Version is stamped at build time with -ldflags "-X .../provider.Version=...".
-var Version = "0.1.0-dev"
+// version is the one version source: the plugin, the schema and the SDKs all
+// carry it (the Makefile reads the same file).
+//
+//go:embed VERSION
+var version string
+
+// Version is the provider's version: provider/VERSION, unless a release build
+// stamps another with -ldflags "-X .../provider.Version=...".
+var Version = strings.TrimSpace(version)
+
+// PluginDownloadURL is where the engine fetches the plugin when a program
+// needs it and it is not installed: the project's GitHub releases, whose
+// assets are the archives `make dist` builds.
+const PluginDownloadURL = "github://api.github.com/ristio/pulumi-ristio"
 
 // Deps are the seams between the provider and the outside world. Tests replace
 // them; the plugin uses DefaultDeps.
@@ -58,17 +72,21 @@ func New(deps Deps) (p.Provider, error) {
 	return builder(deps).Build()
 }
 
+// moduleMap puts every type of this Go package in the schema's index module.
+var moduleMap = map[tokens.ModuleName]tokens.ModuleName{"provider": "index"}
+
 func builder(deps Deps) *infer.ProviderBuilder {
 	return infer.NewProviderBuilder().
 		WithNamespace("ristio").
-		WithDisplayName("ristio").
+		WithDisplayName("Ristio").
+		WithPluginDownloadURL(PluginDownloadURL).
 		WithDescription("Multi-primary, multi-network Istio meshes across Kubernetes clusters, in one Pulumi component.").
 		WithKeywords("istio", "kubernetes", "multicluster", "service-mesh", "category/infrastructure", "kind/component").
 		WithPublisher("ristio").
 		WithHomepage("https://github.com/ristio/pulumi-ristio").
 		WithRepository("https://github.com/ristio/pulumi-ristio").
 		WithLicense("Apache-2.0").
-		WithModuleMap(map[tokens.ModuleName]tokens.ModuleName{"provider": "index"}).
+		WithModuleMap(moduleMap).
 		WithLanguageMap(languageMap()).
 		WithResources(
 			infer.Resource(&RootCA{deps: deps}),

@@ -434,3 +434,31 @@ users: [{name: u, user: {token: t}}]
 contexts: [{name: c, context: {cluster: c, user: u}}]
 current-context: c
 `
+
+// TestMeshCheckReadOfAnUnreachableCluster: a refresh that cannot reach the
+// cluster records why, in a state the engine can decode (every required
+// output present), instead of failing the refresh.
+func TestMeshCheckReadOfAnUnreachableCluster(t *testing.T) {
+	s := newServer(t, testDeps(&clock{now: time.Now()}))
+	kubeconfig := filepath.Join(t.TempDir(), "kubeconfig")
+	if err := os.WriteFile(kubeconfig, []byte(minimalKubeconfig), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	inputs := property.NewMap(map[string]property.Value{
+		"cluster":        property.New(property.NewMap(map[string]property.Value{"name": str("cluster1"), "kubeconfigFile": str(kubeconfig)})),
+		"peers":          property.New([]property.Value{}),
+		"timeoutSeconds": property.New(5.0),
+	})
+	state := inputs.Set("status", property.New(map[string]property.Value{"cluster1": str("synced")})).
+		Set("healthy", property.New(true)).Set("istiods", property.New([]property.Value{str("istiod-abc")}))
+	resp, err := s.Read(p.ReadRequest{ID: "check", Urn: urn("MeshCheck", "check"), Properties: state, Inputs: inputs})
+	if err != nil {
+		t.Fatalf("read: %v", err)
+	}
+	if resp.Properties.Get("healthy").AsBool() || !resp.Properties.Get("istiods").IsArray() {
+		t.Errorf("read of an unreachable cluster: %v", resp.Properties)
+	}
+	if reason := resp.Properties.Get("status").AsMap().Get("cluster1").AsString(); !strings.Contains(reason, "cluster1") {
+		t.Errorf("status says %q, want why cluster1 cannot be checked", reason)
+	}
+}

@@ -21,7 +21,7 @@ type RemoteSecretArgs struct {
 	RemoteApiServer     *string           `pulumi:"remoteApiServer,optional"`
 	ReaderTokenMode     *string           `pulumi:"readerTokenMode,optional"`
 	ReaderTokenTtlHours *int              `pulumi:"readerTokenTtlHours,optional"`
-	TimeoutSeconds      *int              `pulumi:"timeoutSeconds,optional"`
+	TimeoutSeconds      *int              `pulumi:"timeoutSeconds,optional" diff:"quiet"`
 }
 
 // Annotate documents RemoteSecretArgs.

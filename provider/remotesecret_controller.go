@@ -28,16 +28,14 @@ const tokenRenewFraction = 0.8
 
 // Check validates both connections, the mode and the API-server URL.
 func (r *RemoteSecret) Check(ctx context.Context, req infer.CheckRequest) (infer.CheckResponse[RemoteSecretArgs], error) {
-	args, failures, err := infer.DefaultCheck[RemoteSecretArgs](ctx, req.NewInputs)
-	if err != nil || len(failures) > 0 {
-		return infer.CheckResponse[RemoteSecretArgs]{Inputs: args, Failures: failures}, err
-	}
-	failures = append(checkConnection("source", req.NewInputs, args.Source), checkConnection("target", req.NewInputs, args.Target)...)
-	failures = append(failures, checkRemoteSecretOptions("", args.Source.Name, args)...)
-	if args.Source.Name == args.Target.Name {
-		failures = append(failures, p.CheckFailure{Property: "target.name", Reason: fmt.Sprintf("source and target are both cluster %q: a cluster needs no remote secret for itself", args.Source.Name)})
-	}
-	return infer.CheckResponse[RemoteSecretArgs]{Inputs: args, Failures: failures}, nil
+	return checkInputs(ctx, req, func(args RemoteSecretArgs, old *RemoteSecretArgs) (failures []p.CheckFailure) {
+		failures = append(checkConnection("source", req.NewInputs, args.Source), checkConnection("target", req.NewInputs, args.Target)...)
+		failures = append(failures, checkRemoteSecretOptions("", args.Source.Name, args)...)
+		if args.Source.Name == args.Target.Name {
+			failures = append(failures, p.CheckFailure{Property: "target.name", Reason: fmt.Sprintf("source and target are both cluster %q: a cluster needs no remote secret for itself", args.Source.Name)})
+		}
+		return failures
+	})
 }
 
 func checkRemoteSecretOptions(prefix, cluster string, a RemoteSecretArgs) []p.CheckFailure {
@@ -70,7 +68,7 @@ func (r *RemoteSecret) Diff(ctx context.Context, req infer.DiffRequest[RemoteSec
 
 // changes lists what differs between the state and new inputs, drift included.
 func (r *RemoteSecret) changes(state RemoteSecretState, inputs RemoteSecretArgs) map[string]p.PropertyDiff {
-	diff := diffInputs(state.RemoteSecretArgs, inputs, replaceOn("source.name", "target.name"))
+	diff := diffInputs(state.RemoteSecretArgs, inputs)
 	if state.Checksum != state.AppliedChecksum {
 		diff["checksum"] = p.PropertyDiff{Kind: p.Update}
 	}
@@ -107,7 +105,7 @@ func (r *RemoteSecret) Create(ctx context.Context, req infer.CreateRequest[Remot
 func (r *RemoteSecret) Update(ctx context.Context, req infer.UpdateRequest[RemoteSecretArgs, RemoteSecretState]) (infer.UpdateResponse[RemoteSecretState], error) {
 	// Previews, and changes to how the cluster is reached or how long to wait,
 	// touch nothing (a remote secret is rewritten only if its server changes).
-	if req.DryRun || (quietOnly(r.changes(req.State, req.Inputs)) && serverOf(req.Inputs) == req.State.Server) {
+	if req.DryRun || (quietOnly(r.changes(req.State, req.Inputs), req.Inputs) && serverOf(req.Inputs) == req.State.Server) {
 		state := req.State
 		state.RemoteSecretArgs = req.Inputs
 		return infer.UpdateResponse[RemoteSecretState]{Output: state}, nil

@@ -25,29 +25,24 @@ var (
 // existing root: clusters that trust it, and workloads holding certificates
 // it signed, would be cut off at once. Roots are rotated, not edited.
 func (r *RootCA) Check(ctx context.Context, req infer.CheckRequest) (infer.CheckResponse[CertificateArgs], error) {
-	args, failures, err := infer.DefaultCheck[CertificateArgs](ctx, req.NewInputs)
-	if err != nil || len(failures) > 0 {
-		return infer.CheckResponse[CertificateArgs]{Inputs: args, Failures: failures}, err
-	}
-	checked := args
-	for _, k := range []string{"rootCertPem", "rootKeyPem", "password"} {
-		if req.NewInputs.Get(k).IsComputed() {
-			// A supplied root not known yet (preview) is checked when it is.
-			checked.RootCertPem, checked.RootKeyPem = nil, nil
+	return checkInputs(ctx, req, func(args CertificateArgs, old *CertificateArgs) (failures []p.CheckFailure) {
+		checked := args
+		for _, k := range []string{"rootCertPem", "rootKeyPem", "password"} {
+			if req.NewInputs.Get(k).IsComputed() {
+				// A supplied root not known yet (preview) is checked when it is.
+				checked.RootCertPem, checked.RootKeyPem = nil, nil
+			}
 		}
-	}
-	failures = checkCertificate("", checked, r.deps.Now())
-	if len(failures) == 0 && req.OldInputs.Len() > 0 && !req.NewInputs.Get("rootCertPem").IsComputed() {
-		old, _, err := infer.DefaultCheck[CertificateArgs](ctx, req.OldInputs)
-		if err == nil {
-			if field := rootReplacedBy(old, args); field != "" {
+		failures = checkCertificate("", checked, r.deps.Now())
+		if len(failures) == 0 && old != nil && !req.NewInputs.Get("rootCertPem").IsComputed() {
+			if field := rootReplacedBy(*old, args); field != "" {
 				failures = append(failures, p.CheckFailure{Property: field, Reason: fmt.Sprintf(
 					"root %q cannot change in place: a new %s means a new root, and every cluster would stop trusting the certificates the old one signed. Keep this entry as it is and %s",
 					rootEntryName(req.Name), field, pki.RotationSteps)})
 			}
 		}
-	}
-	return infer.CheckResponse[CertificateArgs]{Inputs: args, Failures: failures}, nil
+		return failures
+	})
 }
 
 // rootReplacedBy names the input whose change makes old and new different
@@ -209,8 +204,11 @@ func (r *RootCA) WireDependencies(f infer.FieldSelector, _ *CertificateArgs, sta
 // such as a new password, a key given for a brought root or a new sanSuffix
 // (which only roots made later carry), updates the state in place.
 func (r *RootCA) Diff(_ context.Context, req infer.DiffRequest[CertificateArgs, RootCAState]) (infer.DiffResponse, error) {
-	replaced := rootReplacedBy(req.State.CertificateArgs, req.Inputs)
-	return diffResponse(diffInputs(req.State.CertificateArgs, req.Inputs, func(field string) bool { return field == replaced })), nil
+	diff := diffInputs(req.State.CertificateArgs, req.Inputs)
+	if field := rootReplacedBy(req.State.CertificateArgs, req.Inputs); field != "" {
+		diff[field] = p.PropertyDiff{Kind: p.UpdateReplace, InputDiff: true}
+	}
+	return diffResponse(diff), nil
 }
 
 // Update keeps the root: it re-encrypts the exported key for a new password,

@@ -13,7 +13,7 @@ source "$root/tools/versions.env"
 DIR="${DIR:-$root/.demo}"
 STACK=demo
 
-export PATH="$root/bin:$root/.tools/bin:$PATH"
+export PATH="$root/.tools/bin:$PATH"
 export PULUMI_HOME="$DIR/pulumi-home"
 export PULUMI_BACKEND_URL="file://$DIR/state"
 export PULUMI_CONFIG_PASSPHRASE="${PULUMI_CONFIG_PASSPHRASE-ristio-demo}"
@@ -41,9 +41,23 @@ charts() {
   mv "$out.tmp" "$out"
 }
 
+# plugin installs this tree's plugin into the demo's PULUMI_HOME from the
+# archive `make dist` would make, as a user installs a release: the engine
+# then finds it without a plugin on PATH.
+plugin() {
+  local version host archive
+  version="$(cat "$root/provider/VERSION")"
+  host="$(go env GOOS)/$(go env GOARCH)"
+  archive="$DIR/dist/pulumi-resource-ristio-v$version-${host/\//-}.tar.gz"
+  log "installing the plugin (ristio $version, $host) into $PULUMI_HOME"
+  RISTIO_DIST_CGO_ENABLED="$(go env CGO_ENABLED)" "$root/scripts/dist.sh" "$DIR/dist" "$host" >/dev/null
+  pulumi plugin install resource ristio "$version" -f "$archive" --reinstall >/dev/null
+}
+
 up() {
   [[ -f "$DIR/ready" ]] || { echo "demo: no clusters in $DIR: run make clusters first" >&2; exit 1; }
   charts
+  plugin
   mkdir -p "$DIR/state" "$DIR/yaml"
   cp "$root/examples/yaml/Pulumi.yaml" "$DIR/yaml/"
   cd "$DIR/yaml"

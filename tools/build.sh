@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Builds the pinned tools (pulumi, pulumi-language-yaml, etcd, kube-apiserver,
-# kube-controller-manager, pilot-discovery) into a cache keyed by tool and
+# kube-controller-manager, pilot-discovery, golangci-lint) into a cache keyed by tool and
 # version, and links them into .tools/bin. A tool already in the cache is not
 # rebuilt.
 #
-# Usage: tools/build.sh [all|pulumi|pulumi-language-yaml|etcd|kube-apiserver|kube-controller-manager|pilot-discovery]
+# Usage: tools/build.sh [all|pulumi|pulumi-language-yaml|etcd|kube-apiserver|kube-controller-manager|pilot-discovery|golangci-lint]
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/.." && pwd)"
@@ -19,7 +19,7 @@ die() { log "$*" >&2; exit 1; }
 
 which="${1:-all}"
 case "$which" in
-  all|pulumi|pulumi-language-yaml|etcd|kube-apiserver|kube-controller-manager|pilot-discovery) ;;
+  all|pulumi|pulumi-language-yaml|etcd|kube-apiserver|kube-controller-manager|pilot-discovery|golangci-lint) ;;
   *) die "unknown tool '$which'" ;;
 esac
 
@@ -85,6 +85,11 @@ build_pilot() {
     istio.io/istio/pilot/cmd/pilot-discovery)
 }
 
+build_lint() {
+  pinned lint github.com/golangci/golangci-lint/v2 "$GOLANGCI_LINT_VERSION"
+  (cd "$here/lint" && go build -trimpath -o "$out/golangci-lint" github.com/golangci/golangci-lint/v2/cmd/golangci-lint)
+}
+
 case "$which" in
   all|pulumi) build pulumi "$PULUMI_VERSION" build_pulumi ;;&
   all|pulumi-language-yaml) build pulumi-language-yaml "$PULUMI_YAML_VERSION" build_language_yaml ;;&
@@ -92,6 +97,7 @@ case "$which" in
   all|kube-apiserver) build kube-apiserver "$KUBERNETES_VERSION" build_kube kube-apiserver ;;&
   all|kube-controller-manager) build kube-controller-manager "$KUBERNETES_VERSION" build_kube kube-controller-manager ;;&
   all|pilot-discovery) build pilot-discovery "$ISTIO_CHARTS_MODULE_VERSION" build_pilot ;;&
+  all|golangci-lint) build golangci-lint "$GOLANGCI_LINT_VERSION" build_lint ;;&
   *) ;;
 esac
 log "tools ready in $bin"

@@ -14,6 +14,11 @@ const startTimeout = 3 * time.Minute
 // with a message that says to run `make tools`.
 func StartT(t testing.TB, n int) *World {
 	t.Helper()
+	if testing.Short() {
+		// `make test-unit` (go test -short) is the edit-test loop; `make test`,
+		// which CI runs, never passes -short.
+		t.Skip("needs local clusters: run make test")
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), startTimeout)
 	defer cancel()
 	w, err := Start(ctx, Options{N: n, WorkDir: t.TempDir(), Logf: t.Logf})

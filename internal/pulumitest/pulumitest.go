@@ -94,9 +94,18 @@ func processRuns(pid int) bool {
 	return p.Signal(syscall.Signal(0)) == nil
 }
 
-// Env is what a Pulumi CLI run needs: PATH with the CLI, YAML host and plugin,
-// a file backend and a passphrase.
+// Env is what a Pulumi CLI run needs: PATH with the CLI, YAML host and the
+// plugin built from this tree, a file backend and a passphrase.
 func Env(t testing.TB) map[string]string {
+	t.Helper()
+	env := CLIEnv(t)
+	env["PATH"] = PluginDir(t) + string(os.PathListSeparator) + env["PATH"]
+	return env
+}
+
+// CLIEnv is Env without the plugin on PATH: the engine must find it where it
+// installs plugins.
+func CLIEnv(t testing.TB) map[string]string {
 	t.Helper()
 	bin := filepath.Join(ToolsDir(), "bin")
 	if _, err := os.Stat(filepath.Join(bin, "pulumi")); err != nil {
@@ -105,7 +114,7 @@ func Env(t testing.TB) map[string]string {
 	home := t.TempDir()
 	backend := t.TempDir()
 	return map[string]string{
-		"PATH":                                     strings.Join([]string{PluginDir(t), bin, os.Getenv("PATH")}, string(os.PathListSeparator)),
+		"PATH":                                     bin + string(os.PathListSeparator) + os.Getenv("PATH"),
 		"PULUMI_HOME":                              home,
 		"PULUMI_BACKEND_URL":                       "file://" + backend,
 		"PULUMI_CONFIG_PASSPHRASE":                 Passphrase,

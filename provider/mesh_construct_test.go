@@ -1,0 +1,133 @@
+package provider
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"slices"
+	"sync"
+	"testing"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+)
+
+// registered records what the component registers, as the engine sees it.
+type registered struct {
+	mu     sync.Mutex
+	byName map[string]pulumi.MockResourceArgs
+}
+
+func (r *registered) NewResource(args pulumi.MockResourceArgs) (string, resource.PropertyMap, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.byName[args.Name] = args
+	return args.Name + "-id", args.Inputs, nil
+}
+
+func (r *registered) Call(args pulumi.MockCallArgs) (resource.PropertyMap, error) {
+	return args.Args, nil
+}
+
+// TestChildrenAreRegisteredAsTheirResourcesExpect builds a 2-cluster mesh
+// with two roots against mocks, and checks each child's token and inputs
+// against the provider's own schema: a property the component sets that its
+// resource does not declare fails here, not in an e2e run.
+func TestChildrenAreRegisteredAsTheirResourcesExpect(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "kubeconfig")
+	if err := os.WriteFile(file, []byte(validateKubeconfig), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s := func(v string) *string { return &v }
+	args := MultiClusterMeshArgs{
+		MeshId:         "usmesh",
+		ChartDirectory: s("/charts"),
+		Certificate: &MeshCertificate{
+			SanSuffix: s("mesh.example"), Password: pulumi.String("pw"),
+			Roots: []MeshRoot{{Name: "blue", KeyType: s("ECDSA")}, {Name: "green", KeyType: s("ECDSA")}},
+		},
+		Clusters: []MeshCluster{
+			{Name: "cluster1", KubeconfigFile: s(file), Context: s("cluster1"), GatewayAddress: s("10.0.0.1")},
+			{Name: "cluster2", KubeconfigFile: s(file), Context: s("cluster2"), InstallHelloWorld: pulumiBool(true)},
+		},
+	}
+	mocks := &registered{byName: map[string]pulumi.MockResourceArgs{}}
+	err := pulumi.RunErr(func(ctx *pulumi.Context) error {
+		_, err := NewMultiClusterMesh(ctx, "mesh", args)
+		return err
+	}, pulumi.WithMocks("ristio", "test", mocks))
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	spec := schemaOf(t)
+	for name, r := range mocks.byName {
+		res, ok := spec.Resources[r.TypeToken]
+		if !ok {
+			t.Errorf("%s registered as %s, which the provider does not serve", name, r.TypeToken)
+			continue
+		}
+		for key := range r.Inputs {
+			if _, ok := res.InputProperties[string(key)]; !ok {
+				t.Errorf("%s (%s) gets input %q, which the resource does not declare", name, r.TypeToken, key)
+			}
+		}
+	}
+	want := []string{
+		"mesh", "mesh-root-ca-blue", "mesh-root-ca-green",
+		"mesh-cluster1-ca", "mesh-cluster1-cacerts", "mesh-cluster1-istio", "mesh-cluster1-eastwest", "mesh-cluster1-check",
+		"mesh-cluster2-ca", "mesh-cluster2-cacerts", "mesh-cluster2-istio", "mesh-cluster2-eastwest", "mesh-cluster2-check", "mesh-cluster2-helloworld",
+		"mesh-cluster1-to-cluster2", "mesh-cluster2-to-cluster1",
+	}
+	for _, name := range want {
+		if _, ok := mocks.byName[name]; !ok {
+			t.Errorf("%s was not registered", name)
+		}
+	}
+	var got []string
+	for name := range mocks.byName {
+		got = append(got, name)
+	}
+	if len(got) != len(want) {
+		slices.Sort(got)
+		t.Errorf("registered %v, want %v", got, want)
+	}
+
+	// The signer's password reaches both the RootCA that encrypts its key and
+	// every ClusterCA that decrypts it; the other root is trusted only.
+	blue, ca := mocks.byName["mesh-root-ca-blue"].Inputs, mocks.byName["mesh-cluster1-ca"].Inputs
+	if !blue["password"].IsSecret() || !ca["rootKeyPassword"].IsSecret() {
+		t.Errorf("root password inputs are not secret: %v / %v", blue["password"], ca["rootKeyPassword"])
+	}
+	if ca["trustedRootCertPems"].IsNull() || mocks.byName["mesh-cluster1-cacerts"].Inputs["extraRootCertPems"].IsNull() {
+		t.Errorf("the second root is not passed on as trusted: ClusterCA %v", ca)
+	}
+	plane := mocks.byName["mesh-cluster2-istio"].Inputs
+	if plane["chartDirectory"].StringValue() != "/charts" || plane["meshNetworks"].ArrayValue()[0].ObjectValue()["gatewayAddress"].StringValue() != "10.0.0.1" {
+		t.Errorf("cluster2's control plane inputs: %v", plane)
+	}
+}
+
+func pulumiBool(v bool) *bool { return &v }
+
+// schemaSpec is the part of schema.json the registration test reads.
+type schemaSpec struct {
+	Resources map[string]struct {
+		InputProperties map[string]json.RawMessage `json:"inputProperties"`
+	} `json:"resources"`
+}
+
+// schemaOf reads the checked-in schema.json, which `make check-generated`
+// keeps equal to what the provider serves.
+func schemaOf(t *testing.T) schemaSpec {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("..", "schema.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var spec schemaSpec
+	if err := json.Unmarshal(b, &spec); err != nil {
+		t.Fatal(err)
+	}
+	return spec
+}

@@ -1,0 +1,184 @@
+// Package release checks the plugin as users install it: the archive `make
+// dist` builds, installed by the real Pulumi CLI, used by a YAML program with
+// no plugin on PATH.
+package release
+
+import (
+	"archive/tar"
+	"compress/gzip"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+
+	"github.com/ristio/pulumi-ristio/internal/pulumitest"
+	"github.com/ristio/pulumi-ristio/provider"
+)
+
+const program = `name: ristio-release
+runtime: yaml
+resources:
+  root:
+    type: ristio:index:RootCA
+    properties:
+      keyType: ECDSA
+      validityHours: 48
+outputs:
+  notAfter: ${root.notAfter}
+`
+
+func TestArchiveInstallsWithTheCLI(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the plugin and runs the Pulumi CLI: run make test")
+	}
+	root := pulumitest.RepoRoot()
+	out := t.TempDir()
+	platform := runtime.GOOS + "/" + runtime.GOARCH
+	dist := exec.Command(filepath.Join(root, "scripts", "dist.sh"), out, platform)
+	// With cgo as the other tests build the plugin, this build reuses their
+	// compiled packages (a static build recompiles everything: minutes). What
+	// this test checks is the archive and its install; `make dist` makes the
+	// static ones.
+	dist.Env = append(os.Environ(), "RISTIO_DIST_CGO_ENABLED="+goEnv(t, "CGO_ENABLED"))
+	if b, err := dist.CombinedOutput(); err != nil {
+		t.Fatalf("scripts/dist.sh: %v\n%s", err, b)
+	}
+	archive := filepath.Join(out, "pulumi-resource-ristio-v"+provider.Version+"-"+runtime.GOOS+"-"+runtime.GOARCH+".tar.gz")
+	if got := archiveEntries(t, archive); len(got) != 1 || got[0] != "pulumi-resource-ristio" {
+		t.Fatalf("%s holds %v, want only pulumi-resource-ristio at the top", filepath.Base(archive), got)
+	}
+	checkChecksum(t, archive, filepath.Join(out, "pulumi-resource-ristio_"+provider.Version+"_checksums.txt"))
+
+	// The CLI and the YAML host, and no ristio plugin, on PATH.
+	env := pulumitest.CLIEnv(t)
+	for _, dir := range strings.Split(env["PATH"], string(os.PathListSeparator)) {
+		if _, err := os.Stat(filepath.Join(dir, "pulumi-resource-ristio")); err == nil {
+			t.Fatalf("PATH holds a pulumi-resource-ristio in %s: the test would not show the installed one is used", dir)
+		}
+	}
+	work := t.TempDir()
+	if err := os.WriteFile(filepath.Join(work, "Pulumi.yaml"), []byte(program), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	pulumi := func(args ...string) string {
+		t.Helper()
+		cmd := exec.Command(filepath.Join(pulumitest.ToolsDir(), "bin", "pulumi"), args...)
+		cmd.Dir = work
+		cmd.Env = os.Environ()
+		for k, v := range env {
+			cmd.Env = append(cmd.Env, k+"="+v)
+		}
+		b, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("pulumi %s: %v\n%s", strings.Join(args, " "), err, b)
+		}
+		return string(b)
+	}
+	pulumi("plugin", "install", "resource", "ristio", provider.Version, "-f", archive)
+	if ls := pulumi("plugin", "ls"); !strings.Contains(ls, "ristio") || !strings.Contains(ls, provider.Version) {
+		t.Fatalf("pulumi plugin ls after install:\n%s", ls)
+	}
+	pulumi("stack", "init", "release")
+	up := pulumi("up", "--yes", "--skip-preview")
+	if strings.Contains(up, "from $PATH") {
+		t.Errorf("up used a plugin from PATH:\n%s", up)
+	}
+	var outputs map[string]string
+	if err := json.Unmarshal([]byte(pulumi("stack", "output", "--json")), &outputs); err != nil || outputs["notAfter"] == "" {
+		t.Fatalf("stack outputs %v (%v), want the root's notAfter", outputs, err)
+	}
+	t.Logf("the installed plugin made a root valid until %s", outputs["notAfter"])
+	pulumi("destroy", "--yes", "--skip-preview")
+}
+
+func goEnv(t *testing.T, key string) string {
+	t.Helper()
+	b, err := exec.Command("go", "env", key).Output()
+	if err != nil {
+		t.Fatalf("go env %s: %v", key, err)
+	}
+	return strings.TrimSpace(string(b))
+}
+
+func archiveEntries(t *testing.T, path string) []string {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	gz, err := gzip.NewReader(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	tr := tar.NewReader(gz)
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			return names
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		names = append(names, h.Name)
+	}
+}
+
+func checkChecksum(t *testing.T, archive, sums string) {
+	t.Helper()
+	b, err := os.ReadFile(archive)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(b)
+	want := hex.EncodeToString(sum[:]) + "  " + filepath.Base(archive)
+	list, err := os.ReadFile(sums)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(list), want) {
+		t.Errorf("%s lacks %q:\n%s", filepath.Base(sums), want, list)
+	}
+}
+
+// TestSDKsAskForThisPlugin: the SDKs request the plugin version the provider
+// is, from where releases are published.
+func TestSDKsAskForThisPlugin(t *testing.T) {
+	root := pulumitest.RepoRoot()
+	for _, f := range []string{"sdk/go/ristio/pulumi-plugin.json", "sdk/python/pulumi_ristio/pulumi-plugin.json"} {
+		var meta struct {
+			Name, Version, Server string
+		}
+		b, err := os.ReadFile(filepath.Join(root, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := json.Unmarshal(b, &meta); err != nil {
+			t.Fatal(err)
+		}
+		if meta.Name != provider.Name || meta.Server != provider.PluginDownloadURL || meta.Version != provider.Version {
+			t.Errorf("%s: %+v, want name %s, server %s, version %s", f, meta, provider.Name, provider.PluginDownloadURL, provider.Version)
+		}
+	}
+	var pkg struct {
+		Version string
+		Pulumi  struct{ Name, Version, Server string }
+	}
+	b, err := os.ReadFile(filepath.Join(root, "sdk/nodejs/package.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &pkg); err != nil {
+		t.Fatal(err)
+	}
+	if pkg.Pulumi.Server != provider.PluginDownloadURL || pkg.Version != provider.Version {
+		t.Errorf("sdk/nodejs/package.json: version %s, pulumi %+v; want %s from %s", pkg.Version, pkg.Pulumi, provider.Version, provider.PluginDownloadURL)
+	}
+}
