@@ -45,7 +45,7 @@ lint: tools
 # -short skips the tests that start clusters or run the Pulumi CLI. `make
 # test` runs them all.
 test-unit:
-	go test -short -count=1 ./...
+	go test -short ./...
 
 # N local clusters with the kubelet and load-balancer emulators, in the
 # background until `make demo-down`.

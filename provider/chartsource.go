@@ -2,10 +2,11 @@ package provider
 
 import (
 	"fmt"
-	"regexp"
 
 	p "github.com/pulumi/pulumi-go-provider"
 	"github.com/pulumi/pulumi-go-provider/infer"
+
+	"github.com/ristio/pulumi-ristio/pkg/charts"
 )
 
 // ChartSource says where Istio's Helm charts come from.
@@ -23,15 +24,21 @@ func (c *ChartSource) Annotate(a infer.Annotator) {
 
 const defaultChartRepository = "https://istio-release.storage.googleapis.com/charts"
 
-// istioVersionPattern accepts exact Istio releases such as 1.28.1 or 1.29.0-beta.1:
-// a chart version, never a range, so a diff means an upgrade.
-var istioVersionPattern = regexp.MustCompile(`^[0-9]+\.[0-9]+\.[0-9]+(-[0-9A-Za-z.-]+)?$`)
+// istioVersionPattern accepts exact Istio releases such as 1.28.1 or
+// 1.29.0-beta.1 (a chart version, never a range, so a diff means an upgrade).
+// The rule is charts.ValidateVersion's; this keeps the MatchString form the
+// mesh's validation calls.
+var istioVersionPattern exactVersion
+
+type exactVersion struct{}
+
+func (exactVersion) MatchString(version string) bool { return charts.ValidateVersion(version) == nil }
 
 func checkIstioVersion(field, cluster, version string) []p.CheckFailure {
-	if istioVersionPattern.MatchString(version) {
-		return nil
+	if err := charts.ValidateVersion(version); err != nil {
+		return []p.CheckFailure{{Property: field, Reason: fmt.Sprintf("cluster %q: istioVersion: %v", cluster, err)}}
 	}
-	return []p.CheckFailure{{Property: field, Reason: fmt.Sprintf("cluster %q: istioVersion %q is not an exact version such as 1.28.1", cluster, version)}}
+	return nil
 }
 
 func checkChartSource(d Deps, field string, c ChartSource) []p.CheckFailure {

@@ -69,7 +69,7 @@ func checksum(data map[string][]byte) string {
 	sort.Strings(keys)
 	h := sha256.New()
 	for _, k := range keys {
-		fmt.Fprintf(h, "%s\x00%d\x00", k, len(data[k]))
+		h.Write(fmt.Appendf(nil, "%s\x00%d\x00", k, len(data[k]))) // a hash never fails to write
 		h.Write(data[k])
 	}
 	return hex.EncodeToString(h.Sum(nil))
@@ -80,7 +80,7 @@ func checksum(data map[string][]byte) string {
 // the old one is deleted).
 func uninstallOwned(ctx context.Context, hc *helm.Client, cluster, release, owner string) error {
 	logger := p.GetLogger(ctx)
-	rel, err := hc.Get(release)
+	rel, err := hc.Get(ctx, release)
 	if err != nil {
 		return fmt.Errorf("reading release %s: %w", release, err)
 	}

@@ -157,7 +157,7 @@ func meshNetworks(in []MeshNetworkArgs) []helmvalues.MeshNetwork {
 // (e.g. failed) is returned with the error.
 func installChart(ctx context.Context, hc *helm.Client, src charts.Source, cluster, release, chartName, version string, values map[string]any) (*helm.Release, error) {
 	logger := p.GetLogger(ctx)
-	existing, err := hc.Get(release)
+	existing, err := hc.Get(ctx, release)
 	if err != nil {
 		return nil, fmt.Errorf("cluster %s: reading release %s: %w", cluster, release, err)
 	}
@@ -178,8 +178,8 @@ func installChart(ctx context.Context, hc *helm.Client, src charts.Source, clust
 }
 
 // releaseStatus is a release's status, or "" when it is gone.
-func releaseStatus(hc *helm.Client, name string) (string, int, error) {
-	rel, err := hc.Get(name)
+func releaseStatus(ctx context.Context, hc *helm.Client, name string) (string, int, error) {
+	rel, err := hc.Get(ctx, name)
 	if err != nil || rel == nil {
 		return "", 0, err
 	}
@@ -193,10 +193,10 @@ func (r *IstioControlPlane) Read(ctx context.Context, req infer.ReadRequest[Isti
 	if err != nil {
 		return infer.ReadResponse[IstioControlPlaneArgs, IstioControlPlaneState]{}, err
 	}
-	if state.BaseStatus, state.BaseRevision, err = releaseStatus(hc, naming.BaseRelease); err != nil {
+	if state.BaseStatus, state.BaseRevision, err = releaseStatus(ctx, hc, naming.BaseRelease); err != nil {
 		return infer.ReadResponse[IstioControlPlaneArgs, IstioControlPlaneState]{}, fmt.Errorf("cluster %s: reading release %s: %w", state.Cluster.Name, naming.BaseRelease, err)
 	}
-	if state.IstiodStatus, state.IstiodRevision, err = releaseStatus(hc, naming.IstiodRelease); err != nil {
+	if state.IstiodStatus, state.IstiodRevision, err = releaseStatus(ctx, hc, naming.IstiodRelease); err != nil {
 		return infer.ReadResponse[IstioControlPlaneArgs, IstioControlPlaneState]{}, fmt.Errorf("cluster %s: reading release %s: %w", state.Cluster.Name, naming.IstiodRelease, err)
 	}
 	return infer.ReadResponse[IstioControlPlaneArgs, IstioControlPlaneState]{ID: req.ID, Inputs: req.Inputs, State: state}, nil

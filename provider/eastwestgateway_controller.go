@@ -52,7 +52,6 @@ func (r *EastWestGateway) changes(state EastWestGatewayState, inputs EastWestGat
 	return diff
 }
 
-// Create installs the gateway and waits for its address.
 // WireDependencies says what the address depends on: where the gateway is
 // reached, not which Istio version runs it. A version bump therefore keeps
 // the address known in preview, and what consumes it (every peer's
@@ -65,6 +64,7 @@ func (r *EastWestGateway) WireDependencies(f infer.FieldSelector, args *EastWest
 	f.OutputField(&state.GatewayPresent).DependsOn(f.InputField(args).Computed())
 }
 
+// Create installs the gateway and waits for its address.
 func (r *EastWestGateway) Create(ctx context.Context, req infer.CreateRequest[EastWestGatewayArgs]) (infer.CreateResponse[EastWestGatewayState], error) {
 	id := newID(req.Name)
 	if req.DryRun {
@@ -170,7 +170,7 @@ func (r *EastWestGateway) Read(ctx context.Context, req infer.ReadRequest[EastWe
 	if err != nil {
 		return fail(err)
 	}
-	if state.ReleaseStatus, _, err = releaseStatus(hc, naming.EastWestRelease); err != nil {
+	if state.ReleaseStatus, _, err = releaseStatus(ctx, hc, naming.EastWestRelease); err != nil {
 		return fail(err)
 	}
 	client, err := r.deps.kubeClient(state.Cluster)

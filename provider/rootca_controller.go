@@ -57,7 +57,7 @@ func rootReplacedBy(old, new CertificateArgs) string {
 			return "rootCertPem"
 		}
 		return ""
-	case strings.ToUpper(deref(old.KeyType)) != strings.ToUpper(deref(new.KeyType)):
+	case !strings.EqualFold(deref(old.KeyType), deref(new.KeyType)):
 		return "keyType"
 	case keySpec(old) != keySpec(new):
 		return "rsaBits"

@@ -63,8 +63,7 @@ func Start(ctx context.Context, o Options) (*World, error) {
 	}
 	wg.Wait()
 	if err := errors.Join(errs...); err != nil {
-		w.Stop()
-		return nil, fmt.Errorf("localcluster: %w", err)
+		return nil, fmt.Errorf("localcluster: %w", errors.Join(err, w.Stop()))
 	}
 
 	pool := &addressPool{}
@@ -75,8 +74,7 @@ func Start(ctx context.Context, o Options) (*World, error) {
 	}
 	w.Kubeconfig = filepath.Join(w.dir, "kubeconfig")
 	if err := writeKubeconfig(w.Kubeconfig, configs); err != nil {
-		w.Stop()
-		return nil, fmt.Errorf("localcluster: write kubeconfig: %w", err)
+		return nil, fmt.Errorf("localcluster: write kubeconfig: %w", errors.Join(err, w.Stop()))
 	}
 	return w, nil
 }

@@ -1,6 +1,7 @@
 package localcluster
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"net"
@@ -331,11 +332,8 @@ func serviceAddress(t *testing.T, c *Cluster, ns, name string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, in := range svc.Status.LoadBalancer.Ingress {
-		if in.IP != "" {
-			return in.IP
-		}
-		return in.Hostname
+	if ingress := svc.Status.LoadBalancer.Ingress; len(ingress) > 0 {
+		return cmp.Or(ingress[0].IP, ingress[0].Hostname)
 	}
 	return ""
 }

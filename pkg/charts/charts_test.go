@@ -40,6 +40,34 @@ func TestValidate(t *testing.T) {
 	}
 }
 
+// ValidateVersion is the one rule of an exact Istio version, shared by chart
+// loading and the provider's input checks.
+func TestValidateVersion(t *testing.T) {
+	tests := map[string]struct {
+		version string
+		wantErr string
+	}{
+		"a release":                              {version: "1.30.5"},
+		"a prerelease":                           {version: "1.29.0-beta.1"},
+		"a leading v":                            {version: "v1.30.5", wantErr: `starts with "v"`},
+		"a capital V is no version either":       {version: "V1.30.5", wantErr: "not an exact semantic version"},
+		"build metadata":                         {version: "1.30.5+build.1", wantErr: "build metadata"},
+		"a partial version":                      {version: "1.30", wantErr: "not an exact semantic version"},
+		"a range":                                {version: "~1.30.0", wantErr: "not an exact semantic version"},
+		"a wildcard":                             {version: "1.30.x", wantErr: "not an exact semantic version"},
+		"a leading zero":                         {version: "1.030.5", wantErr: "not an exact semantic version"},
+		"an empty prerelease identifier":         {version: "1.30.5-beta..1", wantErr: "not an exact semantic version"},
+		"surrounding space":                      {version: " 1.30.5", wantErr: "not an exact semantic version"},
+		"nothing":                                {version: "", wantErr: "exact version such as"},
+		"a prerelease with a hyphenated segment": {version: "1.30.0-alpha.0-rc"},
+	}
+	for name, tt := range tests {
+		t.Run(name, func(t *testing.T) {
+			checkErr(t, charts.ValidateVersion(tt.version), tt.wantErr)
+		})
+	}
+}
+
 func TestLoadFromDirectory(t *testing.T) {
 	chartDirs := testcharts.Directory(t)
 	archives := testcharts.Package(t, "1.2.3")
@@ -232,6 +260,9 @@ func TestLoadErrors(t *testing.T) {
 		},
 		"no version is refused": {
 			repo: repo.URL, name: charts.Base, version: "", wantErr: []string{"exact version"},
+		},
+		"a leading v is refused although the index has the version": {
+			repo: repo.URL, name: charts.Base, version: "v1.0.0", wantErr: []string{"base", `"v1.0.0" starts with "v"`},
 		},
 		"a missing OCI tag names chart, version and repository": {
 			repo: oci.Ref, name: charts.Base, version: "1.2.0", wantErr: []string{"base-1.2.0", oci.Ref},

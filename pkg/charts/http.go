@@ -14,6 +14,8 @@ import (
 	"helm.sh/helm/v3/pkg/getter"
 	"helm.sh/helm/v3/pkg/repo"
 	"sigs.k8s.io/yaml"
+
+	"github.com/ristio/pulumi-ristio/pkg/ctxbind"
 )
 
 // defaultFetchTimeout bounds one HTTP request when the context has no deadline.
@@ -30,8 +32,12 @@ func downloadHTTP(ctx context.Context, repository, name, version string) ([]byte
 	if err != nil {
 		return nil, fmt.Errorf("chart %s-%s from chart repository %s: %w", name, version, repository, err)
 	}
+	// Helm's getter knows no context: give up on it when ctx ends.
+	get := func(href string) (*bytes.Buffer, error) {
+		return ctxbind.Call(ctx, func() (*bytes.Buffer, error) { return g.Get(href) })
+	}
 	indexURL := base + "/index.yaml"
-	raw, err := getWithContext(ctx, g, indexURL)
+	raw, err := get(indexURL)
 	if err != nil {
 		return nil, fmt.Errorf("chart %s-%s: cannot read the index of chart repository %s: %w", name, version, repository, err)
 	}
@@ -50,7 +56,7 @@ func downloadHTTP(ctx context.Context, repository, name, version string) ([]byte
 	if err != nil {
 		return nil, fmt.Errorf("chart %s-%s in chart repository %s: %w", name, version, repository, err)
 	}
-	archive, err := getWithContext(ctx, g, archiveURL)
+	archive, err := get(archiveURL)
 	if err != nil {
 		return nil, fmt.Errorf("chart %s-%s: cannot download %s from chart repository %s: %w", name, version, archiveURL, repository, err)
 	}
@@ -103,26 +109,6 @@ func sameVersion(a, b string) bool {
 		return a == b
 	}
 	return va.Equal(vb) && va.Metadata() == vb.Metadata()
-}
-
-// getWithContext runs a Helm getter, which knows no context, and gives up when
-// ctx ends.
-func getWithContext(ctx context.Context, g getter.Getter, href string) (*bytes.Buffer, error) {
-	type result struct {
-		buf *bytes.Buffer
-		err error
-	}
-	done := make(chan result, 1)
-	go func() {
-		buf, err := g.Get(href)
-		done <- result{buf, err}
-	}()
-	select {
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	case r := <-done:
-		return r.buf, r.err
-	}
 }
 
 // fetchTimeout is what is left of ctx, or defaultFetchTimeout.

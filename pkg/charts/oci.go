@@ -10,6 +10,8 @@ import (
 	"strings"
 
 	"helm.sh/helm/v3/pkg/registry"
+
+	"github.com/ristio/pulumi-ristio/pkg/ctxbind"
 )
 
 // pullOCI pulls <repository>/<name>:<version> from an OCI registry with Helm's
@@ -22,7 +24,8 @@ func pullOCI(ctx context.Context, repository, name, version string) ([]byte, err
 	opts := []registry.ClientOption{
 		registry.ClientOptWriter(io.Discard),
 		registry.ClientOptHTTPClient(&http.Client{
-			Transport: contextTransport{ctx: ctx, next: http.DefaultTransport},
+			// Helm's registry client knows no context: its requests end with ctx.
+			Transport: ctxbind.Transport(ctx, http.DefaultTransport),
 			Timeout:   fetchTimeout(ctx),
 		}),
 	}
@@ -44,45 +47,6 @@ func pullOCI(ctx context.Context, repository, name, version string) ([]byte, err
 		return nil, fmt.Errorf("chart %s-%s: %s in OCI repository %s holds no chart", name, version, "oci://"+ref, repository)
 	}
 	return res.Chart.Data, nil
-}
-
-// contextTransport makes every request of Helm's registry client, which knows
-// no context, end with ctx.
-type contextTransport struct {
-	ctx  context.Context
-	next http.RoundTripper
-}
-
-func (t contextTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	ctx, cancel := mergeContexts(req.Context(), t.ctx)
-	resp, err := t.next.RoundTrip(req.WithContext(ctx))
-	if err != nil {
-		cancel()
-		return nil, err
-	}
-	resp.Body = cancelOnClose{ReadCloser: resp.Body, cancel: cancel}
-	return resp, nil
-}
-
-type cancelOnClose struct {
-	io.ReadCloser
-	cancel context.CancelFunc
-}
-
-func (c cancelOnClose) Close() error {
-	err := c.ReadCloser.Close()
-	c.cancel()
-	return err
-}
-
-// mergeContexts returns a context that ends when either a or b ends.
-func mergeContexts(a, b context.Context) (context.Context, context.CancelFunc) {
-	ctx, cancel := context.WithCancelCause(a)
-	stop := context.AfterFunc(b, func() { cancel(context.Cause(b)) })
-	return ctx, func() {
-		stop()
-		cancel(nil)
-	}
 }
 
 // isLoopback reports whether the repository's host is localhost or a

@@ -90,7 +90,7 @@ func (s Source) Load(ctx context.Context, name, version string) (*chart.Chart, e
 	if s.Directory != "" {
 		return loadFromDirectory(s.Directory, name, version)
 	}
-	if err := validateVersion(version); err != nil {
+	if err := ValidateVersion(version); err != nil {
 		return nil, fmt.Errorf("chart %s: %w", name, err)
 	}
 	cacheDir, err := s.cacheDir()
@@ -103,14 +103,24 @@ func (s Source) Load(ctx context.Context, name, version string) (*chart.Chart, e
 	return loadCached(ctx, cacheDir, s.Repository, name, version, downloadHTTP)
 }
 
-// validateVersion accepts exact semantic versions only: no ranges, no
-// wildcards, no partial versions.
-func validateVersion(version string) error {
+// ValidateVersion accepts exact Istio versions only, such as 1.29.0 or
+// 1.29.0-beta.1: a strict semantic version, since the version names both the
+// chart and the image tag. No range, wildcard or partial version, no leading
+// "v" (Istio tags neither charts nor images with one) and no build metadata
+// (an image tag cannot hold "+"). It is the one rule of ristio's istioVersion.
+func ValidateVersion(version string) error {
 	if version == "" {
 		return fmt.Errorf("no version given: an exact version such as 1.29.0 is required")
 	}
-	if _, err := semver.StrictNewVersion(strings.TrimPrefix(version, "v")); err != nil {
+	if strings.HasPrefix(version, "v") {
+		return fmt.Errorf("version %q starts with \"v\": Istio's charts and images are tagged without it (1.29.0, not v1.29.0)", version)
+	}
+	v, err := semver.StrictNewVersion(version)
+	if err != nil {
 		return fmt.Errorf("version %q is not an exact semantic version such as 1.29.0 (ranges are not accepted): %w", version, err)
+	}
+	if v.Metadata() != "" {
+		return fmt.Errorf("version %q has build metadata (+%s), which an image tag cannot hold", version, v.Metadata())
 	}
 	return nil
 }

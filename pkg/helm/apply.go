@@ -9,6 +9,7 @@ import (
 	"helm.sh/helm/v3/pkg/chart"
 	"helm.sh/helm/v3/pkg/release"
 
+	"github.com/ristio/pulumi-ristio/pkg/ctxbind"
 	"github.com/ristio/pulumi-ristio/pkg/helmvalues"
 )
 
@@ -141,7 +142,7 @@ func (c *Client) rollback(ctx context.Context, name string, version int) error {
 	rb.Version = version
 	rb.MaxHistory = c.MaxHistory
 	rb.Timeout = timeout(ctx)
-	if err := runWithContext(ctx, rb.Run, name); err != nil {
+	if err := ctxbind.Do(ctx, func() error { return rb.Run(name) }); err != nil {
 		return err
 	}
 	if interrupted.Info.Status.IsPending() {
@@ -160,17 +161,4 @@ func timeout(ctx context.Context) time.Duration {
 		return max(time.Until(d), time.Second)
 	}
 	return defaultTimeout
-}
-
-// runWithContext runs a Helm step that knows no context and returns early
-// when ctx ends (the step itself goes on in the background).
-func runWithContext(ctx context.Context, step func(string) error, name string) error {
-	done := make(chan error, 1)
-	go func() { done <- step(name) }()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case err := <-done:
-		return err
-	}
 }

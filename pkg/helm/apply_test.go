@@ -185,7 +185,7 @@ func TestApplyRecoversFromAFailedFirstInstall(t *testing.T) {
 	if r == nil || r.Status != "failed" {
 		t.Errorf("failed Apply() returned %+v", r)
 	}
-	if got, _ := f.Get("demo"); got == nil || got.Status != "failed" {
+	if got, _ := f.Get(context.Background(), "demo"); got == nil || got.Status != "failed" {
 		t.Fatalf("Get() after a failed install = %+v, want status failed", got)
 	}
 
@@ -209,7 +209,7 @@ func TestApplyAfterARenderFailureInstalls(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "asked to fail") {
 		t.Fatalf("Apply() error = %v", err)
 	}
-	if got, err := f.Get("demo"); got != nil || err != nil {
+	if got, err := f.Get(context.Background(), "demo"); got != nil || err != nil {
 		t.Fatalf("a render failure left a release: %+v, %v", got, err)
 	}
 	r, err := f.Apply(ctx, "demo", demoChart("1.0.0"), nil)
@@ -228,7 +228,7 @@ func TestApplyUpgradesOverAFailedUpgrade(t *testing.T) {
 	if _, err := f.Apply(ctx, "demo", demoChart("1.1.0"), nil); err == nil {
 		t.Fatal("upgrade did not fail")
 	}
-	if got, _ := f.Get("demo"); got.Status != "failed" || got.Revision != 2 {
+	if got, _ := f.Get(context.Background(), "demo"); got.Status != "failed" || got.Revision != 2 {
 		t.Fatalf("Get() = %+v", got)
 	}
 	f.kube.UpdateError = nil
@@ -288,7 +288,7 @@ func TestApplyReplacesAPendingInstall(t *testing.T) {
 func TestApplyReinstallsAnUninstalledReleaseWithHistory(t *testing.T) {
 	f := newFixture(t)
 	f.store(t, &release.Release{Name: "demo", Version: 1, Chart: demoChart("1.0.0"), Info: &release.Info{Status: release.StatusUninstalled}})
-	if got, err := f.Get("demo"); got != nil || err != nil {
+	if got, err := f.Get(context.Background(), "demo"); got != nil || err != nil {
 		t.Fatalf("Get() of an uninstalled release = %+v, %v; want nil, nil", got, err)
 	}
 	r, err := f.Apply(context.Background(), "demo", demoChart("1.0.0"), nil)
@@ -307,7 +307,7 @@ func TestApplyWithAnEndedContextChangesNothing(t *testing.T) {
 	if _, err := f.Apply(ctx, "demo", demoChart("1.0.0"), nil); !errors.Is(err, context.Canceled) {
 		t.Fatalf("Apply() error = %v", err)
 	}
-	if got, _ := f.Get("demo"); got != nil {
+	if got, _ := f.Get(context.Background(), "demo"); got != nil {
 		t.Errorf("release stored: %+v", got)
 	}
 }
@@ -325,7 +325,7 @@ func TestApplyRefusesBadInput(t *testing.T) {
 func TestGetAndUninstall(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
-	if got, err := f.Get("demo"); got != nil || err != nil {
+	if got, err := f.Get(context.Background(), "demo"); got != nil || err != nil {
 		t.Fatalf("Get() of nothing = %+v, %v", got, err)
 	}
 	if err := f.Uninstall(ctx, "demo"); err != nil {
@@ -334,14 +334,14 @@ func TestGetAndUninstall(t *testing.T) {
 	if _, err := f.Apply(ctx, "demo", demoChart("1.0.0"), nil); err != nil {
 		t.Fatal(err)
 	}
-	got, err := f.Get("demo")
+	got, err := f.Get(context.Background(), "demo")
 	if err != nil || got == nil || got.Status != "deployed" || got.Action != "" {
 		t.Fatalf("Get() = %+v, %v", got, err)
 	}
 	if err := f.Uninstall(ctx, "demo"); err != nil {
 		t.Fatal(err)
 	}
-	if got, err := f.Get("demo"); got != nil || err != nil {
+	if got, err := f.Get(context.Background(), "demo"); got != nil || err != nil {
 		t.Fatalf("Get() after Uninstall = %+v, %v", got, err)
 	}
 	if h := f.stored(t, "demo"); len(h) != 0 {
@@ -401,8 +401,10 @@ func TestApplyEndsWithItsContextAndTheNextApplyRecovers(t *testing.T) {
 	// state it leaves, the next Apply brings the release to deployed.
 	close(unblock)
 	time.Sleep(100 * time.Millisecond)
-	f.mu.Lock() // let the background step finish with the configuration
-	f.mu.Unlock()
+	func() { // let the background step finish with the configuration
+		f.mu.Lock()
+		defer f.mu.Unlock()
+	}()
 	r, err := f.Apply(context.Background(), "demo", demoChart("1.0.0"), map[string]any{"x": "1"})
 	if err != nil {
 		t.Fatalf("Apply() after a timed-out Apply: %v", err)

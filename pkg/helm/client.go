@@ -16,9 +16,7 @@ import (
 
 	"context"
 	"fmt"
-	"strings"
 	"sync"
-	"sync/atomic"
 
 	"helm.sh/helm/v3/pkg/action"
 	"helm.sh/helm/v3/pkg/chartutil"
@@ -84,9 +82,6 @@ type Client struct {
 	Owner string
 
 	mu sync.Mutex
-	// deleteFailure is Helm's last logged reason for failing to delete a
-	// release's objects: its returned error does not carry it.
-	deleteFailure atomic.Pointer[string]
 }
 
 // New returns a Client for releases in namespace of the cluster cc points at.
@@ -103,7 +98,7 @@ func New(cc clientcmd.ClientConfig, namespace string, debugf func(format string,
 	cfg := new(action.Configuration)
 	c := newClient(cfg, namespace, debugf)
 	getter := newRESTClientGetter(cc, namespace, c.log)
-	if err := cfg.Init(getter, namespace, "secret", c.helmLog); err != nil {
+	if err := cfg.Init(getter, namespace, "secret", c.log); err != nil {
 		return nil, fmt.Errorf("helm: namespace %s: %w", namespace, err)
 	}
 	c.refresh = func(ctx context.Context) {
@@ -119,7 +114,7 @@ func New(cc clientcmd.ClientConfig, namespace string, debugf func(format string,
 // replaced by one that goes to debugf.
 func NewForConfiguration(cfg *action.Configuration, namespace string, debugf func(format string, args ...any)) *Client {
 	c := newClient(cfg, namespace, debugf)
-	cfg.Log = c.helmLog
+	cfg.Log = c.log
 	return c
 }
 
@@ -137,18 +132,6 @@ func serialized(log func(string, ...any)) func(string, ...any) {
 		log(format, args...)
 	}
 }
-
-// helmLog receives Helm's log lines.
-func (c *Client) helmLog(format string, args ...any) {
-	line := fmt.Sprintf(format, args...)
-	if strings.HasPrefix(line, deleteFailurePrefix) {
-		reason := strings.TrimPrefix(line, deleteFailurePrefix)
-		c.deleteFailure.Store(&reason)
-	}
-	c.log("%s", line)
-}
-
-const deleteFailurePrefix = "uninstall: Failed to delete release: "
 
 // Namespace is the release namespace.
 func (c *Client) Namespace() string { return c.namespace }

@@ -245,7 +245,7 @@ func TestAgainstALocalCluster(t *testing.T) {
 		if err := c.cfg.Releases.Create(&pending); err != nil {
 			t.Fatal(err)
 		}
-		if got, _ := c.Get(naming.IstiodRelease); got.Status != "pending-upgrade" {
+		if got, _ := c.Get(context.Background(), naming.IstiodRelease); got.Status != "pending-upgrade" {
 			t.Fatalf("Get() = %+v", got)
 		}
 		r, err := c.Apply(ctx, naming.IstiodRelease, load(t, charts.Istiod, "1.0.1").Chart, istiodValues)
@@ -267,7 +267,7 @@ func TestAgainstALocalCluster(t *testing.T) {
 			t.Fatal("an invalid label was accepted")
 		}
 		t.Logf("failed install: %v", err)
-		got, err := c.Get("broken-gateway")
+		got, err := c.Get(context.Background(), "broken-gateway")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -300,7 +300,7 @@ func TestAgainstALocalCluster(t *testing.T) {
 			if err != nil && !errors.Is(err, context.DeadlineExceeded) {
 				t.Errorf("error %v is not the context's", err)
 			}
-			got, _ := c.Get("interrupted-gateway")
+			got, _ := c.Get(context.Background(), "interrupted-gateway")
 			t.Logf("Apply with %s: %+v, %v; stored: %+v", d, r, err, got)
 		}
 		r, err := c.Apply(ctx, "interrupted-gateway", ch, vals)
@@ -324,7 +324,7 @@ func TestAgainstALocalCluster(t *testing.T) {
 			if err := c.Uninstall(ctx, name); err != nil {
 				t.Fatalf("%s: %v", name, err)
 			}
-			if got, err := c.Get(name); got != nil || err != nil {
+			if got, err := c.Get(context.Background(), name); got != nil || err != nil {
 				t.Errorf("Get(%s) after Uninstall = %+v, %v", name, got, err)
 			}
 		}

@@ -10,17 +10,21 @@ import (
 	"helm.sh/helm/v3/pkg/storage/driver"
 )
 
-// Get returns the newest revision of release name: nil, nil when there is
-// none or it was uninstalled (the release is gone); a failed or pending
-// release is returned with that Status, which callers treat as drift.
-func (c *Client) Get(name string) (*Release, error) {
+// Get returns the newest revision of release name: nil, nil when
+// there is none or it was uninstalled (the release is gone); a failed or
+// pending release is returned with that Status, which callers treat as
+// drift. Its requests to the cluster end when ctx does.
+func (c *Client) Get(ctx context.Context, name string) (*Release, error) {
 	if err := validName(name); err != nil {
 		return nil, err
 	}
-	defer c.begin(context.Background())()
+	defer c.begin(ctx)()
+	if err := ctx.Err(); err != nil {
+		return nil, c.errorf(name, "get", err)
+	}
 	history, err := c.history(name)
 	if err != nil {
-		return nil, c.errorf(name, "get", err)
+		return nil, c.errorf(name, "get", withContextError(ctx, err))
 	}
 	if len(history) == 0 {
 		return nil, nil

@@ -2,7 +2,6 @@ package helm
 
 import (
 	"context"
-	"io"
 	"net/http"
 	"sync"
 	"sync/atomic"
@@ -17,6 +16,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 
+	"github.com/ristio/pulumi-ristio/pkg/ctxbind"
 	"github.com/ristio/pulumi-ristio/pkg/kubeconfig"
 )
 
@@ -66,12 +66,7 @@ func (g *restClientGetter) restConfig() (*rest.Config, error) {
 			return nil, err
 		}
 		cfg = rest.CopyConfig(cfg)
-		if cfg.QPS == 0 {
-			cfg.QPS = kubeconfig.QPS
-		}
-		if cfg.Burst == 0 {
-			cfg.Burst = kubeconfig.Burst
-		}
+		kubeconfig.SetRateLimitDefaults(cfg)
 		if cfg.Timeout == 0 {
 			cfg.Timeout = restTimeout
 		}
@@ -79,7 +74,7 @@ func (g *restClientGetter) restConfig() (*rest.Config, error) {
 		// not on the provider's stderr.
 		cfg.WarningHandler = warningLogger(g.warn)
 		cfg.Wrap(func(next http.RoundTripper) http.RoundTripper {
-			return contextRoundTripper{next: next, ctx: g.context}
+			return ctxbind.RoundTripper{Next: next, Context: g.context}
 		})
 		g.config = cfg
 	}
@@ -148,44 +143,6 @@ func (g *restClientGetter) context() context.Context {
 		return *p
 	}
 	return context.Background()
-}
-
-// contextRoundTripper ends each request when either its own context or the
-// workflow's ends.
-type contextRoundTripper struct {
-	next http.RoundTripper
-	ctx  func() context.Context
-}
-
-func (t contextRoundTripper) RoundTrip(req *http.Request) (*http.Response, error) {
-	op := t.ctx()
-	if op.Done() == nil {
-		return t.next.RoundTrip(req)
-	}
-	ctx, cancel := context.WithCancelCause(req.Context())
-	stop := context.AfterFunc(op, func() { cancel(context.Cause(op)) })
-	done := func() {
-		stop()
-		cancel(nil)
-	}
-	resp, err := t.next.RoundTrip(req.WithContext(ctx))
-	if err != nil {
-		done()
-		return nil, err
-	}
-	resp.Body = &cancelOnClose{ReadCloser: resp.Body, cancel: done}
-	return resp, nil
-}
-
-type cancelOnClose struct {
-	io.ReadCloser
-	cancel func()
-}
-
-func (c *cancelOnClose) Close() error {
-	err := c.ReadCloser.Close()
-	c.cancel()
-	return err
 }
 
 // namespacedClientConfig overrides the kubeconfig's namespace with the

@@ -28,8 +28,8 @@ import (
 const FieldManager = "ristio"
 
 // Progress receives status lines such as "waiting for deployment
-// istio-system/istiod (10s): 0/1 replicas available". The caller prefixes the
-// cluster name. A nil Progress discards them.
+// istio-system/istiod (10s): 0 of 1 updated replicas are available". The
+// caller prefixes the cluster name. A nil Progress discards them.
 type Progress func(format string, args ...any)
 
 // Client talks to one cluster.
@@ -55,12 +55,7 @@ func New(src kubeconfig.Source) (*Client, error) {
 // Burst gets kubeconfig.QPS and kubeconfig.Burst.
 func NewForConfig(cfg *rest.Config) (*Client, error) {
 	cfg = rest.CopyConfig(cfg)
-	if cfg.QPS == 0 {
-		cfg.QPS = kubeconfig.QPS
-	}
-	if cfg.Burst == 0 {
-		cfg.Burst = kubeconfig.Burst
-	}
+	kubeconfig.SetRateLimitDefaults(cfg)
 	httpClient, err := rest.HTTPClientFor(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("kubernetes client for %s: %w", cfg.Host, err)

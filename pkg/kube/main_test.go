@@ -39,6 +39,9 @@ func TestMain(m *testing.M) {
 // and a kube.Client for it built from the world's kubeconfig.
 func cluster(t *testing.T) (*localcluster.Cluster, *kube.Client) {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("needs a local cluster: run make test")
+	}
 	worldOnce.Do(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 		defer cancel()

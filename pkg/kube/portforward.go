@@ -14,7 +14,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/util/httpstream"
+	"k8s.io/apimachinery/pkg/util/httpstream" //nolint:staticcheck // client-go's SPDY dialer still returns this package's Connection
 	"k8s.io/client-go/transport/spdy"
 )
 
@@ -55,7 +55,7 @@ func (c *Client) DialPod(ctx context.Context, ns, pod string, port int) (net.Con
 	case <-ctx.Done():
 		go func() {
 			if d := <-ch; d.conn != nil {
-				d.conn.Close()
+				_ = d.conn.Close()
 			}
 		}()
 		return nil, fmt.Errorf("port-forward to pod %s port %d: %w", ref(ns, pod), port, ctx.Err())
@@ -67,14 +67,14 @@ func (c *Client) DialPod(ctx context.Context, ns, pod string, port int) (net.Con
 	headers.Set(corev1.StreamType, corev1.StreamTypeError)
 	errStream, err := streams.CreateStream(headers)
 	if err != nil {
-		streams.Close()
+		_ = streams.Close()
 		return nil, fmt.Errorf("port-forward to pod %s port %d: error stream: %w", ref(ns, pod), port, err)
 	}
 	errStream.Close() // nothing is sent on it; the kubelet writes why a dial failed
 	headers.Set(corev1.StreamType, corev1.StreamTypeData)
 	data, err := streams.CreateStream(headers)
 	if err != nil {
-		streams.Close()
+		_ = streams.Close()
 		return nil, fmt.Errorf("port-forward to pod %s port %d: data stream: %w", ref(ns, pod), port, err)
 	}
 	pc := &podConn{streams: streams, data: data, remote: podAddr(ref(ns, pod) + ":" + strconv.Itoa(port)), remoteErr: make(chan error, 1)}

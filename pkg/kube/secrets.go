@@ -2,6 +2,8 @@ package kube
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 
 	corev1 "k8s.io/api/core/v1"
@@ -23,37 +25,64 @@ func (c *Client) GetSecret(ctx context.Context, ns, name string) (*corev1.Secret
 }
 
 // ApplySecret creates or updates the secret by server-side apply, as field
-// manager "ristio": its labels, annotations, type, data and stringData.
-// Data keys ristio applied before and no longer passes are removed; keys
-// others wrote stay.
+// manager "ristio", with every field s sets: labels, annotations, owner
+// references, finalizers, type, data, stringData, immutable (and
+// resourceVersion, which makes the apply conditional). Data keys ristio
+// applied before and no longer passes are removed; keys others wrote stay.
+// Metadata only the API server sets (uid, generation, timestamps, managed
+// fields) is refused: s must be written to be applied, not read back.
 func (c *Client) ApplySecret(ctx context.Context, s *corev1.Secret) error {
 	if s.Name == "" || s.Namespace == "" {
 		return fmt.Errorf("apply secret %s: name and namespace are required", ref(s.Namespace, s.Name))
 	}
-	ac := corev1ac.Secret(s.Name, s.Namespace)
-	if len(s.Labels) > 0 {
-		ac.WithLabels(s.Labels)
+	ac, err := secretApplyConfiguration(s)
+	if err != nil {
+		return fmt.Errorf("apply secret %s: %w", ref(s.Namespace, s.Name), err)
 	}
-	if len(s.Annotations) > 0 {
-		ac.WithAnnotations(s.Annotations)
-	}
-	if s.Type != "" {
-		ac.WithType(s.Type)
-	}
-	if len(s.Data) > 0 {
-		ac.WithData(s.Data)
-	}
-	if len(s.StringData) > 0 {
-		ac.WithStringData(s.StringData)
-	}
-	if s.Immutable != nil {
-		ac.WithImmutable(*s.Immutable)
-	}
-	_, err := c.kube.CoreV1().Secrets(s.Namespace).Apply(ctx, ac, metav1.ApplyOptions{FieldManager: FieldManager, Force: true})
+	_, err = c.kube.CoreV1().Secrets(s.Namespace).Apply(ctx, ac, metav1.ApplyOptions{FieldManager: FieldManager, Force: true})
 	if err != nil {
 		return fmt.Errorf("apply secret %s: %w", ref(s.Namespace, s.Name), err)
 	}
 	return nil
+}
+
+// secretApplyConfiguration converts s through JSON, whose shape the two
+// types share, so that no field is left out: copying fields one by one
+// silently dropped those it did not name.
+func secretApplyConfiguration(s *corev1.Secret) (*corev1ac.SecretApplyConfiguration, error) {
+	if field := serverSetField(&s.ObjectMeta); field != "" {
+		return nil, fmt.Errorf("metadata.%s is set by the API server and cannot be applied", field)
+	}
+	raw, err := json.Marshal(s)
+	if err != nil {
+		// The error could quote secret data.
+		return nil, errors.New("the secret does not serialize")
+	}
+	ac := &corev1ac.SecretApplyConfiguration{}
+	if err := json.Unmarshal(raw, ac); err != nil {
+		return nil, errors.New("the secret does not convert to an apply configuration")
+	}
+	return ac.WithAPIVersion("v1").WithKind("Secret"), nil
+}
+
+// serverSetField names the first metadata field s sets that only the API
+// server writes, or returns "".
+func serverSetField(m *metav1.ObjectMeta) string {
+	switch {
+	case m.UID != "":
+		return "uid"
+	case m.Generation != 0:
+		return "generation"
+	case !m.CreationTimestamp.IsZero():
+		return "creationTimestamp"
+	case m.DeletionTimestamp != nil:
+		return "deletionTimestamp"
+	case m.DeletionGracePeriodSeconds != nil:
+		return "deletionGracePeriodSeconds"
+	case len(m.ManagedFields) > 0:
+		return "managedFields"
+	}
+	return ""
 }
 
 // DeleteSecret deletes the secret; one that does not exist is not an error.

@@ -12,6 +12,9 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/kubectl/pkg/polymorphichelpers"
 )
 
 // How often waits look, and how often they report.
@@ -110,8 +113,9 @@ func (c *Client) WaitForServiceAccount(ctx context.Context, ns, name string, pro
 	})
 }
 
-// WaitForDeployment waits until the deployment's controller has seen its
-// latest spec and at least one replica is available.
+// WaitForDeployment waits until the deployment has rolled out, as `kubectl
+// rollout status` says: its controller has seen its latest spec and every
+// replica is updated and available.
 func (c *Client) WaitForDeployment(ctx context.Context, ns, name string, progress Progress) error {
 	deployments := c.kube.AppsV1().Deployments(ns)
 	var last *appsv1.Deployment
@@ -135,31 +139,52 @@ func (c *Client) WaitForDeployment(ctx context.Context, ns, name string, progres
 	return err
 }
 
+// deploymentReady is `kubectl rollout status`: the controller has seen the
+// latest spec and every replica runs the current template and is available.
+// The old replicas stay available during a rollout, so "some replica is
+// available" would end the wait before an upgrade did. The state is
+// kubectl's message, with the reasons of failed or stalled replicas added.
 func deploymentReady(d *appsv1.Deployment) (bool, string, error) {
-	s := d.Status
-	if s.ObservedGeneration < d.Generation {
-		return false, fmt.Sprintf("%s: generation %d not yet observed by the deployment controller (observed %d)",
-			d.Name, d.Generation, s.ObservedGeneration), nil
+	obj, err := runtime.DefaultUnstructuredConverter.ToUnstructured(d)
+	if err != nil {
+		return false, "", permanent(fmt.Errorf("deployment %s: %w", d.Name, err))
 	}
-	want := int32(1)
-	if d.Spec.Replicas != nil {
-		want = *d.Spec.Replicas
-	}
-	// As `kubectl rollout status`: every replica runs the current template and
-	// is available. The old replicas stay available during a rollout, so
-	// "some replica is available" would end the wait before an upgrade did.
-	if want == 0 || (s.UpdatedReplicas >= want && s.Replicas <= s.UpdatedReplicas && s.AvailableReplicas >= s.UpdatedReplicas) {
+	msg, done, err := (&polymorphichelpers.DeploymentStatusViewer{}).Status(&unstructured.Unstructured{Object: obj}, 0)
+	switch {
+	case err != nil:
+		// kubectl gives up at the progress deadline; the wait goes on to its
+		// own, since a rollout can still recover (an image pushed late).
+		msg = err.Error()
+	case done:
 		return true, "", nil
+	default:
+		msg = rolloutState(d.Name, msg)
 	}
-	state := fmt.Sprintf("%s: %d/%d replicas updated, %d available", d.Name, s.UpdatedReplicas, want, s.AvailableReplicas)
-	for _, cond := range s.Conditions {
+	return false, msg + replicaTrouble(d), nil
+}
+
+// rolloutState trims kubectl's "Waiting for deployment "istiod" rollout to
+// finish: 0 of 1 updated replicas are available...\n" to what follows
+// poll's own "waiting for deployment ns/istiod (5s): ".
+func rolloutState(name, msg string) string {
+	msg = strings.TrimSuffix(strings.TrimSpace(msg), "...")
+	msg = strings.TrimPrefix(msg, "Waiting for ")
+	return strings.TrimPrefix(msg, fmt.Sprintf("deployment %q rollout to finish: ", name))
+}
+
+// replicaTrouble quotes the conditions that say why replicas do not come
+// (pods refused by an admission webhook, a rollout past its deadline), which
+// kubectl's message leaves out.
+func replicaTrouble(d *appsv1.Deployment) string {
+	var out string
+	for _, cond := range d.Status.Conditions {
 		failed := cond.Type == appsv1.DeploymentReplicaFailure && cond.Status == corev1.ConditionTrue
 		stuck := cond.Type == appsv1.DeploymentProgressing && cond.Status == corev1.ConditionFalse
 		if failed || stuck {
-			state += fmt.Sprintf("; %s: %s", cond.Reason, cond.Message)
+			out += fmt.Sprintf("; %s: %s", cond.Reason, cond.Message)
 		}
 	}
-	return false, state, nil
+	return out
 }
 
 // podsState describes the deployment's pods that are not ready, for a

@@ -134,7 +134,7 @@ func TestWaitForDeployment(t *testing.T) {
 	start := time.Now()
 	err := client.WaitForDeployment(timeout(t, 6*time.Second), ns, "istiod", rec.progress)
 	t.Logf("timeout error: %v", err)
-	mustContain(t, err, "timed out after", "deployment "+ns+"/istiod", "istiod: 1/1 replicas updated, 0 available", "pods: istiod-")
+	mustContain(t, err, "timed out after", "deployment "+ns+"/istiod", "0 of 1 updated replicas are available", "pods: istiod-")
 	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("error does not wrap context.DeadlineExceeded")
 	}
@@ -142,7 +142,7 @@ func TestWaitForDeployment(t *testing.T) {
 		t.Errorf("wait overran its deadline: %s", d)
 	}
 	lines := rec.all()
-	if len(lines) == 0 || !strings.HasPrefix(lines[0], "waiting for deployment "+ns+"/istiod (5s): istiod: 1/1 replicas updated, 0 available") {
+	if len(lines) == 0 || !strings.HasPrefix(lines[0], "waiting for deployment "+ns+"/istiod (5s): 0 of 1 updated replicas are available") {
 		t.Errorf("progress lines %q", lines)
 	}
 

@@ -175,19 +175,19 @@ func TestDeploymentReady(t *testing.T) {
 		},
 		"one of three available is not enough": {
 			d:         deployment(3, 1, 1, 3, 3, 1),
-			wantState: "istiod: 3/3 replicas updated, 1 available",
+			wantState: "1 of 3 updated replicas are available",
 		},
 		"a rollout with the old replica still serving is not done": {
 			d:         deployment(1, 2, 2, 2, 1, 1),
-			wantState: "istiod: 1/1 replicas updated, 1 available",
+			wantState: "1 old replicas are pending termination",
 		},
 		"none available says how many": {
 			d:         deployment(1, 1, 1, 1, 1, 0),
-			wantState: "istiod: 1/1 replicas updated, 0 available",
+			wantState: "0 of 1 updated replicas are available",
 		},
 		"a spec the controller has not seen yet is not ready even if available": {
 			d:         deployment(1, 2, 1, 1, 1, 1),
-			wantState: "istiod: generation 2 not yet observed by the deployment controller (observed 1)",
+			wantState: "deployment spec update to be observed",
 		},
 		"a replica failure is quoted": {
 			d: func() appsv1.Deployment {
@@ -198,7 +198,25 @@ func TestDeploymentReady(t *testing.T) {
 				}
 				return d
 			}(),
-			wantState: `istiod: 0/1 replicas updated, 0 available; FailedCreate: pods "istiod-x" is forbidden`,
+			wantState: `0 out of 1 new replicas have been updated; FailedCreate: pods "istiod-x" is forbidden`,
+		},
+		"a rollout past its progress deadline is still waited for, and says why": {
+			d: func() appsv1.Deployment {
+				d := deployment(1, 2, 2, 2, 1, 1)
+				d.Status.Conditions = []appsv1.DeploymentCondition{
+					{Type: appsv1.DeploymentProgressing, Status: corev1.ConditionFalse, Reason: "ProgressDeadlineExceeded", Message: `ReplicaSet "istiod-y" has timed out progressing.`},
+				}
+				return d
+			}(),
+			wantState: `deployment "istiod" exceeded its progress deadline; ProgressDeadlineExceeded: ReplicaSet "istiod-y" has timed out progressing.`,
+		},
+		"scaled to zero is done once the old replicas are gone": {
+			d:         deployment(0, 2, 2, 0, 0, 0),
+			wantReady: true,
+		},
+		"scaled to zero waits for the old replicas to terminate": {
+			d:         deployment(0, 2, 2, 1, 0, 1),
+			wantState: "1 old replicas are pending termination",
 		},
 	}
 	for scenario, tc := range tests {

@@ -82,11 +82,22 @@ func (s Source) RESTConfig() (*rest.Config, error) {
 	if err != nil {
 		return nil, fmt.Errorf("context %q of %s: %w", l.context, l.origin, err)
 	}
-	cfg.QPS = QPS
-	cfg.Burst = Burst
+	SetRateLimitDefaults(cfg)
 	cfg.Timeout = Timeout
 	cfg = rest.AddUserAgent(cfg, UserAgent)
 	return cfg, nil
+}
+
+// SetRateLimitDefaults gives cfg this package's QPS and Burst where it sets
+// none; limits it sets are kept. Every client ristio builds goes through it,
+// so none falls back to client-go's throttling defaults.
+func SetRateLimitDefaults(cfg *rest.Config) {
+	if cfg.QPS == 0 {
+		cfg.QPS = QPS
+	}
+	if cfg.Burst == 0 {
+		cfg.Burst = Burst
+	}
 }
 
 // Endpoint returns the server URL of the selected context and the CA

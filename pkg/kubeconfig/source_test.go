@@ -15,6 +15,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"k8s.io/client-go/rest"
 )
 
 // Sentinels that stand for secret material: no error may contain them.
@@ -264,6 +266,27 @@ func TestEndpoint(t *testing.T) {
 			}
 			if !bytes.Equal(gotCA, tc.wantCA) {
 				t.Errorf("CA differs: got %d bytes, want %d", len(gotCA), len(tc.wantCA))
+			}
+		})
+	}
+}
+
+func TestSetRateLimitDefaults(t *testing.T) {
+	tests := map[string]struct {
+		qps, wantQPS     float32
+		burst, wantBurst int
+	}{
+		"a config without limits gets ours":   {wantQPS: QPS, wantBurst: Burst},
+		"limits a config sets are kept":       {qps: 7, burst: 300, wantQPS: 7, wantBurst: 300},
+		"each limit is defaulted on its own":  {burst: 3, wantQPS: QPS, wantBurst: 3},
+		"a QPS alone keeps it, Burst is ours": {qps: 7, wantQPS: 7, wantBurst: Burst},
+	}
+	for scenario, tc := range tests {
+		t.Run(scenario, func(t *testing.T) {
+			cfg := &rest.Config{QPS: tc.qps, Burst: tc.burst}
+			SetRateLimitDefaults(cfg)
+			if cfg.QPS != tc.wantQPS || cfg.Burst != tc.wantBurst {
+				t.Errorf("QPS %v Burst %v, want %v %v", cfg.QPS, cfg.Burst, tc.wantQPS, tc.wantBurst)
 			}
 		})
 	}

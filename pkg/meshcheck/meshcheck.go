@@ -12,8 +12,8 @@ package meshcheck
 import (
 	"crypto/x509"
 	"encoding/json"
-	"errors"
 	"encoding/pem"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"

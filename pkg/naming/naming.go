@@ -18,9 +18,11 @@ const (
 	// ReaderServiceAccount is the read-only identity peers use to watch a cluster.
 	ReaderServiceAccount = "istio-reader-service-account"
 
-	// BaseRelease, IstiodRelease and EastWestRelease are the Helm release names.
-	BaseRelease     = "istio-base"
-	IstiodRelease   = "istiod"
+	// BaseRelease is the Helm release of Istio's base chart (CRDs).
+	BaseRelease = "istio-base"
+	// IstiodRelease is the Helm release of istiod.
+	IstiodRelease = "istiod"
+	// EastWestRelease is the Helm release of the east-west gateway.
 	EastWestRelease = "istio-eastwestgateway"
 	// EastWestService is the east-west gateway's Service and Deployment name.
 	EastWestService = "istio-eastwestgateway"

@@ -260,6 +260,8 @@ func releaseRevision(t *testing.T, c *localcluster.Cluster, release string) int 
 		t.Fatalf("%s: deployed release %s: %d found (%v)", c.Name, release, len(list.Items), err)
 	}
 	var rev int
-	fmt.Sscan(list.Items[0].Labels["version"], &rev)
+	if _, err := fmt.Sscan(list.Items[0].Labels["version"], &rev); err != nil {
+		t.Fatalf("%s: release %s has version label %q: %v", c.Name, release, list.Items[0].Labels["version"], err)
+	}
 	return rev
 }

@@ -51,7 +51,11 @@ func run(n int, dir string) error {
 	if err != nil {
 		return err
 	}
-	defer w.Stop()
+	defer func() {
+		if err := w.Stop(); err != nil {
+			log.Printf("stopping the clusters: %v", err)
+		}
+	}()
 	w.RunLoadBalancer(ctx, localcluster.LBIP)
 	w.RunKubelet(ctx)
 	for _, c := range w.Clusters {

@@ -1,0 +1,109 @@
+package ctxbind_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/ristio/pulumi-ristio/pkg/ctxbind"
+)
+
+// stalling serves a header and then holds the body until the request ends,
+// so a test sees whether the outer context reaches it.
+func stalling(t *testing.T) *httptest.Server {
+	t.Helper()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/body" {
+			w.WriteHeader(http.StatusOK)
+			w.(http.Flusher).Flush()
+		}
+		select {
+		case <-r.Context().Done():
+		case <-time.After(30 * time.Second):
+		}
+	}))
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+var errWorkflowEnded = errors.New("workflow ended")
+
+func TestRoundTripperEndsRequestsWithTheOuterContext(t *testing.T) {
+	srv := stalling(t)
+	tests := map[string]struct {
+		path string
+		// read reads the body, which is where the request stalls.
+		read bool
+	}{
+		"a request that waits for its response": {path: "/"},
+		"a body read after RoundTrip returned":  {path: "/body", read: true},
+	}
+	for scenario, tc := range tests {
+		t.Run(scenario, func(t *testing.T) {
+			outer, cancel := context.WithCancelCause(context.Background())
+			time.AfterFunc(200*time.Millisecond, func() { cancel(errWorkflowEnded) })
+			client := &http.Client{Transport: ctxbind.Transport(outer, http.DefaultTransport)}
+			start := time.Now()
+			resp, err := client.Get(srv.URL + tc.path) // the request's own context never ends
+			if tc.read {
+				if err != nil {
+					t.Fatal(err)
+				}
+				_, err = io.ReadAll(resp.Body)
+				resp.Body.Close()
+			}
+			if !errors.Is(err, errWorkflowEnded) {
+				t.Fatalf("error %v, want the outer context's cause", err)
+			}
+			if d := time.Since(start); d > 5*time.Second {
+				t.Errorf("took %s to end", d)
+			}
+		})
+	}
+}
+
+func TestRoundTripperFollowsTheCurrentContext(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	t.Cleanup(srv.Close)
+	ended, cancel := context.WithCancel(context.Background())
+	cancel()
+	current := ended
+	client := &http.Client{Transport: ctxbind.RoundTripper{Next: http.DefaultTransport, Context: func() context.Context { return current }}}
+	if _, err := client.Get(srv.URL); !errors.Is(err, context.Canceled) {
+		t.Fatalf("request under an ended context: %v", err)
+	}
+	current = context.Background()
+	resp, err := client.Get(srv.URL)
+	if err != nil {
+		t.Fatalf("request under the next context: %v", err)
+	}
+	resp.Body.Close()
+}
+
+func TestCall(t *testing.T) {
+	got, err := ctxbind.Call(context.Background(), func() (int, error) { return 7, nil })
+	if got != 7 || err != nil {
+		t.Fatalf("Call() = %d, %v", got, err)
+	}
+	boom := errors.New("boom")
+	if err := ctxbind.Do(context.Background(), func() error { return boom }); !errors.Is(err, boom) {
+		t.Fatalf("Do() = %v", err)
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	release := make(chan struct{})
+	defer close(release)
+	start := time.Now()
+	got, err = ctxbind.Call(ctx, func() (int, error) { <-release; return 7, nil })
+	if got != 0 || !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Call() of a stuck step = %d, %v; want the context's error", got, err)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("returned after %s", d)
+	}
+}
