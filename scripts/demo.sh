@@ -19,6 +19,9 @@ export PULUMI_BACKEND_URL="file://$DIR/state"
 export PULUMI_CONFIG_PASSPHRASE="${PULUMI_CONFIG_PASSPHRASE-ristio-demo}"
 export PULUMI_SKIP_UPDATE_CHECK=true
 export PULUMI_DIY_BACKEND_NO_LEGACY_WARNING=true
+# Plugins come from PULUMI_HOME (ristio, installed from its archive) and from
+# next to the CLI (the YAML host, as a Pulumi install bundles it), not PATH.
+export PULUMI_IGNORE_AMBIENT_PLUGINS=true
 
 log() { printf '[demo %s] %s\n' "$(date +%H:%M:%S)" "$*"; }
 

@@ -100,4 +100,10 @@ case "$which" in
   all|golangci-lint) build golangci-lint "$GOLANGCI_LINT_VERSION" build_lint ;;&
   *) ;;
 esac
+# The YAML language host next to the CLI, where a Pulumi install bundles it:
+# with PULUMI_IGNORE_AMBIENT_PLUGINS the engine finds it there, and plugins
+# from its plugin cache, instead of warning about each one found on PATH.
+if [[ -x "$cache/pulumi/$PULUMI_VERSION/pulumi" && -x "$cache/pulumi-language-yaml/$PULUMI_YAML_VERSION/pulumi-language-yaml" ]]; then
+  ln -sf "$cache/pulumi-language-yaml/$PULUMI_YAML_VERSION/pulumi-language-yaml" "$cache/pulumi/$PULUMI_VERSION/pulumi-language-yaml"
+fi
 log "tools ready in $bin"
