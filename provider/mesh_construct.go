@@ -3,10 +3,9 @@ package provider
 import (
 	"fmt"
 	"strings"
-
-	"github.com/pulumi/pulumi-go-provider/infer"
 	"time"
 
+	"github.com/pulumi/pulumi-go-provider/infer"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/ristio/pulumi-ristio/pkg/kubeconfig"
