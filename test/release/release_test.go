@@ -55,8 +55,11 @@ func TestArchiveInstallsWithTheCLI(t *testing.T) {
 	}
 	checkChecksum(t, archive, filepath.Join(out, "pulumi-resource-ristio_"+provider.Version+"_checksums.txt"))
 
-	// The CLI and the YAML host, and no ristio plugin, on PATH.
+	// The CLI and the YAML host, and no ristio plugin, on PATH; as in a
+	// Pulumi install, plugins come from the plugin cache and the YAML host
+	// from next to the CLI (tools/build.sh bundles it there).
 	env := pulumitest.CLIEnv(t)
+	env["PULUMI_IGNORE_AMBIENT_PLUGINS"] = "true"
 	for _, dir := range strings.Split(env["PATH"], string(os.PathListSeparator)) {
 		if _, err := os.Stat(filepath.Join(dir, "pulumi-resource-ristio")); err == nil {
 			t.Fatalf("PATH holds a pulumi-resource-ristio in %s: the test would not show the installed one is used", dir)
