@@ -24,16 +24,6 @@ func (c *ChartSource) Annotate(a infer.Annotator) {
 
 const defaultChartRepository = "https://istio-release.storage.googleapis.com/charts"
 
-// istioVersionPattern accepts exact Istio releases such as 1.28.1 or
-// 1.29.0-beta.1 (a chart version, never a range, so a diff means an upgrade).
-// The rule is charts.ValidateVersion's; this keeps the MatchString form the
-// mesh's validation calls.
-var istioVersionPattern exactVersion
-
-type exactVersion struct{}
-
-func (exactVersion) MatchString(version string) bool { return charts.ValidateVersion(version) == nil }
-
 func checkIstioVersion(field, cluster, version string) []p.CheckFailure {
 	if err := charts.ValidateVersion(version); err != nil {
 		return []p.CheckFailure{{Property: field, Reason: fmt.Sprintf("cluster %q: istioVersion: %v", cluster, err)}}

@@ -1,8 +1,10 @@
 package provider
 
 import (
+	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ristio/pulumi-ristio/pkg/charts"
 )
@@ -30,8 +32,10 @@ func TestIstioVersionCheckIsTheChartsRule(t *testing.T) {
 	for scenario, tc := range tests {
 		t.Run(scenario, func(t *testing.T) {
 			chartsAccept := charts.ValidateVersion(tc.version) == nil
-			if got := istioVersionPattern.MatchString(tc.version); got != chartsAccept {
-				t.Errorf("istioVersionPattern.MatchString(%q) = %v, charts.ValidateVersion accepts: %v", tc.version, got, chartsAccept)
+			version := tc.version
+			meshRefuses := strings.Contains(fmt.Sprint(validateMesh(MultiClusterMeshArgs{IstioVersion: &version}, time.Now())), "istioVersion:")
+			if meshRefuses == chartsAccept {
+				t.Errorf("the mesh's validation refuses istioVersion %q: %v, charts.ValidateVersion accepts it: %v", tc.version, meshRefuses, chartsAccept)
 			}
 			failures := checkIstioVersion("istioVersion", "cluster1", tc.version)
 			if tc.wantReason == "" {

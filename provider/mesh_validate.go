@@ -37,7 +37,7 @@ func validateMesh(args MultiClusterMeshArgs, now time.Time) error {
 	if len(args.Clusters) == 0 {
 		problems.add("clusters", "at least one cluster is required")
 	}
-	if v := deref(args.IstioVersion); args.IstioVersion != nil && !istioVersionPattern.MatchString(v) {
+	if v := deref(args.IstioVersion); args.IstioVersion != nil && charts.ValidateVersion(v) != nil {
 		problems.add("istioVersion", "%q is not an exact version such as %s", v, DefaultIstioVersion)
 	}
 	if args.ChartRepository != nil || args.ChartDirectory != nil {
@@ -89,7 +89,7 @@ func validateMesh(args MultiClusterMeshArgs, now time.Time) error {
 				problems.add(field+".kubeconfigFile", "%v", err)
 			}
 		}
-		if v := deref(c.IstioVersion); c.IstioVersion != nil && !istioVersionPattern.MatchString(v) {
+		if v := deref(c.IstioVersion); c.IstioVersion != nil && charts.ValidateVersion(v) != nil {
 			problems.add(field+".istioVersion", "%q is not an exact version such as %s", v, DefaultIstioVersion)
 		}
 		if u := deref(c.RemoteApiServer); c.RemoteApiServer != nil {
