@@ -2,7 +2,6 @@ package provider
 
 import (
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/pulumi/pulumi-go-provider/infer"
@@ -210,11 +209,11 @@ func (b *meshBuilder) rootCAs() (meshRoots, error) {
 		all = append(all, root.CertPem)
 	}
 	out.bundle = pulumi.All(all...).ApplyT(func(certs []any) string {
-		var s strings.Builder
-		for _, c := range certs {
-			s.WriteString(strings.TrimRight(c.(string), "\n") + "\n")
+		pems := make([]string, len(certs))
+		for i, c := range certs {
+			pems[i] = c.(string)
 		}
-		return s.String()
+		return string(trustBundle(pems[0], pems[1:]))
 	}).(pulumi.StringOutput)
 	return out, nil
 }
