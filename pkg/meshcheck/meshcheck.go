@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/ristio/pulumi-ristio/pkg/naming"
+	"github.com/ristio/pulumi-ristio/pkg/pki"
 )
 
 // Synced is a peer's status when every istiod of the cluster passed every check.
@@ -281,42 +282,16 @@ func distributedRootsReason(exp Expect) string {
 	if exp.DistributedRootsPEM == nil {
 		return ""
 	}
-	want, errW := certs(exp.OwnRootCertPEM)
-	have, errH := certs(exp.DistributedRootsPEM)
+	want, errW := pki.Certificates(exp.OwnRootCertPEM)
+	have, errH := pki.Certificates(exp.DistributedRootsPEM)
 	if errW != nil || errH != nil {
 		return fmt.Sprintf("cannot compare %s with cacerts root-cert.pem: %v", DistributedRootsConfigMap, errors.Join(errW, errH))
 	}
-	if !slices.Equal(sortedCopy(want), sortedCopy(have)) {
+	if !pki.SameCertificates(exp.OwnRootCertPEM, exp.DistributedRootsPEM) {
 		return fmt.Sprintf("istiod has not loaded cacerts root-cert.pem: it distributes %d root(s) in %s/%s, root-cert.pem holds %d (istiod reloads a changed root-cert.pem only with ISTIO_MULTIROOT_MESH=true)",
 			len(have), naming.IstioNamespace, DistributedRootsConfigMap, len(want))
 	}
 	return ""
-}
-
-// certs returns the DER of every certificate in PEM data.
-func certs(pemData []byte) ([]string, error) {
-	var out []string
-	for rest := pemData; ; {
-		var block *pem.Block
-		block, rest = pem.Decode(rest)
-		if block == nil {
-			break
-		}
-		if _, err := x509.ParseCertificate(block.Bytes); err != nil {
-			return nil, err
-		}
-		out = append(out, string(block.Bytes))
-	}
-	if len(out) == 0 {
-		return nil, fmt.Errorf("no certificate in PEM")
-	}
-	return out, nil
-}
-
-func sortedCopy(s []string) []string {
-	s = slices.Clone(s)
-	slices.Sort(s)
-	return slices.Compact(s)
 }
 
 type servingReason struct{ peer, reason string }

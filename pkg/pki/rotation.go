@@ -1,6 +1,7 @@
 package pki
 
 import (
+	"crypto/x509"
 	"errors"
 	"fmt"
 )
@@ -62,6 +63,12 @@ func CheckSignerChange(oldSigner, oldTrusted, newSigner, newTrusted []byte) erro
 		return ErrSignerDropped
 	}
 	return nil
+}
+
+// Certificates reads every certificate of PEM data: one or more CERTIFICATE
+// blocks and nothing else, as in root-cert.pem.
+func Certificates(data []byte) ([]*x509.Certificate, error) {
+	return parseCertificates(data)
 }
 
 // certSet is the set of DER certificates in PEM data.

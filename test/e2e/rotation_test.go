@@ -314,19 +314,11 @@ func workloadCert(t *testing.T, caCertPEM, caKeyPEM []byte) *x509.Certificate {
 
 func certsIn(t *testing.T, pemData []byte) []*x509.Certificate {
 	t.Helper()
-	var out []*x509.Certificate
-	for rest := pemData; ; {
-		var block *pem.Block
-		block, rest = pem.Decode(rest)
-		if block == nil {
-			return out
-		}
-		c, err := x509.ParseCertificate(block.Bytes)
-		if err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, c)
+	certs, err := pki.Certificates(pemData)
+	if err != nil {
+		t.Fatal(err)
 	}
+	return certs
 }
 
 // cacerts reads every cluster's cacerts secret.
