@@ -10,6 +10,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
+	"maps"
 	"math/big"
 	"strings"
 	"testing"
@@ -231,7 +232,7 @@ func (r *rotation) step(name string, certificate pulumi.Map, want map[string]str
 	assertServedCertsChain(t, r.w, all)
 	r.assertPairsTrust(name)
 	r.assertDistributedRoots(name)
-	if got := r.istiodRestarts(); !equalRestarts(got, r.istiods) {
+	if got := r.istiodRestarts(); !maps.EqualFunc(got, r.istiods, maps.Equal) {
 		t.Errorf("step %s restarted istiod: pods and restarts %v, before %v", name, got, r.istiods)
 	}
 	expiry, _ := res.Outputs["intermediateExpiry"].Value.(map[string]any)
@@ -357,23 +358,6 @@ func (r *rotation) istiodRestarts() map[string]map[string]int32 {
 		}
 	}
 	return out
-}
-
-func equalRestarts(a, b map[string]map[string]int32) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for c, pods := range a {
-		if len(pods) != len(b[c]) {
-			return false
-		}
-		for p, n := range pods {
-			if m, ok := b[c][p]; !ok || m != n {
-				return false
-			}
-		}
-	}
-	return true
 }
 
 // renew moves renewBeforeHours past the intermediates' whole life, so every
