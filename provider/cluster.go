@@ -77,7 +77,7 @@ func checksum(data map[string][]byte) string {
 
 // uninstallOwned uninstalls a release unless another resource wrote it last
 // (a renamed cluster's new control plane upgrades the same release before
-// the old one is deleted).
+// the old one is deleted). An empty owner takes any release ristio wrote.
 func uninstallOwned(ctx context.Context, hc *helm.Client, cluster, release, owner string) error {
 	logger := p.GetLogger(ctx)
 	rel, err := hc.Get(ctx, release)
@@ -87,7 +87,7 @@ func uninstallOwned(ctx context.Context, hc *helm.Client, cluster, release, owne
 	if rel == nil {
 		return nil
 	}
-	if rel.Owner != naming.OwnerLabelValue(owner) {
+	if rel.Owner == "" || (owner != "" && rel.Owner != naming.OwnerLabelValue(owner)) {
 		logger.Infof("cluster %s: keeping release %s: ristio did not write its last revision (owner %q)", cluster, release, rel.Owner)
 		return nil
 	}

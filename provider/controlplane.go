@@ -53,6 +53,7 @@ type IstioControlPlaneState struct {
 	IstiodStatus   string `pulumi:"istiodStatus"`
 	BaseRevision   int    `pulumi:"baseRevision"`
 	IstiodRevision int    `pulumi:"istiodRevision"`
+	IstiodRelease  string `pulumi:"istiodRelease,optional"`
 }
 
 // Annotate documents IstioControlPlaneState.
@@ -61,9 +62,10 @@ func (s *IstioControlPlaneState) Annotate(a infer.Annotator) {
 	a.Describe(&s.IstiodStatus, "Status of the istiod release as last seen.")
 	a.Describe(&s.BaseRevision, "Helm revision of istio-base.")
 	a.Describe(&s.IstiodRevision, "Helm revision of istiod.")
+	a.Describe(&s.IstiodRelease, "Name of the istiod Helm release: istiod-<revision>, or istiod for the default revision (and for control planes created before revisions had their own release).")
 }
 
 // Annotate documents IstioControlPlane.
 func (r *IstioControlPlane) Annotate(a infer.Annotator) {
-	a.Describe(&r, "Istio's control plane in one cluster: the labelled istio-system namespace and the istio-base and istiod Helm releases. A version change is an in-place Helm upgrade.")
+	a.Describe(&r, "Istio's control plane in one cluster: the labelled istio-system namespace and the istio-base and istiod Helm releases. A version change is an in-place Helm upgrade. Several control planes of different revisions share one istio-base: each moves it forward to its own version, none moves it back, and the last one removed uninstalls it.")
 }

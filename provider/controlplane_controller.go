@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/Masterminds/semver/v3"
 	p "github.com/pulumi/pulumi-go-provider"
 	"github.com/pulumi/pulumi-go-provider/infer"
 
@@ -69,7 +70,7 @@ func (r *IstioControlPlane) Create(ctx context.Context, req infer.CreateRequest[
 	if req.DryRun {
 		return infer.CreateResponse[IstioControlPlaneState]{ID: id, Output: state}, nil
 	}
-	state, err := r.apply(ctx, id, req.Inputs)
+	state, err := r.apply(ctx, id, req.Inputs, naming.IstiodReleaseFor(deref(req.Inputs.Revision)))
 	if err != nil && state.BaseStatus == "" {
 		return infer.CreateResponse[IstioControlPlaneState]{}, err
 	}
@@ -85,12 +86,21 @@ func (r *IstioControlPlane) Update(ctx context.Context, req infer.UpdateRequest[
 		state.IstioControlPlaneArgs = req.Inputs
 		return infer.UpdateResponse[IstioControlPlaneState]{Output: state}, nil
 	}
-	state, err := r.apply(ctx, req.ID, req.Inputs)
+	state, err := r.apply(ctx, req.ID, req.Inputs, istiodRelease(req.State))
 	return infer.UpdateResponse[IstioControlPlaneState]{Output: state}, partial(err)
 }
 
-func (r *IstioControlPlane) apply(ctx context.Context, id string, in IstioControlPlaneArgs) (IstioControlPlaneState, error) {
-	state := IstioControlPlaneState{IstioControlPlaneArgs: in}
+// istiodRelease is the release a control plane manages: the one it recorded,
+// or istiod for states written before each revision had its own release.
+func istiodRelease(state IstioControlPlaneState) string {
+	if state.IstiodRelease != "" {
+		return state.IstiodRelease
+	}
+	return naming.IstiodRelease
+}
+
+func (r *IstioControlPlane) apply(ctx context.Context, id string, in IstioControlPlaneArgs, release string) (IstioControlPlaneState, error) {
+	state := IstioControlPlaneState{IstioControlPlaneArgs: in, IstiodRelease: release}
 	ctx, cancel := withTimeout(ctx, in.TimeoutSeconds)
 	defer cancel()
 	name := in.Cluster.Name
@@ -110,7 +120,7 @@ func (r *IstioControlPlane) apply(ctx context.Context, id string, in IstioContro
 	src := r.deps.chartSource(in.ChartSource)
 	rev := deref(in.Revision)
 
-	base, err := installChart(ctx, hc, src, name, naming.BaseRelease, charts.Base, in.IstioVersion, helmvalues.Base(rev))
+	base, err := r.applyBase(ctx, hc, src, name, in.IstioVersion, rev)
 	if base != nil {
 		state.BaseStatus, state.BaseRevision = base.Status, base.Revision
 	}
@@ -122,25 +132,72 @@ func (r *IstioControlPlane) apply(ctx context.Context, id string, in IstioContro
 		MeshID: in.MeshId, Cluster: name, Network: in.Network, Revision: rev, Hub: istioHub, Tag: in.IstioVersion,
 		MeshNetworks: meshNetworks(in.MeshNetworks), Overrides: in.IstiodValues,
 	})
-	istiod, err := installChart(ctx, hc, src, name, naming.IstiodRelease, charts.Istiod, in.IstioVersion, values)
+	if err := claimRelease(ctx, hc, name, release, id); err != nil {
+		return state, err
+	}
+	istiod, err := installChart(ctx, hc, src, name, release, charts.Istiod, in.IstioVersion, values)
 	if istiod != nil {
 		state.IstiodStatus, state.IstiodRevision = istiod.Status, istiod.Revision
 	}
 	if err != nil {
 		return state, err
 	}
+	// The chart turns the revision-less injector back on; while a revision
+	// tag holds its selectors it must stay off (see RevisionTag).
+	if rev == "" {
+		if err := keepDefaultInjectorOff(ctx, client); err != nil {
+			return state, fmt.Errorf("cluster %s: %w", name, err)
+		}
+	}
 
-	if err := client.WaitForDeployment(ctx, naming.IstioNamespace, istiodDeployment(rev), report); err != nil {
+	if err := client.WaitForDeployment(ctx, naming.IstioNamespace, naming.IstiodReleaseFor(rev), report); err != nil {
 		return state, fmt.Errorf("cluster %s: %w", name, err)
 	}
 	return state, nil
 }
 
-func istiodDeployment(revision string) string {
-	if revision == "" {
-		return "istiod"
+// claimRelease refuses to write a release another ristio resource wrote
+// last: two control planes of one cluster must not share an istiod release
+// (a revision named "default" next to one migrated from `revision`, whose
+// release kept the name istiod).
+func claimRelease(ctx context.Context, hc *helm.Client, cluster, release, owner string) error {
+	rel, err := hc.Get(ctx, release)
+	if err != nil {
+		return fmt.Errorf("cluster %s: reading release %s: %w", cluster, release, err)
 	}
-	return "istiod-" + revision
+	if rel != nil && rel.Owner != "" && rel.Owner != naming.OwnerLabelValue(owner) {
+		return fmt.Errorf("cluster %s: Helm release %s/%s belongs to another ristio control plane (%s); two revisions cannot share it", cluster, naming.IstioNamespace, release, rel.Owner)
+	}
+	return nil
+}
+
+// applyBase moves istio-base forward to version. Control planes of several
+// revisions share it: a newer one found is left alone (CRDs never go back),
+// and the revision the default validator points at is kept (the revision tag
+// moves it).
+func (r *IstioControlPlane) applyBase(ctx context.Context, hc *helm.Client, src charts.Source, cluster, version, revision string) (*helm.Release, error) {
+	values := helmvalues.Base(revision)
+	existing, err := hc.Get(ctx, naming.BaseRelease)
+	if err != nil {
+		return nil, fmt.Errorf("cluster %s: reading release %s: %w", cluster, naming.BaseRelease, err)
+	}
+	if existing != nil && existing.Owner != "" && existing.Status == deployed {
+		if newer(existing.ChartVersion, version) {
+			p.GetLogger(ctx).Infof("cluster %s: keeping release %s at chart %s, newer than %s", cluster, naming.BaseRelease, existing.ChartVersion, version)
+			return existing, nil
+		}
+		if def, ok := existing.Values[helmvalues.BaseDefaultRevisionKey].(string); ok && def != "" {
+			values[helmvalues.BaseDefaultRevisionKey] = def
+		}
+	}
+	return installChart(ctx, hc, src, cluster, naming.BaseRelease, charts.Base, version, values)
+}
+
+// newer reports whether chart version a is a later release than b.
+func newer(a, b string) bool {
+	va, errA := semver.NewVersion(a)
+	vb, errB := semver.NewVersion(b)
+	return errA == nil && errB == nil && va.GreaterThan(vb)
 }
 
 func meshNetworks(in []MeshNetworkArgs) []helmvalues.MeshNetwork {
@@ -196,8 +253,8 @@ func (r *IstioControlPlane) Read(ctx context.Context, req infer.ReadRequest[Isti
 	if state.BaseStatus, state.BaseRevision, err = releaseStatus(ctx, hc, naming.BaseRelease); err != nil {
 		return infer.ReadResponse[IstioControlPlaneArgs, IstioControlPlaneState]{}, fmt.Errorf("cluster %s: reading release %s: %w", state.Cluster.Name, naming.BaseRelease, err)
 	}
-	if state.IstiodStatus, state.IstiodRevision, err = releaseStatus(ctx, hc, naming.IstiodRelease); err != nil {
-		return infer.ReadResponse[IstioControlPlaneArgs, IstioControlPlaneState]{}, fmt.Errorf("cluster %s: reading release %s: %w", state.Cluster.Name, naming.IstiodRelease, err)
+	if state.IstiodStatus, state.IstiodRevision, err = releaseStatus(ctx, hc, istiodRelease(state)); err != nil {
+		return infer.ReadResponse[IstioControlPlaneArgs, IstioControlPlaneState]{}, fmt.Errorf("cluster %s: reading release %s: %w", state.Cluster.Name, istiodRelease(state), err)
 	}
 	return infer.ReadResponse[IstioControlPlaneArgs, IstioControlPlaneState]{ID: req.ID, Inputs: req.Inputs, State: state}, nil
 }
@@ -212,17 +269,33 @@ func (r *IstioControlPlane) Delete(ctx context.Context, req infer.DeleteRequest[
 	if err != nil {
 		return infer.DeleteResponse{}, deleteHint(c.Name, err)
 	}
-	for _, release := range []string{naming.IstiodRelease, naming.BaseRelease} {
-		if err := uninstallOwned(ctx, hc, c.Name, release, req.ID); err != nil {
-			return infer.DeleteResponse{}, deleteHint(c.Name, err)
-		}
-	}
-	// Used on its own, the control plane made istio-system; in a mesh the
-	// cacerts secret still lives there and CACerts removes it last.
 	client, err := r.deps.kubeClient(c)
 	if err != nil {
 		return infer.DeleteResponse{}, deleteHint(c.Name, err)
 	}
+	rev := deref(req.State.Revision)
+	if tag, err := tagPointingAt(ctx, client, rev); err != nil || tag != "" {
+		if err == nil {
+			err = fmt.Errorf("revision tag %s still points at revision %s: move the tag (defaultRevision) first", tag, naming.RevisionLabelValue(rev))
+		}
+		return infer.DeleteResponse{}, deleteHint(c.Name, err)
+	}
+	if err := uninstallOwned(ctx, hc, c.Name, istiodRelease(req.State), req.ID); err != nil {
+		return infer.DeleteResponse{}, deleteHint(c.Name, err)
+	}
+	// istio-base is shared by every revision's control plane: the last one
+	// out uninstalls it, whichever of them wrote it last.
+	others, err := client.DeploymentNames(ctx, naming.IstioNamespace, "app=istiod")
+	if err != nil {
+		return infer.DeleteResponse{}, deleteHint(c.Name, err)
+	}
+	if len(others) > 0 {
+		p.GetLogger(ctx).Infof("cluster %s: keeping release %s for %v", c.Name, naming.BaseRelease, others)
+	} else if err := uninstallOwned(ctx, hc, c.Name, naming.BaseRelease, ""); err != nil {
+		return infer.DeleteResponse{}, deleteHint(c.Name, err)
+	}
+	// Used on its own, the control plane made istio-system; in a mesh the
+	// cacerts secret still lives there and CACerts removes it last.
 	if err := deleteNamespaceIfOurs(ctx, client, c.Name, naming.IstioNamespace, istioNamespaceUse(ctx, client)); err != nil {
 		return infer.DeleteResponse{}, deleteHint(c.Name, err)
 	}

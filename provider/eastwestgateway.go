@@ -12,6 +12,7 @@ type EastWestGatewayArgs struct {
 	Network        string            `pulumi:"network"`
 	IstioVersion   string            `pulumi:"istioVersion"`
 	Revision       *string           `pulumi:"revision,optional"`
+	ProxyRevision  *string           `pulumi:"proxyRevision,optional"`
 	GatewayValues  map[string]any    `pulumi:"gatewayValues,optional"`
 	GatewayAddress *string           `pulumi:"gatewayAddress,optional"`
 	WaitForAddress *bool             `pulumi:"waitForAddress,optional" diff:"quiet"`
@@ -25,6 +26,7 @@ func (c *EastWestGatewayArgs) Annotate(a infer.Annotator) {
 	a.Describe(&c.Network, "The network this gateway serves (networkGateway).")
 	a.Describe(&c.IstioVersion, "Istio version: the gateway chart version (and image tag).")
 	a.Describe(&c.Revision, "Istio revision the gateway's proxies attach to.")
+	a.Describe(&c.ProxyRevision, "The revision the default tag points at, for a gateway that follows the tag (no revision): a change restarts its pods so that revision injects them.")
 	a.Describe(&c.GatewayValues, "Extra Helm values for the gateway chart, merged over ristio's.")
 	a.Describe(&c.GatewayAddress, "A fixed address for this gateway: no wait for a load balancer; the address is reported as is.")
 	a.Describe(&c.WaitForAddress, "Wait until the gateway Service has a load-balancer IP or hostname.")

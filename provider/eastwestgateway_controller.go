@@ -106,7 +106,7 @@ func (r *EastWestGateway) apply(ctx context.Context, id string, in EastWestGatew
 		return state, err
 	}
 	values := helmvalues.EastWestGateway(helmvalues.GatewayOptions{
-		Network: in.Network, Revision: deref(in.Revision), Tag: in.IstioVersion, Overrides: in.GatewayValues,
+		Network: in.Network, Revision: deref(in.Revision), ProxyRevision: deref(in.ProxyRevision), Tag: in.IstioVersion, Overrides: in.GatewayValues,
 	})
 	rel, err := installChart(ctx, hc, r.deps.chartSource(in.ChartSource), name, naming.EastWestRelease, charts.Gateway, in.IstioVersion, values)
 	if rel != nil {

@@ -11,6 +11,7 @@ type HelloWorldArgs struct {
 	Cluster        ClusterConnection `pulumi:"cluster"`
 	SampleVersion  string            `pulumi:"sampleVersion" diff:"replace"`
 	Revision       *string           `pulumi:"revision,optional"`
+	ProxyRevision  *string           `pulumi:"proxyRevision,optional"`
 	Namespace      *string           `pulumi:"namespace,optional" diff:"replace"`
 	Wait           *bool             `pulumi:"wait,optional" diff:"quiet"`
 	TimeoutSeconds *int              `pulumi:"timeoutSeconds,optional" diff:"quiet"`
@@ -21,6 +22,7 @@ func (c *HelloWorldArgs) Annotate(a infer.Annotator) {
 	a.Describe(&c.Cluster, "The cluster to deploy into.")
 	a.Describe(&c.SampleVersion, "helloworld version deployed here: v1 or v2.")
 	a.Describe(&c.Revision, "Istio revision: the namespace is labelled istio.io/rev=<revision> instead of istio-injection=enabled.")
+	a.Describe(&c.ProxyRevision, "The revision the default tag points at, for a sample that follows the tag (no revision): a change restarts its pods so that revision injects them.")
 	a.Describe(&c.Namespace, "Namespace of the sample.")
 	a.SetDefault(&c.Namespace, "sample")
 	a.Describe(&c.Wait, "Wait until the helloworld and curl Deployments are available.")

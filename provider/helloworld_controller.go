@@ -6,7 +6,9 @@ import (
 
 	p "github.com/pulumi/pulumi-go-provider"
 	"github.com/pulumi/pulumi-go-provider/infer"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
+	"github.com/ristio/pulumi-ristio/pkg/naming"
 	"github.com/ristio/pulumi-ristio/pkg/sample"
 )
 
@@ -91,6 +93,11 @@ func (r *HelloWorld) apply(ctx context.Context, id string, in HelloWorldArgs) (c
 	}
 	p.GetLogger(ctx).InfoStatusf("%s: deploying helloworld-%s and curl in %s", name, in.SampleVersion, ns)
 	for _, obj := range sample.Objects(ns, in.SampleVersion) {
+		if rev := deref(in.ProxyRevision); rev != "" && obj.GetKind() == "Deployment" {
+			if err := unstructured.SetNestedField(obj.Object, rev, "spec", "template", "metadata", "annotations", naming.ProxyRevisionAnnotation); err != nil {
+				return existing == nil, err
+			}
+		}
 		if err := applyOwned(ctx, client, obj, id); err != nil {
 			return existing == nil, fmt.Errorf("cluster %s: applying %s %s/%s: %w", name, obj.GetKind(), ns, obj.GetName(), err)
 		}

@@ -15,6 +15,8 @@ type MultiClusterMeshArgs struct {
 	ChartDirectory      *string          `pulumi:"chartDirectory,optional"`
 	InstallHelloWorld   *bool            `pulumi:"installHelloWorld,optional"`
 	Revision            *string          `pulumi:"revision,optional"`
+	Revisions           []MeshRevision   `pulumi:"revisions,optional"`
+	DefaultRevision     *string          `pulumi:"defaultRevision,optional"`
 	WaitForGateways     *bool            `pulumi:"waitForGateways,optional"`
 	TimeoutSeconds      *int             `pulumi:"timeoutSeconds,optional"`
 	ReaderTokenMode     *string          `pulumi:"readerTokenMode,optional"`
@@ -31,7 +33,9 @@ func (m *MultiClusterMeshArgs) Annotate(a infer.Annotator) {
 	a.Describe(&m.ChartRepository, "Helm repository of Istio's charts: https:// or oci://. Default: "+defaultChartRepository+".")
 	a.Describe(&m.ChartDirectory, "Local directory holding base, istiod and gateway as chart directories or .tgz files. Wins over chartRepository.")
 	a.Describe(&m.InstallHelloWorld, "Deploy Istio's helloworld (v1 in odd-numbered clusters, v2 in even) and curl in every cluster. Default false.")
-	a.Describe(&m.Revision, "Istio revision for the control planes, gateways and sample.")
+	a.Describe(&m.Revision, "Istio revision for the control planes, gateways and sample. Not with revisions.")
+	a.Describe(&m.Revisions, "Control planes of several Istio revisions side by side in every cluster, for canary upgrades: add the new revision, move defaultRevision to it, then remove the old one. An entry named \"default\" is the control plane installed without a revision (release and Deployment istiod); others are istiod-<name>. Not with revision, istioVersion or a cluster's istioVersion.")
+	a.Describe(&m.DefaultRevision, "The entry of revisions the default revision tag points at: namespaces labelled istio-injection=enabled or istio.io/rev=default, the east-west gateways and the sample get its proxies. Required with revisions.")
 	a.Describe(&m.WaitForGateways, "Wait for each east-west gateway's load-balancer address. Default true.")
 	a.Describe(&m.TimeoutSeconds, "Upper bound of every wait, per resource. Default 600.")
 	a.Describe(&m.ReaderTokenMode, "How remote secrets authenticate: tokenRequest (bounded tokens, reissued by `pulumi up` past 80% of their life; default) or serviceAccountSecret (long-lived token secret, as istioctl).")
@@ -115,6 +119,18 @@ func (r *MeshRoot) Annotate(a infer.Annotator) {
 	a.Describe(&r.RootCertPem, "Bring your own root: its certificate PEM.")
 	a.Describe(&r.RootKeyPem, "Bring your own root: its key PEM, possibly encrypted with password. Required for the first entry, which signs; a root that is only trusted may omit it.")
 	a.Describe(&r.Password, "Decrypts this root's rootKeyPem. Default: certificate.password.")
+}
+
+// MeshRevision is one Istio revision of the mesh's control planes.
+type MeshRevision struct {
+	Name         string `pulumi:"name"`
+	IstioVersion string `pulumi:"istioVersion"`
+}
+
+// Annotate documents MeshRevision.
+func (r *MeshRevision) Annotate(a infer.Annotator) {
+	a.Describe(&r.Name, "The revision: a DNS label such as 1-31-0. \"default\" is the control plane installed without a revision (what a mesh without revisions has).")
+	a.Describe(&r.IstioVersion, "The revision's Istio version.")
 }
 
 // MultiClusterMesh is the component: one multi-primary, multi-network Istio mesh.

@@ -8,6 +8,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/ristio/pulumi-ristio/pkg/kubeconfig"
+	"github.com/ristio/pulumi-ristio/pkg/naming"
 	"github.com/ristio/pulumi-ristio/pkg/sample"
 )
 
@@ -46,6 +47,7 @@ var (
 	remoteSecretToken = tokenOf(infer.Resource(&RemoteSecret{}))
 	helloWorldToken   = tokenOf(infer.Resource(&HelloWorld{}))
 	meshCheckToken    = tokenOf(infer.Resource(&MeshCheck{}))
+	revisionTagToken  = tokenOf(infer.Resource(&RevisionTag{}))
 )
 
 // meshBuilder registers one mesh's children.
@@ -84,7 +86,10 @@ func (b *meshBuilder) build(comp *MultiClusterMesh) error {
 
 	n := len(b.args.Clusters)
 	conns := make([]pulumi.Map, n)
-	planes := make([]*plainResource, n)
+	// planes[i] is what stands for cluster i's control plane: its one
+	// IstioControlPlane, or, with revisions, the default tag that follows
+	// every revision's.
+	planes := make([]pulumi.Resource, n)
 	gateways := make([]*gatewayResource, n)
 	cas := make([]*clusterCAResource, n)
 	addresses, networks := pulumi.StringMap{}, pulumi.StringMap{}
@@ -138,7 +143,7 @@ func (b *meshBuilder) build(comp *MultiClusterMesh) error {
 // meshCheck registers cluster i's MeshCheck once everything its istiod must
 // see exists: its control plane, every peer's control plane and gateway
 // (whose addresses are inputs), and the remote secrets it reads.
-func (b *meshBuilder) meshCheck(i int, conns []pulumi.Map, planes []*plainResource, gateways []*gatewayResource, secrets []pulumi.Resource, ca *clusterCAResource, roots meshRoots) (*meshCheckResource, error) {
+func (b *meshBuilder) meshCheck(i int, conns []pulumi.Map, planes []pulumi.Resource, gateways []*gatewayResource, secrets []pulumi.Resource, ca *clusterCAResource, roots meshRoots) (*meshCheckResource, error) {
 	c := b.args.Clusters[i]
 	deps := append([]pulumi.Resource{planes[i], gateways[i]}, secrets...)
 	peers := pulumi.Array{}
@@ -264,7 +269,7 @@ func (b *meshBuilder) connection(c MeshCluster) pulumi.Map {
 }
 
 // cluster registers one cluster's CA, cacerts, control plane, gateway and sample.
-func (b *meshBuilder) cluster(index int, c MeshCluster, conn pulumi.Map, ca *clusterCAResource, roots meshRoots) (*plainResource, *gatewayResource, error) {
+func (b *meshBuilder) cluster(index int, c MeshCluster, conn pulumi.Map, ca *clusterCAResource, roots meshRoots) (pulumi.Resource, *gatewayResource, error) {
 	prefix := b.name + "-" + c.Name
 	version := b.istioVersion(c)
 	timeout := b.args.TimeoutSeconds
@@ -283,22 +288,24 @@ func (b *meshBuilder) cluster(index int, c MeshCluster, conn pulumi.Map, ca *clu
 		return nil, nil, err
 	}
 
-	pp := newProps[IstioControlPlaneArgs]()
-	pp.set(&pp.of.Cluster, conn)
-	pp.set(&pp.of.MeshId, pulumi.String(b.args.MeshId))
-	pp.set(&pp.of.Network, pulumi.String(clusterNetwork(c)))
-	pp.set(&pp.of.IstioVersion, pulumi.String(version))
-	pp.set(&pp.of.MeshNetworks, b.meshNetworks())
-	b.chartProps(&pp.of.ChartSource, pp.set)
-	pp.set(&pp.of.Revision, optString(b.args.Revision))
-	pp.set(&pp.of.TimeoutSeconds, optInt(timeout))
-	if len(c.IstiodValues) > 0 {
-		pp.set(&pp.of.IstiodValues, pulumi.ToMap(c.IstiodValues))
-	}
-	plane := &plainResource{}
-	if err := b.ctx.RegisterResource(controlPlaneToken, prefix+"-istio", pp.m, plane,
-		b.parent, pulumi.DependsOn([]pulumi.Resource{cacerts})); err != nil {
-		return nil, nil, err
+	var plane pulumi.Resource
+	var proxyRevision pulumi.StringPtrInput
+	if len(b.args.Revisions) == 0 {
+		cp, err := b.controlPlane(c, conn, prefix+"-istio", version, b.args.Revision, []pulumi.Resource{cacerts})
+		if err != nil {
+			return nil, nil, err
+		}
+		plane = cp
+	} else {
+		tag, err := b.revisions(c, conn, prefix, cacerts)
+		if err != nil {
+			return nil, nil, err
+		}
+		plane = tag
+		version = b.defaultRevision().IstioVersion
+		if def := b.defaultRevision().Name; def != naming.DefaultRevision {
+			proxyRevision = pulumi.String(def)
+		}
 	}
 
 	gp := newProps[EastWestGatewayArgs]()
@@ -307,6 +314,7 @@ func (b *meshBuilder) cluster(index int, c MeshCluster, conn pulumi.Map, ca *clu
 	gp.set(&gp.of.IstioVersion, pulumi.String(version))
 	b.chartProps(&gp.of.ChartSource, gp.set)
 	gp.set(&gp.of.Revision, optString(b.args.Revision))
+	gp.set(&gp.of.ProxyRevision, proxyRevision)
 	gp.set(&gp.of.GatewayAddress, optString(c.GatewayAddress))
 	gp.set(&gp.of.WaitForAddress, optBool(b.args.WaitForGateways))
 	gp.set(&gp.of.TimeoutSeconds, optInt(timeout))
@@ -324,6 +332,7 @@ func (b *meshBuilder) cluster(index int, c MeshCluster, conn pulumi.Map, ca *clu
 		hp.set(&hp.of.Cluster, conn)
 		hp.set(&hp.of.SampleVersion, pulumi.String(sample.VersionFor(index)))
 		hp.set(&hp.of.Revision, optString(b.args.Revision))
+		hp.set(&hp.of.ProxyRevision, proxyRevision)
 		hp.set(&hp.of.TimeoutSeconds, optInt(timeout))
 		if err := b.ctx.RegisterResource(helloWorldToken, prefix+"-helloworld", hp.m, &plainResource{},
 			b.parent, pulumi.DependsOn([]pulumi.Resource{plane})); err != nil {
@@ -333,7 +342,83 @@ func (b *meshBuilder) cluster(index int, c MeshCluster, conn pulumi.Map, ca *clu
 	return plane, gw, nil
 }
 
-func (b *meshBuilder) remoteSecret(src MeshCluster, srcConn, dstConn pulumi.Map, dst string, srcPlane, dstPlane *plainResource) (pulumi.Resource, error) {
+// controlPlane registers one IstioControlPlane of cluster c.
+func (b *meshBuilder) controlPlane(c MeshCluster, conn pulumi.Map, name, version string, revision *string, after []pulumi.Resource, opts ...pulumi.ResourceOption) (*plainResource, error) {
+	pp := newProps[IstioControlPlaneArgs]()
+	pp.set(&pp.of.Cluster, conn)
+	pp.set(&pp.of.MeshId, pulumi.String(b.args.MeshId))
+	pp.set(&pp.of.Network, pulumi.String(clusterNetwork(c)))
+	pp.set(&pp.of.IstioVersion, pulumi.String(version))
+	pp.set(&pp.of.MeshNetworks, b.meshNetworks())
+	b.chartProps(&pp.of.ChartSource, pp.set)
+	pp.set(&pp.of.Revision, optString(revision))
+	pp.set(&pp.of.TimeoutSeconds, optInt(b.args.TimeoutSeconds))
+	if len(c.IstiodValues) > 0 {
+		pp.set(&pp.of.IstiodValues, pulumi.ToMap(c.IstiodValues))
+	}
+	plane := &plainResource{}
+	opts = append([]pulumi.ResourceOption{b.parent, pulumi.DependsOn(after)}, opts...)
+	err := b.ctx.RegisterResource(controlPlaneToken, name, pp.m, plane, opts...)
+	return plane, err
+}
+
+// revisions registers cluster c's control plane of every revision, then the
+// default tag pointing at defaultRevision. Each control plane waits for the
+// one before it: they share istio-base, and two installs of it at once
+// would collide.
+func (b *meshBuilder) revisions(c MeshCluster, conn pulumi.Map, prefix string, cacerts pulumi.Resource) (pulumi.Resource, error) {
+	var planes []pulumi.Resource
+	after := []pulumi.Resource{cacerts}
+	for _, r := range b.args.Revisions {
+		var opts []pulumi.ResourceOption
+		if len(b.args.Revisions) == 1 && r.Name != naming.DefaultRevision {
+			// The single control plane of a mesh with `revision` set.
+			opts = append(opts, pulumi.Aliases([]pulumi.Alias{{Name: pulumi.String(prefix + "-istio")}}))
+		}
+		var rev *string
+		if name := istioRevision(r.Name); name != "" {
+			rev = &name
+		}
+		plane, err := b.controlPlane(c, conn, controlPlaneName(prefix, r.Name), r.IstioVersion, rev, after, opts...)
+		if err != nil {
+			return nil, err
+		}
+		planes = append(planes, plane)
+		after = []pulumi.Resource{cacerts, plane}
+	}
+	def := b.defaultRevision()
+	tp := newProps[RevisionTagArgs]()
+	tp.set(&tp.of.Cluster, conn)
+	tp.set(&tp.of.Revision, pulumi.String(def.Name))
+	tp.set(&tp.of.IstioVersion, pulumi.String(def.IstioVersion))
+	b.chartProps(&tp.of.ChartSource, tp.set)
+	tp.set(&tp.of.TimeoutSeconds, optInt(b.args.TimeoutSeconds))
+	tag := &plainResource{}
+	err := b.ctx.RegisterResource(revisionTagToken, prefix+"-default-tag", tp.m, tag, b.parent, pulumi.DependsOn(planes))
+	return tag, err
+}
+
+// controlPlaneName keeps the name a mesh without revisions gives its control
+// plane for the revision installed without one.
+func controlPlaneName(prefix, revision string) string {
+	if revision == naming.DefaultRevision {
+		return prefix + "-istio"
+	}
+	return prefix + "-istio-" + revision
+}
+
+// defaultRevision is the entry of revisions defaultRevision names
+// (validateMesh made sure there is one).
+func (b *meshBuilder) defaultRevision() MeshRevision {
+	for _, r := range b.args.Revisions {
+		if r.Name == deref(b.args.DefaultRevision) {
+			return r
+		}
+	}
+	return MeshRevision{}
+}
+
+func (b *meshBuilder) remoteSecret(src MeshCluster, srcConn, dstConn pulumi.Map, dst string, srcPlane, dstPlane pulumi.Resource) (pulumi.Resource, error) {
 	p := newProps[RemoteSecretArgs]()
 	p.set(&p.of.Source, srcConn)
 	p.set(&p.of.Target, dstConn)

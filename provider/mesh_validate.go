@@ -48,6 +48,7 @@ func validateMesh(args MultiClusterMeshArgs, now time.Time) error {
 	if r := deref(args.Revision); args.Revision != nil && len(validation.IsDNS1123Label(r)) > 0 {
 		problems.add("revision", "%q is not a DNS-1123 label (it names istiod-<revision> and labels namespaces)", r)
 	}
+	validateRevisions(&problems, args)
 	if t := deref(args.TimeoutSeconds); args.TimeoutSeconds != nil && t <= 0 {
 		problems.add("timeoutSeconds", "must be positive, got %d", t)
 	}
@@ -122,4 +123,48 @@ func checkAddress(a string) error {
 		return fmt.Errorf("%q is neither an IP address nor a DNS name", a)
 	}
 	return nil
+}
+
+// validateRevisions checks revisions and defaultRevision, and that nothing
+// else names a revision or version for the control planes they make.
+func validateRevisions(problems *meshProblems, args MultiClusterMeshArgs) {
+	if len(args.Revisions) == 0 {
+		if args.DefaultRevision != nil {
+			problems.add("defaultRevision", "only with revisions")
+		}
+		return
+	}
+	if args.Revision != nil {
+		problems.add("revision", "not with revisions: list the revision there instead")
+	}
+	if args.IstioVersion != nil {
+		problems.add("istioVersion", "not with revisions: each revision has its own istioVersion")
+	}
+	for i, c := range args.Clusters {
+		if c.IstioVersion != nil {
+			problems.add(fmt.Sprintf("clusters[%d] (%s).istioVersion", i, c.Name), "not with revisions: every cluster runs every revision")
+		}
+	}
+	seen := map[string]int{}
+	for i, r := range args.Revisions {
+		field := fmt.Sprintf("revisions[%d]", i)
+		if msg := checkRevisionName(r.Name); msg != "" {
+			problems.add(field+".name", "%q %s", r.Name, msg)
+		}
+		if j, dup := seen[r.Name]; dup {
+			problems.add(field+".name", "duplicate revision %q, also revisions[%d]", r.Name, j)
+		} else {
+			seen[r.Name] = i
+		}
+		if charts.ValidateVersion(r.IstioVersion) != nil {
+			problems.add(field+".istioVersion", "%q is not an exact version such as %s", r.IstioVersion, DefaultIstioVersion)
+		}
+	}
+	def := deref(args.DefaultRevision)
+	switch _, listed := seen[def]; {
+	case args.DefaultRevision == nil:
+		problems.add("defaultRevision", "required with revisions: name the entry the default tag points at")
+	case !listed:
+		problems.add("defaultRevision", "%q is not in revisions; the revision the default tag points at cannot be removed: move defaultRevision to another entry first", def)
+	}
 }

@@ -97,6 +97,7 @@ func builder(deps Deps) *infer.ProviderBuilder {
 			infer.Resource(&RemoteSecret{deps: deps}),
 			infer.Resource(&HelloWorld{deps: deps}),
 			infer.Resource(&MeshCheck{deps: deps}),
+			infer.Resource(&RevisionTag{deps: deps}),
 		).
 		WithFunctions(infer.Function(&CheckMesh{deps: deps})).
 		WithComponents(infer.ComponentF(NewMultiClusterMesh))

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -136,8 +137,8 @@ func TestApplyInstallsThenUpgradesWithOnlyTheNewValues(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := Release{Name: "demo", Namespace: "istio-system", Chart: "demo", ChartVersion: "1.0.0", AppVersion: "1.0.0", Status: "deployed", Revision: 1, Description: "Install complete", Action: ActionInstall}
-	if *r != want {
+	want := Release{Name: "demo", Namespace: "istio-system", Chart: "demo", ChartVersion: "1.0.0", AppVersion: "1.0.0", Status: "deployed", Revision: 1, Description: "Install complete", Action: ActionInstall, Values: map[string]any{"a": "1"}}
+	if !reflect.DeepEqual(*r, want) {
 		t.Errorf("Apply() = %+v\nwant %+v", *r, want)
 	}
 

@@ -64,6 +64,8 @@ type Release struct {
 	Action string
 	// Owner is the owner label of the revision (see Client.Owner); empty when none.
 	Owner string
+	// Values are the values the revision was made with (Helm's config).
+	Values map[string]any
 }
 
 // Client runs Helm workflows for releases in one namespace. Its methods may be
@@ -166,7 +168,7 @@ func fromHelm(r *release.Release, act string) *Release {
 	if r == nil {
 		return nil
 	}
-	out := &Release{Name: r.Name, Namespace: r.Namespace, Revision: r.Version, Action: act, Owner: r.Labels[naming.OwnerLabel]}
+	out := &Release{Name: r.Name, Namespace: r.Namespace, Revision: r.Version, Action: act, Owner: r.Labels[naming.OwnerLabel], Values: r.Config}
 	if r.Chart != nil && r.Chart.Metadata != nil {
 		out.Chart = r.Chart.Metadata.Name
 		out.ChartVersion = r.Chart.Metadata.Version

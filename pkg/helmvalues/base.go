@@ -1,7 +1,13 @@
 package helmvalues
 
+import "github.com/ristio/pulumi-ristio/pkg/naming"
+
 // DefaultRevision is what the base chart calls the revision-less control plane.
-const DefaultRevision = "default"
+const DefaultRevision = naming.DefaultRevision
+
+// BaseDefaultRevisionKey is the base chart value naming the revision whose
+// istiod validates Istio configuration (istiod-default-validator).
+const BaseDefaultRevisionKey = "defaultRevision"
 
 // Base returns the values for Istio's base chart (CRDs, the reader service
 // account and the default-revision validating webhook).
@@ -15,6 +21,6 @@ func Base(revision string) map[string]any {
 		def = DefaultRevision
 	}
 	return map[string]any{
-		"defaultRevision": def,
+		BaseDefaultRevisionKey: def,
 	}
 }

@@ -10,6 +10,10 @@ const EastWestGatewayName = naming.EastWestService
 type GatewayOptions struct {
 	Network  string
 	Revision string // revision, when not empty: the istiod that injects the proxy
+	// ProxyRevision, when not empty, is written on the pods
+	// (naming.ProxyRevisionAnnotation): the revision the default tag points
+	// at, so that moving the tag restarts the gateway onto it.
+	ProxyRevision string
 	// Tag is set as global.tag, when not empty. The gateway chart runs its
 	// proxy as image "auto": the injecting istiod picks the image, so the tag
 	// that matters is istiod's (IstiodOptions.Tag).
@@ -29,6 +33,7 @@ type GatewayOptions struct {
 //	  ports: status-port 15021, tls 15443, tls-istiod 15012, tls-webhook 15017
 //	revision: <Revision>            # when set
 //	global: {tag: <Tag>}            # when set
+//	podAnnotations: {ristio.io/proxy-revision: <ProxyRevision>}  # when set
 //
 // followed by Overrides.
 //
@@ -64,6 +69,9 @@ func EastWestGateway(o GatewayOptions) map[string]any {
 	}
 	if o.Tag != "" {
 		v["global"] = map[string]any{"tag": o.Tag}
+	}
+	if o.ProxyRevision != "" {
+		v["podAnnotations"] = map[string]any{naming.ProxyRevisionAnnotation: o.ProxyRevision}
 	}
 	return Merge(v, o.Overrides)
 }

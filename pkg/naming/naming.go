@@ -20,8 +20,22 @@ const (
 
 	// BaseRelease is the Helm release of Istio's base chart (CRDs).
 	BaseRelease = "istio-base"
-	// IstiodRelease is the Helm release of istiod.
+	// IstiodRelease is the Helm release of istiod of the default revision
+	// (see IstiodReleaseFor).
 	IstiodRelease = "istiod"
+	// DefaultRevision is Istio's name for the control plane installed without
+	// a revision, and the revision tag that selects what namespaces labelled
+	// istio-injection=enabled (or istio.io/rev=default) get.
+	DefaultRevision = "default"
+	// RevisionLabel carries a control plane's revision on its objects.
+	RevisionLabel = "istio.io/rev"
+	// TagLabel marks a revision tag's webhook configuration.
+	TagLabel = "istio.io/tag"
+	// DefaultTagWebhook is the webhook configuration of the default revision tag.
+	DefaultTagWebhook = "istio-revision-tag-default"
+	// DefaultInjectorWebhook is the injection webhook configuration of the
+	// control plane installed without a revision.
+	DefaultInjectorWebhook = "istio-sidecar-injector"
 	// EastWestRelease is the Helm release of the east-west gateway.
 	EastWestRelease = "istio-eastwestgateway"
 	// EastWestService is the east-west gateway's Service and Deployment name.
@@ -48,6 +62,11 @@ const (
 	// OwnerLabel carries the same for Helm releases, whose metadata is labels only.
 	OwnerLabel = "ristio.io/owner"
 
+	// ProxyRevisionAnnotation, on a pod template, names the revision whose
+	// proxy its pods should run: changing it restarts them, so that the
+	// revision a tag now points at injects them.
+	ProxyRevisionAnnotation = "ristio.io/proxy-revision"
+
 	// SampleNamespace holds the helloworld and curl sample.
 	SampleNamespace = "sample"
 
@@ -55,6 +74,24 @@ const (
 	readerTokenPrefix  = "istio-reader-token-"
 	networkPrefix      = "network-"
 )
+
+// IstiodReleaseFor is the Helm release (and Deployment) name of revision's
+// istiod: istiod for the default revision, istiod-<revision> otherwise.
+func IstiodReleaseFor(revision string) string {
+	if revision == "" || revision == DefaultRevision {
+		return IstiodRelease
+	}
+	return IstiodRelease + "-" + revision
+}
+
+// RevisionLabelValue is what Istio's charts put in RevisionLabel for
+// revision: "default" for the control plane installed without one.
+func RevisionLabelValue(revision string) string {
+	if revision == "" {
+		return DefaultRevision
+	}
+	return revision
+}
 
 // RemoteSecret is the name of the secret that lets a peer watch cluster.
 func RemoteSecret(cluster string) string { return remoteSecretPrefix + cluster }

@@ -83,6 +83,10 @@ export class EastWestGateway extends pulumi.CustomResource {
      */
     declare public readonly network: pulumi.Output<string>;
     /**
+     * The revision the default tag points at, for a gateway that follows the tag (no revision): a change restarts its pods so that revision injects them.
+     */
+    declare public readonly proxyRevision: pulumi.Output<string | undefined>;
+    /**
      * Status of the istio-eastwestgateway release as last seen.
      */
     declare public /*out*/ readonly releaseStatus: pulumi.Output<string>;
@@ -126,6 +130,7 @@ export class EastWestGateway extends pulumi.CustomResource {
             resourceInputs["gatewayValues"] = args?.gatewayValues;
             resourceInputs["istioVersion"] = args?.istioVersion;
             resourceInputs["network"] = args?.network;
+            resourceInputs["proxyRevision"] = args?.proxyRevision;
             resourceInputs["revision"] = args?.revision;
             resourceInputs["timeoutSeconds"] = (args?.timeoutSeconds) ?? 600;
             resourceInputs["waitForAddress"] = (args?.waitForAddress) ?? true;
@@ -142,6 +147,7 @@ export class EastWestGateway extends pulumi.CustomResource {
             resourceInputs["gatewayValues"] = undefined /*out*/;
             resourceInputs["istioVersion"] = undefined /*out*/;
             resourceInputs["network"] = undefined /*out*/;
+            resourceInputs["proxyRevision"] = undefined /*out*/;
             resourceInputs["releaseStatus"] = undefined /*out*/;
             resourceInputs["revision"] = undefined /*out*/;
             resourceInputs["timeoutSeconds"] = undefined /*out*/;
@@ -184,6 +190,10 @@ export interface EastWestGatewayArgs {
      * The network this gateway serves (networkGateway).
      */
     network: pulumi.Input<string>;
+    /**
+     * The revision the default tag points at, for a gateway that follows the tag (no revision): a change restarts its pods so that revision injects them.
+     */
+    proxyRevision?: pulumi.Input<string | undefined>;
     /**
      * Istio revision the gateway's proxies attach to.
      */

@@ -63,6 +63,10 @@ export class HelloWorld extends pulumi.CustomResource {
      */
     declare public /*out*/ readonly present: pulumi.Output<boolean>;
     /**
+     * The revision the default tag points at, for a sample that follows the tag (no revision): a change restarts its pods so that revision injects them.
+     */
+    declare public readonly proxyRevision: pulumi.Output<string | undefined>;
+    /**
      * Istio revision: the namespace is labelled istio.io/rev=<revision> instead of istio-injection=enabled.
      */
     declare public readonly revision: pulumi.Output<string | undefined>;
@@ -98,6 +102,7 @@ export class HelloWorld extends pulumi.CustomResource {
             }
             resourceInputs["cluster"] = args?.cluster;
             resourceInputs["namespace"] = (args?.namespace) ?? "sample";
+            resourceInputs["proxyRevision"] = args?.proxyRevision;
             resourceInputs["revision"] = args?.revision;
             resourceInputs["sampleVersion"] = args?.sampleVersion;
             resourceInputs["timeoutSeconds"] = (args?.timeoutSeconds) ?? 600;
@@ -109,6 +114,7 @@ export class HelloWorld extends pulumi.CustomResource {
             resourceInputs["createdNamespace"] = undefined /*out*/;
             resourceInputs["namespace"] = undefined /*out*/;
             resourceInputs["present"] = undefined /*out*/;
+            resourceInputs["proxyRevision"] = undefined /*out*/;
             resourceInputs["revision"] = undefined /*out*/;
             resourceInputs["sampleVersion"] = undefined /*out*/;
             resourceInputs["timeoutSeconds"] = undefined /*out*/;
@@ -131,6 +137,10 @@ export interface HelloWorldArgs {
      * Namespace of the sample.
      */
     namespace?: pulumi.Input<string | undefined>;
+    /**
+     * The revision the default tag points at, for a sample that follows the tag (no revision): a change restarts its pods so that revision injects them.
+     */
+    proxyRevision?: pulumi.Input<string | undefined>;
     /**
      * Istio revision: the namespace is labelled istio.io/rev=<revision> instead of istio-injection=enabled.
      */

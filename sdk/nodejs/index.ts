@@ -55,6 +55,11 @@ export type RemoteSecret = import("./remoteSecret").RemoteSecret;
 export const RemoteSecret: typeof import("./remoteSecret").RemoteSecret = null as any;
 utilities.lazyLoad(exports, ["RemoteSecret"], () => require("./remoteSecret"));
 
+export { RevisionTagArgs } from "./revisionTag";
+export type RevisionTag = import("./revisionTag").RevisionTag;
+export const RevisionTag: typeof import("./revisionTag").RevisionTag = null as any;
+utilities.lazyLoad(exports, ["RevisionTag"], () => require("./revisionTag"));
+
 export { RootCAArgs } from "./rootCA";
 export type RootCA = import("./rootCA").RootCA;
 export const RootCA: typeof import("./rootCA").RootCA = null as any;
@@ -88,6 +93,8 @@ const _module = {
                 return new MultiClusterMesh(name, <any>undefined, { urn })
             case "ristio:index:RemoteSecret":
                 return new RemoteSecret(name, <any>undefined, { urn })
+            case "ristio:index:RevisionTag":
+                return new RevisionTag(name, <any>undefined, { urn })
             case "ristio:index:RootCA":
                 return new RootCA(name, <any>undefined, { urn })
             default:

@@ -7,7 +7,7 @@ import * as outputs from "./types/output";
 import * as utilities from "./utilities";
 
 /**
- * Istio's control plane in one cluster: the labelled istio-system namespace and the istio-base and istiod Helm releases. A version change is an in-place Helm upgrade.
+ * Istio's control plane in one cluster: the labelled istio-system namespace and the istio-base and istiod Helm releases. A version change is an in-place Helm upgrade. Several control planes of different revisions share one istio-base: each moves it forward to its own version, none moves it back, and the last one removed uninstalls it.
  */
 export class IstioControlPlane extends pulumi.CustomResource {
     /**
@@ -70,6 +70,10 @@ export class IstioControlPlane extends pulumi.CustomResource {
      * Istio version: the chart version (and image tag).
      */
     declare public readonly istioVersion: pulumi.Output<string>;
+    /**
+     * Name of the istiod Helm release: istiod-<revision>, or istiod for the default revision (and for control planes created before revisions had their own release).
+     */
+    declare public /*out*/ readonly istiodRelease: pulumi.Output<string | undefined>;
     /**
      * Helm revision of istiod.
      */
@@ -138,6 +142,7 @@ export class IstioControlPlane extends pulumi.CustomResource {
             resourceInputs["timeoutSeconds"] = (args?.timeoutSeconds) ?? 600;
             resourceInputs["baseRevision"] = undefined /*out*/;
             resourceInputs["baseStatus"] = undefined /*out*/;
+            resourceInputs["istiodRelease"] = undefined /*out*/;
             resourceInputs["istiodRevision"] = undefined /*out*/;
             resourceInputs["istiodStatus"] = undefined /*out*/;
         } else {
@@ -147,6 +152,7 @@ export class IstioControlPlane extends pulumi.CustomResource {
             resourceInputs["chartRepository"] = undefined /*out*/;
             resourceInputs["cluster"] = undefined /*out*/;
             resourceInputs["istioVersion"] = undefined /*out*/;
+            resourceInputs["istiodRelease"] = undefined /*out*/;
             resourceInputs["istiodRevision"] = undefined /*out*/;
             resourceInputs["istiodStatus"] = undefined /*out*/;
             resourceInputs["istiodValues"] = undefined /*out*/;

@@ -70,12 +70,14 @@ export class MultiClusterMesh extends pulumi.ComponentResource {
             resourceInputs["chartDirectory"] = args?.chartDirectory;
             resourceInputs["chartRepository"] = args?.chartRepository;
             resourceInputs["clusters"] = args?.clusters;
+            resourceInputs["defaultRevision"] = args?.defaultRevision;
             resourceInputs["installHelloWorld"] = args?.installHelloWorld;
             resourceInputs["istioVersion"] = args?.istioVersion;
             resourceInputs["meshId"] = args?.meshId;
             resourceInputs["readerTokenMode"] = args?.readerTokenMode;
             resourceInputs["readerTokenTtlHours"] = args?.readerTokenTtlHours;
             resourceInputs["revision"] = args?.revision;
+            resourceInputs["revisions"] = args?.revisions;
             resourceInputs["timeoutSeconds"] = args?.timeoutSeconds;
             resourceInputs["verify"] = args?.verify;
             resourceInputs["waitForGateways"] = args?.waitForGateways;
@@ -121,6 +123,10 @@ export interface MultiClusterMeshArgs {
      */
     clusters: pulumi.Input<pulumi.Input<inputs.MeshClusterArgs>[]>;
     /**
+     * The entry of revisions the default revision tag points at: namespaces labelled istio-injection=enabled or istio.io/rev=default, the east-west gateways and the sample get its proxies. Required with revisions.
+     */
+    defaultRevision?: string;
+    /**
      * Deploy Istio's helloworld (v1 in odd-numbered clusters, v2 in even) and curl in every cluster. Default false.
      */
     installHelloWorld?: boolean;
@@ -141,9 +147,13 @@ export interface MultiClusterMeshArgs {
      */
     readerTokenTtlHours?: number;
     /**
-     * Istio revision for the control planes, gateways and sample.
+     * Istio revision for the control planes, gateways and sample. Not with revisions.
      */
     revision?: string;
+    /**
+     * Control planes of several Istio revisions side by side in every cluster, for canary upgrades: add the new revision, move defaultRevision to it, then remove the old one. An entry named "default" is the control plane installed without a revision (release and Deployment istiod); others are istiod-<name>. Not with revision, istioVersion or a cluster's istioVersion.
+     */
+    revisions?: pulumi.Input<pulumi.Input<inputs.MeshRevisionArgs>[] | undefined>;
     /**
      * Upper bound of every wait, per resource. Default 600.
      */

@@ -14,11 +14,16 @@ type meshSpec struct {
 	keyType         string
 	readerTokenMode string
 	revision        string
+	// revisions, when set, replace istioVersion; defaultRevision names one.
+	revisions       []revisionSpec
+	defaultRevision string
 	timeoutSeconds  int
 	verify          *bool // default: the component's (true)
 	// certificate replaces the default certificate input (ECDSA, sanSuffix).
 	certificate pulumi.Map
 }
+
+type revisionSpec struct{ name, version string }
 
 type clusterSpec struct {
 	name, context, version string
@@ -80,6 +85,15 @@ func meshProgram(spec meshSpec) pulumi.RunFunc {
 		}
 		if spec.revision != "" {
 			args["revision"] = pulumi.String(spec.revision)
+		}
+		if len(spec.revisions) > 0 {
+			delete(args, "istioVersion")
+			revs := pulumi.Array{}
+			for _, r := range spec.revisions {
+				revs = append(revs, pulumi.Map{"name": pulumi.String(r.name), "istioVersion": pulumi.String(r.version)})
+			}
+			args["revisions"] = revs
+			args["defaultRevision"] = pulumi.String(spec.defaultRevision)
 		}
 		if spec.verify != nil {
 			args["verify"] = pulumi.Bool(*spec.verify)

@@ -34,6 +34,8 @@ type EastWestGateway struct {
 	IstioVersion pulumi.StringOutput `pulumi:"istioVersion"`
 	// The network this gateway serves (networkGateway).
 	Network pulumi.StringOutput `pulumi:"network"`
+	// The revision the default tag points at, for a gateway that follows the tag (no revision): a change restarts its pods so that revision injects them.
+	ProxyRevision pulumi.StringPtrOutput `pulumi:"proxyRevision"`
 	// Status of the istio-eastwestgateway release as last seen.
 	ReleaseStatus pulumi.StringOutput `pulumi:"releaseStatus"`
 	// Istio revision the gateway's proxies attach to.
@@ -122,6 +124,8 @@ type eastWestGatewayArgs struct {
 	IstioVersion string `pulumi:"istioVersion"`
 	// The network this gateway serves (networkGateway).
 	Network string `pulumi:"network"`
+	// The revision the default tag points at, for a gateway that follows the tag (no revision): a change restarts its pods so that revision injects them.
+	ProxyRevision *string `pulumi:"proxyRevision"`
 	// Istio revision the gateway's proxies attach to.
 	Revision *string `pulumi:"revision"`
 	// How long to wait for the gateway and its address.
@@ -146,6 +150,8 @@ type EastWestGatewayArgs struct {
 	IstioVersion pulumi.StringInput
 	// The network this gateway serves (networkGateway).
 	Network pulumi.StringInput
+	// The revision the default tag points at, for a gateway that follows the tag (no revision): a change restarts its pods so that revision injects them.
+	ProxyRevision pulumi.StringPtrInput
 	// Istio revision the gateway's proxies attach to.
 	Revision pulumi.StringPtrInput
 	// How long to wait for the gateway and its address.
@@ -284,6 +290,11 @@ func (o EastWestGatewayOutput) IstioVersion() pulumi.StringOutput {
 // The network this gateway serves (networkGateway).
 func (o EastWestGatewayOutput) Network() pulumi.StringOutput {
 	return o.ApplyT(func(v *EastWestGateway) pulumi.StringOutput { return v.Network }).(pulumi.StringOutput)
+}
+
+// The revision the default tag points at, for a gateway that follows the tag (no revision): a change restarts its pods so that revision injects them.
+func (o EastWestGatewayOutput) ProxyRevision() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v *EastWestGateway) pulumi.StringPtrOutput { return v.ProxyRevision }).(pulumi.StringPtrOutput)
 }
 
 // Status of the istio-eastwestgateway release as last seen.

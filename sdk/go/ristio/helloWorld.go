@@ -24,6 +24,8 @@ type HelloWorld struct {
 	Namespace pulumi.StringPtrOutput `pulumi:"namespace"`
 	// Whether every object of the sample was present when last seen.
 	Present pulumi.BoolOutput `pulumi:"present"`
+	// The revision the default tag points at, for a sample that follows the tag (no revision): a change restarts its pods so that revision injects them.
+	ProxyRevision pulumi.StringPtrOutput `pulumi:"proxyRevision"`
 	// Istio revision: the namespace is labelled istio.io/rev=<revision> instead of istio-injection=enabled.
 	Revision pulumi.StringPtrOutput `pulumi:"revision"`
 	// helloworld version deployed here: v1 or v2.
@@ -99,6 +101,8 @@ type helloWorldArgs struct {
 	Cluster ClusterConnection `pulumi:"cluster"`
 	// Namespace of the sample.
 	Namespace *string `pulumi:"namespace"`
+	// The revision the default tag points at, for a sample that follows the tag (no revision): a change restarts its pods so that revision injects them.
+	ProxyRevision *string `pulumi:"proxyRevision"`
 	// Istio revision: the namespace is labelled istio.io/rev=<revision> instead of istio-injection=enabled.
 	Revision *string `pulumi:"revision"`
 	// helloworld version deployed here: v1 or v2.
@@ -115,6 +119,8 @@ type HelloWorldArgs struct {
 	Cluster ClusterConnectionInput
 	// Namespace of the sample.
 	Namespace pulumi.StringPtrInput
+	// The revision the default tag points at, for a sample that follows the tag (no revision): a change restarts its pods so that revision injects them.
+	ProxyRevision pulumi.StringPtrInput
 	// Istio revision: the namespace is labelled istio.io/rev=<revision> instead of istio-injection=enabled.
 	Revision pulumi.StringPtrInput
 	// helloworld version deployed here: v1 or v2.
@@ -230,6 +236,11 @@ func (o HelloWorldOutput) Namespace() pulumi.StringPtrOutput {
 // Whether every object of the sample was present when last seen.
 func (o HelloWorldOutput) Present() pulumi.BoolOutput {
 	return o.ApplyT(func(v *HelloWorld) pulumi.BoolOutput { return v.Present }).(pulumi.BoolOutput)
+}
+
+// The revision the default tag points at, for a sample that follows the tag (no revision): a change restarts its pods so that revision injects them.
+func (o HelloWorldOutput) ProxyRevision() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v *HelloWorld) pulumi.StringPtrOutput { return v.ProxyRevision }).(pulumi.StringPtrOutput)
 }
 
 // Istio revision: the namespace is labelled istio.io/rev=<revision> instead of istio-injection=enabled.

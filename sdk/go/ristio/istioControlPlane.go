@@ -12,7 +12,7 @@ import (
 	"github.com/ristio/pulumi-ristio/sdk/go/ristio/internal"
 )
 
-// Istio's control plane in one cluster: the labelled istio-system namespace and the istio-base and istiod Helm releases. A version change is an in-place Helm upgrade.
+// Istio's control plane in one cluster: the labelled istio-system namespace and the istio-base and istiod Helm releases. A version change is an in-place Helm upgrade. Several control planes of different revisions share one istio-base: each moves it forward to its own version, none moves it back, and the last one removed uninstalls it.
 type IstioControlPlane struct {
 	pulumi.CustomResourceState
 
@@ -28,6 +28,8 @@ type IstioControlPlane struct {
 	Cluster ClusterConnectionOutput `pulumi:"cluster"`
 	// Istio version: the chart version (and image tag).
 	IstioVersion pulumi.StringOutput `pulumi:"istioVersion"`
+	// Name of the istiod Helm release: istiod-<revision>, or istiod for the default revision (and for control planes created before revisions had their own release).
+	IstiodRelease pulumi.StringPtrOutput `pulumi:"istiodRelease"`
 	// Helm revision of istiod.
 	IstiodRevision pulumi.IntOutput `pulumi:"istiodRevision"`
 	// Status of the istiod release as last seen.
@@ -271,6 +273,11 @@ func (o IstioControlPlaneOutput) Cluster() ClusterConnectionOutput {
 // Istio version: the chart version (and image tag).
 func (o IstioControlPlaneOutput) IstioVersion() pulumi.StringOutput {
 	return o.ApplyT(func(v *IstioControlPlane) pulumi.StringOutput { return v.IstioVersion }).(pulumi.StringOutput)
+}
+
+// Name of the istiod Helm release: istiod-<revision>, or istiod for the default revision (and for control planes created before revisions had their own release).
+func (o IstioControlPlaneOutput) IstiodRelease() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v *IstioControlPlane) pulumi.StringPtrOutput { return v.IstiodRelease }).(pulumi.StringPtrOutput)
 }
 
 // Helm revision of istiod.

@@ -62,6 +62,8 @@ type multiClusterMeshArgs struct {
 	ChartRepository *string `pulumi:"chartRepository"`
 	// The clusters of the mesh; at least one.
 	Clusters []MeshCluster `pulumi:"clusters"`
+	// The entry of revisions the default revision tag points at: namespaces labelled istio-injection=enabled or istio.io/rev=default, the east-west gateways and the sample get its proxies. Required with revisions.
+	DefaultRevision *string `pulumi:"defaultRevision"`
 	// Deploy Istio's helloworld (v1 in odd-numbered clusters, v2 in even) and curl in every cluster. Default false.
 	InstallHelloWorld *bool `pulumi:"installHelloWorld"`
 	// Istio version for every cluster that does not set its own. Default: 1.30.5.
@@ -72,8 +74,10 @@ type multiClusterMeshArgs struct {
 	ReaderTokenMode *string `pulumi:"readerTokenMode"`
 	// Lifetime of tokenRequest reader tokens, in hours. Default 8760.
 	ReaderTokenTtlHours *int `pulumi:"readerTokenTtlHours"`
-	// Istio revision for the control planes, gateways and sample.
+	// Istio revision for the control planes, gateways and sample. Not with revisions.
 	Revision *string `pulumi:"revision"`
+	// Control planes of several Istio revisions side by side in every cluster, for canary upgrades: add the new revision, move defaultRevision to it, then remove the old one. An entry named "default" is the control plane installed without a revision (release and Deployment istiod); others are istiod-<name>. Not with revision, istioVersion or a cluster's istioVersion.
+	Revisions []MeshRevision `pulumi:"revisions"`
 	// Upper bound of every wait, per resource. Default 600.
 	TimeoutSeconds *int `pulumi:"timeoutSeconds"`
 	// After the control planes, gateways and remote secrets exist, wait (within timeoutSeconds) until every cluster's istiod reports every peer synced, knows every peer's gateway and serves a certificate every peer trusts: one MeshCheck per cluster. Default true.
@@ -92,6 +96,8 @@ type MultiClusterMeshArgs struct {
 	ChartRepository *string
 	// The clusters of the mesh; at least one.
 	Clusters MeshClusterArrayInput
+	// The entry of revisions the default revision tag points at: namespaces labelled istio-injection=enabled or istio.io/rev=default, the east-west gateways and the sample get its proxies. Required with revisions.
+	DefaultRevision *string
 	// Deploy Istio's helloworld (v1 in odd-numbered clusters, v2 in even) and curl in every cluster. Default false.
 	InstallHelloWorld *bool
 	// Istio version for every cluster that does not set its own. Default: 1.30.5.
@@ -102,8 +108,10 @@ type MultiClusterMeshArgs struct {
 	ReaderTokenMode *string
 	// Lifetime of tokenRequest reader tokens, in hours. Default 8760.
 	ReaderTokenTtlHours *int
-	// Istio revision for the control planes, gateways and sample.
+	// Istio revision for the control planes, gateways and sample. Not with revisions.
 	Revision *string
+	// Control planes of several Istio revisions side by side in every cluster, for canary upgrades: add the new revision, move defaultRevision to it, then remove the old one. An entry named "default" is the control plane installed without a revision (release and Deployment istiod); others are istiod-<name>. Not with revision, istioVersion or a cluster's istioVersion.
+	Revisions MeshRevisionArrayInput
 	// Upper bound of every wait, per resource. Default 600.
 	TimeoutSeconds *int
 	// After the control planes, gateways and remote secrets exist, wait (within timeoutSeconds) until every cluster's istiod reports every peer synced, knows every peer's gateway and serves a certificate every peer trusts: one MeshCheck per cluster. Default true.

@@ -943,6 +943,112 @@ func (o MeshNetworkArgsArrayOutput) Index(i pulumi.IntInput) MeshNetworkArgsOutp
 	}).(MeshNetworkArgsOutput)
 }
 
+type MeshRevision struct {
+	// The revision's Istio version.
+	IstioVersion string `pulumi:"istioVersion"`
+	// The revision: a DNS label such as 1-31-0. "default" is the control plane installed without a revision (what a mesh without revisions has).
+	Name string `pulumi:"name"`
+}
+
+// MeshRevisionInput is an input type that accepts MeshRevisionArgs and MeshRevisionOutput values.
+// You can construct a concrete instance of `MeshRevisionInput` via:
+//
+//	MeshRevisionArgs{...}
+type MeshRevisionInput interface {
+	pulumi.Input
+
+	ToMeshRevisionOutput() MeshRevisionOutput
+	ToMeshRevisionOutputWithContext(context.Context) MeshRevisionOutput
+}
+
+type MeshRevisionArgs struct {
+	// The revision's Istio version.
+	IstioVersion pulumi.StringInput `pulumi:"istioVersion"`
+	// The revision: a DNS label such as 1-31-0. "default" is the control plane installed without a revision (what a mesh without revisions has).
+	Name pulumi.StringInput `pulumi:"name"`
+}
+
+func (MeshRevisionArgs) ElementType() reflect.Type {
+	return reflect.TypeOf((*MeshRevision)(nil)).Elem()
+}
+
+func (i MeshRevisionArgs) ToMeshRevisionOutput() MeshRevisionOutput {
+	return i.ToMeshRevisionOutputWithContext(context.Background())
+}
+
+func (i MeshRevisionArgs) ToMeshRevisionOutputWithContext(ctx context.Context) MeshRevisionOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(MeshRevisionOutput)
+}
+
+// MeshRevisionArrayInput is an input type that accepts MeshRevisionArray and MeshRevisionArrayOutput values.
+// You can construct a concrete instance of `MeshRevisionArrayInput` via:
+//
+//	MeshRevisionArray{ MeshRevisionArgs{...} }
+type MeshRevisionArrayInput interface {
+	pulumi.Input
+
+	ToMeshRevisionArrayOutput() MeshRevisionArrayOutput
+	ToMeshRevisionArrayOutputWithContext(context.Context) MeshRevisionArrayOutput
+}
+
+type MeshRevisionArray []MeshRevisionInput
+
+func (MeshRevisionArray) ElementType() reflect.Type {
+	return reflect.TypeOf((*[]MeshRevision)(nil)).Elem()
+}
+
+func (i MeshRevisionArray) ToMeshRevisionArrayOutput() MeshRevisionArrayOutput {
+	return i.ToMeshRevisionArrayOutputWithContext(context.Background())
+}
+
+func (i MeshRevisionArray) ToMeshRevisionArrayOutputWithContext(ctx context.Context) MeshRevisionArrayOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(MeshRevisionArrayOutput)
+}
+
+type MeshRevisionOutput struct{ *pulumi.OutputState }
+
+func (MeshRevisionOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((*MeshRevision)(nil)).Elem()
+}
+
+func (o MeshRevisionOutput) ToMeshRevisionOutput() MeshRevisionOutput {
+	return o
+}
+
+func (o MeshRevisionOutput) ToMeshRevisionOutputWithContext(ctx context.Context) MeshRevisionOutput {
+	return o
+}
+
+// The revision's Istio version.
+func (o MeshRevisionOutput) IstioVersion() pulumi.StringOutput {
+	return o.ApplyT(func(v MeshRevision) string { return v.IstioVersion }).(pulumi.StringOutput)
+}
+
+// The revision: a DNS label such as 1-31-0. "default" is the control plane installed without a revision (what a mesh without revisions has).
+func (o MeshRevisionOutput) Name() pulumi.StringOutput {
+	return o.ApplyT(func(v MeshRevision) string { return v.Name }).(pulumi.StringOutput)
+}
+
+type MeshRevisionArrayOutput struct{ *pulumi.OutputState }
+
+func (MeshRevisionArrayOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((*[]MeshRevision)(nil)).Elem()
+}
+
+func (o MeshRevisionArrayOutput) ToMeshRevisionArrayOutput() MeshRevisionArrayOutput {
+	return o
+}
+
+func (o MeshRevisionArrayOutput) ToMeshRevisionArrayOutputWithContext(ctx context.Context) MeshRevisionArrayOutput {
+	return o
+}
+
+func (o MeshRevisionArrayOutput) Index(i pulumi.IntInput) MeshRevisionOutput {
+	return pulumi.All(o, i).ApplyT(func(vs []interface{}) MeshRevision {
+		return vs[0].([]MeshRevision)[vs[1].(int)]
+	}).(MeshRevisionOutput)
+}
+
 type MeshRoot struct {
 	// Key algorithm of a generated root and of the intermediates it signs: RSA (default) or ECDSA.
 	KeyType *string `pulumi:"keyType"`
@@ -1106,6 +1212,8 @@ func init() {
 	pulumi.RegisterInputType(reflect.TypeOf((*MeshClusterArrayInput)(nil)).Elem(), MeshClusterArray{})
 	pulumi.RegisterInputType(reflect.TypeOf((*MeshNetworkArgsInput)(nil)).Elem(), MeshNetworkArgsArgs{})
 	pulumi.RegisterInputType(reflect.TypeOf((*MeshNetworkArgsArrayInput)(nil)).Elem(), MeshNetworkArgsArray{})
+	pulumi.RegisterInputType(reflect.TypeOf((*MeshRevisionInput)(nil)).Elem(), MeshRevisionArgs{})
+	pulumi.RegisterInputType(reflect.TypeOf((*MeshRevisionArrayInput)(nil)).Elem(), MeshRevisionArray{})
 	pulumi.RegisterInputType(reflect.TypeOf((*MeshRootInput)(nil)).Elem(), MeshRootArgs{})
 	pulumi.RegisterInputType(reflect.TypeOf((*MeshRootArrayInput)(nil)).Elem(), MeshRootArray{})
 	pulumi.RegisterOutputType(CheckMeshClusterOutput{})
@@ -1119,6 +1227,8 @@ func init() {
 	pulumi.RegisterOutputType(MeshClusterArrayOutput{})
 	pulumi.RegisterOutputType(MeshNetworkArgsOutput{})
 	pulumi.RegisterOutputType(MeshNetworkArgsArrayOutput{})
+	pulumi.RegisterOutputType(MeshRevisionOutput{})
+	pulumi.RegisterOutputType(MeshRevisionArrayOutput{})
 	pulumi.RegisterOutputType(MeshRootOutput{})
 	pulumi.RegisterOutputType(MeshRootArrayOutput{})
 }

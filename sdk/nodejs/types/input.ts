@@ -197,6 +197,17 @@ export interface MeshNetworkArgsArgs {
     network: pulumi.Input<string>;
 }
 
+export interface MeshRevisionArgs {
+    /**
+     * The revision's Istio version.
+     */
+    istioVersion: pulumi.Input<string>;
+    /**
+     * The revision: a DNS label such as 1-31-0. "default" is the control plane installed without a revision (what a mesh without revisions has).
+     */
+    name: pulumi.Input<string>;
+}
+
 export interface MeshRootArgs {
     /**
      * Key algorithm of a generated root and of the intermediates it signs: RSA (default) or ECDSA.

@@ -27,6 +27,8 @@ __all__ = [
     'MeshClusterArgsDict',
     'MeshNetworkArgsArgs',
     'MeshNetworkArgsArgsDict',
+    'MeshRevisionArgs',
+    'MeshRevisionArgsDict',
     'MeshRootArgs',
     'MeshRootArgsDict',
 ]
@@ -800,6 +802,53 @@ class MeshNetworkArgsArgs:
     @network.setter
     def network(self, value: pulumi.Input[_builtins.str]):
         pulumi.set(self, "network", value)
+
+
+class MeshRevisionArgsDict(TypedDict):
+    istio_version: pulumi.Input[_builtins.str]
+    """
+    The revision's Istio version.
+    """
+    name: pulumi.Input[_builtins.str]
+    """
+    The revision: a DNS label such as 1-31-0. "default" is the control plane installed without a revision (what a mesh without revisions has).
+    """
+
+@pulumi.input_type
+class MeshRevisionArgs:
+    def __init__(__self__, *,
+                 istio_version: pulumi.Input[_builtins.str],
+                 name: pulumi.Input[_builtins.str]):
+        """
+        :param pulumi.Input[_builtins.str] istio_version: The revision's Istio version.
+        :param pulumi.Input[_builtins.str] name: The revision: a DNS label such as 1-31-0. "default" is the control plane installed without a revision (what a mesh without revisions has).
+        """
+        pulumi.set(__self__, "istio_version", istio_version)
+        pulumi.set(__self__, "name", name)
+
+    @_builtins.property
+    @pulumi.getter(name="istioVersion")
+    def istio_version(self) -> pulumi.Input[_builtins.str]:
+        """
+        The revision's Istio version.
+        """
+        return pulumi.get(self, "istio_version")
+
+    @istio_version.setter
+    def istio_version(self, value: pulumi.Input[_builtins.str]):
+        pulumi.set(self, "istio_version", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def name(self) -> pulumi.Input[_builtins.str]:
+        """
+        The revision: a DNS label such as 1-31-0. "default" is the control plane installed without a revision (what a mesh without revisions has).
+        """
+        return pulumi.get(self, "name")
+
+    @name.setter
+    def name(self, value: pulumi.Input[_builtins.str]):
+        pulumi.set(self, "name", value)
 
 
 class MeshRootArgsDict(TypedDict):

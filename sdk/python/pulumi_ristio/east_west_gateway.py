@@ -28,6 +28,7 @@ class EastWestGatewayArgs:
                  chart_repository: pulumi.Input[Optional[_builtins.str]] = None,
                  gateway_address: pulumi.Input[Optional[_builtins.str]] = None,
                  gateway_values: pulumi.Input[Optional[Mapping[str, Any]]] = None,
+                 proxy_revision: pulumi.Input[Optional[_builtins.str]] = None,
                  revision: pulumi.Input[Optional[_builtins.str]] = None,
                  timeout_seconds: pulumi.Input[Optional[_builtins.int]] = None,
                  wait_for_address: pulumi.Input[Optional[_builtins.bool]] = None):
@@ -41,6 +42,7 @@ class EastWestGatewayArgs:
         :param pulumi.Input[_builtins.str] chart_repository: Helm repository of Istio's charts: an https:// repo or an oci:// registry.
         :param pulumi.Input[_builtins.str] gateway_address: A fixed address for this gateway: no wait for a load balancer; the address is reported as is.
         :param pulumi.Input[Mapping[str, Any]] gateway_values: Extra Helm values for the gateway chart, merged over ristio's.
+        :param pulumi.Input[_builtins.str] proxy_revision: The revision the default tag points at, for a gateway that follows the tag (no revision): a change restarts its pods so that revision injects them.
         :param pulumi.Input[_builtins.str] revision: Istio revision the gateway's proxies attach to.
         :param pulumi.Input[_builtins.int] timeout_seconds: How long to wait for the gateway and its address.
         :param pulumi.Input[_builtins.bool] wait_for_address: Wait until the gateway Service has a load-balancer IP or hostname.
@@ -58,6 +60,8 @@ class EastWestGatewayArgs:
             pulumi.set(__self__, "gateway_address", gateway_address)
         if gateway_values is not None:
             pulumi.set(__self__, "gateway_values", gateway_values)
+        if proxy_revision is not None:
+            pulumi.set(__self__, "proxy_revision", proxy_revision)
         if revision is not None:
             pulumi.set(__self__, "revision", revision)
         if timeout_seconds is None:
@@ -154,6 +158,18 @@ class EastWestGatewayArgs:
         pulumi.set(self, "gateway_values", value)
 
     @_builtins.property
+    @pulumi.getter(name="proxyRevision")
+    def proxy_revision(self) -> pulumi.Input[Optional[_builtins.str]]:
+        """
+        The revision the default tag points at, for a gateway that follows the tag (no revision): a change restarts its pods so that revision injects them.
+        """
+        return pulumi.get(self, "proxy_revision")
+
+    @proxy_revision.setter
+    def proxy_revision(self, value: pulumi.Input[Optional[_builtins.str]]):
+        pulumi.set(self, "proxy_revision", value)
+
+    @_builtins.property
     @pulumi.getter
     def revision(self) -> pulumi.Input[Optional[_builtins.str]]:
         """
@@ -203,6 +219,7 @@ class EastWestGateway(pulumi.CustomResource):
                  gateway_values: pulumi.Input[Optional[Mapping[str, Any]]] = None,
                  istio_version: pulumi.Input[Optional[_builtins.str]] = None,
                  network: pulumi.Input[Optional[_builtins.str]] = None,
+                 proxy_revision: pulumi.Input[Optional[_builtins.str]] = None,
                  revision: pulumi.Input[Optional[_builtins.str]] = None,
                  timeout_seconds: pulumi.Input[Optional[_builtins.int]] = None,
                  wait_for_address: pulumi.Input[Optional[_builtins.bool]] = None,
@@ -219,6 +236,7 @@ class EastWestGateway(pulumi.CustomResource):
         :param pulumi.Input[Mapping[str, Any]] gateway_values: Extra Helm values for the gateway chart, merged over ristio's.
         :param pulumi.Input[_builtins.str] istio_version: Istio version: the gateway chart version (and image tag).
         :param pulumi.Input[_builtins.str] network: The network this gateway serves (networkGateway).
+        :param pulumi.Input[_builtins.str] proxy_revision: The revision the default tag points at, for a gateway that follows the tag (no revision): a change restarts its pods so that revision injects them.
         :param pulumi.Input[_builtins.str] revision: Istio revision the gateway's proxies attach to.
         :param pulumi.Input[_builtins.int] timeout_seconds: How long to wait for the gateway and its address.
         :param pulumi.Input[_builtins.bool] wait_for_address: Wait until the gateway Service has a load-balancer IP or hostname.
@@ -254,6 +272,7 @@ class EastWestGateway(pulumi.CustomResource):
                  gateway_values: pulumi.Input[Optional[Mapping[str, Any]]] = None,
                  istio_version: pulumi.Input[Optional[_builtins.str]] = None,
                  network: pulumi.Input[Optional[_builtins.str]] = None,
+                 proxy_revision: pulumi.Input[Optional[_builtins.str]] = None,
                  revision: pulumi.Input[Optional[_builtins.str]] = None,
                  timeout_seconds: pulumi.Input[Optional[_builtins.int]] = None,
                  wait_for_address: pulumi.Input[Optional[_builtins.bool]] = None,
@@ -281,6 +300,7 @@ class EastWestGateway(pulumi.CustomResource):
             if network is None and not opts.urn:
                 raise TypeError("Missing required property 'network'")
             __props__.__dict__["network"] = network
+            __props__.__dict__["proxy_revision"] = proxy_revision
             __props__.__dict__["revision"] = revision
             if timeout_seconds is None:
                 timeout_seconds = 600
@@ -322,6 +342,7 @@ class EastWestGateway(pulumi.CustomResource):
         __props__.__dict__["gateway_values"] = None
         __props__.__dict__["istio_version"] = None
         __props__.__dict__["network"] = None
+        __props__.__dict__["proxy_revision"] = None
         __props__.__dict__["release_status"] = None
         __props__.__dict__["revision"] = None
         __props__.__dict__["timeout_seconds"] = None
@@ -405,6 +426,14 @@ class EastWestGateway(pulumi.CustomResource):
         The network this gateway serves (networkGateway).
         """
         return pulumi.get(self, "network")
+
+    @_builtins.property
+    @pulumi.getter(name="proxyRevision")
+    def proxy_revision(self) -> pulumi.Output[Optional[_builtins.str]]:
+        """
+        The revision the default tag points at, for a gateway that follows the tag (no revision): a change restarts its pods so that revision injects them.
+        """
+        return pulumi.get(self, "proxy_revision")
 
     @_builtins.property
     @pulumi.getter(name="releaseStatus")

@@ -24,6 +24,7 @@ class HelloWorldArgs:
                  cluster: pulumi.Input['ClusterConnectionArgs'],
                  sample_version: pulumi.Input[_builtins.str],
                  namespace: pulumi.Input[Optional[_builtins.str]] = None,
+                 proxy_revision: pulumi.Input[Optional[_builtins.str]] = None,
                  revision: pulumi.Input[Optional[_builtins.str]] = None,
                  timeout_seconds: pulumi.Input[Optional[_builtins.int]] = None,
                  wait: pulumi.Input[Optional[_builtins.bool]] = None):
@@ -33,6 +34,7 @@ class HelloWorldArgs:
         :param pulumi.Input['ClusterConnectionArgs'] cluster: The cluster to deploy into.
         :param pulumi.Input[_builtins.str] sample_version: helloworld version deployed here: v1 or v2.
         :param pulumi.Input[_builtins.str] namespace: Namespace of the sample.
+        :param pulumi.Input[_builtins.str] proxy_revision: The revision the default tag points at, for a sample that follows the tag (no revision): a change restarts its pods so that revision injects them.
         :param pulumi.Input[_builtins.str] revision: Istio revision: the namespace is labelled istio.io/rev=<revision> instead of istio-injection=enabled.
         :param pulumi.Input[_builtins.int] timeout_seconds: How long to wait for the Deployments.
         :param pulumi.Input[_builtins.bool] wait: Wait until the helloworld and curl Deployments are available.
@@ -43,6 +45,8 @@ class HelloWorldArgs:
             namespace = 'sample'
         if namespace is not None:
             pulumi.set(__self__, "namespace", namespace)
+        if proxy_revision is not None:
+            pulumi.set(__self__, "proxy_revision", proxy_revision)
         if revision is not None:
             pulumi.set(__self__, "revision", revision)
         if timeout_seconds is None:
@@ -91,6 +95,18 @@ class HelloWorldArgs:
         pulumi.set(self, "namespace", value)
 
     @_builtins.property
+    @pulumi.getter(name="proxyRevision")
+    def proxy_revision(self) -> pulumi.Input[Optional[_builtins.str]]:
+        """
+        The revision the default tag points at, for a sample that follows the tag (no revision): a change restarts its pods so that revision injects them.
+        """
+        return pulumi.get(self, "proxy_revision")
+
+    @proxy_revision.setter
+    def proxy_revision(self, value: pulumi.Input[Optional[_builtins.str]]):
+        pulumi.set(self, "proxy_revision", value)
+
+    @_builtins.property
     @pulumi.getter
     def revision(self) -> pulumi.Input[Optional[_builtins.str]]:
         """
@@ -135,6 +151,7 @@ class HelloWorld(pulumi.CustomResource):
                  opts: Optional[pulumi.ResourceOptions] = None,
                  cluster: pulumi.Input[Optional[Union['ClusterConnectionArgs', 'ClusterConnectionArgsDict', 'outputs.ClusterConnection']]] = None,
                  namespace: pulumi.Input[Optional[_builtins.str]] = None,
+                 proxy_revision: pulumi.Input[Optional[_builtins.str]] = None,
                  revision: pulumi.Input[Optional[_builtins.str]] = None,
                  sample_version: pulumi.Input[Optional[_builtins.str]] = None,
                  timeout_seconds: pulumi.Input[Optional[_builtins.int]] = None,
@@ -147,6 +164,7 @@ class HelloWorld(pulumi.CustomResource):
         :param pulumi.ResourceOptions opts: Options for the resource.
         :param pulumi.Input[Union['ClusterConnectionArgs', 'ClusterConnectionArgsDict', 'outputs.ClusterConnection']] cluster: The cluster to deploy into.
         :param pulumi.Input[_builtins.str] namespace: Namespace of the sample.
+        :param pulumi.Input[_builtins.str] proxy_revision: The revision the default tag points at, for a sample that follows the tag (no revision): a change restarts its pods so that revision injects them.
         :param pulumi.Input[_builtins.str] revision: Istio revision: the namespace is labelled istio.io/rev=<revision> instead of istio-injection=enabled.
         :param pulumi.Input[_builtins.str] sample_version: helloworld version deployed here: v1 or v2.
         :param pulumi.Input[_builtins.int] timeout_seconds: How long to wait for the Deployments.
@@ -178,6 +196,7 @@ class HelloWorld(pulumi.CustomResource):
                  opts: Optional[pulumi.ResourceOptions] = None,
                  cluster: pulumi.Input[Optional[Union['ClusterConnectionArgs', 'ClusterConnectionArgsDict', 'outputs.ClusterConnection']]] = None,
                  namespace: pulumi.Input[Optional[_builtins.str]] = None,
+                 proxy_revision: pulumi.Input[Optional[_builtins.str]] = None,
                  revision: pulumi.Input[Optional[_builtins.str]] = None,
                  sample_version: pulumi.Input[Optional[_builtins.str]] = None,
                  timeout_seconds: pulumi.Input[Optional[_builtins.int]] = None,
@@ -197,6 +216,7 @@ class HelloWorld(pulumi.CustomResource):
             if namespace is None:
                 namespace = 'sample'
             __props__.__dict__["namespace"] = namespace
+            __props__.__dict__["proxy_revision"] = proxy_revision
             __props__.__dict__["revision"] = revision
             if sample_version is None and not opts.urn:
                 raise TypeError("Missing required property 'sample_version'")
@@ -235,6 +255,7 @@ class HelloWorld(pulumi.CustomResource):
         __props__.__dict__["created_namespace"] = None
         __props__.__dict__["namespace"] = None
         __props__.__dict__["present"] = None
+        __props__.__dict__["proxy_revision"] = None
         __props__.__dict__["revision"] = None
         __props__.__dict__["sample_version"] = None
         __props__.__dict__["timeout_seconds"] = None
@@ -278,6 +299,14 @@ class HelloWorld(pulumi.CustomResource):
         Whether every object of the sample was present when last seen.
         """
         return pulumi.get(self, "present")
+
+    @_builtins.property
+    @pulumi.getter(name="proxyRevision")
+    def proxy_revision(self) -> pulumi.Output[Optional[_builtins.str]]:
+        """
+        The revision the default tag points at, for a sample that follows the tag (no revision): a change restarts its pods so that revision injects them.
+        """
+        return pulumi.get(self, "proxy_revision")
 
     @_builtins.property
     @pulumi.getter

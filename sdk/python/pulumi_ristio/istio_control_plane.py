@@ -205,7 +205,7 @@ class IstioControlPlane(pulumi.CustomResource):
                  timeout_seconds: pulumi.Input[Optional[_builtins.int]] = None,
                  __props__=None):
         """
-        Istio's control plane in one cluster: the labelled istio-system namespace and the istio-base and istiod Helm releases. A version change is an in-place Helm upgrade.
+        Istio's control plane in one cluster: the labelled istio-system namespace and the istio-base and istiod Helm releases. A version change is an in-place Helm upgrade. Several control planes of different revisions share one istio-base: each moves it forward to its own version, none moves it back, and the last one removed uninstalls it.
 
         :param str resource_name: The name of the resource.
         :param pulumi.ResourceOptions opts: Options for the resource.
@@ -227,7 +227,7 @@ class IstioControlPlane(pulumi.CustomResource):
                  args: IstioControlPlaneArgs,
                  opts: Optional[pulumi.ResourceOptions] = None):
         """
-        Istio's control plane in one cluster: the labelled istio-system namespace and the istio-base and istiod Helm releases. A version change is an in-place Helm upgrade.
+        Istio's control plane in one cluster: the labelled istio-system namespace and the istio-base and istiod Helm releases. A version change is an in-place Helm upgrade. Several control planes of different revisions share one istio-base: each moves it forward to its own version, none moves it back, and the last one removed uninstalls it.
 
         :param str resource_name: The name of the resource.
         :param IstioControlPlaneArgs args: The arguments to use to populate this resource's properties.
@@ -287,6 +287,7 @@ class IstioControlPlane(pulumi.CustomResource):
             __props__.__dict__["timeout_seconds"] = timeout_seconds
             __props__.__dict__["base_revision"] = None
             __props__.__dict__["base_status"] = None
+            __props__.__dict__["istiod_release"] = None
             __props__.__dict__["istiod_revision"] = None
             __props__.__dict__["istiod_status"] = None
         super(IstioControlPlane, __self__).__init__(
@@ -317,6 +318,7 @@ class IstioControlPlane(pulumi.CustomResource):
         __props__.__dict__["chart_repository"] = None
         __props__.__dict__["cluster"] = None
         __props__.__dict__["istio_version"] = None
+        __props__.__dict__["istiod_release"] = None
         __props__.__dict__["istiod_revision"] = None
         __props__.__dict__["istiod_status"] = None
         __props__.__dict__["istiod_values"] = None
@@ -380,6 +382,14 @@ class IstioControlPlane(pulumi.CustomResource):
         Istio version: the chart version (and image tag).
         """
         return pulumi.get(self, "istio_version")
+
+    @_builtins.property
+    @pulumi.getter(name="istiodRelease")
+    def istiod_release(self) -> pulumi.Output[Optional[_builtins.str]]:
+        """
+        Name of the istiod Helm release: istiod-<revision>, or istiod for the default revision (and for control planes created before revisions had their own release).
+        """
+        return pulumi.get(self, "istiod_release")
 
     @_builtins.property
     @pulumi.getter(name="istiodRevision")

@@ -25,11 +25,13 @@ class MultiClusterMeshArgs:
                  certificate: pulumi.Input[Optional['MeshCertificateArgs']] = None,
                  chart_directory: Optional[_builtins.str] = None,
                  chart_repository: Optional[_builtins.str] = None,
+                 default_revision: Optional[_builtins.str] = None,
                  install_hello_world: Optional[_builtins.bool] = None,
                  istio_version: Optional[_builtins.str] = None,
                  reader_token_mode: Optional[_builtins.str] = None,
                  reader_token_ttl_hours: Optional[_builtins.int] = None,
                  revision: Optional[_builtins.str] = None,
+                 revisions: pulumi.Input[Optional[Sequence[pulumi.Input['MeshRevisionArgs']]]] = None,
                  timeout_seconds: Optional[_builtins.int] = None,
                  verify: Optional[_builtins.bool] = None,
                  wait_for_gateways: Optional[_builtins.bool] = None):
@@ -41,11 +43,13 @@ class MultiClusterMeshArgs:
         :param pulumi.Input['MeshCertificateArgs'] certificate: The mesh's root CA and per-cluster intermediates.
         :param _builtins.str chart_directory: Local directory holding base, istiod and gateway as chart directories or .tgz files. Wins over chartRepository.
         :param _builtins.str chart_repository: Helm repository of Istio's charts: https:// or oci://. Default: https://istio-release.storage.googleapis.com/charts.
+        :param _builtins.str default_revision: The entry of revisions the default revision tag points at: namespaces labelled istio-injection=enabled or istio.io/rev=default, the east-west gateways and the sample get its proxies. Required with revisions.
         :param _builtins.bool install_hello_world: Deploy Istio's helloworld (v1 in odd-numbered clusters, v2 in even) and curl in every cluster. Default false.
         :param _builtins.str istio_version: Istio version for every cluster that does not set its own. Default: 1.30.5.
         :param _builtins.str reader_token_mode: How remote secrets authenticate: tokenRequest (bounded tokens, reissued by `pulumi up` past 80% of their life; default) or serviceAccountSecret (long-lived token secret, as istioctl).
         :param _builtins.int reader_token_ttl_hours: Lifetime of tokenRequest reader tokens, in hours. Default 8760.
-        :param _builtins.str revision: Istio revision for the control planes, gateways and sample.
+        :param _builtins.str revision: Istio revision for the control planes, gateways and sample. Not with revisions.
+        :param pulumi.Input[Sequence[pulumi.Input['MeshRevisionArgs']]] revisions: Control planes of several Istio revisions side by side in every cluster, for canary upgrades: add the new revision, move defaultRevision to it, then remove the old one. An entry named "default" is the control plane installed without a revision (release and Deployment istiod); others are istiod-<name>. Not with revision, istioVersion or a cluster's istioVersion.
         :param _builtins.int timeout_seconds: Upper bound of every wait, per resource. Default 600.
         :param _builtins.bool verify: After the control planes, gateways and remote secrets exist, wait (within timeoutSeconds) until every cluster's istiod reports every peer synced, knows every peer's gateway and serves a certificate every peer trusts: one MeshCheck per cluster. Default true.
         :param _builtins.bool wait_for_gateways: Wait for each east-west gateway's load-balancer address. Default true.
@@ -58,6 +62,8 @@ class MultiClusterMeshArgs:
             pulumi.set(__self__, "chart_directory", chart_directory)
         if chart_repository is not None:
             pulumi.set(__self__, "chart_repository", chart_repository)
+        if default_revision is not None:
+            pulumi.set(__self__, "default_revision", default_revision)
         if install_hello_world is not None:
             pulumi.set(__self__, "install_hello_world", install_hello_world)
         if istio_version is not None:
@@ -68,6 +74,8 @@ class MultiClusterMeshArgs:
             pulumi.set(__self__, "reader_token_ttl_hours", reader_token_ttl_hours)
         if revision is not None:
             pulumi.set(__self__, "revision", revision)
+        if revisions is not None:
+            pulumi.set(__self__, "revisions", revisions)
         if timeout_seconds is not None:
             pulumi.set(__self__, "timeout_seconds", timeout_seconds)
         if verify is not None:
@@ -136,6 +144,18 @@ class MultiClusterMeshArgs:
         pulumi.set(self, "chart_repository", value)
 
     @_builtins.property
+    @pulumi.getter(name="defaultRevision")
+    def default_revision(self) -> Optional[_builtins.str]:
+        """
+        The entry of revisions the default revision tag points at: namespaces labelled istio-injection=enabled or istio.io/rev=default, the east-west gateways and the sample get its proxies. Required with revisions.
+        """
+        return pulumi.get(self, "default_revision")
+
+    @default_revision.setter
+    def default_revision(self, value: Optional[_builtins.str]):
+        pulumi.set(self, "default_revision", value)
+
+    @_builtins.property
     @pulumi.getter(name="installHelloWorld")
     def install_hello_world(self) -> Optional[_builtins.bool]:
         """
@@ -187,13 +207,25 @@ class MultiClusterMeshArgs:
     @pulumi.getter
     def revision(self) -> Optional[_builtins.str]:
         """
-        Istio revision for the control planes, gateways and sample.
+        Istio revision for the control planes, gateways and sample. Not with revisions.
         """
         return pulumi.get(self, "revision")
 
     @revision.setter
     def revision(self, value: Optional[_builtins.str]):
         pulumi.set(self, "revision", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def revisions(self) -> pulumi.Input[Optional[Sequence[pulumi.Input['MeshRevisionArgs']]]]:
+        """
+        Control planes of several Istio revisions side by side in every cluster, for canary upgrades: add the new revision, move defaultRevision to it, then remove the old one. An entry named "default" is the control plane installed without a revision (release and Deployment istiod); others are istiod-<name>. Not with revision, istioVersion or a cluster's istioVersion.
+        """
+        return pulumi.get(self, "revisions")
+
+    @revisions.setter
+    def revisions(self, value: pulumi.Input[Optional[Sequence[pulumi.Input['MeshRevisionArgs']]]]):
+        pulumi.set(self, "revisions", value)
 
     @_builtins.property
     @pulumi.getter(name="timeoutSeconds")
@@ -242,12 +274,14 @@ class MultiClusterMesh(pulumi.ComponentResource):
                  chart_directory: Optional[_builtins.str] = None,
                  chart_repository: Optional[_builtins.str] = None,
                  clusters: pulumi.Input[Optional[Sequence[pulumi.Input[Union['MeshClusterArgs', 'MeshClusterArgsDict']]]]] = None,
+                 default_revision: Optional[_builtins.str] = None,
                  install_hello_world: Optional[_builtins.bool] = None,
                  istio_version: Optional[_builtins.str] = None,
                  mesh_id: Optional[_builtins.str] = None,
                  reader_token_mode: Optional[_builtins.str] = None,
                  reader_token_ttl_hours: Optional[_builtins.int] = None,
                  revision: Optional[_builtins.str] = None,
+                 revisions: pulumi.Input[Optional[Sequence[pulumi.Input[Union['MeshRevisionArgs', 'MeshRevisionArgsDict']]]]] = None,
                  timeout_seconds: Optional[_builtins.int] = None,
                  verify: Optional[_builtins.bool] = None,
                  wait_for_gateways: Optional[_builtins.bool] = None,
@@ -261,12 +295,14 @@ class MultiClusterMesh(pulumi.ComponentResource):
         :param _builtins.str chart_directory: Local directory holding base, istiod and gateway as chart directories or .tgz files. Wins over chartRepository.
         :param _builtins.str chart_repository: Helm repository of Istio's charts: https:// or oci://. Default: https://istio-release.storage.googleapis.com/charts.
         :param pulumi.Input[Sequence[pulumi.Input[Union['MeshClusterArgs', 'MeshClusterArgsDict']]]] clusters: The clusters of the mesh; at least one.
+        :param _builtins.str default_revision: The entry of revisions the default revision tag points at: namespaces labelled istio-injection=enabled or istio.io/rev=default, the east-west gateways and the sample get its proxies. Required with revisions.
         :param _builtins.bool install_hello_world: Deploy Istio's helloworld (v1 in odd-numbered clusters, v2 in even) and curl in every cluster. Default false.
         :param _builtins.str istio_version: Istio version for every cluster that does not set its own. Default: 1.30.5.
         :param _builtins.str mesh_id: Istio mesh ID shared by every cluster (global.meshID).
         :param _builtins.str reader_token_mode: How remote secrets authenticate: tokenRequest (bounded tokens, reissued by `pulumi up` past 80% of their life; default) or serviceAccountSecret (long-lived token secret, as istioctl).
         :param _builtins.int reader_token_ttl_hours: Lifetime of tokenRequest reader tokens, in hours. Default 8760.
-        :param _builtins.str revision: Istio revision for the control planes, gateways and sample.
+        :param _builtins.str revision: Istio revision for the control planes, gateways and sample. Not with revisions.
+        :param pulumi.Input[Sequence[pulumi.Input[Union['MeshRevisionArgs', 'MeshRevisionArgsDict']]]] revisions: Control planes of several Istio revisions side by side in every cluster, for canary upgrades: add the new revision, move defaultRevision to it, then remove the old one. An entry named "default" is the control plane installed without a revision (release and Deployment istiod); others are istiod-<name>. Not with revision, istioVersion or a cluster's istioVersion.
         :param _builtins.int timeout_seconds: Upper bound of every wait, per resource. Default 600.
         :param _builtins.bool verify: After the control planes, gateways and remote secrets exist, wait (within timeoutSeconds) until every cluster's istiod reports every peer synced, knows every peer's gateway and serves a certificate every peer trusts: one MeshCheck per cluster. Default true.
         :param _builtins.bool wait_for_gateways: Wait for each east-west gateway's load-balancer address. Default true.
@@ -299,12 +335,14 @@ class MultiClusterMesh(pulumi.ComponentResource):
                  chart_directory: Optional[_builtins.str] = None,
                  chart_repository: Optional[_builtins.str] = None,
                  clusters: pulumi.Input[Optional[Sequence[pulumi.Input[Union['MeshClusterArgs', 'MeshClusterArgsDict']]]]] = None,
+                 default_revision: Optional[_builtins.str] = None,
                  install_hello_world: Optional[_builtins.bool] = None,
                  istio_version: Optional[_builtins.str] = None,
                  mesh_id: Optional[_builtins.str] = None,
                  reader_token_mode: Optional[_builtins.str] = None,
                  reader_token_ttl_hours: Optional[_builtins.int] = None,
                  revision: Optional[_builtins.str] = None,
+                 revisions: pulumi.Input[Optional[Sequence[pulumi.Input[Union['MeshRevisionArgs', 'MeshRevisionArgsDict']]]]] = None,
                  timeout_seconds: Optional[_builtins.int] = None,
                  verify: Optional[_builtins.bool] = None,
                  wait_for_gateways: Optional[_builtins.bool] = None,
@@ -325,6 +363,7 @@ class MultiClusterMesh(pulumi.ComponentResource):
             if clusters is None and not opts.urn:
                 raise TypeError("Missing required property 'clusters'")
             __props__.__dict__["clusters"] = clusters
+            __props__.__dict__["default_revision"] = default_revision
             __props__.__dict__["install_hello_world"] = install_hello_world
             __props__.__dict__["istio_version"] = istio_version
             if mesh_id is None and not opts.urn:
@@ -333,6 +372,7 @@ class MultiClusterMesh(pulumi.ComponentResource):
             __props__.__dict__["reader_token_mode"] = reader_token_mode
             __props__.__dict__["reader_token_ttl_hours"] = reader_token_ttl_hours
             __props__.__dict__["revision"] = revision
+            __props__.__dict__["revisions"] = revisions
             __props__.__dict__["timeout_seconds"] = timeout_seconds
             __props__.__dict__["verify"] = verify
             __props__.__dict__["wait_for_gateways"] = wait_for_gateways

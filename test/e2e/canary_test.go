@@ -1,0 +1,202 @@
+package e2e
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/ristio/pulumi-ristio/internal/localcluster"
+	"github.com/ristio/pulumi-ristio/internal/meshassert"
+	"github.com/ristio/pulumi-ristio/internal/pulumitest"
+	"github.com/ristio/pulumi-ristio/internal/testcharts"
+	"github.com/ristio/pulumi-ristio/pkg/helm"
+	"github.com/ristio/pulumi-ristio/pkg/kubeconfig"
+)
+
+// TestCanaryUpgrade walks a 2-cluster mesh through Istio's revision-based
+// canary upgrade: from one control plane to a one-entry revisions list (no
+// change), a second revision at a newer version beside it, the default tag
+// moved to it, and the old revision removed. Both revisions' istiods run for
+// real and MeshCheck asks every one of them.
+//
+// The local API servers run no admission webhooks, so what the tag webhook
+// would inject is not exercised: the test checks where the webhook points,
+// which injector is switched off, and that the gateways restart onto it.
+func TestCanaryUpgrade(t *testing.T) {
+	w := world(t, 2)
+	const oldV, newV, canary = "1.28.1", "1.28.2", "1-28-2"
+	spec := meshSpec{kubeconfig: w.Kubeconfig, clusters: clustersOf(w, 2), chartDirectory: testcharts.Package(t, oldV, newV), helloWorld: true}
+	stack := pulumitest.InlineStack(t, "ristio-canary", meshProgram(spec))
+	ctx := context.Background()
+	t.Cleanup(func() { _, _ = stack.Destroy(ctx) })
+	pulumitest.Up(t, stack)
+	all := names(spec.clusters)
+	each := func(want map[string]string, suffix, op string) map[string]string {
+		for _, c := range all {
+			want["mesh-"+c+suffix] = op
+		}
+		return want
+	}
+	step := func(name string, want map[string]string) {
+		t.Helper()
+		setProgram(t, &stack, spec)
+		if got := previewSteps(t, stack); !equalSteps(got, want) {
+			t.Fatalf("%s: preview steps %v, want %v", name, got, want)
+		}
+		start := time.Now()
+		res := pulumitest.Up(t, stack)
+		t.Logf("%s: up took %s", name, time.Since(start).Round(time.Millisecond))
+		assertMeshStatus(t, res.Outputs, all)
+		if got := previewSteps(t, stack); len(got) != 0 {
+			t.Fatalf("%s: preview after up: %v, want no changes", name, got)
+		}
+	}
+
+	spec.revisions = []revisionSpec{{"default", oldV}}
+	spec.defaultRevision = "default"
+	step("0: the control plane becomes revision default", each(map[string]string{}, "-default-tag", "create"))
+	for _, c := range w.Clusters {
+		assertTag(t, c, "default", "istiod")
+		assertInjectorOff(t, c, true)
+	}
+
+	spec.revisions = append(spec.revisions, revisionSpec{canary, newV})
+	step("1: add the canary revision", each(map[string]string{}, "-istio-"+canary, "create"))
+	for _, c := range w.Clusters {
+		for _, d := range []string{"istiod", "istiod-" + canary} {
+			if _, err := c.Client.AppsV1().Deployments(istioNS).Get(ctx, d, metav1.GetOptions{}); err != nil {
+				t.Errorf("%s: deployment %s: %v", c.Name, d, err)
+			}
+		}
+		if pods := istiodPods(t, c); len(pods) != 2 {
+			t.Errorf("%s: running istiods %v, want one per revision", c.Name, pods)
+		}
+		// One reader identity serves both revisions' istiods in the peers.
+		for _, rev := range []string{"", "-" + canary} {
+			b, err := c.Client.RbacV1().ClusterRoleBindings().Get(ctx, "istio-reader-clusterrole"+rev+"-istio-system", metav1.GetOptions{})
+			if err != nil || len(b.Subjects) != 1 || b.Subjects[0].Name != "istio-reader-service-account" {
+				t.Errorf("%s: reader binding for revision %q: %v %v", c.Name, rev, b, err)
+			}
+		}
+		if v := helmRelease(t, w.Kubeconfig, c, "istio-base").ChartVersion; v != newV {
+			t.Errorf("%s: istio-base at %s, want the newest revision's %s", c.Name, v, newV)
+		}
+		assertTag(t, c, "default", "istiod")
+	}
+
+	spec.defaultRevision = canary
+	want := each(map[string]string{}, "-default-tag", "update")
+	each(want, "-eastwest", "update")
+	step("2: move the default tag to the canary", each(want, "-helloworld", "update"))
+	for _, c := range w.Clusters {
+		assertTag(t, c, canary, "istiod-"+canary)
+		assertInjectorOff(t, c, true)
+		gw, err := c.Client.AppsV1().Deployments(istioNS).Get(ctx, "istio-eastwestgateway", metav1.GetOptions{})
+		if err != nil || gw.Spec.Template.Annotations["ristio.io/proxy-revision"] != canary {
+			t.Errorf("%s: gateway pod template does not follow the tag to %s: %v", c.Name, canary, err)
+		}
+		if v := helmRelease(t, w.Kubeconfig, c, "istio-base").Values["defaultRevision"]; v != canary {
+			t.Errorf("%s: istiod-default-validator points at %q, want %s", c.Name, v, canary)
+		}
+	}
+
+	t.Run("removing the revision the tag points at is refused", func(t *testing.T) {
+		bad := spec
+		bad.revisions = spec.revisions[:1]
+		setProgram(t, &stack, bad)
+		_, err := stack.Preview(ctx)
+		if err == nil || !strings.Contains(err.Error(), "defaultRevision") || !strings.Contains(err.Error(), "move defaultRevision") {
+			t.Fatalf("preview: %v, want a refusal naming defaultRevision", err)
+		}
+		bad = spec
+		bad.revision = "other"
+		setProgram(t, &stack, bad)
+		if _, err := stack.Preview(ctx); err == nil || !strings.Contains(err.Error(), "revision: not with revisions") {
+			t.Fatalf("preview: %v, want a refusal naming revision and revisions", err)
+		}
+	})
+
+	spec.revisions = spec.revisions[1:]
+	step("3: remove the old revision", each(map[string]string{}, "-istio", "delete"))
+	for _, c := range w.Clusters {
+		if _, err := c.Client.AppsV1().Deployments(istioNS).Get(ctx, "istiod", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+			t.Errorf("%s: the old istiod is still there (%v)", c.Name, err)
+		}
+		if _, err := c.Client.AdmissionregistrationV1().MutatingWebhookConfigurations().Get(ctx, "istio-sidecar-injector", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+			t.Errorf("%s: the old revision's injector is still there (%v)", c.Name, err)
+		}
+		if s := releaseStatus(t, c, "istiod"); s != "" {
+			t.Errorf("%s: release istiod is %q, want gone", c.Name, s)
+		}
+		if s := releaseStatus(t, c, "istio-base"); s != "deployed" {
+			t.Errorf("%s: istio-base is %q, want kept for the canary", c.Name, s)
+		}
+		assertTag(t, c, canary, "istiod-"+canary)
+	}
+
+	if _, err := stack.Destroy(ctx); err != nil {
+		t.Fatalf("destroy: %v", err)
+	}
+	for _, c := range w.Clusters {
+		meshassert.NothingLeft(t, c)
+	}
+}
+
+// assertTag checks that istio-revision-tag-default points at revision's istiod Service.
+func assertTag(t *testing.T, c *localcluster.Cluster, revision, service string) {
+	t.Helper()
+	wh, err := c.Client.AdmissionregistrationV1().MutatingWebhookConfigurations().Get(context.Background(), "istio-revision-tag-default", metav1.GetOptions{})
+	if err != nil {
+		t.Errorf("%s: default tag: %v", c.Name, err)
+		return
+	}
+	if wh.Labels["istio.io/rev"] != revision || wh.Labels["istio.io/tag"] != "default" {
+		t.Errorf("%s: default tag labels %v, want istio.io/rev=%s", c.Name, wh.Labels, revision)
+	}
+	if len(wh.Webhooks) == 0 {
+		t.Errorf("%s: default tag has no webhooks", c.Name)
+	}
+	for _, h := range wh.Webhooks {
+		if h.ClientConfig.Service == nil || h.ClientConfig.Service.Name != service {
+			t.Errorf("%s: default tag webhook %s calls %v, want service %s", c.Name, h.Name, h.ClientConfig.Service, service)
+		}
+	}
+}
+
+// assertInjectorOff checks whether the revision-less injector's webhooks match nothing.
+func assertInjectorOff(t *testing.T, c *localcluster.Cluster, off bool) {
+	t.Helper()
+	wh, err := c.Client.AdmissionregistrationV1().MutatingWebhookConfigurations().Get(context.Background(), "istio-sidecar-injector", metav1.GetOptions{})
+	if err != nil {
+		t.Errorf("%s: revision-less injector: %v", c.Name, err)
+		return
+	}
+	for _, h := range wh.Webhooks {
+		never := h.NamespaceSelector != nil && h.NamespaceSelector.MatchLabels["istio.io/deactivated"] == "never-match"
+		if never != off {
+			t.Errorf("%s: injector webhook %s namespaceSelector %v, want off=%v", c.Name, h.Name, h.NamespaceSelector, off)
+		}
+	}
+}
+
+// helmRelease reads a release of istio-system through Helm.
+func helmRelease(t *testing.T, kubeconfigFile string, c *localcluster.Cluster, name string) *helm.Release {
+	t.Helper()
+	cc, err := kubeconfig.Source{File: kubeconfigFile, Context: c.Name}.ClientConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	hc, err := helm.New(cc, istioNS, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rel, err := hc.Get(context.Background(), name)
+	if err != nil || rel == nil {
+		t.Fatalf("%s: release %s: %v, %v", c.Name, name, rel, err)
+	}
+	return rel
+}
