@@ -166,6 +166,15 @@ func (b *meshBuilder) meshCheck(i int, conns []pulumi.Map, planes []pulumi.Resou
 	p.set(&p.of.CaCertPem, ca.CertPem)
 	p.set(&p.of.RootCertPem, roots.bundle)
 	p.set(&p.of.Revision, optString(b.args.Revision))
+	// With more than one revision, each must answer: adding a canary
+	// checks it, removing one checks what is left.
+	if len(b.args.Revisions) > 1 {
+		revs := pulumi.StringArray{}
+		for _, r := range b.args.Revisions {
+			revs = append(revs, pulumi.String(r.Name))
+		}
+		p.set(&p.of.Revisions, revs)
+	}
 	p.set(&p.of.TimeoutSeconds, optInt(b.args.TimeoutSeconds))
 	check := &meshCheckResource{}
 	err := b.ctx.RegisterResource(meshCheckToken, b.name+"-"+c.Name+"-check", p.m, check,

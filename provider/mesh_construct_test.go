@@ -131,3 +131,59 @@ func schemaOf(t *testing.T) schemaSpec {
 	}
 	return spec
 }
+
+// TestRevisionsRegisterAControlPlaneEachAndTheTag: with revisions, each
+// cluster gets one control plane per entry (the "default" entry under the
+// name a mesh without revisions uses), and a RevisionTag; the gateway and
+// sample follow the tag.
+func TestRevisionsRegisterAControlPlaneEachAndTheTag(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "kubeconfig")
+	if err := os.WriteFile(file, []byte(validateKubeconfig), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s := func(v string) *string { return &v }
+	build := func(revisions []MeshRevision, def string) map[string]pulumi.MockResourceArgs {
+		args := MultiClusterMeshArgs{
+			MeshId: "usmesh", ChartDirectory: s("/charts"), Revisions: revisions, DefaultRevision: s(def),
+			Clusters: []MeshCluster{{Name: "cluster1", KubeconfigFile: s(file), Context: s("cluster1"), InstallHelloWorld: pulumiBool(true)}},
+		}
+		mocks := &registered{byName: map[string]pulumi.MockResourceArgs{}}
+		err := pulumi.RunErr(func(ctx *pulumi.Context) error {
+			_, err := NewMultiClusterMesh(ctx, "mesh", args)
+			return err
+		}, pulumi.WithMocks("ristio", "test", mocks))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return mocks.byName
+	}
+
+	got := build([]MeshRevision{{Name: "default", IstioVersion: "1.30.5"}, {Name: "canary", IstioVersion: "1.31.0"}}, "canary")
+	old, canary, tag := got["mesh-cluster1-istio"].Inputs, got["mesh-cluster1-istio-canary"].Inputs, got["mesh-cluster1-default-tag"]
+	if !old["revision"].IsNull() || old["istioVersion"].StringValue() != "1.30.5" {
+		t.Errorf("the default entry's control plane: %v", old)
+	}
+	if canary["revision"].StringValue() != "canary" || canary["istioVersion"].StringValue() != "1.31.0" {
+		t.Errorf("the canary's control plane: %v", canary)
+	}
+	if tag.TypeToken != revisionTagToken || tag.Inputs["revision"].StringValue() != "canary" || tag.Inputs["istioVersion"].StringValue() != "1.31.0" {
+		t.Errorf("the default tag: %s %v", tag.TypeToken, tag.Inputs)
+	}
+	for _, child := range []string{"mesh-cluster1-eastwest", "mesh-cluster1-helloworld"} {
+		in := got[child].Inputs
+		if !in["revision"].IsNull() || in["proxyRevision"].StringValue() != "canary" {
+			t.Errorf("%s does not follow the tag: %v", child, in)
+		}
+	}
+	if got["mesh-cluster1-eastwest"].Inputs["istioVersion"].StringValue() != "1.31.0" {
+		t.Errorf("the gateway's chart is not the tagged revision's")
+	}
+
+	// A single entry that is not "default" keeps the name (by alias) of the
+	// control plane a mesh with `revision` had.
+	got = build([]MeshRevision{{Name: "blue", IstioVersion: "1.30.5"}}, "blue")
+	aliases := got["mesh-cluster1-istio-blue"].RegisterRPC.GetAliases()
+	if len(aliases) != 1 || aliases[0].GetSpec().GetName() != "mesh-cluster1-istio" {
+		t.Errorf("single revision's aliases: %v", aliases)
+	}
+}

@@ -115,6 +115,42 @@ func TestValidateMesh(t *testing.T) {
 			change: func(a *MultiClusterMeshArgs) { a.Revision = s("Canary_1") },
 			want:   []string{"revision", "DNS-1123"},
 		},
+		"revisions with a default revision": {
+			change: func(a *MultiClusterMeshArgs) {
+				a.Revisions = []MeshRevision{{Name: "default", IstioVersion: "1.30.5"}, {Name: "1-31-0", IstioVersion: "1.31.0"}}
+				a.DefaultRevision = s("1-31-0")
+			},
+		},
+		"revisions without defaultRevision": {
+			change: func(a *MultiClusterMeshArgs) { a.Revisions = []MeshRevision{{Name: "blue", IstioVersion: "1.30.5"}} },
+			want:   []string{"defaultRevision: required with revisions"},
+		},
+		"defaultRevision naming no entry, as when its entry is removed": {
+			change: func(a *MultiClusterMeshArgs) {
+				a.Revisions = []MeshRevision{{Name: "blue", IstioVersion: "1.30.5"}}
+				a.DefaultRevision = s("green")
+			},
+			want: []string{"defaultRevision", `"green" is not in revisions`, "move defaultRevision"},
+		},
+		"revisions with revision, istioVersion and a cluster's istioVersion": {
+			change: func(a *MultiClusterMeshArgs) {
+				a.Revisions = []MeshRevision{{Name: "blue", IstioVersion: "1.30.5"}}
+				a.DefaultRevision = s("blue")
+				a.Revision, a.IstioVersion, a.Clusters[1].IstioVersion = s("blue"), s("1.30.5"), s("1.30.5")
+			},
+			want: []string{"revision: not with revisions", "istioVersion: not with revisions", "clusters[1] (cluster2).istioVersion: not with revisions"},
+		},
+		"duplicate and malformed revisions": {
+			change: func(a *MultiClusterMeshArgs) {
+				a.Revisions = []MeshRevision{{Name: "blue", IstioVersion: "1.30.5"}, {Name: "blue", IstioVersion: "v1.31"}, {Name: "Green_1", IstioVersion: "1.30.5"}}
+				a.DefaultRevision = s("blue")
+			},
+			want: []string{"revisions[1].name: duplicate revision \"blue\"", "revisions[1].istioVersion", "revisions[2].name", "DNS-1123"},
+		},
+		"defaultRevision without revisions": {
+			change: func(a *MultiClusterMeshArgs) { a.DefaultRevision = s("blue") },
+			want:   []string{"defaultRevision: only with revisions"},
+		},
 		"every problem is reported at once": {
 			change: func(a *MultiClusterMeshArgs) { a.MeshId = ""; a.Clusters[1].Name = "cluster1" },
 			want:   []string{"meshId", "clusters[1] (cluster1).name: duplicate"},

@@ -14,6 +14,7 @@ type MeshCheckArgs struct {
 	Cluster        ClusterConnection `pulumi:"cluster"`
 	Peers          []MeshCheckPeer   `pulumi:"peers"`
 	Revision       *string           `pulumi:"revision,optional"`
+	Revisions      []string          `pulumi:"revisions,optional"`
 	TimeoutSeconds *int              `pulumi:"timeoutSeconds,optional" diff:"quiet"`
 	CaCertPem      *string           `pulumi:"caCertPem,optional"`
 	RootCertPem    *string           `pulumi:"rootCertPem,optional"`
@@ -24,6 +25,7 @@ func (c *MeshCheckArgs) Annotate(a infer.Annotator) {
 	a.Describe(&c.Cluster, "The cluster whose istiods are asked.")
 	a.Describe(&c.Peers, "The other clusters of the mesh, as this cluster's istiods must see them.")
 	a.Describe(&c.Revision, "Ask only the istiods of this revision. Default: every revision.")
+	a.Describe(&c.Revisions, "Revisions each of which must have a running istiod that passes (\"default\" is the one installed without a revision): a canary that is not up yet fails the check instead of going unasked.")
 	a.Describe(&c.TimeoutSeconds, "How long `up` waits for every peer to be synced.")
 	a.SetDefault(&c.TimeoutSeconds, defaultTimeoutSeconds)
 	a.Describe(&c.CaCertPem, "The intermediate istiod must sign with: the certificate it serves on 15012 must be issued by this one, which proves istiod loaded the current cacerts. Default: the cluster's cacerts ca-cert.pem.")

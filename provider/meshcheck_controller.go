@@ -179,6 +179,11 @@ func (d Deps) judgeCluster(ctx context.Context, in MeshCheckArgs, views []meshch
 	if istiods, err = istiod.Ask(ctx, client, deref(in.Revision)); err != nil {
 		return fail("cannot list istiod pods in %s: %v", in.Cluster.Name, err)
 	}
+	for _, rev := range in.Revisions {
+		if !slices.ContainsFunc(istiods, func(i meshcheck.Istiod) bool { return i.Revision == naming.RevisionLabelValue(istioRevision(rev)) }) {
+			return fail("%s has no running istiod of revision %s", in.Cluster.Name, rev)
+		}
+	}
 	rep := meshcheck.Evaluate(exp, istiods)
 	state.Status = rep.Peers
 	state.Healthy = rep.Healthy()

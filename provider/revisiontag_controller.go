@@ -223,8 +223,11 @@ func (r *RevisionTag) Delete(ctx context.Context, req infer.DeleteRequest[Revisi
 		return infer.DeleteResponse{}, deleteHint(c.Name, err)
 	}
 	off, err := client.WebhooksDeactivated(ctx, naming.DefaultInjectorWebhook)
-	if err != nil || !off {
+	if err != nil {
 		return infer.DeleteResponse{}, deleteHint(c.Name, err)
+	}
+	if !off {
+		return infer.DeleteResponse{}, nil
 	}
 	// Upgrading the release with its own chart and values restores the
 	// selectors Helm rendered.

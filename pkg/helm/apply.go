@@ -91,7 +91,7 @@ func (c *Client) Apply(ctx context.Context, name string, ch *chart.Chart, values
 	case ActionInstall:
 		rel, err = c.install(ctx, name, ch, vals, plan.replace)
 	case ActionUpgrade:
-		rel, err = c.upgrade(ctx, name, ch, vals)
+		rel, err = c.upgrade(ctx, name, ch, vals, c.releaseLabels())
 	case ActionReplaceFailed, ActionReplacePending:
 		if err = c.uninstall(ctx, name, true); err != nil {
 			return nil, c.errorf(name, "uninstall before installing again ("+plan.reason+")", withContextError(ctx, err))
@@ -101,7 +101,7 @@ func (c *Client) Apply(ctx context.Context, name string, ch *chart.Chart, values
 		if err = c.rollback(ctx, name, plan.rollbackTo); err != nil {
 			return nil, c.errorf(name, fmt.Sprintf("roll back to revision %d (%s)", plan.rollbackTo, plan.reason), withContextError(ctx, err))
 		}
-		rel, err = c.upgrade(ctx, name, ch, vals)
+		rel, err = c.upgrade(ctx, name, ch, vals, c.releaseLabels())
 	}
 	out := fromHelm(rel, plan.action)
 	if err != nil {
@@ -121,13 +121,13 @@ func (c *Client) install(ctx context.Context, name string, ch *chart.Chart, vals
 	return in.RunWithContext(ctx, ch, vals)
 }
 
-func (c *Client) upgrade(ctx context.Context, name string, ch *chart.Chart, vals map[string]any) (*release.Release, error) {
+func (c *Client) upgrade(ctx context.Context, name string, ch *chart.Chart, vals map[string]any, labels map[string]string) (*release.Release, error) {
 	up := action.NewUpgrade(c.cfg)
 	up.Namespace = c.namespace
 	up.ResetValues = true
 	up.MaxHistory = c.MaxHistory
 	up.Timeout = timeout(ctx)
-	up.Labels = c.releaseLabels()
+	up.Labels = labels
 	return up.RunWithContext(ctx, name, ch, vals)
 }
 

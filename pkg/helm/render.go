@@ -9,6 +9,7 @@ import (
 	"helm.sh/helm/v3/pkg/chartutil"
 
 	"github.com/ristio/pulumi-ristio/pkg/helmvalues"
+	"github.com/ristio/pulumi-ristio/pkg/naming"
 )
 
 // Render returns the manifest chart ch renders with values as release name,
@@ -35,7 +36,8 @@ func Render(ch *chart.Chart, name, namespace string, values map[string]any) (str
 
 // Reconfigure upgrades release name with the chart its newest revision was
 // made from and that revision's values changed by edit: a change of values
-// that needs no chart source. It returns nil, nil when the release is gone.
+// that needs no chart source. The release keeps its owner: whoever installed
+// it still uninstalls it. It returns nil, nil when the release is gone.
 func (c *Client) Reconfigure(ctx context.Context, name string, edit func(values map[string]any)) (*Release, error) {
 	if err := validName(name); err != nil {
 		return nil, err
@@ -54,7 +56,13 @@ func (c *Client) Reconfigure(ctx context.Context, name string, edit func(values 
 	}
 	values := helmvalues.Merge(nil, last.Config)
 	edit(values)
-	rel, err := c.upgrade(ctx, name, last.Chart, values)
+	labels := c.releaseLabels()
+	if owner, ok := last.Labels[naming.OwnerLabel]; ok {
+		labels[naming.OwnerLabel] = owner
+	} else {
+		delete(labels, naming.OwnerLabel)
+	}
+	rel, err := c.upgrade(ctx, name, last.Chart, values, labels)
 	out := fromHelm(rel, ActionUpgrade)
 	if err != nil {
 		return out, c.errorf(name, ActionUpgrade, withContextError(ctx, err))

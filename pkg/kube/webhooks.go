@@ -5,18 +5,22 @@ import (
 	"fmt"
 
 	admissionv1 "k8s.io/api/admissionregistration/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
-// neverMatch is the selector istioctl gives a webhook it turns off without
-// deleting it (so that switching back is an edit, not a reinstall).
-var neverMatch = &metav1.LabelSelector{MatchLabels: map[string]string{"istio.io/deactivated": "never-match"}}
+// neverMatch is the namespace selector of a webhook turned off without
+// being deleted (so that switching back is an edit, not a reinstall). It is
+// an expression, not a label as istioctl uses: an upgrade of the Helm release
+// that rendered the webhook replaces the expressions list wholesale, so it
+// turns the webhook back on, while a label it never rendered would stay.
+var neverMatch = metav1.LabelSelectorRequirement{Key: "istio.io/deactivated", Operator: metav1.LabelSelectorOpIn, Values: []string{"never-match"}}
 
 // DeactivateWebhooks makes every webhook of the mutating webhook
-// configuration name match nothing, as `istioctl tag set default` does with
-// the injector of the control plane installed without a revision once a tag
-// takes over its selectors. It reports whether it changed anything; an
+// configuration name match no namespace, as `istioctl tag set default` does
+// with the injector of the control plane installed without a revision once a
+// tag takes over its selectors. It reports whether it changed anything; an
 // absent configuration is not an error.
 func (c *Client) DeactivateWebhooks(ctx context.Context, name string) (bool, error) {
 	api := c.kube.AdmissionregistrationV1().MutatingWebhookConfigurations()
@@ -31,8 +35,7 @@ func (c *Client) DeactivateWebhooks(ctx context.Context, name string) (bool, err
 		return false, nil
 	}
 	for i := range cfg.Webhooks {
-		cfg.Webhooks[i].NamespaceSelector = neverMatch.DeepCopy()
-		cfg.Webhooks[i].ObjectSelector = neverMatch.DeepCopy()
+		cfg.Webhooks[i].NamespaceSelector = &metav1.LabelSelector{MatchExpressions: []metav1.LabelSelectorRequirement{*neverMatch.DeepCopy()}}
 	}
 	if _, err := api.Update(ctx, cfg, metav1.UpdateOptions{FieldManager: FieldManager}); err != nil {
 		return false, fmt.Errorf("deactivating mutating webhook configuration %s: %w", name, err)
@@ -41,7 +44,7 @@ func (c *Client) DeactivateWebhooks(ctx context.Context, name string) (bool, err
 }
 
 // WebhooksDeactivated reports whether every webhook of the mutating webhook
-// configuration name matches nothing; false when it does not exist.
+// configuration name matches no namespace; false when it does not exist.
 func (c *Client) WebhooksDeactivated(ctx context.Context, name string) (bool, error) {
 	cfg, err := c.kube.AdmissionregistrationV1().MutatingWebhookConfigurations().Get(ctx, name, metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {
@@ -55,16 +58,12 @@ func (c *Client) WebhooksDeactivated(ctx context.Context, name string) (bool, er
 
 func deactivated(cfg *admissionv1.MutatingWebhookConfiguration) bool {
 	for _, wh := range cfg.Webhooks {
-		if !selectsNothing(wh.NamespaceSelector) || !selectsNothing(wh.ObjectSelector) {
+		s := wh.NamespaceSelector
+		if s == nil || len(s.MatchLabels) > 0 || len(s.MatchExpressions) != 1 || !equality.Semantic.DeepEqual(s.MatchExpressions[0], neverMatch) {
 			return false
 		}
 	}
 	return true
-}
-
-func selectsNothing(s *metav1.LabelSelector) bool {
-	return s != nil && len(s.MatchExpressions) == 0 && len(s.MatchLabels) == 1 &&
-		s.MatchLabels["istio.io/deactivated"] == "never-match"
 }
 
 // DeploymentNames lists the Deployments in ns that match selector, leaving

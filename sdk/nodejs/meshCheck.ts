@@ -71,6 +71,10 @@ export class MeshCheck extends pulumi.CustomResource {
      */
     declare public readonly revision: pulumi.Output<string | undefined>;
     /**
+     * Revisions each of which must have a running istiod that passes ("default" is the one installed without a revision): a canary that is not up yet fails the check instead of going unasked.
+     */
+    declare public readonly revisions: pulumi.Output<string[] | undefined>;
+    /**
      * The roots istiod must have loaded (root-cert.pem): istiod must distribute exactly these in istio-system/istio-ca-root-cert. Default: the cluster's cacerts root-cert.pem.
      */
     declare public readonly rootCertPem: pulumi.Output<string | undefined>;
@@ -104,6 +108,7 @@ export class MeshCheck extends pulumi.CustomResource {
             resourceInputs["cluster"] = args?.cluster;
             resourceInputs["peers"] = args?.peers;
             resourceInputs["revision"] = args?.revision;
+            resourceInputs["revisions"] = args?.revisions;
             resourceInputs["rootCertPem"] = args?.rootCertPem;
             resourceInputs["timeoutSeconds"] = (args?.timeoutSeconds) ?? 600;
             resourceInputs["healthy"] = undefined /*out*/;
@@ -116,6 +121,7 @@ export class MeshCheck extends pulumi.CustomResource {
             resourceInputs["istiods"] = undefined /*out*/;
             resourceInputs["peers"] = undefined /*out*/;
             resourceInputs["revision"] = undefined /*out*/;
+            resourceInputs["revisions"] = undefined /*out*/;
             resourceInputs["rootCertPem"] = undefined /*out*/;
             resourceInputs["status"] = undefined /*out*/;
             resourceInputs["timeoutSeconds"] = undefined /*out*/;
@@ -145,6 +151,10 @@ export interface MeshCheckArgs {
      * Ask only the istiods of this revision. Default: every revision.
      */
     revision?: pulumi.Input<string | undefined>;
+    /**
+     * Revisions each of which must have a running istiod that passes ("default" is the one installed without a revision): a canary that is not up yet fails the check instead of going unasked.
+     */
+    revisions?: pulumi.Input<pulumi.Input<string>[] | undefined>;
     /**
      * The roots istiod must have loaded (root-cert.pem): istiod must distribute exactly these in istio-system/istio-ca-root-cert. Default: the cluster's cacerts root-cert.pem.
      */

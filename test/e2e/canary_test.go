@@ -63,10 +63,23 @@ func TestCanaryUpgrade(t *testing.T) {
 		assertTag(t, c, "default", "istiod")
 		assertInjectorOff(t, c, true)
 	}
+	// Back to a mesh without revisions: the tag goes and the revision-less
+	// injector is switched back on; then forward again.
+	spec.revisions, spec.defaultRevision = nil, ""
+	step("0b: leave revisions", each(map[string]string{}, "-default-tag", "delete"))
+	for _, c := range w.Clusters {
+		assertInjectorOff(t, c, false)
+	}
+	spec.revisions, spec.defaultRevision = []revisionSpec{{"default", oldV}}, "default"
+	step("0c: back to revision default", each(map[string]string{}, "-default-tag", "create"))
 
 	spec.revisions = append(spec.revisions, revisionSpec{canary, newV})
-	step("1: add the canary revision", each(map[string]string{}, "-istio-"+canary, "create"))
+	want := each(map[string]string{}, "-istio-"+canary, "create")
+	step("1: add the canary revision", each(want, "-check", "update"))
 	for _, c := range w.Clusters {
+		// Both revisions' istiods sync their peer.
+		peer := peersOf(all, c.Name)[0]
+		waitClusterz(t, c, "synced "+peer, func(m map[string]string) bool { return m[peer] == "synced" })
 		for _, d := range []string{"istiod", "istiod-" + canary} {
 			if _, err := c.Client.AppsV1().Deployments(istioNS).Get(ctx, d, metav1.GetOptions{}); err != nil {
 				t.Errorf("%s: deployment %s: %v", c.Name, d, err)
@@ -89,7 +102,7 @@ func TestCanaryUpgrade(t *testing.T) {
 	}
 
 	spec.defaultRevision = canary
-	want := each(map[string]string{}, "-default-tag", "update")
+	want = each(map[string]string{}, "-default-tag", "update")
 	each(want, "-eastwest", "update")
 	step("2: move the default tag to the canary", each(want, "-helloworld", "update"))
 	for _, c := range w.Clusters {
@@ -121,8 +134,14 @@ func TestCanaryUpgrade(t *testing.T) {
 	})
 
 	spec.revisions = spec.revisions[1:]
-	step("3: remove the old revision", each(map[string]string{}, "-istio", "delete"))
+	want = each(map[string]string{}, "-istio", "delete")
+	step("3: remove the old revision", each(want, "-check", "update"))
 	for _, c := range w.Clusters {
+		peer := peersOf(all, c.Name)[0]
+		waitClusterz(t, c, "synced "+peer, func(m map[string]string) bool { return m[peer] == "synced" })
+		if pods := istiodPods(t, c); len(pods) != 1 || !strings.HasPrefix(pods[0], "istiod-"+canary) {
+			t.Errorf("%s: running istiods %v, want the canary's only", c.Name, pods)
+		}
 		if _, err := c.Client.AppsV1().Deployments(istioNS).Get(ctx, "istiod", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
 			t.Errorf("%s: the old istiod is still there (%v)", c.Name, err)
 		}
@@ -176,7 +195,8 @@ func assertInjectorOff(t *testing.T, c *localcluster.Cluster, off bool) {
 		return
 	}
 	for _, h := range wh.Webhooks {
-		never := h.NamespaceSelector != nil && h.NamespaceSelector.MatchLabels["istio.io/deactivated"] == "never-match"
+		sel := h.NamespaceSelector
+		never := sel != nil && len(sel.MatchLabels) == 0 && len(sel.MatchExpressions) == 1 && sel.MatchExpressions[0].Key == "istio.io/deactivated"
 		if never != off {
 			t.Errorf("%s: injector webhook %s namespaceSelector %v, want off=%v", c.Name, h.Name, h.NamespaceSelector, off)
 		}

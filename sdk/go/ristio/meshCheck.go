@@ -28,6 +28,8 @@ type MeshCheck struct {
 	Peers MeshCheckPeerArrayOutput `pulumi:"peers"`
 	// Ask only the istiods of this revision. Default: every revision.
 	Revision pulumi.StringPtrOutput `pulumi:"revision"`
+	// Revisions each of which must have a running istiod that passes ("default" is the one installed without a revision): a canary that is not up yet fails the check instead of going unasked.
+	Revisions pulumi.StringArrayOutput `pulumi:"revisions"`
 	// The roots istiod must have loaded (root-cert.pem): istiod must distribute exactly these in istio-system/istio-ca-root-cert. Default: the cluster's cacerts root-cert.pem.
 	RootCertPem pulumi.StringPtrOutput `pulumi:"rootCertPem"`
 	// Each peer: "synced", or why this cluster's istiod cannot reach it. In a mesh of one cluster, problems of its own istiod appear under its own name.
@@ -99,6 +101,8 @@ type meshCheckArgs struct {
 	Peers []MeshCheckPeer `pulumi:"peers"`
 	// Ask only the istiods of this revision. Default: every revision.
 	Revision *string `pulumi:"revision"`
+	// Revisions each of which must have a running istiod that passes ("default" is the one installed without a revision): a canary that is not up yet fails the check instead of going unasked.
+	Revisions []string `pulumi:"revisions"`
 	// The roots istiod must have loaded (root-cert.pem): istiod must distribute exactly these in istio-system/istio-ca-root-cert. Default: the cluster's cacerts root-cert.pem.
 	RootCertPem *string `pulumi:"rootCertPem"`
 	// How long `up` waits for every peer to be synced.
@@ -115,6 +119,8 @@ type MeshCheckArgs struct {
 	Peers MeshCheckPeerArrayInput
 	// Ask only the istiods of this revision. Default: every revision.
 	Revision pulumi.StringPtrInput
+	// Revisions each of which must have a running istiod that passes ("default" is the one installed without a revision): a canary that is not up yet fails the check instead of going unasked.
+	Revisions pulumi.StringArrayInput
 	// The roots istiod must have loaded (root-cert.pem): istiod must distribute exactly these in istio-system/istio-ca-root-cert. Default: the cluster's cacerts root-cert.pem.
 	RootCertPem pulumi.StringPtrInput
 	// How long `up` waits for every peer to be synced.
@@ -236,6 +242,11 @@ func (o MeshCheckOutput) Peers() MeshCheckPeerArrayOutput {
 // Ask only the istiods of this revision. Default: every revision.
 func (o MeshCheckOutput) Revision() pulumi.StringPtrOutput {
 	return o.ApplyT(func(v *MeshCheck) pulumi.StringPtrOutput { return v.Revision }).(pulumi.StringPtrOutput)
+}
+
+// Revisions each of which must have a running istiod that passes ("default" is the one installed without a revision): a canary that is not up yet fails the check instead of going unasked.
+func (o MeshCheckOutput) Revisions() pulumi.StringArrayOutput {
+	return o.ApplyT(func(v *MeshCheck) pulumi.StringArrayOutput { return v.Revisions }).(pulumi.StringArrayOutput)
 }
 
 // The roots istiod must have loaded (root-cert.pem): istiod must distribute exactly these in istio-system/istio-ca-root-cert. Default: the cluster's cacerts root-cert.pem.

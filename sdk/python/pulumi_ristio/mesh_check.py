@@ -25,6 +25,7 @@ class MeshCheckArgs:
                  peers: pulumi.Input[Sequence[pulumi.Input['MeshCheckPeerArgs']]],
                  ca_cert_pem: pulumi.Input[Optional[_builtins.str]] = None,
                  revision: pulumi.Input[Optional[_builtins.str]] = None,
+                 revisions: pulumi.Input[Optional[Sequence[pulumi.Input[_builtins.str]]]] = None,
                  root_cert_pem: pulumi.Input[Optional[_builtins.str]] = None,
                  timeout_seconds: pulumi.Input[Optional[_builtins.int]] = None):
         """
@@ -34,6 +35,7 @@ class MeshCheckArgs:
         :param pulumi.Input[Sequence[pulumi.Input['MeshCheckPeerArgs']]] peers: The other clusters of the mesh, as this cluster's istiods must see them.
         :param pulumi.Input[_builtins.str] ca_cert_pem: The intermediate istiod must sign with: the certificate it serves on 15012 must be issued by this one, which proves istiod loaded the current cacerts. Default: the cluster's cacerts ca-cert.pem.
         :param pulumi.Input[_builtins.str] revision: Ask only the istiods of this revision. Default: every revision.
+        :param pulumi.Input[Sequence[pulumi.Input[_builtins.str]]] revisions: Revisions each of which must have a running istiod that passes ("default" is the one installed without a revision): a canary that is not up yet fails the check instead of going unasked.
         :param pulumi.Input[_builtins.str] root_cert_pem: The roots istiod must have loaded (root-cert.pem): istiod must distribute exactly these in istio-system/istio-ca-root-cert. Default: the cluster's cacerts root-cert.pem.
         :param pulumi.Input[_builtins.int] timeout_seconds: How long `up` waits for every peer to be synced.
         """
@@ -43,6 +45,8 @@ class MeshCheckArgs:
             pulumi.set(__self__, "ca_cert_pem", ca_cert_pem)
         if revision is not None:
             pulumi.set(__self__, "revision", revision)
+        if revisions is not None:
+            pulumi.set(__self__, "revisions", revisions)
         if root_cert_pem is not None:
             pulumi.set(__self__, "root_cert_pem", root_cert_pem)
         if timeout_seconds is None:
@@ -99,6 +103,18 @@ class MeshCheckArgs:
         pulumi.set(self, "revision", value)
 
     @_builtins.property
+    @pulumi.getter
+    def revisions(self) -> pulumi.Input[Optional[Sequence[pulumi.Input[_builtins.str]]]]:
+        """
+        Revisions each of which must have a running istiod that passes ("default" is the one installed without a revision): a canary that is not up yet fails the check instead of going unasked.
+        """
+        return pulumi.get(self, "revisions")
+
+    @revisions.setter
+    def revisions(self, value: pulumi.Input[Optional[Sequence[pulumi.Input[_builtins.str]]]]):
+        pulumi.set(self, "revisions", value)
+
+    @_builtins.property
     @pulumi.getter(name="rootCertPem")
     def root_cert_pem(self) -> pulumi.Input[Optional[_builtins.str]]:
         """
@@ -133,6 +149,7 @@ class MeshCheck(pulumi.CustomResource):
                  cluster: pulumi.Input[Optional[Union['ClusterConnectionArgs', 'ClusterConnectionArgsDict', 'outputs.ClusterConnection']]] = None,
                  peers: pulumi.Input[Optional[Sequence[pulumi.Input[Union['MeshCheckPeerArgs', 'MeshCheckPeerArgsDict', 'outputs.MeshCheckPeer']]]]] = None,
                  revision: pulumi.Input[Optional[_builtins.str]] = None,
+                 revisions: pulumi.Input[Optional[Sequence[pulumi.Input[_builtins.str]]]] = None,
                  root_cert_pem: pulumi.Input[Optional[_builtins.str]] = None,
                  timeout_seconds: pulumi.Input[Optional[_builtins.int]] = None,
                  __props__=None):
@@ -145,6 +162,7 @@ class MeshCheck(pulumi.CustomResource):
         :param pulumi.Input[Union['ClusterConnectionArgs', 'ClusterConnectionArgsDict', 'outputs.ClusterConnection']] cluster: The cluster whose istiods are asked.
         :param pulumi.Input[Sequence[pulumi.Input[Union['MeshCheckPeerArgs', 'MeshCheckPeerArgsDict', 'outputs.MeshCheckPeer']]]] peers: The other clusters of the mesh, as this cluster's istiods must see them.
         :param pulumi.Input[_builtins.str] revision: Ask only the istiods of this revision. Default: every revision.
+        :param pulumi.Input[Sequence[pulumi.Input[_builtins.str]]] revisions: Revisions each of which must have a running istiod that passes ("default" is the one installed without a revision): a canary that is not up yet fails the check instead of going unasked.
         :param pulumi.Input[_builtins.str] root_cert_pem: The roots istiod must have loaded (root-cert.pem): istiod must distribute exactly these in istio-system/istio-ca-root-cert. Default: the cluster's cacerts root-cert.pem.
         :param pulumi.Input[_builtins.int] timeout_seconds: How long `up` waits for every peer to be synced.
         """
@@ -176,6 +194,7 @@ class MeshCheck(pulumi.CustomResource):
                  cluster: pulumi.Input[Optional[Union['ClusterConnectionArgs', 'ClusterConnectionArgsDict', 'outputs.ClusterConnection']]] = None,
                  peers: pulumi.Input[Optional[Sequence[pulumi.Input[Union['MeshCheckPeerArgs', 'MeshCheckPeerArgsDict', 'outputs.MeshCheckPeer']]]]] = None,
                  revision: pulumi.Input[Optional[_builtins.str]] = None,
+                 revisions: pulumi.Input[Optional[Sequence[pulumi.Input[_builtins.str]]]] = None,
                  root_cert_pem: pulumi.Input[Optional[_builtins.str]] = None,
                  timeout_seconds: pulumi.Input[Optional[_builtins.int]] = None,
                  __props__=None):
@@ -195,6 +214,7 @@ class MeshCheck(pulumi.CustomResource):
                 raise TypeError("Missing required property 'peers'")
             __props__.__dict__["peers"] = peers
             __props__.__dict__["revision"] = revision
+            __props__.__dict__["revisions"] = revisions
             __props__.__dict__["root_cert_pem"] = root_cert_pem
             if timeout_seconds is None:
                 timeout_seconds = 600
@@ -230,6 +250,7 @@ class MeshCheck(pulumi.CustomResource):
         __props__.__dict__["istiods"] = None
         __props__.__dict__["peers"] = None
         __props__.__dict__["revision"] = None
+        __props__.__dict__["revisions"] = None
         __props__.__dict__["root_cert_pem"] = None
         __props__.__dict__["status"] = None
         __props__.__dict__["timeout_seconds"] = None
@@ -288,6 +309,14 @@ class MeshCheck(pulumi.CustomResource):
         Ask only the istiods of this revision. Default: every revision.
         """
         return pulumi.get(self, "revision")
+
+    @_builtins.property
+    @pulumi.getter
+    def revisions(self) -> pulumi.Output[Optional[Sequence[_builtins.str]]]:
+        """
+        Revisions each of which must have a running istiod that passes ("default" is the one installed without a revision): a canary that is not up yet fails the check instead of going unasked.
+        """
+        return pulumi.get(self, "revisions")
 
     @_builtins.property
     @pulumi.getter(name="rootCertPem")
