@@ -51,14 +51,7 @@ func TestChildrenAreRegisteredAsTheirResourcesExpect(t *testing.T) {
 			{Name: "cluster2", KubeconfigFile: s(file), Context: s("cluster2"), InstallHelloWorld: pulumiBool(true)},
 		},
 	}
-	mocks := &registered{byName: map[string]pulumi.MockResourceArgs{}}
-	err := pulumi.RunErr(func(ctx *pulumi.Context) error {
-		_, err := NewMultiClusterMesh(ctx, "mesh", args)
-		return err
-	}, pulumi.WithMocks("ristio", "test", mocks))
-	if err != nil {
-		t.Fatal(err)
-	}
+	mocks := &registered{byName: construct(t, args)}
 
 	spec := schemaOf(t)
 	for name, r := range mocks.byName {
@@ -110,6 +103,20 @@ func TestChildrenAreRegisteredAsTheirResourcesExpect(t *testing.T) {
 
 func pulumiBool(v bool) *bool { return &v }
 
+// construct runs the component against mocks and returns what it registered, by name.
+func construct(t *testing.T, args MultiClusterMeshArgs) map[string]pulumi.MockResourceArgs {
+	t.Helper()
+	mocks := &registered{byName: map[string]pulumi.MockResourceArgs{}}
+	err := pulumi.RunErr(func(ctx *pulumi.Context) error {
+		_, err := NewMultiClusterMesh(ctx, "mesh", args)
+		return err
+	}, pulumi.WithMocks("ristio", "test", mocks))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return mocks.byName
+}
+
 // schemaSpec is the part of schema.json the registration test reads.
 type schemaSpec struct {
 	Resources map[string]struct {
@@ -147,15 +154,7 @@ func TestRevisionsRegisterAControlPlaneEachAndTheTag(t *testing.T) {
 			MeshId: "usmesh", ChartDirectory: s("/charts"), Revisions: revisions, DefaultRevision: s(def),
 			Clusters: []MeshCluster{{Name: "cluster1", KubeconfigFile: s(file), Context: s("cluster1"), InstallHelloWorld: pulumiBool(true)}},
 		}
-		mocks := &registered{byName: map[string]pulumi.MockResourceArgs{}}
-		err := pulumi.RunErr(func(ctx *pulumi.Context) error {
-			_, err := NewMultiClusterMesh(ctx, "mesh", args)
-			return err
-		}, pulumi.WithMocks("ristio", "test", mocks))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return mocks.byName
+		return construct(t, args)
 	}
 
 	got := build([]MeshRevision{{Name: "default", IstioVersion: "1.30.5"}, {Name: "canary", IstioVersion: "1.31.0"}}, "canary")

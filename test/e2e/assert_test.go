@@ -42,10 +42,20 @@ func assertInstalled(t *testing.T, c *localcluster.Cluster, name, network string
 		t.Fatalf("%s: cacerts: %v", c.Name, err)
 	}
 	verifyCACerts(t, name, cacerts)
-	for _, release := range []string{"istio-base", "istiod", "istio-eastwestgateway"} {
+	for _, release := range []string{"istio-base", "istio-eastwestgateway"} {
 		if got := releaseStatus(t, c, release); got != "deployed" {
 			t.Errorf("%s: release %s status = %q, want deployed", c.Name, release, got)
 		}
+	}
+	// istiod, or istiod-<revision>.
+	istiods, err := c.Client.CoreV1().Secrets(istioNS).List(ctx, metav1.ListOptions{LabelSelector: "owner=helm,status=deployed"})
+	if err != nil {
+		t.Fatalf("%s: listing releases: %v", c.Name, err)
+	}
+	if !slices.ContainsFunc(istiods.Items, func(s corev1.Secret) bool {
+		return s.Labels["name"] == "istiod" || strings.HasPrefix(s.Labels["name"], "istiod-")
+	}) {
+		t.Errorf("%s: no istiod release is deployed", c.Name)
 	}
 	gw, err := dynamicClient(t, c).Resource(gatewayGVR).Namespace(istioNS).Get(ctx, "cross-network-gateway", metav1.GetOptions{})
 	if err != nil {
