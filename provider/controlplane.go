@@ -26,7 +26,7 @@ type IstioControlPlaneArgs struct {
 	MeshId         string            `pulumi:"meshId"`
 	Network        string            `pulumi:"network"`
 	IstioVersion   string            `pulumi:"istioVersion"`
-	Revision       *string           `pulumi:"revision,optional"`
+	Revision       *string           `pulumi:"revision,optional" diff:"replace"`
 	MeshNetworks   []MeshNetworkArgs `pulumi:"meshNetworks,optional"`
 	IstiodValues   map[string]any    `pulumi:"istiodValues,optional"`
 	TimeoutSeconds *int              `pulumi:"timeoutSeconds,optional" diff:"quiet"`
@@ -39,7 +39,7 @@ func (c *IstioControlPlaneArgs) Annotate(a infer.Annotator) {
 	a.Describe(&c.MeshId, "Istio's global.meshID.")
 	a.Describe(&c.Network, "The cluster's network: namespace label topology.istio.io/network and global.network.")
 	a.Describe(&c.IstioVersion, "Istio version: the chart version (and image tag).")
-	a.Describe(&c.Revision, "Istio revision, for canary control planes.")
+	a.Describe(&c.Revision, "Istio revision, for canary control planes: release and Deployment istiod-<revision>. A change installs the new revision's istiod beside the old one, then removes the old one.")
 	a.Describe(&c.MeshNetworks, "Networks whose gateways have fixed addresses, written to global.meshNetworks.")
 	a.Describe(&c.IstiodValues, "Extra Helm values for istiod, merged over ristio's.")
 	a.Describe(&c.TimeoutSeconds, "How long to wait for istiod to become available.")

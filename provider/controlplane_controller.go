@@ -132,7 +132,7 @@ func (r *IstioControlPlane) apply(ctx context.Context, id string, in IstioContro
 		MeshID: in.MeshId, Cluster: name, Network: in.Network, Revision: rev, Hub: istioHub, Tag: in.IstioVersion,
 		MeshNetworks: meshNetworks(in.MeshNetworks), Overrides: in.IstiodValues,
 	})
-	if err := claimRelease(ctx, hc, name, release, id); err != nil {
+	if err := claimRelease(ctx, hc, name, release, rev); err != nil {
 		return state, err
 	}
 	istiod, err := installChart(ctx, hc, src, name, release, charts.Istiod, in.IstioVersion, values)
@@ -156,17 +156,21 @@ func (r *IstioControlPlane) apply(ctx context.Context, id string, in IstioContro
 	return state, nil
 }
 
-// claimRelease refuses to write a release another ristio resource wrote
-// last: two control planes of one cluster must not share an istiod release
-// (a revision named "default" next to one migrated from `revision`, whose
-// release kept the name istiod).
-func claimRelease(ctx context.Context, hc *helm.Client, cluster, release, owner string) error {
+// claimRelease refuses to turn an istiod release of one revision into
+// another's: a revision named "default" next to one migrated from
+// `revision`, whose release kept the name istiod, would otherwise replace
+// that revision's istiod. Another ristio resource of the same revision may
+// take the release over (a renamed cluster's new control plane does).
+func claimRelease(ctx context.Context, hc *helm.Client, cluster, release, revision string) error {
 	rel, err := hc.Get(ctx, release)
 	if err != nil {
 		return fmt.Errorf("cluster %s: reading release %s: %w", cluster, release, err)
 	}
-	if rel != nil && rel.Owner != "" && rel.Owner != naming.OwnerLabelValue(owner) {
-		return fmt.Errorf("cluster %s: Helm release %s/%s belongs to another ristio control plane (%s); two revisions cannot share it", cluster, naming.IstioNamespace, release, rel.Owner)
+	if rel == nil || rel.Owner == "" {
+		return nil
+	}
+	if has, _ := rel.Values["revision"].(string); has != revision {
+		return fmt.Errorf("cluster %s: Helm release %s/%s runs revision %s, not %s; two revisions cannot share it", cluster, naming.IstioNamespace, release, naming.RevisionLabelValue(has), naming.RevisionLabelValue(revision))
 	}
 	return nil
 }

@@ -62,7 +62,7 @@ const (
 	// OwnerLabel carries the same for Helm releases, whose metadata is labels only.
 	OwnerLabel = "ristio.io/owner"
 
-	// ProxyRevisionAnnotation, on a pod template, names the revision whose
+	// ProxyRevisionAnnotation names, on a pod template, the revision whose
 	// proxy its pods should run: changing it restarts them, so that the
 	// revision a tag now points at injects them.
 	ProxyRevisionAnnotation = "ristio.io/proxy-revision"

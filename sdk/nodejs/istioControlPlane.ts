@@ -99,7 +99,7 @@ export class IstioControlPlane extends pulumi.CustomResource {
      */
     declare public readonly network: pulumi.Output<string>;
     /**
-     * Istio revision, for canary control planes.
+     * Istio revision, for canary control planes: release and Deployment istiod-<revision>. A change installs the new revision's istiod beside the old one, then removes the old one.
      */
     declare public readonly revision: pulumi.Output<string | undefined>;
     /**
@@ -204,7 +204,7 @@ export interface IstioControlPlaneArgs {
      */
     network: pulumi.Input<string>;
     /**
-     * Istio revision, for canary control planes.
+     * Istio revision, for canary control planes: release and Deployment istiod-<revision>. A change installs the new revision's istiod beside the old one, then removes the old one.
      */
     revision?: pulumi.Input<string | undefined>;
     /**

@@ -42,7 +42,7 @@ type IstioControlPlane struct {
 	MeshNetworks MeshNetworkArgsArrayOutput `pulumi:"meshNetworks"`
 	// The cluster's network: namespace label topology.istio.io/network and global.network.
 	Network pulumi.StringOutput `pulumi:"network"`
-	// Istio revision, for canary control planes.
+	// Istio revision, for canary control planes: release and Deployment istiod-<revision>. A change installs the new revision's istiod beside the old one, then removes the old one.
 	Revision pulumi.StringPtrOutput `pulumi:"revision"`
 	// How long to wait for istiod to become available.
 	TimeoutSeconds pulumi.IntPtrOutput `pulumi:"timeoutSeconds"`
@@ -128,7 +128,7 @@ type istioControlPlaneArgs struct {
 	MeshNetworks []MeshNetworkArgs `pulumi:"meshNetworks"`
 	// The cluster's network: namespace label topology.istio.io/network and global.network.
 	Network string `pulumi:"network"`
-	// Istio revision, for canary control planes.
+	// Istio revision, for canary control planes: release and Deployment istiod-<revision>. A change installs the new revision's istiod beside the old one, then removes the old one.
 	Revision *string `pulumi:"revision"`
 	// How long to wait for istiod to become available.
 	TimeoutSeconds *int `pulumi:"timeoutSeconds"`
@@ -152,7 +152,7 @@ type IstioControlPlaneArgs struct {
 	MeshNetworks MeshNetworkArgsArrayInput
 	// The cluster's network: namespace label topology.istio.io/network and global.network.
 	Network pulumi.StringInput
-	// Istio revision, for canary control planes.
+	// Istio revision, for canary control planes: release and Deployment istiod-<revision>. A change installs the new revision's istiod beside the old one, then removes the old one.
 	Revision pulumi.StringPtrInput
 	// How long to wait for istiod to become available.
 	TimeoutSeconds pulumi.IntPtrInput
@@ -310,7 +310,7 @@ func (o IstioControlPlaneOutput) Network() pulumi.StringOutput {
 	return o.ApplyT(func(v *IstioControlPlane) pulumi.StringOutput { return v.Network }).(pulumi.StringOutput)
 }
 
-// Istio revision, for canary control planes.
+// Istio revision, for canary control planes: release and Deployment istiod-<revision>. A change installs the new revision's istiod beside the old one, then removes the old one.
 func (o IstioControlPlaneOutput) Revision() pulumi.StringPtrOutput {
 	return o.ApplyT(func(v *IstioControlPlane) pulumi.StringPtrOutput { return v.Revision }).(pulumi.StringPtrOutput)
 }

@@ -42,7 +42,7 @@ class IstioControlPlaneArgs:
         :param pulumi.Input[_builtins.str] chart_repository: Helm repository of Istio's charts: an https:// repo or an oci:// registry.
         :param pulumi.Input[Mapping[str, Any]] istiod_values: Extra Helm values for istiod, merged over ristio's.
         :param pulumi.Input[Sequence[pulumi.Input['MeshNetworkArgsArgs']]] mesh_networks: Networks whose gateways have fixed addresses, written to global.meshNetworks.
-        :param pulumi.Input[_builtins.str] revision: Istio revision, for canary control planes.
+        :param pulumi.Input[_builtins.str] revision: Istio revision, for canary control planes: release and Deployment istiod-<revision>. A change installs the new revision's istiod beside the old one, then removes the old one.
         :param pulumi.Input[_builtins.int] timeout_seconds: How long to wait for istiod to become available.
         """
         pulumi.set(__self__, "cluster", cluster)
@@ -166,7 +166,7 @@ class IstioControlPlaneArgs:
     @pulumi.getter
     def revision(self) -> pulumi.Input[Optional[_builtins.str]]:
         """
-        Istio revision, for canary control planes.
+        Istio revision, for canary control planes: release and Deployment istiod-<revision>. A change installs the new revision's istiod beside the old one, then removes the old one.
         """
         return pulumi.get(self, "revision")
 
@@ -217,7 +217,7 @@ class IstioControlPlane(pulumi.CustomResource):
         :param pulumi.Input[_builtins.str] mesh_id: Istio's global.meshID.
         :param pulumi.Input[Sequence[pulumi.Input[Union['MeshNetworkArgsArgs', 'MeshNetworkArgsArgsDict', 'outputs.MeshNetworkArgs']]]] mesh_networks: Networks whose gateways have fixed addresses, written to global.meshNetworks.
         :param pulumi.Input[_builtins.str] network: The cluster's network: namespace label topology.istio.io/network and global.network.
-        :param pulumi.Input[_builtins.str] revision: Istio revision, for canary control planes.
+        :param pulumi.Input[_builtins.str] revision: Istio revision, for canary control planes: release and Deployment istiod-<revision>. A change installs the new revision's istiod beside the old one, then removes the old one.
         :param pulumi.Input[_builtins.int] timeout_seconds: How long to wait for istiod to become available.
         """
         ...
@@ -443,7 +443,7 @@ class IstioControlPlane(pulumi.CustomResource):
     @pulumi.getter
     def revision(self) -> pulumi.Output[Optional[_builtins.str]]:
         """
-        Istio revision, for canary control planes.
+        Istio revision, for canary control planes: release and Deployment istiod-<revision>. A change installs the new revision's istiod beside the old one, then removes the old one.
         """
         return pulumi.get(self, "revision")
 
