@@ -15,9 +15,10 @@ TEST_TIMEOUT ?= 60m
 tools:
 	tools/build.sh
 
+# The provider plugin and the `pulumi convert --from ristioctl` converter plugin.
 build:
-	go build \
-		-o bin/pulumi-resource-ristio ./cmd/pulumi-resource-ristio
+	go build -o bin/pulumi-resource-ristio ./cmd/pulumi-resource-ristio
+	go build -o bin/pulumi-converter-ristioctl ./cmd/pulumi-converter-ristioctl
 
 # Release archives for linux, darwin and windows on amd64 and arm64, plus
 # checksums, in dist/ (what goreleaser makes for a tagged release).

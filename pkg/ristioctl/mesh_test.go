@@ -1,0 +1,167 @@
+package ristioctl
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+func all(string) bool { return true }
+
+func TestParseTheExample(t *testing.T) {
+	file := filepath.Join("..", "..", "examples", "ristioctl", "mesh.yaml")
+	data, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var asked []string
+	mesh, err := Parse(file, data, func(p string) bool { asked = append(asked, p); return true })
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := &Mesh{
+		MeshID:      "usmesh",
+		Certificate: Certificate{Name: "ristioctl-certs", ValidityHours: 87600, SanSuffix: "istio.io"},
+		Clusters: []Cluster{
+			{Name: "cluster1", KubeconfigFile: "kubeconfig.yaml", Context: "cluster1", Version: "1.30.5", InstallHelloWorld: true},
+			{Name: "cluster2", KubeconfigFile: "kubeconfig.yaml", Context: "cluster2", Version: "1.30.5", InstallHelloWorld: true},
+		},
+	}
+	if !reflect.DeepEqual(mesh, want) {
+		t.Errorf("Parse() = %+v\nwant %+v", mesh, want)
+	}
+	// Kubeconfig paths are relative to the mesh file.
+	if len(asked) != 2 || asked[0] != filepath.Join(filepath.Dir(file), "kubeconfig.yaml") {
+		t.Errorf("checked paths %v", asked)
+	}
+}
+
+const good = `apiVersion: ristioctl.k8smgmt.io/v3
+kind: Certificate
+metadata: {name: certs}
+spec: {validityHours: 100, password: true, sanSuffix: mesh.example, meshID: m1}
+---
+apiVersion: ristioctl.k8smgmt.io/v3
+kind: Cluster
+metadata: {name: east}
+spec: {kubeconfigFile: /k/east, context: east, meshID: m1, version: "1.29.0"}
+---
+apiVersion: ristioctl.k8smgmt.io/v3
+kind: Cluster
+metadata: {name: west}
+spec: {kubeconfigFile: /k/west, meshID: m1, version: "1.30.5", installHelloWorld: true}
+`
+
+func TestParseProblems(t *testing.T) {
+	tests := map[string]struct {
+		edit   func(string) string
+		exists func(string) bool
+		want   []string // each "line:message part"
+	}{
+		"an unknown kind": {
+			edit: func(s string) string { return strings.Replace(s, "kind: Cluster\nmetadata: {name: west}", "kind: Gateway\nmetadata: {name: west}", 1) },
+			want: []string{`12:7: unknown kind "Gateway"`},
+		},
+		"an unknown field": {
+			edit: func(s string) string { return strings.Replace(s, "context: east,", "contxt: east,", 1) },
+			want: []string{`9:`, `Cluster "east" spec: unknown field "contxt"`},
+		},
+		"two certificates": {
+			edit: func(s string) string { return s + "---\n" + strings.SplitN(s, "---\n", 2)[0] },
+			want: []string{`16:1: a second Certificate "certs"`, "line 1"},
+		},
+		"clusters that disagree on meshID": {
+			edit: func(s string) string { return strings.Replace(s, "meshID: m1, version: \"1.30.5\"", "meshID: m2, version: \"1.30.5\"", 1) },
+			want: []string{`14:`, `cluster "west" has meshID "m2", but Certificate "certs" (line 4) has "m1"`},
+		},
+		"a duplicate cluster": {
+			edit: func(s string) string { return strings.Replace(s, "{name: west}", "{name: east}", 1) },
+			want: []string{`11:1: duplicate cluster "east" (also at line 6)`},
+		},
+		"a missing kubeconfig file": {
+			exists: func(p string) bool { return p != "/k/west" },
+			want:   []string{`14:`, `cluster "west": kubeconfigFile /k/west does not exist`},
+		},
+		"another apiVersion": {
+			edit: func(s string) string { return strings.Replace(s, "ristioctl.k8smgmt.io/v3", "ristioctl.k8smgmt.io/v2", 1) },
+			want: []string{`1:13: apiVersion must be ristioctl.k8smgmt.io/v3`},
+		},
+		"no certificate": {
+			edit: func(s string) string { return strings.SplitN(s, "---\n", 2)[1] },
+			want: []string{"no Certificate"},
+		},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			src := good
+			if tc.edit != nil {
+				src = tc.edit(src)
+			}
+			exists := tc.exists
+			if exists == nil {
+				exists = all
+			}
+			mesh, err := Parse("mesh.yaml", []byte(src), exists)
+			var problems Problems
+			if !errors.As(err, &problems) || mesh != nil {
+				t.Fatalf("Parse() = %v, %v; want problems and no mesh", mesh, err)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(err.Error(), "mesh.yaml:"+w) && !strings.Contains(err.Error(), w) {
+					t.Errorf("problems do not mention %q:\n%v", w, err)
+				}
+			}
+			if !strings.HasPrefix(err.Error(), "mesh.yaml:") {
+				t.Errorf("problems do not start with the file: %v", err)
+			}
+		})
+	}
+}
+
+func TestProgram(t *testing.T) {
+	mesh, err := Parse("mesh.yaml", []byte(good), all)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := Program(mesh)
+	for _, want := range []string{
+		`config certificatePassword "string"`,
+		`resource mesh "ristio:index:MultiClusterMesh" {`,
+		`meshId = "m1"`,
+		`keyType = "ECDSA"`,
+		`validityHours = 100`,
+		`sanSuffix = "mesh.example"`,
+		`password = secret(certificatePassword)`,
+		// versions differ, so each cluster keeps its own
+		"name = \"east\"\n\t\t\tkubeconfigFile = \"/k/east\"\n\t\t\tcontext = \"east\"\n\t\t\tistioVersion = \"1.29.0\"\n\t\t},",
+		"istioVersion = \"1.30.5\"\n\t\t\tinstallHelloWorld = true\n",
+		"value = mesh.gatewayAddresses",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("program lacks %q:\n%s", want, got)
+		}
+	}
+	if strings.Contains(got, "\tistioVersion = \"1.") && strings.Count(got, "istioVersion") != 2 {
+		t.Errorf("a mesh-wide istioVersion for differing versions:\n%s", got)
+	}
+
+	same := *mesh
+	same.Certificate.Password = false
+	same.Clusters = []Cluster{{Name: "a", Version: "1.30.5", InstallHelloWorld: true}, {Name: "b", Version: "1.30.5", InstallHelloWorld: true}}
+	got = Program(&same)
+	if !strings.Contains(got, "\tistioVersion = \"1.30.5\"\n\tinstallHelloWorld = true\n") || strings.Count(got, "istioVersion") != 1 {
+		t.Errorf("shared version and sample are not mesh-wide:\n%s", got)
+	}
+	if strings.Contains(got, "certificatePassword") {
+		t.Errorf("a password config without password: true:\n%s", got)
+	}
+}
+
+func TestHCLStringEscapes(t *testing.T) {
+	if got := hclString("a\"b\\c${x}%{y}\n"); got != `"a\"b\\c$${x}%%{y}\n"` {
+		t.Errorf("hclString = %s", got)
+	}
+}

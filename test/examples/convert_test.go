@@ -1,0 +1,177 @@
+package examples
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"sigs.k8s.io/yaml"
+
+	"github.com/ristio/pulumi-ristio/internal/pulumitest"
+)
+
+// converterOnPath builds pulumi-converter-ristioctl next to the test's
+// provider plugin, on the PATH of pulumitest.Env.
+func converterOnPath(t *testing.T) map[string]string {
+	t.Helper()
+	env := pulumitest.Env(t)
+	out := filepath.Join(pulumitest.PluginDir(t), "pulumi-converter-ristioctl")
+	build := exec.Command("go", "build", "-o", out, "./cmd/pulumi-converter-ristioctl")
+	build.Dir = pulumitest.RepoRoot()
+	if b, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("building the converter: %v\n%s", err, b)
+	}
+	return env
+}
+
+// pulumi runs the real CLI in dir.
+func pulumi(t *testing.T, env map[string]string, dir string, args ...string) (string, error) {
+	t.Helper()
+	cmd := exec.Command(filepath.Join(pulumitest.ToolsDir(), "bin", "pulumi"), args...)
+	cmd.Dir = dir
+	cmd.Env = os.Environ()
+	for k, v := range env {
+		cmd.Env = append(cmd.Env, k+"="+v)
+	}
+	out, err := cmd.CombinedOutput()
+	return string(out), err
+}
+
+// fakeKubeconfig has contexts cluster1 and cluster2 on servers nothing
+// listens on: a preview reads kubeconfigs, it does not call the clusters.
+const fakeKubeconfig = `apiVersion: v1
+kind: Config
+clusters:
+- {name: c1, cluster: {server: "https://127.0.0.1:1"}}
+- {name: c2, cluster: {server: "https://127.0.0.1:2"}}
+users:
+- {name: u, user: {token: not-a-secret}}
+contexts:
+- {name: cluster1, context: {cluster: c1, user: u}}
+- {name: cluster2, context: {cluster: c2, user: u}}
+current-context: cluster1
+`
+
+// TestConvertRistioctlToYAML converts examples/ristioctl/mesh.yaml with the
+// real CLI (`pulumi convert --from ristioctl --language yaml`), then previews
+// the YAML program it wrote: the converted program is one the provider takes.
+func TestConvertRistioctlToYAML(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the Pulumi CLI")
+	}
+	env := converterOnPath(t)
+	src := t.TempDir()
+	copyFile(t, filepath.Join(pulumitest.RepoRoot(), "examples", "ristioctl", "mesh.yaml"), filepath.Join(src, "mesh.yaml"))
+	writeFile(t, filepath.Join(src, "kubeconfig.yaml"), fakeKubeconfig)
+	out := filepath.Join(t.TempDir(), "usmesh")
+	if log, err := pulumi(t, env, src, "convert", "--from", "ristioctl", "--language", "yaml", "--out", out); err != nil {
+		t.Fatalf("pulumi convert: %v\n%s", err, log)
+	}
+
+	var program struct {
+		Resources map[string]struct {
+			Type       string         `json:"type"`
+			Properties map[string]any `json:"properties"`
+		} `json:"resources"`
+		Outputs map[string]string `json:"outputs"`
+	}
+	data, err := os.ReadFile(filepath.Join(out, "Main.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := yaml.Unmarshal(data, &program); err != nil {
+		t.Fatal(err)
+	}
+	mesh := program.Resources["mesh"]
+	if mesh.Type != "ristio:MultiClusterMesh" || mesh.Properties["meshId"] != "usmesh" ||
+		mesh.Properties["istioVersion"] != "1.30.5" || mesh.Properties["installHelloWorld"] != true {
+		t.Errorf("converted mesh: %+v\n%s", mesh, data)
+	}
+	cert, _ := mesh.Properties["certificate"].(map[string]any)
+	if cert["validityHours"] != float64(87600) || cert["sanSuffix"] != "istio.io" || cert["keyType"] != "ECDSA" {
+		t.Errorf("converted certificate: %v", cert)
+	}
+	clusters, _ := mesh.Properties["clusters"].([]any)
+	if len(clusters) != 2 {
+		t.Fatalf("converted clusters: %v", clusters)
+	}
+	for i, c := range clusters {
+		name := []string{"cluster1", "cluster2"}[i]
+		m, _ := c.(map[string]any)
+		if m["name"] != name || m["context"] != name || m["kubeconfigFile"] != "kubeconfig.yaml" {
+			t.Errorf("clusters[%d] = %v", i, m)
+		}
+	}
+	if program.Outputs["gatewayAddresses"] != "${mesh.gatewayAddresses}" {
+		t.Errorf("outputs: %v", program.Outputs)
+	}
+
+	// The program runs: a preview lists the mesh and its children.
+	writeFile(t, filepath.Join(out, "kubeconfig.yaml"), fakeKubeconfig)
+	if log, err := pulumi(t, env, out, "stack", "init", "dev"); err != nil {
+		t.Fatalf("stack init: %v\n%s", err, log)
+	}
+	log, err := pulumi(t, env, out, "preview", "--non-interactive")
+	if err != nil {
+		t.Fatalf("pulumi preview of the converted program: %v\n%s", err, log)
+	}
+	for _, want := range []string{"ristio:index:MultiClusterMesh", "mesh-cluster1-istio", "mesh-cluster2-to-cluster1", "mesh-cluster2-helloworld"} {
+		if !strings.Contains(log, want) {
+			t.Errorf("preview does not show %s:\n%s", want, tail(log, 40))
+		}
+	}
+}
+
+// TestConvertRistioctlProblems: a bad mesh file fails the conversion with a
+// diagnostic at its file and line, and nothing is written.
+func TestConvertRistioctlProblems(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the Pulumi CLI")
+	}
+	env := converterOnPath(t)
+	src := t.TempDir()
+	mesh, err := os.ReadFile(filepath.Join(pulumitest.RepoRoot(), "examples", "ristioctl", "mesh.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad := strings.Replace(string(mesh), "  context: cluster2\n", "  contxt: cluster2\n", 1)
+	bad = strings.Replace(bad, "  meshID: usmesh\n  version: \"1.30.5\"\n  installHelloWorld: true\n---", "  meshID: eumesh\n  version: \"1.30.5\"\n  installHelloWorld: true\n---", 1)
+	writeFile(t, filepath.Join(src, "ristioctl.yaml"), bad)
+	out := filepath.Join(t.TempDir(), "out")
+	log, err := pulumi(t, env, src, "convert", "--from", "ristioctl", "--language", "yaml", "--out", out, "--", "ristioctl.yaml")
+	if err == nil {
+		t.Fatalf("convert of a bad file succeeded:\n%s", log)
+	}
+	file := filepath.Join(src, "ristioctl.yaml")
+	for _, want := range []string{
+		// The CLI prints each at file:line,column.
+		file + `:31,3-3: Cluster "cluster2" spec: unknown field "contxt"`,
+		file + `:21,11-11: cluster "cluster1" has meshID "eumesh", but Certificate "ristioctl-certs" (line 12) has "usmesh"`,
+		file + `:30,19-19: cluster "cluster2": kubeconfigFile ` + filepath.Join(src, "kubeconfig.yaml") + ` does not exist`,
+	} {
+		if !strings.Contains(log, want) {
+			t.Errorf("convert output lacks %q:\n%s", want, log)
+		}
+	}
+	if entries, _ := os.ReadDir(out); len(entries) > 0 {
+		t.Errorf("convert wrote %d files after failing", len(entries))
+	}
+}
+
+func copyFile(t *testing.T, from, to string) {
+	t.Helper()
+	data, err := os.ReadFile(from)
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, to, string(data))
+}
+
+func writeFile(t *testing.T, path, data string) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(data), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
