@@ -8,7 +8,7 @@ N ?= 2
 DIR ?= $(CURDIR)/.demo
 TEST_TIMEOUT ?= 60m
 
-.PHONY: tools build dist install lint test test-unit clusters demo-down clean
+.PHONY: tools build dist install lint test test-unit bench clusters demo-down clean
 
 # Pinned etcd, kube-apiserver, kube-controller-manager and pulumi, built once
 # into ~/.cache/ristio/tools and linked into .tools/bin.
@@ -41,6 +41,13 @@ test: tools lint check-generated sdk-check
 lint: tools
 	.tools/bin/golangci-lint run ./...
 	go mod tidy -diff
+
+# Scale benchmarks (not part of make test): up, no-op preview and adding a
+# cluster for meshes of BENCH_CLUSTERS clusters, with the provider's CPU and
+# peak RSS.
+BENCH_CLUSTERS ?= 1,2,4,8
+bench: tools
+	RISTIO_BENCH_CLUSTERS=$(BENCH_CLUSTERS) go test -run x -bench MeshScale -benchtime 1x -timeout 120m ./test/e2e/
 
 # Everything that needs no local cluster and no tools, for the edit-test loop:
 # -short skips the tests that start clusters or run the Pulumi CLI. `make

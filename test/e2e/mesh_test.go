@@ -60,7 +60,7 @@ func peersOf(all []string, self string) []string {
 }
 
 // setProgram swaps the inline program of an existing stack.
-func setProgram(t *testing.T, stack *auto.Stack, spec meshSpec) {
+func setProgram(t testing.TB, stack *auto.Stack, spec meshSpec) {
 	t.Helper()
 	ws := stack.Workspace().(*auto.LocalWorkspace)
 	ws.SetProgram(meshProgram(spec))
