@@ -13,6 +13,12 @@ import (
 	"github.com/ristio/pulumi-ristio/pkg/helmvalues"
 )
 
+// skipOpenAPIValidation: Helm's own check of a manifest against the cluster's
+// OpenAPI schema fetches and parses the whole schema on every install and
+// upgrade (a tenth of the provider's CPU for a control plane); the API server
+// validates every object it is sent anyway.
+const skipOpenAPIValidation = true
+
 // defaultTimeout bounds Helm's own waits (hooks, deletions during a replace)
 // when the context has no deadline.
 const defaultTimeout = 5 * time.Minute
@@ -118,6 +124,7 @@ func (c *Client) install(ctx context.Context, name string, ch *chart.Chart, vals
 	in.Replace = replace
 	in.Timeout = timeout(ctx)
 	in.Labels = c.releaseLabels()
+	in.DisableOpenAPIValidation = skipOpenAPIValidation
 	return in.RunWithContext(ctx, ch, vals)
 }
 
@@ -128,6 +135,7 @@ func (c *Client) upgrade(ctx context.Context, name string, ch *chart.Chart, vals
 	up.MaxHistory = c.MaxHistory
 	up.Timeout = timeout(ctx)
 	up.Labels = labels
+	up.DisableOpenAPIValidation = skipOpenAPIValidation
 	return up.RunWithContext(ctx, name, ch, vals)
 }
 
