@@ -5,19 +5,56 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"os/signal"
+	"runtime/pprof"
+	"strconv"
+	"syscall"
 
 	p "github.com/pulumi/pulumi-go-provider"
 
 	"github.com/ristio/pulumi-ristio/provider"
 )
 
+// cpuProfileEnv names a file prefix: when set, the plugin writes a CPU
+// profile of its whole life to <prefix>.<pid>.pprof, for finding where a
+// large mesh's time goes (go tool pprof).
+const cpuProfileEnv = "RISTIO_CPUPROFILE"
+
 func main() {
+	if prefix := os.Getenv(cpuProfileEnv); prefix != "" {
+		if err := profileCPU(prefix + "." + strconv.Itoa(os.Getpid()) + ".pprof"); err != nil {
+			fmt.Fprintf(os.Stderr, "pulumi-resource-ristio: %s: %s\n", cpuProfileEnv, err)
+			os.Exit(1)
+		}
+	}
 	prov, err := provider.New(provider.DefaultDeps())
 	if err == nil {
 		err = p.RunProvider(context.Background(), provider.Name, provider.Version, prov)
 	}
+	pprof.StopCPUProfile()
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "pulumi-resource-ristio: %s\n", err)
 		os.Exit(1)
 	}
+}
+
+// profileCPU starts a CPU profile into path and ends it when the engine asks
+// the plugin to stop (SIGINT, then SIGKILL after 5 s).
+func profileCPU(path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		return err
+	}
+	stop := make(chan os.Signal, 1)
+	signal.Notify(stop, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		<-stop
+		pprof.StopCPUProfile()
+		_ = f.Close()
+		os.Exit(0)
+	}()
+	return nil
 }
