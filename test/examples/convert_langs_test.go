@@ -79,14 +79,7 @@ func TestConvertRistioctlToOtherLanguages(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs the Pulumi CLI and the SDK checks")
 	}
-	env := converterOnPath(t)
-	src := t.TempDir()
-	copyFile(t, filepath.Join(pulumitest.RepoRoot(), "examples", "ristioctl", "mesh.yaml"), filepath.Join(src, "mesh.yaml"))
-	writeFile(t, filepath.Join(src, "kubeconfig.yaml"), fakeKubeconfig)
-	pclDir := filepath.Join(t.TempDir(), "pcl")
-	if log, err := pulumi(t, env, src, "convert", "--from", "ristioctl", "--language", "pcl", "--out", pclDir); err != nil {
-		t.Fatalf("pulumi convert --language pcl: %v\n%s", err, log)
-	}
+	_, pclDir := convertExample(t, "pcl")
 	program, diags, err := pcl.BindDirectory(pclDir, loadRistioSchema(t))
 	if err != nil || diags.HasErrors() {
 		t.Fatalf("binding the converted program: %v %v", err, diags)

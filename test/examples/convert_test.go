@@ -26,6 +26,22 @@ func converterOnPath(t *testing.T) map[string]string {
 	return env
 }
 
+// convertExample runs `pulumi convert --from ristioctl --language <language>`
+// on a copy of examples/ristioctl/mesh.yaml (with a kubeconfig beside it)
+// and returns the CLI's environment and the folder it wrote.
+func convertExample(t *testing.T, language string) (env map[string]string, out string) {
+	t.Helper()
+	env = converterOnPath(t)
+	src := t.TempDir()
+	copyFile(t, filepath.Join(pulumitest.RepoRoot(), "examples", "ristioctl", "mesh.yaml"), filepath.Join(src, "mesh.yaml"))
+	writeFile(t, filepath.Join(src, "kubeconfig.yaml"), fakeKubeconfig)
+	out = filepath.Join(t.TempDir(), "usmesh")
+	if log, err := pulumi(t, env, src, "convert", "--from", "ristioctl", "--language", language, "--out", out); err != nil {
+		t.Fatalf("pulumi convert --language %s: %v\n%s", language, err, log)
+	}
+	return env, out
+}
+
 // pulumi runs the real CLI in dir.
 func pulumi(t *testing.T, env map[string]string, dir string, args ...string) (string, error) {
 	t.Helper()
@@ -61,14 +77,7 @@ func TestConvertRistioctlToYAML(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs the Pulumi CLI")
 	}
-	env := converterOnPath(t)
-	src := t.TempDir()
-	copyFile(t, filepath.Join(pulumitest.RepoRoot(), "examples", "ristioctl", "mesh.yaml"), filepath.Join(src, "mesh.yaml"))
-	writeFile(t, filepath.Join(src, "kubeconfig.yaml"), fakeKubeconfig)
-	out := filepath.Join(t.TempDir(), "usmesh")
-	if log, err := pulumi(t, env, src, "convert", "--from", "ristioctl", "--language", "yaml", "--out", out); err != nil {
-		t.Fatalf("pulumi convert: %v\n%s", err, log)
-	}
+	env, out := convertExample(t, "yaml")
 
 	var program struct {
 		Resources map[string]struct {
