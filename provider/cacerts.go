@@ -9,21 +9,21 @@ type CACerts struct{ deps Deps }
 // CACertsArgs are the CACerts inputs.
 type CACertsArgs struct {
 	Cluster           ClusterConnection `pulumi:"cluster"`
-	CaCertPem         string            `pulumi:"caCertPem"`
-	CaKeyPem          string            `pulumi:"caKeyPem" provider:"secret"`
-	RootCertPem       string            `pulumi:"rootCertPem"`
-	CertChainPem      string            `pulumi:"certChainPem"`
-	ExtraRootCertPems []string          `pulumi:"extraRootCertPems,optional"`
+	CACertPEM         string            `pulumi:"caCertPem"`
+	CAKeyPEM          string            `pulumi:"caKeyPem" provider:"secret"`
+	RootCertPEM       string            `pulumi:"rootCertPem"`
+	CertChainPEM      string            `pulumi:"certChainPem"`
+	ExtraRootCertPEMs []string          `pulumi:"extraRootCertPems,optional"`
 }
 
 // Annotate documents CACertsArgs.
 func (c *CACertsArgs) Annotate(a infer.Annotator) {
 	a.Describe(&c.Cluster, "The cluster to write the secret to.")
-	a.Describe(&c.CaCertPem, "The intermediate certificate (ca-cert.pem).")
-	a.Describe(&c.CaKeyPem, "The intermediate key (ca-key.pem).")
-	a.Describe(&c.RootCertPem, "The mesh root (root-cert.pem).")
-	a.Describe(&c.CertChainPem, "The intermediate then the root (cert-chain.pem).")
-	a.Describe(&c.ExtraRootCertPems, "More roots appended to root-cert.pem, to rotate the root without an outage.")
+	a.Describe(&c.CACertPEM, "The intermediate certificate (ca-cert.pem).")
+	a.Describe(&c.CAKeyPEM, "The intermediate key (ca-key.pem).")
+	a.Describe(&c.RootCertPEM, "The mesh root (root-cert.pem).")
+	a.Describe(&c.CertChainPEM, "The intermediate then the root (cert-chain.pem).")
+	a.Describe(&c.ExtraRootCertPEMs, "More roots appended to root-cert.pem, to rotate the root without an outage.")
 }
 
 // CACertsState is the CACerts output.

@@ -28,12 +28,12 @@ var (
 func (r *CACerts) Check(ctx context.Context, req infer.CheckRequest) (infer.CheckResponse[CACertsArgs], error) {
 	return checkInputs(ctx, req, func(args CACertsArgs, old *CACertsArgs) (failures []p.CheckFailure) {
 		failures = checkConnection("cluster", req.NewInputs, args.Cluster)
-		if len(args.ExtraRootCertPems) > 0 && !req.NewInputs.Get("rootCertPem").IsComputed() && !anyComputed(req.NewInputs.Get("extraRootCertPems")) {
-			extras := make([][]byte, len(args.ExtraRootCertPems))
-			for i, e := range args.ExtraRootCertPems {
+		if len(args.ExtraRootCertPEMs) > 0 && !req.NewInputs.Get("rootCertPem").IsComputed() && !anyComputed(req.NewInputs.Get("extraRootCertPems")) {
+			extras := make([][]byte, len(args.ExtraRootCertPEMs))
+			for i, e := range args.ExtraRootCertPEMs {
 				extras[i] = []byte(e)
 			}
-			if _, err := pki.BuildTrustBundle([]byte(args.RootCertPem), extras...); err != nil {
+			if _, err := pki.BuildTrustBundle([]byte(args.RootCertPEM), extras...); err != nil {
 				failures = append(failures, p.CheckFailure{Property: "extraRootCertPems", Reason: fmt.Sprintf("cluster %q: %v", args.Cluster.Name, err)})
 			}
 		}
@@ -42,7 +42,7 @@ func (r *CACerts) Check(ctx context.Context, req infer.CheckRequest) (infer.Chec
 			if !anyComputed(req.NewInputs.Get("extraRootCertPems")) {
 				newTrusted = args.data()[pki.RootCertFile]
 			}
-			err := signerChange([]byte(old.RootCertPem), old.data()[pki.RootCertFile], knownPEM(req.NewInputs, "rootCertPem", args.RootCertPem), newTrusted)
+			err := signerChange([]byte(old.RootCertPEM), old.data()[pki.RootCertFile], knownPEM(req.NewInputs, "rootCertPem", args.RootCertPEM), newTrusted)
 			if err != nil {
 				failures = append(failures, p.CheckFailure{Property: "rootCertPem", Reason: fmt.Sprintf("cluster %q: %v", args.Cluster.Name, err)})
 			}
@@ -91,10 +91,10 @@ func anyComputed(v property.Value) bool {
 // data is the secret's contents, in Istio's file names.
 func (a CACertsArgs) data() map[string][]byte {
 	return map[string][]byte{
-		pki.CACertFile:    []byte(a.CaCertPem),
-		pki.CAKeyFile:     []byte(a.CaKeyPem),
-		pki.RootCertFile:  trustBundle(a.RootCertPem, a.ExtraRootCertPems),
-		pki.CertChainFile: []byte(a.CertChainPem),
+		pki.CACertFile:    []byte(a.CACertPEM),
+		pki.CAKeyFile:     []byte(a.CAKeyPEM),
+		pki.RootCertFile:  trustBundle(a.RootCertPEM, a.ExtraRootCertPEMs),
+		pki.CertChainFile: []byte(a.CertChainPEM),
 	}
 }
 

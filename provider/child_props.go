@@ -12,7 +12,7 @@ import (
 
 // props are the inputs the component registers a child with, named by the
 // pulumi tags of the child's own input type A. A property is set through a
-// pointer to its field of A (p.set(&p.of.RootCertPem, ...)), so renaming or
+// pointer to its field of A (p.set(&p.of.RootCertPEM, ...)), so renaming or
 // removing an input fails to compile here, not at registration in an e2e run.
 type props[A any] struct {
 	// of is never read: its fields' addresses name the properties.

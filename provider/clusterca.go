@@ -8,50 +8,50 @@ type ClusterCA struct{ deps Deps }
 // ClusterCAArgs are the ClusterCA's inputs.
 type ClusterCAArgs struct {
 	Cluster          string  `pulumi:"cluster" diff:"replace"`
-	RootCertPem      string  `pulumi:"rootCertPem" diff:"replace"`
-	RootKeyPem       string  `pulumi:"rootKeyPem" provider:"secret"`
+	RootCertPEM      string  `pulumi:"rootCertPem" diff:"replace"`
+	RootKeyPEM       string  `pulumi:"rootKeyPem" provider:"secret"`
 	RootKeyPassword  *string `pulumi:"rootKeyPassword,optional" provider:"secret"`
 	ValidityHours    *int    `pulumi:"validityHours,optional" diff:"replace"`
 	KeyType          *string `pulumi:"keyType,optional" diff:"replace"`
-	RsaBits          *int    `pulumi:"rsaBits,optional" diff:"replace"`
+	RSABits          *int    `pulumi:"rsaBits,optional" diff:"replace"`
 	SanSuffix        *string `pulumi:"sanSuffix,optional" diff:"replace"`
 	RenewBeforeHours *int    `pulumi:"renewBeforeHours,optional"`
-	// TrustedRootCertPems lets Check see whether a new signing root was
+	// TrustedRootCertPEMs lets Check see whether a new signing root was
 	// already trusted: the intermediate is only reissued from one that was.
-	TrustedRootCertPems []string `pulumi:"trustedRootCertPems,optional"`
+	TrustedRootCertPEMs []string `pulumi:"trustedRootCertPems,optional"`
 }
 
 // Annotate documents ClusterCAArgs.
 func (c *ClusterCAArgs) Annotate(a infer.Annotator) {
 	a.Describe(&c.Cluster, "The cluster's name; it becomes L=<cluster> in the subject.")
-	a.Describe(&c.RootCertPem, "The root certificate that signs this intermediate.")
-	a.Describe(&c.RootKeyPem, "The root key, PEM, possibly encrypted with rootKeyPassword.")
+	a.Describe(&c.RootCertPEM, "The root certificate that signs this intermediate.")
+	a.Describe(&c.RootKeyPEM, "The root key, PEM, possibly encrypted with rootKeyPassword.")
 	a.Describe(&c.RootKeyPassword, "Password of an encrypted rootKeyPem.")
 	a.Describe(&c.ValidityHours, "Validity in hours; clamped to the root's end, with a warning.")
 	a.SetDefault(&c.ValidityHours, defaultValidityHours)
 	a.Describe(&c.KeyType, "Key algorithm: RSA or ECDSA.")
 	a.SetDefault(&c.KeyType, "RSA")
-	a.Describe(&c.RsaBits, "RSA key size: 2048, 3072 or 4096.")
-	a.SetDefault(&c.RsaBits, 4096)
+	a.Describe(&c.RSABits, "RSA key size: 2048, 3072 or 4096.")
+	a.SetDefault(&c.RSABits, 4096)
 	a.Describe(&c.SanSuffix, "When set, the intermediate gets SAN <cluster>.<sanSuffix>.")
 	a.Describe(&c.RenewBeforeHours, "Reissue the intermediate on `pulumi up` once it is this close to expiry. Default: a fifth of its lifetime.")
-	a.Describe(&c.TrustedRootCertPems, "The mesh's other roots, trusted next to rootCertPem during a rotation. Check refuses a new rootCertPem that was not trusted before, or one that drops the old signer from the trusted roots: either would break mTLS between clusters.")
+	a.Describe(&c.TrustedRootCertPEMs, "The mesh's other roots, trusted next to rootCertPem during a rotation. Check refuses a new rootCertPem that was not trusted before, or one that drops the old signer from the trusted roots: either would break mTLS between clusters.")
 }
 
 // ClusterCAState is the ClusterCA's output.
 type ClusterCAState struct {
 	ClusterCAArgs
-	CertPem      string `pulumi:"certPem"`
-	KeyPem       string `pulumi:"keyPem" provider:"secret"`
-	CertChainPem string `pulumi:"certChainPem"`
+	CertPEM      string `pulumi:"certPem"`
+	KeyPEM       string `pulumi:"keyPem" provider:"secret"`
+	CertChainPEM string `pulumi:"certChainPem"`
 	NotAfter     string `pulumi:"notAfter"`
 }
 
 // Annotate documents ClusterCAState.
 func (s *ClusterCAState) Annotate(a infer.Annotator) {
-	a.Describe(&s.CertPem, "The intermediate certificate (Istio's ca-cert.pem).")
-	a.Describe(&s.KeyPem, "The intermediate key (Istio's ca-key.pem).")
-	a.Describe(&s.CertChainPem, "The intermediate then the root (Istio's cert-chain.pem).")
+	a.Describe(&s.CertPEM, "The intermediate certificate (Istio's ca-cert.pem).")
+	a.Describe(&s.KeyPEM, "The intermediate key (Istio's ca-key.pem).")
+	a.Describe(&s.CertChainPEM, "The intermediate then the root (Istio's cert-chain.pem).")
 	a.Describe(&s.NotAfter, "End of the intermediate's validity, RFC 3339.")
 }
 

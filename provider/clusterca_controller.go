@@ -39,9 +39,9 @@ func (r *ClusterCA) Check(ctx context.Context, req infer.CheckRequest) (infer.Ch
 		if old != nil {
 			var newTrusted []byte
 			if !anyComputed(req.NewInputs.Get("rootCertPem")) && !anyComputed(req.NewInputs.Get("trustedRootCertPems")) {
-				newTrusted = trustBundle(args.RootCertPem, args.TrustedRootCertPems)
+				newTrusted = trustBundle(args.RootCertPEM, args.TrustedRootCertPEMs)
 			}
-			err := signerChange([]byte(old.RootCertPem), trustBundle(old.RootCertPem, old.TrustedRootCertPems), knownPEM(req.NewInputs, "rootCertPem", args.RootCertPem), newTrusted)
+			err := signerChange([]byte(old.RootCertPEM), trustBundle(old.RootCertPEM, old.TrustedRootCertPEMs), knownPEM(req.NewInputs, "rootCertPem", args.RootCertPEM), newTrusted)
 			if err != nil {
 				failures = append(failures, p.CheckFailure{Property: "rootCertPem", Reason: fmt.Sprintf("cluster %q: %v", args.Cluster, err)})
 			}
@@ -51,7 +51,7 @@ func (r *ClusterCA) Check(ctx context.Context, req infer.CheckRequest) (infer.Ch
 }
 
 func (a ClusterCAArgs) certificate() CertificateArgs {
-	return CertificateArgs{ValidityHours: a.ValidityHours, KeyType: a.KeyType, RsaBits: a.RsaBits, SanSuffix: a.SanSuffix}
+	return CertificateArgs{ValidityHours: a.ValidityHours, KeyType: a.KeyType, RSABits: a.RSABits, SanSuffix: a.SanSuffix}
 }
 
 // Diff replaces the intermediate when its root, subject or key settings
@@ -59,7 +59,7 @@ func (a ClusterCAArgs) certificate() CertificateArgs {
 // renewal window is an update of state only.
 func (r *ClusterCA) Diff(ctx context.Context, req infer.DiffRequest[ClusterCAArgs, ClusterCAState]) (infer.DiffResponse, error) {
 	diff := diffInputs(req.State.ClusterCAArgs, req.Inputs)
-	if req.State.CertPem != "" {
+	if req.State.CertPEM != "" {
 		due, err := r.renewalDue(req.State, req.Inputs.RenewBeforeHours)
 		if err != nil {
 			return infer.DiffResponse{}, err
@@ -75,7 +75,7 @@ func (r *ClusterCA) Diff(ctx context.Context, req infer.DiffRequest[ClusterCAArg
 // renewalDue judges the issued intermediate against the renewal window of
 // the new inputs: a wider window takes effect in the same preview.
 func (r *ClusterCA) renewalDue(s ClusterCAState, renewBeforeHours *int) (bool, error) {
-	block, _ := pem.Decode([]byte(s.CertPem))
+	block, _ := pem.Decode([]byte(s.CertPEM))
 	if block == nil {
 		return false, fmt.Errorf("cluster %s: state holds no intermediate certificate", s.Cluster)
 	}
@@ -98,7 +98,7 @@ func (r *ClusterCA) Create(ctx context.Context, req infer.CreateRequest[ClusterC
 	if req.DryRun {
 		return infer.CreateResponse[ClusterCAState]{ID: req.Name, Output: state}, nil
 	}
-	root, err := pki.ParseCA([]byte(in.RootCertPem), []byte(in.RootKeyPem), []byte(deref(in.RootKeyPassword)))
+	root, err := pki.ParseCA([]byte(in.RootCertPEM), []byte(in.RootKeyPEM), []byte(deref(in.RootKeyPassword)))
 	if err != nil {
 		return infer.CreateResponse[ClusterCAState]{}, fmt.Errorf("cluster %s: reading root CA: %w", in.Cluster, err)
 	}
@@ -115,9 +115,9 @@ func (r *ClusterCA) Create(ctx context.Context, req infer.CreateRequest[ClusterC
 		p.GetLogger(ctx).Warning(w)
 	}
 	bundle := pki.BuildCACerts(ca, root)
-	state.CertPem = string(bundle.CACert)
-	state.KeyPem = string(bundle.CAKey)
-	state.CertChainPem = string(bundle.CertChain)
+	state.CertPEM = string(bundle.CACert)
+	state.KeyPEM = string(bundle.CAKey)
+	state.CertChainPEM = string(bundle.CertChain)
 	state.NotAfter = ca.Cert.NotAfter.UTC().Format(time.RFC3339)
 	return infer.CreateResponse[ClusterCAState]{ID: req.Name, Output: state}, nil
 }
@@ -137,7 +137,7 @@ func intermediateTTL(root *pki.CA, now time.Time, ttl time.Duration) time.Durati
 
 // WireDependencies keeps the generated key secret in state and outputs.
 func (r *ClusterCA) WireDependencies(f infer.FieldSelector, _ *ClusterCAArgs, state *ClusterCAState) {
-	f.OutputField(&state.KeyPem).AlwaysSecret()
+	f.OutputField(&state.KeyPEM).AlwaysSecret()
 }
 
 // Update takes new inputs that need no new intermediate (see Diff).

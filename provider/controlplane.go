@@ -23,7 +23,7 @@ func (m *MeshNetworkArgs) Annotate(a infer.Annotator) {
 // IstioControlPlaneArgs are the IstioControlPlane inputs.
 type IstioControlPlaneArgs struct {
 	Cluster        ClusterConnection `pulumi:"cluster"`
-	MeshId         string            `pulumi:"meshId"`
+	MeshID         string            `pulumi:"meshId"`
 	Network        string            `pulumi:"network"`
 	IstioVersion   string            `pulumi:"istioVersion"`
 	Revision       *string           `pulumi:"revision,optional" diff:"replace"`
@@ -36,7 +36,7 @@ type IstioControlPlaneArgs struct {
 // Annotate documents IstioControlPlaneArgs.
 func (c *IstioControlPlaneArgs) Annotate(a infer.Annotator) {
 	a.Describe(&c.Cluster, "The cluster to install into.")
-	a.Describe(&c.MeshId, "Istio's global.meshID.")
+	a.Describe(&c.MeshID, "Istio's global.meshID.")
 	a.Describe(&c.Network, "The cluster's network: namespace label topology.istio.io/network and global.network.")
 	a.Describe(&c.IstioVersion, "Istio version: the chart version (and image tag).")
 	a.Describe(&c.Revision, "Istio revision, for canary control planes: release and Deployment istiod-<revision>. A change installs the new revision's istiod beside the old one, then removes the old one.")

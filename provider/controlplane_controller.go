@@ -36,7 +36,7 @@ func (r *IstioControlPlane) Check(ctx context.Context, req infer.CheckRequest) (
 		failures = checkConnection("cluster", req.NewInputs, args.Cluster)
 		failures = append(failures, checkIstioVersion("istioVersion", args.Cluster.Name, args.IstioVersion)...)
 		failures = append(failures, checkChartSource(r.deps, "chartRepository", args.ChartSource)...)
-		if args.MeshId == "" {
+		if args.MeshID == "" {
 			failures = append(failures, p.CheckFailure{Property: "meshId", Reason: "meshId must not be empty"})
 		}
 		failures = append(failures, checkNetwork(args.Cluster.Name, args.Network)...)
@@ -129,7 +129,7 @@ func (r *IstioControlPlane) apply(ctx context.Context, id string, in IstioContro
 	}
 
 	values := helmvalues.Istiod(helmvalues.IstiodOptions{
-		MeshID: in.MeshId, Cluster: name, Network: in.Network, Revision: rev, Hub: istioHub, Tag: in.IstioVersion,
+		MeshID: in.MeshID, Cluster: name, Network: in.Network, Revision: rev, Hub: istioHub, Tag: in.IstioVersion,
 		MeshNetworks: meshNetworks(in.MeshNetworks), Overrides: in.IstiodValues,
 	})
 	if err := claimRelease(ctx, hc, name, release, rev); err != nil {

@@ -27,7 +27,7 @@ func TestDiffInputs(t *testing.T) {
 			want:   map[string]p.DiffKind{},
 		},
 		"a top-level option updates in place": {
-			change: func(a *RemoteSecretArgs) { a.RemoteApiServer = file("https://x") },
+			change: func(a *RemoteSecretArgs) { a.RemoteAPIServer = file("https://x") },
 			want:   map[string]p.DiffKind{"remoteApiServer": p.Update},
 		},
 	}

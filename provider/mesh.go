@@ -7,7 +7,7 @@ import (
 
 // MultiClusterMeshArgs are the component's inputs.
 type MultiClusterMeshArgs struct {
-	MeshId              string           `pulumi:"meshId"`
+	MeshID              string           `pulumi:"meshId"`
 	Clusters            []MeshCluster    `pulumi:"clusters"`
 	IstioVersion        *string          `pulumi:"istioVersion,optional"`
 	Certificate         *MeshCertificate `pulumi:"certificate,optional"`
@@ -20,13 +20,13 @@ type MultiClusterMeshArgs struct {
 	WaitForGateways     *bool            `pulumi:"waitForGateways,optional"`
 	TimeoutSeconds      *int             `pulumi:"timeoutSeconds,optional"`
 	ReaderTokenMode     *string          `pulumi:"readerTokenMode,optional"`
-	ReaderTokenTtlHours *int             `pulumi:"readerTokenTtlHours,optional"`
+	ReaderTokenTTLHours *int             `pulumi:"readerTokenTtlHours,optional"`
 	Verify              *bool            `pulumi:"verify,optional"`
 }
 
 // Annotate documents MultiClusterMeshArgs.
 func (m *MultiClusterMeshArgs) Annotate(a infer.Annotator) {
-	a.Describe(&m.MeshId, "Istio mesh ID shared by every cluster (global.meshID).")
+	a.Describe(&m.MeshID, "Istio mesh ID shared by every cluster (global.meshID).")
 	a.Describe(&m.Clusters, "The clusters of the mesh; at least one.")
 	a.Describe(&m.IstioVersion, "Istio version for every cluster that does not set its own. Default: "+DefaultIstioVersion+".")
 	a.Describe(&m.Certificate, "The mesh's root CA and per-cluster intermediates.")
@@ -39,7 +39,7 @@ func (m *MultiClusterMeshArgs) Annotate(a infer.Annotator) {
 	a.Describe(&m.WaitForGateways, "Wait for each east-west gateway's load-balancer address. Default true.")
 	a.Describe(&m.TimeoutSeconds, "Upper bound of every wait, per resource. Default 600.")
 	a.Describe(&m.ReaderTokenMode, "How remote secrets authenticate: tokenRequest (bounded tokens, reissued by `pulumi up` past 80% of their life; default) or serviceAccountSecret (long-lived token secret, as istioctl).")
-	a.Describe(&m.ReaderTokenTtlHours, "Lifetime of tokenRequest reader tokens, in hours. Default 8760.")
+	a.Describe(&m.ReaderTokenTTLHours, "Lifetime of tokenRequest reader tokens, in hours. Default 8760.")
 	a.Describe(&m.Verify, "After the control planes, gateways and remote secrets exist, wait (within timeoutSeconds) until every cluster's istiod reports every peer synced, knows every peer's gateway and serves a certificate every peer trusts: one MeshCheck per cluster. Default true.")
 }
 
@@ -51,7 +51,7 @@ type MeshCluster struct {
 	Context           *string            `pulumi:"context,optional"`
 	Network           *string            `pulumi:"network,optional"`
 	IstioVersion      *string            `pulumi:"istioVersion,optional"`
-	RemoteApiServer   *string            `pulumi:"remoteApiServer,optional"`
+	RemoteAPIServer   *string            `pulumi:"remoteApiServer,optional"`
 	GatewayAddress    *string            `pulumi:"gatewayAddress,optional"`
 	InstallHelloWorld *bool              `pulumi:"installHelloWorld,optional"`
 	IstiodValues      map[string]any     `pulumi:"istiodValues,optional"`
@@ -66,7 +66,7 @@ func (c *MeshCluster) Annotate(a infer.Annotator) {
 	a.Describe(&c.Context, "Kubeconfig context; the current context when unset.")
 	a.Describe(&c.Network, "The cluster's network. Default: network-<name>.")
 	a.Describe(&c.IstioVersion, "Istio version of this cluster, overriding the mesh's.")
-	a.Describe(&c.RemoteApiServer, "API-server URL the other clusters use to reach this one, written into remote secrets in place of the kubeconfig's server.")
+	a.Describe(&c.RemoteAPIServer, "API-server URL the other clusters use to reach this one, written into remote secrets in place of the kubeconfig's server.")
 	a.Describe(&c.GatewayAddress, "Fixed east-west gateway address: no wait for a load balancer, and every cluster's global.meshNetworks names it on port 15443.")
 	a.Describe(&c.InstallHelloWorld, "Deploy the helloworld sample in this cluster, overriding the mesh's installHelloWorld.")
 	a.Describe(&c.IstiodValues, "Extra Helm values for istiod, merged over ristio's.")
@@ -77,11 +77,11 @@ func (c *MeshCluster) Annotate(a infer.Annotator) {
 type MeshCertificate struct {
 	ValidityHours    *int               `pulumi:"validityHours,optional"`
 	KeyType          *string            `pulumi:"keyType,optional"`
-	RsaBits          *int               `pulumi:"rsaBits,optional"`
+	RSABits          *int               `pulumi:"rsaBits,optional"`
 	SanSuffix        *string            `pulumi:"sanSuffix,optional"`
 	Password         pulumi.StringInput `pulumi:"password,optional" provider:"secret"`
-	RootCertPem      pulumi.StringInput `pulumi:"rootCertPem,optional" provider:"secret"`
-	RootKeyPem       pulumi.StringInput `pulumi:"rootKeyPem,optional" provider:"secret"`
+	RootCertPEM      pulumi.StringInput `pulumi:"rootCertPem,optional" provider:"secret"`
+	RootKeyPEM       pulumi.StringInput `pulumi:"rootKeyPem,optional" provider:"secret"`
 	Roots            []MeshRoot         `pulumi:"roots,optional"`
 	RenewBeforeHours *int               `pulumi:"renewBeforeHours,optional"`
 }
@@ -90,11 +90,11 @@ type MeshCertificate struct {
 func (c *MeshCertificate) Annotate(a infer.Annotator) {
 	a.Describe(&c.ValidityHours, "Validity of the root and of each intermediate, in hours. Default 87600. Shorthand for roots: [{name: \"default\", validityHours}].")
 	a.Describe(&c.KeyType, "RSA (default) or ECDSA. Shorthand for roots: [{name: \"default\", keyType}].")
-	a.Describe(&c.RsaBits, "RSA key size: 2048, 3072 or 4096 (default). Shorthand for roots: [{name: \"default\", rsaBits}].")
+	a.Describe(&c.RSABits, "RSA key size: 2048, 3072 or 4096 (default). Shorthand for roots: [{name: \"default\", rsaBits}].")
 	a.Describe(&c.SanSuffix, "When set, each root made from now on gets SAN root.<sanSuffix> and each intermediate <cluster>.<sanSuffix>.")
 	a.Describe(&c.Password, "Encrypts the exported root key (rootKeyPem output) as PKCS#8; also decrypts a supplied encrypted root key that has no password of its own.")
-	a.Describe(&c.RootCertPem, "Bring your own root: its certificate PEM. Give rootKeyPem too. Shorthand for roots: [{name: \"default\", rootCertPem, rootKeyPem}].")
-	a.Describe(&c.RootKeyPem, "Bring your own root: its key PEM, possibly encrypted with password. Give rootCertPem too.")
+	a.Describe(&c.RootCertPEM, "Bring your own root: its certificate PEM. Give rootKeyPem too. Shorthand for roots: [{name: \"default\", rootCertPem, rootKeyPem}].")
+	a.Describe(&c.RootKeyPEM, "Bring your own root: its key PEM, possibly encrypted with password. Give rootCertPem too.")
 	a.Describe(&c.Roots, "The mesh's roots. The first signs every cluster's intermediate; every one is trusted (each cluster's root-cert.pem holds them all, signer first). Rotate a root in three `pulumi up`s: add the new one second, move it first, then (after workload certificates renewed) remove the old one. Not with the shorthand fields validityHours, keyType, rsaBits, rootCertPem, rootKeyPem.")
 	a.Describe(&c.RenewBeforeHours, "Reissue a cluster's intermediate on `pulumi up` once it is this close to expiry. Default: a fifth of its lifetime.")
 }
@@ -104,9 +104,9 @@ type MeshRoot struct {
 	Name          string             `pulumi:"name"`
 	ValidityHours *int               `pulumi:"validityHours,optional"`
 	KeyType       *string            `pulumi:"keyType,optional"`
-	RsaBits       *int               `pulumi:"rsaBits,optional"`
-	RootCertPem   pulumi.StringInput `pulumi:"rootCertPem,optional" provider:"secret"`
-	RootKeyPem    pulumi.StringInput `pulumi:"rootKeyPem,optional" provider:"secret"`
+	RSABits       *int               `pulumi:"rsaBits,optional"`
+	RootCertPEM   pulumi.StringInput `pulumi:"rootCertPem,optional" provider:"secret"`
+	RootKeyPEM    pulumi.StringInput `pulumi:"rootKeyPem,optional" provider:"secret"`
 	Password      pulumi.StringInput `pulumi:"password,optional" provider:"secret"`
 }
 
@@ -115,9 +115,9 @@ func (r *MeshRoot) Annotate(a infer.Annotator) {
 	a.Describe(&r.Name, "A DNS label naming the root. Keep it stable: it keys the root's resource (\"default\" is the shorthand's root).")
 	a.Describe(&r.ValidityHours, "Validity of a generated root, and of the intermediates it signs, in hours. Default 87600.")
 	a.Describe(&r.KeyType, "Key algorithm of a generated root and of the intermediates it signs: RSA (default) or ECDSA.")
-	a.Describe(&r.RsaBits, "RSA key size: 2048, 3072 or 4096 (default).")
-	a.Describe(&r.RootCertPem, "Bring your own root: its certificate PEM.")
-	a.Describe(&r.RootKeyPem, "Bring your own root: its key PEM, possibly encrypted with password. Required for the first entry, which signs; a root that is only trusted may omit it.")
+	a.Describe(&r.RSABits, "RSA key size: 2048, 3072 or 4096 (default).")
+	a.Describe(&r.RootCertPEM, "Bring your own root: its certificate PEM.")
+	a.Describe(&r.RootKeyPEM, "Bring your own root: its key PEM, possibly encrypted with password. Required for the first entry, which signs; a root that is only trusted may omit it.")
 	a.Describe(&r.Password, "Decrypts this root's rootKeyPem. Default: certificate.password.")
 }
 
@@ -136,8 +136,8 @@ func (r *MeshRevision) Annotate(a infer.Annotator) {
 // MultiClusterMesh is the component: one multi-primary, multi-network Istio mesh.
 type MultiClusterMesh struct {
 	pulumi.ResourceState
-	RootCertPem        pulumi.StringOutput       `pulumi:"rootCertPem"`
-	RootKeyPem         pulumi.StringOutput       `pulumi:"rootKeyPem" provider:"secret"`
+	RootCertPEM        pulumi.StringOutput       `pulumi:"rootCertPem"`
+	RootKeyPEM         pulumi.StringOutput       `pulumi:"rootKeyPem" provider:"secret"`
 	GatewayAddresses   pulumi.StringMapOutput    `pulumi:"gatewayAddresses"`
 	Networks           pulumi.StringMapOutput    `pulumi:"networks"`
 	MeshStatus         pulumi.StringMapMapOutput `pulumi:"meshStatus"`
@@ -147,8 +147,8 @@ type MultiClusterMesh struct {
 // Annotate documents MultiClusterMesh.
 func (m *MultiClusterMesh) Annotate(a infer.Annotator) {
 	a.Describe(&m, "A multi-primary, multi-network Istio mesh across Kubernetes clusters: a shared root CA, per-cluster intermediates in cacerts, istiod, an east-west gateway, remote secrets for every ordered pair of clusters, and optionally Istio's helloworld sample.")
-	a.Describe(&m.RootCertPem, "The signing root's certificate (the first of certificate.roots), PEM.")
-	a.Describe(&m.RootKeyPem, "The signing root's key, PEM; encrypted PKCS#8 when a password is set.")
+	a.Describe(&m.RootCertPEM, "The signing root's certificate (the first of certificate.roots), PEM.")
+	a.Describe(&m.RootKeyPEM, "The signing root's key, PEM; encrypted PKCS#8 when a password is set.")
 	a.Describe(&m.GatewayAddresses, "Each cluster's east-west gateway address (IP or hostname), by cluster name.")
 	a.Describe(&m.Networks, "Each cluster's network, by cluster name.")
 	a.Describe(&m.MeshStatus, "What each cluster's istiod says of each peer: cluster → peer → \"synced\" or the reason it is not. Empty when verify is false.")

@@ -2,7 +2,6 @@ package provider
 
 import (
 	"fmt"
-	"time"
 
 	"github.com/pulumi/pulumi-go-provider/infer"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -16,14 +15,14 @@ import (
 type (
 	rootCAResource struct {
 		pulumi.CustomResourceState
-		CertPem pulumi.StringOutput `pulumi:"certPem"`
-		KeyPem  pulumi.StringOutput `pulumi:"keyPem"`
+		CertPEM pulumi.StringOutput `pulumi:"certPem"`
+		KeyPEM  pulumi.StringOutput `pulumi:"keyPem"`
 	}
 	clusterCAResource struct {
 		pulumi.CustomResourceState
-		CertPem      pulumi.StringOutput `pulumi:"certPem"`
-		KeyPem       pulumi.StringOutput `pulumi:"keyPem"`
-		CertChainPem pulumi.StringOutput `pulumi:"certChainPem"`
+		CertPEM      pulumi.StringOutput `pulumi:"certPem"`
+		KeyPEM       pulumi.StringOutput `pulumi:"keyPem"`
+		CertChainPEM pulumi.StringOutput `pulumi:"certChainPem"`
 		NotAfter     pulumi.StringOutput `pulumi:"notAfter"`
 	}
 	gatewayResource struct {
@@ -58,10 +57,16 @@ type meshBuilder struct {
 	parent pulumi.ResourceOption
 }
 
-// NewMultiClusterMesh constructs the component. Every input known now is
-// validated before the first child is registered.
+// NewMultiClusterMesh constructs the component with DefaultDeps' clock.
 func NewMultiClusterMesh(ctx *pulumi.Context, name string, args MultiClusterMeshArgs, opts ...pulumi.ResourceOption) (*MultiClusterMesh, error) {
-	if err := validateMesh(args, time.Now()); err != nil {
+	return DefaultDeps().newMultiClusterMesh(ctx, name, args, opts...)
+}
+
+// newMultiClusterMesh constructs the component. Every input known now is
+// validated, brought roots against d.Now, before the first child is
+// registered.
+func (d Deps) newMultiClusterMesh(ctx *pulumi.Context, name string, args MultiClusterMeshArgs, opts ...pulumi.ResourceOption) (*MultiClusterMesh, error) {
+	if err := validateMesh(args, d.Now()); err != nil {
 		return nil, err
 	}
 	comp := &MultiClusterMesh{}
@@ -80,8 +85,8 @@ func (b *meshBuilder) build(comp *MultiClusterMesh) error {
 	if err != nil {
 		return err
 	}
-	comp.RootCertPem = roots.signer.CertPem
-	comp.RootKeyPem = pulumi.ToSecret(roots.signer.KeyPem).(pulumi.StringOutput)
+	comp.RootCertPEM = roots.signer.CertPEM
+	comp.RootKeyPEM = pulumi.ToSecret(roots.signer.KeyPEM).(pulumi.StringOutput)
 	expiry := pulumi.StringMap{}
 
 	n := len(b.args.Clusters)
@@ -163,8 +168,8 @@ func (b *meshBuilder) meshCheck(i int, conns []pulumi.Map, planes []pulumi.Resou
 	p := newProps[MeshCheckArgs]()
 	p.set(&p.of.Cluster, conns[i])
 	p.set(&p.of.Peers, peers)
-	p.set(&p.of.CaCertPem, ca.CertPem)
-	p.set(&p.of.RootCertPem, roots.bundle)
+	p.set(&p.of.CACertPEM, ca.CertPEM)
+	p.set(&p.of.RootCertPEM, roots.bundle)
 	p.set(&p.of.Revision, optString(b.args.Revision))
 	// With more than one revision, each must answer: adding a canary
 	// checks it, removing one checks what is left.
@@ -202,15 +207,15 @@ func (b *meshBuilder) rootCAs() (meshRoots, error) {
 		p := newProps[CertificateArgs]()
 		p.set(&p.of.ValidityHours, optInt(r.ValidityHours))
 		p.set(&p.of.KeyType, optString(r.KeyType))
-		p.set(&p.of.RsaBits, optInt(r.RsaBits))
+		p.set(&p.of.RSABits, optInt(r.RSABits))
 		if cert != nil {
 			p.set(&p.of.SanSuffix, optString(cert.SanSuffix))
 		}
 		p.secret(&p.of.Password, r.keyPassword(cert))
-		if r.RootCertPem != nil {
-			p.secret(&p.of.RootCertPem, brought.Index(pulumi.Int(i)))
+		if r.RootCertPEM != nil {
+			p.secret(&p.of.RootCertPEM, brought.Index(pulumi.Int(i)))
 		}
-		p.secret(&p.of.RootKeyPem, r.RootKeyPem)
+		p.secret(&p.of.RootKeyPEM, r.RootKeyPEM)
 		root := &rootCAResource{}
 		if err := b.ctx.RegisterResource(rootCAToken, rootCAName(b.name, r.Name), p.m, root, b.parent); err != nil {
 			return out, err
@@ -218,9 +223,9 @@ func (b *meshBuilder) rootCAs() (meshRoots, error) {
 		if i == 0 {
 			out.signer = root
 		} else {
-			out.extras = append(out.extras, root.CertPem)
+			out.extras = append(out.extras, root.CertPEM)
 		}
-		all = append(all, root.CertPem)
+		all = append(all, root.CertPEM)
 	}
 	out.bundle = pulumi.All(all...).ApplyT(func(certs []any) string {
 		pems := make([]string, len(certs))
@@ -238,11 +243,11 @@ func (b *meshBuilder) clusterCA(c MeshCluster, roots meshRoots) (*clusterCAResou
 	signer := roots.entries[0]
 	p := newProps[ClusterCAArgs]()
 	p.set(&p.of.Cluster, pulumi.String(c.Name))
-	p.set(&p.of.RootCertPem, roots.signer.CertPem)
-	p.secret(&p.of.RootKeyPem, roots.signer.KeyPem)
+	p.set(&p.of.RootCertPEM, roots.signer.CertPEM)
+	p.secret(&p.of.RootKeyPEM, roots.signer.KeyPEM)
 	p.set(&p.of.ValidityHours, optInt(signer.ValidityHours))
 	p.set(&p.of.KeyType, optString(signer.KeyType))
-	p.set(&p.of.RsaBits, optInt(signer.RsaBits))
+	p.set(&p.of.RSABits, optInt(signer.RSABits))
 	if cert := b.args.Certificate; cert != nil {
 		p.set(&p.of.SanSuffix, optString(cert.SanSuffix))
 		p.set(&p.of.RenewBeforeHours, optInt(cert.RenewBeforeHours))
@@ -250,7 +255,7 @@ func (b *meshBuilder) clusterCA(c MeshCluster, roots meshRoots) (*clusterCAResou
 	// The key the signer's RootCA exports is encrypted with this password.
 	p.secret(&p.of.RootKeyPassword, signer.keyPassword(b.args.Certificate))
 	if len(roots.extras) > 0 {
-		p.set(&p.of.TrustedRootCertPems, roots.extras)
+		p.set(&p.of.TrustedRootCertPEMs, roots.extras)
 	}
 	ca := &clusterCAResource{}
 	err := b.ctx.RegisterResource(clusterCAToken, b.name+"-"+c.Name+"-ca", p.m, ca, b.parent)
@@ -286,12 +291,12 @@ func (b *meshBuilder) cluster(index int, c MeshCluster, conn pulumi.Map, ca *clu
 	cacerts := &plainResource{}
 	cp := newProps[CACertsArgs]()
 	cp.set(&cp.of.Cluster, conn)
-	cp.set(&cp.of.CaCertPem, ca.CertPem)
-	cp.secret(&cp.of.CaKeyPem, ca.KeyPem)
-	cp.set(&cp.of.RootCertPem, roots.signer.CertPem)
-	cp.set(&cp.of.CertChainPem, ca.CertChainPem)
+	cp.set(&cp.of.CACertPEM, ca.CertPEM)
+	cp.secret(&cp.of.CAKeyPEM, ca.KeyPEM)
+	cp.set(&cp.of.RootCertPEM, roots.signer.CertPEM)
+	cp.set(&cp.of.CertChainPEM, ca.CertChainPEM)
 	if len(roots.extras) > 0 {
-		cp.set(&cp.of.ExtraRootCertPems, roots.extras)
+		cp.set(&cp.of.ExtraRootCertPEMs, roots.extras)
 	}
 	if err := b.ctx.RegisterResource(caCertsToken, prefix+"-cacerts", cp.m, cacerts, b.parent); err != nil {
 		return nil, nil, err
@@ -355,7 +360,7 @@ func (b *meshBuilder) cluster(index int, c MeshCluster, conn pulumi.Map, ca *clu
 func (b *meshBuilder) controlPlane(c MeshCluster, conn pulumi.Map, name, version string, revision *string, after []pulumi.Resource, opts ...pulumi.ResourceOption) (*plainResource, error) {
 	pp := newProps[IstioControlPlaneArgs]()
 	pp.set(&pp.of.Cluster, conn)
-	pp.set(&pp.of.MeshId, pulumi.String(b.args.MeshId))
+	pp.set(&pp.of.MeshID, pulumi.String(b.args.MeshID))
 	pp.set(&pp.of.Network, pulumi.String(clusterNetwork(c)))
 	pp.set(&pp.of.IstioVersion, pulumi.String(version))
 	pp.set(&pp.of.MeshNetworks, b.meshNetworks())
@@ -431,9 +436,9 @@ func (b *meshBuilder) remoteSecret(src MeshCluster, srcConn, dstConn pulumi.Map,
 	p := newProps[RemoteSecretArgs]()
 	p.set(&p.of.Source, srcConn)
 	p.set(&p.of.Target, dstConn)
-	p.set(&p.of.RemoteApiServer, optString(src.RemoteApiServer))
+	p.set(&p.of.RemoteAPIServer, optString(src.RemoteAPIServer))
 	p.set(&p.of.ReaderTokenMode, optString(b.args.ReaderTokenMode))
-	p.set(&p.of.ReaderTokenTtlHours, optInt(b.args.ReaderTokenTtlHours))
+	p.set(&p.of.ReaderTokenTTLHours, optInt(b.args.ReaderTokenTTLHours))
 	p.set(&p.of.TimeoutSeconds, optInt(b.args.TimeoutSeconds))
 	secret := &plainResource{}
 	err := b.ctx.RegisterResource(remoteSecretToken, fmt.Sprintf("%s-%s-to-%s", b.name, src.Name, dst), p.m, secret,

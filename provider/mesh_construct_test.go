@@ -40,7 +40,7 @@ func TestChildrenAreRegisteredAsTheirResourcesExpect(t *testing.T) {
 	}
 	s := func(v string) *string { return &v }
 	args := MultiClusterMeshArgs{
-		MeshId:         "usmesh",
+		MeshID:         "usmesh",
 		ChartDirectory: s("/charts"),
 		Certificate: &MeshCertificate{
 			SanSuffix: s("mesh.example"), Password: pulumi.String("pw"),
@@ -151,7 +151,7 @@ func TestRevisionsRegisterAControlPlaneEachAndTheTag(t *testing.T) {
 	s := func(v string) *string { return &v }
 	build := func(revisions []MeshRevision, def string) map[string]pulumi.MockResourceArgs {
 		args := MultiClusterMeshArgs{
-			MeshId: "usmesh", ChartDirectory: s("/charts"), Revisions: revisions, DefaultRevision: s(def),
+			MeshID: "usmesh", ChartDirectory: s("/charts"), Revisions: revisions, DefaultRevision: s(def),
 			Clusters: []MeshCluster{{Name: "cluster1", KubeconfigFile: s(file), Context: s("cluster1"), InstallHelloWorld: pulumiBool(true)}},
 		}
 		return construct(t, args)

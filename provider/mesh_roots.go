@@ -38,15 +38,15 @@ func rootEntries(c *MeshCertificate) []MeshRoot {
 		return c.Roots
 	}
 	return []MeshRoot{{
-		Name: defaultRootName, ValidityHours: c.ValidityHours, KeyType: c.KeyType, RsaBits: c.RsaBits,
-		RootCertPem: c.RootCertPem, RootKeyPem: c.RootKeyPem,
+		Name: defaultRootName, ValidityHours: c.ValidityHours, KeyType: c.KeyType, RSABits: c.RSABits,
+		RootCertPEM: c.RootCertPEM, RootKeyPEM: c.RootKeyPEM,
 	}}
 }
 
 // settings are the entry's key and validity, which also shape the
 // intermediates it signs.
 func (r MeshRoot) settings() CertificateArgs {
-	return CertificateArgs{ValidityHours: r.ValidityHours, KeyType: r.KeyType, RsaBits: r.RsaBits}
+	return CertificateArgs{ValidityHours: r.ValidityHours, KeyType: r.KeyType, RSABits: r.RSABits}
 }
 
 // keyPassword decrypts the entry's brought key, and encrypts the key the
@@ -66,10 +66,10 @@ func validateCertificate(problems *meshProblems, c *MeshCertificate, now time.Ti
 		return
 	}
 	if c.Roots == nil {
-		for _, f := range checkCertificate("certificate.", CertificateArgs{ValidityHours: c.ValidityHours, KeyType: c.KeyType, RsaBits: c.RsaBits}, now) {
+		for _, f := range checkCertificate("certificate.", CertificateArgs{ValidityHours: c.ValidityHours, KeyType: c.KeyType, RSABits: c.RSABits}, now) {
 			problems.add(f.Property, "%s", f.Reason)
 		}
-		if (c.RootCertPem == nil) != (c.RootKeyPem == nil) {
+		if (c.RootCertPEM == nil) != (c.RootKeyPEM == nil) {
 			problems.add("certificate.rootKeyPem", "give both rootCertPem and rootKeyPem to bring your own root, or neither")
 		}
 	} else {
@@ -83,8 +83,8 @@ func validateCertificate(problems *meshProblems, c *MeshCertificate, now time.Ti
 func validateRoots(problems *meshProblems, c *MeshCertificate, now time.Time) {
 	var shorthand []string
 	for name, set := range map[string]bool{
-		"validityHours": c.ValidityHours != nil, "keyType": c.KeyType != nil, "rsaBits": c.RsaBits != nil,
-		"rootCertPem": c.RootCertPem != nil, "rootKeyPem": c.RootKeyPem != nil,
+		"validityHours": c.ValidityHours != nil, "keyType": c.KeyType != nil, "rsaBits": c.RSABits != nil,
+		"rootCertPem": c.RootCertPEM != nil, "rootKeyPem": c.RootKeyPEM != nil,
 	} {
 		if set {
 			shorthand = append(shorthand, "certificate."+name)
@@ -115,9 +115,9 @@ func validateRoots(problems *meshProblems, c *MeshCertificate, now time.Time) {
 			problems.add(f.Property, "%s", f.Reason)
 		}
 		switch {
-		case r.RootKeyPem != nil && r.RootCertPem == nil:
+		case r.RootKeyPEM != nil && r.RootCertPEM == nil:
 			problems.add(field+".rootCertPem", "rootKeyPem is set but rootCertPem is not: bring the root's certificate with its key")
-		case i == 0 && r.RootCertPem != nil && r.RootKeyPem == nil:
+		case i == 0 && r.RootCertPEM != nil && r.RootKeyPEM == nil:
 			problems.add(field+".rootKeyPem", "the first root signs every cluster's intermediate, so it needs its key; a root without one can only be trusted (a later entry)")
 		}
 	}
@@ -131,8 +131,8 @@ func checkedRootCerts(roots []MeshRoot) pulumi.StringArrayOutput {
 	inputs := make([]any, len(roots))
 	for i, r := range roots {
 		inputs[i] = pulumi.String("")
-		if r.RootCertPem != nil {
-			inputs[i] = r.RootCertPem
+		if r.RootCertPEM != nil {
+			inputs[i] = r.RootCertPEM
 		}
 	}
 	return pulumi.All(inputs...).ApplyT(func(certs []any) ([]string, error) {

@@ -31,7 +31,7 @@ func (m meshProblems) err() error {
 // any child is registered, so bad input fails preview with nothing created.
 func validateMesh(args MultiClusterMeshArgs, now time.Time) error {
 	var problems meshProblems
-	if args.MeshId == "" {
+	if args.MeshID == "" {
 		problems.add("meshId", "must not be empty")
 	}
 	if len(args.Clusters) == 0 {
@@ -52,7 +52,7 @@ func validateMesh(args MultiClusterMeshArgs, now time.Time) error {
 	if t := deref(args.TimeoutSeconds); args.TimeoutSeconds != nil && t <= 0 {
 		problems.add("timeoutSeconds", "must be positive, got %d", t)
 	}
-	for _, f := range checkRemoteSecretOptions("", "", RemoteSecretArgs{ReaderTokenMode: args.ReaderTokenMode, ReaderTokenTtlHours: args.ReaderTokenTtlHours}) {
+	for _, f := range checkRemoteSecretOptions("", "", RemoteSecretArgs{ReaderTokenMode: args.ReaderTokenMode, ReaderTokenTTLHours: args.ReaderTokenTTLHours}) {
 		problems.add(f.Property, "%s", f.Reason)
 	}
 	validateCertificate(&problems, args.Certificate, now)
@@ -93,7 +93,7 @@ func validateMesh(args MultiClusterMeshArgs, now time.Time) error {
 		if v := deref(c.IstioVersion); c.IstioVersion != nil && charts.ValidateVersion(v) != nil {
 			problems.add(field+".istioVersion", "%q is not an exact version such as %s", v, DefaultIstioVersion)
 		}
-		if u := deref(c.RemoteApiServer); c.RemoteApiServer != nil {
+		if u := deref(c.RemoteAPIServer); c.RemoteAPIServer != nil {
 			if err := checkHTTPSURL(u); err != nil {
 				problems.add(field+".remoteApiServer", "%v", err)
 			}

@@ -34,7 +34,7 @@ func TestValidateMesh(t *testing.T) {
 	s := func(v string) *string { return &v }
 	i := func(v int) *int { return &v }
 	good := func() MultiClusterMeshArgs {
-		return MultiClusterMeshArgs{MeshId: "usmesh", Clusters: []MeshCluster{
+		return MultiClusterMeshArgs{MeshID: "usmesh", Clusters: []MeshCluster{
 			{Name: "cluster1", KubeconfigFile: s(file), Context: s("cluster1")},
 			{Name: "cluster2", KubeconfigFile: s(file), Context: s("cluster2")},
 		}}
@@ -44,7 +44,7 @@ func TestValidateMesh(t *testing.T) {
 		want   []string
 	}{
 		"a mesh with default chart source and versions is valid": {change: func(*MultiClusterMeshArgs) {}},
-		"an empty mesh ID": {change: func(a *MultiClusterMeshArgs) { a.MeshId = "" }, want: []string{"meshId: must not be empty"}},
+		"an empty mesh ID": {change: func(a *MultiClusterMeshArgs) { a.MeshID = "" }, want: []string{"meshId: must not be empty"}},
 		"no clusters":      {change: func(a *MultiClusterMeshArgs) { a.Clusters = nil }, want: []string{"clusters: at least one"}},
 		"a duplicate network": {
 			change: func(a *MultiClusterMeshArgs) { a.Clusters[1].Network = s("network-cluster1") },
@@ -55,7 +55,7 @@ func TestValidateMesh(t *testing.T) {
 			want:   []string{"clusters[0] (cluster1).kubeconfigFile", "gone"},
 		},
 		"a remote API server over http": {
-			change: func(a *MultiClusterMeshArgs) { a.Clusters[0].RemoteApiServer = s("http://10.0.0.1") },
+			change: func(a *MultiClusterMeshArgs) { a.Clusters[0].RemoteAPIServer = s("http://10.0.0.1") },
 			want:   []string{"clusters[0] (cluster1).remoteApiServer", "https://"},
 		},
 		"a non-positive validity": {
@@ -63,12 +63,12 @@ func TestValidateMesh(t *testing.T) {
 			want:   []string{"certificate.validityHours", "positive"},
 		},
 		"an odd RSA size": {
-			change: func(a *MultiClusterMeshArgs) { a.Certificate = &MeshCertificate{RsaBits: i(1024)} },
+			change: func(a *MultiClusterMeshArgs) { a.Certificate = &MeshCertificate{RSABits: i(1024)} },
 			want:   []string{"certificate.rsaBits", "1024"},
 		},
 		"two roots, the first generated": {
 			change: func(a *MultiClusterMeshArgs) {
-				a.Certificate = &MeshCertificate{Roots: []MeshRoot{{Name: "blue", KeyType: s("ECDSA")}, {Name: "green", RootCertPem: pulumi.String("pem")}}}
+				a.Certificate = &MeshCertificate{Roots: []MeshRoot{{Name: "blue", KeyType: s("ECDSA")}, {Name: "green", RootCertPEM: pulumi.String("pem")}}}
 			},
 		},
 		"roots and the shorthand together": {
@@ -93,7 +93,7 @@ func TestValidateMesh(t *testing.T) {
 		},
 		"a signing root brought without its key": {
 			change: func(a *MultiClusterMeshArgs) {
-				a.Certificate = &MeshCertificate{Roots: []MeshRoot{{Name: "blue", RootCertPem: pulumi.String("pem")}}}
+				a.Certificate = &MeshCertificate{Roots: []MeshRoot{{Name: "blue", RootCertPEM: pulumi.String("pem")}}}
 			},
 			want: []string{"certificate.roots[0] (blue).rootKeyPem", "needs its key"},
 		},
@@ -152,7 +152,7 @@ func TestValidateMesh(t *testing.T) {
 			want:   []string{"defaultRevision: only with revisions"},
 		},
 		"every problem is reported at once": {
-			change: func(a *MultiClusterMeshArgs) { a.MeshId = ""; a.Clusters[1].Name = "cluster1" },
+			change: func(a *MultiClusterMeshArgs) { a.MeshID = ""; a.Clusters[1].Name = "cluster1" },
 			want:   []string{"meshId", "clusters[1] (cluster1).name: duplicate"},
 		},
 	}

@@ -167,11 +167,11 @@ func (d Deps) judgeCluster(ctx context.Context, in MeshCheckArgs, views []meshch
 		return fail("%s has no %s/%s: istiod signs with a self-signed root no peer trusts", in.Cluster.Name, naming.IstioNamespace, naming.CACertsSecret)
 	}
 	exp.IntermediatePEM, exp.OwnRootCertPEM = cacerts.Data[pki.CACertFile], cacerts.Data[pki.RootCertFile]
-	if in.CaCertPem != nil {
-		exp.IntermediatePEM = []byte(*in.CaCertPem)
+	if in.CACertPEM != nil {
+		exp.IntermediatePEM = []byte(*in.CACertPEM)
 	}
-	if in.RootCertPem != nil {
-		if !pki.SameCertificates(exp.OwnRootCertPEM, []byte(*in.RootCertPem)) {
+	if in.RootCertPEM != nil {
+		if !pki.SameCertificates(exp.OwnRootCertPEM, []byte(*in.RootCertPEM)) {
 			return fail("%s's %s/%s root-cert.pem does not hold the roots ristio wrote (was it edited? `pulumi up` rewrites it)", in.Cluster.Name, naming.IstioNamespace, naming.CACertsSecret)
 		}
 	}

@@ -100,7 +100,7 @@ func builder(deps Deps) *infer.ProviderBuilder {
 			infer.Resource(&RevisionTag{deps: deps}),
 		).
 		WithFunctions(infer.Function(&CheckMesh{deps: deps})).
-		WithComponents(infer.ComponentF(NewMultiClusterMesh))
+		WithComponents(infer.ComponentF(deps.newMultiClusterMesh))
 }
 
 func deref[T any](v *T) T {

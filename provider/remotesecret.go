@@ -18,9 +18,9 @@ const (
 type RemoteSecretArgs struct {
 	Source              ClusterConnection `pulumi:"source"`
 	Target              ClusterConnection `pulumi:"target"`
-	RemoteApiServer     *string           `pulumi:"remoteApiServer,optional"`
+	RemoteAPIServer     *string           `pulumi:"remoteApiServer,optional"`
 	ReaderTokenMode     *string           `pulumi:"readerTokenMode,optional"`
-	ReaderTokenTtlHours *int              `pulumi:"readerTokenTtlHours,optional"`
+	ReaderTokenTTLHours *int              `pulumi:"readerTokenTtlHours,optional"`
 	TimeoutSeconds      *int              `pulumi:"timeoutSeconds,optional" diff:"quiet"`
 }
 
@@ -28,11 +28,11 @@ type RemoteSecretArgs struct {
 func (c *RemoteSecretArgs) Annotate(a infer.Annotator) {
 	a.Describe(&c.Source, "The cluster to be watched: the kubeconfig in the secret points at it.")
 	a.Describe(&c.Target, "The cluster whose istiod watches the source: the secret is written there.")
-	a.Describe(&c.RemoteApiServer, "API-server URL the target uses to reach the source, in place of the source kubeconfig's server (a private endpoint or an access proxy).")
+	a.Describe(&c.RemoteAPIServer, "API-server URL the target uses to reach the source, in place of the source kubeconfig's server (a private endpoint or an access proxy).")
 	a.Describe(&c.ReaderTokenMode, "tokenRequest (bounded tokens from the TokenRequest API, reissued by `pulumi up` past 80% of their life) or serviceAccountSecret (the long-lived token secret istioctl makes).")
 	a.SetDefault(&c.ReaderTokenMode, tokenRequestMode)
-	a.Describe(&c.ReaderTokenTtlHours, "Lifetime of a tokenRequest token, in hours.")
-	a.SetDefault(&c.ReaderTokenTtlHours, defaultReaderTokenHours)
+	a.Describe(&c.ReaderTokenTTLHours, "Lifetime of a tokenRequest token, in hours.")
+	a.SetDefault(&c.ReaderTokenTTLHours, defaultReaderTokenHours)
 	a.Describe(&c.TimeoutSeconds, "How long to wait for the reader service account and its token.")
 	a.SetDefault(&c.TimeoutSeconds, defaultTimeoutSeconds)
 }

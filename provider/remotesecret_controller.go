@@ -45,10 +45,10 @@ func checkRemoteSecretOptions(prefix, cluster string, a RemoteSecretArgs) []p.Ch
 	default:
 		failures = append(failures, p.CheckFailure{Property: prefix + "readerTokenMode", Reason: fmt.Sprintf("readerTokenMode must be %s or %s, got %q", tokenRequestMode, serviceAccountSecretMode, m)})
 	}
-	if h := deref(a.ReaderTokenTtlHours); a.ReaderTokenTtlHours != nil && h <= 0 {
+	if h := deref(a.ReaderTokenTTLHours); a.ReaderTokenTTLHours != nil && h <= 0 {
 		failures = append(failures, p.CheckFailure{Property: prefix + "readerTokenTtlHours", Reason: fmt.Sprintf("readerTokenTtlHours must be positive, got %d", h)})
 	}
-	if u := deref(a.RemoteApiServer); u != "" {
+	if u := deref(a.RemoteAPIServer); u != "" {
 		if err := checkHTTPSURL(u); err != nil {
 			failures = append(failures, p.CheckFailure{Property: prefix + "remoteApiServer", Reason: fmt.Sprintf("cluster %q: remoteApiServer %v", cluster, err)})
 		}
@@ -201,17 +201,17 @@ func serverOf(in RemoteSecretArgs) string {
 // remoteApiServer, when set, replaces the kubeconfig's server.
 func sourceEndpoint(in RemoteSecretArgs) (server string, caData []byte, err error) {
 	server, caData, err = in.Source.source().Endpoint()
-	if u := deref(in.RemoteApiServer); u != "" && err == nil {
+	if u := deref(in.RemoteAPIServer); u != "" && err == nil {
 		server = u
 	}
 	return server, caData, err
 }
 
 func readerTokenHours(in RemoteSecretArgs) int {
-	if in.ReaderTokenTtlHours == nil {
+	if in.ReaderTokenTTLHours == nil {
 		return defaultReaderTokenHours
 	}
-	return *in.ReaderTokenTtlHours
+	return *in.ReaderTokenTTLHours
 }
 
 // Read fingerprints the live secret in the target; empty means it is gone.

@@ -11,11 +11,11 @@ type RootCA struct{ deps Deps }
 type CertificateArgs struct {
 	ValidityHours *int    `pulumi:"validityHours,optional"`
 	KeyType       *string `pulumi:"keyType,optional"`
-	RsaBits       *int    `pulumi:"rsaBits,optional"`
+	RSABits       *int    `pulumi:"rsaBits,optional"`
 	SanSuffix     *string `pulumi:"sanSuffix,optional"`
 	Password      *string `pulumi:"password,optional" provider:"secret"`
-	RootCertPem   *string `pulumi:"rootCertPem,optional" provider:"secret"`
-	RootKeyPem    *string `pulumi:"rootKeyPem,optional" provider:"secret"`
+	RootCertPEM   *string `pulumi:"rootCertPem,optional" provider:"secret"`
+	RootKeyPEM    *string `pulumi:"rootKeyPem,optional" provider:"secret"`
 }
 
 // Annotate documents CertificateArgs.
@@ -24,26 +24,26 @@ func (c *CertificateArgs) Annotate(a infer.Annotator) {
 	a.SetDefault(&c.ValidityHours, defaultValidityHours)
 	a.Describe(&c.KeyType, "Key algorithm: RSA or ECDSA.")
 	a.SetDefault(&c.KeyType, "RSA")
-	a.Describe(&c.RsaBits, "RSA key size: 2048, 3072 or 4096. Ignored for ECDSA.")
-	a.SetDefault(&c.RsaBits, 4096)
+	a.Describe(&c.RSABits, "RSA key size: 2048, 3072 or 4096. Ignored for ECDSA.")
+	a.SetDefault(&c.RSABits, 4096)
 	a.Describe(&c.SanSuffix, "When set, the root gets SAN root.<sanSuffix> and each intermediate <cluster>.<sanSuffix>.")
 	a.Describe(&c.Password, "When set, the exported root key (rootKeyPem output) is encrypted PKCS#8 with this password; it also decrypts a supplied encrypted rootKeyPem.")
-	a.Describe(&c.RootCertPem, "Bring your own root: the root certificate PEM. Without rootKeyPem the root is only trusted (it cannot sign intermediates).")
-	a.Describe(&c.RootKeyPem, "Bring your own root: the root key PEM, possibly encrypted with password. Give rootCertPem too.")
+	a.Describe(&c.RootCertPEM, "Bring your own root: the root certificate PEM. Without rootKeyPem the root is only trusted (it cannot sign intermediates).")
+	a.Describe(&c.RootKeyPEM, "Bring your own root: the root key PEM, possibly encrypted with password. Give rootCertPem too.")
 }
 
 // RootCAState is the RootCA's output.
 type RootCAState struct {
 	CertificateArgs
-	CertPem  string `pulumi:"certPem"`
-	KeyPem   string `pulumi:"keyPem" provider:"secret"`
+	CertPEM  string `pulumi:"certPem"`
+	KeyPEM   string `pulumi:"keyPem" provider:"secret"`
 	NotAfter string `pulumi:"notAfter"`
 }
 
 // Annotate documents RootCAState.
 func (s *RootCAState) Annotate(a infer.Annotator) {
-	a.Describe(&s.CertPem, "The root certificate, PEM.")
-	a.Describe(&s.KeyPem, "The root key, PEM; encrypted PKCS#8 when a password is given.")
+	a.Describe(&s.CertPEM, "The root certificate, PEM.")
+	a.Describe(&s.KeyPEM, "The root key, PEM; encrypted PKCS#8 when a password is given.")
 	a.Describe(&s.NotAfter, "End of the root's validity, RFC 3339.")
 }
 

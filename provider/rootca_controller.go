@@ -30,7 +30,7 @@ func (r *RootCA) Check(ctx context.Context, req infer.CheckRequest) (infer.Check
 		for _, k := range []string{"rootCertPem", "rootKeyPem", "password"} {
 			if req.NewInputs.Get(k).IsComputed() {
 				// A supplied root not known yet (preview) is checked when it is.
-				checked.RootCertPem, checked.RootKeyPem = nil, nil
+				checked.RootCertPEM, checked.RootKeyPEM = nil, nil
 			}
 		}
 		failures = checkCertificate("", checked, r.deps.Now())
@@ -50,7 +50,7 @@ func (r *RootCA) Check(ctx context.Context, req infer.CheckRequest) (infer.Check
 // key keeps it); a generated root is its key and validity. The password and
 // sanSuffix never make a new root.
 func rootReplacedBy(old, new CertificateArgs) string {
-	oldCert, newCert := deref(old.RootCertPem), deref(new.RootCertPem)
+	oldCert, newCert := deref(old.RootCertPEM), deref(new.RootCertPEM)
 	switch {
 	case oldCert != "" || newCert != "":
 		if !pki.SameCertificates([]byte(oldCert), []byte(newCert)) {
@@ -87,18 +87,18 @@ func checkCertificate(prefix string, c CertificateArgs, now time.Time) []p.Check
 	}
 	switch kt := strings.ToUpper(deref(c.KeyType)); kt {
 	case "", "RSA":
-		if b := deref(c.RsaBits); c.RsaBits != nil && b != 2048 && b != 3072 && b != 4096 {
+		if b := deref(c.RSABits); c.RSABits != nil && b != 2048 && b != 3072 && b != 4096 {
 			fail("rsaBits", "rsaBits must be 2048, 3072 or 4096, got %d", b)
 		}
 	case "ECDSA":
 	default:
 		fail("keyType", "keyType must be RSA or ECDSA, got %q", deref(c.KeyType))
 	}
-	hasCert, hasKey := deref(c.RootCertPem) != "", deref(c.RootKeyPem) != ""
+	hasCert, hasKey := deref(c.RootCertPEM) != "", deref(c.RootKeyPEM) != ""
 	switch {
 	case hasCert && !hasKey:
 		// A root that is only trusted: it signs nothing, so needs no key.
-		if _, err := pki.ParseTrustedRoot([]byte(deref(c.RootCertPem)), now); err != nil {
+		if _, err := pki.ParseTrustedRoot([]byte(deref(c.RootCertPEM)), now); err != nil {
 			fail("rootCertPem", "supplied root rejected: %v", err)
 		}
 	case hasKey && !hasCert:
@@ -112,7 +112,7 @@ func checkCertificate(prefix string, c CertificateArgs, now time.Time) []p.Check
 }
 
 func loadSuppliedRoot(c CertificateArgs, now time.Time) (*pki.CA, error) {
-	root, err := pki.ParseCA([]byte(deref(c.RootCertPem)), []byte(deref(c.RootKeyPem)), []byte(deref(c.Password)))
+	root, err := pki.ParseCA([]byte(deref(c.RootCertPEM)), []byte(deref(c.RootKeyPEM)), []byte(deref(c.Password)))
 	if err != nil {
 		return nil, err
 	}
@@ -126,7 +126,7 @@ func keySpec(c CertificateArgs) pki.KeySpec {
 	if strings.ToUpper(deref(c.KeyType)) == "ECDSA" {
 		return pki.KeySpec{Type: pki.ECDSA}
 	}
-	return pki.KeySpec{Type: pki.RSA, RSABits: deref(c.RsaBits)}
+	return pki.KeySpec{Type: pki.RSA, RSABits: deref(c.RSABits)}
 }
 
 func validity(c CertificateArgs) time.Duration {
@@ -146,15 +146,15 @@ func (r *RootCA) Create(ctx context.Context, req infer.CreateRequest[Certificate
 	var root *pki.CA
 	var err error
 	switch {
-	case deref(req.Inputs.RootCertPem) != "" && deref(req.Inputs.RootKeyPem) == "":
-		cert, err := pki.ParseTrustedRoot([]byte(*req.Inputs.RootCertPem), now)
+	case deref(req.Inputs.RootCertPEM) != "" && deref(req.Inputs.RootKeyPEM) == "":
+		cert, err := pki.ParseTrustedRoot([]byte(*req.Inputs.RootCertPEM), now)
 		if err != nil {
 			return infer.CreateResponse[RootCAState]{}, fmt.Errorf("root CA: %w", err)
 		}
-		state.CertPem = *req.Inputs.RootCertPem
+		state.CertPEM = *req.Inputs.RootCertPEM
 		state.NotAfter = cert.NotAfter.UTC().Format(time.RFC3339)
 		return infer.CreateResponse[RootCAState]{ID: req.Name, Output: state}, nil
-	case deref(req.Inputs.RootCertPem) != "":
+	case deref(req.Inputs.RootCertPEM) != "":
 		root, err = loadSuppliedRoot(req.Inputs, now)
 	default:
 		p.GetLogger(ctx).InfoStatusf("generating root CA (%s)", describeKey(req.Inputs))
@@ -173,14 +173,14 @@ func (r *RootCA) Create(ctx context.Context, req infer.CreateRequest[Certificate
 
 // hold records root in the state, its key encrypted with password when set.
 func (s *RootCAState) hold(root *pki.CA, password *string) error {
-	s.CertPem = string(root.CertPEM)
-	s.KeyPem = string(root.KeyPEM)
+	s.CertPEM = string(root.CertPEM)
+	s.KeyPEM = string(root.KeyPEM)
 	if pw := deref(password); pw != "" {
 		enc, err := pki.EncryptKey(root.Key, []byte(pw))
 		if err != nil {
 			return fmt.Errorf("root CA: encrypting key: %w", err)
 		}
-		s.KeyPem = string(enc)
+		s.KeyPEM = string(enc)
 	}
 	s.NotAfter = root.Cert.NotAfter.UTC().Format(time.RFC3339)
 	return nil
@@ -196,7 +196,7 @@ func describeKey(c CertificateArgs) string {
 
 // WireDependencies keeps the generated key secret in state and outputs.
 func (r *RootCA) WireDependencies(f infer.FieldSelector, _ *CertificateArgs, state *RootCAState) {
-	f.OutputField(&state.KeyPem).AlwaysSecret()
+	f.OutputField(&state.KeyPEM).AlwaysSecret()
 }
 
 // Diff replaces the root only when it becomes another root (see
@@ -222,10 +222,10 @@ func (r *RootCA) Update(_ context.Context, req infer.UpdateRequest[CertificateAr
 	var root *pki.CA
 	var err error
 	switch {
-	case deref(req.Inputs.RootKeyPem) != "":
+	case deref(req.Inputs.RootKeyPEM) != "":
 		root, err = loadSuppliedRoot(req.Inputs, r.deps.Now())
-	case req.State.KeyPem != "":
-		root, err = pki.ParseCA([]byte(req.State.CertPem), []byte(req.State.KeyPem), []byte(deref(req.State.Password)))
+	case req.State.KeyPEM != "":
+		root, err = pki.ParseCA([]byte(req.State.CertPEM), []byte(req.State.KeyPEM), []byte(deref(req.State.Password)))
 		if err != nil {
 			err = fmt.Errorf("reading the key with the previous password: %w", err)
 		}

@@ -35,8 +35,8 @@ type clusterSpec struct {
 // meshResource is the component as an inline program sees it.
 type meshResource struct {
 	pulumi.ResourceState
-	RootCertPem        pulumi.StringOutput       `pulumi:"rootCertPem"`
-	RootKeyPem         pulumi.StringOutput       `pulumi:"rootKeyPem"`
+	RootCertPEM        pulumi.StringOutput       `pulumi:"rootCertPem"`
+	RootKeyPEM         pulumi.StringOutput       `pulumi:"rootKeyPem"`
 	GatewayAddresses   pulumi.StringMapOutput    `pulumi:"gatewayAddresses"`
 	Networks           pulumi.StringMapOutput    `pulumi:"networks"`
 	MeshStatus         pulumi.StringMapMapOutput `pulumi:"meshStatus"`
@@ -116,8 +116,8 @@ func meshProgram(spec meshSpec) pulumi.RunFunc {
 		ctx.Export("gatewayAddresses", mesh.GatewayAddresses)
 		ctx.Export("networks", mesh.Networks)
 		ctx.Export("meshStatus", mesh.MeshStatus)
-		ctx.Export("rootCertPem", mesh.RootCertPem)
-		ctx.Export("rootKeyPem", mesh.RootKeyPem)
+		ctx.Export("rootCertPem", mesh.RootCertPEM)
+		ctx.Export("rootKeyPem", mesh.RootKeyPEM)
 		ctx.Export("intermediateExpiry", mesh.IntermediateExpiry)
 		return nil
 	}

@@ -43,7 +43,7 @@ func TestNoSecretInPlainState(t *testing.T) {
 		}, &mesh); err != nil {
 			return err
 		}
-		ctx.Export("rootKeyPem", mesh.RootKeyPem)
+		ctx.Export("rootKeyPem", mesh.RootKeyPEM)
 		return nil
 	}
 	stack := pulumitest.InlineStack(t, "ristio-secrets", program)

@@ -25,12 +25,12 @@ func TestKubeconfigUnknownAtPreview(t *testing.T) {
 		// Any resource's output is unknown until it is created; a RootCA's is handy.
 		var seed struct {
 			pulumi.CustomResourceState
-			CertPem pulumi.StringOutput `pulumi:"certPem"`
+			CertPEM pulumi.StringOutput `pulumi:"certPem"`
 		}
 		if err := ctx.RegisterResource("ristio:index:RootCA", "seed", pulumi.Map{"keyType": pulumi.String("ECDSA")}, &seed); err != nil {
 			return err
 		}
-		contents := seed.CertPem.ApplyT(func(string) string { return string(kubeconfig) }).(pulumi.StringOutput)
+		contents := seed.CertPEM.ApplyT(func(string) string { return string(kubeconfig) }).(pulumi.StringOutput)
 		var mesh meshResource
 		if err := ctx.RegisterRemoteComponentResource("ristio:index:MultiClusterMesh", "mesh", pulumi.Map{
 			"meshId":         pulumi.String("usmesh"),
