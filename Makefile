@@ -93,9 +93,10 @@ sdks:
 	go run ./cmd/ristio-sdkgen -version $(VERSION) -out .
 	cd sdk && go mod tidy
 
-# Fails when the committed schema or SDKs differ from what `make sdks` writes.
+# Fails when the committed schema or SDKs (HEAD, not the index) differ from
+# what `make sdks` writes.
 check-generated: sdks
-	@git diff --exit-code --stat -- schema.json sdk/ || \
+	@git diff --exit-code --stat HEAD -- schema.json sdk/ || \
 		{ echo "schema.json or sdk/ is out of date: run make sdks and commit the result" >&2; exit 1; }
 	@untracked="$$(git ls-files --others --exclude-standard -- schema.json sdk/)"; \
 	if [[ -n "$$untracked" ]]; then \

@@ -14,6 +14,7 @@ type CACertsArgs struct {
 	RootCertPEM       string            `pulumi:"rootCertPem"`
 	CertChainPEM      string            `pulumi:"certChainPem"`
 	ExtraRootCertPEMs []string          `pulumi:"extraRootCertPems,optional"`
+	TimeoutSeconds    *int              `pulumi:"timeoutSeconds,optional" diff:"quiet"`
 }
 
 // Annotate documents CACertsArgs.
@@ -24,6 +25,8 @@ func (c *CACertsArgs) Annotate(a infer.Annotator) {
 	a.Describe(&c.RootCertPEM, "The mesh root (root-cert.pem).")
 	a.Describe(&c.CertChainPEM, "The intermediate then the root (cert-chain.pem).")
 	a.Describe(&c.ExtraRootCertPEMs, "More roots appended to root-cert.pem, to rotate the root without an outage.")
+	a.Describe(&c.TimeoutSeconds, "Upper bound of a write, and of the wait for istio-system to go when Delete removes it.")
+	a.SetDefault(&c.TimeoutSeconds, defaultTimeoutSeconds)
 }
 
 // CACertsState is the CACerts output.

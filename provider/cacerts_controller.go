@@ -156,6 +156,8 @@ func (r *CACerts) Update(ctx context.Context, req infer.UpdateRequest[CACertsArg
 }
 
 func (r *CACerts) apply(ctx context.Context, id string, in CACertsArgs) (createdNamespace bool, err error) {
+	ctx, cancel := withTimeout(ctx, in.TimeoutSeconds)
+	defer cancel()
 	client, err := r.deps.kubeClient(in.Cluster)
 	if err != nil {
 		return false, err
@@ -211,7 +213,7 @@ func (r *CACerts) Read(ctx context.Context, req infer.ReadRequest[CACertsArgs, C
 // nothing else lives there.
 func (r *CACerts) Delete(ctx context.Context, req infer.DeleteRequest[CACertsState]) (infer.DeleteResponse, error) {
 	c := req.State.Cluster
-	ctx, cancel := withTimeout(ctx, nil) // bounds the namespace deletion
+	ctx, cancel := withTimeout(ctx, req.State.TimeoutSeconds) // bounds the namespace deletion
 	defer cancel()
 	client, err := r.deps.kubeClient(c)
 	if err != nil {

@@ -79,6 +79,14 @@ func isNil(v pulumi.Input) bool {
 }
 
 // Optional inputs of the component, as inputs of a child: nil when not given.
+// optNonEmpty is optString with "" as unset too.
+func optNonEmpty(v *string) pulumi.Input {
+	if deref(v) == "" {
+		return nil
+	}
+	return pulumi.String(*v)
+}
+
 func optString(v *string) pulumi.Input {
 	if v == nil {
 		return nil

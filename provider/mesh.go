@@ -31,7 +31,7 @@ func (m *MultiClusterMeshArgs) Annotate(a infer.Annotator) {
 	a.Describe(&m.IstioVersion, "Istio version for every cluster that does not set its own. Default: "+DefaultIstioVersion+".")
 	a.Describe(&m.Certificate, "The mesh's root CA and per-cluster intermediates.")
 	a.Describe(&m.ChartRepository, "Helm repository of Istio's charts: https:// or oci://. Default: "+defaultChartRepository+".")
-	a.Describe(&m.ChartDirectory, "Local directory holding base, istiod and gateway as chart directories or .tgz files. Wins over chartRepository.")
+	a.Describe(&m.ChartDirectory, "Local directory holding base, istiod and gateway as chart directories or .tgz files. Not with chartRepository.")
 	a.Describe(&m.InstallHelloWorld, "Deploy Istio's helloworld (v1 in odd-numbered clusters, v2 in even) and curl in every cluster. Default false.")
 	a.Describe(&m.Revision, "Istio revision for the control planes, gateways and sample. Not with revisions.")
 	a.Describe(&m.Revisions, "Control planes of several Istio revisions side by side in every cluster, for canary upgrades: add the new revision, move defaultRevision to it, then remove the old one. An entry named \"default\" is the control plane installed without a revision (release and Deployment istiod); others are istiod-<name>. Not with revision, istioVersion or a cluster's istioVersion.")

@@ -295,6 +295,7 @@ func (b *meshBuilder) cluster(index int, c MeshCluster, conn pulumi.Map, ca *clu
 	cp.secret(&cp.of.CAKeyPEM, ca.KeyPEM)
 	cp.set(&cp.of.RootCertPEM, roots.signer.CertPEM)
 	cp.set(&cp.of.CertChainPEM, ca.CertChainPEM)
+	cp.set(&cp.of.TimeoutSeconds, optInt(timeout))
 	if len(roots.extras) > 0 {
 		cp.set(&cp.of.ExtraRootCertPEMs, roots.extras)
 	}
@@ -466,8 +467,8 @@ func (b *meshBuilder) helloWorld(c MeshCluster) bool {
 // chartProps sets a child's chart source (its embedded ChartSource) through
 // the child's own setter.
 func (b *meshBuilder) chartProps(src *ChartSource, set func(field any, v pulumi.Input)) {
-	set(&src.ChartRepository, optString(b.args.ChartRepository))
-	set(&src.ChartDirectory, optString(b.args.ChartDirectory))
+	set(&src.ChartRepository, optNonEmpty(b.args.ChartRepository))
+	set(&src.ChartDirectory, optNonEmpty(b.args.ChartDirectory))
 }
 
 // meshNetworks lists the networks whose gateways have fixed addresses; every

@@ -40,7 +40,11 @@ func validateMesh(args MultiClusterMeshArgs, now time.Time) error {
 	if v := deref(args.IstioVersion); args.IstioVersion != nil && charts.ValidateVersion(v) != nil {
 		problems.add("istioVersion", "%q is not an exact version such as %s", v, DefaultIstioVersion)
 	}
-	if args.ChartRepository != nil || args.ChartDirectory != nil {
+	// Empty is unset: YAML programs cannot leave an input out.
+	if deref(args.ChartRepository) != "" && deref(args.ChartDirectory) != "" {
+		problems.add("chartRepository", "set chartRepository or chartDirectory, not both")
+	}
+	if deref(args.ChartRepository) != "" || deref(args.ChartDirectory) != "" {
 		if err := (charts.Source{Repository: deref(args.ChartRepository), Directory: deref(args.ChartDirectory)}).Validate(); err != nil {
 			problems.add("chartRepository", "%v", err)
 		}

@@ -151,6 +151,14 @@ func TestValidateMesh(t *testing.T) {
 			change: func(a *MultiClusterMeshArgs) { a.DefaultRevision = s("blue") },
 			want:   []string{"defaultRevision: only with revisions"},
 		},
+		"a chart repository and a chart directory": {
+			change: func(a *MultiClusterMeshArgs) { a.ChartRepository, a.ChartDirectory = s("https://charts.example"), s("/charts") },
+			want:   []string{"chartRepository: set chartRepository or chartDirectory, not both"},
+		},
+		"a malformed chart repository next to a directory": {
+			change: func(a *MultiClusterMeshArgs) { a.ChartRepository, a.ChartDirectory = s("ftp://charts"), s("/charts") },
+			want:   []string{"not both", "must be an http://, https:// or oci:// URL"},
+		},
 		"every problem is reported at once": {
 			change: func(a *MultiClusterMeshArgs) { a.MeshID = ""; a.Clusters[1].Name = "cluster1" },
 			want:   []string{"meshId", "clusters[1] (cluster1).name: duplicate"},

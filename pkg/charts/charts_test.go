@@ -22,15 +22,16 @@ func TestValidate(t *testing.T) {
 		src     charts.Source
 		wantErr string
 	}{
-		"an https repository is fine":      {src: charts.Source{Repository: "https://istio-release.storage.googleapis.com/charts"}},
-		"an http repository is fine":       {src: charts.Source{Repository: "http://127.0.0.1:8080/charts"}},
-		"an oci registry is fine":          {src: charts.Source{Repository: "oci://ghcr.io/istio/charts"}},
-		"a directory alone is fine":        {src: charts.Source{Directory: "/nowhere"}},
-		"a directory wins over a bad repo": {src: charts.Source{Directory: "/nowhere", Repository: "ftp://x"}},
-		"nothing set is an error":          {src: charts.Source{}, wantErr: "neither"},
-		"another scheme is an error":       {src: charts.Source{Repository: "ftp://example.com/charts"}, wantErr: "http://, https:// or oci://"},
-		"a bare path is an error":          {src: charts.Source{Repository: "example.com/charts"}, wantErr: "http://, https:// or oci://"},
-		"a URL without a host is an error": {src: charts.Source{Repository: "https:///charts"}, wantErr: "no host"},
+		"an https repository is fine":                {src: charts.Source{Repository: "https://istio-release.storage.googleapis.com/charts"}},
+		"an http repository is fine":                 {src: charts.Source{Repository: "http://127.0.0.1:8080/charts"}},
+		"an oci registry is fine":                    {src: charts.Source{Repository: "oci://ghcr.io/istio/charts"}},
+		"a directory alone is fine":                  {src: charts.Source{Directory: "/nowhere"}},
+		"a bad repo is an error next to a directory": {src: charts.Source{Directory: "/nowhere", Repository: "ftp://x"}, wantErr: "http://, https:// or oci://"},
+		"a directory alone is enough":                {src: charts.Source{Directory: "/nowhere"}},
+		"nothing set is an error":                    {src: charts.Source{}, wantErr: "neither"},
+		"another scheme is an error":                 {src: charts.Source{Repository: "ftp://example.com/charts"}, wantErr: "http://, https:// or oci://"},
+		"a bare path is an error":                    {src: charts.Source{Repository: "example.com/charts"}, wantErr: "http://, https:// or oci://"},
+		"a URL without a host is an error":           {src: charts.Source{Repository: "https:///charts"}, wantErr: "no host"},
 	}
 	for name, tt := range tests {
 		t.Run(name, func(t *testing.T) {

@@ -44,12 +44,13 @@ type Source struct {
 
 // Validate checks the source without touching the network or the disk.
 func (s Source) Validate() error {
-	if s.Directory != "" {
+	if s.Repository == "" {
+		if s.Directory == "" {
+			return fmt.Errorf("neither a chart directory nor a chart repository is set")
+		}
 		return nil
 	}
-	if s.Repository == "" {
-		return fmt.Errorf("neither a chart directory nor a chart repository is set")
-	}
+	// A malformed repository is an error even where a directory wins over it.
 	u, err := url.Parse(s.Repository)
 	if err != nil {
 		return fmt.Errorf("chart repository %q: %w", s.Repository, err)

@@ -78,6 +78,10 @@ export class CACerts extends pulumi.CustomResource {
      * The mesh root (root-cert.pem).
      */
     declare public readonly rootCertPem: pulumi.Output<string>;
+    /**
+     * Upper bound of a write, and of the wait for istio-system to go when Delete removes it.
+     */
+    declare public readonly timeoutSeconds: pulumi.Output<number | undefined>;
 
     /**
      * Create a CACerts resource with the given unique name, arguments, and options.
@@ -111,6 +115,7 @@ export class CACerts extends pulumi.CustomResource {
             resourceInputs["cluster"] = args?.cluster;
             resourceInputs["extraRootCertPems"] = args?.extraRootCertPems;
             resourceInputs["rootCertPem"] = args?.rootCertPem;
+            resourceInputs["timeoutSeconds"] = (args?.timeoutSeconds) ?? 600;
             resourceInputs["checksum"] = undefined /*out*/;
             resourceInputs["createdNamespace"] = undefined /*out*/;
         } else {
@@ -122,6 +127,7 @@ export class CACerts extends pulumi.CustomResource {
             resourceInputs["createdNamespace"] = undefined /*out*/;
             resourceInputs["extraRootCertPems"] = undefined /*out*/;
             resourceInputs["rootCertPem"] = undefined /*out*/;
+            resourceInputs["timeoutSeconds"] = undefined /*out*/;
         }
         opts = pulumi.mergeOptions(utilities.resourceOptsDefaults(), opts);
         const secretOpts = { additionalSecretOutputs: ["caKeyPem"] };
@@ -158,4 +164,8 @@ export interface CACertsArgs {
      * The mesh root (root-cert.pem).
      */
     rootCertPem: pulumi.Input<string>;
+    /**
+     * Upper bound of a write, and of the wait for istio-system to go when Delete removes it.
+     */
+    timeoutSeconds?: pulumi.Input<number | undefined>;
 }

@@ -111,7 +111,7 @@ export interface MultiClusterMeshArgs {
      */
     certificate?: pulumi.Input<inputs.MeshCertificateArgs | undefined>;
     /**
-     * Local directory holding base, istiod and gateway as chart directories or .tgz files. Wins over chartRepository.
+     * Local directory holding base, istiod and gateway as chart directories or .tgz files. Not with chartRepository.
      */
     chartDirectory?: string;
     /**

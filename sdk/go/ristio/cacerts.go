@@ -32,6 +32,8 @@ type CACerts struct {
 	ExtraRootCertPems pulumi.StringArrayOutput `pulumi:"extraRootCertPems"`
 	// The mesh root (root-cert.pem).
 	RootCertPem pulumi.StringOutput `pulumi:"rootCertPem"`
+	// Upper bound of a write, and of the wait for istio-system to go when Delete removes it.
+	TimeoutSeconds pulumi.IntPtrOutput `pulumi:"timeoutSeconds"`
 }
 
 // NewCACerts registers a new resource with the given unique name, arguments, and options.
@@ -55,6 +57,9 @@ func NewCACerts(ctx *pulumi.Context,
 	}
 	if args.RootCertPem == nil {
 		return nil, errors.New("invalid value for required argument 'RootCertPem'")
+	}
+	if args.TimeoutSeconds == nil {
+		args.TimeoutSeconds = pulumi.IntPtr(600)
 	}
 	if args.CaKeyPem != nil {
 		args.CaKeyPem = pulumi.ToSecret(args.CaKeyPem).(pulumi.StringInput)
@@ -114,6 +119,8 @@ type cacertsArgs struct {
 	ExtraRootCertPems []string `pulumi:"extraRootCertPems"`
 	// The mesh root (root-cert.pem).
 	RootCertPem string `pulumi:"rootCertPem"`
+	// Upper bound of a write, and of the wait for istio-system to go when Delete removes it.
+	TimeoutSeconds *int `pulumi:"timeoutSeconds"`
 }
 
 // The set of arguments for constructing a CACerts resource.
@@ -130,6 +137,8 @@ type CACertsArgs struct {
 	ExtraRootCertPems pulumi.StringArrayInput
 	// The mesh root (root-cert.pem).
 	RootCertPem pulumi.StringInput
+	// Upper bound of a write, and of the wait for istio-system to go when Delete removes it.
+	TimeoutSeconds pulumi.IntPtrInput
 }
 
 func (CACertsArgs) ElementType() reflect.Type {
@@ -257,6 +266,11 @@ func (o CACertsOutput) ExtraRootCertPems() pulumi.StringArrayOutput {
 // The mesh root (root-cert.pem).
 func (o CACertsOutput) RootCertPem() pulumi.StringOutput {
 	return o.ApplyT(func(v *CACerts) pulumi.StringOutput { return v.RootCertPem }).(pulumi.StringOutput)
+}
+
+// Upper bound of a write, and of the wait for istio-system to go when Delete removes it.
+func (o CACertsOutput) TimeoutSeconds() pulumi.IntPtrOutput {
+	return o.ApplyT(func(v *CACerts) pulumi.IntPtrOutput { return v.TimeoutSeconds }).(pulumi.IntPtrOutput)
 }
 
 type CACertsArrayOutput struct{ *pulumi.OutputState }

@@ -56,7 +56,7 @@ func NewMultiClusterMesh(ctx *pulumi.Context,
 type multiClusterMeshArgs struct {
 	// The mesh's root CA and per-cluster intermediates.
 	Certificate *MeshCertificate `pulumi:"certificate"`
-	// Local directory holding base, istiod and gateway as chart directories or .tgz files. Wins over chartRepository.
+	// Local directory holding base, istiod and gateway as chart directories or .tgz files. Not with chartRepository.
 	ChartDirectory *string `pulumi:"chartDirectory"`
 	// Helm repository of Istio's charts: https:// or oci://. Default: https://istio-release.storage.googleapis.com/charts.
 	ChartRepository *string `pulumi:"chartRepository"`
@@ -90,7 +90,7 @@ type multiClusterMeshArgs struct {
 type MultiClusterMeshArgs struct {
 	// The mesh's root CA and per-cluster intermediates.
 	Certificate MeshCertificatePtrInput
-	// Local directory holding base, istiod and gateway as chart directories or .tgz files. Wins over chartRepository.
+	// Local directory holding base, istiod and gateway as chart directories or .tgz files. Not with chartRepository.
 	ChartDirectory *string
 	// Helm repository of Istio's charts: https:// or oci://. Default: https://istio-release.storage.googleapis.com/charts.
 	ChartRepository *string

@@ -26,7 +26,8 @@ class CACertsArgs:
                  cert_chain_pem: pulumi.Input[_builtins.str],
                  cluster: pulumi.Input['ClusterConnectionArgs'],
                  root_cert_pem: pulumi.Input[_builtins.str],
-                 extra_root_cert_pems: pulumi.Input[Optional[Sequence[pulumi.Input[_builtins.str]]]] = None):
+                 extra_root_cert_pems: pulumi.Input[Optional[Sequence[pulumi.Input[_builtins.str]]]] = None,
+                 timeout_seconds: pulumi.Input[Optional[_builtins.int]] = None):
         """
         The set of arguments for constructing a CACerts resource.
 
@@ -36,6 +37,7 @@ class CACertsArgs:
         :param pulumi.Input['ClusterConnectionArgs'] cluster: The cluster to write the secret to.
         :param pulumi.Input[_builtins.str] root_cert_pem: The mesh root (root-cert.pem).
         :param pulumi.Input[Sequence[pulumi.Input[_builtins.str]]] extra_root_cert_pems: More roots appended to root-cert.pem, to rotate the root without an outage.
+        :param pulumi.Input[_builtins.int] timeout_seconds: Upper bound of a write, and of the wait for istio-system to go when Delete removes it.
         """
         pulumi.set(__self__, "ca_cert_pem", ca_cert_pem)
         pulumi.set(__self__, "ca_key_pem", ca_key_pem)
@@ -44,6 +46,10 @@ class CACertsArgs:
         pulumi.set(__self__, "root_cert_pem", root_cert_pem)
         if extra_root_cert_pems is not None:
             pulumi.set(__self__, "extra_root_cert_pems", extra_root_cert_pems)
+        if timeout_seconds is None:
+            timeout_seconds = 600
+        if timeout_seconds is not None:
+            pulumi.set(__self__, "timeout_seconds", timeout_seconds)
 
     @_builtins.property
     @pulumi.getter(name="caCertPem")
@@ -117,6 +123,18 @@ class CACertsArgs:
     def extra_root_cert_pems(self, value: pulumi.Input[Optional[Sequence[pulumi.Input[_builtins.str]]]]):
         pulumi.set(self, "extra_root_cert_pems", value)
 
+    @_builtins.property
+    @pulumi.getter(name="timeoutSeconds")
+    def timeout_seconds(self) -> pulumi.Input[Optional[_builtins.int]]:
+        """
+        Upper bound of a write, and of the wait for istio-system to go when Delete removes it.
+        """
+        return pulumi.get(self, "timeout_seconds")
+
+    @timeout_seconds.setter
+    def timeout_seconds(self, value: pulumi.Input[Optional[_builtins.int]]):
+        pulumi.set(self, "timeout_seconds", value)
+
 
 @pulumi.type_token("ristio:index:CACerts")
 class CACerts(pulumi.CustomResource):
@@ -130,6 +148,7 @@ class CACerts(pulumi.CustomResource):
                  cluster: pulumi.Input[Optional[Union['ClusterConnectionArgs', 'ClusterConnectionArgsDict', 'outputs.ClusterConnection']]] = None,
                  extra_root_cert_pems: pulumi.Input[Optional[Sequence[pulumi.Input[_builtins.str]]]] = None,
                  root_cert_pem: pulumi.Input[Optional[_builtins.str]] = None,
+                 timeout_seconds: pulumi.Input[Optional[_builtins.int]] = None,
                  __props__=None):
         """
         The `cacerts` secret in istio-system: ca-cert.pem, ca-key.pem, root-cert.pem and cert-chain.pem, exactly as Istio's plug-in CA expects.
@@ -142,6 +161,7 @@ class CACerts(pulumi.CustomResource):
         :param pulumi.Input[Union['ClusterConnectionArgs', 'ClusterConnectionArgsDict', 'outputs.ClusterConnection']] cluster: The cluster to write the secret to.
         :param pulumi.Input[Sequence[pulumi.Input[_builtins.str]]] extra_root_cert_pems: More roots appended to root-cert.pem, to rotate the root without an outage.
         :param pulumi.Input[_builtins.str] root_cert_pem: The mesh root (root-cert.pem).
+        :param pulumi.Input[_builtins.int] timeout_seconds: Upper bound of a write, and of the wait for istio-system to go when Delete removes it.
         """
         ...
     @overload
@@ -173,6 +193,7 @@ class CACerts(pulumi.CustomResource):
                  cluster: pulumi.Input[Optional[Union['ClusterConnectionArgs', 'ClusterConnectionArgsDict', 'outputs.ClusterConnection']]] = None,
                  extra_root_cert_pems: pulumi.Input[Optional[Sequence[pulumi.Input[_builtins.str]]]] = None,
                  root_cert_pem: pulumi.Input[Optional[_builtins.str]] = None,
+                 timeout_seconds: pulumi.Input[Optional[_builtins.int]] = None,
                  __props__=None):
         opts = pulumi.ResourceOptions.merge(_utilities.get_resource_opts_defaults(), opts)
         if not isinstance(opts, pulumi.ResourceOptions):
@@ -198,6 +219,9 @@ class CACerts(pulumi.CustomResource):
             if root_cert_pem is None and not opts.urn:
                 raise TypeError("Missing required property 'root_cert_pem'")
             __props__.__dict__["root_cert_pem"] = root_cert_pem
+            if timeout_seconds is None:
+                timeout_seconds = 600
+            __props__.__dict__["timeout_seconds"] = timeout_seconds
             __props__.__dict__["checksum"] = None
             __props__.__dict__["created_namespace"] = None
         secret_opts = pulumi.ResourceOptions(additional_secret_outputs=["caKeyPem"])
@@ -232,6 +256,7 @@ class CACerts(pulumi.CustomResource):
         __props__.__dict__["created_namespace"] = None
         __props__.__dict__["extra_root_cert_pems"] = None
         __props__.__dict__["root_cert_pem"] = None
+        __props__.__dict__["timeout_seconds"] = None
         return CACerts(resource_name, opts=opts, __props__=__props__)
 
     @staticmethod
@@ -303,4 +328,12 @@ class CACerts(pulumi.CustomResource):
         The mesh root (root-cert.pem).
         """
         return pulumi.get(self, "root_cert_pem")
+
+    @_builtins.property
+    @pulumi.getter(name="timeoutSeconds")
+    def timeout_seconds(self) -> pulumi.Output[Optional[_builtins.int]]:
+        """
+        Upper bound of a write, and of the wait for istio-system to go when Delete removes it.
+        """
+        return pulumi.get(self, "timeout_seconds")
 

@@ -41,7 +41,7 @@ class MultiClusterMeshArgs:
         :param pulumi.Input[Sequence[pulumi.Input['MeshClusterArgs']]] clusters: The clusters of the mesh; at least one.
         :param _builtins.str mesh_id: Istio mesh ID shared by every cluster (global.meshID).
         :param pulumi.Input['MeshCertificateArgs'] certificate: The mesh's root CA and per-cluster intermediates.
-        :param _builtins.str chart_directory: Local directory holding base, istiod and gateway as chart directories or .tgz files. Wins over chartRepository.
+        :param _builtins.str chart_directory: Local directory holding base, istiod and gateway as chart directories or .tgz files. Not with chartRepository.
         :param _builtins.str chart_repository: Helm repository of Istio's charts: https:// or oci://. Default: https://istio-release.storage.googleapis.com/charts.
         :param _builtins.str default_revision: The entry of revisions the default revision tag points at: namespaces labelled istio-injection=enabled or istio.io/rev=default, the east-west gateways and the sample get its proxies. Required with revisions.
         :param _builtins.bool install_hello_world: Deploy Istio's helloworld (v1 in odd-numbered clusters, v2 in even) and curl in every cluster. Default false.
@@ -123,7 +123,7 @@ class MultiClusterMeshArgs:
     @pulumi.getter(name="chartDirectory")
     def chart_directory(self) -> Optional[_builtins.str]:
         """
-        Local directory holding base, istiod and gateway as chart directories or .tgz files. Wins over chartRepository.
+        Local directory holding base, istiod and gateway as chart directories or .tgz files. Not with chartRepository.
         """
         return pulumi.get(self, "chart_directory")
 
@@ -292,7 +292,7 @@ class MultiClusterMesh(pulumi.ComponentResource):
         :param str resource_name: The name of the resource.
         :param pulumi.ResourceOptions opts: Options for the resource.
         :param pulumi.Input[Union['MeshCertificateArgs', 'MeshCertificateArgsDict']] certificate: The mesh's root CA and per-cluster intermediates.
-        :param _builtins.str chart_directory: Local directory holding base, istiod and gateway as chart directories or .tgz files. Wins over chartRepository.
+        :param _builtins.str chart_directory: Local directory holding base, istiod and gateway as chart directories or .tgz files. Not with chartRepository.
         :param _builtins.str chart_repository: Helm repository of Istio's charts: https:// or oci://. Default: https://istio-release.storage.googleapis.com/charts.
         :param pulumi.Input[Sequence[pulumi.Input[Union['MeshClusterArgs', 'MeshClusterArgsDict']]]] clusters: The clusters of the mesh; at least one.
         :param _builtins.str default_revision: The entry of revisions the default revision tag points at: namespaces labelled istio-injection=enabled or istio.io/rev=default, the east-west gateways and the sample get its proxies. Required with revisions.
