@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	p "github.com/pulumi/pulumi-go-provider"
 	"github.com/pulumi/pulumi/sdk/v3/go/property"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -187,6 +188,25 @@ func TestCACertsLifecycle(t *testing.T) {
 			t.Errorf("delete is removing namespace %s, which it did not create", istioNS)
 		case ns.Labels["owner"] != "platform-team" || ns.Labels["app.kubernetes.io/managed-by"] != "":
 			t.Errorf("namespace %s labels = %v, want the owner's labels untouched", istioNS, ns.Labels)
+		}
+	})
+
+	step(t, "a cacerts ristio did not make is refused, and left as it was", func(t *testing.T) {
+		foreign := &corev1.Secret{
+			ObjectMeta: metav1.ObjectMeta{Name: "cacerts", Namespace: istioNS},
+			Data:       map[string][]byte{"ca-cert.pem": []byte("from ristioctl")},
+		}
+		if _, err := c.Client.CoreV1().Secrets(istioNS).Create(ctx, foreign, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		taker := newResource(s, "CACerts", "cacerts-takeover")
+		_, err := s.Create(p.CreateRequest{Urn: taker.urn, Properties: taker.check(t, raw), Timeout: lifecycleTimeout})
+		if err == nil || !strings.Contains(err.Error(), "Secret istio-system/cacerts already exists and was not created by ristio") {
+			t.Fatalf("create over a foreign cacerts: %v, want a refusal", err)
+		}
+		got := getSecret(t, c, istioNS, "cacerts")
+		if got == nil || string(got.Data["ca-cert.pem"]) != "from ristioctl" || len(got.Data) != 1 {
+			t.Errorf("the foreign cacerts was changed: %v", got)
 		}
 	})
 }

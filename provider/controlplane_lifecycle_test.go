@@ -109,6 +109,20 @@ func TestIstioControlPlaneLifecycle(t *testing.T) {
 		wantNoChanges(t, r.diff(t, inputs))
 	})
 
+	step(t, "a quiet change (a longer timeout) touches nothing in the cluster", func(t *testing.T) {
+		quiet := inputs.Set("timeoutSeconds", property.New(lifecycleTimeout+60))
+		_, before := helmRelease(t, c, "istiod")
+		_, baseBefore := helmRelease(t, c, "istio-base")
+		r.update(t, quiet)
+		if _, after := helmRelease(t, c, "istiod"); after != before {
+			t.Errorf("release istiod revision %d after a quiet update, want %d", after, before)
+		}
+		if _, after := helmRelease(t, c, "istio-base"); after != baseBefore {
+			t.Errorf("release istio-base revision %d after a quiet update, want %d", after, baseBefore)
+		}
+		r.update(t, inputs)
+	})
+
 	upgraded := inputs.Set("istioVersion", str("1.28.2"))
 
 	step(t, "a version bump is an upgrade in place", func(t *testing.T) {

@@ -95,9 +95,14 @@ func TestChildrenAreRegisteredAsTheirResourcesExpect(t *testing.T) {
 	if ca["trustedRootCertPems"].IsNull() || mocks.byName["mesh-cluster1-cacerts"].Inputs["extraRootCertPems"].IsNull() {
 		t.Errorf("the second root is not passed on as trusted: ClusterCA %v", ca)
 	}
-	plane := mocks.byName["mesh-cluster2-istio"].Inputs
-	if plane["chartDirectory"].StringValue() != "/charts" || plane["meshNetworks"].ArrayValue()[0].ObjectValue()["gatewayAddress"].StringValue() != "10.0.0.1" {
-		t.Errorf("cluster2's control plane inputs: %v", plane)
+	// cluster1's fixed gateway address reaches every istiod's meshNetworks.
+	for _, name := range []string{"mesh-cluster1-istio", "mesh-cluster2-istio"} {
+		plane := mocks.byName[name].Inputs
+		networks := plane["meshNetworks"].ArrayValue()
+		if plane["chartDirectory"].StringValue() != "/charts" || len(networks) != 1 ||
+			networks[0].ObjectValue()["gatewayAddress"].StringValue() != "10.0.0.1" || networks[0].ObjectValue()["cluster"].StringValue() != "cluster1" {
+			t.Errorf("%s inputs: %v", name, plane)
+		}
 	}
 }
 

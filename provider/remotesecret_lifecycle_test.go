@@ -226,6 +226,31 @@ func TestRemoteSecretLifecycle(t *testing.T) {
 		}
 		rs.delete(t)
 	})
+
+	step(t, "remoteApiServer is the server the remote kubeconfig names", func(t *testing.T) {
+		const private = "https://api.cluster1.internal.example:6443"
+		rs := newResource(s, "RemoteSecret", "cluster1-in-cluster2-private-endpoint")
+		with := map[string]property.Value{"remoteApiServer": str(private)}
+		for k, v := range raw {
+			with[k] = v
+		}
+		rs.create(t, rs.check(t, with))
+		secret := getSecret(t, target, istioNS, secretName)
+		if secret == nil {
+			t.Fatalf("%s has no secret %s", target.Name, secretName)
+		}
+		cfg, err := clientcmd.Load(secret.Data[source.Name])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := cfg.Clusters[source.Name].Server; got != private {
+			t.Errorf("remote kubeconfig server = %q, want remoteApiServer %q", got, private)
+		}
+		if got := rs.str("server"); got != private {
+			t.Errorf("server output = %q, want %q", got, private)
+		}
+		rs.delete(t)
+	})
 }
 
 // createReaderAccount makes by hand what istio-base would: istio-system, the

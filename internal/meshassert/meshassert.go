@@ -4,7 +4,9 @@ package meshassert
 
 import (
 	"context"
+	"strings"
 	"testing"
+	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -13,19 +15,38 @@ import (
 	"github.com/ristio/pulumi-ristio/pkg/naming"
 )
 
-// NothingLeft checks that a destroy removed ristio's namespaces, every
-// object labelled as ristio's, and istiod's webhooks.
+// namespaceGone bounds the wait for the namespace controller to finish
+// deleting a namespace destroy removed: one still Terminating after it is
+// stuck, and a failure.
+const namespaceGone = 90 * time.Second
+
+// NothingLeft checks that a destroy removed ristio's namespaces (gone, not
+// left Terminating), every object labelled as ristio's, and what istiod's
+// charts make cluster-wide: webhook configurations, cluster roles and their
+// bindings.
 func NothingLeft(t testing.TB, c *localcluster.Cluster) {
 	t.Helper()
 	ctx := context.Background()
 	for _, ns := range []string{naming.IstioNamespace, naming.SampleNamespace} {
-		n, err := c.Client.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{})
-		switch {
-		case apierrors.IsNotFound(err):
-		case err != nil:
-			t.Errorf("%s: namespace %s: %v", c.Name, ns, err)
-		case n.DeletionTimestamp == nil:
-			t.Errorf("%s: namespace %s survived destroy", c.Name, ns)
+		deadline := time.Now().Add(namespaceGone)
+		for {
+			n, err := c.Client.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{})
+			if apierrors.IsNotFound(err) {
+				break
+			}
+			if err != nil {
+				t.Errorf("%s: namespace %s: %v", c.Name, ns, err)
+				break
+			}
+			if n.DeletionTimestamp == nil {
+				t.Errorf("%s: namespace %s survived destroy", c.Name, ns)
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Errorf("%s: namespace %s still %s %s after destroy: %v", c.Name, ns, n.Status.Phase, namespaceGone, n.Status.Conditions)
+				break
+			}
+			time.Sleep(500 * time.Millisecond)
 		}
 	}
 	managed := metav1.ListOptions{LabelSelector: naming.ManagedByLabel + "=" + naming.ManagedByValue}
@@ -36,11 +57,36 @@ func NothingLeft(t testing.TB, c *localcluster.Cluster) {
 	for _, s := range secrets.Items {
 		t.Errorf("%s: secret %s/%s survived destroy", c.Name, s.Namespace, s.Name)
 	}
-	hooks, err := c.Client.AdmissionregistrationV1().MutatingWebhookConfigurations().List(ctx, metav1.ListOptions{})
+	mutating, err := c.Client.AdmissionregistrationV1().MutatingWebhookConfigurations().List(ctx, metav1.ListOptions{})
 	if err != nil {
-		t.Fatalf("%s: listing webhooks: %v", c.Name, err)
+		t.Fatalf("%s: listing mutating webhooks: %v", c.Name, err)
 	}
-	for _, h := range hooks.Items {
-		t.Errorf("%s: webhook %s survived destroy", c.Name, h.Name)
+	for _, h := range mutating.Items {
+		t.Errorf("%s: mutating webhook %s survived destroy", c.Name, h.Name)
+	}
+	validating, err := c.Client.AdmissionregistrationV1().ValidatingWebhookConfigurations().List(ctx, metav1.ListOptions{})
+	if err != nil {
+		t.Fatalf("%s: listing validating webhooks: %v", c.Name, err)
+	}
+	for _, h := range validating.Items {
+		t.Errorf("%s: validating webhook %s survived destroy", c.Name, h.Name)
+	}
+	roles, err := c.Client.RbacV1().ClusterRoles().List(ctx, metav1.ListOptions{})
+	if err != nil {
+		t.Fatalf("%s: listing cluster roles: %v", c.Name, err)
+	}
+	for _, r := range roles.Items {
+		if strings.HasPrefix(r.Name, "istio") {
+			t.Errorf("%s: cluster role %s survived destroy", c.Name, r.Name)
+		}
+	}
+	bindings, err := c.Client.RbacV1().ClusterRoleBindings().List(ctx, metav1.ListOptions{})
+	if err != nil {
+		t.Fatalf("%s: listing cluster role bindings: %v", c.Name, err)
+	}
+	for _, b := range bindings.Items {
+		if strings.HasPrefix(b.Name, "istio") {
+			t.Errorf("%s: cluster role binding %s survived destroy", c.Name, b.Name)
+		}
 	}
 }

@@ -136,6 +136,12 @@ func TestMeshLifecycle(t *testing.T) {
 		if rev := releaseRevision(t, w.Cluster("cluster1"), "istiod"); rev != 1 {
 			t.Errorf("cluster1 istiod revision %d, want 1 (untouched)", rev)
 		}
+		if rev := releaseRevision(t, w.Cluster("cluster2"), "istio-eastwestgateway"); rev != 2 {
+			t.Errorf("cluster2 gateway revision %d, want 2", rev)
+		}
+		if rev := releaseRevision(t, w.Cluster("cluster1"), "istio-eastwestgateway"); rev != 1 {
+			t.Errorf("cluster1 gateway revision %d, want 1 (untouched)", rev)
+		}
 	})
 
 	t.Run("a third cluster joins and leaves", func(t *testing.T) {
