@@ -132,10 +132,14 @@ func (r *IstioControlPlane) apply(ctx context.Context, id string, in IstioContro
 		MeshID: in.MeshID, Cluster: name, Network: in.Network, Revision: rev, Hub: istioHub, Tag: in.IstioVersion,
 		MeshNetworks: meshNetworks(in.MeshNetworks), Overrides: in.IstiodValues,
 	})
-	if err := claimRelease(ctx, hc, name, release, rev); err != nil {
+	existing, err := ownedRelease(ctx, hc, name, release)
+	if err != nil {
 		return state, err
 	}
-	istiod, err := installChart(ctx, hc, src, name, release, charts.Istiod, in.IstioVersion, values)
+	if err := claimRelease(existing, name, release, rev); err != nil {
+		return state, err
+	}
+	istiod, err := applyChart(ctx, hc, src, name, release, charts.Istiod, in.IstioVersion, values)
 	if istiod != nil {
 		state.IstiodStatus, state.IstiodRevision = istiod.Status, istiod.Revision
 	}
@@ -161,12 +165,8 @@ func (r *IstioControlPlane) apply(ctx context.Context, id string, in IstioContro
 // `revision`, whose release kept the name istiod, would otherwise replace
 // that revision's istiod. Another ristio resource of the same revision may
 // take the release over (a renamed cluster's new control plane does).
-func claimRelease(ctx context.Context, hc *helm.Client, cluster, release, revision string) error {
-	rel, err := hc.Get(ctx, release)
-	if err != nil {
-		return fmt.Errorf("cluster %s: reading release %s: %w", cluster, release, err)
-	}
-	if rel == nil || rel.Owner == "" {
+func claimRelease(rel *helm.Release, cluster, release, revision string) error {
+	if rel == nil {
 		return nil
 	}
 	if has, _ := rel.Values["revision"].(string); has != revision {
@@ -181,11 +181,11 @@ func claimRelease(ctx context.Context, hc *helm.Client, cluster, release, revisi
 // moves it).
 func (r *IstioControlPlane) applyBase(ctx context.Context, hc *helm.Client, src charts.Source, cluster, version, revision string) (*helm.Release, error) {
 	values := helmvalues.Base(revision)
-	existing, err := hc.Get(ctx, naming.BaseRelease)
+	existing, err := ownedRelease(ctx, hc, cluster, naming.BaseRelease)
 	if err != nil {
-		return nil, fmt.Errorf("cluster %s: reading release %s: %w", cluster, naming.BaseRelease, err)
+		return nil, err
 	}
-	if existing != nil && existing.Owner != "" && existing.Status == deployed {
+	if existing != nil && existing.Status == deployed {
 		if newer(existing.ChartVersion, version) {
 			p.GetLogger(ctx).Infof("cluster %s: keeping release %s at chart %s, newer than %s", cluster, naming.BaseRelease, existing.ChartVersion, version)
 			return existing, nil
@@ -194,7 +194,7 @@ func (r *IstioControlPlane) applyBase(ctx context.Context, hc *helm.Client, src 
 			values[helmvalues.BaseDefaultRevisionKey] = def
 		}
 	}
-	return installChart(ctx, hc, src, cluster, naming.BaseRelease, charts.Base, version, values)
+	return applyChart(ctx, hc, src, cluster, naming.BaseRelease, charts.Base, version, values)
 }
 
 // newer reports whether chart version a is a later release than b.
@@ -212,12 +212,20 @@ func meshNetworks(in []MeshNetworkArgs) []helmvalues.MeshNetwork {
 	return out
 }
 
-// installChart fetches a chart and installs or upgrades its release. A
-// release that exists and was not written by ristio is left alone: taking it
-// over would uninstall it on destroy. On failure the release Helm recorded
-// (e.g. failed) is returned with the error.
+// installChart fetches a chart and installs or upgrades its release, unless
+// the release is not ristio's (see ownedRelease). On failure the release Helm
+// recorded (e.g. failed) is returned with the error.
 func installChart(ctx context.Context, hc *helm.Client, src charts.Source, cluster, release, chartName, version string, values map[string]any) (*helm.Release, error) {
-	logger := p.GetLogger(ctx)
+	if _, err := ownedRelease(ctx, hc, cluster, release); err != nil {
+		return nil, err
+	}
+	return applyChart(ctx, hc, src, cluster, release, chartName, version, values)
+}
+
+// ownedRelease reads a release, nil when there is none. One that exists and
+// was not written by ristio is refused: taking it over would uninstall it on
+// destroy.
+func ownedRelease(ctx context.Context, hc *helm.Client, cluster, release string) (*helm.Release, error) {
 	existing, err := hc.Get(ctx, release)
 	if err != nil {
 		return nil, fmt.Errorf("cluster %s: reading release %s: %w", cluster, release, err)
@@ -225,6 +233,13 @@ func installChart(ctx context.Context, hc *helm.Client, src charts.Source, clust
 	if existing != nil && existing.Owner == "" {
 		return nil, fmt.Errorf("cluster %s: Helm release %s/%s already exists and was not installed by ristio; uninstall it and run up again", cluster, naming.IstioNamespace, release)
 	}
+	return existing, nil
+}
+
+// applyChart fetches a chart and installs or upgrades its release; callers
+// have read the release with ownedRelease.
+func applyChart(ctx context.Context, hc *helm.Client, src charts.Source, cluster, release, chartName, version string, values map[string]any) (*helm.Release, error) {
+	logger := p.GetLogger(ctx)
 	logger.InfoStatusf("%s: fetching chart %s %s", cluster, chartName, version)
 	ch, err := src.Load(ctx, chartName, version)
 	if err != nil {

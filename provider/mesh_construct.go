@@ -317,9 +317,10 @@ func (b *meshBuilder) cluster(index int, c MeshCluster, conn pulumi.Map, ca *clu
 			return nil, nil, err
 		}
 		plane = tag
-		version = b.defaultRevision().IstioVersion
-		if def := b.defaultRevision().Name; def != naming.DefaultRevision {
-			proxyRevision = pulumi.String(def)
+		def := b.defaultRevision()
+		version = def.IstioVersion
+		if def.Name != naming.DefaultRevision {
+			proxyRevision = pulumi.String(def.Name)
 		}
 	}
 

@@ -49,8 +49,10 @@ func validateMesh(args MultiClusterMeshArgs, now time.Time) error {
 			problems.add("chartRepository", "%v", err)
 		}
 	}
-	if r := deref(args.Revision); args.Revision != nil && len(validation.IsDNS1123Label(r)) > 0 {
-		problems.add("revision", "%q is not a DNS-1123 label (it names istiod-<revision> and labels namespaces)", r)
+	if args.Revision != nil {
+		if msg := checkRevisionName(*args.Revision); msg != "" {
+			problems.add("revision", "%q %s (it names istiod-<revision> and labels namespaces)", *args.Revision, msg)
+		}
 	}
 	validateRevisions(&problems, args)
 	if t := deref(args.TimeoutSeconds); args.TimeoutSeconds != nil && t <= 0 {

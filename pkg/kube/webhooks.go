@@ -23,21 +23,14 @@ var neverMatch = metav1.LabelSelectorRequirement{Key: "istio.io/deactivated", Op
 // tag takes over its selectors. It reports whether it changed anything; an
 // absent configuration is not an error.
 func (c *Client) DeactivateWebhooks(ctx context.Context, name string) (bool, error) {
-	api := c.kube.AdmissionregistrationV1().MutatingWebhookConfigurations()
-	cfg, err := api.Get(ctx, name, metav1.GetOptions{})
-	if apierrors.IsNotFound(err) {
-		return false, nil
-	}
-	if err != nil {
-		return false, fmt.Errorf("reading mutating webhook configuration %s: %w", name, err)
-	}
-	if deactivated(cfg) {
-		return false, nil
+	cfg, err := c.mutatingWebhooks(ctx, name)
+	if cfg == nil || err != nil || deactivated(cfg) {
+		return false, err
 	}
 	for i := range cfg.Webhooks {
 		cfg.Webhooks[i].NamespaceSelector = &metav1.LabelSelector{MatchExpressions: []metav1.LabelSelectorRequirement{*neverMatch.DeepCopy()}}
 	}
-	if _, err := api.Update(ctx, cfg, metav1.UpdateOptions{FieldManager: FieldManager}); err != nil {
+	if _, err := c.kube.AdmissionregistrationV1().MutatingWebhookConfigurations().Update(ctx, cfg, metav1.UpdateOptions{FieldManager: FieldManager}); err != nil {
 		return false, fmt.Errorf("deactivating mutating webhook configuration %s: %w", name, err)
 	}
 	return true, nil
@@ -46,14 +39,23 @@ func (c *Client) DeactivateWebhooks(ctx context.Context, name string) (bool, err
 // WebhooksDeactivated reports whether every webhook of the mutating webhook
 // configuration name matches no namespace; false when it does not exist.
 func (c *Client) WebhooksDeactivated(ctx context.Context, name string) (bool, error) {
-	cfg, err := c.kube.AdmissionregistrationV1().MutatingWebhookConfigurations().Get(ctx, name, metav1.GetOptions{})
-	if apierrors.IsNotFound(err) {
-		return false, nil
-	}
-	if err != nil {
-		return false, fmt.Errorf("reading mutating webhook configuration %s: %w", name, err)
+	cfg, err := c.mutatingWebhooks(ctx, name)
+	if cfg == nil || err != nil {
+		return false, err
 	}
 	return deactivated(cfg), nil
+}
+
+// mutatingWebhooks reads a mutating webhook configuration; nil when absent.
+func (c *Client) mutatingWebhooks(ctx context.Context, name string) (*admissionv1.MutatingWebhookConfiguration, error) {
+	cfg, err := c.kube.AdmissionregistrationV1().MutatingWebhookConfigurations().Get(ctx, name, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading mutating webhook configuration %s: %w", name, err)
+	}
+	return cfg, nil
 }
 
 func deactivated(cfg *admissionv1.MutatingWebhookConfiguration) bool {
