@@ -15,6 +15,7 @@ type CACertsArgs struct {
 	CertChainPEM      string            `pulumi:"certChainPem"`
 	ExtraRootCertPEMs []string          `pulumi:"extraRootCertPems,optional"`
 	TimeoutSeconds    *int              `pulumi:"timeoutSeconds,optional" diff:"quiet"`
+	Adopt             *bool             `pulumi:"adopt,optional" diff:"quiet"`
 }
 
 // Annotate documents CACertsArgs.
@@ -26,6 +27,7 @@ func (c *CACertsArgs) Annotate(a infer.Annotator) {
 	a.Describe(&c.CertChainPEM, "The intermediate then the root (cert-chain.pem).")
 	a.Describe(&c.ExtraRootCertPEMs, "More roots appended to root-cert.pem, to rotate the root without an outage.")
 	a.Describe(&c.TimeoutSeconds, "Upper bound of a write, and of the wait for istio-system to go when Delete removes it.")
+	a.Describe(&c.Adopt, "Keep a cacerts secret ristio did not make (ristioctl's) and mark it ristio's, instead of refusing it. ClusterCA has checked that its intermediate comes from the mesh root.")
 	a.SetDefault(&c.TimeoutSeconds, defaultTimeoutSeconds)
 }
 

@@ -127,6 +127,9 @@ func (r *CACerts) Create(ctx context.Context, req infer.CreateRequest[CACertsArg
 	id := newID(req.Name)
 	state := CACertsState{CACertsArgs: req.Inputs}
 	if req.DryRun {
+		if err := r.deps.previewClaims(ctx, req.Inputs.Cluster, req.Inputs.Adopt, objectRef{secretGVK, naming.IstioNamespace, naming.CACertsSecret}); err != nil {
+			return infer.CreateResponse[CACertsState]{}, err
+		}
 		return infer.CreateResponse[CACertsState]{ID: id, Output: state}, nil
 	}
 	created, err := r.apply(ctx, id, req.Inputs)
@@ -174,7 +177,7 @@ func (r *CACerts) apply(ctx context.Context, id string, in CACertsArgs) (created
 			return false, fmt.Errorf("cluster %s: %w", in.Cluster.Name, err)
 		}
 	}
-	if err := claim(ctx, client, secretGVK, naming.IstioNamespace, naming.CACertsSecret); err != nil {
+	if err := claim(ctx, client, secretGVK, naming.IstioNamespace, naming.CACertsSecret, deref(in.Adopt)); err != nil {
 		return false, fmt.Errorf("cluster %s: %w", in.Cluster.Name, err)
 	}
 	secret := &corev1.Secret{

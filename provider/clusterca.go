@@ -19,6 +19,9 @@ type ClusterCAArgs struct {
 	// TrustedRootCertPEMs lets Check see whether a new signing root was
 	// already trusted: the intermediate is only reissued from one that was.
 	TrustedRootCertPEMs []string `pulumi:"trustedRootCertPems,optional"`
+	// AdoptFrom is the cluster whose live cacerts is kept, when the root
+	// issued it, instead of issuing a new intermediate.
+	AdoptFrom *ClusterConnection `pulumi:"adoptFrom,optional" diff:"quiet"`
 }
 
 // Annotate documents ClusterCAArgs.
@@ -35,6 +38,7 @@ func (c *ClusterCAArgs) Annotate(a infer.Annotator) {
 	a.SetDefault(&c.RSABits, 4096)
 	a.Describe(&c.SanSuffix, "When set, the intermediate gets SAN <cluster>.<sanSuffix>.")
 	a.Describe(&c.RenewBeforeHours, "Reissue the intermediate on `pulumi up` once it is this close to expiry. Default: a fifth of its lifetime.")
+	a.Describe(&c.AdoptFrom, "Adopt the intermediate of this cluster's live cacerts (made by ristioctl or by hand) when rootCertPem issued it and it is not due for renewal, instead of issuing a new one; one issued by another root is refused. Read once, at create.")
 	a.Describe(&c.TrustedRootCertPEMs, "The mesh's other roots, trusted next to rootCertPem during a rotation. Check refuses a new rootCertPem that was not trusted before, or one that drops the old signer from the trusted roots: either would break mTLS between clusters.")
 }
 

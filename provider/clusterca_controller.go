@@ -83,18 +83,76 @@ func (r *ClusterCA) renewalDue(s ClusterCAState, renewBeforeHours *int) (bool, e
 	if err != nil {
 		return false, fmt.Errorf("cluster %s: parsing intermediate certificate: %w", s.Cluster, err)
 	}
+	return r.due(cert, renewBeforeHours), nil
+}
+
+// due says whether an intermediate is within its renewal window.
+func (r *ClusterCA) due(cert *x509.Certificate, renewBeforeHours *int) bool {
 	before := time.Duration(deref(renewBeforeHours)) * time.Hour
 	fraction := 0.0
 	if before == 0 {
 		fraction = renewFraction
 	}
-	return pki.NeedsRenewal(cert, r.deps.Now(), before, fraction), nil
+	return pki.NeedsRenewal(cert, r.deps.Now(), before, fraction)
+}
+
+// adopt keeps the intermediate of the live cacerts that ristioctl (or anyone
+// but ristio) wrote, when the mesh root issued it and it is not due for
+// renewal: it is what the cluster's workload certificates chain to today.
+// One from another root is refused, during preview when the root is known
+// then: replacing it would break mTLS with the other clusters. It returns
+// nil to issue a new intermediate.
+func (r *ClusterCA) adopt(ctx context.Context, in ClusterCAArgs, preview bool) (*ClusterCAState, error) {
+	logger := p.GetLogger(ctx)
+	client, err := r.deps.kubeClient(*in.AdoptFrom)
+	if err != nil {
+		return nil, err
+	}
+	live, err := client.GetSecret(ctx, naming.IstioNamespace, naming.CACertsSecret)
+	if err != nil {
+		return nil, fmt.Errorf("cluster %s: adopt: reading secret %s/%s: %w", in.Cluster, naming.IstioNamespace, naming.CACertsSecret, err)
+	}
+	if live == nil || managedByRistio(live.Labels) {
+		return nil, nil
+	}
+	if in.RootCertPEM == "" { // not known until the root is created
+		logger.Infof("cluster %s: adopt %s/%s: its intermediate is kept if the mesh root issued it", in.Cluster, naming.IstioNamespace, naming.CACertsSecret)
+		return nil, nil
+	}
+	kept, cert, err := pki.AdoptCACerts(live.Data, []byte(in.RootCertPEM), r.deps.Now())
+	if err != nil {
+		return nil, fmt.Errorf("cluster %s: adopt %s/%s: %w; set certificate.rootCertPem and rootKeyPem to the root that issued it (ristioctl's root-cert.pem and root-key.pem)", in.Cluster, naming.IstioNamespace, naming.CACertsSecret, err)
+	}
+	if r.due(cert, in.RenewBeforeHours) {
+		logger.Warningf("cluster %s: adopt %s/%s: its intermediate expires %s and is due for renewal; issuing a new one from the mesh root", in.Cluster, naming.IstioNamespace, naming.CACertsSecret, cert.NotAfter.UTC().Format(time.RFC3339))
+		return nil, nil
+	}
+	logger.Infof("cluster %s: adopt %s/%s: keeping intermediate %q, issued by the mesh root, valid until %s", in.Cluster, naming.IstioNamespace, naming.CACertsSecret, cert.Subject.String(), cert.NotAfter.UTC().Format(time.RFC3339))
+	if preview {
+		return nil, nil
+	}
+	return &ClusterCAState{
+		ClusterCAArgs: in,
+		CertPEM:       string(kept.CACert),
+		KeyPEM:        string(kept.CAKey),
+		CertChainPEM:  string(kept.CertChain),
+		NotAfter:      cert.NotAfter.UTC().Format(time.RFC3339),
+	}, nil
 }
 
 // Create signs a new intermediate for the cluster.
 func (r *ClusterCA) Create(ctx context.Context, req infer.CreateRequest[ClusterCAArgs]) (infer.CreateResponse[ClusterCAState], error) {
 	in := req.Inputs
 	state := ClusterCAState{ClusterCAArgs: in}
+	if in.AdoptFrom != nil {
+		kept, err := r.adopt(ctx, in, req.DryRun)
+		if err != nil {
+			return infer.CreateResponse[ClusterCAState]{}, err
+		}
+		if kept != nil {
+			return infer.CreateResponse[ClusterCAState]{ID: req.Name, Output: *kept}, nil
+		}
+	}
 	if req.DryRun {
 		return infer.CreateResponse[ClusterCAState]{ID: req.Name, Output: state}, nil
 	}

@@ -30,6 +30,7 @@ type IstioControlPlaneArgs struct {
 	MeshNetworks   []MeshNetworkArgs `pulumi:"meshNetworks,optional"`
 	IstiodValues   map[string]any    `pulumi:"istiodValues,optional"`
 	TimeoutSeconds *int              `pulumi:"timeoutSeconds,optional" diff:"quiet"`
+	Adopt          *bool             `pulumi:"adopt,optional" diff:"quiet"`
 	ChartSource
 }
 
@@ -43,6 +44,7 @@ func (c *IstioControlPlaneArgs) Annotate(a infer.Annotator) {
 	a.Describe(&c.MeshNetworks, "Networks whose gateways have fixed addresses, written to global.meshNetworks.")
 	a.Describe(&c.IstiodValues, "Extra Helm values for istiod, merged over ristio's.")
 	a.Describe(&c.TimeoutSeconds, "How long to wait for istiod to become available.")
+	a.Describe(&c.Adopt, "Take over an `istioctl install` instead of refusing it: istio-base and istiod become Helm releases with Helm's take-ownership (istiod's keeps istioctl's name, istio, so its pods keep their labels), and istioctl's default revision tag gives way to the release's own injector.")
 	a.SetDefault(&c.TimeoutSeconds, defaultTimeoutSeconds)
 }
 

@@ -68,9 +68,12 @@ func (r *IstioControlPlane) Create(ctx context.Context, req infer.CreateRequest[
 	id := newID(req.Name)
 	state := IstioControlPlaneState{IstioControlPlaneArgs: req.Inputs}
 	if req.DryRun {
+		if err := r.previewAdoption(ctx, req.Inputs); err != nil {
+			return infer.CreateResponse[IstioControlPlaneState]{}, err
+		}
 		return infer.CreateResponse[IstioControlPlaneState]{ID: id, Output: state}, nil
 	}
-	state, err := r.apply(ctx, id, req.Inputs, naming.IstiodReleaseFor(deref(req.Inputs.Revision)))
+	state, err := r.apply(ctx, id, req.Inputs, "")
 	if err != nil && state.BaseStatus == "" {
 		return infer.CreateResponse[IstioControlPlaneState]{}, err
 	}
@@ -99,6 +102,8 @@ func istiodRelease(state IstioControlPlaneState) string {
 	return naming.IstiodRelease
 }
 
+// apply installs or upgrades istio-base and istiod's release, which is
+// chosen on create when release is empty: istioctl's when adopting one.
 func (r *IstioControlPlane) apply(ctx context.Context, id string, in IstioControlPlaneArgs, release string) (IstioControlPlaneState, error) {
 	state := IstioControlPlaneState{IstioControlPlaneArgs: in, IstiodRelease: release}
 	ctx, cancel := withTimeout(ctx, in.TimeoutSeconds)
@@ -119,6 +124,17 @@ func (r *IstioControlPlane) apply(ctx context.Context, id string, in IstioContro
 	}
 	src := r.deps.chartSource(in.ChartSource)
 	rev := deref(in.Revision)
+	adopting, err := r.adopting(ctx, client, hc, in)
+	if err != nil {
+		return state, fmt.Errorf("cluster %s: %w", name, err)
+	}
+	if release == "" {
+		release = naming.IstiodReleaseFor(rev)
+		if adopting {
+			release = naming.IstioctlRelease
+		}
+		state.IstiodRelease = release
+	}
 
 	base, err := r.applyBase(ctx, hc, src, name, in.IstioVersion, rev)
 	if base != nil {
@@ -139,12 +155,22 @@ func (r *IstioControlPlane) apply(ctx context.Context, id string, in IstioContro
 	if err := claimRelease(existing, name, release, rev); err != nil {
 		return state, err
 	}
+	if adopting {
+		if err := reactivateInjector(ctx, client); err != nil {
+			return state, fmt.Errorf("cluster %s: %w", name, err)
+		}
+	}
 	istiod, err := applyChart(ctx, hc, src, name, release, charts.Istiod, in.IstioVersion, values)
 	if istiod != nil {
 		state.IstiodStatus, state.IstiodRevision = istiod.Status, istiod.Revision
 	}
 	if err != nil {
 		return state, err
+	}
+	if adopting {
+		if err := dropIstioctlTag(ctx, client, name); err != nil {
+			return state, fmt.Errorf("cluster %s: %w", name, err)
+		}
 	}
 	// The chart turns the revision-less injector back on; while a revision
 	// tag holds its selectors it must stay off (see RevisionTag).

@@ -17,6 +17,7 @@ type EastWestGatewayArgs struct {
 	GatewayAddress *string           `pulumi:"gatewayAddress,optional"`
 	WaitForAddress *bool             `pulumi:"waitForAddress,optional" diff:"quiet"`
 	TimeoutSeconds *int              `pulumi:"timeoutSeconds,optional" diff:"quiet"`
+	Adopt          *bool             `pulumi:"adopt,optional" diff:"quiet"`
 	ChartSource
 }
 
@@ -32,6 +33,7 @@ func (c *EastWestGatewayArgs) Annotate(a infer.Annotator) {
 	a.Describe(&c.WaitForAddress, "Wait until the gateway Service has a load-balancer IP or hostname.")
 	a.SetDefault(&c.WaitForAddress, true)
 	a.Describe(&c.TimeoutSeconds, "How long to wait for the gateway and its address.")
+	a.Describe(&c.Adopt, "Take over an east-west gateway and cross-network-gateway made by istioctl and kubectl: the Service keeps its load balancer and address, the Deployment rolls onto the gateway chart, and istioctl's leftover service account and role go once it has.")
 	a.SetDefault(&c.TimeoutSeconds, defaultTimeoutSeconds)
 }
 

@@ -68,6 +68,9 @@ func (r *EastWestGateway) WireDependencies(f infer.FieldSelector, args *EastWest
 func (r *EastWestGateway) Create(ctx context.Context, req infer.CreateRequest[EastWestGatewayArgs]) (infer.CreateResponse[EastWestGatewayState], error) {
 	id := newID(req.Name)
 	if req.DryRun {
+		if err := r.previewAdoption(ctx, req.Inputs); err != nil {
+			return infer.CreateResponse[EastWestGatewayState]{}, err
+		}
 		return infer.CreateResponse[EastWestGatewayState]{ID: id, Output: EastWestGatewayState{EastWestGatewayArgs: req.Inputs}}, nil
 	}
 	state, err := r.apply(ctx, id, req.Inputs)
@@ -108,6 +111,10 @@ func (r *EastWestGateway) apply(ctx context.Context, id string, in EastWestGatew
 	values := helmvalues.EastWestGateway(helmvalues.GatewayOptions{
 		Network: in.Network, Revision: deref(in.Revision), ProxyRevision: deref(in.ProxyRevision), Tag: in.IstioVersion, Overrides: in.GatewayValues,
 	})
+	adopting, err := takeOwnership(ctx, client, hc, in.Adopt, eastWestDeployment)
+	if err != nil {
+		return state, fmt.Errorf("cluster %s: %w", name, err)
+	}
 	rel, err := installChart(ctx, hc, r.deps.chartSource(in.ChartSource), name, naming.EastWestRelease, charts.Gateway, in.IstioVersion, values)
 	if rel != nil {
 		state.ReleaseStatus = rel.Status
@@ -117,10 +124,20 @@ func (r *EastWestGateway) apply(ctx context.Context, id string, in EastWestGatew
 	}
 
 	p.GetLogger(ctx).InfoStatusf("%s: applying Gateway %s/%s", name, naming.IstioNamespace, naming.CrossNetworkGateway)
-	if err := applyOwned(ctx, client, crossNetworkGateway(), id); err != nil {
+	if err := applyOwned(ctx, client, crossNetworkGateway(), id, deref(in.Adopt)); err != nil {
 		return state, fmt.Errorf("cluster %s: applying Gateway %s/%s: %w", name, naming.IstioNamespace, naming.CrossNetworkGateway, err)
 	}
 	state.GatewayPresent = true
+	// The adopted gateway rolls onto the chart's pods; istioctl's service
+	// account goes only once no pod of the old ones runs with it.
+	if adopting {
+		if err := client.WaitForDeployment(ctx, naming.IstioNamespace, naming.EastWestService, report); err != nil {
+			return state, fmt.Errorf("cluster %s: %w", name, err)
+		}
+		if err := dropIstioctlGateway(ctx, client, name); err != nil {
+			return state, fmt.Errorf("cluster %s: %w", name, err)
+		}
+	}
 
 	if a := deref(in.GatewayAddress); a != "" {
 		state.Address = a
@@ -210,4 +227,20 @@ func (r *EastWestGateway) Delete(ctx context.Context, req infer.DeleteRequest[Ea
 		return infer.DeleteResponse{}, deleteHint(c.Name, err)
 	}
 	return infer.DeleteResponse{}, nil
+}
+
+// previewAdoption reports the istioctl-made gateway and the Gateway the
+// resource will take over.
+func (r *EastWestGateway) previewAdoption(ctx context.Context, in EastWestGatewayArgs) error {
+	if !deref(in.Adopt) {
+		return nil
+	}
+	client, err := r.deps.kubeClient(in.Cluster)
+	if err != nil {
+		return err
+	}
+	if err := previewRelease(ctx, client, in.Cluster.Name, naming.EastWestRelease, eastWestDeployment); err != nil {
+		return err
+	}
+	return r.deps.previewClaims(ctx, in.Cluster, in.Adopt, objectRef{gatewayGVK, naming.IstioNamespace, naming.CrossNetworkGateway})
 }

@@ -15,6 +15,7 @@ type HelloWorldArgs struct {
 	Namespace      *string           `pulumi:"namespace,optional" diff:"replace"`
 	Wait           *bool             `pulumi:"wait,optional" diff:"quiet"`
 	TimeoutSeconds *int              `pulumi:"timeoutSeconds,optional" diff:"quiet"`
+	Adopt          *bool             `pulumi:"adopt,optional" diff:"quiet"`
 }
 
 // Annotate documents HelloWorldArgs.
@@ -28,6 +29,7 @@ func (c *HelloWorldArgs) Annotate(a infer.Annotator) {
 	a.Describe(&c.Wait, "Wait until the helloworld and curl Deployments are available.")
 	a.SetDefault(&c.Wait, true)
 	a.Describe(&c.TimeoutSeconds, "How long to wait for the Deployments.")
+	a.Describe(&c.Adopt, "Take over the sample's objects applied by ristioctl instead of refusing them.")
 	a.SetDefault(&c.TimeoutSeconds, defaultTimeoutSeconds)
 }
 

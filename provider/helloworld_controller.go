@@ -52,6 +52,13 @@ func (r *HelloWorld) Create(ctx context.Context, req infer.CreateRequest[HelloWo
 	id := newID(req.Name)
 	state := HelloWorldState{HelloWorldArgs: req.Inputs}
 	if req.DryRun {
+		var refs []objectRef
+		for _, obj := range sample.Objects(deref(req.Inputs.Namespace), req.Inputs.SampleVersion) {
+			refs = append(refs, objectRef{obj.GroupVersionKind(), obj.GetNamespace(), obj.GetName()})
+		}
+		if err := r.deps.previewClaims(ctx, req.Inputs.Cluster, req.Inputs.Adopt, refs...); err != nil {
+			return infer.CreateResponse[HelloWorldState]{}, err
+		}
 		return infer.CreateResponse[HelloWorldState]{ID: id, Output: state}, nil
 	}
 	created, err := r.apply(ctx, id, req.Inputs)
@@ -98,7 +105,7 @@ func (r *HelloWorld) apply(ctx context.Context, id string, in HelloWorldArgs) (c
 				return existing == nil, err
 			}
 		}
-		if err := applyOwned(ctx, client, obj, id); err != nil {
+		if err := applyOwned(ctx, client, obj, id, deref(in.Adopt)); err != nil {
 			return existing == nil, fmt.Errorf("cluster %s: applying %s %s/%s: %w", name, obj.GetKind(), ns, obj.GetName(), err)
 		}
 	}

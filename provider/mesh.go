@@ -56,6 +56,7 @@ type MeshCluster struct {
 	InstallHelloWorld *bool              `pulumi:"installHelloWorld,optional"`
 	IstiodValues      map[string]any     `pulumi:"istiodValues,optional"`
 	GatewayValues     map[string]any     `pulumi:"gatewayValues,optional"`
+	Adopt             *bool              `pulumi:"adopt,optional"`
 }
 
 // Annotate documents MeshCluster.
@@ -71,6 +72,7 @@ func (c *MeshCluster) Annotate(a infer.Annotator) {
 	a.Describe(&c.InstallHelloWorld, "Deploy the helloworld sample in this cluster, overriding the mesh's installHelloWorld.")
 	a.Describe(&c.IstiodValues, "Extra Helm values for istiod, merged over ristio's.")
 	a.Describe(&c.GatewayValues, "Extra Helm values for the east-west gateway, merged over ristio's.")
+	a.Describe(&c.Adopt, "Take over what ristioctl, `istioctl install` and `istioctl create-remote-secret` made in this cluster instead of refusing it: a cacerts issued by the mesh root is kept as it is, the istioctl install becomes Helm releases (Helm's take-ownership; the istiod release keeps istioctl's name, istio), and the east-west gateway, cross-network-gateway and remote secrets are rewritten in place. Needs certificate.rootCertPem and rootKeyPem, the live mesh's root. Not with revision or revisions. Default false.")
 }
 
 // MeshCertificate configure the mesh's certificates.

@@ -101,7 +101,7 @@ func (b *meshBuilder) build(comp *MultiClusterMesh) error {
 	for i, c := range b.args.Clusters {
 		conns[i] = b.connection(c)
 		networks[c.Name] = pulumi.String(clusterNetwork(c))
-		ca, err := b.clusterCA(c, roots)
+		ca, err := b.clusterCA(c, conns[i], roots)
 		if err != nil {
 			return err
 		}
@@ -121,7 +121,7 @@ func (b *meshBuilder) build(comp *MultiClusterMesh) error {
 			if i == j {
 				continue
 			}
-			secret, err := b.remoteSecret(src, conns[i], conns[j], dst.Name, planes[i], planes[j])
+			secret, err := b.remoteSecret(src, dst, conns[i], conns[j], planes[i], planes[j])
 			if err != nil {
 				return err
 			}
@@ -239,7 +239,7 @@ func (b *meshBuilder) rootCAs() (meshRoots, error) {
 
 // clusterCA registers the cluster's intermediate, signed by the first root
 // and shaped by its settings.
-func (b *meshBuilder) clusterCA(c MeshCluster, roots meshRoots) (*clusterCAResource, error) {
+func (b *meshBuilder) clusterCA(c MeshCluster, conn pulumi.Map, roots meshRoots) (*clusterCAResource, error) {
 	signer := roots.entries[0]
 	p := newProps[ClusterCAArgs]()
 	p.set(&p.of.Cluster, pulumi.String(c.Name))
@@ -256,6 +256,9 @@ func (b *meshBuilder) clusterCA(c MeshCluster, roots meshRoots) (*clusterCAResou
 	p.secret(&p.of.RootKeyPassword, signer.keyPassword(b.args.Certificate))
 	if len(roots.extras) > 0 {
 		p.set(&p.of.TrustedRootCertPEMs, roots.extras)
+	}
+	if deref(c.Adopt) {
+		p.set(&p.of.AdoptFrom, conn)
 	}
 	ca := &clusterCAResource{}
 	err := b.ctx.RegisterResource(clusterCAToken, b.name+"-"+c.Name+"-ca", p.m, ca, b.parent)
@@ -296,6 +299,7 @@ func (b *meshBuilder) cluster(index int, c MeshCluster, conn pulumi.Map, ca *clu
 	cp.set(&cp.of.RootCertPEM, roots.signer.CertPEM)
 	cp.set(&cp.of.CertChainPEM, ca.CertChainPEM)
 	cp.set(&cp.of.TimeoutSeconds, optInt(timeout))
+	cp.set(&cp.of.Adopt, optBool(c.Adopt))
 	if len(roots.extras) > 0 {
 		cp.set(&cp.of.ExtraRootCertPEMs, roots.extras)
 	}
@@ -334,6 +338,7 @@ func (b *meshBuilder) cluster(index int, c MeshCluster, conn pulumi.Map, ca *clu
 	gp.set(&gp.of.GatewayAddress, optString(c.GatewayAddress))
 	gp.set(&gp.of.WaitForAddress, optBool(b.args.WaitForGateways))
 	gp.set(&gp.of.TimeoutSeconds, optInt(timeout))
+	gp.set(&gp.of.Adopt, optBool(c.Adopt))
 	if len(c.GatewayValues) > 0 {
 		gp.set(&gp.of.GatewayValues, pulumi.ToMap(c.GatewayValues))
 	}
@@ -350,6 +355,7 @@ func (b *meshBuilder) cluster(index int, c MeshCluster, conn pulumi.Map, ca *clu
 		hp.set(&hp.of.Revision, optString(b.args.Revision))
 		hp.set(&hp.of.ProxyRevision, proxyRevision)
 		hp.set(&hp.of.TimeoutSeconds, optInt(timeout))
+		hp.set(&hp.of.Adopt, optBool(c.Adopt))
 		if err := b.ctx.RegisterResource(helloWorldToken, prefix+"-helloworld", hp.m, &plainResource{},
 			b.parent, pulumi.DependsOn([]pulumi.Resource{plane})); err != nil {
 			return nil, nil, err
@@ -369,6 +375,7 @@ func (b *meshBuilder) controlPlane(c MeshCluster, conn pulumi.Map, name, version
 	b.chartProps(&pp.of.ChartSource, pp.set)
 	pp.set(&pp.of.Revision, optString(revision))
 	pp.set(&pp.of.TimeoutSeconds, optInt(b.args.TimeoutSeconds))
+	pp.set(&pp.of.Adopt, optBool(c.Adopt))
 	if len(c.IstiodValues) > 0 {
 		pp.set(&pp.of.IstiodValues, pulumi.ToMap(c.IstiodValues))
 	}
@@ -434,7 +441,9 @@ func (b *meshBuilder) defaultRevision() MeshRevision {
 	return MeshRevision{}
 }
 
-func (b *meshBuilder) remoteSecret(src MeshCluster, srcConn, dstConn pulumi.Map, dst string, srcPlane, dstPlane pulumi.Resource) (pulumi.Resource, error) {
+// remoteSecret registers the secret that lets dst's istiod watch src; it
+// takes over istioctl's when dst is adopted.
+func (b *meshBuilder) remoteSecret(src, dst MeshCluster, srcConn, dstConn pulumi.Map, srcPlane, dstPlane pulumi.Resource) (pulumi.Resource, error) {
 	p := newProps[RemoteSecretArgs]()
 	p.set(&p.of.Source, srcConn)
 	p.set(&p.of.Target, dstConn)
@@ -442,8 +451,9 @@ func (b *meshBuilder) remoteSecret(src MeshCluster, srcConn, dstConn pulumi.Map,
 	p.set(&p.of.ReaderTokenMode, optString(b.args.ReaderTokenMode))
 	p.set(&p.of.ReaderTokenTTLHours, optInt(b.args.ReaderTokenTTLHours))
 	p.set(&p.of.TimeoutSeconds, optInt(b.args.TimeoutSeconds))
+	p.set(&p.of.Adopt, optBool(dst.Adopt))
 	secret := &plainResource{}
-	err := b.ctx.RegisterResource(remoteSecretToken, fmt.Sprintf("%s-%s-to-%s", b.name, src.Name, dst), p.m, secret,
+	err := b.ctx.RegisterResource(remoteSecretToken, fmt.Sprintf("%s-%s-to-%s", b.name, src.Name, dst.Name), p.m, secret,
 		b.parent, pulumi.DependsOn([]pulumi.Resource{srcPlane, dstPlane}))
 	return secret, err
 }

@@ -110,7 +110,27 @@ func validateMesh(args MultiClusterMeshArgs, now time.Time) error {
 			}
 		}
 	}
+	validateAdoption(&problems, args)
 	return problems.err()
+}
+
+// validateAdoption refuses adopt where taking a live mesh over would cost
+// an outage, or could not be done exactly.
+func validateAdoption(problems *meshProblems, args MultiClusterMeshArgs) {
+	roots := rootEntries(args.Certificate)
+	brought := len(roots) > 0 && roots[0].RootCertPEM != nil && roots[0].RootKeyPEM != nil
+	for i, c := range args.Clusters {
+		if !deref(c.Adopt) {
+			continue
+		}
+		field := fmt.Sprintf("clusters[%d] (%s).adopt", i, c.Name)
+		if !brought {
+			problems.add(field, "needs the root the live mesh trusts: set certificate.rootCertPem and rootKeyPem (the root-cert.pem and root-key.pem ristioctl wrote). A new root would break mTLS between the clusters until every workload had a certificate from it; adopt with the old root, then rotate with certificate.roots")
+		}
+		if args.Revision != nil || len(args.Revisions) > 0 {
+			problems.add(field, "not with revision or revisions: adopt takes over a revisionless istioctl install; add revisions in a later up")
+		}
+	}
 }
 
 func clusterNetwork(c MeshCluster) string {

@@ -33,6 +33,7 @@ func TestValidateMesh(t *testing.T) {
 	}
 	s := func(v string) *string { return &v }
 	i := func(v int) *int { return &v }
+	b := func(v bool) *bool { return &v }
 	good := func() MultiClusterMeshArgs {
 		return MultiClusterMeshArgs{MeshID: "usmesh", Clusters: []MeshCluster{
 			{Name: "cluster1", KubeconfigFile: s(file), Context: s("cluster1")},
@@ -121,6 +122,31 @@ func TestValidateMesh(t *testing.T) {
 				a.DefaultRevision = s("1-31-0")
 			},
 		},
+		"adopt without the live mesh's root": {
+			change: func(a *MultiClusterMeshArgs) { a.Clusters[1].Adopt = b(true) },
+			want:   []string{"clusters[1] (cluster2).adopt: needs the root the live mesh trusts", "certificate.rootCertPem and rootKeyPem", "break mTLS"},
+		},
+		"adopt with a brought root but no key": {
+			change: func(a *MultiClusterMeshArgs) {
+				a.Clusters[0].Adopt = b(true)
+				a.Certificate = &MeshCertificate{RootCertPEM: pulumi.String("pem")}
+			},
+			want: []string{"clusters[0] (cluster1).adopt: needs the root"},
+		},
+		"adopt with a revision": {
+			change: func(a *MultiClusterMeshArgs) {
+				a.Clusters[0].Adopt = b(true)
+				a.Certificate = &MeshCertificate{RootCertPEM: pulumi.String("pem"), RootKeyPEM: pulumi.String("key")}
+				a.Revision = s("canary")
+			},
+			want: []string{"clusters[0] (cluster1).adopt: not with revision or revisions"},
+		},
+		"adopt with the live mesh's root": {
+			change: func(a *MultiClusterMeshArgs) {
+				a.Clusters[0].Adopt = b(true)
+				a.Certificate = &MeshCertificate{Roots: []MeshRoot{{Name: "default", RootCertPEM: pulumi.String("pem"), RootKeyPEM: pulumi.String("key")}}}
+			},
+		},
 		"revisions without defaultRevision": {
 			change: func(a *MultiClusterMeshArgs) { a.Revisions = []MeshRevision{{Name: "blue", IstioVersion: "1.30.5"}} },
 			want:   []string{"defaultRevision: required with revisions"},
@@ -152,8 +178,10 @@ func TestValidateMesh(t *testing.T) {
 			want:   []string{"defaultRevision: only with revisions"},
 		},
 		"a chart repository and a chart directory": {
-			change: func(a *MultiClusterMeshArgs) { a.ChartRepository, a.ChartDirectory = s("https://charts.example"), s("/charts") },
-			want:   []string{"chartRepository: set chartRepository or chartDirectory, not both"},
+			change: func(a *MultiClusterMeshArgs) {
+				a.ChartRepository, a.ChartDirectory = s("https://charts.example"), s("/charts")
+			},
+			want: []string{"chartRepository: set chartRepository or chartDirectory, not both"},
 		},
 		"a malformed chart repository next to a directory": {
 			change: func(a *MultiClusterMeshArgs) { a.ChartRepository, a.ChartDirectory = s("ftp://charts"), s("/charts") },

@@ -18,6 +18,14 @@ var (
 	secretGVK    = schema.GroupVersionKind{Version: "v1", Kind: "Secret"}
 	configMapGVK = schema.GroupVersionKind{Version: "v1", Kind: "ConfigMap"}
 	gatewayGVK   = schema.GroupVersionKind{Group: "networking.istio.io", Version: "v1", Kind: "Gateway"}
+
+	mutatingWebhookGVK = schema.GroupVersionKind{Group: "admissionregistration.k8s.io", Version: "v1", Kind: "MutatingWebhookConfiguration"}
+	serviceGVK         = schema.GroupVersionKind{Version: "v1", Kind: "Service"}
+	deploymentGVK      = schema.GroupVersionKind{Group: "apps", Version: "v1", Kind: "Deployment"}
+	serviceAccountGVK  = schema.GroupVersionKind{Version: "v1", Kind: "ServiceAccount"}
+	roleGVK            = schema.GroupVersionKind{Group: "rbac.authorization.k8s.io", Version: "v1", Kind: "Role"}
+	roleBindingGVK     = schema.GroupVersionKind{Group: "rbac.authorization.k8s.io", Version: "v1", Kind: "RoleBinding"}
+	pdbGVK             = schema.GroupVersionKind{Group: "policy", Version: "v1", Kind: "PodDisruptionBudget"}
 )
 
 // An object is ristio's when it carries the managed-by label; among ristio's
@@ -41,21 +49,27 @@ func ownerAnnotations(owner string) map[string]string {
 
 // claim refuses to write over an object that exists and that ristio did not
 // create (a cacerts from ristioctl, a remote secret from istioctl, a Gateway
-// someone applied): taking it over would also delete it on destroy.
-func claim(ctx context.Context, client *kube.Client, gvk schema.GroupVersionKind, ns, name string) error {
+// someone applied): taking it over would also delete it on destroy. With
+// adopt (MeshCluster.adopt) it is taken over instead.
+func claim(ctx context.Context, client *kube.Client, gvk schema.GroupVersionKind, ns, name string, adopt bool) error {
 	obj, err := client.Get(ctx, gvk, ns, name)
 	if err != nil {
 		return fmt.Errorf("reading %s %s/%s: %w", gvk.Kind, ns, name, err)
 	}
-	if obj != nil && !managedByRistio(obj.GetLabels()) {
-		return fmt.Errorf("%s %s/%s already exists and was not created by ristio; delete it (or move it aside) and run up again", gvk.Kind, ns, name)
+	if obj == nil || managedByRistio(obj.GetLabels()) {
+		return nil
 	}
-	return nil
+	if adopt {
+		p.GetLogger(ctx).Infof("adopting %s %s/%s, which ristio did not create", gvk.Kind, ns, name)
+		return nil
+	}
+	return fmt.Errorf("%s %s/%s already exists and was not created by ristio; delete it (or move it aside) and run up again, or set adopt: true on the cluster to take it over", gvk.Kind, ns, name)
 }
 
-// applyOwned applies obj, marked as written by owner, unless a foreign object holds its name.
-func applyOwned(ctx context.Context, client *kube.Client, obj *unstructured.Unstructured, owner string) error {
-	if err := claim(ctx, client, obj.GroupVersionKind(), obj.GetNamespace(), obj.GetName()); err != nil {
+// applyOwned applies obj, marked as written by owner, unless a foreign
+// object holds its name and adopt is off.
+func applyOwned(ctx context.Context, client *kube.Client, obj *unstructured.Unstructured, owner string, adopt bool) error {
+	if err := claim(ctx, client, obj.GroupVersionKind(), obj.GetNamespace(), obj.GetName(), adopt); err != nil {
 		return err
 	}
 	annotations := obj.GetAnnotations()

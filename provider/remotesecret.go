@@ -22,6 +22,7 @@ type RemoteSecretArgs struct {
 	ReaderTokenMode     *string           `pulumi:"readerTokenMode,optional"`
 	ReaderTokenTTLHours *int              `pulumi:"readerTokenTtlHours,optional"`
 	TimeoutSeconds      *int              `pulumi:"timeoutSeconds,optional" diff:"quiet"`
+	Adopt               *bool             `pulumi:"adopt,optional" diff:"quiet"`
 }
 
 // Annotate documents RemoteSecretArgs.
@@ -34,6 +35,7 @@ func (c *RemoteSecretArgs) Annotate(a infer.Annotator) {
 	a.Describe(&c.ReaderTokenTTLHours, "Lifetime of a tokenRequest token, in hours.")
 	a.SetDefault(&c.ReaderTokenTTLHours, defaultReaderTokenHours)
 	a.Describe(&c.TimeoutSeconds, "How long to wait for the reader service account and its token.")
+	a.Describe(&c.Adopt, "Rewrite a remote secret made by `istioctl create-remote-secret` in place (same name: istiod sees an update, not a removal) instead of refusing it.")
 	a.SetDefault(&c.TimeoutSeconds, defaultTimeoutSeconds)
 }
 

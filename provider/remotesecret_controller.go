@@ -92,7 +92,11 @@ func (r *RemoteSecret) tokenDue(s RemoteSecretState) bool {
 func (r *RemoteSecret) Create(ctx context.Context, req infer.CreateRequest[RemoteSecretArgs]) (infer.CreateResponse[RemoteSecretState], error) {
 	id := newID(req.Name)
 	if req.DryRun {
-		return infer.CreateResponse[RemoteSecretState]{ID: id, Output: RemoteSecretState{RemoteSecretArgs: req.Inputs, SecretName: naming.RemoteSecret(req.Inputs.Source.Name)}}, nil
+		secret := objectRef{secretGVK, naming.IstioNamespace, naming.RemoteSecret(req.Inputs.Source.Name)}
+		if err := r.deps.previewClaims(ctx, req.Inputs.Target, req.Inputs.Adopt, secret); err != nil {
+			return infer.CreateResponse[RemoteSecretState]{}, err
+		}
+		return infer.CreateResponse[RemoteSecretState]{ID: id, Output: RemoteSecretState{RemoteSecretArgs: req.Inputs, SecretName: secret.name}}, nil
 	}
 	state, err := r.apply(ctx, id, req.Inputs)
 	if err != nil {
@@ -165,7 +169,7 @@ func (r *RemoteSecret) apply(ctx context.Context, id string, in RemoteSecretArgs
 	if err != nil {
 		return state, err
 	}
-	if err := claim(ctx, dstClient, secretGVK, naming.IstioNamespace, state.SecretName); err != nil {
+	if err := claim(ctx, dstClient, secretGVK, naming.IstioNamespace, state.SecretName, deref(in.Adopt)); err != nil {
 		return state, fmt.Errorf("cluster %s: %w", dst.Name, err)
 	}
 	p.GetLogger(ctx).InfoStatusf("%s: writing %s/%s", dst.Name, naming.IstioNamespace, state.SecretName)

@@ -9,7 +9,6 @@ import (
 	"github.com/pulumi/pulumi-go-provider/infer"
 	"helm.sh/helm/v3/pkg/releaseutil"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/validation"
 	"sigs.k8s.io/yaml"
 
@@ -29,7 +28,6 @@ var (
 	_ infer.CustomDelete[RevisionTagState]                    = (*RevisionTag)(nil)
 )
 
-var mutatingWebhookGVK = schema.GroupVersionKind{Group: "admissionregistration.k8s.io", Version: "v1", Kind: "MutatingWebhookConfiguration"}
 
 // istioRevision is the revision Istio's charts are given for a ristio
 // revision name: none for "default".
@@ -112,7 +110,7 @@ func (r *RevisionTag) apply(ctx context.Context, id string, in RevisionTagArgs) 
 		return state, fmt.Errorf("cluster %s: %w", name, err)
 	}
 	logger.InfoStatusf("%s: pointing %s at revision %s", name, naming.DefaultTagWebhook, in.Revision)
-	if err := applyOwned(ctx, client, webhook, id); err != nil {
+	if err := applyOwned(ctx, client, webhook, id, false); err != nil {
 		return state, fmt.Errorf("cluster %s: %w", name, err)
 	}
 	state.WebhookPresent = true

@@ -99,6 +99,12 @@ func (c *Client) Apply(ctx context.Context, name string, ch *chart.Chart, values
 	case ActionUpgrade:
 		rel, err = c.upgrade(ctx, name, ch, vals, c.releaseLabels())
 	case ActionReplaceFailed, ActionReplacePending:
+		if c.TakeOwnership && plan.action == ActionReplaceFailed {
+			// A take-over that failed: uninstalling would delete what it
+			// took over (a live control plane); install over it again.
+			rel, err = c.install(ctx, name, ch, vals, true)
+			break
+		}
 		if err = c.uninstall(ctx, name, true); err != nil {
 			return nil, c.errorf(name, "uninstall before installing again ("+plan.reason+")", withContextError(ctx, err))
 		}
@@ -125,6 +131,7 @@ func (c *Client) install(ctx context.Context, name string, ch *chart.Chart, vals
 	in.Timeout = timeout(ctx)
 	in.Labels = c.releaseLabels()
 	in.DisableOpenAPIValidation = skipOpenAPIValidation
+	in.TakeOwnership = c.TakeOwnership
 	return in.RunWithContext(ctx, ch, vals)
 }
 

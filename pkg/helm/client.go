@@ -82,6 +82,10 @@ type Client struct {
 	// Owner, when set, is recorded on each revision written (label
 	// naming.OwnerLabel), so that a resource deletes only releases it wrote last.
 	Owner string
+	// TakeOwnership lets an install take over objects that exist without
+	// Helm's marks (Helm's --take-ownership): what `istioctl install` made
+	// becomes the release's. Objects of another Helm release are taken too.
+	TakeOwnership bool
 
 	mu sync.Mutex
 }

@@ -36,6 +36,19 @@ const (
 	// DefaultInjectorWebhook is the injection webhook configuration of the
 	// control plane installed without a revision.
 	DefaultInjectorWebhook = "istio-sidecar-injector"
+	// IstioctlRelease is the release name `istioctl install` renders every
+	// chart with. An adopted istiod keeps it as its Helm release, so the pod
+	// label Istio's charts derive from it (app.kubernetes.io/instance) stays
+	// and istiod does not restart.
+	IstioctlRelease = "istio"
+	// IstioctlOwnerLabel marks every object `istioctl install` writes with the
+	// IstioOperator it came from.
+	IstioctlOwnerLabel = "install.operator.istio.io/owning-resource"
+	// DefaultTagService is the Service of the default revision tag istioctl
+	// installs next to a control plane without a revision.
+	DefaultTagService = "istiod-revision-tag-default"
+	// HelmReleaseAnnotation is set by Helm on every object of a release.
+	HelmReleaseAnnotation = "meta.helm.sh/release-name"
 	// EastWestRelease is the Helm release of the east-west gateway.
 	EastWestRelease = "istio-eastwestgateway"
 	// EastWestService is the east-west gateway's Service and Deployment name.
