@@ -249,15 +249,20 @@ func installChart(ctx context.Context, hc *helm.Client, src charts.Source, clust
 }
 
 // ownedRelease reads a release, nil when there is none. One that exists and
-// was not written by ristio is refused: taking it over would uninstall it on
-// destroy.
+// was not written by ristio is refused, since taking it over would uninstall
+// it on destroy, unless the client takes ownership (adopt): the next upgrade
+// then marks it ristio's.
 func ownedRelease(ctx context.Context, hc *helm.Client, cluster, release string) (*helm.Release, error) {
 	existing, err := hc.Get(ctx, release)
 	if err != nil {
 		return nil, fmt.Errorf("cluster %s: reading release %s: %w", cluster, release, err)
 	}
 	if existing != nil && existing.Owner == "" {
-		return nil, fmt.Errorf("cluster %s: Helm release %s/%s already exists and was not installed by ristio; uninstall it and run up again", cluster, naming.IstioNamespace, release)
+		if hc.TakeOwnership {
+			p.GetLogger(ctx).Infof("cluster %s: adopting Helm release %s/%s, which ristio did not install", cluster, naming.IstioNamespace, release)
+			return existing, nil
+		}
+		return nil, fmt.Errorf("cluster %s: Helm release %s/%s already exists and was not installed by ristio; uninstall it and run up again, or set adopt: true on the cluster to take it over", cluster, naming.IstioNamespace, release)
 	}
 	return existing, nil
 }

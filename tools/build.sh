@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Builds the pinned tools (pulumi, pulumi-language-yaml, etcd, kube-apiserver,
-# kube-controller-manager, pilot-discovery, golangci-lint) into a cache keyed by tool and
+# kube-controller-manager, pilot-discovery, istioctl, golangci-lint) into a cache keyed by tool and
 # version, and links them into .tools/bin. A tool already in the cache is not
 # rebuilt.
 #
-# Usage: tools/build.sh [all|pulumi|pulumi-language-yaml|etcd|kube-apiserver|kube-controller-manager|pilot-discovery|golangci-lint]
+# Usage: tools/build.sh [all|pulumi|pulumi-language-yaml|etcd|kube-apiserver|kube-controller-manager|pilot-discovery|istioctl|golangci-lint]
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/.." && pwd)"
@@ -19,7 +19,7 @@ die() { log "$*" >&2; exit 1; }
 
 which="${1:-all}"
 case "$which" in
-  all|pulumi|pulumi-language-yaml|etcd|kube-apiserver|kube-controller-manager|pilot-discovery|golangci-lint) ;;
+  all|pulumi|pulumi-language-yaml|etcd|kube-apiserver|kube-controller-manager|pilot-discovery|istioctl|golangci-lint) ;;
   *) die "unknown tool '$which'" ;;
 esac
 
@@ -84,6 +84,13 @@ build_pilot() {
   (cd "$here/istio" && GOSUMDB=off go build -trimpath -o "$out/pilot-discovery" \
     istio.io/istio/pilot/cmd/pilot-discovery)
 }
+# istioctl from the same module: the migration test builds a mesh the
+# ristioctl way with it (istioctl install, istioctl create-remote-secret).
+build_istioctl() {
+  pinned istio istio.io/istio "$ISTIO_CHARTS_MODULE_VERSION"
+  (cd "$here/istio" && GOSUMDB=off go build -trimpath -o "$out/istioctl" \
+    istio.io/istio/istioctl/cmd/istioctl)
+}
 
 build_lint() {
   pinned lint github.com/golangci/golangci-lint/v2 "$GOLANGCI_LINT_VERSION"
@@ -97,6 +104,7 @@ case "$which" in
   all|kube-apiserver) build kube-apiserver "$KUBERNETES_VERSION" build_kube kube-apiserver ;;&
   all|kube-controller-manager) build kube-controller-manager "$KUBERNETES_VERSION" build_kube kube-controller-manager ;;&
   all|pilot-discovery) build pilot-discovery "$ISTIO_CHARTS_MODULE_VERSION" build_pilot ;;&
+  all|istioctl) build istioctl "$ISTIO_CHARTS_MODULE_VERSION" build_istioctl ;;&
   all|golangci-lint) build golangci-lint "$GOLANGCI_LINT_VERSION" build_lint ;;&
   *) ;;
 esac

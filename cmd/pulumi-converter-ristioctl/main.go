@@ -1,15 +1,18 @@
 // pulumi-converter-ristioctl is the converter plugin behind `pulumi convert
 // --from ristioctl`: it reads a ristioctl mesh file (mesh.yaml in the current
 // directory, or the file given after `--`) and writes the equivalent ristio
-// program as PCL, which the CLI turns into the language asked for. A file
-// with problems gets a diagnostic per problem, at its file and line, and
-// nothing is written.
+// program as PCL, which the CLI turns into the language asked for. With
+// `-- --adopt`, the program takes the live mesh over under ristioctl's root
+// instead of making a new one. A file with problems gets a diagnostic per
+// problem, at its file and line, and nothing is written.
 package main
 
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
+	"io"
 	"log"
 	"os"
 	"os/signal"
@@ -40,15 +43,15 @@ func (converter) ConvertSnippet(context.Context, *plugin.ConvertSnippetRequest) 
 }
 
 func (converter) ConvertProgram(_ context.Context, req *plugin.ConvertProgramRequest) (*plugin.ConvertProgramResponse, error) {
-	file, err := meshFile(req.SourceDirectory, req.Args)
+	opts, err := parseArgs(req.SourceDirectory, req.Args)
 	if err != nil {
 		return nil, err
 	}
-	data, err := os.ReadFile(file)
+	data, err := os.ReadFile(opts.file)
 	if err != nil {
 		return nil, fmt.Errorf("reading the ristioctl mesh file: %w", err)
 	}
-	mesh, err := ristioctl.Parse(file, data, exists)
+	mesh, err := ristioctl.Parse(opts.file, data, exists)
 	var problems ristioctl.Problems
 	if errors.As(err, &problems) {
 		return &plugin.ConvertProgramResponse{Diagnostics: diagnostics(problems)}, nil
@@ -56,27 +59,96 @@ func (converter) ConvertProgram(_ context.Context, req *plugin.ConvertProgramReq
 	if err != nil {
 		return nil, err
 	}
+	var adopt *ristioctl.Adoption
+	if opts.adopt {
+		if adopt, err = opts.adoption(mesh); err != nil {
+			return nil, err
+		}
+	}
 	out := filepath.Join(req.TargetDirectory, "main.pp")
-	if err := os.WriteFile(out, []byte(ristioctl.Program(mesh)), 0o600); err != nil {
+	if err := os.WriteFile(out, []byte(ristioctl.Program(mesh, adopt)), 0o600); err != nil {
 		return nil, fmt.Errorf("writing the converted program: %w", err)
 	}
 	return &plugin.ConvertProgramResponse{}, nil
 }
 
-// meshFile is the file named after `--` (relative to the source directory),
-// or mesh.yaml there.
-func meshFile(dir string, args []string) (string, error) {
-	switch len(args) {
-	case 0:
-		return filepath.Join(dir, defaultMeshFile), nil
-	case 1:
-		if filepath.IsAbs(args[0]) {
-			return args[0], nil
+// options are the arguments given after `--`: the mesh file (mesh.yaml in
+// the source directory by default) and, to take the live mesh over,
+// --adopt with the files of ristioctl's root.
+type options struct {
+	dir, file         string
+	adopt             bool
+	rootCert, rootKey string
+}
+
+func parseArgs(dir string, args []string) (options, error) {
+	o := options{dir: dir}
+	fs := flag.NewFlagSet("ristioctl converter", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.BoolVar(&o.adopt, "adopt", false, "take the live mesh over (adopt on every cluster) under ristioctl's root")
+	fs.StringVar(&o.rootCert, "root-cert", "", "ristioctl's root certificate (default: <folderPath>/root-cert.pem)")
+	fs.StringVar(&o.rootKey, "root-key", "", "ristioctl's root key (default: <folderPath>/root-key.pem)")
+	// The mesh file may come before or after the flags.
+	var files []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return o, fmt.Errorf("arguments after --: %w (expected [mesh file] [--adopt [--root-cert FILE --root-key FILE]])", err)
 		}
-		return filepath.Join(dir, args[0]), nil
-	default:
-		return "", fmt.Errorf("expected at most one argument, the ristioctl mesh file; got %q", args)
+		if fs.NArg() == 0 {
+			break
+		}
+		files, args = append(files, fs.Arg(0)), fs.Args()[1:]
 	}
+	switch len(files) {
+	case 0:
+		o.file = filepath.Join(dir, defaultMeshFile)
+	case 1:
+		o.file = o.path(dir, files[0])
+	default:
+		return o, fmt.Errorf("expected at most one mesh file after --; got %q", files)
+	}
+	if !o.adopt && (o.rootCert != "" || o.rootKey != "") {
+		return o, errors.New("--root-cert and --root-key go with --adopt")
+	}
+	return o, nil
+}
+
+// adoption finds ristioctl's root: the files given, else root-cert.pem and
+// root-key.pem in the Certificate's folderPath (relative to the mesh file).
+// The program names them by absolute path, so it runs from any folder.
+func (o options) adoption(mesh *ristioctl.Mesh) (*ristioctl.Adoption, error) {
+	cert, key := o.rootCert, o.rootKey
+	if folder := mesh.Certificate.FolderPath; folder != "" {
+		folder = o.path(filepath.Dir(o.file), folder)
+		if cert == "" {
+			cert = filepath.Join(folder, "root-cert.pem")
+		}
+		if key == "" {
+			key = filepath.Join(folder, "root-key.pem")
+		}
+	}
+	if cert == "" || key == "" {
+		return nil, errors.New("--adopt needs the root ristioctl made, which every cluster's cacerts chains to: give --root-cert and --root-key, or set folderPath in the Certificate")
+	}
+	a := &ristioctl.Adoption{RootCertFile: o.path(o.dir, cert), RootKeyFile: o.path(o.dir, key)}
+	for _, f := range []string{a.RootCertFile, a.RootKeyFile} {
+		if !exists(f) {
+			return nil, fmt.Errorf("--adopt: %s does not exist", f)
+		}
+	}
+	return a, nil
+}
+
+// path makes p absolute, relative to dir when it is not already.
+func (options) path(dir, p string) string {
+	if filepath.IsAbs(p) {
+		return p
+	}
+	abs, err := filepath.Abs(filepath.Join(dir, p))
+	if err != nil {
+		return filepath.Join(dir, p)
+	}
+	return abs
 }
 
 func exists(path string) bool {

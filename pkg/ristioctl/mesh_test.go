@@ -126,7 +126,7 @@ func TestProgram(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := Program(mesh)
+	got := Program(mesh, nil)
 	for _, want := range []string{
 		`config certificatePassword "string"`,
 		`resource mesh "ristio:index:MultiClusterMesh" {`,
@@ -151,12 +151,27 @@ func TestProgram(t *testing.T) {
 	same := *mesh
 	same.Certificate.Password = false
 	same.Clusters = []Cluster{{Name: "a", Version: "1.30.5", InstallHelloWorld: true}, {Name: "b", Version: "1.30.5", InstallHelloWorld: true}}
-	got = Program(&same)
+	got = Program(&same, nil)
 	if !strings.Contains(got, "\tistioVersion = \"1.30.5\"\n\tinstallHelloWorld = true\n") || strings.Count(got, "istioVersion") != 1 {
 		t.Errorf("shared version and sample are not mesh-wide:\n%s", got)
 	}
 	if strings.Contains(got, "certificatePassword") {
 		t.Errorf("a password config without password: true:\n%s", got)
+	}
+	if strings.Contains(got, "adopt") || strings.Contains(got, "rootCertPem") {
+		t.Errorf("a new mesh adopts:\n%s", got)
+	}
+
+	got = Program(&same, &Adoption{RootCertFile: "/certs/root-cert.pem", RootKeyFile: "/certs/root-key.pem"})
+	for _, want := range []string{
+		`rootCertPem = readFile("/certs/root-cert.pem")`,
+		`rootKeyPem = secret(readFile("/certs/root-key.pem"))`,
+		"name = \"a\"\n\t\t\tadopt = true\n",
+		"name = \"b\"\n\t\t\tadopt = true\n",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("adopting program lacks %q:\n%s", want, got)
+		}
 	}
 }
 

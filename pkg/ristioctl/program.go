@@ -12,15 +12,24 @@ const PasswordConfig = "certificatePassword"
 // componentToken is the MultiClusterMesh component's type token.
 const componentToken = "ristio:index:MultiClusterMesh"
 
+// Adoption asks for a program that takes the live mesh over (adopt on every
+// cluster) with the root ristioctl made, read from these files, instead of
+// making a new mesh.
+type Adoption struct {
+	RootCertFile string
+	RootKeyFile  string
+}
+
 // Program returns the mesh as a Pulumi program in PCL, the form `pulumi
 // convert` turns into YAML, TypeScript, Python or Go: one MultiClusterMesh
-// with ristioctl's settings, and the gateway addresses as an output.
+// with ristioctl's settings, and the gateway addresses as an output. With
+// adopt, every cluster takes over what ristioctl made, under its root.
 //
 // step, which ristioctl made its certificates with, makes ECDSA P-256 keys,
-// so the generated root is ECDSA too. A version shared by every cluster
-// becomes the mesh's istioVersion; differing ones stay per cluster, as does
-// installHelloWorld unless every cluster has it.
-func Program(m *Mesh) string {
+// so the generated root (and every intermediate) is ECDSA too. A version
+// shared by every cluster becomes the mesh's istioVersion; differing ones
+// stay per cluster, as does installHelloWorld unless every cluster has it.
+func Program(m *Mesh, adopt *Adoption) string {
 	var b strings.Builder
 	if m.Certificate.Password {
 		fmt.Fprintf(&b, "config %s \"string\" {\n\tdescription = %s\n}\n\n", PasswordConfig,
@@ -51,6 +60,10 @@ func Program(m *Mesh) string {
 	if m.Certificate.Password {
 		fmt.Fprintf(&b, "\t\tpassword = secret(%s)\n", PasswordConfig)
 	}
+	if adopt != nil {
+		fmt.Fprintf(&b, "\t\trootCertPem = readFile(%s)\n", hclString(adopt.RootCertFile))
+		fmt.Fprintf(&b, "\t\trootKeyPem = secret(readFile(%s))\n", hclString(adopt.RootKeyFile))
+	}
 	b.WriteString("\t}\n")
 	b.WriteString("\tclusters = [\n")
 	for _, c := range m.Clusters {
@@ -67,6 +80,9 @@ func Program(m *Mesh) string {
 		}
 		if !allHello && c.InstallHelloWorld {
 			b.WriteString("\t\t\tinstallHelloWorld = true\n")
+		}
+		if adopt != nil {
+			b.WriteString("\t\t\tadopt = true\n")
 		}
 		b.WriteString("\t\t},\n")
 	}

@@ -47,6 +47,10 @@ export class CACerts extends pulumi.CustomResource {
     }
 
     /**
+     * Keep a cacerts secret ristio did not make (ristioctl's) and mark it ristio's, instead of refusing it. ClusterCA has checked that its intermediate comes from the mesh root.
+     */
+    declare public readonly adopt: pulumi.Output<boolean | undefined>;
+    /**
      * The intermediate certificate (ca-cert.pem).
      */
     declare public readonly caCertPem: pulumi.Output<string>;
@@ -109,6 +113,7 @@ export class CACerts extends pulumi.CustomResource {
             if (args?.rootCertPem === undefined && !opts.urn) {
                 throw new Error("Missing required property 'rootCertPem'");
             }
+            resourceInputs["adopt"] = args?.adopt;
             resourceInputs["caCertPem"] = args?.caCertPem;
             resourceInputs["caKeyPem"] = args?.caKeyPem ? pulumi.secret(args.caKeyPem) : undefined;
             resourceInputs["certChainPem"] = args?.certChainPem;
@@ -119,6 +124,7 @@ export class CACerts extends pulumi.CustomResource {
             resourceInputs["checksum"] = undefined /*out*/;
             resourceInputs["createdNamespace"] = undefined /*out*/;
         } else {
+            resourceInputs["adopt"] = undefined /*out*/;
             resourceInputs["caCertPem"] = undefined /*out*/;
             resourceInputs["caKeyPem"] = undefined /*out*/;
             resourceInputs["certChainPem"] = undefined /*out*/;
@@ -140,6 +146,10 @@ export class CACerts extends pulumi.CustomResource {
  * The set of arguments for constructing a CACerts resource.
  */
 export interface CACertsArgs {
+    /**
+     * Keep a cacerts secret ristio did not make (ristioctl's) and mark it ristio's, instead of refusing it. ClusterCA has checked that its intermediate comes from the mesh root.
+     */
+    adopt?: pulumi.Input<boolean | undefined>;
     /**
      * The intermediate certificate (ca-cert.pem).
      */

@@ -2,6 +2,8 @@
 // *** Do not edit by hand unless you're certain you know what you are doing! ***
 
 import * as pulumi from "@pulumi/pulumi";
+import * as inputs from "./types/input";
+import * as outputs from "./types/output";
 import * as utilities from "./utilities";
 
 /**
@@ -44,6 +46,10 @@ export class ClusterCA extends pulumi.CustomResource {
         return obj['__pulumiType'] === ClusterCA.__pulumiType;
     }
 
+    /**
+     * Adopt the intermediate of this cluster's live cacerts (made by ristioctl or by hand) when rootCertPem issued it and it is not due for renewal, instead of issuing a new one; one issued by another root is refused. Read once, at create.
+     */
+    declare public readonly adoptFrom: pulumi.Output<outputs.ClusterConnection | undefined>;
     /**
      * The intermediate then the root (Istio's cert-chain.pem).
      */
@@ -121,6 +127,7 @@ export class ClusterCA extends pulumi.CustomResource {
             if (args?.rootKeyPem === undefined && !opts.urn) {
                 throw new Error("Missing required property 'rootKeyPem'");
             }
+            resourceInputs["adoptFrom"] = args?.adoptFrom;
             resourceInputs["cluster"] = args?.cluster;
             resourceInputs["keyType"] = (args?.keyType) ?? "RSA";
             resourceInputs["renewBeforeHours"] = args?.renewBeforeHours;
@@ -136,6 +143,7 @@ export class ClusterCA extends pulumi.CustomResource {
             resourceInputs["keyPem"] = undefined /*out*/;
             resourceInputs["notAfter"] = undefined /*out*/;
         } else {
+            resourceInputs["adoptFrom"] = undefined /*out*/;
             resourceInputs["certChainPem"] = undefined /*out*/;
             resourceInputs["certPem"] = undefined /*out*/;
             resourceInputs["cluster"] = undefined /*out*/;
@@ -162,6 +170,10 @@ export class ClusterCA extends pulumi.CustomResource {
  * The set of arguments for constructing a ClusterCA resource.
  */
 export interface ClusterCAArgs {
+    /**
+     * Adopt the intermediate of this cluster's live cacerts (made by ristioctl or by hand) when rootCertPem issued it and it is not due for renewal, instead of issuing a new one; one issued by another root is refused. Read once, at create.
+     */
+    adoptFrom?: pulumi.Input<inputs.ClusterConnectionArgs | undefined>;
     /**
      * The cluster's name; it becomes L=<cluster> in the subject.
      */

@@ -51,6 +51,10 @@ export class EastWestGateway extends pulumi.CustomResource {
      */
     declare public /*out*/ readonly address: pulumi.Output<string>;
     /**
+     * Take over an east-west gateway and cross-network-gateway made by istioctl and kubectl: the Service keeps its load balancer and address, the Deployment rolls onto the gateway chart, and istioctl's leftover service account and role go once it has.
+     */
+    declare public readonly adopt: pulumi.Output<boolean | undefined>;
+    /**
      * Local directory holding base, istiod and gateway as chart directories or .tgz files. Wins over chartRepository.
      */
     declare public readonly chartDirectory: pulumi.Output<string | undefined>;
@@ -123,6 +127,7 @@ export class EastWestGateway extends pulumi.CustomResource {
             if (args?.network === undefined && !opts.urn) {
                 throw new Error("Missing required property 'network'");
             }
+            resourceInputs["adopt"] = args?.adopt;
             resourceInputs["chartDirectory"] = args?.chartDirectory;
             resourceInputs["chartRepository"] = (args?.chartRepository) ?? "https://istio-release.storage.googleapis.com/charts";
             resourceInputs["cluster"] = args?.cluster;
@@ -139,6 +144,7 @@ export class EastWestGateway extends pulumi.CustomResource {
             resourceInputs["releaseStatus"] = undefined /*out*/;
         } else {
             resourceInputs["address"] = undefined /*out*/;
+            resourceInputs["adopt"] = undefined /*out*/;
             resourceInputs["chartDirectory"] = undefined /*out*/;
             resourceInputs["chartRepository"] = undefined /*out*/;
             resourceInputs["cluster"] = undefined /*out*/;
@@ -162,6 +168,10 @@ export class EastWestGateway extends pulumi.CustomResource {
  * The set of arguments for constructing a EastWestGateway resource.
  */
 export interface EastWestGatewayArgs {
+    /**
+     * Take over an east-west gateway and cross-network-gateway made by istioctl and kubectl: the Service keeps its load balancer and address, the Deployment rolls onto the gateway chart, and istioctl's leftover service account and role go once it has.
+     */
+    adopt?: pulumi.Input<boolean | undefined>;
     /**
      * Local directory holding base, istiod and gateway as chart directories or .tgz files. Wins over chartRepository.
      */

@@ -47,6 +47,10 @@ export class HelloWorld extends pulumi.CustomResource {
     }
 
     /**
+     * Take over the sample's objects applied by ristioctl instead of refusing them.
+     */
+    declare public readonly adopt: pulumi.Output<boolean | undefined>;
+    /**
      * The cluster to deploy into.
      */
     declare public readonly cluster: pulumi.Output<outputs.ClusterConnection>;
@@ -100,6 +104,7 @@ export class HelloWorld extends pulumi.CustomResource {
             if (args?.sampleVersion === undefined && !opts.urn) {
                 throw new Error("Missing required property 'sampleVersion'");
             }
+            resourceInputs["adopt"] = args?.adopt;
             resourceInputs["cluster"] = args?.cluster;
             resourceInputs["namespace"] = (args?.namespace) ?? "sample";
             resourceInputs["proxyRevision"] = args?.proxyRevision;
@@ -110,6 +115,7 @@ export class HelloWorld extends pulumi.CustomResource {
             resourceInputs["createdNamespace"] = undefined /*out*/;
             resourceInputs["present"] = undefined /*out*/;
         } else {
+            resourceInputs["adopt"] = undefined /*out*/;
             resourceInputs["cluster"] = undefined /*out*/;
             resourceInputs["createdNamespace"] = undefined /*out*/;
             resourceInputs["namespace"] = undefined /*out*/;
@@ -129,6 +135,10 @@ export class HelloWorld extends pulumi.CustomResource {
  * The set of arguments for constructing a HelloWorld resource.
  */
 export interface HelloWorldArgs {
+    /**
+     * Take over the sample's objects applied by ristioctl instead of refusing them.
+     */
+    adopt?: pulumi.Input<boolean | undefined>;
     /**
      * The cluster to deploy into.
      */

@@ -47,6 +47,10 @@ export class IstioControlPlane extends pulumi.CustomResource {
     }
 
     /**
+     * Take over an `istioctl install` instead of refusing it: istio-base and istiod become Helm releases with Helm's take-ownership (istiod's keeps istioctl's name, istio, so its pods keep their labels), and istioctl's default revision tag gives way to the release's own injector.
+     */
+    declare public readonly adopt: pulumi.Output<boolean | undefined>;
+    /**
      * Helm revision of istio-base.
      */
     declare public /*out*/ readonly baseRevision: pulumi.Output<number>;
@@ -130,6 +134,7 @@ export class IstioControlPlane extends pulumi.CustomResource {
             if (args?.network === undefined && !opts.urn) {
                 throw new Error("Missing required property 'network'");
             }
+            resourceInputs["adopt"] = args?.adopt;
             resourceInputs["chartDirectory"] = args?.chartDirectory;
             resourceInputs["chartRepository"] = (args?.chartRepository) ?? "https://istio-release.storage.googleapis.com/charts";
             resourceInputs["cluster"] = args?.cluster;
@@ -146,6 +151,7 @@ export class IstioControlPlane extends pulumi.CustomResource {
             resourceInputs["istiodRevision"] = undefined /*out*/;
             resourceInputs["istiodStatus"] = undefined /*out*/;
         } else {
+            resourceInputs["adopt"] = undefined /*out*/;
             resourceInputs["baseRevision"] = undefined /*out*/;
             resourceInputs["baseStatus"] = undefined /*out*/;
             resourceInputs["chartDirectory"] = undefined /*out*/;
@@ -171,6 +177,10 @@ export class IstioControlPlane extends pulumi.CustomResource {
  * The set of arguments for constructing a IstioControlPlane resource.
  */
 export interface IstioControlPlaneArgs {
+    /**
+     * Take over an `istioctl install` instead of refusing it: istio-base and istiod become Helm releases with Helm's take-ownership (istiod's keeps istioctl's name, istio, so its pods keep their labels), and istioctl's default revision tag gives way to the release's own injector.
+     */
+    adopt?: pulumi.Input<boolean | undefined>;
     /**
      * Local directory holding base, istiod and gateway as chart directories or .tgz files. Wins over chartRepository.
      */

@@ -47,6 +47,10 @@ export class RemoteSecret extends pulumi.CustomResource {
     }
 
     /**
+     * Rewrite a remote secret made by `istioctl create-remote-secret` in place (same name: istiod sees an update, not a removal) instead of refusing it.
+     */
+    declare public readonly adopt: pulumi.Output<boolean | undefined>;
+    /**
      * SHA-256 of the secret data ristio wrote.
      */
     declare public /*out*/ readonly appliedChecksum: pulumi.Output<string>;
@@ -112,6 +116,7 @@ export class RemoteSecret extends pulumi.CustomResource {
             if (args?.target === undefined && !opts.urn) {
                 throw new Error("Missing required property 'target'");
             }
+            resourceInputs["adopt"] = args?.adopt;
             resourceInputs["readerTokenMode"] = (args?.readerTokenMode) ?? "tokenRequest";
             resourceInputs["readerTokenTtlHours"] = (args?.readerTokenTtlHours) ?? 8760;
             resourceInputs["remoteApiServer"] = args?.remoteApiServer;
@@ -125,6 +130,7 @@ export class RemoteSecret extends pulumi.CustomResource {
             resourceInputs["tokenExpiresAt"] = undefined /*out*/;
             resourceInputs["tokenIssuedAt"] = undefined /*out*/;
         } else {
+            resourceInputs["adopt"] = undefined /*out*/;
             resourceInputs["appliedChecksum"] = undefined /*out*/;
             resourceInputs["checksum"] = undefined /*out*/;
             resourceInputs["readerTokenMode"] = undefined /*out*/;
@@ -147,6 +153,10 @@ export class RemoteSecret extends pulumi.CustomResource {
  * The set of arguments for constructing a RemoteSecret resource.
  */
 export interface RemoteSecretArgs {
+    /**
+     * Rewrite a remote secret made by `istioctl create-remote-secret` in place (same name: istiod sees an update, not a removal) instead of refusing it.
+     */
+    adopt?: pulumi.Input<boolean | undefined>;
     /**
      * tokenRequest (bounded tokens from the TokenRequest API, reissued by `pulumi up` past 80% of their life) or serviceAccountSecret (the long-lived token secret istioctl makes).
      */

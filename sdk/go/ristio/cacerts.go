@@ -16,6 +16,8 @@ import (
 type CACerts struct {
 	pulumi.CustomResourceState
 
+	// Keep a cacerts secret ristio did not make (ristioctl's) and mark it ristio's, instead of refusing it. ClusterCA has checked that its intermediate comes from the mesh root.
+	Adopt pulumi.BoolPtrOutput `pulumi:"adopt"`
 	// The intermediate certificate (ca-cert.pem).
 	CaCertPem pulumi.StringOutput `pulumi:"caCertPem"`
 	// The intermediate key (ca-key.pem).
@@ -107,6 +109,8 @@ func CACertsExists(ctx *pulumi.Context,
 }
 
 type cacertsArgs struct {
+	// Keep a cacerts secret ristio did not make (ristioctl's) and mark it ristio's, instead of refusing it. ClusterCA has checked that its intermediate comes from the mesh root.
+	Adopt *bool `pulumi:"adopt"`
 	// The intermediate certificate (ca-cert.pem).
 	CaCertPem string `pulumi:"caCertPem"`
 	// The intermediate key (ca-key.pem).
@@ -125,6 +129,8 @@ type cacertsArgs struct {
 
 // The set of arguments for constructing a CACerts resource.
 type CACertsArgs struct {
+	// Keep a cacerts secret ristio did not make (ristioctl's) and mark it ristio's, instead of refusing it. ClusterCA has checked that its intermediate comes from the mesh root.
+	Adopt pulumi.BoolPtrInput
 	// The intermediate certificate (ca-cert.pem).
 	CaCertPem pulumi.StringInput
 	// The intermediate key (ca-key.pem).
@@ -226,6 +232,11 @@ func (o CACertsOutput) ToCACertsOutput() CACertsOutput {
 
 func (o CACertsOutput) ToCACertsOutputWithContext(ctx context.Context) CACertsOutput {
 	return o
+}
+
+// Keep a cacerts secret ristio did not make (ristioctl's) and mark it ristio's, instead of refusing it. ClusterCA has checked that its intermediate comes from the mesh root.
+func (o CACertsOutput) Adopt() pulumi.BoolPtrOutput {
+	return o.ApplyT(func(v *CACerts) pulumi.BoolPtrOutput { return v.Adopt }).(pulumi.BoolPtrOutput)
 }
 
 // The intermediate certificate (ca-cert.pem).

@@ -16,6 +16,8 @@ import (
 type ClusterCA struct {
 	pulumi.CustomResourceState
 
+	// Adopt the intermediate of this cluster's live cacerts (made by ristioctl or by hand) when rootCertPem issued it and it is not due for renewal, instead of issuing a new one; one issued by another root is refused. Read once, at create.
+	AdoptFrom ClusterConnectionPtrOutput `pulumi:"adoptFrom"`
 	// The intermediate then the root (Istio's cert-chain.pem).
 	CertChainPem pulumi.StringOutput `pulumi:"certChainPem"`
 	// The intermediate certificate (Istio's ca-cert.pem).
@@ -122,6 +124,8 @@ func ClusterCAExists(ctx *pulumi.Context,
 }
 
 type clusterCAArgs struct {
+	// Adopt the intermediate of this cluster's live cacerts (made by ristioctl or by hand) when rootCertPem issued it and it is not due for renewal, instead of issuing a new one; one issued by another root is refused. Read once, at create.
+	AdoptFrom *ClusterConnection `pulumi:"adoptFrom"`
 	// The cluster's name; it becomes L=<cluster> in the subject.
 	Cluster string `pulumi:"cluster"`
 	// Key algorithm: RSA or ECDSA.
@@ -146,6 +150,8 @@ type clusterCAArgs struct {
 
 // The set of arguments for constructing a ClusterCA resource.
 type ClusterCAArgs struct {
+	// Adopt the intermediate of this cluster's live cacerts (made by ristioctl or by hand) when rootCertPem issued it and it is not due for renewal, instead of issuing a new one; one issued by another root is refused. Read once, at create.
+	AdoptFrom ClusterConnectionPtrInput
 	// The cluster's name; it becomes L=<cluster> in the subject.
 	Cluster pulumi.StringInput
 	// Key algorithm: RSA or ECDSA.
@@ -253,6 +259,11 @@ func (o ClusterCAOutput) ToClusterCAOutput() ClusterCAOutput {
 
 func (o ClusterCAOutput) ToClusterCAOutputWithContext(ctx context.Context) ClusterCAOutput {
 	return o
+}
+
+// Adopt the intermediate of this cluster's live cacerts (made by ristioctl or by hand) when rootCertPem issued it and it is not due for renewal, instead of issuing a new one; one issued by another root is refused. Read once, at create.
+func (o ClusterCAOutput) AdoptFrom() ClusterConnectionPtrOutput {
+	return o.ApplyT(func(v *ClusterCA) ClusterConnectionPtrOutput { return v.AdoptFrom }).(ClusterConnectionPtrOutput)
 }
 
 // The intermediate then the root (Istio's cert-chain.pem).

@@ -18,6 +18,8 @@ type EastWestGateway struct {
 
 	// The gateway's address: the fixed gatewayAddress, or the Service's load-balancer IP or hostname.
 	Address pulumi.StringOutput `pulumi:"address"`
+	// Take over an east-west gateway and cross-network-gateway made by istioctl and kubectl: the Service keeps its load balancer and address, the Deployment rolls onto the gateway chart, and istioctl's leftover service account and role go once it has.
+	Adopt pulumi.BoolPtrOutput `pulumi:"adopt"`
 	// Local directory holding base, istiod and gateway as chart directories or .tgz files. Wins over chartRepository.
 	ChartDirectory pulumi.StringPtrOutput `pulumi:"chartDirectory"`
 	// Helm repository of Istio's charts: an https:// repo or an oci:// registry.
@@ -110,6 +112,8 @@ func EastWestGatewayExists(ctx *pulumi.Context,
 }
 
 type eastWestGatewayArgs struct {
+	// Take over an east-west gateway and cross-network-gateway made by istioctl and kubectl: the Service keeps its load balancer and address, the Deployment rolls onto the gateway chart, and istioctl's leftover service account and role go once it has.
+	Adopt *bool `pulumi:"adopt"`
 	// Local directory holding base, istiod and gateway as chart directories or .tgz files. Wins over chartRepository.
 	ChartDirectory *string `pulumi:"chartDirectory"`
 	// Helm repository of Istio's charts: an https:// repo or an oci:// registry.
@@ -136,6 +140,8 @@ type eastWestGatewayArgs struct {
 
 // The set of arguments for constructing a EastWestGateway resource.
 type EastWestGatewayArgs struct {
+	// Take over an east-west gateway and cross-network-gateway made by istioctl and kubectl: the Service keeps its load balancer and address, the Deployment rolls onto the gateway chart, and istioctl's leftover service account and role go once it has.
+	Adopt pulumi.BoolPtrInput
 	// Local directory holding base, istiod and gateway as chart directories or .tgz files. Wins over chartRepository.
 	ChartDirectory pulumi.StringPtrInput
 	// Helm repository of Istio's charts: an https:// repo or an oci:// registry.
@@ -250,6 +256,11 @@ func (o EastWestGatewayOutput) ToEastWestGatewayOutputWithContext(ctx context.Co
 // The gateway's address: the fixed gatewayAddress, or the Service's load-balancer IP or hostname.
 func (o EastWestGatewayOutput) Address() pulumi.StringOutput {
 	return o.ApplyT(func(v *EastWestGateway) pulumi.StringOutput { return v.Address }).(pulumi.StringOutput)
+}
+
+// Take over an east-west gateway and cross-network-gateway made by istioctl and kubectl: the Service keeps its load balancer and address, the Deployment rolls onto the gateway chart, and istioctl's leftover service account and role go once it has.
+func (o EastWestGatewayOutput) Adopt() pulumi.BoolPtrOutput {
+	return o.ApplyT(func(v *EastWestGateway) pulumi.BoolPtrOutput { return v.Adopt }).(pulumi.BoolPtrOutput)
 }
 
 // Local directory holding base, istiod and gateway as chart directories or .tgz files. Wins over chartRepository.

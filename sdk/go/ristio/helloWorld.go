@@ -16,6 +16,8 @@ import (
 type HelloWorld struct {
 	pulumi.CustomResourceState
 
+	// Take over the sample's objects applied by ristioctl instead of refusing them.
+	Adopt pulumi.BoolPtrOutput `pulumi:"adopt"`
 	// The cluster to deploy into.
 	Cluster ClusterConnectionOutput `pulumi:"cluster"`
 	// Whether ristio created the namespace. Delete removes it only if it carries the managed-by label and nothing else lives there.
@@ -97,6 +99,8 @@ func HelloWorldExists(ctx *pulumi.Context,
 }
 
 type helloWorldArgs struct {
+	// Take over the sample's objects applied by ristioctl instead of refusing them.
+	Adopt *bool `pulumi:"adopt"`
 	// The cluster to deploy into.
 	Cluster ClusterConnection `pulumi:"cluster"`
 	// Namespace of the sample.
@@ -115,6 +119,8 @@ type helloWorldArgs struct {
 
 // The set of arguments for constructing a HelloWorld resource.
 type HelloWorldArgs struct {
+	// Take over the sample's objects applied by ristioctl instead of refusing them.
+	Adopt pulumi.BoolPtrInput
 	// The cluster to deploy into.
 	Cluster ClusterConnectionInput
 	// Namespace of the sample.
@@ -216,6 +222,11 @@ func (o HelloWorldOutput) ToHelloWorldOutput() HelloWorldOutput {
 
 func (o HelloWorldOutput) ToHelloWorldOutputWithContext(ctx context.Context) HelloWorldOutput {
 	return o
+}
+
+// Take over the sample's objects applied by ristioctl instead of refusing them.
+func (o HelloWorldOutput) Adopt() pulumi.BoolPtrOutput {
+	return o.ApplyT(func(v *HelloWorld) pulumi.BoolPtrOutput { return v.Adopt }).(pulumi.BoolPtrOutput)
 }
 
 // The cluster to deploy into.

@@ -16,6 +16,8 @@ import (
 type IstioControlPlane struct {
 	pulumi.CustomResourceState
 
+	// Take over an `istioctl install` instead of refusing it: istio-base and istiod become Helm releases with Helm's take-ownership (istiod's keeps istioctl's name, istio, so its pods keep their labels), and istioctl's default revision tag gives way to the release's own injector.
+	Adopt pulumi.BoolPtrOutput `pulumi:"adopt"`
 	// Helm revision of istio-base.
 	BaseRevision pulumi.IntOutput `pulumi:"baseRevision"`
 	// Status of the istio-base release as last seen (deployed, failed, or empty when missing).
@@ -112,6 +114,8 @@ func IstioControlPlaneExists(ctx *pulumi.Context,
 }
 
 type istioControlPlaneArgs struct {
+	// Take over an `istioctl install` instead of refusing it: istio-base and istiod become Helm releases with Helm's take-ownership (istiod's keeps istioctl's name, istio, so its pods keep their labels), and istioctl's default revision tag gives way to the release's own injector.
+	Adopt *bool `pulumi:"adopt"`
 	// Local directory holding base, istiod and gateway as chart directories or .tgz files. Wins over chartRepository.
 	ChartDirectory *string `pulumi:"chartDirectory"`
 	// Helm repository of Istio's charts: an https:// repo or an oci:// registry.
@@ -136,6 +140,8 @@ type istioControlPlaneArgs struct {
 
 // The set of arguments for constructing a IstioControlPlane resource.
 type IstioControlPlaneArgs struct {
+	// Take over an `istioctl install` instead of refusing it: istio-base and istiod become Helm releases with Helm's take-ownership (istiod's keeps istioctl's name, istio, so its pods keep their labels), and istioctl's default revision tag gives way to the release's own injector.
+	Adopt pulumi.BoolPtrInput
 	// Local directory holding base, istiod and gateway as chart directories or .tgz files. Wins over chartRepository.
 	ChartDirectory pulumi.StringPtrInput
 	// Helm repository of Istio's charts: an https:// repo or an oci:// registry.
@@ -243,6 +249,11 @@ func (o IstioControlPlaneOutput) ToIstioControlPlaneOutput() IstioControlPlaneOu
 
 func (o IstioControlPlaneOutput) ToIstioControlPlaneOutputWithContext(ctx context.Context) IstioControlPlaneOutput {
 	return o
+}
+
+// Take over an `istioctl install` instead of refusing it: istio-base and istiod become Helm releases with Helm's take-ownership (istiod's keeps istioctl's name, istio, so its pods keep their labels), and istioctl's default revision tag gives way to the release's own injector.
+func (o IstioControlPlaneOutput) Adopt() pulumi.BoolPtrOutput {
+	return o.ApplyT(func(v *IstioControlPlane) pulumi.BoolPtrOutput { return v.Adopt }).(pulumi.BoolPtrOutput)
 }
 
 // Helm revision of istio-base.

@@ -202,6 +202,47 @@ func (i ClusterConnectionArgs) ToClusterConnectionOutputWithContext(ctx context.
 	return pulumi.ToOutputWithContext(ctx, i).(ClusterConnectionOutput)
 }
 
+func (i ClusterConnectionArgs) ToClusterConnectionPtrOutput() ClusterConnectionPtrOutput {
+	return i.ToClusterConnectionPtrOutputWithContext(context.Background())
+}
+
+func (i ClusterConnectionArgs) ToClusterConnectionPtrOutputWithContext(ctx context.Context) ClusterConnectionPtrOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(ClusterConnectionOutput).ToClusterConnectionPtrOutputWithContext(ctx)
+}
+
+// ClusterConnectionPtrInput is an input type that accepts ClusterConnectionArgs, ClusterConnectionPtr and ClusterConnectionPtrOutput values.
+// You can construct a concrete instance of `ClusterConnectionPtrInput` via:
+//
+//	        ClusterConnectionArgs{...}
+//
+//	or:
+//
+//	        nil
+type ClusterConnectionPtrInput interface {
+	pulumi.Input
+
+	ToClusterConnectionPtrOutput() ClusterConnectionPtrOutput
+	ToClusterConnectionPtrOutputWithContext(context.Context) ClusterConnectionPtrOutput
+}
+
+type clusterConnectionPtrType ClusterConnectionArgs
+
+func ClusterConnectionPtr(v *ClusterConnectionArgs) ClusterConnectionPtrInput {
+	return (*clusterConnectionPtrType)(v)
+}
+
+func (*clusterConnectionPtrType) ElementType() reflect.Type {
+	return reflect.TypeOf((**ClusterConnection)(nil)).Elem()
+}
+
+func (i *clusterConnectionPtrType) ToClusterConnectionPtrOutput() ClusterConnectionPtrOutput {
+	return i.ToClusterConnectionPtrOutputWithContext(context.Background())
+}
+
+func (i *clusterConnectionPtrType) ToClusterConnectionPtrOutputWithContext(ctx context.Context) ClusterConnectionPtrOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(ClusterConnectionPtrOutput)
+}
+
 // How to reach one Kubernetes cluster of the mesh.
 type ClusterConnectionOutput struct{ *pulumi.OutputState }
 
@@ -215,6 +256,16 @@ func (o ClusterConnectionOutput) ToClusterConnectionOutput() ClusterConnectionOu
 
 func (o ClusterConnectionOutput) ToClusterConnectionOutputWithContext(ctx context.Context) ClusterConnectionOutput {
 	return o
+}
+
+func (o ClusterConnectionOutput) ToClusterConnectionPtrOutput() ClusterConnectionPtrOutput {
+	return o.ToClusterConnectionPtrOutputWithContext(context.Background())
+}
+
+func (o ClusterConnectionOutput) ToClusterConnectionPtrOutputWithContext(ctx context.Context) ClusterConnectionPtrOutput {
+	return o.ApplyTWithContext(ctx, func(_ context.Context, v ClusterConnection) *ClusterConnection {
+		return &v
+	}).(ClusterConnectionPtrOutput)
 }
 
 // Kubeconfig context to use; the current context when unset.
@@ -235,6 +286,70 @@ func (o ClusterConnectionOutput) KubeconfigFile() pulumi.StringPtrOutput {
 // The cluster's name in the mesh: a DNS-1123 label, used as Istio's clusterName.
 func (o ClusterConnectionOutput) Name() pulumi.StringOutput {
 	return o.ApplyT(func(v ClusterConnection) string { return v.Name }).(pulumi.StringOutput)
+}
+
+type ClusterConnectionPtrOutput struct{ *pulumi.OutputState }
+
+func (ClusterConnectionPtrOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((**ClusterConnection)(nil)).Elem()
+}
+
+func (o ClusterConnectionPtrOutput) ToClusterConnectionPtrOutput() ClusterConnectionPtrOutput {
+	return o
+}
+
+func (o ClusterConnectionPtrOutput) ToClusterConnectionPtrOutputWithContext(ctx context.Context) ClusterConnectionPtrOutput {
+	return o
+}
+
+func (o ClusterConnectionPtrOutput) Elem() ClusterConnectionOutput {
+	return o.ApplyT(func(v *ClusterConnection) ClusterConnection {
+		if v != nil {
+			return *v
+		}
+		var ret ClusterConnection
+		return ret
+	}).(ClusterConnectionOutput)
+}
+
+// Kubeconfig context to use; the current context when unset.
+func (o ClusterConnectionPtrOutput) Context() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v *ClusterConnection) *string {
+		if v == nil {
+			return nil
+		}
+		return v.Context
+	}).(pulumi.StringPtrOutput)
+}
+
+// Kubeconfig contents. Give this or kubeconfigFile, or neither to use KUBECONFIG or ~/.kube/config.
+func (o ClusterConnectionPtrOutput) Kubeconfig() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v *ClusterConnection) *string {
+		if v == nil {
+			return nil
+		}
+		return v.Kubeconfig
+	}).(pulumi.StringPtrOutput)
+}
+
+// Path of a kubeconfig file.
+func (o ClusterConnectionPtrOutput) KubeconfigFile() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v *ClusterConnection) *string {
+		if v == nil {
+			return nil
+		}
+		return v.KubeconfigFile
+	}).(pulumi.StringPtrOutput)
+}
+
+// The cluster's name in the mesh: a DNS-1123 label, used as Istio's clusterName.
+func (o ClusterConnectionPtrOutput) Name() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v *ClusterConnection) *string {
+		if v == nil {
+			return nil
+		}
+		return &v.Name
+	}).(pulumi.StringPtrOutput)
 }
 
 type MeshCertificate struct {
@@ -642,6 +757,8 @@ func (o MeshCheckPeerArrayOutput) Index(i pulumi.IntInput) MeshCheckPeerOutput {
 }
 
 type MeshCluster struct {
+	// Take over what ristioctl, `istioctl install` and `istioctl create-remote-secret` made in this cluster instead of refusing it: a cacerts issued by the mesh root is kept as it is, the istioctl install becomes Helm releases (Helm's take-ownership; the istiod release keeps istioctl's name, istio), and the east-west gateway, cross-network-gateway and remote secrets are rewritten in place. Needs certificate.rootCertPem and rootKeyPem, the live mesh's root. Not with revision or revisions. Default false.
+	Adopt *bool `pulumi:"adopt"`
 	// Kubeconfig context; the current context when unset.
 	Context *string `pulumi:"context"`
 	// Fixed east-west gateway address: no wait for a load balancer, and every cluster's global.meshNetworks names it on port 15443.
@@ -678,6 +795,8 @@ type MeshClusterInput interface {
 }
 
 type MeshClusterArgs struct {
+	// Take over what ristioctl, `istioctl install` and `istioctl create-remote-secret` made in this cluster instead of refusing it: a cacerts issued by the mesh root is kept as it is, the istioctl install becomes Helm releases (Helm's take-ownership; the istiod release keeps istioctl's name, istio), and the east-west gateway, cross-network-gateway and remote secrets are rewritten in place. Needs certificate.rootCertPem and rootKeyPem, the live mesh's root. Not with revision or revisions. Default false.
+	Adopt pulumi.BoolPtrInput `pulumi:"adopt"`
 	// Kubeconfig context; the current context when unset.
 	Context pulumi.StringPtrInput `pulumi:"context"`
 	// Fixed east-west gateway address: no wait for a load balancer, and every cluster's global.meshNetworks names it on port 15443.
@@ -751,6 +870,11 @@ func (o MeshClusterOutput) ToMeshClusterOutput() MeshClusterOutput {
 
 func (o MeshClusterOutput) ToMeshClusterOutputWithContext(ctx context.Context) MeshClusterOutput {
 	return o
+}
+
+// Take over what ristioctl, `istioctl install` and `istioctl create-remote-secret` made in this cluster instead of refusing it: a cacerts issued by the mesh root is kept as it is, the istioctl install becomes Helm releases (Helm's take-ownership; the istiod release keeps istioctl's name, istio), and the east-west gateway, cross-network-gateway and remote secrets are rewritten in place. Needs certificate.rootCertPem and rootKeyPem, the live mesh's root. Not with revision or revisions. Default false.
+func (o MeshClusterOutput) Adopt() pulumi.BoolPtrOutput {
+	return o.ApplyT(func(v MeshCluster) *bool { return v.Adopt }).(pulumi.BoolPtrOutput)
 }
 
 // Kubeconfig context; the current context when unset.
@@ -1204,6 +1328,7 @@ func init() {
 	pulumi.RegisterInputType(reflect.TypeOf((*CheckMeshClusterInput)(nil)).Elem(), CheckMeshClusterArgs{})
 	pulumi.RegisterInputType(reflect.TypeOf((*CheckMeshClusterArrayInput)(nil)).Elem(), CheckMeshClusterArray{})
 	pulumi.RegisterInputType(reflect.TypeOf((*ClusterConnectionInput)(nil)).Elem(), ClusterConnectionArgs{})
+	pulumi.RegisterInputType(reflect.TypeOf((*ClusterConnectionPtrInput)(nil)).Elem(), ClusterConnectionArgs{})
 	pulumi.RegisterInputType(reflect.TypeOf((*MeshCertificateInput)(nil)).Elem(), MeshCertificateArgs{})
 	pulumi.RegisterInputType(reflect.TypeOf((*MeshCertificatePtrInput)(nil)).Elem(), MeshCertificateArgs{})
 	pulumi.RegisterInputType(reflect.TypeOf((*MeshCheckPeerInput)(nil)).Elem(), MeshCheckPeerArgs{})
@@ -1219,6 +1344,7 @@ func init() {
 	pulumi.RegisterOutputType(CheckMeshClusterOutput{})
 	pulumi.RegisterOutputType(CheckMeshClusterArrayOutput{})
 	pulumi.RegisterOutputType(ClusterConnectionOutput{})
+	pulumi.RegisterOutputType(ClusterConnectionPtrOutput{})
 	pulumi.RegisterOutputType(MeshCertificateOutput{})
 	pulumi.RegisterOutputType(MeshCertificatePtrOutput{})
 	pulumi.RegisterOutputType(MeshCheckPeerOutput{})

@@ -16,6 +16,8 @@ import (
 type RemoteSecret struct {
 	pulumi.CustomResourceState
 
+	// Rewrite a remote secret made by `istioctl create-remote-secret` in place (same name: istiod sees an update, not a removal) instead of refusing it.
+	Adopt pulumi.BoolPtrOutput `pulumi:"adopt"`
 	// SHA-256 of the secret data ristio wrote.
 	AppliedChecksum pulumi.StringOutput `pulumi:"appliedChecksum"`
 	// SHA-256 of the secret data as last seen; differs from appliedChecksum after a hand edit.
@@ -103,6 +105,8 @@ func RemoteSecretExists(ctx *pulumi.Context,
 }
 
 type remoteSecretArgs struct {
+	// Rewrite a remote secret made by `istioctl create-remote-secret` in place (same name: istiod sees an update, not a removal) instead of refusing it.
+	Adopt *bool `pulumi:"adopt"`
 	// tokenRequest (bounded tokens from the TokenRequest API, reissued by `pulumi up` past 80% of their life) or serviceAccountSecret (the long-lived token secret istioctl makes).
 	ReaderTokenMode *string `pulumi:"readerTokenMode"`
 	// Lifetime of a tokenRequest token, in hours.
@@ -119,6 +123,8 @@ type remoteSecretArgs struct {
 
 // The set of arguments for constructing a RemoteSecret resource.
 type RemoteSecretArgs struct {
+	// Rewrite a remote secret made by `istioctl create-remote-secret` in place (same name: istiod sees an update, not a removal) instead of refusing it.
+	Adopt pulumi.BoolPtrInput
 	// tokenRequest (bounded tokens from the TokenRequest API, reissued by `pulumi up` past 80% of their life) or serviceAccountSecret (the long-lived token secret istioctl makes).
 	ReaderTokenMode pulumi.StringPtrInput
 	// Lifetime of a tokenRequest token, in hours.
@@ -218,6 +224,11 @@ func (o RemoteSecretOutput) ToRemoteSecretOutput() RemoteSecretOutput {
 
 func (o RemoteSecretOutput) ToRemoteSecretOutputWithContext(ctx context.Context) RemoteSecretOutput {
 	return o
+}
+
+// Rewrite a remote secret made by `istioctl create-remote-secret` in place (same name: istiod sees an update, not a removal) instead of refusing it.
+func (o RemoteSecretOutput) Adopt() pulumi.BoolPtrOutput {
+	return o.ApplyT(func(v *RemoteSecret) pulumi.BoolPtrOutput { return v.Adopt }).(pulumi.BoolPtrOutput)
 }
 
 // SHA-256 of the secret data ristio wrote.

@@ -137,6 +137,10 @@ export interface MeshCheckPeerArgs {
 
 export interface MeshClusterArgs {
     /**
+     * Take over what ristioctl, `istioctl install` and `istioctl create-remote-secret` made in this cluster instead of refusing it: a cacerts issued by the mesh root is kept as it is, the istioctl install becomes Helm releases (Helm's take-ownership; the istiod release keeps istioctl's name, istio), and the east-west gateway, cross-network-gateway and remote secrets are rewritten in place. Needs certificate.rootCertPem and rootKeyPem, the live mesh's root. Not with revision or revisions. Default false.
+     */
+    adopt?: pulumi.Input<boolean | undefined>;
+    /**
      * Kubeconfig context; the current context when unset.
      */
     context?: pulumi.Input<string | undefined>;

@@ -515,6 +515,10 @@ class MeshClusterArgsDict(TypedDict):
     """
     The cluster's name: a DNS-1123 label, used as Istio's clusterName.
     """
+    adopt: NotRequired[pulumi.Input[Optional[_builtins.bool]]]
+    """
+    Take over what ristioctl, `istioctl install` and `istioctl create-remote-secret` made in this cluster instead of refusing it: a cacerts issued by the mesh root is kept as it is, the istioctl install becomes Helm releases (Helm's take-ownership; the istiod release keeps istioctl's name, istio), and the east-west gateway, cross-network-gateway and remote secrets are rewritten in place. Needs certificate.rootCertPem and rootKeyPem, the live mesh's root. Not with revision or revisions. Default false.
+    """
     context: NotRequired[pulumi.Input[Optional[_builtins.str]]]
     """
     Kubeconfig context; the current context when unset.
@@ -560,6 +564,7 @@ class MeshClusterArgsDict(TypedDict):
 class MeshClusterArgs:
     def __init__(__self__, *,
                  name: pulumi.Input[_builtins.str],
+                 adopt: pulumi.Input[Optional[_builtins.bool]] = None,
                  context: pulumi.Input[Optional[_builtins.str]] = None,
                  gateway_address: pulumi.Input[Optional[_builtins.str]] = None,
                  gateway_values: pulumi.Input[Optional[Mapping[str, Any]]] = None,
@@ -572,6 +577,7 @@ class MeshClusterArgs:
                  remote_api_server: pulumi.Input[Optional[_builtins.str]] = None):
         """
         :param pulumi.Input[_builtins.str] name: The cluster's name: a DNS-1123 label, used as Istio's clusterName.
+        :param pulumi.Input[_builtins.bool] adopt: Take over what ristioctl, `istioctl install` and `istioctl create-remote-secret` made in this cluster instead of refusing it: a cacerts issued by the mesh root is kept as it is, the istioctl install becomes Helm releases (Helm's take-ownership; the istiod release keeps istioctl's name, istio), and the east-west gateway, cross-network-gateway and remote secrets are rewritten in place. Needs certificate.rootCertPem and rootKeyPem, the live mesh's root. Not with revision or revisions. Default false.
         :param pulumi.Input[_builtins.str] context: Kubeconfig context; the current context when unset.
         :param pulumi.Input[_builtins.str] gateway_address: Fixed east-west gateway address: no wait for a load balancer, and every cluster's global.meshNetworks names it on port 15443.
         :param pulumi.Input[Mapping[str, Any]] gateway_values: Extra Helm values for the east-west gateway, merged over ristio's.
@@ -584,6 +590,8 @@ class MeshClusterArgs:
         :param pulumi.Input[_builtins.str] remote_api_server: API-server URL the other clusters use to reach this one, written into remote secrets in place of the kubeconfig's server.
         """
         pulumi.set(__self__, "name", name)
+        if adopt is not None:
+            pulumi.set(__self__, "adopt", adopt)
         if context is not None:
             pulumi.set(__self__, "context", context)
         if gateway_address is not None:
@@ -616,6 +624,18 @@ class MeshClusterArgs:
     @name.setter
     def name(self, value: pulumi.Input[_builtins.str]):
         pulumi.set(self, "name", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def adopt(self) -> pulumi.Input[Optional[_builtins.bool]]:
+        """
+        Take over what ristioctl, `istioctl install` and `istioctl create-remote-secret` made in this cluster instead of refusing it: a cacerts issued by the mesh root is kept as it is, the istioctl install becomes Helm releases (Helm's take-ownership; the istiod release keeps istioctl's name, istio), and the east-west gateway, cross-network-gateway and remote secrets are rewritten in place. Needs certificate.rootCertPem and rootKeyPem, the live mesh's root. Not with revision or revisions. Default false.
+        """
+        return pulumi.get(self, "adopt")
+
+    @adopt.setter
+    def adopt(self, value: pulumi.Input[Optional[_builtins.bool]]):
+        pulumi.set(self, "adopt", value)
 
     @_builtins.property
     @pulumi.getter

@@ -26,6 +26,7 @@ class CACertsArgs:
                  cert_chain_pem: pulumi.Input[_builtins.str],
                  cluster: pulumi.Input['ClusterConnectionArgs'],
                  root_cert_pem: pulumi.Input[_builtins.str],
+                 adopt: pulumi.Input[Optional[_builtins.bool]] = None,
                  extra_root_cert_pems: pulumi.Input[Optional[Sequence[pulumi.Input[_builtins.str]]]] = None,
                  timeout_seconds: pulumi.Input[Optional[_builtins.int]] = None):
         """
@@ -36,6 +37,7 @@ class CACertsArgs:
         :param pulumi.Input[_builtins.str] cert_chain_pem: The intermediate then the root (cert-chain.pem).
         :param pulumi.Input['ClusterConnectionArgs'] cluster: The cluster to write the secret to.
         :param pulumi.Input[_builtins.str] root_cert_pem: The mesh root (root-cert.pem).
+        :param pulumi.Input[_builtins.bool] adopt: Keep a cacerts secret ristio did not make (ristioctl's) and mark it ristio's, instead of refusing it. ClusterCA has checked that its intermediate comes from the mesh root.
         :param pulumi.Input[Sequence[pulumi.Input[_builtins.str]]] extra_root_cert_pems: More roots appended to root-cert.pem, to rotate the root without an outage.
         :param pulumi.Input[_builtins.int] timeout_seconds: Upper bound of a write, and of the wait for istio-system to go when Delete removes it.
         """
@@ -44,6 +46,8 @@ class CACertsArgs:
         pulumi.set(__self__, "cert_chain_pem", cert_chain_pem)
         pulumi.set(__self__, "cluster", cluster)
         pulumi.set(__self__, "root_cert_pem", root_cert_pem)
+        if adopt is not None:
+            pulumi.set(__self__, "adopt", adopt)
         if extra_root_cert_pems is not None:
             pulumi.set(__self__, "extra_root_cert_pems", extra_root_cert_pems)
         if timeout_seconds is None:
@@ -112,6 +116,18 @@ class CACertsArgs:
         pulumi.set(self, "root_cert_pem", value)
 
     @_builtins.property
+    @pulumi.getter
+    def adopt(self) -> pulumi.Input[Optional[_builtins.bool]]:
+        """
+        Keep a cacerts secret ristio did not make (ristioctl's) and mark it ristio's, instead of refusing it. ClusterCA has checked that its intermediate comes from the mesh root.
+        """
+        return pulumi.get(self, "adopt")
+
+    @adopt.setter
+    def adopt(self, value: pulumi.Input[Optional[_builtins.bool]]):
+        pulumi.set(self, "adopt", value)
+
+    @_builtins.property
     @pulumi.getter(name="extraRootCertPems")
     def extra_root_cert_pems(self) -> pulumi.Input[Optional[Sequence[pulumi.Input[_builtins.str]]]]:
         """
@@ -142,6 +158,7 @@ class CACerts(pulumi.CustomResource):
     def __init__(__self__,
                  resource_name: str,
                  opts: Optional[pulumi.ResourceOptions] = None,
+                 adopt: pulumi.Input[Optional[_builtins.bool]] = None,
                  ca_cert_pem: pulumi.Input[Optional[_builtins.str]] = None,
                  ca_key_pem: pulumi.Input[Optional[_builtins.str]] = None,
                  cert_chain_pem: pulumi.Input[Optional[_builtins.str]] = None,
@@ -155,6 +172,7 @@ class CACerts(pulumi.CustomResource):
 
         :param str resource_name: The name of the resource.
         :param pulumi.ResourceOptions opts: Options for the resource.
+        :param pulumi.Input[_builtins.bool] adopt: Keep a cacerts secret ristio did not make (ristioctl's) and mark it ristio's, instead of refusing it. ClusterCA has checked that its intermediate comes from the mesh root.
         :param pulumi.Input[_builtins.str] ca_cert_pem: The intermediate certificate (ca-cert.pem).
         :param pulumi.Input[_builtins.str] ca_key_pem: The intermediate key (ca-key.pem).
         :param pulumi.Input[_builtins.str] cert_chain_pem: The intermediate then the root (cert-chain.pem).
@@ -187,6 +205,7 @@ class CACerts(pulumi.CustomResource):
     def _internal_init(__self__,
                  resource_name: str,
                  opts: Optional[pulumi.ResourceOptions] = None,
+                 adopt: pulumi.Input[Optional[_builtins.bool]] = None,
                  ca_cert_pem: pulumi.Input[Optional[_builtins.str]] = None,
                  ca_key_pem: pulumi.Input[Optional[_builtins.str]] = None,
                  cert_chain_pem: pulumi.Input[Optional[_builtins.str]] = None,
@@ -203,6 +222,7 @@ class CACerts(pulumi.CustomResource):
                 raise TypeError('__props__ is only valid when passed in combination with a valid opts.id to get an existing resource')
             __props__ = CACertsArgs.__new__(CACertsArgs)
 
+            __props__.__dict__["adopt"] = adopt
             if ca_cert_pem is None and not opts.urn:
                 raise TypeError("Missing required property 'ca_cert_pem'")
             __props__.__dict__["ca_cert_pem"] = ca_cert_pem
@@ -248,6 +268,7 @@ class CACerts(pulumi.CustomResource):
 
         __props__ = CACertsArgs.__new__(CACertsArgs)
 
+        __props__.__dict__["adopt"] = None
         __props__.__dict__["ca_cert_pem"] = None
         __props__.__dict__["ca_key_pem"] = None
         __props__.__dict__["cert_chain_pem"] = None
@@ -264,6 +285,14 @@ class CACerts(pulumi.CustomResource):
             opts: Optional[pulumi.ResourceOptions] = None) -> pulumi.Output[bool]:
         __props__: dict = {}
         return pulumi.runtime.exists_resource(None, 'ristio:index:CACerts', id, __props__, opts or pulumi.ResourceOptions())
+
+    @_builtins.property
+    @pulumi.getter
+    def adopt(self) -> pulumi.Output[Optional[_builtins.bool]]:
+        """
+        Keep a cacerts secret ristio did not make (ristioctl's) and mark it ristio's, instead of refusing it. ClusterCA has checked that its intermediate comes from the mesh root.
+        """
+        return pulumi.get(self, "adopt")
 
     @_builtins.property
     @pulumi.getter(name="caCertPem")

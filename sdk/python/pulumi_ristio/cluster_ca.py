@@ -13,6 +13,8 @@ if sys.version_info >= (3, 11):
 else:
     from typing_extensions import NotRequired, TypedDict, TypeAlias
 from . import _utilities
+from . import outputs
+from ._inputs import *
 
 __all__ = ['ClusterCAArgs', 'ClusterCA']
 
@@ -22,6 +24,7 @@ class ClusterCAArgs:
                  cluster: pulumi.Input[_builtins.str],
                  root_cert_pem: pulumi.Input[_builtins.str],
                  root_key_pem: pulumi.Input[_builtins.str],
+                 adopt_from: pulumi.Input[Optional['ClusterConnectionArgs']] = None,
                  key_type: pulumi.Input[Optional[_builtins.str]] = None,
                  renew_before_hours: pulumi.Input[Optional[_builtins.int]] = None,
                  root_key_password: pulumi.Input[Optional[_builtins.str]] = None,
@@ -35,6 +38,7 @@ class ClusterCAArgs:
         :param pulumi.Input[_builtins.str] cluster: The cluster's name; it becomes L=<cluster> in the subject.
         :param pulumi.Input[_builtins.str] root_cert_pem: The root certificate that signs this intermediate.
         :param pulumi.Input[_builtins.str] root_key_pem: The root key, PEM, possibly encrypted with rootKeyPassword.
+        :param pulumi.Input['ClusterConnectionArgs'] adopt_from: Adopt the intermediate of this cluster's live cacerts (made by ristioctl or by hand) when rootCertPem issued it and it is not due for renewal, instead of issuing a new one; one issued by another root is refused. Read once, at create.
         :param pulumi.Input[_builtins.str] key_type: Key algorithm: RSA or ECDSA.
         :param pulumi.Input[_builtins.int] renew_before_hours: Reissue the intermediate on `pulumi up` once it is this close to expiry. Default: a fifth of its lifetime.
         :param pulumi.Input[_builtins.str] root_key_password: Password of an encrypted rootKeyPem.
@@ -46,6 +50,8 @@ class ClusterCAArgs:
         pulumi.set(__self__, "cluster", cluster)
         pulumi.set(__self__, "root_cert_pem", root_cert_pem)
         pulumi.set(__self__, "root_key_pem", root_key_pem)
+        if adopt_from is not None:
+            pulumi.set(__self__, "adopt_from", adopt_from)
         if key_type is None:
             key_type = 'RSA'
         if key_type is not None:
@@ -102,6 +108,18 @@ class ClusterCAArgs:
     @root_key_pem.setter
     def root_key_pem(self, value: pulumi.Input[_builtins.str]):
         pulumi.set(self, "root_key_pem", value)
+
+    @_builtins.property
+    @pulumi.getter(name="adoptFrom")
+    def adopt_from(self) -> pulumi.Input[Optional['ClusterConnectionArgs']]:
+        """
+        Adopt the intermediate of this cluster's live cacerts (made by ristioctl or by hand) when rootCertPem issued it and it is not due for renewal, instead of issuing a new one; one issued by another root is refused. Read once, at create.
+        """
+        return pulumi.get(self, "adopt_from")
+
+    @adopt_from.setter
+    def adopt_from(self, value: pulumi.Input[Optional['ClusterConnectionArgs']]):
+        pulumi.set(self, "adopt_from", value)
 
     @_builtins.property
     @pulumi.getter(name="keyType")
@@ -194,6 +212,7 @@ class ClusterCA(pulumi.CustomResource):
     def __init__(__self__,
                  resource_name: str,
                  opts: Optional[pulumi.ResourceOptions] = None,
+                 adopt_from: pulumi.Input[Optional[Union['ClusterConnectionArgs', 'ClusterConnectionArgsDict', 'outputs.ClusterConnection']]] = None,
                  cluster: pulumi.Input[Optional[_builtins.str]] = None,
                  key_type: pulumi.Input[Optional[_builtins.str]] = None,
                  renew_before_hours: pulumi.Input[Optional[_builtins.int]] = None,
@@ -210,6 +229,7 @@ class ClusterCA(pulumi.CustomResource):
 
         :param str resource_name: The name of the resource.
         :param pulumi.ResourceOptions opts: Options for the resource.
+        :param pulumi.Input[Union['ClusterConnectionArgs', 'ClusterConnectionArgsDict', 'outputs.ClusterConnection']] adopt_from: Adopt the intermediate of this cluster's live cacerts (made by ristioctl or by hand) when rootCertPem issued it and it is not due for renewal, instead of issuing a new one; one issued by another root is refused. Read once, at create.
         :param pulumi.Input[_builtins.str] cluster: The cluster's name; it becomes L=<cluster> in the subject.
         :param pulumi.Input[_builtins.str] key_type: Key algorithm: RSA or ECDSA.
         :param pulumi.Input[_builtins.int] renew_before_hours: Reissue the intermediate on `pulumi up` once it is this close to expiry. Default: a fifth of its lifetime.
@@ -245,6 +265,7 @@ class ClusterCA(pulumi.CustomResource):
     def _internal_init(__self__,
                  resource_name: str,
                  opts: Optional[pulumi.ResourceOptions] = None,
+                 adopt_from: pulumi.Input[Optional[Union['ClusterConnectionArgs', 'ClusterConnectionArgsDict', 'outputs.ClusterConnection']]] = None,
                  cluster: pulumi.Input[Optional[_builtins.str]] = None,
                  key_type: pulumi.Input[Optional[_builtins.str]] = None,
                  renew_before_hours: pulumi.Input[Optional[_builtins.int]] = None,
@@ -264,6 +285,7 @@ class ClusterCA(pulumi.CustomResource):
                 raise TypeError('__props__ is only valid when passed in combination with a valid opts.id to get an existing resource')
             __props__ = ClusterCAArgs.__new__(ClusterCAArgs)
 
+            __props__.__dict__["adopt_from"] = adopt_from
             if cluster is None and not opts.urn:
                 raise TypeError("Missing required property 'cluster'")
             __props__.__dict__["cluster"] = cluster
@@ -314,6 +336,7 @@ class ClusterCA(pulumi.CustomResource):
 
         __props__ = ClusterCAArgs.__new__(ClusterCAArgs)
 
+        __props__.__dict__["adopt_from"] = None
         __props__.__dict__["cert_chain_pem"] = None
         __props__.__dict__["cert_pem"] = None
         __props__.__dict__["cluster"] = None
@@ -335,6 +358,14 @@ class ClusterCA(pulumi.CustomResource):
             opts: Optional[pulumi.ResourceOptions] = None) -> pulumi.Output[bool]:
         __props__: dict = {}
         return pulumi.runtime.exists_resource(None, 'ristio:index:ClusterCA', id, __props__, opts or pulumi.ResourceOptions())
+
+    @_builtins.property
+    @pulumi.getter(name="adoptFrom")
+    def adopt_from(self) -> pulumi.Output[Optional['outputs.ClusterConnection']]:
+        """
+        Adopt the intermediate of this cluster's live cacerts (made by ristioctl or by hand) when rootCertPem issued it and it is not due for renewal, instead of issuing a new one; one issued by another root is refused. Read once, at create.
+        """
+        return pulumi.get(self, "adopt_from")
 
     @_builtins.property
     @pulumi.getter(name="certChainPem")

@@ -24,6 +24,7 @@ class EastWestGatewayArgs:
                  cluster: pulumi.Input['ClusterConnectionArgs'],
                  istio_version: pulumi.Input[_builtins.str],
                  network: pulumi.Input[_builtins.str],
+                 adopt: pulumi.Input[Optional[_builtins.bool]] = None,
                  chart_directory: pulumi.Input[Optional[_builtins.str]] = None,
                  chart_repository: pulumi.Input[Optional[_builtins.str]] = None,
                  gateway_address: pulumi.Input[Optional[_builtins.str]] = None,
@@ -38,6 +39,7 @@ class EastWestGatewayArgs:
         :param pulumi.Input['ClusterConnectionArgs'] cluster: The cluster to install into.
         :param pulumi.Input[_builtins.str] istio_version: Istio version: the gateway chart version (and image tag).
         :param pulumi.Input[_builtins.str] network: The network this gateway serves (networkGateway).
+        :param pulumi.Input[_builtins.bool] adopt: Take over an east-west gateway and cross-network-gateway made by istioctl and kubectl: the Service keeps its load balancer and address, the Deployment rolls onto the gateway chart, and istioctl's leftover service account and role go once it has.
         :param pulumi.Input[_builtins.str] chart_directory: Local directory holding base, istiod and gateway as chart directories or .tgz files. Wins over chartRepository.
         :param pulumi.Input[_builtins.str] chart_repository: Helm repository of Istio's charts: an https:// repo or an oci:// registry.
         :param pulumi.Input[_builtins.str] gateway_address: A fixed address for this gateway: no wait for a load balancer; the address is reported as is.
@@ -50,6 +52,8 @@ class EastWestGatewayArgs:
         pulumi.set(__self__, "cluster", cluster)
         pulumi.set(__self__, "istio_version", istio_version)
         pulumi.set(__self__, "network", network)
+        if adopt is not None:
+            pulumi.set(__self__, "adopt", adopt)
         if chart_directory is not None:
             pulumi.set(__self__, "chart_directory", chart_directory)
         if chart_repository is None:
@@ -108,6 +112,18 @@ class EastWestGatewayArgs:
     @network.setter
     def network(self, value: pulumi.Input[_builtins.str]):
         pulumi.set(self, "network", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def adopt(self) -> pulumi.Input[Optional[_builtins.bool]]:
+        """
+        Take over an east-west gateway and cross-network-gateway made by istioctl and kubectl: the Service keeps its load balancer and address, the Deployment rolls onto the gateway chart, and istioctl's leftover service account and role go once it has.
+        """
+        return pulumi.get(self, "adopt")
+
+    @adopt.setter
+    def adopt(self, value: pulumi.Input[Optional[_builtins.bool]]):
+        pulumi.set(self, "adopt", value)
 
     @_builtins.property
     @pulumi.getter(name="chartDirectory")
@@ -212,6 +228,7 @@ class EastWestGateway(pulumi.CustomResource):
     def __init__(__self__,
                  resource_name: str,
                  opts: Optional[pulumi.ResourceOptions] = None,
+                 adopt: pulumi.Input[Optional[_builtins.bool]] = None,
                  chart_directory: pulumi.Input[Optional[_builtins.str]] = None,
                  chart_repository: pulumi.Input[Optional[_builtins.str]] = None,
                  cluster: pulumi.Input[Optional[Union['ClusterConnectionArgs', 'ClusterConnectionArgsDict', 'outputs.ClusterConnection']]] = None,
@@ -229,6 +246,7 @@ class EastWestGateway(pulumi.CustomResource):
 
         :param str resource_name: The name of the resource.
         :param pulumi.ResourceOptions opts: Options for the resource.
+        :param pulumi.Input[_builtins.bool] adopt: Take over an east-west gateway and cross-network-gateway made by istioctl and kubectl: the Service keeps its load balancer and address, the Deployment rolls onto the gateway chart, and istioctl's leftover service account and role go once it has.
         :param pulumi.Input[_builtins.str] chart_directory: Local directory holding base, istiod and gateway as chart directories or .tgz files. Wins over chartRepository.
         :param pulumi.Input[_builtins.str] chart_repository: Helm repository of Istio's charts: an https:// repo or an oci:// registry.
         :param pulumi.Input[Union['ClusterConnectionArgs', 'ClusterConnectionArgsDict', 'outputs.ClusterConnection']] cluster: The cluster to install into.
@@ -265,6 +283,7 @@ class EastWestGateway(pulumi.CustomResource):
     def _internal_init(__self__,
                  resource_name: str,
                  opts: Optional[pulumi.ResourceOptions] = None,
+                 adopt: pulumi.Input[Optional[_builtins.bool]] = None,
                  chart_directory: pulumi.Input[Optional[_builtins.str]] = None,
                  chart_repository: pulumi.Input[Optional[_builtins.str]] = None,
                  cluster: pulumi.Input[Optional[Union['ClusterConnectionArgs', 'ClusterConnectionArgsDict', 'outputs.ClusterConnection']]] = None,
@@ -285,6 +304,7 @@ class EastWestGateway(pulumi.CustomResource):
                 raise TypeError('__props__ is only valid when passed in combination with a valid opts.id to get an existing resource')
             __props__ = EastWestGatewayArgs.__new__(EastWestGatewayArgs)
 
+            __props__.__dict__["adopt"] = adopt
             __props__.__dict__["chart_directory"] = chart_directory
             if chart_repository is None:
                 chart_repository = 'https://istio-release.storage.googleapis.com/charts'
@@ -334,6 +354,7 @@ class EastWestGateway(pulumi.CustomResource):
         __props__ = EastWestGatewayArgs.__new__(EastWestGatewayArgs)
 
         __props__.__dict__["address"] = None
+        __props__.__dict__["adopt"] = None
         __props__.__dict__["chart_directory"] = None
         __props__.__dict__["chart_repository"] = None
         __props__.__dict__["cluster"] = None
@@ -362,6 +383,14 @@ class EastWestGateway(pulumi.CustomResource):
         The gateway's address: the fixed gatewayAddress, or the Service's load-balancer IP or hostname.
         """
         return pulumi.get(self, "address")
+
+    @_builtins.property
+    @pulumi.getter
+    def adopt(self) -> pulumi.Output[Optional[_builtins.bool]]:
+        """
+        Take over an east-west gateway and cross-network-gateway made by istioctl and kubectl: the Service keeps its load balancer and address, the Deployment rolls onto the gateway chart, and istioctl's leftover service account and role go once it has.
+        """
+        return pulumi.get(self, "adopt")
 
     @_builtins.property
     @pulumi.getter(name="chartDirectory")

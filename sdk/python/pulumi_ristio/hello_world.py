@@ -23,6 +23,7 @@ class HelloWorldArgs:
     def __init__(__self__, *,
                  cluster: pulumi.Input['ClusterConnectionArgs'],
                  sample_version: pulumi.Input[_builtins.str],
+                 adopt: pulumi.Input[Optional[_builtins.bool]] = None,
                  namespace: pulumi.Input[Optional[_builtins.str]] = None,
                  proxy_revision: pulumi.Input[Optional[_builtins.str]] = None,
                  revision: pulumi.Input[Optional[_builtins.str]] = None,
@@ -33,6 +34,7 @@ class HelloWorldArgs:
 
         :param pulumi.Input['ClusterConnectionArgs'] cluster: The cluster to deploy into.
         :param pulumi.Input[_builtins.str] sample_version: helloworld version deployed here: v1 or v2.
+        :param pulumi.Input[_builtins.bool] adopt: Take over the sample's objects applied by ristioctl instead of refusing them.
         :param pulumi.Input[_builtins.str] namespace: Namespace of the sample.
         :param pulumi.Input[_builtins.str] proxy_revision: The revision the default tag points at, for a sample that follows the tag (no revision): a change restarts its pods so that revision injects them.
         :param pulumi.Input[_builtins.str] revision: Istio revision: the namespace is labelled istio.io/rev=<revision> instead of istio-injection=enabled.
@@ -41,6 +43,8 @@ class HelloWorldArgs:
         """
         pulumi.set(__self__, "cluster", cluster)
         pulumi.set(__self__, "sample_version", sample_version)
+        if adopt is not None:
+            pulumi.set(__self__, "adopt", adopt)
         if namespace is None:
             namespace = 'sample'
         if namespace is not None:
@@ -81,6 +85,18 @@ class HelloWorldArgs:
     @sample_version.setter
     def sample_version(self, value: pulumi.Input[_builtins.str]):
         pulumi.set(self, "sample_version", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def adopt(self) -> pulumi.Input[Optional[_builtins.bool]]:
+        """
+        Take over the sample's objects applied by ristioctl instead of refusing them.
+        """
+        return pulumi.get(self, "adopt")
+
+    @adopt.setter
+    def adopt(self, value: pulumi.Input[Optional[_builtins.bool]]):
+        pulumi.set(self, "adopt", value)
 
     @_builtins.property
     @pulumi.getter
@@ -149,6 +165,7 @@ class HelloWorld(pulumi.CustomResource):
     def __init__(__self__,
                  resource_name: str,
                  opts: Optional[pulumi.ResourceOptions] = None,
+                 adopt: pulumi.Input[Optional[_builtins.bool]] = None,
                  cluster: pulumi.Input[Optional[Union['ClusterConnectionArgs', 'ClusterConnectionArgsDict', 'outputs.ClusterConnection']]] = None,
                  namespace: pulumi.Input[Optional[_builtins.str]] = None,
                  proxy_revision: pulumi.Input[Optional[_builtins.str]] = None,
@@ -162,6 +179,7 @@ class HelloWorld(pulumi.CustomResource):
 
         :param str resource_name: The name of the resource.
         :param pulumi.ResourceOptions opts: Options for the resource.
+        :param pulumi.Input[_builtins.bool] adopt: Take over the sample's objects applied by ristioctl instead of refusing them.
         :param pulumi.Input[Union['ClusterConnectionArgs', 'ClusterConnectionArgsDict', 'outputs.ClusterConnection']] cluster: The cluster to deploy into.
         :param pulumi.Input[_builtins.str] namespace: Namespace of the sample.
         :param pulumi.Input[_builtins.str] proxy_revision: The revision the default tag points at, for a sample that follows the tag (no revision): a change restarts its pods so that revision injects them.
@@ -194,6 +212,7 @@ class HelloWorld(pulumi.CustomResource):
     def _internal_init(__self__,
                  resource_name: str,
                  opts: Optional[pulumi.ResourceOptions] = None,
+                 adopt: pulumi.Input[Optional[_builtins.bool]] = None,
                  cluster: pulumi.Input[Optional[Union['ClusterConnectionArgs', 'ClusterConnectionArgsDict', 'outputs.ClusterConnection']]] = None,
                  namespace: pulumi.Input[Optional[_builtins.str]] = None,
                  proxy_revision: pulumi.Input[Optional[_builtins.str]] = None,
@@ -210,6 +229,7 @@ class HelloWorld(pulumi.CustomResource):
                 raise TypeError('__props__ is only valid when passed in combination with a valid opts.id to get an existing resource')
             __props__ = HelloWorldArgs.__new__(HelloWorldArgs)
 
+            __props__.__dict__["adopt"] = adopt
             if cluster is None and not opts.urn:
                 raise TypeError("Missing required property 'cluster'")
             __props__.__dict__["cluster"] = cluster
@@ -251,6 +271,7 @@ class HelloWorld(pulumi.CustomResource):
 
         __props__ = HelloWorldArgs.__new__(HelloWorldArgs)
 
+        __props__.__dict__["adopt"] = None
         __props__.__dict__["cluster"] = None
         __props__.__dict__["created_namespace"] = None
         __props__.__dict__["namespace"] = None
@@ -267,6 +288,14 @@ class HelloWorld(pulumi.CustomResource):
             opts: Optional[pulumi.ResourceOptions] = None) -> pulumi.Output[bool]:
         __props__: dict = {}
         return pulumi.runtime.exists_resource(None, 'ristio:index:HelloWorld', id, __props__, opts or pulumi.ResourceOptions())
+
+    @_builtins.property
+    @pulumi.getter
+    def adopt(self) -> pulumi.Output[Optional[_builtins.bool]]:
+        """
+        Take over the sample's objects applied by ristioctl instead of refusing them.
+        """
+        return pulumi.get(self, "adopt")
 
     @_builtins.property
     @pulumi.getter

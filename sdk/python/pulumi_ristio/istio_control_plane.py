@@ -25,6 +25,7 @@ class IstioControlPlaneArgs:
                  istio_version: pulumi.Input[_builtins.str],
                  mesh_id: pulumi.Input[_builtins.str],
                  network: pulumi.Input[_builtins.str],
+                 adopt: pulumi.Input[Optional[_builtins.bool]] = None,
                  chart_directory: pulumi.Input[Optional[_builtins.str]] = None,
                  chart_repository: pulumi.Input[Optional[_builtins.str]] = None,
                  istiod_values: pulumi.Input[Optional[Mapping[str, Any]]] = None,
@@ -38,6 +39,7 @@ class IstioControlPlaneArgs:
         :param pulumi.Input[_builtins.str] istio_version: Istio version: the chart version (and image tag).
         :param pulumi.Input[_builtins.str] mesh_id: Istio's global.meshID.
         :param pulumi.Input[_builtins.str] network: The cluster's network: namespace label topology.istio.io/network and global.network.
+        :param pulumi.Input[_builtins.bool] adopt: Take over an `istioctl install` instead of refusing it: istio-base and istiod become Helm releases with Helm's take-ownership (istiod's keeps istioctl's name, istio, so its pods keep their labels), and istioctl's default revision tag gives way to the release's own injector.
         :param pulumi.Input[_builtins.str] chart_directory: Local directory holding base, istiod and gateway as chart directories or .tgz files. Wins over chartRepository.
         :param pulumi.Input[_builtins.str] chart_repository: Helm repository of Istio's charts: an https:// repo or an oci:// registry.
         :param pulumi.Input[Mapping[str, Any]] istiod_values: Extra Helm values for istiod, merged over ristio's.
@@ -49,6 +51,8 @@ class IstioControlPlaneArgs:
         pulumi.set(__self__, "istio_version", istio_version)
         pulumi.set(__self__, "mesh_id", mesh_id)
         pulumi.set(__self__, "network", network)
+        if adopt is not None:
+            pulumi.set(__self__, "adopt", adopt)
         if chart_directory is not None:
             pulumi.set(__self__, "chart_directory", chart_directory)
         if chart_repository is None:
@@ -113,6 +117,18 @@ class IstioControlPlaneArgs:
     @network.setter
     def network(self, value: pulumi.Input[_builtins.str]):
         pulumi.set(self, "network", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def adopt(self) -> pulumi.Input[Optional[_builtins.bool]]:
+        """
+        Take over an `istioctl install` instead of refusing it: istio-base and istiod become Helm releases with Helm's take-ownership (istiod's keeps istioctl's name, istio, so its pods keep their labels), and istioctl's default revision tag gives way to the release's own injector.
+        """
+        return pulumi.get(self, "adopt")
+
+    @adopt.setter
+    def adopt(self, value: pulumi.Input[Optional[_builtins.bool]]):
+        pulumi.set(self, "adopt", value)
 
     @_builtins.property
     @pulumi.getter(name="chartDirectory")
@@ -193,6 +209,7 @@ class IstioControlPlane(pulumi.CustomResource):
     def __init__(__self__,
                  resource_name: str,
                  opts: Optional[pulumi.ResourceOptions] = None,
+                 adopt: pulumi.Input[Optional[_builtins.bool]] = None,
                  chart_directory: pulumi.Input[Optional[_builtins.str]] = None,
                  chart_repository: pulumi.Input[Optional[_builtins.str]] = None,
                  cluster: pulumi.Input[Optional[Union['ClusterConnectionArgs', 'ClusterConnectionArgsDict', 'outputs.ClusterConnection']]] = None,
@@ -209,6 +226,7 @@ class IstioControlPlane(pulumi.CustomResource):
 
         :param str resource_name: The name of the resource.
         :param pulumi.ResourceOptions opts: Options for the resource.
+        :param pulumi.Input[_builtins.bool] adopt: Take over an `istioctl install` instead of refusing it: istio-base and istiod become Helm releases with Helm's take-ownership (istiod's keeps istioctl's name, istio, so its pods keep their labels), and istioctl's default revision tag gives way to the release's own injector.
         :param pulumi.Input[_builtins.str] chart_directory: Local directory holding base, istiod and gateway as chart directories or .tgz files. Wins over chartRepository.
         :param pulumi.Input[_builtins.str] chart_repository: Helm repository of Istio's charts: an https:// repo or an oci:// registry.
         :param pulumi.Input[Union['ClusterConnectionArgs', 'ClusterConnectionArgsDict', 'outputs.ClusterConnection']] cluster: The cluster to install into.
@@ -244,6 +262,7 @@ class IstioControlPlane(pulumi.CustomResource):
     def _internal_init(__self__,
                  resource_name: str,
                  opts: Optional[pulumi.ResourceOptions] = None,
+                 adopt: pulumi.Input[Optional[_builtins.bool]] = None,
                  chart_directory: pulumi.Input[Optional[_builtins.str]] = None,
                  chart_repository: pulumi.Input[Optional[_builtins.str]] = None,
                  cluster: pulumi.Input[Optional[Union['ClusterConnectionArgs', 'ClusterConnectionArgsDict', 'outputs.ClusterConnection']]] = None,
@@ -263,6 +282,7 @@ class IstioControlPlane(pulumi.CustomResource):
                 raise TypeError('__props__ is only valid when passed in combination with a valid opts.id to get an existing resource')
             __props__ = IstioControlPlaneArgs.__new__(IstioControlPlaneArgs)
 
+            __props__.__dict__["adopt"] = adopt
             __props__.__dict__["chart_directory"] = chart_directory
             if chart_repository is None:
                 chart_repository = 'https://istio-release.storage.googleapis.com/charts'
@@ -312,6 +332,7 @@ class IstioControlPlane(pulumi.CustomResource):
 
         __props__ = IstioControlPlaneArgs.__new__(IstioControlPlaneArgs)
 
+        __props__.__dict__["adopt"] = None
         __props__.__dict__["base_revision"] = None
         __props__.__dict__["base_status"] = None
         __props__.__dict__["chart_directory"] = None
@@ -334,6 +355,14 @@ class IstioControlPlane(pulumi.CustomResource):
             opts: Optional[pulumi.ResourceOptions] = None) -> pulumi.Output[bool]:
         __props__: dict = {}
         return pulumi.runtime.exists_resource(None, 'ristio:index:IstioControlPlane', id, __props__, opts or pulumi.ResourceOptions())
+
+    @_builtins.property
+    @pulumi.getter
+    def adopt(self) -> pulumi.Output[Optional[_builtins.bool]]:
+        """
+        Take over an `istioctl install` instead of refusing it: istio-base and istiod become Helm releases with Helm's take-ownership (istiod's keeps istioctl's name, istio, so its pods keep their labels), and istioctl's default revision tag gives way to the release's own injector.
+        """
+        return pulumi.get(self, "adopt")
 
     @_builtins.property
     @pulumi.getter(name="baseRevision")

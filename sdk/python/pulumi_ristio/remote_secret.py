@@ -23,6 +23,7 @@ class RemoteSecretArgs:
     def __init__(__self__, *,
                  source: pulumi.Input['ClusterConnectionArgs'],
                  target: pulumi.Input['ClusterConnectionArgs'],
+                 adopt: pulumi.Input[Optional[_builtins.bool]] = None,
                  reader_token_mode: pulumi.Input[Optional[_builtins.str]] = None,
                  reader_token_ttl_hours: pulumi.Input[Optional[_builtins.int]] = None,
                  remote_api_server: pulumi.Input[Optional[_builtins.str]] = None,
@@ -32,6 +33,7 @@ class RemoteSecretArgs:
 
         :param pulumi.Input['ClusterConnectionArgs'] source: The cluster to be watched: the kubeconfig in the secret points at it.
         :param pulumi.Input['ClusterConnectionArgs'] target: The cluster whose istiod watches the source: the secret is written there.
+        :param pulumi.Input[_builtins.bool] adopt: Rewrite a remote secret made by `istioctl create-remote-secret` in place (same name: istiod sees an update, not a removal) instead of refusing it.
         :param pulumi.Input[_builtins.str] reader_token_mode: tokenRequest (bounded tokens from the TokenRequest API, reissued by `pulumi up` past 80% of their life) or serviceAccountSecret (the long-lived token secret istioctl makes).
         :param pulumi.Input[_builtins.int] reader_token_ttl_hours: Lifetime of a tokenRequest token, in hours.
         :param pulumi.Input[_builtins.str] remote_api_server: API-server URL the target uses to reach the source, in place of the source kubeconfig's server (a private endpoint or an access proxy).
@@ -39,6 +41,8 @@ class RemoteSecretArgs:
         """
         pulumi.set(__self__, "source", source)
         pulumi.set(__self__, "target", target)
+        if adopt is not None:
+            pulumi.set(__self__, "adopt", adopt)
         if reader_token_mode is None:
             reader_token_mode = 'tokenRequest'
         if reader_token_mode is not None:
@@ -77,6 +81,18 @@ class RemoteSecretArgs:
     @target.setter
     def target(self, value: pulumi.Input['ClusterConnectionArgs']):
         pulumi.set(self, "target", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def adopt(self) -> pulumi.Input[Optional[_builtins.bool]]:
+        """
+        Rewrite a remote secret made by `istioctl create-remote-secret` in place (same name: istiod sees an update, not a removal) instead of refusing it.
+        """
+        return pulumi.get(self, "adopt")
+
+    @adopt.setter
+    def adopt(self, value: pulumi.Input[Optional[_builtins.bool]]):
+        pulumi.set(self, "adopt", value)
 
     @_builtins.property
     @pulumi.getter(name="readerTokenMode")
@@ -133,6 +149,7 @@ class RemoteSecret(pulumi.CustomResource):
     def __init__(__self__,
                  resource_name: str,
                  opts: Optional[pulumi.ResourceOptions] = None,
+                 adopt: pulumi.Input[Optional[_builtins.bool]] = None,
                  reader_token_mode: pulumi.Input[Optional[_builtins.str]] = None,
                  reader_token_ttl_hours: pulumi.Input[Optional[_builtins.int]] = None,
                  remote_api_server: pulumi.Input[Optional[_builtins.str]] = None,
@@ -145,6 +162,7 @@ class RemoteSecret(pulumi.CustomResource):
 
         :param str resource_name: The name of the resource.
         :param pulumi.ResourceOptions opts: Options for the resource.
+        :param pulumi.Input[_builtins.bool] adopt: Rewrite a remote secret made by `istioctl create-remote-secret` in place (same name: istiod sees an update, not a removal) instead of refusing it.
         :param pulumi.Input[_builtins.str] reader_token_mode: tokenRequest (bounded tokens from the TokenRequest API, reissued by `pulumi up` past 80% of their life) or serviceAccountSecret (the long-lived token secret istioctl makes).
         :param pulumi.Input[_builtins.int] reader_token_ttl_hours: Lifetime of a tokenRequest token, in hours.
         :param pulumi.Input[_builtins.str] remote_api_server: API-server URL the target uses to reach the source, in place of the source kubeconfig's server (a private endpoint or an access proxy).
@@ -176,6 +194,7 @@ class RemoteSecret(pulumi.CustomResource):
     def _internal_init(__self__,
                  resource_name: str,
                  opts: Optional[pulumi.ResourceOptions] = None,
+                 adopt: pulumi.Input[Optional[_builtins.bool]] = None,
                  reader_token_mode: pulumi.Input[Optional[_builtins.str]] = None,
                  reader_token_ttl_hours: pulumi.Input[Optional[_builtins.int]] = None,
                  remote_api_server: pulumi.Input[Optional[_builtins.str]] = None,
@@ -191,6 +210,7 @@ class RemoteSecret(pulumi.CustomResource):
                 raise TypeError('__props__ is only valid when passed in combination with a valid opts.id to get an existing resource')
             __props__ = RemoteSecretArgs.__new__(RemoteSecretArgs)
 
+            __props__.__dict__["adopt"] = adopt
             if reader_token_mode is None:
                 reader_token_mode = 'tokenRequest'
             __props__.__dict__["reader_token_mode"] = reader_token_mode
@@ -235,6 +255,7 @@ class RemoteSecret(pulumi.CustomResource):
 
         __props__ = RemoteSecretArgs.__new__(RemoteSecretArgs)
 
+        __props__.__dict__["adopt"] = None
         __props__.__dict__["applied_checksum"] = None
         __props__.__dict__["checksum"] = None
         __props__.__dict__["reader_token_mode"] = None
@@ -254,6 +275,14 @@ class RemoteSecret(pulumi.CustomResource):
             opts: Optional[pulumi.ResourceOptions] = None) -> pulumi.Output[bool]:
         __props__: dict = {}
         return pulumi.runtime.exists_resource(None, 'ristio:index:RemoteSecret', id, __props__, opts or pulumi.ResourceOptions())
+
+    @_builtins.property
+    @pulumi.getter
+    def adopt(self) -> pulumi.Output[Optional[_builtins.bool]]:
+        """
+        Rewrite a remote secret made by `istioctl create-remote-secret` in place (same name: istiod sees an update, not a removal) instead of refusing it.
+        """
+        return pulumi.get(self, "adopt")
 
     @_builtins.property
     @pulumi.getter(name="appliedChecksum")
