@@ -99,9 +99,11 @@ func (r *ClusterCA) due(cert *x509.Certificate, renewBeforeHours *int) bool {
 // adopt keeps the intermediate of the live cacerts that ristioctl (or anyone
 // but ristio) wrote, when the mesh root issued it and it is not due for
 // renewal: it is what the cluster's workload certificates chain to today.
-// One from another root is refused, during preview when the root is known
-// then: replacing it would break mTLS with the other clusters. It returns
-// nil to issue a new intermediate.
+// One from another root is refused, since replacing it would break mTLS
+// with the other clusters; that happens at the start of up, before anything
+// is written to a cluster (everything there waits for the cluster's
+// cacerts). Preview, where the root is not known yet, reports what it will
+// judge. It returns nil to issue a new intermediate.
 func (r *ClusterCA) adopt(ctx context.Context, in ClusterCAArgs, preview bool) (*ClusterCAState, error) {
 	logger := p.GetLogger(ctx)
 	client, err := r.deps.kubeClient(*in.AdoptFrom)
@@ -115,8 +117,8 @@ func (r *ClusterCA) adopt(ctx context.Context, in ClusterCAArgs, preview bool) (
 	if live == nil || managedByRistio(live.Labels) {
 		return nil, nil
 	}
-	if in.RootCertPEM == "" { // not known until the root is created
-		logger.Infof("cluster %s: adopt %s/%s: its intermediate is kept if the mesh root issued it", in.Cluster, naming.IstioNamespace, naming.CACertsSecret)
+	if preview || in.RootCertPEM == "" { // the root's outputs are not known in preview
+		logger.Infof("cluster %s: adopt %s/%s: its intermediate is kept if the mesh root issued it (checked first thing in up)", in.Cluster, naming.IstioNamespace, naming.CACertsSecret)
 		return nil, nil
 	}
 	kept, cert, err := pki.AdoptCACerts(live.Data, []byte(in.RootCertPEM), r.deps.Now())
@@ -128,9 +130,6 @@ func (r *ClusterCA) adopt(ctx context.Context, in ClusterCAArgs, preview bool) (
 		return nil, nil
 	}
 	logger.Infof("cluster %s: adopt %s/%s: keeping intermediate %q, issued by the mesh root, valid until %s", in.Cluster, naming.IstioNamespace, naming.CACertsSecret, cert.Subject.String(), cert.NotAfter.UTC().Format(time.RFC3339))
-	if preview {
-		return nil, nil
-	}
 	return &ClusterCAState{
 		ClusterCAArgs: in,
 		CertPEM:       string(kept.CACert),

@@ -2,7 +2,6 @@ package provider
 
 import (
 	"context"
-	"encoding/pem"
 	"fmt"
 	"strings"
 	"time"
@@ -141,13 +140,6 @@ func validity(c CertificateArgs) time.Duration {
 func (r *RootCA) Create(ctx context.Context, req infer.CreateRequest[CertificateArgs]) (infer.CreateResponse[RootCAState], error) {
 	state := RootCAState{CertificateArgs: req.Inputs}
 	if req.DryRun {
-		// A brought certificate is known now: children that judge what a
-		// cluster holds against it (an adopted cacerts) can do so in preview.
-		if c := deref(req.Inputs.RootCertPEM); c != "" {
-			if cert, err := pki.ParseTrustedRoot([]byte(c), r.deps.Now()); err == nil {
-				state.CertPEM = string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cert.Raw}))
-			}
-		}
 		return infer.CreateResponse[RootCAState]{ID: req.Name, Output: state}, nil
 	}
 	now := r.deps.Now()

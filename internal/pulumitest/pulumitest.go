@@ -124,6 +124,33 @@ func CLIEnv(t testing.TB) map[string]string {
 	}
 }
 
+// ConverterEnv is Env with pulumi-converter-ristioctl, built from this tree,
+// next to the plugin on PATH, for `pulumi convert --from ristioctl`.
+func ConverterEnv(t testing.TB) map[string]string {
+	t.Helper()
+	env := Env(t)
+	build := exec.Command("go", "build", "-o", filepath.Join(PluginDir(t), "pulumi-converter-ristioctl"), "./cmd/pulumi-converter-ristioctl")
+	build.Dir = RepoRoot()
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("building the converter: %v\n%s", err, out)
+	}
+	return env
+}
+
+// Run runs the pinned CLI in dir with env added to this process's
+// environment, and returns what it printed.
+func Run(t testing.TB, env map[string]string, dir string, args ...string) (string, error) {
+	t.Helper()
+	cmd := exec.Command(filepath.Join(ToolsDir(), "bin", "pulumi"), args...)
+	cmd.Dir = dir
+	cmd.Env = os.Environ()
+	for k, v := range env {
+		cmd.Env = append(cmd.Env, k+"="+v)
+	}
+	out, err := cmd.CombinedOutput()
+	return string(out), err
+}
+
 // Command is the pinned Pulumi CLI.
 func Command(t testing.TB) auto.PulumiCommand {
 	t.Helper()

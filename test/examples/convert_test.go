@@ -2,7 +2,6 @@ package examples
 
 import (
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -12,47 +11,20 @@ import (
 	"github.com/ristio/pulumi-ristio/internal/pulumitest"
 )
 
-// converterOnPath builds pulumi-converter-ristioctl next to the test's
-// provider plugin, on the PATH of pulumitest.Env.
-func converterOnPath(t *testing.T) map[string]string {
-	t.Helper()
-	env := pulumitest.Env(t)
-	out := filepath.Join(pulumitest.PluginDir(t), "pulumi-converter-ristioctl")
-	build := exec.Command("go", "build", "-o", out, "./cmd/pulumi-converter-ristioctl")
-	build.Dir = pulumitest.RepoRoot()
-	if b, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("building the converter: %v\n%s", err, b)
-	}
-	return env
-}
-
 // convertExample runs `pulumi convert --from ristioctl --language <language>`
 // on a copy of examples/ristioctl/mesh.yaml (with a kubeconfig beside it)
 // and returns the CLI's environment and the folder it wrote.
 func convertExample(t *testing.T, language string) (env map[string]string, out string) {
 	t.Helper()
-	env = converterOnPath(t)
+	env = pulumitest.ConverterEnv(t)
 	src := t.TempDir()
 	copyFile(t, filepath.Join(pulumitest.RepoRoot(), "examples", "ristioctl", "mesh.yaml"), filepath.Join(src, "mesh.yaml"))
 	writeFile(t, filepath.Join(src, "kubeconfig.yaml"), fakeKubeconfig)
 	out = filepath.Join(t.TempDir(), "usmesh")
-	if log, err := pulumi(t, env, src, "convert", "--from", "ristioctl", "--language", language, "--out", out); err != nil {
+	if log, err := pulumitest.Run(t, env, src, "convert", "--from", "ristioctl", "--language", language, "--out", out); err != nil {
 		t.Fatalf("pulumi convert --language %s: %v\n%s", language, err, log)
 	}
 	return env, out
-}
-
-// pulumi runs the real CLI in dir.
-func pulumi(t *testing.T, env map[string]string, dir string, args ...string) (string, error) {
-	t.Helper()
-	cmd := exec.Command(filepath.Join(pulumitest.ToolsDir(), "bin", "pulumi"), args...)
-	cmd.Dir = dir
-	cmd.Env = os.Environ()
-	for k, v := range env {
-		cmd.Env = append(cmd.Env, k+"="+v)
-	}
-	out, err := cmd.CombinedOutput()
-	return string(out), err
 }
 
 // fakeKubeconfig has contexts cluster1 and cluster2 on servers nothing
@@ -119,10 +91,10 @@ func TestConvertRistioctlToYAML(t *testing.T) {
 
 	// The program runs: a preview lists the mesh and its children.
 	writeFile(t, filepath.Join(out, "kubeconfig.yaml"), fakeKubeconfig)
-	if log, err := pulumi(t, env, out, "stack", "init", "dev"); err != nil {
+	if log, err := pulumitest.Run(t, env, out, "stack", "init", "dev"); err != nil {
 		t.Fatalf("stack init: %v\n%s", err, log)
 	}
-	log, err := pulumi(t, env, out, "preview", "--non-interactive")
+	log, err := pulumitest.Run(t, env, out, "preview", "--non-interactive")
 	if err != nil {
 		t.Fatalf("pulumi preview of the converted program: %v\n%s", err, log)
 	}
@@ -139,7 +111,7 @@ func TestConvertRistioctlProblems(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs the Pulumi CLI")
 	}
-	env := converterOnPath(t)
+	env := pulumitest.ConverterEnv(t)
 	src := t.TempDir()
 	mesh, err := os.ReadFile(filepath.Join(pulumitest.RepoRoot(), "examples", "ristioctl", "mesh.yaml"))
 	if err != nil {
@@ -149,7 +121,7 @@ func TestConvertRistioctlProblems(t *testing.T) {
 	bad = strings.Replace(bad, "  meshID: usmesh\n  version: \"1.30.5\"\n  installHelloWorld: true\n---", "  meshID: eumesh\n  version: \"1.30.5\"\n  installHelloWorld: true\n---", 1)
 	writeFile(t, filepath.Join(src, "ristioctl.yaml"), bad)
 	out := filepath.Join(t.TempDir(), "out")
-	log, err := pulumi(t, env, src, "convert", "--from", "ristioctl", "--language", "yaml", "--out", out, "--", "ristioctl.yaml")
+	log, err := pulumitest.Run(t, env, src, "convert", "--from", "ristioctl", "--language", "yaml", "--out", out, "--", "ristioctl.yaml")
 	if err == nil {
 		t.Fatalf("convert of a bad file succeeded:\n%s", log)
 	}
