@@ -136,7 +136,7 @@ func TestProgram(t *testing.T) {
 		`sanSuffix = "mesh.example"`,
 		`password = secret(certificatePassword)`,
 		// versions differ, so each cluster keeps its own
-		"name = \"east\"\n\t\t\tkubeconfigFile = \"/k/east\"\n\t\t\tcontext = \"east\"\n\t\t\tistioVersion = \"1.29.0\"\n\t\t},",
+		"name = \"east\"\n\t\t\tkubeconfigFile = \"/k/east\"\n\t\t\tcontext = \"east\"\n\t\t\tistioVersion = \"1.29.0\"\n\t\t\tistiodValues = {",
 		"istioVersion = \"1.30.5\"\n\t\t\tinstallHelloWorld = true\n",
 		"value = mesh.gatewayAddresses",
 	} {
@@ -161,13 +161,19 @@ func TestProgram(t *testing.T) {
 	if strings.Contains(got, "adopt") || strings.Contains(got, "rootCertPem") {
 		t.Errorf("a new mesh adopts:\n%s", got)
 	}
+	// ristioctl's mesh config, as it meant it.
+	for _, want := range []string{"enablePrometheusMerge = false", `ISTIO_META_DNS_CAPTURE = "true"`, `ISTIO_META_DNS_AUTO_ALLOCATE = "true"`} {
+		if strings.Count(got, want) != 2 {
+			t.Errorf("program does not give both clusters %q:\n%s", want, got)
+		}
+	}
 
 	got = Program(&same, &Adoption{RootCertFile: "/certs/root-cert.pem", RootKeyFile: "/certs/root-key.pem"})
 	for _, want := range []string{
 		`rootCertPem = readFile("/certs/root-cert.pem")`,
 		`rootKeyPem = secret(readFile("/certs/root-key.pem"))`,
-		"name = \"a\"\n\t\t\tadopt = true\n",
-		"name = \"b\"\n\t\t\tadopt = true\n",
+		"\t\t\t}\n\t\t\tadopt = true\n\t\t},",
+		"ISTIO_META_DNS_CAPTURE = \"\u201ctrue\u201d\"",
 	} {
 		if !strings.Contains(got, want) {
 			t.Errorf("adopting program lacks %q:\n%s", want, got)

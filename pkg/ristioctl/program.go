@@ -81,6 +81,7 @@ func Program(m *Mesh, adopt *Adoption) string {
 		if !allHello && c.InstallHelloWorld {
 			b.WriteString("\t\t\tinstallHelloWorld = true\n")
 		}
+		writeMeshConfig(&b, adopt != nil)
 		if adopt != nil {
 			b.WriteString("\t\t\tadopt = true\n")
 		}
@@ -89,6 +90,31 @@ func Program(m *Mesh, adopt *Adoption) string {
 	b.WriteString("\t]\n}\n\n")
 	b.WriteString("output gatewayAddresses {\n\tvalue = mesh.gatewayAddresses\n}\n")
 	return b.String()
+}
+
+// ristioctl installs every control plane with this mesh config (its
+// controlplane.yaml). Its template quotes "true" with typographic quotes,
+// which reach Istio as part of the value, so Istio reads both settings as
+// off. Adoption keeps the values exactly as they are live (a change would
+// reach every proxy); a new mesh gets what ristioctl meant.
+const (
+	ristioctlTrue = "\u201ctrue\u201d"
+	dnsCapture    = "ISTIO_META_DNS_CAPTURE"
+	dnsAllocate   = "ISTIO_META_DNS_AUTO_ALLOCATE"
+)
+
+// writeMeshConfig writes ristioctl's mesh config as a cluster's istiodValues.
+func writeMeshConfig(b *strings.Builder, exact bool) {
+	on := "true"
+	if exact {
+		on = ristioctlTrue
+	}
+	b.WriteString("\t\t\tistiodValues = {\n\t\t\t\tmeshConfig = {\n")
+	b.WriteString("\t\t\t\t\tenablePrometheusMerge = false\n")
+	b.WriteString("\t\t\t\t\tdefaultConfig = {\n\t\t\t\t\t\tproxyMetadata = {\n")
+	fmt.Fprintf(b, "\t\t\t\t\t\t\t%s = %s\n", dnsCapture, hclString(on))
+	fmt.Fprintf(b, "\t\t\t\t\t\t\t%s = %s\n", dnsAllocate, hclString(on))
+	b.WriteString("\t\t\t\t\t\t}\n\t\t\t\t\t}\n\t\t\t\t}\n\t\t\t}\n")
 }
 
 // sharedVersion is the version every cluster gives, or "" when they differ

@@ -185,8 +185,11 @@ type peerWatch struct {
 // watchPeers starts polling. The peer must stay listed the whole time, and
 // end synced: an update of its remote secret makes istiod build a new
 // client, listed as syncing until it has synced, while the old one goes on
-// serving (Istio's secret controller stops it only then); a removal would
-// unlist the peer, and a bad secret would show failed or timeout.
+// serving (Istio's secret controller swaps them only then). In this Istio
+// the new client of an update is reported syncing until istiod's remote
+// cluster sync timeout (30 s) and timeout for a moment before synced. A
+// removal would unlist the peer; a bad secret would stay timeout or fail,
+// and the up would fail its mesh check.
 func watchPeers(t *testing.T, w *localcluster.World, all []string) *peerWatch {
 	t.Helper()
 	pw := &peerWatch{done: make(chan struct{}), start: time.Now(), statuses: map[string]map[string]int{}, timeline: map[string][]string{}, last: map[string]string{}}
@@ -247,7 +250,7 @@ func (pw *peerWatch) stop(t *testing.T) {
 			t.Errorf("%s: at the end of up istiod reports its peer %q, not synced", c, pw.last[c])
 		}
 		for status, n := range seen {
-			if status != "synced" && status != "syncing" {
+			if status != "synced" && status != "syncing" && status != "timeout" {
 				t.Errorf("%s: istiod reported its peer %q in %d polls during up", c, status, n)
 			}
 		}
@@ -304,7 +307,8 @@ func assertAdopted(t *testing.T, c *localcluster.Cluster, peer string) {
 }
 
 // assertNothingOwned checks that destroy removed everything ristio owned in
-// a cluster it adopted: istio-system itself was ristioctl's and stays.
+// a cluster it adopted: istio-system itself was ristioctl's and stays, as
+// does the ingress gateway istioctl's default profile installs.
 func assertNothingOwned(t *testing.T, c *localcluster.Cluster) {
 	t.Helper()
 	ctx := context.Background()
@@ -324,7 +328,10 @@ func assertNothingOwned(t *testing.T, c *localcluster.Cluster) {
 		t.Errorf("%s: secret %s/%s survived destroy", c.Name, s.Namespace, s.Name)
 	}
 	for _, d := range deployments.Items {
-		t.Errorf("%s: deployment %s survived destroy", c.Name, d.Name)
+		// The default profile's ingress gateway is istioctl's: ristio never took it.
+		if d.Name != "istio-ingressgateway" {
+			t.Errorf("%s: deployment %s survived destroy", c.Name, d.Name)
+		}
 	}
 	if _, err := dynamicClient(t, c).Resource(gatewayGVR).Namespace(istioNS).Get(ctx, "cross-network-gateway", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
 		t.Errorf("%s: cross-network-gateway survived destroy (%v)", c.Name, err)

@@ -118,15 +118,22 @@ func installLikeRistioctl(t *testing.T, w *localcluster.World, c *localcluster.C
 	}, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	// The control plane: the guide's settings, with the images and the one
-	// variable ristio sets (multi-root trust) spelled out, so the values are
-	// ristio's and adopting istiod restarts nothing.
+	// The control plane as ristioctl's controlplane.yaml has it (the default
+	// profile, its mesh config with its typographic quotes), with the images
+	// and the one variable ristio sets (multi-root trust) spelled out: the
+	// values are then those of the converted program, and adopting istiod
+	// restarts nothing.
 	controlPlane := fmt.Sprintf(`apiVersion: install.istio.io/v1alpha1
 kind: IstioOperator
 spec:
-  profile: minimal
   hub: docker.io/istio
   tag: %s
+  meshConfig:
+    enablePrometheusMerge: false
+    defaultConfig:
+      proxyMetadata:
+        ISTIO_META_DNS_CAPTURE: “true”
+        ISTIO_META_DNS_AUTO_ALLOCATE: “true”
   values:
     pilot:
       env:
@@ -137,6 +144,7 @@ spec:
         clusterName: %s
       network: %s
 `, ristioctlVersion, c.Name, network)
+	// ristioctl's eastwest-gateway.yaml, which is the guide's
 	// samples/multicluster/gen-eastwest-gateway.sh --network <network>.
 	eastWest := fmt.Sprintf(`apiVersion: install.istio.io/v1alpha1
 kind: IstioOperator
