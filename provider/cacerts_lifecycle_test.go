@@ -204,9 +204,35 @@ func TestCACertsLifecycle(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), "Secret istio-system/cacerts already exists and was not created by ristio") {
 			t.Fatalf("create over a foreign cacerts: %v, want a refusal", err)
 		}
+		if !strings.Contains(err.Error(), "or set adopt: true on the cluster to take it over") {
+			t.Errorf("the refusal does not mention adopt: %v", err)
+		}
 		got := getSecret(t, c, istioNS, "cacerts")
 		if got == nil || string(got.Data["ca-cert.pem"]) != "from ristioctl" || len(got.Data) != 1 {
 			t.Errorf("the foreign cacerts was changed: %v", got)
+		}
+	})
+
+	step(t, "with adopt the foreign cacerts is taken over in place", func(t *testing.T) {
+		before := getSecret(t, c, istioNS, "cacerts")
+		adopting := map[string]property.Value{"adopt": property.New(true)}
+		for k, v := range raw {
+			adopting[k] = v
+		}
+		taker := newResource(s, "CACerts", "cacerts-adopt")
+		taker.create(t, taker.check(t, adopting))
+		wantCACerts(t, c, map[string]string{
+			"ca-cert.pem":    certPem.AsString(),
+			"ca-key.pem":     keyPem.AsString(),
+			"root-cert.pem":  strings.TrimRight(rootPem.AsString(), "\n") + "\n",
+			"cert-chain.pem": chainPem.AsString(),
+		})
+		if after := getSecret(t, c, istioNS, "cacerts"); after.UID != before.UID {
+			t.Errorf("the foreign cacerts was replaced, not taken over")
+		}
+		taker.delete(t)
+		if getSecret(t, c, istioNS, "cacerts") != nil {
+			t.Errorf("the adopted cacerts survived its resource's delete")
 		}
 	})
 }

@@ -130,9 +130,9 @@ func TestAdoptRistioctlMesh(t *testing.T) {
 // meshSnapshot is what must not change in a cluster while it is adopted.
 type meshSnapshot struct {
 	rootCert, caCert []byte
-	istiodPods     []string
-	istiodTemplate string // the pod template: a change rolls istiod
-	gatewayAddress string
+	istiodPods       []string
+	istiodTemplate   string // the pod template: a change rolls istiod
+	gatewayAddress   string
 }
 
 func liveMesh(t *testing.T, w *localcluster.World) map[string]meshSnapshot {

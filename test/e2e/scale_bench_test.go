@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -10,6 +11,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/auto"
 
 	"github.com/ristio/pulumi-ristio/internal/localcluster"
 	"github.com/ristio/pulumi-ristio/internal/pulumitest"
@@ -39,8 +42,14 @@ func BenchmarkMeshScale(b *testing.B) {
 			for i := 0; i < b.N; i++ {
 				stack := pulumitest.InlineStack(b, "ristio-scale", meshProgram(spec))
 				measure(b, "up", func() { pulumitest.Up(b, stack) })
+				reportState(b, stack)
 				measure(b, "preview", func() { pulumitest.Preview(b, stack) })
 				setProgram(b, &stack, grown)
+				// What adding a cluster touches: its own resources, the 2n
+				// remote secrets pairing it, and each peer's mesh check.
+				changes := pulumitest.Changes(pulumitest.Preview(b, stack))
+				b.ReportMetric(float64(changes["create"]), "add-one-creates")
+				b.ReportMetric(float64(changes["update"]), "add-one-updates")
 				measure(b, "add-one", func() { pulumitest.Up(b, stack) })
 				b.StopTimer()
 				if _, err := stack.Destroy(context.Background()); err != nil {
@@ -171,4 +180,20 @@ func procPeakRSS(dir string) int64 {
 		}
 	}
 	return 0
+}
+
+// reportState reports the stack's resource count and the size of its state
+// (`pulumi stack export`), the inputs of the 100-cluster model in the README.
+func reportState(b *testing.B, stack auto.Stack) {
+	b.Helper()
+	state, err := stack.Export(context.Background())
+	if err != nil {
+		b.Fatal(err)
+	}
+	var deployment struct{ Resources []json.RawMessage }
+	if err := json.Unmarshal(state.Deployment, &deployment); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportMetric(float64(len(deployment.Resources)), "resources")
+	b.ReportMetric(float64(len(state.Deployment))/1024, "state-KiB")
 }
