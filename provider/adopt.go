@@ -64,21 +64,6 @@ func istioctlMade(ctx context.Context, client *kube.Client, ref objectRef) (bool
 	return kube.MadeByIstioctl(obj), nil
 }
 
-// takeOwnership lets hc's installs take over objects istioctl made when
-// adopt is set, and reports whether the Deployment ref is one of them: the
-// install about to run is then an adoption.
-func takeOwnership(ctx context.Context, client *kube.Client, hc *helm.Client, adopt *bool, ref objectRef) (bool, error) {
-	if !deref(adopt) {
-		return false, nil
-	}
-	hc.TakeOwnership = true
-	made, err := istioctlMade(ctx, client, ref)
-	if err != nil {
-		return false, fmt.Errorf("adopt: %w", err)
-	}
-	return made, nil
-}
-
 // previewRelease reports, during preview, that release will take over the
 // istioctl-made workload ref.
 func previewRelease(ctx context.Context, client *kube.Client, cluster, release string, ref objectRef) error {
@@ -96,9 +81,19 @@ func istiodDeployment(revision string) objectRef {
 	return objectRef{gvk: deploymentGVK, ns: naming.IstioNamespace, name: naming.IstiodReleaseFor(revision)}
 }
 
-// adopting says whether this apply takes over an istioctl install.
+// adopting lets hc's installs take over what istioctl made when adopt is
+// set, and says whether istiod's Deployment is istioctl's: the install about
+// to run is then the adoption, and its release keeps istioctl's name.
 func (r *IstioControlPlane) adopting(ctx context.Context, client *kube.Client, hc *helm.Client, in IstioControlPlaneArgs) (bool, error) {
-	return takeOwnership(ctx, client, hc, in.Adopt, istiodDeployment(deref(in.Revision)))
+	if !deref(in.Adopt) {
+		return false, nil
+	}
+	hc.TakeOwnership = true
+	made, err := istioctlMade(ctx, client, istiodDeployment(deref(in.Revision)))
+	if err != nil {
+		return false, fmt.Errorf("adopt: %w", err)
+	}
+	return made, nil
 }
 
 // previewAdoption reports the istioctl install the control plane will take over.

@@ -155,7 +155,9 @@ func (r *IstioControlPlane) apply(ctx context.Context, id string, in IstioContro
 	if err := claimRelease(existing, name, release, rev); err != nil {
 		return state, err
 	}
-	if adopting {
+	// Both steps are no-ops once done: a retry after a failed adoption
+	// (when istiod is already the release's) still finishes them.
+	if deref(in.Adopt) {
 		if err := reactivateInjector(ctx, client); err != nil {
 			return state, fmt.Errorf("cluster %s: %w", name, err)
 		}
@@ -167,7 +169,7 @@ func (r *IstioControlPlane) apply(ctx context.Context, id string, in IstioContro
 	if err != nil {
 		return state, err
 	}
-	if adopting {
+	if deref(in.Adopt) {
 		if err := dropIstioctlTag(ctx, client, name); err != nil {
 			return state, fmt.Errorf("cluster %s: %w", name, err)
 		}

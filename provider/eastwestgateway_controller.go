@@ -111,10 +111,7 @@ func (r *EastWestGateway) apply(ctx context.Context, id string, in EastWestGatew
 	values := helmvalues.EastWestGateway(helmvalues.GatewayOptions{
 		Network: in.Network, Revision: deref(in.Revision), ProxyRevision: deref(in.ProxyRevision), Tag: in.IstioVersion, Overrides: in.GatewayValues,
 	})
-	adopting, err := takeOwnership(ctx, client, hc, in.Adopt, eastWestDeployment)
-	if err != nil {
-		return state, fmt.Errorf("cluster %s: %w", name, err)
-	}
+	hc.TakeOwnership = deref(in.Adopt)
 	rel, err := installChart(ctx, hc, r.deps.chartSource(in.ChartSource), name, naming.EastWestRelease, charts.Gateway, in.IstioVersion, values)
 	if rel != nil {
 		state.ReleaseStatus = rel.Status
@@ -129,8 +126,9 @@ func (r *EastWestGateway) apply(ctx context.Context, id string, in EastWestGatew
 	}
 	state.GatewayPresent = true
 	// The adopted gateway rolls onto the chart's pods; istioctl's service
-	// account goes only once no pod of the old ones runs with it.
-	if adopting {
+	// account goes only once no pod of the old ones runs with it (also on
+	// a retry, when the Deployment is already the release's).
+	if deref(in.Adopt) {
 		if err := client.WaitForDeployment(ctx, naming.IstioNamespace, naming.EastWestService, report); err != nil {
 			return state, fmt.Errorf("cluster %s: %w", name, err)
 		}
