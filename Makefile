@@ -45,9 +45,11 @@ lint: tools
 # Scale benchmarks (not part of make test): up, no-op preview and adding a
 # cluster for meshes of BENCH_CLUSTERS clusters, with the provider's CPU and
 # peak RSS.
+# BENCH_LEAN=1 (the default) runs lean clusters (localcluster.Options.Lean).
 BENCH_CLUSTERS ?= 1,2,4,8
+BENCH_LEAN ?= 1
 bench: tools
-	RISTIO_BENCH_CLUSTERS=$(BENCH_CLUSTERS) go test -run x -bench MeshScale -benchtime 1x -timeout 120m ./test/e2e/
+	RISTIO_BENCH_CLUSTERS=$(BENCH_CLUSTERS) RISTIO_BENCH_LEAN=$(BENCH_LEAN) go test -run x -bench MeshScale -benchtime 1x -timeout 120m ./test/e2e/
 
 # Everything that needs no local cluster and no tools, for the edit-test loop:
 # -short skips the tests that start clusters or run the Pulumi CLI. `make

@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -31,11 +32,11 @@ const (
 
 // startCluster starts one control plane in dir, retrying with new ports when
 // one was taken between choosing and binding it.
-func startCluster(ctx context.Context, name, dir, binDir, hostIP string) (*Cluster, error) {
+func startCluster(ctx context.Context, name, dir, binDir, hostIP string, lean bool) (*Cluster, error) {
 	var err error
 	for range startAttempts {
 		var c *Cluster
-		if c, err = startControlPlane(ctx, name, dir, binDir, hostIP); err == nil {
+		if c, err = startControlPlane(ctx, name, dir, binDir, hostIP, lean); err == nil {
 			return c, nil
 		}
 		if !errors.Is(err, errPortTaken) {
@@ -47,7 +48,7 @@ func startCluster(ctx context.Context, name, dir, binDir, hostIP string) (*Clust
 
 // startControlPlane runs etcd, then kube-apiserver, then
 // kube-controller-manager, each once the previous one answers.
-func startControlPlane(ctx context.Context, name, dir, binDir, hostIP string) (c *Cluster, err error) {
+func startControlPlane(ctx context.Context, name, dir, binDir, hostIP string, lean bool) (c *Cluster, err error) {
 	if err := os.RemoveAll(dir); err != nil {
 		return nil, err
 	}
@@ -108,7 +109,7 @@ func startControlPlane(ctx context.Context, name, dir, binDir, hostIP string) (c
 	if err = writeKubeconfig(filepath.Join(dir, kcmKubeconfigFile), kcm); err != nil {
 		return c, err
 	}
-	if err = c.run(binDir, "kube-controller-manager", controllerManagerArgs(dir)); err != nil {
+	if err = c.run(binDir, "kube-controller-manager", controllerManagerArgs(dir, lean)); err != nil {
 		return c, err
 	}
 	// The default service account only appears once the controller-manager
@@ -165,9 +166,9 @@ func apiserverArgs(dir, etcdURL string, port int) []string {
 	}
 }
 
-func controllerManagerArgs(dir string) []string {
+func controllerManagerArgs(dir string, lean bool) []string {
 	file := func(name string) string { return filepath.Join(dir, name) }
-	return []string{
+	args := []string{
 		"--kubeconfig=" + file(kcmKubeconfigFile),
 		"--service-account-private-key-file=" + file(saKeyFile), // fills legacy token secrets
 		"--root-ca-file=" + file(caCertFile),
@@ -176,6 +177,10 @@ func controllerManagerArgs(dir string) []string {
 		"--secure-port=0",      // nothing scrapes it, and it saves a port
 		"--profiling=false",
 	}
+	if lean {
+		args = append(args, "--controllers="+strings.Join(leanControllers, ","))
+	}
+	return args
 }
 
 // clientConfig is a REST config for a client-certificate user of this cluster.

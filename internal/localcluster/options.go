@@ -20,6 +20,23 @@ type Options struct {
 	WorkDir string
 	// Logf receives emulator errors and other diagnostics. Default: discard.
 	Logf func(format string, args ...any)
+	// Lean runs each kube-controller-manager with only leanControllers, for
+	// benchmarks of many clusters on one machine.
+	Lean bool
+}
+
+// leanControllers keep what ristio and istiod use working: Deployments roll
+// out (deployment, replicaset), deletes cascade (garbage collector, namespace),
+// service accounts, their legacy token secrets (istioctl's remote secrets,
+// readerTokenMode serviceAccountSecret) and kube-root-ca.crt appear, and
+// Services get endpoints. TokenRequest is the API server's own. Left out:
+// node lifecycle and IPAM, jobs, cron jobs, stateful and daemon sets,
+// autoscaling, disruption budgets, volumes, certificates, quotas, pod GC.
+var leanControllers = []string{
+	"deployment-controller", "replicaset-controller",
+	"garbage-collector-controller", "namespace-controller",
+	"serviceaccount-controller", "serviceaccount-token-controller", "root-ca-certificate-publisher-controller",
+	"endpoints-controller", "endpointslice-controller",
 }
 
 // binaries the world needs, in start order.

@@ -14,6 +14,12 @@ const startTimeout = 3 * time.Minute
 // with a message that says to run `make tools`.
 func StartT(t testing.TB, n int) *World {
 	t.Helper()
+	return StartOptionsT(t, Options{N: n})
+}
+
+// StartOptionsT is StartT with options; WorkDir and Logf are the test's.
+func StartOptionsT(t testing.TB, o Options) *World {
+	t.Helper()
 	if testing.Short() {
 		// `make test-unit` (go test -short) is the edit-test loop; `make test`,
 		// which CI runs, never passes -short.
@@ -21,7 +27,8 @@ func StartT(t testing.TB, n int) *World {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), startTimeout)
 	defer cancel()
-	w, err := Start(ctx, Options{N: n, WorkDir: t.TempDir(), Logf: t.Logf})
+	o.WorkDir, o.Logf = t.TempDir(), t.Logf
+	w, err := Start(ctx, o)
 	if err != nil {
 		t.Fatal(err)
 	}

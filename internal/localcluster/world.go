@@ -58,7 +58,7 @@ func Start(ctx context.Context, o Options) (*World, error) {
 	for i := range o.N {
 		name := fmt.Sprintf("cluster%d", i+1)
 		wg.Go(func() {
-			w.Clusters[i], errs[i] = startCluster(ctx, name, filepath.Join(w.dir, name), binDir, hostIP)
+			w.Clusters[i], errs[i] = startCluster(ctx, name, filepath.Join(w.dir, name), binDir, hostIP, o.Lean)
 		})
 	}
 	wg.Wait()

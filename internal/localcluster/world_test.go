@@ -83,33 +83,7 @@ func TestWorld(t *testing.T) {
 		}
 	})
 
-	t.Run("the controller-manager fills a legacy token secret", func(t *testing.T) {
-		sa := readerServiceAccount(t, c2, "legacy-reader")
-		secret := &corev1.Secret{
-			ObjectMeta: metav1.ObjectMeta{
-				Name:        sa.Name + "-token",
-				Namespace:   sa.Namespace,
-				Annotations: map[string]string{corev1.ServiceAccountNameKey: sa.Name},
-			},
-			Type: corev1.SecretTypeServiceAccountToken,
-		}
-		secrets := c2.Client.CoreV1().Secrets(sa.Namespace)
-		if _, err := secrets.Create(t.Context(), secret, metav1.CreateOptions{}); err != nil {
-			t.Fatal(err)
-		}
-		var token string
-		eventually(t, time.Minute, "the token in "+secret.Name, func(ctx context.Context) (bool, error) {
-			s, err := secrets.Get(ctx, secret.Name, metav1.GetOptions{})
-			if err != nil {
-				return false, err
-			}
-			token = string(s.Data[corev1.ServiceAccountTokenKey])
-			return token != "" && string(s.Data[corev1.ServiceAccountRootCAKey]) == string(c2.CAPEM), nil
-		})
-		if _, err := readerClient(t, c2, token).CoreV1().Services("").List(t.Context(), metav1.ListOptions{}); err != nil {
-			t.Fatalf("list services with the legacy token: %v", err)
-		}
-	})
+	t.Run("the controller-manager fills a legacy token secret", func(t *testing.T) { legacyTokenFilled(t, c2) })
 
 	t.Run("the load-balancer emulator gives IPs and hostnames", func(t *testing.T) {
 		ctx := t.Context()
@@ -157,24 +131,7 @@ func TestWorld(t *testing.T) {
 		}
 	})
 
-	t.Run("a Deployment becomes available with the kubelet emulator", func(t *testing.T) {
-		c3.RunKubelet(t.Context())
-		createNamespace(t, c3, "apps")
-		createDeployment(t, c3, "apps", "web", 2)
-		eventually(t, 2*time.Minute, "deployment apps/web available", func(ctx context.Context) (bool, error) {
-			d, err := c3.Client.AppsV1().Deployments("apps").Get(ctx, "web", metav1.GetOptions{})
-			return err == nil && d.Status.AvailableReplicas == 2, err
-		})
-		pods, err := c3.Client.CoreV1().Pods("apps").List(t.Context(), metav1.ListOptions{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, p := range pods.Items {
-			if !podReady(&p) || p.Status.PodIP == "" {
-				t.Fatalf("pod %s: phase %s, IP %q", p.Name, p.Status.Phase, p.Status.PodIP)
-			}
-		}
-	})
+	t.Run("a Deployment becomes available with the kubelet emulator", func(t *testing.T) { deploymentBecomesAvailable(t, c3) })
 
 	t.Run("MakeDeploymentAvailable without the kubelet emulator", func(t *testing.T) {
 		createDeployment(t, c1, "default", "once", 1)
@@ -189,15 +146,7 @@ func TestWorld(t *testing.T) {
 		}
 	})
 
-	t.Run("a namespace with pods is deleted", func(t *testing.T) {
-		if err := c3.Client.CoreV1().Namespaces().Delete(t.Context(), "apps", metav1.DeleteOptions{}); err != nil {
-			t.Fatal(err)
-		}
-		eventually(t, 2*time.Minute, "namespace apps gone", func(ctx context.Context) (bool, error) {
-			_, err := c3.Client.CoreV1().Namespaces().Get(ctx, "apps", metav1.GetOptions{})
-			return apierrors.IsNotFound(err), err
-		})
-	})
+	t.Run("a namespace with pods is deleted", func(t *testing.T) { namespaceDeleted(t, c3, "apps") })
 
 	t.Run("Stop leaves no process, port or data behind", func(t *testing.T) {
 		var pids, ports []int
@@ -225,6 +174,84 @@ func TestWorld(t *testing.T) {
 			}
 		}
 	})
+}
+
+// legacyTokenFilled checks that c's controller-manager fills a legacy
+// service-account token secret with a token the API server accepts.
+func legacyTokenFilled(t *testing.T, c *Cluster) {
+	sa := readerServiceAccount(t, c, "legacy-reader")
+	secret := &corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{
+			Name:        sa.Name + "-token",
+			Namespace:   sa.Namespace,
+			Annotations: map[string]string{corev1.ServiceAccountNameKey: sa.Name},
+		},
+		Type: corev1.SecretTypeServiceAccountToken,
+	}
+	secrets := c.Client.CoreV1().Secrets(sa.Namespace)
+	if _, err := secrets.Create(t.Context(), secret, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	var token string
+	eventually(t, time.Minute, "the token in "+secret.Name, func(ctx context.Context) (bool, error) {
+		s, err := secrets.Get(ctx, secret.Name, metav1.GetOptions{})
+		if err != nil {
+			return false, err
+		}
+		token = string(s.Data[corev1.ServiceAccountTokenKey])
+		return token != "" && string(s.Data[corev1.ServiceAccountRootCAKey]) == string(c.CAPEM), nil
+	})
+	if _, err := readerClient(t, c, token).CoreV1().Services("").List(t.Context(), metav1.ListOptions{}); err != nil {
+		t.Fatalf("list services with the legacy token: %v", err)
+	}
+}
+
+// deploymentBecomesAvailable runs the kubelet emulator on c and checks that
+// a Deployment of two pods in a new namespace apps becomes available.
+func deploymentBecomesAvailable(t *testing.T, c *Cluster) {
+	c.RunKubelet(t.Context())
+	createNamespace(t, c, "apps")
+	createDeployment(t, c, "apps", "web", 2)
+	eventually(t, 2*time.Minute, "deployment apps/web available", func(ctx context.Context) (bool, error) {
+		d, err := c.Client.AppsV1().Deployments("apps").Get(ctx, "web", metav1.GetOptions{})
+		return err == nil && d.Status.AvailableReplicas == 2, err
+	})
+	pods, err := c.Client.CoreV1().Pods("apps").List(t.Context(), metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range pods.Items {
+		if !podReady(&p) || p.Status.PodIP == "" {
+			t.Fatalf("pod %s: phase %s, IP %q", p.Name, p.Status.Phase, p.Status.PodIP)
+		}
+	}
+}
+
+// namespaceDeleted deletes namespace ns of c and waits for it to be gone.
+func namespaceDeleted(t *testing.T, c *Cluster, ns string) {
+	if err := c.Client.CoreV1().Namespaces().Delete(t.Context(), ns, metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 2*time.Minute, "namespace "+ns+" gone", func(ctx context.Context) (bool, error) {
+		_, err := c.Client.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{})
+		return apierrors.IsNotFound(err), err
+	})
+}
+
+// TestLeanWorld checks that a lean cluster (Options.Lean: the
+// controller-manager runs only leanControllers) still does what ristio's
+// tests need, and logs its memory.
+func TestLeanWorld(t *testing.T) {
+	w := StartOptionsT(t, Options{N: 1, Lean: true})
+	c := w.Clusters[0]
+	rss, err := c.RSS()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("lean cluster: RSS %d MiB (etcd + kube-apiserver + kube-controller-manager)", rss>>20)
+	t.Run("the controller-manager fills a legacy token secret", func(t *testing.T) { legacyTokenFilled(t, c) })
+	t.Run("a Deployment becomes available with the kubelet emulator", func(t *testing.T) { deploymentBecomesAvailable(t, c) })
+	t.Run("a namespace with pods is deleted", func(t *testing.T) { namespaceDeleted(t, c, "apps") })
 }
 
 func TestStartWithoutBinariesSaysMakeTools(t *testing.T) {

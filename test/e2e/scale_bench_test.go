@@ -22,13 +22,14 @@ import (
 // BenchmarkMeshScale measures, for meshes of n clusters (ECDSA, chart
 // directory, verify on): `up` of a fresh mesh, a no-op preview, and `up`
 // adding one cluster, with the provider's own CPU seconds and peak RSS for
-// each (read from /proc while it runs). Sizes come from
-// RISTIO_BENCH_CLUSTERS (default 1,2,4,8).
+// each (read from /proc while it runs), and the state's size. Sizes come
+// from RISTIO_BENCH_CLUSTERS (default 1,2,4,8); the clusters are lean unless
+// RISTIO_BENCH_LEAN=0.
 // Run: make bench (go test -run x -bench MeshScale -benchtime 1x ./test/e2e/)
 func BenchmarkMeshScale(b *testing.B) {
 	sizes := benchSizes(b)
 	largest := sizes[len(sizes)-1] + 1 // room for the added cluster
-	w := localcluster.StartT(b, largest)
+	w := localcluster.StartOptionsT(b, localcluster.Options{N: largest, Lean: os.Getenv("RISTIO_BENCH_LEAN") != "0"})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	w.RunKubelet(ctx)

@@ -24,13 +24,14 @@ import (
 func main() {
 	n := flag.Int("n", 2, "number of clusters")
 	dir := flag.String("dir", ".demo", "directory for the kubeconfig, pid, ready file and cluster data")
+	lean := flag.Bool("lean", false, "run only the controllers ristio needs in each kube-controller-manager")
 	flag.Parse()
-	if err := run(*n, *dir); err != nil {
+	if err := run(*n, *dir, *lean); err != nil {
 		log.Fatal(err)
 	}
 }
 
-func run(n int, dir string) error {
+func run(n int, dir string, lean bool) error {
 	dir, err := filepath.Abs(dir)
 	if err != nil {
 		return err
@@ -47,7 +48,7 @@ func run(n int, dir string) error {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	start := time.Now()
-	w, err := localcluster.Start(ctx, localcluster.Options{N: n, WorkDir: dir, Logf: log.Printf})
+	w, err := localcluster.Start(ctx, localcluster.Options{N: n, WorkDir: dir, Logf: log.Printf, Lean: lean})
 	if err != nil {
 		return err
 	}
