@@ -31,10 +31,19 @@ func (o objectRef) String() string {
 	return o.gvk.Kind + " " + o.ns + "/" + o.name
 }
 
-// previewClaims reports, during preview of a resource with adopt set, each
-// object of refs in cluster c that exists without ristio's marks: the
-// objects up will take over.
-func (d Deps) previewClaims(ctx context.Context, c ClusterConnection, adopt *bool, refs ...objectRef) error {
+// takeover is what a resource with adopt set takes over in its cluster:
+// istioctl's workload, through a Helm release, and objects it rewrites in
+// place.
+type takeover struct {
+	release  string // the release taking over workload; "" for none
+	workload objectRef
+	objects  []objectRef
+}
+
+// previewAdoption reports, during preview of a resource with adopt set, what
+// up will take over in cluster c: the workload when istioctl made it, and
+// each object that exists without ristio's marks.
+func (d Deps) previewAdoption(ctx context.Context, c ClusterConnection, adopt *bool, t takeover) error {
 	if !deref(adopt) {
 		return nil
 	}
@@ -42,13 +51,23 @@ func (d Deps) previewClaims(ctx context.Context, c ClusterConnection, adopt *boo
 	if err != nil {
 		return err
 	}
-	for _, ref := range refs {
-		obj, err := client.Get(ctx, ref.gvk, ref.ns, ref.name)
+	logger := p.GetLogger(ctx)
+	if t.release != "" {
+		made, err := istioctlMade(ctx, client, t.workload)
 		if err != nil {
-			return fmt.Errorf("cluster %s: adopt: reading %s: %w", c.Name, ref, err)
+			return fmt.Errorf("cluster %s: adopt: %w", c.Name, err)
 		}
-		if obj != nil && !managedByRistio(obj.GetLabels()) {
-			p.GetLogger(ctx).Infof("cluster %s: adopt %s", c.Name, ref)
+		if made {
+			logger.Infof("cluster %s: adopt release %s from istioctl (%s and what the chart renders)", c.Name, t.release, t.workload)
+		}
+	}
+	for _, ref := range t.objects {
+		taken, err := foreign(ctx, client, ref)
+		if err != nil {
+			return fmt.Errorf("cluster %s: adopt: %w", c.Name, err)
+		}
+		if taken {
+			logger.Infof("cluster %s: adopt %s", c.Name, ref)
 		}
 	}
 	return nil
@@ -62,19 +81,6 @@ func istioctlMade(ctx context.Context, client *kube.Client, ref objectRef) (bool
 		return false, err
 	}
 	return kube.MadeByIstioctl(obj), nil
-}
-
-// previewRelease reports, during preview, that release will take over the
-// istioctl-made workload ref.
-func previewRelease(ctx context.Context, client *kube.Client, cluster, release string, ref objectRef) error {
-	made, err := istioctlMade(ctx, client, ref)
-	if err != nil {
-		return fmt.Errorf("cluster %s: adopt: %w", cluster, err)
-	}
-	if made {
-		p.GetLogger(ctx).Infof("cluster %s: adopt release %s from istioctl (%s and what the chart renders)", cluster, release, ref)
-	}
-	return nil
 }
 
 func istiodDeployment(revision string) objectRef {
@@ -94,18 +100,6 @@ func (r *IstioControlPlane) adopting(ctx context.Context, client *kube.Client, h
 		return false, fmt.Errorf("adopt: %w", err)
 	}
 	return made, nil
-}
-
-// previewAdoption reports the istioctl install the control plane will take over.
-func (r *IstioControlPlane) previewAdoption(ctx context.Context, in IstioControlPlaneArgs) error {
-	if !deref(in.Adopt) {
-		return nil
-	}
-	client, err := r.deps.kubeClient(in.Cluster)
-	if err != nil {
-		return err
-	}
-	return previewRelease(ctx, client, in.Cluster.Name, naming.IstioctlRelease, istiodDeployment(deref(in.Revision)))
 }
 
 // reactivateInjector deletes the revisionless injector istioctl made and

@@ -127,7 +127,8 @@ func (r *CACerts) Create(ctx context.Context, req infer.CreateRequest[CACertsArg
 	id := newID(req.Name)
 	state := CACertsState{CACertsArgs: req.Inputs}
 	if req.DryRun {
-		if err := r.deps.previewClaims(ctx, req.Inputs.Cluster, req.Inputs.Adopt, objectRef{secretGVK, naming.IstioNamespace, naming.CACertsSecret}); err != nil {
+		t := takeover{objects: []objectRef{{secretGVK, naming.IstioNamespace, naming.CACertsSecret}}}
+		if err := r.deps.previewAdoption(ctx, req.Inputs.Cluster, req.Inputs.Adopt, t); err != nil {
 			return infer.CreateResponse[CACertsState]{}, err
 		}
 		return infer.CreateResponse[CACertsState]{ID: id, Output: state}, nil

@@ -68,7 +68,8 @@ func (r *IstioControlPlane) Create(ctx context.Context, req infer.CreateRequest[
 	id := newID(req.Name)
 	state := IstioControlPlaneState{IstioControlPlaneArgs: req.Inputs}
 	if req.DryRun {
-		if err := r.previewAdoption(ctx, req.Inputs); err != nil {
+		t := takeover{release: naming.IstioctlRelease, workload: istiodDeployment(deref(req.Inputs.Revision))}
+		if err := r.deps.previewAdoption(ctx, req.Inputs.Cluster, req.Inputs.Adopt, t); err != nil {
 			return infer.CreateResponse[IstioControlPlaneState]{}, err
 		}
 		return infer.CreateResponse[IstioControlPlaneState]{ID: id, Output: state}, nil

@@ -68,7 +68,9 @@ func (r *EastWestGateway) WireDependencies(f infer.FieldSelector, args *EastWest
 func (r *EastWestGateway) Create(ctx context.Context, req infer.CreateRequest[EastWestGatewayArgs]) (infer.CreateResponse[EastWestGatewayState], error) {
 	id := newID(req.Name)
 	if req.DryRun {
-		if err := r.previewAdoption(ctx, req.Inputs); err != nil {
+		t := takeover{release: naming.EastWestRelease, workload: eastWestDeployment,
+			objects: []objectRef{{gatewayGVK, naming.IstioNamespace, naming.CrossNetworkGateway}}}
+		if err := r.deps.previewAdoption(ctx, req.Inputs.Cluster, req.Inputs.Adopt, t); err != nil {
 			return infer.CreateResponse[EastWestGatewayState]{}, err
 		}
 		return infer.CreateResponse[EastWestGatewayState]{ID: id, Output: EastWestGatewayState{EastWestGatewayArgs: req.Inputs}}, nil
@@ -225,20 +227,4 @@ func (r *EastWestGateway) Delete(ctx context.Context, req infer.DeleteRequest[Ea
 		return infer.DeleteResponse{}, deleteHint(c.Name, err)
 	}
 	return infer.DeleteResponse{}, nil
-}
-
-// previewAdoption reports the istioctl-made gateway and the Gateway the
-// resource will take over.
-func (r *EastWestGateway) previewAdoption(ctx context.Context, in EastWestGatewayArgs) error {
-	if !deref(in.Adopt) {
-		return nil
-	}
-	client, err := r.deps.kubeClient(in.Cluster)
-	if err != nil {
-		return err
-	}
-	if err := previewRelease(ctx, client, in.Cluster.Name, naming.EastWestRelease, eastWestDeployment); err != nil {
-		return err
-	}
-	return r.deps.previewClaims(ctx, in.Cluster, in.Adopt, objectRef{gatewayGVK, naming.IstioNamespace, naming.CrossNetworkGateway})
 }

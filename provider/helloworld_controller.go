@@ -52,11 +52,11 @@ func (r *HelloWorld) Create(ctx context.Context, req infer.CreateRequest[HelloWo
 	id := newID(req.Name)
 	state := HelloWorldState{HelloWorldArgs: req.Inputs}
 	if req.DryRun {
-		var refs []objectRef
+		var t takeover
 		for _, obj := range sample.Objects(deref(req.Inputs.Namespace), req.Inputs.SampleVersion) {
-			refs = append(refs, objectRef{obj.GroupVersionKind(), obj.GetNamespace(), obj.GetName()})
+			t.objects = append(t.objects, objectRef{obj.GroupVersionKind(), obj.GetNamespace(), obj.GetName()})
 		}
-		if err := r.deps.previewClaims(ctx, req.Inputs.Cluster, req.Inputs.Adopt, refs...); err != nil {
+		if err := r.deps.previewAdoption(ctx, req.Inputs.Cluster, req.Inputs.Adopt, t); err != nil {
 			return infer.CreateResponse[HelloWorldState]{}, err
 		}
 		return infer.CreateResponse[HelloWorldState]{ID: id, Output: state}, nil

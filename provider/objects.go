@@ -47,23 +47,30 @@ func ownerAnnotations(owner string) map[string]string {
 	return map[string]string{naming.OwnerAnnotation: owner}
 }
 
+// foreign reads ref and reports whether it exists without ristio's marks.
+func foreign(ctx context.Context, client *kube.Client, ref objectRef) (bool, error) {
+	obj, err := client.Get(ctx, ref.gvk, ref.ns, ref.name)
+	if err != nil {
+		return false, fmt.Errorf("reading %s: %w", ref, err)
+	}
+	return obj != nil && !managedByRistio(obj.GetLabels()), nil
+}
+
 // claim refuses to write over an object that exists and that ristio did not
 // create (a cacerts from ristioctl, a remote secret from istioctl, a Gateway
 // someone applied): taking it over would also delete it on destroy. With
 // adopt (MeshCluster.adopt) it is taken over instead.
 func claim(ctx context.Context, client *kube.Client, gvk schema.GroupVersionKind, ns, name string, adopt bool) error {
-	obj, err := client.Get(ctx, gvk, ns, name)
-	if err != nil {
-		return fmt.Errorf("reading %s %s/%s: %w", gvk.Kind, ns, name, err)
-	}
-	if obj == nil || managedByRistio(obj.GetLabels()) {
-		return nil
+	ref := objectRef{gvk, ns, name}
+	taken, err := foreign(ctx, client, ref)
+	if err != nil || !taken {
+		return err
 	}
 	if adopt {
-		p.GetLogger(ctx).Infof("adopting %s %s/%s, which ristio did not create", gvk.Kind, ns, name)
+		p.GetLogger(ctx).Infof("adopting %s, which ristio did not create", ref)
 		return nil
 	}
-	return fmt.Errorf("%s %s/%s already exists and was not created by ristio; delete it (or move it aside) and run up again, or set adopt: true on the cluster to take it over", gvk.Kind, ns, name)
+	return fmt.Errorf("%s already exists and was not created by ristio; delete it (or move it aside) and run up again, or set adopt: true on the cluster to take it over", ref)
 }
 
 // applyOwned applies obj, marked as written by owner, unless a foreign

@@ -93,7 +93,7 @@ func (r *RemoteSecret) Create(ctx context.Context, req infer.CreateRequest[Remot
 	id := newID(req.Name)
 	if req.DryRun {
 		secret := objectRef{secretGVK, naming.IstioNamespace, naming.RemoteSecret(req.Inputs.Source.Name)}
-		if err := r.deps.previewClaims(ctx, req.Inputs.Target, req.Inputs.Adopt, secret); err != nil {
+		if err := r.deps.previewAdoption(ctx, req.Inputs.Target, req.Inputs.Adopt, takeover{objects: []objectRef{secret}}); err != nil {
 			return infer.CreateResponse[RemoteSecretState]{}, err
 		}
 		return infer.CreateResponse[RemoteSecretState]{ID: id, Output: RemoteSecretState{RemoteSecretArgs: req.Inputs, SecretName: secret.name}}, nil

@@ -28,7 +28,6 @@ var (
 	_ infer.CustomDelete[RevisionTagState]                    = (*RevisionTag)(nil)
 )
 
-
 // istioRevision is the revision Istio's charts are given for a ristio
 // revision name: none for "default".
 func istioRevision(name string) string {

@@ -103,7 +103,7 @@ func parseArgs(dir string, args []string) (options, error) {
 	case 0:
 		o.file = filepath.Join(dir, defaultMeshFile)
 	case 1:
-		o.file = o.path(dir, files[0])
+		o.file = absPath(dir, files[0])
 	default:
 		return o, fmt.Errorf("expected at most one mesh file after --; got %q", files)
 	}
@@ -119,7 +119,7 @@ func parseArgs(dir string, args []string) (options, error) {
 func (o options) adoption(mesh *ristioctl.Mesh) (*ristioctl.Adoption, error) {
 	cert, key := o.rootCert, o.rootKey
 	if folder := mesh.Certificate.FolderPath; folder != "" {
-		folder = o.path(filepath.Dir(o.file), folder)
+		folder = absPath(filepath.Dir(o.file), folder)
 		if cert == "" {
 			cert = filepath.Join(folder, "root-cert.pem")
 		}
@@ -130,7 +130,7 @@ func (o options) adoption(mesh *ristioctl.Mesh) (*ristioctl.Adoption, error) {
 	if cert == "" || key == "" {
 		return nil, errors.New("--adopt needs the root ristioctl made, which every cluster's cacerts chains to: give --root-cert and --root-key, or set folderPath in the Certificate")
 	}
-	a := &ristioctl.Adoption{RootCertFile: o.path(o.dir, cert), RootKeyFile: o.path(o.dir, key)}
+	a := &ristioctl.Adoption{RootCertFile: absPath(o.dir, cert), RootKeyFile: absPath(o.dir, key)}
 	for _, f := range []string{a.RootCertFile, a.RootKeyFile} {
 		if !exists(f) {
 			return nil, fmt.Errorf("--adopt: %s does not exist", f)
@@ -139,8 +139,8 @@ func (o options) adoption(mesh *ristioctl.Mesh) (*ristioctl.Adoption, error) {
 	return a, nil
 }
 
-// path makes p absolute, relative to dir when it is not already.
-func (options) path(dir, p string) string {
+// absPath makes p absolute, relative to dir when it is not already.
+func absPath(dir, p string) string {
 	if filepath.IsAbs(p) {
 		return p
 	}

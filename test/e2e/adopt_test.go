@@ -277,23 +277,17 @@ func assertAdopted(t *testing.T, c *localcluster.Cluster, peer string) {
 			t.Errorf("%s: release %s = %q, want deployed", c.Name, release, got)
 		}
 	}
-	for kind, name := range map[string]string{"Deployment": "istiod", "Service": "istio-eastwestgateway"} {
-		var annotations map[string]string
-		if kind == "Deployment" {
-			d, err := c.Client.AppsV1().Deployments(istioNS).Get(ctx, name, metav1.GetOptions{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			annotations = d.Annotations
-		} else {
-			s, err := c.Client.CoreV1().Services(istioNS).Get(ctx, name, metav1.GetOptions{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			annotations = s.Annotations
-		}
-		if annotations["meta.helm.sh/release-name"] == "" {
-			t.Errorf("%s: %s %s belongs to no Helm release: %v", c.Name, kind, name, annotations)
+	istiod, err := c.Client.AppsV1().Deployments(istioNS).Get(ctx, "istiod", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	gateway, err := c.Client.CoreV1().Services(istioNS).Get(ctx, "istio-eastwestgateway", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, obj := range []metav1.Object{istiod, gateway} {
+		if obj.GetAnnotations()["meta.helm.sh/release-name"] == "" {
+			t.Errorf("%s: %s belongs to no Helm release: %v", c.Name, obj.GetName(), obj.GetAnnotations())
 		}
 	}
 	// istioctl's default tag gave way to the release's own injector.
