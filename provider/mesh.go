@@ -22,6 +22,7 @@ type MultiClusterMeshArgs struct {
 	ReaderTokenMode     *string          `pulumi:"readerTokenMode,optional"`
 	ReaderTokenTTLHours *int             `pulumi:"readerTokenTtlHours,optional"`
 	Verify              *bool            `pulumi:"verify,optional"`
+	RemoteSecrets       *string          `pulumi:"remoteSecrets,optional"`
 }
 
 // Annotate documents MultiClusterMeshArgs.
@@ -40,7 +41,8 @@ func (m *MultiClusterMeshArgs) Annotate(a infer.Annotator) {
 	a.Describe(&m.TimeoutSeconds, "Upper bound of every wait, per resource. Default 600.")
 	a.Describe(&m.ReaderTokenMode, "How remote secrets authenticate: tokenRequest (bounded tokens, reissued by `pulumi up` past 80% of their life; default) or serviceAccountSecret (long-lived token secret, as istioctl).")
 	a.Describe(&m.ReaderTokenTTLHours, "Lifetime of tokenRequest reader tokens, in hours. Default 8760.")
-	a.Describe(&m.Verify, "After the control planes, gateways and remote secrets exist, wait (within timeoutSeconds) until every cluster's istiod reports every peer synced, knows every peer's gateway and serves a certificate every peer trusts: one MeshCheck per cluster. Default true.")
+	a.Describe(&m.Verify, "After the control planes, gateways and remote secrets exist, wait (within timeoutSeconds) until every cluster's istiod reports every peer synced, knows every peer's gateway and serves a certificate every peer trusts: one MeshCheck per cluster, each covering the clusters listed before it, both ways. Default true.")
+	a.Describe(&m.RemoteSecrets, "How the N(N−1) remote secrets are held in the stack: perPair (one RemoteSecret per ordered pair; default) or perCluster (one RemoteSecretSet per cluster holding the secrets its istiod reads, for large meshes: N resources instead of N(N−1)). The secrets in the clusters are the same either way, and switching rewrites them in place.")
 }
 
 // MeshCluster describe one cluster of the mesh.

@@ -31,7 +31,8 @@ type (
 	}
 	meshCheckResource struct {
 		pulumi.CustomResourceState
-		Status pulumi.StringMapOutput `pulumi:"status"`
+		Status     pulumi.StringMapOutput `pulumi:"status"`
+		PeerStatus pulumi.StringMapOutput `pulumi:"peerStatus"`
 	}
 	plainResource struct{ pulumi.CustomResourceState }
 )
@@ -44,6 +45,7 @@ var (
 	controlPlaneToken = tokenOf(infer.Resource(&IstioControlPlane{}))
 	gatewayToken      = tokenOf(infer.Resource(&EastWestGateway{}))
 	remoteSecretToken = tokenOf(infer.Resource(&RemoteSecret{}))
+	secretSetToken    = tokenOf(infer.Resource(&RemoteSecretSet{}))
 	helloWorldToken   = tokenOf(infer.Resource(&HelloWorld{}))
 	meshCheckToken    = tokenOf(infer.Resource(&MeshCheck{}))
 	revisionTagToken  = tokenOf(infer.Resource(&RevisionTag{}))
@@ -114,59 +116,52 @@ func (b *meshBuilder) build(comp *MultiClusterMesh) error {
 		cas[i] = ca
 		addresses[c.Name] = gw.Address
 	}
-	// secretsInto[j] are the remote secrets istiod in cluster j reads.
-	secretsInto := make([][]pulumi.Resource, n)
-	for i, src := range b.args.Clusters {
-		for j, dst := range b.args.Clusters {
-			if i == j {
-				continue
-			}
-			secret, err := b.remoteSecret(src, dst, conns[i], conns[j], planes[i], planes[j])
-			if err != nil {
-				return err
-			}
-			secretsInto[j] = append(secretsInto[j], secret)
-		}
+	secrets, err := b.remoteSecrets(conns, planes)
+	if err != nil {
+		return err
 	}
 	comp.GatewayAddresses = addresses.ToStringMapOutput()
 	comp.Networks = networks.ToStringMapOutput()
 	comp.IntermediateExpiry = expiry.ToStringMapOutput()
-	status := pulumi.StringMapMap{}
+	comp.MeshStatus = pulumi.StringMapMap{}.ToStringMapMapOutput()
 	if b.args.Verify == nil || *b.args.Verify {
-		for i, c := range b.args.Clusters {
-			check, err := b.meshCheck(i, conns, planes, gateways, secretsInto[i], cas[i], roots)
+		checks := make([]*meshCheckResource, n)
+		for i := range b.args.Clusters {
+			check, err := b.meshCheck(i, conns, planes, gateways, secrets, cas[i], roots)
 			if err != nil {
 				return err
 			}
-			status[c.Name] = check.Status
+			checks[i] = check
 		}
+		comp.MeshStatus = b.meshStatus(checks)
 	}
-	comp.MeshStatus = status.ToStringMapMapOutput()
 	return nil
 }
 
-// meshCheck registers cluster i's MeshCheck once everything its istiod must
-// see exists: its control plane, every peer's control plane and gateway
-// (whose addresses are inputs), and the remote secrets it reads.
-func (b *meshBuilder) meshCheck(i int, conns []pulumi.Map, planes []pulumi.Resource, gateways []*gatewayResource, secrets []pulumi.Resource, ca *clusterCAResource, roots meshRoots) (*meshCheckResource, error) {
+// meshCheck registers cluster i's MeshCheck, which checks it with every
+// cluster before it, both ways: each pair is checked once, and a cluster
+// added at the end changes no other cluster's check. It runs once
+// everything those istiods must see exists: the control planes and gateways
+// (whose addresses are inputs) of both ends, and the remote secrets between
+// them.
+func (b *meshBuilder) meshCheck(i int, conns []pulumi.Map, planes []pulumi.Resource, gateways []*gatewayResource, secrets [][]pulumi.Resource, ca *clusterCAResource, roots meshRoots) (*meshCheckResource, error) {
 	c := b.args.Clusters[i]
-	deps := append([]pulumi.Resource{planes[i], gateways[i]}, secrets...)
+	deps := []pulumi.Resource{planes[i], gateways[i]}
 	peers := pulumi.Array{}
-	for j, peer := range b.args.Clusters {
-		if j == i {
-			continue
-		}
+	for j, peer := range b.args.Clusters[:i] {
 		p := newProps[MeshCheckPeer]()
 		p.set(&p.of.Cluster, conns[j])
 		p.set(&p.of.Network, pulumi.String(clusterNetwork(peer)))
 		p.set(&p.of.GatewayAddress, gateways[j].Address)
 		peers = append(peers, p.m)
-		deps = append(deps, planes[j], gateways[j])
+		deps = append(deps, planes[j], gateways[j], secrets[i][j], secrets[j][i])
 	}
 	// The cacerts istiod must have loaded: a rotation step changes them, so
 	// the check runs again and waits for istiod to reload.
 	p := newProps[MeshCheckArgs]()
 	p.set(&p.of.Cluster, conns[i])
+	p.set(&p.of.Network, pulumi.String(clusterNetwork(c)))
+	p.set(&p.of.GatewayAddress, gateways[i].Address)
 	p.set(&p.of.Peers, peers)
 	p.set(&p.of.CACertPEM, ca.CertPEM)
 	p.set(&p.of.RootCertPEM, roots.bundle)
@@ -185,6 +180,32 @@ func (b *meshBuilder) meshCheck(i int, conns []pulumi.Map, planes []pulumi.Resou
 	err := b.ctx.RegisterResource(meshCheckToken, b.name+"-"+c.Name+"-check", p.m, check,
 		b.parent, pulumi.DependsOn(deps))
 	return check, err
+}
+
+// meshStatus is cluster → peer → what the cluster's istiods say of the peer,
+// gathered from the checks: check i holds cluster i's word on the clusters
+// before it (status) and theirs on cluster i (peerStatus).
+func (b *meshBuilder) meshStatus(checks []*meshCheckResource) pulumi.StringMapMapOutput {
+	outs := make([]any, 0, 2*len(checks))
+	for _, c := range checks {
+		outs = append(outs, c.Status, c.PeerStatus)
+	}
+	clusters := b.args.Clusters
+	return pulumi.All(outs...).ApplyT(func(v []any) map[string]map[string]string {
+		all := map[string]map[string]string{}
+		for _, c := range clusters {
+			all[c.Name] = map[string]string{}
+		}
+		for i, c := range clusters {
+			for peer, s := range v[2*i].(map[string]string) {
+				all[c.Name][peer] = s
+			}
+			for peer, s := range v[2*i+1].(map[string]string) {
+				all[peer][c.Name] = s
+			}
+		}
+		return all
+	}).(pulumi.StringMapMapOutput)
 }
 
 // meshRoots are the mesh's RootCAs.
@@ -441,6 +462,40 @@ func (b *meshBuilder) defaultRevision() MeshRevision {
 	return MeshRevision{}
 }
 
+// remoteSecrets registers what lets every istiod watch every peer, and
+// returns, as secrets[i][j], the resource holding the secret from cluster i
+// into cluster j.
+func (b *meshBuilder) remoteSecrets(conns []pulumi.Map, planes []pulumi.Resource) ([][]pulumi.Resource, error) {
+	n := len(b.args.Clusters)
+	secrets := make([][]pulumi.Resource, n)
+	for i := range secrets {
+		secrets[i] = make([]pulumi.Resource, n)
+	}
+	for j, dst := range b.args.Clusters {
+		if deref(b.args.RemoteSecrets) == remoteSecretsPerCluster {
+			set, err := b.remoteSecretSet(j, conns, planes)
+			if err != nil {
+				return nil, err
+			}
+			for i := range secrets {
+				secrets[i][j] = set
+			}
+			continue
+		}
+		for i, src := range b.args.Clusters {
+			if i == j {
+				continue
+			}
+			secret, err := b.remoteSecret(src, dst, conns[i], conns[j], planes[i], planes[j])
+			if err != nil {
+				return nil, err
+			}
+			secrets[i][j] = secret
+		}
+	}
+	return secrets, nil
+}
+
 // remoteSecret registers the secret that lets dst's istiod watch src; it
 // takes over istioctl's when dst is adopted.
 func (b *meshBuilder) remoteSecret(src, dst MeshCluster, srcConn, dstConn pulumi.Map, srcPlane, dstPlane pulumi.Resource) (pulumi.Resource, error) {
@@ -456,6 +511,34 @@ func (b *meshBuilder) remoteSecret(src, dst MeshCluster, srcConn, dstConn pulumi
 	err := b.ctx.RegisterResource(remoteSecretToken, fmt.Sprintf("%s-%s-to-%s", b.name, src.Name, dst.Name), p.m, secret,
 		b.parent, pulumi.DependsOn([]pulumi.Resource{srcPlane, dstPlane}))
 	return secret, err
+}
+
+// remoteSecretSet registers every remote secret cluster j's istiod reads as
+// one resource (remoteSecrets: perCluster). It waits for every control
+// plane: each source's reader service account comes with it.
+func (b *meshBuilder) remoteSecretSet(j int, conns []pulumi.Map, planes []pulumi.Resource) (pulumi.Resource, error) {
+	dst := b.args.Clusters[j]
+	sources := pulumi.Map{}
+	for i, src := range b.args.Clusters {
+		if i == j {
+			continue
+		}
+		sp := newProps[RemoteSecretSource]()
+		sp.set(&sp.of.Cluster, conns[i])
+		sp.set(&sp.of.RemoteAPIServer, optString(src.RemoteAPIServer))
+		sources[src.Name] = sp.m
+	}
+	p := newProps[RemoteSecretSetArgs]()
+	p.set(&p.of.Target, conns[j])
+	p.set(&p.of.Sources, sources)
+	p.set(&p.of.ReaderTokenMode, optString(b.args.ReaderTokenMode))
+	p.set(&p.of.ReaderTokenTTLHours, optInt(b.args.ReaderTokenTTLHours))
+	p.set(&p.of.TimeoutSeconds, optInt(b.args.TimeoutSeconds))
+	p.set(&p.of.Adopt, optBool(dst.Adopt))
+	set := &plainResource{}
+	err := b.ctx.RegisterResource(secretSetToken, fmt.Sprintf("%s-%s-remote-secrets", b.name, dst.Name), p.m, set,
+		b.parent, pulumi.DependsOn(planes))
+	return set, err
 }
 
 func (b *meshBuilder) istioVersion(c MeshCluster) string {

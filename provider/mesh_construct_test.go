@@ -104,6 +104,18 @@ func TestChildrenAreRegisteredAsTheirResourcesExpect(t *testing.T) {
 			t.Errorf("%s inputs: %v", name, plane)
 		}
 	}
+	// Each check covers the clusters before it, both ways: the first has no
+	// peer, the second has the first, so a third would change neither.
+	for name, want := range map[string][]string{"mesh-cluster1-check": nil, "mesh-cluster2-check": {"cluster1"}} {
+		check := mocks.byName[name].Inputs
+		var peers []string
+		for _, peer := range check["peers"].ArrayValue() {
+			peers = append(peers, peer.ObjectValue()["cluster"].ObjectValue()["name"].StringValue())
+		}
+		if !slices.Equal(peers, want) || check["network"].StringValue() == "" {
+			t.Errorf("%s checks peers %v on network %v, want %v", name, peers, check["network"], want)
+		}
+	}
 }
 
 func pulumiBool(v bool) *bool { return &v }

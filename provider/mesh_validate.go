@@ -61,6 +61,11 @@ func validateMesh(args MultiClusterMeshArgs, now time.Time) error {
 	for _, f := range checkRemoteSecretOptions("", "", RemoteSecretArgs{ReaderTokenMode: args.ReaderTokenMode, ReaderTokenTTLHours: args.ReaderTokenTTLHours}) {
 		problems.add(f.Property, "%s", f.Reason)
 	}
+	switch m := deref(args.RemoteSecrets); m {
+	case "", remoteSecretsPerPair, remoteSecretsPerCluster:
+	default:
+		problems.add("remoteSecrets", "must be %s or %s, got %q", remoteSecretsPerPair, remoteSecretsPerCluster, m)
+	}
 	validateCertificate(&problems, args.Certificate, now)
 
 	names, networks := map[string]int{}, map[string]string{}

@@ -55,6 +55,11 @@ func TestValidateMesh(t *testing.T) {
 			change: func(a *MultiClusterMeshArgs) { a.Clusters[0].Context = s("gone") },
 			want:   []string{"clusters[0] (cluster1).kubeconfigFile", "gone"},
 		},
+		"remote secrets per cluster are valid": {change: func(a *MultiClusterMeshArgs) { a.RemoteSecrets = s("perCluster") }},
+		"an unknown remote-secret layout": {
+			change: func(a *MultiClusterMeshArgs) { a.RemoteSecrets = s("perMesh") },
+			want:   []string{"remoteSecrets", "perPair or perCluster", `"perMesh"`},
+		},
 		"a remote API server over http": {
 			change: func(a *MultiClusterMeshArgs) { a.Clusters[0].RemoteAPIServer = s("http://10.0.0.1") },
 			want:   []string{"clusters[0] (cluster1).remoteApiServer", "https://"},

@@ -2,16 +2,22 @@ package provider
 
 import "github.com/pulumi/pulumi-go-provider/infer"
 
-// MeshCheck asks one cluster's istiods (every revision) whether the mesh
-// works: every peer synced from its remote secret, every peer's gateway
-// known, the certificate served on 15012 trusted by every peer, and the
-// current cacerts loaded (a rotation step is checked by istiod itself). It
-// writes nothing; `up` waits for a healthy answer and `refresh` asks again.
+// MeshCheck asks istiod whether the mesh works between one cluster and its
+// listed peers, both ways: the cluster's istiods (every revision) must sync
+// every peer from its remote secret, know every peer's gateway, serve on
+// 15012 a certificate every peer trusts and have loaded the current cacerts
+// (a rotation step is checked by istiod itself); each peer's istiods must do
+// the same for the cluster. The component lists, for each cluster, the
+// clusters before it, so every pair is checked once and a cluster added at
+// the end is checked by its own MeshCheck alone. It writes nothing; `up`
+// waits for a healthy answer and `refresh` asks again.
 type MeshCheck struct{ deps Deps }
 
 // MeshCheckArgs are the MeshCheck inputs.
 type MeshCheckArgs struct {
 	Cluster        ClusterConnection `pulumi:"cluster"`
+	Network        *string           `pulumi:"network,optional"`
+	GatewayAddress *string           `pulumi:"gatewayAddress,optional"`
 	Peers          []MeshCheckPeer   `pulumi:"peers"`
 	Revision       *string           `pulumi:"revision,optional"`
 	Revisions      []string          `pulumi:"revisions,optional"`
@@ -23,7 +29,9 @@ type MeshCheckArgs struct {
 // Annotate documents MeshCheckArgs.
 func (c *MeshCheckArgs) Annotate(a infer.Annotator) {
 	a.Describe(&c.Cluster, "The cluster whose istiods are asked.")
-	a.Describe(&c.Peers, "The other clusters of the mesh, as this cluster's istiods must see them.")
+	a.Describe(&c.Network, "The cluster's network, as every peer's istiods must know it. Default: network-<name>.")
+	a.Describe(&c.GatewayAddress, "Where the cluster's east-west gateway is reached; every peer's istiods must know it on port 15443. Default: its istio-eastwestgateway load-balancer address.")
+	a.Describe(&c.Peers, "The clusters checked with this one, both ways: this cluster's istiods must see each of them, and each one's istiods must see this cluster.")
 	a.Describe(&c.Revision, "Ask only the istiods of this revision. Default: every revision.")
 	a.Describe(&c.Revisions, "Revisions each of which must have a running istiod that passes (\"default\" is the one installed without a revision): a canary that is not up yet fails the check instead of going unasked.")
 	a.Describe(&c.TimeoutSeconds, "How long `up` waits for every peer to be synced.")
@@ -49,21 +57,23 @@ func (c *MeshCheckPeer) Annotate(a infer.Annotator) {
 // MeshCheckState is the MeshCheck output.
 type MeshCheckState struct {
 	MeshCheckArgs
-	Status  map[string]string `pulumi:"status"`
-	Healthy bool              `pulumi:"healthy"`
-	Istiods []string          `pulumi:"istiods"`
+	Status     map[string]string `pulumi:"status"`
+	PeerStatus map[string]string `pulumi:"peerStatus"`
+	Healthy    bool              `pulumi:"healthy"`
+	Istiods    []string          `pulumi:"istiods"`
 }
 
 // Annotate documents MeshCheckState.
 func (s *MeshCheckState) Annotate(a infer.Annotator) {
 	a.Describe(&s.Status, "Each peer: \"synced\", or why this cluster's istiod cannot reach it. In a mesh of one cluster, problems of its own istiod appear under its own name.")
-	a.Describe(&s.Healthy, "Whether every peer is synced.")
+	a.Describe(&s.PeerStatus, "Each peer: \"synced\" when its istiods see this cluster, or why they do not.")
+	a.Describe(&s.Healthy, "Whether every pair is synced, both ways.")
 	a.Describe(&s.Istiods, "The istiod pods asked.")
 }
 
 // Annotate documents MeshCheck.
 func (r *MeshCheck) Annotate(a infer.Annotator) {
-	a.Describe(&r, "Proof that one cluster's istiods work as part of the mesh, from istiod itself (port-forward to each istiod pod, as istioctl does): /debug/clusterz lists every peer as synced from istio-remote-secret-<peer>, /debug/networkz knows every peer's gateway on 15443, and the certificate served on 15012 chains through the cluster's intermediate to a root every peer trusts. Writes nothing; refresh asks again.")
+	a.Describe(&r, "Proof that one cluster and its listed peers work as a mesh, both ways, from istiod itself (port-forward to each istiod pod, as istioctl does): each side's /debug/clusterz lists the other as synced from istio-remote-secret-<other>, /debug/networkz knows the other's gateway on 15443, and the certificate served on 15012 chains through its own intermediate to a root the other trusts. MultiClusterMesh gives each cluster's check the clusters listed before it, so adding a cluster adds one check and changes none. Writes nothing; refresh asks again.")
 }
 
 // CheckMesh runs the MeshCheck of every cluster on demand, changing nothing.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -53,6 +54,11 @@ func (r *MeshCheck) Check(ctx context.Context, req infer.CheckRequest) (infer.Ch
 				if err := checkAddress(a); err != nil {
 					failures = append(failures, p.CheckFailure{Property: field + ".gatewayAddress", Reason: fmt.Sprintf("cluster %q: gatewayAddress %v", peer.Cluster.Name, err)})
 				}
+			}
+		}
+		if a := deref(args.GatewayAddress); a != "" {
+			if err := checkAddress(a); err != nil {
+				failures = append(failures, p.CheckFailure{Property: "gatewayAddress", Reason: fmt.Sprintf("cluster %q: gatewayAddress %v", args.Cluster.Name, err)})
 			}
 		}
 		return failures
@@ -115,7 +121,7 @@ func (r *MeshCheck) wait(ctx context.Context, in MeshCheckArgs) (MeshCheckState,
 		if ctx.Err() != nil {
 			return last, fmt.Errorf("mesh check did not pass within %s:\n  %s", time.Since(start).Round(time.Second), strings.Join(problems, "\n  "))
 		}
-		report("waiting for istiod to sync every peer (%s): %s", time.Since(start).Round(time.Second), problems[0])
+		report("waiting for istiod to sync every pair (%s): %s", time.Since(start).Round(time.Second), problems[0])
 		select {
 		case <-ctx.Done():
 		case <-time.After(meshCheckInterval):
@@ -123,19 +129,56 @@ func (r *MeshCheck) wait(ctx context.Context, in MeshCheckArgs) (MeshCheckState,
 	}
 }
 
+// stateProblems lists what is not synced, both ways, each line naming the
+// cluster whose istiod says it.
 func stateProblems(cluster string, s MeshCheckState) []string {
-	return meshcheck.Report{Peers: s.Status}.Problems(cluster)
+	out := meshcheck.Report{Peers: s.Status}.Problems(cluster)
+	for _, peer := range slices.Sorted(maps.Keys(s.PeerStatus)) {
+		out = append(out, meshcheck.Report{Peers: map[string]string{cluster: s.PeerStatus[peer]}}.Problems(peer)...)
+	}
+	return out
 }
 
-// checkCluster asks the cluster's istiods once and judges them. Failures to
-// reach anything become reasons in the status, never errors: a refresh must
-// be able to show that a cluster stopped answering.
+// checkCluster asks, once and in parallel, the cluster's istiods about every
+// peer and every peer's istiods about the cluster, and judges them. Failures
+// to reach anything become reasons in the status, never errors: a refresh
+// must be able to show that a cluster stopped answering.
 func (d Deps) checkCluster(ctx context.Context, in MeshCheckArgs) MeshCheckState {
+	self := in.asPeer()
+	var selfView meshcheck.Peer
 	views := make([]meshcheck.Peer, len(in.Peers))
+	var wg sync.WaitGroup
+	wg.Go(func() { selfView = d.peerView(ctx, self) })
 	for i, peer := range in.Peers {
-		views[i] = d.peerView(ctx, peer)
+		wg.Go(func() { views[i] = d.peerView(ctx, peer) })
 	}
-	return d.judgeCluster(ctx, in, views)
+	wg.Wait()
+	var state MeshCheckState
+	back := make([]MeshCheckState, len(in.Peers))
+	wg.Go(func() { state = d.judgeCluster(ctx, in, views) })
+	for i, peer := range in.Peers {
+		wg.Go(func() {
+			// The peer's own cacerts are its expectation here: its own
+			// check (or the one of the cluster it was added after) pins them.
+			asked := MeshCheckArgs{Cluster: peer.Cluster, Peers: []MeshCheckPeer{self}, Revision: in.Revision, Revisions: in.Revisions}
+			back[i] = d.judgeCluster(ctx, asked, []meshcheck.Peer{selfView})
+		})
+	}
+	wg.Wait()
+	for i, peer := range in.Peers {
+		state.PeerStatus[peer.Cluster.Name] = back[i].Status[in.Cluster.Name]
+		state.Healthy = state.Healthy && back[i].Healthy
+	}
+	return state
+}
+
+// asPeer is the checked cluster as its peers' istiods must see it.
+func (in MeshCheckArgs) asPeer() MeshCheckPeer {
+	network := deref(in.Network)
+	if network == "" {
+		network = naming.DefaultNetwork(in.Cluster.Name)
+	}
+	return MeshCheckPeer{Cluster: in.Cluster, Network: network, GatewayAddress: in.GatewayAddress}
 }
 
 // judgeCluster is checkCluster with the peers' side already read (views[i]
@@ -143,7 +186,7 @@ func (d Deps) checkCluster(ctx context.Context, in MeshCheckArgs) MeshCheckState
 // peer.
 func (d Deps) judgeCluster(ctx context.Context, in MeshCheckArgs, views []meshcheck.Peer) MeshCheckState {
 	// Istiods is a required output: empty, not nil, when none could be asked.
-	state := MeshCheckState{MeshCheckArgs: in, Status: map[string]string{}, Istiods: []string{}}
+	state := MeshCheckState{MeshCheckArgs: in, Status: map[string]string{}, PeerStatus: map[string]string{}, Istiods: []string{}}
 	exp := meshcheck.Expect{Cluster: in.Cluster.Name, Now: d.Now(), Peers: views}
 	var istiods []meshcheck.Istiod
 	fail := func(format string, a ...any) MeshCheckState {

@@ -42,6 +42,12 @@ func (c *RemoteSecretArgs) Annotate(a infer.Annotator) {
 // RemoteSecretState is the RemoteSecret output.
 type RemoteSecretState struct {
 	RemoteSecretArgs
+	RemoteSecretStatus
+}
+
+// RemoteSecretStatus is what was written for one source: a RemoteSecret's
+// outputs, and one entry of a RemoteSecretSet's.
+type RemoteSecretStatus struct {
 	SecretName      string `pulumi:"secretName"`
 	Server          string `pulumi:"server"`
 	TokenIssuedAt   string `pulumi:"tokenIssuedAt"`
@@ -50,8 +56,8 @@ type RemoteSecretState struct {
 	Checksum        string `pulumi:"checksum"`
 }
 
-// Annotate documents RemoteSecretState.
-func (s *RemoteSecretState) Annotate(a infer.Annotator) {
+// Annotate documents RemoteSecretStatus.
+func (s *RemoteSecretStatus) Annotate(a infer.Annotator) {
 	a.Describe(&s.SecretName, "Name of the secret in the target's istio-system.")
 	a.Describe(&s.Server, "The source API-server URL written into the kubeconfig.")
 	a.Describe(&s.TokenIssuedAt, "When the reader token was issued, RFC 3339.")

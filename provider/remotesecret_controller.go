@@ -96,7 +96,7 @@ func (r *RemoteSecret) Create(ctx context.Context, req infer.CreateRequest[Remot
 		if err := r.deps.previewAdoption(ctx, req.Inputs.Target, req.Inputs.Adopt, takeover{objects: []objectRef{secret}}); err != nil {
 			return infer.CreateResponse[RemoteSecretState]{}, err
 		}
-		return infer.CreateResponse[RemoteSecretState]{ID: id, Output: RemoteSecretState{RemoteSecretArgs: req.Inputs, SecretName: secret.name}}, nil
+		return infer.CreateResponse[RemoteSecretState]{ID: id, Output: RemoteSecretState{RemoteSecretArgs: req.Inputs, RemoteSecretStatus: RemoteSecretStatus{SecretName: secret.name}}}, nil
 	}
 	state, err := r.apply(ctx, id, req.Inputs)
 	if err != nil {
@@ -126,7 +126,7 @@ func (r *RemoteSecret) Update(ctx context.Context, req infer.UpdateRequest[Remot
 }
 
 func (r *RemoteSecret) apply(ctx context.Context, id string, in RemoteSecretArgs) (RemoteSecretState, error) {
-	state := RemoteSecretState{RemoteSecretArgs: in, SecretName: naming.RemoteSecret(in.Source.Name)}
+	state := RemoteSecretState{RemoteSecretArgs: in, RemoteSecretStatus: RemoteSecretStatus{SecretName: naming.RemoteSecret(in.Source.Name)}}
 	ctx, cancel := withTimeout(ctx, in.TimeoutSeconds)
 	defer cancel()
 	src, dst := in.Source, in.Target
@@ -221,39 +221,54 @@ func readerTokenHours(in RemoteSecretArgs) int {
 // Read fingerprints the live secret in the target; empty means it is gone.
 func (r *RemoteSecret) Read(ctx context.Context, req infer.ReadRequest[RemoteSecretArgs, RemoteSecretState]) (infer.ReadResponse[RemoteSecretArgs, RemoteSecretState], error) {
 	state := req.State
-	dst := state.Target
-	client, err := r.deps.kubeClient(dst)
+	sum, err := r.fingerprint(ctx, state)
 	if err != nil {
 		return infer.ReadResponse[RemoteSecretArgs, RemoteSecretState]{}, err
 	}
-	live, err := client.GetSecret(ctx, naming.IstioNamespace, naming.RemoteSecret(state.Source.Name))
-	if err != nil {
-		return infer.ReadResponse[RemoteSecretArgs, RemoteSecretState]{}, fmt.Errorf("cluster %s: reading secret %s/%s: %w", dst.Name, naming.IstioNamespace, naming.RemoteSecret(state.Source.Name), err)
-	}
-	state.Checksum = ""
-	if live != nil {
-		state.Checksum = checksum(ownKeys(live.Data, map[string][]byte{state.Source.Name: nil}))
-	}
+	state.Checksum = sum
 	return infer.ReadResponse[RemoteSecretArgs, RemoteSecretState]{ID: req.ID, Inputs: req.Inputs, State: state}, nil
+}
+
+// fingerprint is the checksum of the data ristio writes in the live secret,
+// or "" when it is gone.
+func (r *RemoteSecret) fingerprint(ctx context.Context, s RemoteSecretState) (string, error) {
+	dst, name := s.Target, naming.RemoteSecret(s.Source.Name)
+	client, err := r.deps.kubeClient(dst)
+	if err != nil {
+		return "", err
+	}
+	live, err := client.GetSecret(ctx, naming.IstioNamespace, name)
+	if err != nil {
+		return "", fmt.Errorf("cluster %s: reading secret %s/%s: %w", dst.Name, naming.IstioNamespace, name, err)
+	}
+	if live == nil {
+		return "", nil
+	}
+	return checksum(ownKeys(live.Data, map[string][]byte{s.Source.Name: nil})), nil
 }
 
 // Delete removes the secret from the target, and the long-lived token from
 // the source when there is one; a source that is gone does not block it.
 func (r *RemoteSecret) Delete(ctx context.Context, req infer.DeleteRequest[RemoteSecretState]) (infer.DeleteResponse, error) {
-	s := req.State
-	ctx, cancel := withTimeout(ctx, s.TimeoutSeconds)
+	ctx, cancel := withTimeout(ctx, req.State.TimeoutSeconds)
 	defer cancel()
+	return infer.DeleteResponse{}, r.remove(ctx, req.ID, req.State)
+}
+
+// remove deletes the secret owner wrote in the target, and revokes a
+// long-lived token.
+func (r *RemoteSecret) remove(ctx context.Context, owner string, s RemoteSecretState) error {
 	client, err := r.deps.kubeClient(s.Target)
 	if err != nil {
-		return infer.DeleteResponse{}, deleteHint(s.Target.Name, err)
+		return deleteHint(s.Target.Name, err)
 	}
-	if err := deleteManaged(ctx, client, secretGVK, naming.IstioNamespace, naming.RemoteSecret(s.Source.Name), req.ID); err != nil {
-		return infer.DeleteResponse{}, deleteHint(s.Target.Name, err)
+	if err := deleteManaged(ctx, client, secretGVK, naming.IstioNamespace, naming.RemoteSecret(s.Source.Name), owner); err != nil {
+		return deleteHint(s.Target.Name, err)
 	}
 	if deref(s.ReaderTokenMode) == serviceAccountSecretMode {
 		r.revokeLongLivedToken(ctx, s.Source, s.Target.Name)
 	}
-	return infer.DeleteResponse{}, nil
+	return nil
 }
 
 // revokeLongLivedToken deletes the reader token secret made for peer in the

@@ -126,6 +126,20 @@ func (r *resource) check(t *testing.T, inputs map[string]property.Value) propert
 	return resp.Inputs
 }
 
+// checkFailures runs Check and returns its failures, reason by property.
+func (r *resource) checkFailures(t *testing.T, inputs map[string]property.Value) map[string]string {
+	t.Helper()
+	resp, err := r.s.Check(p.CheckRequest{Urn: r.urn, Inputs: property.NewMap(inputs)})
+	if err != nil {
+		t.Fatalf("check %s: %v", r.urn.Name(), err)
+	}
+	out := map[string]string{}
+	for _, f := range resp.Failures {
+		out[f.Property] = f.Reason
+	}
+	return out
+}
+
 // preview runs Create with DryRun and returns its outputs; r keeps nothing.
 func (r *resource) preview(t *testing.T, inputs property.Map) property.Map {
 	t.Helper()

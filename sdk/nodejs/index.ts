@@ -55,6 +55,11 @@ export type RemoteSecret = import("./remoteSecret").RemoteSecret;
 export const RemoteSecret: typeof import("./remoteSecret").RemoteSecret = null as any;
 utilities.lazyLoad(exports, ["RemoteSecret"], () => require("./remoteSecret"));
 
+export { RemoteSecretSetArgs } from "./remoteSecretSet";
+export type RemoteSecretSet = import("./remoteSecretSet").RemoteSecretSet;
+export const RemoteSecretSet: typeof import("./remoteSecretSet").RemoteSecretSet = null as any;
+utilities.lazyLoad(exports, ["RemoteSecretSet"], () => require("./remoteSecretSet"));
+
 export { RevisionTagArgs } from "./revisionTag";
 export type RevisionTag = import("./revisionTag").RevisionTag;
 export const RevisionTag: typeof import("./revisionTag").RevisionTag = null as any;
@@ -93,6 +98,8 @@ const _module = {
                 return new MultiClusterMesh(name, <any>undefined, { urn })
             case "ristio:index:RemoteSecret":
                 return new RemoteSecret(name, <any>undefined, { urn })
+            case "ristio:index:RemoteSecretSet":
+                return new RemoteSecretSet(name, <any>undefined, { urn })
             case "ristio:index:RevisionTag":
                 return new RevisionTag(name, <any>undefined, { urn })
             case "ristio:index:RootCA":

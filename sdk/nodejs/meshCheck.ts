@@ -7,7 +7,7 @@ import * as outputs from "./types/output";
 import * as utilities from "./utilities";
 
 /**
- * Proof that one cluster's istiods work as part of the mesh, from istiod itself (port-forward to each istiod pod, as istioctl does): /debug/clusterz lists every peer as synced from istio-remote-secret-<peer>, /debug/networkz knows every peer's gateway on 15443, and the certificate served on 15012 chains through the cluster's intermediate to a root every peer trusts. Writes nothing; refresh asks again.
+ * Proof that one cluster and its listed peers work as a mesh, both ways, from istiod itself (port-forward to each istiod pod, as istioctl does): each side's /debug/clusterz lists the other as synced from istio-remote-secret-<other>, /debug/networkz knows the other's gateway on 15443, and the certificate served on 15012 chains through its own intermediate to a root the other trusts. MultiClusterMesh gives each cluster's check the clusters listed before it, so adding a cluster adds one check and changes none. Writes nothing; refresh asks again.
  */
 export class MeshCheck extends pulumi.CustomResource {
     /**
@@ -55,7 +55,11 @@ export class MeshCheck extends pulumi.CustomResource {
      */
     declare public readonly cluster: pulumi.Output<outputs.ClusterConnection>;
     /**
-     * Whether every peer is synced.
+     * Where the cluster's east-west gateway is reached; every peer's istiods must know it on port 15443. Default: its istio-eastwestgateway load-balancer address.
+     */
+    declare public readonly gatewayAddress: pulumi.Output<string | undefined>;
+    /**
+     * Whether every pair is synced, both ways.
      */
     declare public /*out*/ readonly healthy: pulumi.Output<boolean>;
     /**
@@ -63,7 +67,15 @@ export class MeshCheck extends pulumi.CustomResource {
      */
     declare public /*out*/ readonly istiods: pulumi.Output<string[]>;
     /**
-     * The other clusters of the mesh, as this cluster's istiods must see them.
+     * The cluster's network, as every peer's istiods must know it. Default: network-<name>.
+     */
+    declare public readonly network: pulumi.Output<string | undefined>;
+    /**
+     * Each peer: "synced" when its istiods see this cluster, or why they do not.
+     */
+    declare public /*out*/ readonly peerStatus: pulumi.Output<{[key: string]: string}>;
+    /**
+     * The clusters checked with this one, both ways: this cluster's istiods must see each of them, and each one's istiods must see this cluster.
      */
     declare public readonly peers: pulumi.Output<outputs.MeshCheckPeer[]>;
     /**
@@ -106,6 +118,8 @@ export class MeshCheck extends pulumi.CustomResource {
             }
             resourceInputs["caCertPem"] = args?.caCertPem;
             resourceInputs["cluster"] = args?.cluster;
+            resourceInputs["gatewayAddress"] = args?.gatewayAddress;
+            resourceInputs["network"] = args?.network;
             resourceInputs["peers"] = args?.peers;
             resourceInputs["revision"] = args?.revision;
             resourceInputs["revisions"] = args?.revisions;
@@ -113,12 +127,16 @@ export class MeshCheck extends pulumi.CustomResource {
             resourceInputs["timeoutSeconds"] = (args?.timeoutSeconds) ?? 600;
             resourceInputs["healthy"] = undefined /*out*/;
             resourceInputs["istiods"] = undefined /*out*/;
+            resourceInputs["peerStatus"] = undefined /*out*/;
             resourceInputs["status"] = undefined /*out*/;
         } else {
             resourceInputs["caCertPem"] = undefined /*out*/;
             resourceInputs["cluster"] = undefined /*out*/;
+            resourceInputs["gatewayAddress"] = undefined /*out*/;
             resourceInputs["healthy"] = undefined /*out*/;
             resourceInputs["istiods"] = undefined /*out*/;
+            resourceInputs["network"] = undefined /*out*/;
+            resourceInputs["peerStatus"] = undefined /*out*/;
             resourceInputs["peers"] = undefined /*out*/;
             resourceInputs["revision"] = undefined /*out*/;
             resourceInputs["revisions"] = undefined /*out*/;
@@ -144,7 +162,15 @@ export interface MeshCheckArgs {
      */
     cluster: pulumi.Input<inputs.ClusterConnectionArgs>;
     /**
-     * The other clusters of the mesh, as this cluster's istiods must see them.
+     * Where the cluster's east-west gateway is reached; every peer's istiods must know it on port 15443. Default: its istio-eastwestgateway load-balancer address.
+     */
+    gatewayAddress?: pulumi.Input<string | undefined>;
+    /**
+     * The cluster's network, as every peer's istiods must know it. Default: network-<name>.
+     */
+    network?: pulumi.Input<string | undefined>;
+    /**
+     * The clusters checked with this one, both ways: this cluster's istiods must see each of them, and each one's istiods must see this cluster.
      */
     peers: pulumi.Input<pulumi.Input<inputs.MeshCheckPeerArgs>[]>;
     /**

@@ -76,6 +76,7 @@ export class MultiClusterMesh extends pulumi.ComponentResource {
             resourceInputs["meshId"] = args?.meshId;
             resourceInputs["readerTokenMode"] = args?.readerTokenMode;
             resourceInputs["readerTokenTtlHours"] = args?.readerTokenTtlHours;
+            resourceInputs["remoteSecrets"] = args?.remoteSecrets;
             resourceInputs["revision"] = args?.revision;
             resourceInputs["revisions"] = args?.revisions;
             resourceInputs["timeoutSeconds"] = args?.timeoutSeconds;
@@ -147,6 +148,10 @@ export interface MultiClusterMeshArgs {
      */
     readerTokenTtlHours?: number;
     /**
+     * How the N(N−1) remote secrets are held in the stack: perPair (one RemoteSecret per ordered pair; default) or perCluster (one RemoteSecretSet per cluster holding the secrets its istiod reads, for large meshes: N resources instead of N(N−1)). The secrets in the clusters are the same either way, and switching rewrites them in place.
+     */
+    remoteSecrets?: string;
+    /**
      * Istio revision for the control planes, gateways and sample. Not with revisions.
      */
     revision?: string;
@@ -159,7 +164,7 @@ export interface MultiClusterMeshArgs {
      */
     timeoutSeconds?: number;
     /**
-     * After the control planes, gateways and remote secrets exist, wait (within timeoutSeconds) until every cluster's istiod reports every peer synced, knows every peer's gateway and serves a certificate every peer trusts: one MeshCheck per cluster. Default true.
+     * After the control planes, gateways and remote secrets exist, wait (within timeoutSeconds) until every cluster's istiod reports every peer synced, knows every peer's gateway and serves a certificate every peer trusts: one MeshCheck per cluster, each covering the clusters listed before it, both ways. Default true.
      */
     verify?: boolean;
     /**

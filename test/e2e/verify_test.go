@@ -52,17 +52,18 @@ func TestVerifyNamesTheBrokenPair(t *testing.T) {
 		if _, err := stack.Refresh(ctx); err != nil {
 			t.Fatalf("refresh: %v", err)
 		}
-		status := checkStatus(t, stack, "mesh-cluster1-check")
-		reason, _ := status["cluster2"].(string)
-		t.Logf("cluster1's check says of cluster2: %s", reason)
+		reason := pairStatus(t, stack, all, "cluster1", "cluster2")
+		t.Logf("cluster1's istiod, asked by the pair's check, says of cluster2: %s", reason)
 		if !containsAll(reason, "istiod", "cluster2", "istio-remote-secret-cluster2", "istiod says", "kubeconfig cannot be loaded") {
-			t.Errorf("cluster1's check says of cluster2 %q; want the pair, the secret and istiod's own words", reason)
+			t.Errorf("cluster1's istiod says of cluster2 %q; want the pair, the secret and istiod's own words", reason)
 			logIstiod(t, w)
 		}
-		if got, _ := checkStatus(t, stack, "mesh-cluster2-check")["cluster1"].(string); got != "synced" {
-			t.Errorf("cluster2's check says of cluster1 %q, want synced (only cluster1's secret was broken)", got)
+		if got := pairStatus(t, stack, all, "cluster2", "cluster1"); got != "synced" {
+			t.Errorf("cluster2's istiod says of cluster1 %q, want synced (only cluster1's secret was broken)", got)
 		}
-		want := map[string]string{"mesh-cluster2-to-cluster1": "update", "mesh-cluster1-check": "update"}
+		// The pair is checked by the later cluster's check; the first
+		// cluster's own check (its istiod and cacerts) still passes.
+		want := map[string]string{"mesh-cluster2-to-cluster1": "update", "mesh-cluster2-check": "update"}
 		if pre := previewSteps(t, stack); !equalSteps(pre, want) {
 			t.Fatalf("preview after corruption: %v, want %v", pre, want)
 		}
@@ -93,12 +94,12 @@ func TestVerifyNamesTheBrokenPair(t *testing.T) {
 		})
 		// A fresh istiod in cluster1 must reach cluster2 to sync it.
 		restartIstiod(t, c1)
-		urn := resourceURN(t, stack, "mesh-cluster1-check")
+		urn := resourceURN(t, stack, "mesh-cluster2-check")
 		if _, err := stack.Refresh(ctx, optrefresh.Target([]string{urn})); err != nil {
-			t.Fatalf("refresh of cluster1's check: %v", err)
+			t.Fatalf("refresh of the pair's check: %v", err)
 		}
-		if reason, _ := checkStatus(t, stack, "mesh-cluster1-check")["cluster2"].(string); !strings.Contains(reason, "cluster2") || reason == "synced" {
-			t.Errorf("after refresh cluster1's check says of cluster2 %q", reason)
+		if reason := pairStatus(t, stack, all, "cluster1", "cluster2"); !strings.Contains(reason, "cluster2") || reason == "synced" {
+			t.Errorf("after refresh cluster1's istiod says of cluster2 %q", reason)
 		}
 		_, err := stack.Up(ctx, optup.Target([]string{urn}))
 		if err == nil {
@@ -161,11 +162,18 @@ func podReady(conds []corev1.PodCondition) bool {
 	return false
 }
 
-// checkStatus returns a MeshCheck's status output from the stack's state.
-func checkStatus(t *testing.T, stack auto.Stack, name string) map[string]any {
+// pairStatus is what cluster's istiods said of peer at the last check. The
+// pair is checked by the MeshCheck of whichever comes later in all: its
+// status holds its own istiods' word, its peerStatus the earlier cluster's.
+func pairStatus(t *testing.T, stack auto.Stack, all []string, cluster, peer string) string {
 	t.Helper()
-	status, _ := resourceOutputs(t, stack, name)["status"].(map[string]any)
-	return status
+	key, check, field := peer, cluster, "status"
+	if slices.Index(all, cluster) < slices.Index(all, peer) {
+		key, check, field = cluster, peer, "peerStatus"
+	}
+	status, _ := resourceOutputs(t, stack, "mesh-"+check+"-check")[field].(map[string]any)
+	s, _ := status[key].(string)
+	return s
 }
 
 func resourceURN(t *testing.T, stack auto.Stack, name string) string {

@@ -37,6 +37,8 @@ func (m *module) Construct(ctx *pulumi.Context, name, typ, urn string) (r pulumi
 		r = &MultiClusterMesh{}
 	case "ristio:index:RemoteSecret":
 		r = &RemoteSecret{}
+	case "ristio:index:RemoteSecretSet":
+		r = &RemoteSecretSet{}
 	case "ristio:index:RevisionTag":
 		r = &RevisionTag{}
 	case "ristio:index:RootCA":

@@ -12,7 +12,7 @@ import (
 	"github.com/ristio/pulumi-ristio/sdk/go/ristio/internal"
 )
 
-// Proof that one cluster's istiods work as part of the mesh, from istiod itself (port-forward to each istiod pod, as istioctl does): /debug/clusterz lists every peer as synced from istio-remote-secret-<peer>, /debug/networkz knows every peer's gateway on 15443, and the certificate served on 15012 chains through the cluster's intermediate to a root every peer trusts. Writes nothing; refresh asks again.
+// Proof that one cluster and its listed peers work as a mesh, both ways, from istiod itself (port-forward to each istiod pod, as istioctl does): each side's /debug/clusterz lists the other as synced from istio-remote-secret-<other>, /debug/networkz knows the other's gateway on 15443, and the certificate served on 15012 chains through its own intermediate to a root the other trusts. MultiClusterMesh gives each cluster's check the clusters listed before it, so adding a cluster adds one check and changes none. Writes nothing; refresh asks again.
 type MeshCheck struct {
 	pulumi.CustomResourceState
 
@@ -20,11 +20,17 @@ type MeshCheck struct {
 	CaCertPem pulumi.StringPtrOutput `pulumi:"caCertPem"`
 	// The cluster whose istiods are asked.
 	Cluster ClusterConnectionOutput `pulumi:"cluster"`
-	// Whether every peer is synced.
+	// Where the cluster's east-west gateway is reached; every peer's istiods must know it on port 15443. Default: its istio-eastwestgateway load-balancer address.
+	GatewayAddress pulumi.StringPtrOutput `pulumi:"gatewayAddress"`
+	// Whether every pair is synced, both ways.
 	Healthy pulumi.BoolOutput `pulumi:"healthy"`
 	// The istiod pods asked.
 	Istiods pulumi.StringArrayOutput `pulumi:"istiods"`
-	// The other clusters of the mesh, as this cluster's istiods must see them.
+	// The cluster's network, as every peer's istiods must know it. Default: network-<name>.
+	Network pulumi.StringPtrOutput `pulumi:"network"`
+	// Each peer: "synced" when its istiods see this cluster, or why they do not.
+	PeerStatus pulumi.StringMapOutput `pulumi:"peerStatus"`
+	// The clusters checked with this one, both ways: this cluster's istiods must see each of them, and each one's istiods must see this cluster.
 	Peers MeshCheckPeerArrayOutput `pulumi:"peers"`
 	// Ask only the istiods of this revision. Default: every revision.
 	Revision pulumi.StringPtrOutput `pulumi:"revision"`
@@ -97,7 +103,11 @@ type meshCheckArgs struct {
 	CaCertPem *string `pulumi:"caCertPem"`
 	// The cluster whose istiods are asked.
 	Cluster ClusterConnection `pulumi:"cluster"`
-	// The other clusters of the mesh, as this cluster's istiods must see them.
+	// Where the cluster's east-west gateway is reached; every peer's istiods must know it on port 15443. Default: its istio-eastwestgateway load-balancer address.
+	GatewayAddress *string `pulumi:"gatewayAddress"`
+	// The cluster's network, as every peer's istiods must know it. Default: network-<name>.
+	Network *string `pulumi:"network"`
+	// The clusters checked with this one, both ways: this cluster's istiods must see each of them, and each one's istiods must see this cluster.
 	Peers []MeshCheckPeer `pulumi:"peers"`
 	// Ask only the istiods of this revision. Default: every revision.
 	Revision *string `pulumi:"revision"`
@@ -115,7 +125,11 @@ type MeshCheckArgs struct {
 	CaCertPem pulumi.StringPtrInput
 	// The cluster whose istiods are asked.
 	Cluster ClusterConnectionInput
-	// The other clusters of the mesh, as this cluster's istiods must see them.
+	// Where the cluster's east-west gateway is reached; every peer's istiods must know it on port 15443. Default: its istio-eastwestgateway load-balancer address.
+	GatewayAddress pulumi.StringPtrInput
+	// The cluster's network, as every peer's istiods must know it. Default: network-<name>.
+	Network pulumi.StringPtrInput
+	// The clusters checked with this one, both ways: this cluster's istiods must see each of them, and each one's istiods must see this cluster.
 	Peers MeshCheckPeerArrayInput
 	// Ask only the istiods of this revision. Default: every revision.
 	Revision pulumi.StringPtrInput
@@ -224,7 +238,12 @@ func (o MeshCheckOutput) Cluster() ClusterConnectionOutput {
 	return o.ApplyT(func(v *MeshCheck) ClusterConnectionOutput { return v.Cluster }).(ClusterConnectionOutput)
 }
 
-// Whether every peer is synced.
+// Where the cluster's east-west gateway is reached; every peer's istiods must know it on port 15443. Default: its istio-eastwestgateway load-balancer address.
+func (o MeshCheckOutput) GatewayAddress() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v *MeshCheck) pulumi.StringPtrOutput { return v.GatewayAddress }).(pulumi.StringPtrOutput)
+}
+
+// Whether every pair is synced, both ways.
 func (o MeshCheckOutput) Healthy() pulumi.BoolOutput {
 	return o.ApplyT(func(v *MeshCheck) pulumi.BoolOutput { return v.Healthy }).(pulumi.BoolOutput)
 }
@@ -234,7 +253,17 @@ func (o MeshCheckOutput) Istiods() pulumi.StringArrayOutput {
 	return o.ApplyT(func(v *MeshCheck) pulumi.StringArrayOutput { return v.Istiods }).(pulumi.StringArrayOutput)
 }
 
-// The other clusters of the mesh, as this cluster's istiods must see them.
+// The cluster's network, as every peer's istiods must know it. Default: network-<name>.
+func (o MeshCheckOutput) Network() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v *MeshCheck) pulumi.StringPtrOutput { return v.Network }).(pulumi.StringPtrOutput)
+}
+
+// Each peer: "synced" when its istiods see this cluster, or why they do not.
+func (o MeshCheckOutput) PeerStatus() pulumi.StringMapOutput {
+	return o.ApplyT(func(v *MeshCheck) pulumi.StringMapOutput { return v.PeerStatus }).(pulumi.StringMapOutput)
+}
+
+// The clusters checked with this one, both ways: this cluster's istiods must see each of them, and each one's istiods must see this cluster.
 func (o MeshCheckOutput) Peers() MeshCheckPeerArrayOutput {
 	return o.ApplyT(func(v *MeshCheck) MeshCheckPeerArrayOutput { return v.Peers }).(MeshCheckPeerArrayOutput)
 }

@@ -74,13 +74,15 @@ type multiClusterMeshArgs struct {
 	ReaderTokenMode *string `pulumi:"readerTokenMode"`
 	// Lifetime of tokenRequest reader tokens, in hours. Default 8760.
 	ReaderTokenTtlHours *int `pulumi:"readerTokenTtlHours"`
+	// How the N(N−1) remote secrets are held in the stack: perPair (one RemoteSecret per ordered pair; default) or perCluster (one RemoteSecretSet per cluster holding the secrets its istiod reads, for large meshes: N resources instead of N(N−1)). The secrets in the clusters are the same either way, and switching rewrites them in place.
+	RemoteSecrets *string `pulumi:"remoteSecrets"`
 	// Istio revision for the control planes, gateways and sample. Not with revisions.
 	Revision *string `pulumi:"revision"`
 	// Control planes of several Istio revisions side by side in every cluster, for canary upgrades: add the new revision, move defaultRevision to it, then remove the old one. An entry named "default" is the control plane installed without a revision (release and Deployment istiod); others are istiod-<name>. Not with revision, istioVersion or a cluster's istioVersion.
 	Revisions []MeshRevision `pulumi:"revisions"`
 	// Upper bound of every wait, per resource. Default 600.
 	TimeoutSeconds *int `pulumi:"timeoutSeconds"`
-	// After the control planes, gateways and remote secrets exist, wait (within timeoutSeconds) until every cluster's istiod reports every peer synced, knows every peer's gateway and serves a certificate every peer trusts: one MeshCheck per cluster. Default true.
+	// After the control planes, gateways and remote secrets exist, wait (within timeoutSeconds) until every cluster's istiod reports every peer synced, knows every peer's gateway and serves a certificate every peer trusts: one MeshCheck per cluster, each covering the clusters listed before it, both ways. Default true.
 	Verify *bool `pulumi:"verify"`
 	// Wait for each east-west gateway's load-balancer address. Default true.
 	WaitForGateways *bool `pulumi:"waitForGateways"`
@@ -108,13 +110,15 @@ type MultiClusterMeshArgs struct {
 	ReaderTokenMode *string
 	// Lifetime of tokenRequest reader tokens, in hours. Default 8760.
 	ReaderTokenTtlHours *int
+	// How the N(N−1) remote secrets are held in the stack: perPair (one RemoteSecret per ordered pair; default) or perCluster (one RemoteSecretSet per cluster holding the secrets its istiod reads, for large meshes: N resources instead of N(N−1)). The secrets in the clusters are the same either way, and switching rewrites them in place.
+	RemoteSecrets *string
 	// Istio revision for the control planes, gateways and sample. Not with revisions.
 	Revision *string
 	// Control planes of several Istio revisions side by side in every cluster, for canary upgrades: add the new revision, move defaultRevision to it, then remove the old one. An entry named "default" is the control plane installed without a revision (release and Deployment istiod); others are istiod-<name>. Not with revision, istioVersion or a cluster's istioVersion.
 	Revisions MeshRevisionArrayInput
 	// Upper bound of every wait, per resource. Default 600.
 	TimeoutSeconds *int
-	// After the control planes, gateways and remote secrets exist, wait (within timeoutSeconds) until every cluster's istiod reports every peer synced, knows every peer's gateway and serves a certificate every peer trusts: one MeshCheck per cluster. Default true.
+	// After the control planes, gateways and remote secrets exist, wait (within timeoutSeconds) until every cluster's istiod reports every peer synced, knows every peer's gateway and serves a certificate every peer trusts: one MeshCheck per cluster, each covering the clusters listed before it, both ways. Default true.
 	Verify *bool
 	// Wait for each east-west gateway's load-balancer address. Default true.
 	WaitForGateways *bool

@@ -1324,6 +1324,191 @@ func (o MeshRootArrayOutput) Index(i pulumi.IntInput) MeshRootOutput {
 	}).(MeshRootOutput)
 }
 
+type RemoteSecretSource struct {
+	// The cluster to be watched: the kubeconfig in its secret points at it.
+	Cluster ClusterConnection `pulumi:"cluster"`
+	// API-server URL the target uses to reach this source, in place of its kubeconfig's server.
+	RemoteApiServer *string `pulumi:"remoteApiServer"`
+}
+
+// RemoteSecretSourceInput is an input type that accepts RemoteSecretSourceArgs and RemoteSecretSourceOutput values.
+// You can construct a concrete instance of `RemoteSecretSourceInput` via:
+//
+//	RemoteSecretSourceArgs{...}
+type RemoteSecretSourceInput interface {
+	pulumi.Input
+
+	ToRemoteSecretSourceOutput() RemoteSecretSourceOutput
+	ToRemoteSecretSourceOutputWithContext(context.Context) RemoteSecretSourceOutput
+}
+
+type RemoteSecretSourceArgs struct {
+	// The cluster to be watched: the kubeconfig in its secret points at it.
+	Cluster ClusterConnectionInput `pulumi:"cluster"`
+	// API-server URL the target uses to reach this source, in place of its kubeconfig's server.
+	RemoteApiServer pulumi.StringPtrInput `pulumi:"remoteApiServer"`
+}
+
+func (RemoteSecretSourceArgs) ElementType() reflect.Type {
+	return reflect.TypeOf((*RemoteSecretSource)(nil)).Elem()
+}
+
+func (i RemoteSecretSourceArgs) ToRemoteSecretSourceOutput() RemoteSecretSourceOutput {
+	return i.ToRemoteSecretSourceOutputWithContext(context.Background())
+}
+
+func (i RemoteSecretSourceArgs) ToRemoteSecretSourceOutputWithContext(ctx context.Context) RemoteSecretSourceOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(RemoteSecretSourceOutput)
+}
+
+// RemoteSecretSourceMapInput is an input type that accepts RemoteSecretSourceMap and RemoteSecretSourceMapOutput values.
+// You can construct a concrete instance of `RemoteSecretSourceMapInput` via:
+//
+//	RemoteSecretSourceMap{ "key": RemoteSecretSourceArgs{...} }
+type RemoteSecretSourceMapInput interface {
+	pulumi.Input
+
+	ToRemoteSecretSourceMapOutput() RemoteSecretSourceMapOutput
+	ToRemoteSecretSourceMapOutputWithContext(context.Context) RemoteSecretSourceMapOutput
+}
+
+type RemoteSecretSourceMap map[string]RemoteSecretSourceInput
+
+func (RemoteSecretSourceMap) ElementType() reflect.Type {
+	return reflect.TypeOf((*map[string]RemoteSecretSource)(nil)).Elem()
+}
+
+func (i RemoteSecretSourceMap) ToRemoteSecretSourceMapOutput() RemoteSecretSourceMapOutput {
+	return i.ToRemoteSecretSourceMapOutputWithContext(context.Background())
+}
+
+func (i RemoteSecretSourceMap) ToRemoteSecretSourceMapOutputWithContext(ctx context.Context) RemoteSecretSourceMapOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(RemoteSecretSourceMapOutput)
+}
+
+type RemoteSecretSourceOutput struct{ *pulumi.OutputState }
+
+func (RemoteSecretSourceOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((*RemoteSecretSource)(nil)).Elem()
+}
+
+func (o RemoteSecretSourceOutput) ToRemoteSecretSourceOutput() RemoteSecretSourceOutput {
+	return o
+}
+
+func (o RemoteSecretSourceOutput) ToRemoteSecretSourceOutputWithContext(ctx context.Context) RemoteSecretSourceOutput {
+	return o
+}
+
+// The cluster to be watched: the kubeconfig in its secret points at it.
+func (o RemoteSecretSourceOutput) Cluster() ClusterConnectionOutput {
+	return o.ApplyT(func(v RemoteSecretSource) ClusterConnection { return v.Cluster }).(ClusterConnectionOutput)
+}
+
+// API-server URL the target uses to reach this source, in place of its kubeconfig's server.
+func (o RemoteSecretSourceOutput) RemoteApiServer() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v RemoteSecretSource) *string { return v.RemoteApiServer }).(pulumi.StringPtrOutput)
+}
+
+type RemoteSecretSourceMapOutput struct{ *pulumi.OutputState }
+
+func (RemoteSecretSourceMapOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((*map[string]RemoteSecretSource)(nil)).Elem()
+}
+
+func (o RemoteSecretSourceMapOutput) ToRemoteSecretSourceMapOutput() RemoteSecretSourceMapOutput {
+	return o
+}
+
+func (o RemoteSecretSourceMapOutput) ToRemoteSecretSourceMapOutputWithContext(ctx context.Context) RemoteSecretSourceMapOutput {
+	return o
+}
+
+func (o RemoteSecretSourceMapOutput) MapIndex(k pulumi.StringInput) RemoteSecretSourceOutput {
+	return pulumi.All(o, k).ApplyT(func(vs []interface{}) RemoteSecretSource {
+		return vs[0].(map[string]RemoteSecretSource)[vs[1].(string)]
+	}).(RemoteSecretSourceOutput)
+}
+
+type RemoteSecretStatus struct {
+	// SHA-256 of the secret data ristio wrote.
+	AppliedChecksum string `pulumi:"appliedChecksum"`
+	// SHA-256 of the secret data as last seen; differs from appliedChecksum after a hand edit.
+	Checksum string `pulumi:"checksum"`
+	// Name of the secret in the target's istio-system.
+	SecretName string `pulumi:"secretName"`
+	// The source API-server URL written into the kubeconfig.
+	Server string `pulumi:"server"`
+	// When the reader token expires, RFC 3339; empty for a long-lived token.
+	TokenExpiresAt string `pulumi:"tokenExpiresAt"`
+	// When the reader token was issued, RFC 3339.
+	TokenIssuedAt string `pulumi:"tokenIssuedAt"`
+}
+
+type RemoteSecretStatusOutput struct{ *pulumi.OutputState }
+
+func (RemoteSecretStatusOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((*RemoteSecretStatus)(nil)).Elem()
+}
+
+func (o RemoteSecretStatusOutput) ToRemoteSecretStatusOutput() RemoteSecretStatusOutput {
+	return o
+}
+
+func (o RemoteSecretStatusOutput) ToRemoteSecretStatusOutputWithContext(ctx context.Context) RemoteSecretStatusOutput {
+	return o
+}
+
+// SHA-256 of the secret data ristio wrote.
+func (o RemoteSecretStatusOutput) AppliedChecksum() pulumi.StringOutput {
+	return o.ApplyT(func(v RemoteSecretStatus) string { return v.AppliedChecksum }).(pulumi.StringOutput)
+}
+
+// SHA-256 of the secret data as last seen; differs from appliedChecksum after a hand edit.
+func (o RemoteSecretStatusOutput) Checksum() pulumi.StringOutput {
+	return o.ApplyT(func(v RemoteSecretStatus) string { return v.Checksum }).(pulumi.StringOutput)
+}
+
+// Name of the secret in the target's istio-system.
+func (o RemoteSecretStatusOutput) SecretName() pulumi.StringOutput {
+	return o.ApplyT(func(v RemoteSecretStatus) string { return v.SecretName }).(pulumi.StringOutput)
+}
+
+// The source API-server URL written into the kubeconfig.
+func (o RemoteSecretStatusOutput) Server() pulumi.StringOutput {
+	return o.ApplyT(func(v RemoteSecretStatus) string { return v.Server }).(pulumi.StringOutput)
+}
+
+// When the reader token expires, RFC 3339; empty for a long-lived token.
+func (o RemoteSecretStatusOutput) TokenExpiresAt() pulumi.StringOutput {
+	return o.ApplyT(func(v RemoteSecretStatus) string { return v.TokenExpiresAt }).(pulumi.StringOutput)
+}
+
+// When the reader token was issued, RFC 3339.
+func (o RemoteSecretStatusOutput) TokenIssuedAt() pulumi.StringOutput {
+	return o.ApplyT(func(v RemoteSecretStatus) string { return v.TokenIssuedAt }).(pulumi.StringOutput)
+}
+
+type RemoteSecretStatusMapOutput struct{ *pulumi.OutputState }
+
+func (RemoteSecretStatusMapOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((*map[string]RemoteSecretStatus)(nil)).Elem()
+}
+
+func (o RemoteSecretStatusMapOutput) ToRemoteSecretStatusMapOutput() RemoteSecretStatusMapOutput {
+	return o
+}
+
+func (o RemoteSecretStatusMapOutput) ToRemoteSecretStatusMapOutputWithContext(ctx context.Context) RemoteSecretStatusMapOutput {
+	return o
+}
+
+func (o RemoteSecretStatusMapOutput) MapIndex(k pulumi.StringInput) RemoteSecretStatusOutput {
+	return pulumi.All(o, k).ApplyT(func(vs []interface{}) RemoteSecretStatus {
+		return vs[0].(map[string]RemoteSecretStatus)[vs[1].(string)]
+	}).(RemoteSecretStatusOutput)
+}
+
 func init() {
 	pulumi.RegisterInputType(reflect.TypeOf((*CheckMeshClusterInput)(nil)).Elem(), CheckMeshClusterArgs{})
 	pulumi.RegisterInputType(reflect.TypeOf((*CheckMeshClusterArrayInput)(nil)).Elem(), CheckMeshClusterArray{})
@@ -1341,6 +1526,8 @@ func init() {
 	pulumi.RegisterInputType(reflect.TypeOf((*MeshRevisionArrayInput)(nil)).Elem(), MeshRevisionArray{})
 	pulumi.RegisterInputType(reflect.TypeOf((*MeshRootInput)(nil)).Elem(), MeshRootArgs{})
 	pulumi.RegisterInputType(reflect.TypeOf((*MeshRootArrayInput)(nil)).Elem(), MeshRootArray{})
+	pulumi.RegisterInputType(reflect.TypeOf((*RemoteSecretSourceInput)(nil)).Elem(), RemoteSecretSourceArgs{})
+	pulumi.RegisterInputType(reflect.TypeOf((*RemoteSecretSourceMapInput)(nil)).Elem(), RemoteSecretSourceMap{})
 	pulumi.RegisterOutputType(CheckMeshClusterOutput{})
 	pulumi.RegisterOutputType(CheckMeshClusterArrayOutput{})
 	pulumi.RegisterOutputType(ClusterConnectionOutput{})
@@ -1357,4 +1544,8 @@ func init() {
 	pulumi.RegisterOutputType(MeshRevisionArrayOutput{})
 	pulumi.RegisterOutputType(MeshRootOutput{})
 	pulumi.RegisterOutputType(MeshRootArrayOutput{})
+	pulumi.RegisterOutputType(RemoteSecretSourceOutput{})
+	pulumi.RegisterOutputType(RemoteSecretSourceMapOutput{})
+	pulumi.RegisterOutputType(RemoteSecretStatusOutput{})
+	pulumi.RegisterOutputType(RemoteSecretStatusMapOutput{})
 }

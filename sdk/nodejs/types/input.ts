@@ -242,3 +242,15 @@ export interface MeshRootArgs {
      */
     validityHours?: pulumi.Input<number | undefined>;
 }
+
+export interface RemoteSecretSourceArgs {
+    /**
+     * The cluster to be watched: the kubeconfig in its secret points at it.
+     */
+    cluster: pulumi.Input<inputs.ClusterConnectionArgs>;
+    /**
+     * API-server URL the target uses to reach this source, in place of its kubeconfig's server.
+     */
+    remoteApiServer?: pulumi.Input<string | undefined>;
+}
+

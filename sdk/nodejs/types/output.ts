@@ -57,3 +57,41 @@ export interface MeshNetworkArgs {
     network: string;
 }
 
+export interface RemoteSecretSource {
+    /**
+     * The cluster to be watched: the kubeconfig in its secret points at it.
+     */
+    cluster: outputs.ClusterConnection;
+    /**
+     * API-server URL the target uses to reach this source, in place of its kubeconfig's server.
+     */
+    remoteApiServer?: string;
+}
+
+export interface RemoteSecretStatus {
+    /**
+     * SHA-256 of the secret data ristio wrote.
+     */
+    appliedChecksum: string;
+    /**
+     * SHA-256 of the secret data as last seen; differs from appliedChecksum after a hand edit.
+     */
+    checksum: string;
+    /**
+     * Name of the secret in the target's istio-system.
+     */
+    secretName: string;
+    /**
+     * The source API-server URL written into the kubeconfig.
+     */
+    server: string;
+    /**
+     * When the reader token expires, RFC 3339; empty for a long-lived token.
+     */
+    tokenExpiresAt: string;
+    /**
+     * When the reader token was issued, RFC 3339.
+     */
+    tokenIssuedAt: string;
+}
+

@@ -16,6 +16,7 @@ from .mesh_check import *
 from .multi_cluster_mesh import *
 from .provider import *
 from .remote_secret import *
+from .remote_secret_set import *
 from .revision_tag import *
 from .root_ca import *
 from ._inputs import *
@@ -36,6 +37,7 @@ _utilities.register(
    "ristio:index:MeshCheck": "MeshCheck",
    "ristio:index:MultiClusterMesh": "MultiClusterMesh",
    "ristio:index:RemoteSecret": "RemoteSecret",
+   "ristio:index:RemoteSecretSet": "RemoteSecretSet",
    "ristio:index:RevisionTag": "RevisionTag",
    "ristio:index:RootCA": "RootCA"
   }

@@ -31,6 +31,8 @@ __all__ = [
     'MeshRevisionArgsDict',
     'MeshRootArgs',
     'MeshRootArgsDict',
+    'RemoteSecretSourceArgs',
+    'RemoteSecretSourceArgsDict',
 ]
 
 class CheckMeshClusterDict(TypedDict):
@@ -1017,5 +1019,53 @@ class MeshRootArgs:
     @validity_hours.setter
     def validity_hours(self, value: pulumi.Input[Optional[_builtins.int]]):
         pulumi.set(self, "validity_hours", value)
+
+
+class RemoteSecretSourceArgsDict(TypedDict):
+    cluster: pulumi.Input['ClusterConnectionArgsDict']
+    """
+    The cluster to be watched: the kubeconfig in its secret points at it.
+    """
+    remote_api_server: NotRequired[pulumi.Input[Optional[_builtins.str]]]
+    """
+    API-server URL the target uses to reach this source, in place of its kubeconfig's server.
+    """
+
+@pulumi.input_type
+class RemoteSecretSourceArgs:
+    def __init__(__self__, *,
+                 cluster: pulumi.Input['ClusterConnectionArgs'],
+                 remote_api_server: pulumi.Input[Optional[_builtins.str]] = None):
+        """
+        :param pulumi.Input['ClusterConnectionArgs'] cluster: The cluster to be watched: the kubeconfig in its secret points at it.
+        :param pulumi.Input[_builtins.str] remote_api_server: API-server URL the target uses to reach this source, in place of its kubeconfig's server.
+        """
+        pulumi.set(__self__, "cluster", cluster)
+        if remote_api_server is not None:
+            pulumi.set(__self__, "remote_api_server", remote_api_server)
+
+    @_builtins.property
+    @pulumi.getter
+    def cluster(self) -> pulumi.Input['ClusterConnectionArgs']:
+        """
+        The cluster to be watched: the kubeconfig in its secret points at it.
+        """
+        return pulumi.get(self, "cluster")
+
+    @cluster.setter
+    def cluster(self, value: pulumi.Input['ClusterConnectionArgs']):
+        pulumi.set(self, "cluster", value)
+
+    @_builtins.property
+    @pulumi.getter(name="remoteApiServer")
+    def remote_api_server(self) -> pulumi.Input[Optional[_builtins.str]]:
+        """
+        API-server URL the target uses to reach this source, in place of its kubeconfig's server.
+        """
+        return pulumi.get(self, "remote_api_server")
+
+    @remote_api_server.setter
+    def remote_api_server(self, value: pulumi.Input[Optional[_builtins.str]]):
+        pulumi.set(self, "remote_api_server", value)
 
 

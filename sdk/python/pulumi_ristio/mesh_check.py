@@ -24,6 +24,8 @@ class MeshCheckArgs:
                  cluster: pulumi.Input['ClusterConnectionArgs'],
                  peers: pulumi.Input[Sequence[pulumi.Input['MeshCheckPeerArgs']]],
                  ca_cert_pem: pulumi.Input[Optional[_builtins.str]] = None,
+                 gateway_address: pulumi.Input[Optional[_builtins.str]] = None,
+                 network: pulumi.Input[Optional[_builtins.str]] = None,
                  revision: pulumi.Input[Optional[_builtins.str]] = None,
                  revisions: pulumi.Input[Optional[Sequence[pulumi.Input[_builtins.str]]]] = None,
                  root_cert_pem: pulumi.Input[Optional[_builtins.str]] = None,
@@ -32,8 +34,10 @@ class MeshCheckArgs:
         The set of arguments for constructing a MeshCheck resource.
 
         :param pulumi.Input['ClusterConnectionArgs'] cluster: The cluster whose istiods are asked.
-        :param pulumi.Input[Sequence[pulumi.Input['MeshCheckPeerArgs']]] peers: The other clusters of the mesh, as this cluster's istiods must see them.
+        :param pulumi.Input[Sequence[pulumi.Input['MeshCheckPeerArgs']]] peers: The clusters checked with this one, both ways: this cluster's istiods must see each of them, and each one's istiods must see this cluster.
         :param pulumi.Input[_builtins.str] ca_cert_pem: The intermediate istiod must sign with: the certificate it serves on 15012 must be issued by this one, which proves istiod loaded the current cacerts. Default: the cluster's cacerts ca-cert.pem.
+        :param pulumi.Input[_builtins.str] gateway_address: Where the cluster's east-west gateway is reached; every peer's istiods must know it on port 15443. Default: its istio-eastwestgateway load-balancer address.
+        :param pulumi.Input[_builtins.str] network: The cluster's network, as every peer's istiods must know it. Default: network-<name>.
         :param pulumi.Input[_builtins.str] revision: Ask only the istiods of this revision. Default: every revision.
         :param pulumi.Input[Sequence[pulumi.Input[_builtins.str]]] revisions: Revisions each of which must have a running istiod that passes ("default" is the one installed without a revision): a canary that is not up yet fails the check instead of going unasked.
         :param pulumi.Input[_builtins.str] root_cert_pem: The roots istiod must have loaded (root-cert.pem): istiod must distribute exactly these in istio-system/istio-ca-root-cert. Default: the cluster's cacerts root-cert.pem.
@@ -43,6 +47,10 @@ class MeshCheckArgs:
         pulumi.set(__self__, "peers", peers)
         if ca_cert_pem is not None:
             pulumi.set(__self__, "ca_cert_pem", ca_cert_pem)
+        if gateway_address is not None:
+            pulumi.set(__self__, "gateway_address", gateway_address)
+        if network is not None:
+            pulumi.set(__self__, "network", network)
         if revision is not None:
             pulumi.set(__self__, "revision", revision)
         if revisions is not None:
@@ -70,7 +78,7 @@ class MeshCheckArgs:
     @pulumi.getter
     def peers(self) -> pulumi.Input[Sequence[pulumi.Input['MeshCheckPeerArgs']]]:
         """
-        The other clusters of the mesh, as this cluster's istiods must see them.
+        The clusters checked with this one, both ways: this cluster's istiods must see each of them, and each one's istiods must see this cluster.
         """
         return pulumi.get(self, "peers")
 
@@ -89,6 +97,30 @@ class MeshCheckArgs:
     @ca_cert_pem.setter
     def ca_cert_pem(self, value: pulumi.Input[Optional[_builtins.str]]):
         pulumi.set(self, "ca_cert_pem", value)
+
+    @_builtins.property
+    @pulumi.getter(name="gatewayAddress")
+    def gateway_address(self) -> pulumi.Input[Optional[_builtins.str]]:
+        """
+        Where the cluster's east-west gateway is reached; every peer's istiods must know it on port 15443. Default: its istio-eastwestgateway load-balancer address.
+        """
+        return pulumi.get(self, "gateway_address")
+
+    @gateway_address.setter
+    def gateway_address(self, value: pulumi.Input[Optional[_builtins.str]]):
+        pulumi.set(self, "gateway_address", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def network(self) -> pulumi.Input[Optional[_builtins.str]]:
+        """
+        The cluster's network, as every peer's istiods must know it. Default: network-<name>.
+        """
+        return pulumi.get(self, "network")
+
+    @network.setter
+    def network(self, value: pulumi.Input[Optional[_builtins.str]]):
+        pulumi.set(self, "network", value)
 
     @_builtins.property
     @pulumi.getter
@@ -147,6 +179,8 @@ class MeshCheck(pulumi.CustomResource):
                  opts: Optional[pulumi.ResourceOptions] = None,
                  ca_cert_pem: pulumi.Input[Optional[_builtins.str]] = None,
                  cluster: pulumi.Input[Optional[Union['ClusterConnectionArgs', 'ClusterConnectionArgsDict', 'outputs.ClusterConnection']]] = None,
+                 gateway_address: pulumi.Input[Optional[_builtins.str]] = None,
+                 network: pulumi.Input[Optional[_builtins.str]] = None,
                  peers: pulumi.Input[Optional[Sequence[pulumi.Input[Union['MeshCheckPeerArgs', 'MeshCheckPeerArgsDict', 'outputs.MeshCheckPeer']]]]] = None,
                  revision: pulumi.Input[Optional[_builtins.str]] = None,
                  revisions: pulumi.Input[Optional[Sequence[pulumi.Input[_builtins.str]]]] = None,
@@ -154,13 +188,15 @@ class MeshCheck(pulumi.CustomResource):
                  timeout_seconds: pulumi.Input[Optional[_builtins.int]] = None,
                  __props__=None):
         """
-        Proof that one cluster's istiods work as part of the mesh, from istiod itself (port-forward to each istiod pod, as istioctl does): /debug/clusterz lists every peer as synced from istio-remote-secret-<peer>, /debug/networkz knows every peer's gateway on 15443, and the certificate served on 15012 chains through the cluster's intermediate to a root every peer trusts. Writes nothing; refresh asks again.
+        Proof that one cluster and its listed peers work as a mesh, both ways, from istiod itself (port-forward to each istiod pod, as istioctl does): each side's /debug/clusterz lists the other as synced from istio-remote-secret-<other>, /debug/networkz knows the other's gateway on 15443, and the certificate served on 15012 chains through its own intermediate to a root the other trusts. MultiClusterMesh gives each cluster's check the clusters listed before it, so adding a cluster adds one check and changes none. Writes nothing; refresh asks again.
 
         :param str resource_name: The name of the resource.
         :param pulumi.ResourceOptions opts: Options for the resource.
         :param pulumi.Input[_builtins.str] ca_cert_pem: The intermediate istiod must sign with: the certificate it serves on 15012 must be issued by this one, which proves istiod loaded the current cacerts. Default: the cluster's cacerts ca-cert.pem.
         :param pulumi.Input[Union['ClusterConnectionArgs', 'ClusterConnectionArgsDict', 'outputs.ClusterConnection']] cluster: The cluster whose istiods are asked.
-        :param pulumi.Input[Sequence[pulumi.Input[Union['MeshCheckPeerArgs', 'MeshCheckPeerArgsDict', 'outputs.MeshCheckPeer']]]] peers: The other clusters of the mesh, as this cluster's istiods must see them.
+        :param pulumi.Input[_builtins.str] gateway_address: Where the cluster's east-west gateway is reached; every peer's istiods must know it on port 15443. Default: its istio-eastwestgateway load-balancer address.
+        :param pulumi.Input[_builtins.str] network: The cluster's network, as every peer's istiods must know it. Default: network-<name>.
+        :param pulumi.Input[Sequence[pulumi.Input[Union['MeshCheckPeerArgs', 'MeshCheckPeerArgsDict', 'outputs.MeshCheckPeer']]]] peers: The clusters checked with this one, both ways: this cluster's istiods must see each of them, and each one's istiods must see this cluster.
         :param pulumi.Input[_builtins.str] revision: Ask only the istiods of this revision. Default: every revision.
         :param pulumi.Input[Sequence[pulumi.Input[_builtins.str]]] revisions: Revisions each of which must have a running istiod that passes ("default" is the one installed without a revision): a canary that is not up yet fails the check instead of going unasked.
         :param pulumi.Input[_builtins.str] root_cert_pem: The roots istiod must have loaded (root-cert.pem): istiod must distribute exactly these in istio-system/istio-ca-root-cert. Default: the cluster's cacerts root-cert.pem.
@@ -173,7 +209,7 @@ class MeshCheck(pulumi.CustomResource):
                  args: MeshCheckArgs,
                  opts: Optional[pulumi.ResourceOptions] = None):
         """
-        Proof that one cluster's istiods work as part of the mesh, from istiod itself (port-forward to each istiod pod, as istioctl does): /debug/clusterz lists every peer as synced from istio-remote-secret-<peer>, /debug/networkz knows every peer's gateway on 15443, and the certificate served on 15012 chains through the cluster's intermediate to a root every peer trusts. Writes nothing; refresh asks again.
+        Proof that one cluster and its listed peers work as a mesh, both ways, from istiod itself (port-forward to each istiod pod, as istioctl does): each side's /debug/clusterz lists the other as synced from istio-remote-secret-<other>, /debug/networkz knows the other's gateway on 15443, and the certificate served on 15012 chains through its own intermediate to a root the other trusts. MultiClusterMesh gives each cluster's check the clusters listed before it, so adding a cluster adds one check and changes none. Writes nothing; refresh asks again.
 
         :param str resource_name: The name of the resource.
         :param MeshCheckArgs args: The arguments to use to populate this resource's properties.
@@ -192,6 +228,8 @@ class MeshCheck(pulumi.CustomResource):
                  opts: Optional[pulumi.ResourceOptions] = None,
                  ca_cert_pem: pulumi.Input[Optional[_builtins.str]] = None,
                  cluster: pulumi.Input[Optional[Union['ClusterConnectionArgs', 'ClusterConnectionArgsDict', 'outputs.ClusterConnection']]] = None,
+                 gateway_address: pulumi.Input[Optional[_builtins.str]] = None,
+                 network: pulumi.Input[Optional[_builtins.str]] = None,
                  peers: pulumi.Input[Optional[Sequence[pulumi.Input[Union['MeshCheckPeerArgs', 'MeshCheckPeerArgsDict', 'outputs.MeshCheckPeer']]]]] = None,
                  revision: pulumi.Input[Optional[_builtins.str]] = None,
                  revisions: pulumi.Input[Optional[Sequence[pulumi.Input[_builtins.str]]]] = None,
@@ -210,6 +248,8 @@ class MeshCheck(pulumi.CustomResource):
             if cluster is None and not opts.urn:
                 raise TypeError("Missing required property 'cluster'")
             __props__.__dict__["cluster"] = cluster
+            __props__.__dict__["gateway_address"] = gateway_address
+            __props__.__dict__["network"] = network
             if peers is None and not opts.urn:
                 raise TypeError("Missing required property 'peers'")
             __props__.__dict__["peers"] = peers
@@ -221,6 +261,7 @@ class MeshCheck(pulumi.CustomResource):
             __props__.__dict__["timeout_seconds"] = timeout_seconds
             __props__.__dict__["healthy"] = None
             __props__.__dict__["istiods"] = None
+            __props__.__dict__["peer_status"] = None
             __props__.__dict__["status"] = None
         super(MeshCheck, __self__).__init__(
             'ristio:index:MeshCheck',
@@ -246,8 +287,11 @@ class MeshCheck(pulumi.CustomResource):
 
         __props__.__dict__["ca_cert_pem"] = None
         __props__.__dict__["cluster"] = None
+        __props__.__dict__["gateway_address"] = None
         __props__.__dict__["healthy"] = None
         __props__.__dict__["istiods"] = None
+        __props__.__dict__["network"] = None
+        __props__.__dict__["peer_status"] = None
         __props__.__dict__["peers"] = None
         __props__.__dict__["revision"] = None
         __props__.__dict__["revisions"] = None
@@ -279,10 +323,18 @@ class MeshCheck(pulumi.CustomResource):
         return pulumi.get(self, "cluster")
 
     @_builtins.property
+    @pulumi.getter(name="gatewayAddress")
+    def gateway_address(self) -> pulumi.Output[Optional[_builtins.str]]:
+        """
+        Where the cluster's east-west gateway is reached; every peer's istiods must know it on port 15443. Default: its istio-eastwestgateway load-balancer address.
+        """
+        return pulumi.get(self, "gateway_address")
+
+    @_builtins.property
     @pulumi.getter
     def healthy(self) -> pulumi.Output[_builtins.bool]:
         """
-        Whether every peer is synced.
+        Whether every pair is synced, both ways.
         """
         return pulumi.get(self, "healthy")
 
@@ -296,9 +348,25 @@ class MeshCheck(pulumi.CustomResource):
 
     @_builtins.property
     @pulumi.getter
+    def network(self) -> pulumi.Output[Optional[_builtins.str]]:
+        """
+        The cluster's network, as every peer's istiods must know it. Default: network-<name>.
+        """
+        return pulumi.get(self, "network")
+
+    @_builtins.property
+    @pulumi.getter(name="peerStatus")
+    def peer_status(self) -> pulumi.Output[Mapping[str, _builtins.str]]:
+        """
+        Each peer: "synced" when its istiods see this cluster, or why they do not.
+        """
+        return pulumi.get(self, "peer_status")
+
+    @_builtins.property
+    @pulumi.getter
     def peers(self) -> pulumi.Output[Sequence['outputs.MeshCheckPeer']]:
         """
-        The other clusters of the mesh, as this cluster's istiods must see them.
+        The clusters checked with this one, both ways: this cluster's istiods must see each of them, and each one's istiods must see this cluster.
         """
         return pulumi.get(self, "peers")
 

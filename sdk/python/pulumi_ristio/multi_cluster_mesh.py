@@ -30,6 +30,7 @@ class MultiClusterMeshArgs:
                  istio_version: Optional[_builtins.str] = None,
                  reader_token_mode: Optional[_builtins.str] = None,
                  reader_token_ttl_hours: Optional[_builtins.int] = None,
+                 remote_secrets: Optional[_builtins.str] = None,
                  revision: Optional[_builtins.str] = None,
                  revisions: pulumi.Input[Optional[Sequence[pulumi.Input['MeshRevisionArgs']]]] = None,
                  timeout_seconds: Optional[_builtins.int] = None,
@@ -48,10 +49,11 @@ class MultiClusterMeshArgs:
         :param _builtins.str istio_version: Istio version for every cluster that does not set its own. Default: 1.30.5.
         :param _builtins.str reader_token_mode: How remote secrets authenticate: tokenRequest (bounded tokens, reissued by `pulumi up` past 80% of their life; default) or serviceAccountSecret (long-lived token secret, as istioctl).
         :param _builtins.int reader_token_ttl_hours: Lifetime of tokenRequest reader tokens, in hours. Default 8760.
+        :param _builtins.str remote_secrets: How the N(N−1) remote secrets are held in the stack: perPair (one RemoteSecret per ordered pair; default) or perCluster (one RemoteSecretSet per cluster holding the secrets its istiod reads, for large meshes: N resources instead of N(N−1)). The secrets in the clusters are the same either way, and switching rewrites them in place.
         :param _builtins.str revision: Istio revision for the control planes, gateways and sample. Not with revisions.
         :param pulumi.Input[Sequence[pulumi.Input['MeshRevisionArgs']]] revisions: Control planes of several Istio revisions side by side in every cluster, for canary upgrades: add the new revision, move defaultRevision to it, then remove the old one. An entry named "default" is the control plane installed without a revision (release and Deployment istiod); others are istiod-<name>. Not with revision, istioVersion or a cluster's istioVersion.
         :param _builtins.int timeout_seconds: Upper bound of every wait, per resource. Default 600.
-        :param _builtins.bool verify: After the control planes, gateways and remote secrets exist, wait (within timeoutSeconds) until every cluster's istiod reports every peer synced, knows every peer's gateway and serves a certificate every peer trusts: one MeshCheck per cluster. Default true.
+        :param _builtins.bool verify: After the control planes, gateways and remote secrets exist, wait (within timeoutSeconds) until every cluster's istiod reports every peer synced, knows every peer's gateway and serves a certificate every peer trusts: one MeshCheck per cluster, each covering the clusters listed before it, both ways. Default true.
         :param _builtins.bool wait_for_gateways: Wait for each east-west gateway's load-balancer address. Default true.
         """
         pulumi.set(__self__, "clusters", clusters)
@@ -72,6 +74,8 @@ class MultiClusterMeshArgs:
             pulumi.set(__self__, "reader_token_mode", reader_token_mode)
         if reader_token_ttl_hours is not None:
             pulumi.set(__self__, "reader_token_ttl_hours", reader_token_ttl_hours)
+        if remote_secrets is not None:
+            pulumi.set(__self__, "remote_secrets", remote_secrets)
         if revision is not None:
             pulumi.set(__self__, "revision", revision)
         if revisions is not None:
@@ -204,6 +208,18 @@ class MultiClusterMeshArgs:
         pulumi.set(self, "reader_token_ttl_hours", value)
 
     @_builtins.property
+    @pulumi.getter(name="remoteSecrets")
+    def remote_secrets(self) -> Optional[_builtins.str]:
+        """
+        How the N(N−1) remote secrets are held in the stack: perPair (one RemoteSecret per ordered pair; default) or perCluster (one RemoteSecretSet per cluster holding the secrets its istiod reads, for large meshes: N resources instead of N(N−1)). The secrets in the clusters are the same either way, and switching rewrites them in place.
+        """
+        return pulumi.get(self, "remote_secrets")
+
+    @remote_secrets.setter
+    def remote_secrets(self, value: Optional[_builtins.str]):
+        pulumi.set(self, "remote_secrets", value)
+
+    @_builtins.property
     @pulumi.getter
     def revision(self) -> Optional[_builtins.str]:
         """
@@ -243,7 +259,7 @@ class MultiClusterMeshArgs:
     @pulumi.getter
     def verify(self) -> Optional[_builtins.bool]:
         """
-        After the control planes, gateways and remote secrets exist, wait (within timeoutSeconds) until every cluster's istiod reports every peer synced, knows every peer's gateway and serves a certificate every peer trusts: one MeshCheck per cluster. Default true.
+        After the control planes, gateways and remote secrets exist, wait (within timeoutSeconds) until every cluster's istiod reports every peer synced, knows every peer's gateway and serves a certificate every peer trusts: one MeshCheck per cluster, each covering the clusters listed before it, both ways. Default true.
         """
         return pulumi.get(self, "verify")
 
@@ -280,6 +296,7 @@ class MultiClusterMesh(pulumi.ComponentResource):
                  mesh_id: Optional[_builtins.str] = None,
                  reader_token_mode: Optional[_builtins.str] = None,
                  reader_token_ttl_hours: Optional[_builtins.int] = None,
+                 remote_secrets: Optional[_builtins.str] = None,
                  revision: Optional[_builtins.str] = None,
                  revisions: pulumi.Input[Optional[Sequence[pulumi.Input[Union['MeshRevisionArgs', 'MeshRevisionArgsDict']]]]] = None,
                  timeout_seconds: Optional[_builtins.int] = None,
@@ -301,10 +318,11 @@ class MultiClusterMesh(pulumi.ComponentResource):
         :param _builtins.str mesh_id: Istio mesh ID shared by every cluster (global.meshID).
         :param _builtins.str reader_token_mode: How remote secrets authenticate: tokenRequest (bounded tokens, reissued by `pulumi up` past 80% of their life; default) or serviceAccountSecret (long-lived token secret, as istioctl).
         :param _builtins.int reader_token_ttl_hours: Lifetime of tokenRequest reader tokens, in hours. Default 8760.
+        :param _builtins.str remote_secrets: How the N(N−1) remote secrets are held in the stack: perPair (one RemoteSecret per ordered pair; default) or perCluster (one RemoteSecretSet per cluster holding the secrets its istiod reads, for large meshes: N resources instead of N(N−1)). The secrets in the clusters are the same either way, and switching rewrites them in place.
         :param _builtins.str revision: Istio revision for the control planes, gateways and sample. Not with revisions.
         :param pulumi.Input[Sequence[pulumi.Input[Union['MeshRevisionArgs', 'MeshRevisionArgsDict']]]] revisions: Control planes of several Istio revisions side by side in every cluster, for canary upgrades: add the new revision, move defaultRevision to it, then remove the old one. An entry named "default" is the control plane installed without a revision (release and Deployment istiod); others are istiod-<name>. Not with revision, istioVersion or a cluster's istioVersion.
         :param _builtins.int timeout_seconds: Upper bound of every wait, per resource. Default 600.
-        :param _builtins.bool verify: After the control planes, gateways and remote secrets exist, wait (within timeoutSeconds) until every cluster's istiod reports every peer synced, knows every peer's gateway and serves a certificate every peer trusts: one MeshCheck per cluster. Default true.
+        :param _builtins.bool verify: After the control planes, gateways and remote secrets exist, wait (within timeoutSeconds) until every cluster's istiod reports every peer synced, knows every peer's gateway and serves a certificate every peer trusts: one MeshCheck per cluster, each covering the clusters listed before it, both ways. Default true.
         :param _builtins.bool wait_for_gateways: Wait for each east-west gateway's load-balancer address. Default true.
         """
         ...
@@ -341,6 +359,7 @@ class MultiClusterMesh(pulumi.ComponentResource):
                  mesh_id: Optional[_builtins.str] = None,
                  reader_token_mode: Optional[_builtins.str] = None,
                  reader_token_ttl_hours: Optional[_builtins.int] = None,
+                 remote_secrets: Optional[_builtins.str] = None,
                  revision: Optional[_builtins.str] = None,
                  revisions: pulumi.Input[Optional[Sequence[pulumi.Input[Union['MeshRevisionArgs', 'MeshRevisionArgsDict']]]]] = None,
                  timeout_seconds: Optional[_builtins.int] = None,
@@ -371,6 +390,7 @@ class MultiClusterMesh(pulumi.ComponentResource):
             __props__.__dict__["mesh_id"] = mesh_id
             __props__.__dict__["reader_token_mode"] = reader_token_mode
             __props__.__dict__["reader_token_ttl_hours"] = reader_token_ttl_hours
+            __props__.__dict__["remote_secrets"] = remote_secrets
             __props__.__dict__["revision"] = revision
             __props__.__dict__["revisions"] = revisions
             __props__.__dict__["timeout_seconds"] = timeout_seconds

@@ -19,6 +19,8 @@ __all__ = [
     'ClusterConnection',
     'MeshCheckPeer',
     'MeshNetworkArgs',
+    'RemoteSecretSource',
+    'RemoteSecretStatus',
 ]
 
 @pulumi.output_type
@@ -210,5 +212,148 @@ class MeshNetworkArgs(dict):
         The network.
         """
         return pulumi.get(self, "network")
+
+
+@pulumi.output_type
+class RemoteSecretSource(dict):
+    @staticmethod
+    def __key_warning(key: str):
+        suggest = None
+        if key == "remoteApiServer":
+            suggest = "remote_api_server"
+
+        if suggest:
+            pulumi.log.warn(f"Key '{key}' not found in RemoteSecretSource. Access the value via the '{suggest}' property getter instead.")
+
+    def __getitem__(self, key: str) -> Any:
+        RemoteSecretSource.__key_warning(key)
+        return super().__getitem__(key)
+
+    def get(self, key: str, default = None) -> Any:
+        RemoteSecretSource.__key_warning(key)
+        return super().get(key, default)
+
+    def __init__(__self__, *,
+                 cluster: 'outputs.ClusterConnection',
+                 remote_api_server: Optional[_builtins.str] = None):
+        """
+        :param 'ClusterConnection' cluster: The cluster to be watched: the kubeconfig in its secret points at it.
+        :param _builtins.str remote_api_server: API-server URL the target uses to reach this source, in place of its kubeconfig's server.
+        """
+        pulumi.set(__self__, "cluster", cluster)
+        if remote_api_server is not None:
+            pulumi.set(__self__, "remote_api_server", remote_api_server)
+
+    @_builtins.property
+    @pulumi.getter
+    def cluster(self) -> 'outputs.ClusterConnection':
+        """
+        The cluster to be watched: the kubeconfig in its secret points at it.
+        """
+        return pulumi.get(self, "cluster")
+
+    @_builtins.property
+    @pulumi.getter(name="remoteApiServer")
+    def remote_api_server(self) -> Optional[_builtins.str]:
+        """
+        API-server URL the target uses to reach this source, in place of its kubeconfig's server.
+        """
+        return pulumi.get(self, "remote_api_server")
+
+
+@pulumi.output_type
+class RemoteSecretStatus(dict):
+    @staticmethod
+    def __key_warning(key: str):
+        suggest = None
+        if key == "appliedChecksum":
+            suggest = "applied_checksum"
+        elif key == "secretName":
+            suggest = "secret_name"
+        elif key == "tokenExpiresAt":
+            suggest = "token_expires_at"
+        elif key == "tokenIssuedAt":
+            suggest = "token_issued_at"
+
+        if suggest:
+            pulumi.log.warn(f"Key '{key}' not found in RemoteSecretStatus. Access the value via the '{suggest}' property getter instead.")
+
+    def __getitem__(self, key: str) -> Any:
+        RemoteSecretStatus.__key_warning(key)
+        return super().__getitem__(key)
+
+    def get(self, key: str, default = None) -> Any:
+        RemoteSecretStatus.__key_warning(key)
+        return super().get(key, default)
+
+    def __init__(__self__, *,
+                 applied_checksum: _builtins.str,
+                 checksum: _builtins.str,
+                 secret_name: _builtins.str,
+                 server: _builtins.str,
+                 token_expires_at: _builtins.str,
+                 token_issued_at: _builtins.str):
+        """
+        :param _builtins.str applied_checksum: SHA-256 of the secret data ristio wrote.
+        :param _builtins.str checksum: SHA-256 of the secret data as last seen; differs from appliedChecksum after a hand edit.
+        :param _builtins.str secret_name: Name of the secret in the target's istio-system.
+        :param _builtins.str server: The source API-server URL written into the kubeconfig.
+        :param _builtins.str token_expires_at: When the reader token expires, RFC 3339; empty for a long-lived token.
+        :param _builtins.str token_issued_at: When the reader token was issued, RFC 3339.
+        """
+        pulumi.set(__self__, "applied_checksum", applied_checksum)
+        pulumi.set(__self__, "checksum", checksum)
+        pulumi.set(__self__, "secret_name", secret_name)
+        pulumi.set(__self__, "server", server)
+        pulumi.set(__self__, "token_expires_at", token_expires_at)
+        pulumi.set(__self__, "token_issued_at", token_issued_at)
+
+    @_builtins.property
+    @pulumi.getter(name="appliedChecksum")
+    def applied_checksum(self) -> _builtins.str:
+        """
+        SHA-256 of the secret data ristio wrote.
+        """
+        return pulumi.get(self, "applied_checksum")
+
+    @_builtins.property
+    @pulumi.getter
+    def checksum(self) -> _builtins.str:
+        """
+        SHA-256 of the secret data as last seen; differs from appliedChecksum after a hand edit.
+        """
+        return pulumi.get(self, "checksum")
+
+    @_builtins.property
+    @pulumi.getter(name="secretName")
+    def secret_name(self) -> _builtins.str:
+        """
+        Name of the secret in the target's istio-system.
+        """
+        return pulumi.get(self, "secret_name")
+
+    @_builtins.property
+    @pulumi.getter
+    def server(self) -> _builtins.str:
+        """
+        The source API-server URL written into the kubeconfig.
+        """
+        return pulumi.get(self, "server")
+
+    @_builtins.property
+    @pulumi.getter(name="tokenExpiresAt")
+    def token_expires_at(self) -> _builtins.str:
+        """
+        When the reader token expires, RFC 3339; empty for a long-lived token.
+        """
+        return pulumi.get(self, "token_expires_at")
+
+    @_builtins.property
+    @pulumi.getter(name="tokenIssuedAt")
+    def token_issued_at(self) -> _builtins.str:
+        """
+        When the reader token was issued, RFC 3339.
+        """
+        return pulumi.get(self, "token_issued_at")
 
 
