@@ -42,14 +42,18 @@ lint: tools
 	.tools/bin/golangci-lint run ./...
 	go mod tidy -diff
 
-# Scale benchmarks (not part of make test): up, no-op preview and adding a
-# cluster for meshes of BENCH_CLUSTERS clusters, with the provider's CPU and
-# peak RSS.
-# BENCH_LEAN=1 (the default) runs lean clusters (localcluster.Options.Lean).
-BENCH_CLUSTERS ?= 1,2,4,8
+# Scale benchmarks (not part of make test): BenchmarkMeshUp and
+# BenchmarkMeshPreview for meshes of BENCH_CLUSTERS clusters, and
+# BenchmarkMeshAddCluster adding one to meshes of BENCH_ADD, each with the
+# provider's CPU and peak RSS. BENCH_LEAN=1 (the default) runs lean clusters
+# (localcluster.Options.Lean); BENCH_SECRETS sets remoteSecrets.
+BENCH_CLUSTERS ?= 1,2,4,8,16
+BENCH_ADD ?= 8,16
 BENCH_LEAN ?= 1
+BENCH_SECRETS ?= perPair
 bench: tools
-	RISTIO_BENCH_CLUSTERS=$(BENCH_CLUSTERS) RISTIO_BENCH_LEAN=$(BENCH_LEAN) go test -run x -bench MeshScale -benchtime 1x -timeout 120m ./test/e2e/
+	RISTIO_BENCH_CLUSTERS=$(BENCH_CLUSTERS) RISTIO_BENCH_ADD=$(BENCH_ADD) RISTIO_BENCH_LEAN=$(BENCH_LEAN) RISTIO_BENCH_SECRETS=$(BENCH_SECRETS) \
+		go test -run x -bench 'Mesh(Up|Preview|AddCluster)$$' -benchtime 1x -timeout 180m ./test/e2e/
 
 # Everything that needs no local cluster and no tools, for the edit-test loop:
 # -short skips the tests that start clusters or run the Pulumi CLI. `make

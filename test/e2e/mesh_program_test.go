@@ -19,6 +19,7 @@ type meshSpec struct {
 	defaultRevision string
 	timeoutSeconds  int
 	verify          *bool // default: the component's (true)
+	remoteSecrets   string
 	// certificate replaces the default certificate input (ECDSA, sanSuffix).
 	certificate pulumi.Map
 }
@@ -94,6 +95,9 @@ func meshProgram(spec meshSpec) pulumi.RunFunc {
 			}
 			args["revisions"] = revs
 			args["defaultRevision"] = pulumi.String(spec.defaultRevision)
+		}
+		if spec.remoteSecrets != "" {
+			args["remoteSecrets"] = pulumi.String(spec.remoteSecrets)
 		}
 		if spec.verify != nil {
 			args["verify"] = pulumi.Bool(*spec.verify)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -19,59 +20,148 @@ import (
 	"github.com/ristio/pulumi-ristio/internal/testcharts"
 )
 
-// BenchmarkMeshScale measures, for meshes of n clusters (ECDSA, chart
-// directory, verify on): `up` of a fresh mesh, a no-op preview, and `up`
-// adding one cluster, with the provider's own CPU seconds and peak RSS for
-// each (read from /proc while it runs), and the state's size. Sizes come
-// from RISTIO_BENCH_CLUSTERS (default 1,2,4,8); the clusters are lean unless
-// RISTIO_BENCH_LEAN=0.
-// Run: make bench (go test -run x -bench MeshScale -benchtime 1x ./test/e2e/)
-func BenchmarkMeshScale(b *testing.B) {
-	sizes := benchSizes(b)
-	largest := sizes[len(sizes)-1] + 1 // room for the added cluster
-	w := localcluster.StartOptionsT(b, localcluster.Options{N: largest, Lean: os.Getenv("RISTIO_BENCH_LEAN") != "0"})
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	w.RunKubelet(ctx)
-	w.RunLoadBalancer(ctx, localcluster.LBIP)
-	charts := testcharts.Directory(b)
-	for _, n := range sizes {
-		spec := meshSpec{kubeconfig: w.Kubeconfig, chartDirectory: charts, clusters: clustersOf(w, n)}
-		grown := spec
-		grown.clusters = clustersOf(w, n+1)
-		b.Run(fmt.Sprintf("clusters=%d", n), func(b *testing.B) {
-			for i := 0; i < b.N; i++ {
-				stack := pulumitest.InlineStack(b, "ristio-scale", meshProgram(spec))
-				measure(b, "up", func() { pulumitest.Up(b, stack) })
-				reportState(b, stack)
-				measure(b, "preview", func() { pulumitest.Preview(b, stack) })
-				setProgram(b, &stack, grown)
-				// What adding a cluster touches: its own resources, the 2n
-				// remote secrets pairing it, and each peer's mesh check.
-				changes := pulumitest.Changes(pulumitest.Preview(b, stack))
-				b.ReportMetric(float64(changes["create"]), "add-one-creates")
-				b.ReportMetric(float64(changes["update"]), "add-one-updates")
-				measure(b, "add-one", func() { pulumitest.Up(b, stack) })
-				b.StopTimer()
-				if _, err := stack.Destroy(context.Background()); err != nil {
-					b.Fatal(err)
+// The scale benchmarks share one world of lean clusters (unless
+// RISTIO_BENCH_LEAN=0), large enough for the largest mesh plus the cluster
+// added to it, and use ECDSA, a chart directory and verify on. Sizes come
+// from RISTIO_BENCH_CLUSTERS (up and preview; default 1,2,4,8,16) and
+// RISTIO_BENCH_ADD (adding a cluster; default 8,16); RISTIO_BENCH_SECRETS
+// sets remoteSecrets (perPair or perCluster).
+// Run: make bench.
+
+// BenchmarkMeshUp measures `up` of a fresh mesh of n clusters, with the
+// provider's CPU seconds and peak RSS, the stack's resource count and its
+// state's size.
+func BenchmarkMeshUp(b *testing.B) {
+	forSizes(b, "RISTIO_BENCH_CLUSTERS", "1,2,4,8,16", func(b *testing.B, spec meshSpec) {
+		for range b.N {
+			stack := pulumitest.InlineStack(b, "ristio-scale", meshProgram(spec))
+			measure(b, "up", func() { pulumitest.Up(b, stack) })
+			b.StopTimer()
+			reportState(b, stack)
+			destroy(b, stack)
+			b.StartTimer()
+		}
+	})
+}
+
+// BenchmarkMeshPreview measures a no-op preview of a mesh of n clusters
+// that is up (the up is not timed).
+func BenchmarkMeshPreview(b *testing.B) {
+	forSizes(b, "RISTIO_BENCH_CLUSTERS", "1,2,4,8,16", func(b *testing.B, spec meshSpec) {
+		b.StopTimer()
+		stack := pulumitest.InlineStack(b, "ristio-scale", meshProgram(spec))
+		pulumitest.Up(b, stack)
+		b.StartTimer()
+		for range b.N {
+			measure(b, "preview", func() {
+				if changes := pulumitest.Changes(pulumitest.Preview(b, stack)); len(changes) != 0 {
+					b.Fatalf("a preview after up shows %v", changes)
 				}
-				b.StartTimer()
-			}
-		})
+			})
+		}
+		b.StopTimer()
+		destroy(b, stack)
+	})
+}
+
+// BenchmarkMeshAddCluster measures `up` adding one cluster to a mesh of n
+// that is up, and reports what its preview creates and updates: the new
+// cluster's resources and the remote secrets pairing it (2n RemoteSecrets,
+// or one set created and n updated), nothing else.
+func BenchmarkMeshAddCluster(b *testing.B) {
+	forSizes(b, "RISTIO_BENCH_ADD", "8,16", func(b *testing.B, spec meshSpec) {
+		grown := spec
+		grown.clusters = clustersOf(benchWorld(b), len(spec.clusters)+1)
+		for range b.N {
+			b.StopTimer()
+			stack := pulumitest.InlineStack(b, "ristio-scale", meshProgram(spec))
+			pulumitest.Up(b, stack)
+			setProgram(b, &stack, grown)
+			changes := pulumitest.Changes(pulumitest.Preview(b, stack))
+			b.ReportMetric(float64(changes["create"]), "creates")
+			b.ReportMetric(float64(changes["update"]), "updates")
+			b.StartTimer()
+			measure(b, "add-one", func() { pulumitest.Up(b, stack) })
+			b.StopTimer()
+			destroy(b, stack)
+			b.StartTimer()
+		}
+	})
+}
+
+// forSizes runs f as a sub-benchmark per mesh size listed in env.
+func forSizes(b *testing.B, env, def string, f func(b *testing.B, spec meshSpec)) {
+	w := benchWorld(b)
+	for _, n := range benchSizes(b, env, def) {
+		spec := meshSpec{
+			kubeconfig: w.Kubeconfig, chartDirectory: testcharts.Directory(b), clusters: clustersOf(w, n),
+			remoteSecrets: os.Getenv("RISTIO_BENCH_SECRETS"),
+		}
+		b.Run(fmt.Sprintf("clusters=%d", n), func(b *testing.B) { f(b, spec) })
 	}
 }
 
-func benchSizes(b *testing.B) []int {
-	spec := os.Getenv("RISTIO_BENCH_CLUSTERS")
+func destroy(b *testing.B, stack auto.Stack) {
+	b.Helper()
+	if _, err := stack.Destroy(context.Background()); err != nil {
+		b.Fatal(err)
+	}
+}
+
+// shared is the benchmarks' world; TestMain stops it.
+var shared struct {
+	once sync.Once
+	w    *localcluster.World
+	stop context.CancelFunc
+	err  error
+}
+
+func benchWorld(b *testing.B) *localcluster.World {
+	b.Helper()
+	shared.once.Do(func() {
+		largest := 0
+		for _, env := range [][2]string{{"RISTIO_BENCH_CLUSTERS", "1,2,4,8,16"}, {"RISTIO_BENCH_ADD", "8,16"}} {
+			largest = max(largest, slices.Max(benchSizes(b, env[0], env[1])))
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+		defer cancel()
+		shared.w, shared.err = localcluster.Start(ctx, localcluster.Options{N: largest + 1, Lean: os.Getenv("RISTIO_BENCH_LEAN") != "0"})
+		if shared.err != nil {
+			return
+		}
+		var life context.Context
+		life, shared.stop = context.WithCancel(context.Background())
+		shared.w.RunKubelet(life)
+		shared.w.RunLoadBalancer(life, localcluster.LBIP)
+	})
+	if shared.err != nil {
+		b.Fatal(shared.err)
+	}
+	return shared.w
+}
+
+// TestMain stops the benchmarks' world, if one started.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if shared.w != nil {
+		shared.stop()
+		if err := shared.w.Stop(); err != nil {
+			fmt.Fprintln(os.Stderr, "stop the benchmarks' clusters:", err)
+		}
+	}
+	os.Exit(code)
+}
+
+func benchSizes(b *testing.B, env, def string) []int {
+	spec := os.Getenv(env)
 	if spec == "" {
-		spec = "1,2,4,8"
+		spec = def
 	}
 	var sizes []int
 	for _, f := range strings.Split(spec, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(f))
 		if err != nil || n < 1 {
-			b.Fatalf("RISTIO_BENCH_CLUSTERS=%q: %q is not a cluster count", spec, f)
+			b.Fatalf("%s=%q: %q is not a cluster count", env, spec, f)
 		}
 		sizes = append(sizes, n)
 	}
