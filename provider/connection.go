@@ -1,7 +1,10 @@
 package provider
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
+	"strings"
 
 	p "github.com/pulumi/pulumi-go-provider"
 	"github.com/pulumi/pulumi-go-provider/infer"
@@ -26,6 +29,13 @@ func (c *ClusterConnection) Annotate(a infer.Annotator) {
 	a.Describe(&c.Kubeconfig, "Kubeconfig contents. Give this or kubeconfigFile, or neither to use KUBECONFIG or ~/.kube/config.")
 	a.Describe(&c.KubeconfigFile, "Path of a kubeconfig file.")
 	a.Describe(&c.Context, "Kubeconfig context to use; the current context when unset.")
+}
+
+// key names the cluster and how it is reached, for sharing work between
+// resources of one process; the kubeconfig is hashed, not kept.
+func (c ClusterConnection) key() string {
+	sum := sha256.Sum256([]byte(deref(c.Kubeconfig)))
+	return strings.Join([]string{c.Name, deref(c.KubeconfigFile), deref(c.Context), hex.EncodeToString(sum[:])}, "\x00")
 }
 
 func (c ClusterConnection) source() kubeconfig.Source {

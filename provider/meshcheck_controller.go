@@ -158,8 +158,8 @@ func (d Deps) checkCluster(ctx context.Context, in MeshCheckArgs) MeshCheckState
 	wg.Go(func() { state = d.judgeCluster(ctx, in, views) })
 	for i, peer := range in.Peers {
 		wg.Go(func() {
-			// The peer's own cacerts are its expectation here: its own
-			// check (or the one of the cluster it was added after) pins them.
+			// The peer's istiods are judged against its live cacerts here;
+			// the peer's own MeshCheck pins those to what ristio wrote.
 			asked := MeshCheckArgs{Cluster: peer.Cluster, Peers: []MeshCheckPeer{self}, Revision: in.Revision, Revisions: in.Revisions}
 			back[i] = d.judgeCluster(ctx, asked, []meshcheck.Peer{selfView})
 		})
@@ -219,7 +219,7 @@ func (d Deps) judgeCluster(ctx context.Context, in MeshCheckArgs, views []meshch
 		}
 	}
 	exp.DistributedRootsPEM = d.distributedRoots(ctx, client)
-	if istiods, err = istiod.Ask(ctx, client, deref(in.Revision)); err != nil {
+	if istiods, err = d.Istiods.Ask(ctx, in.Cluster.key(), client, deref(in.Revision)); err != nil {
 		return fail("cannot list istiod pods in %s: %v", in.Cluster.Name, err)
 	}
 	for _, rev := range in.Revisions {

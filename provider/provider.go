@@ -13,6 +13,7 @@ import (
 
 	"github.com/ristio/pulumi-ristio/pkg/charts"
 	"github.com/ristio/pulumi-ristio/pkg/helm"
+	"github.com/ristio/pulumi-ristio/pkg/istiod"
 	"github.com/ristio/pulumi-ristio/pkg/kube"
 	"github.com/ristio/pulumi-ristio/pkg/kubeconfig"
 )
@@ -46,6 +47,9 @@ type Deps struct {
 	ChartCache string
 	// Now is the clock used for certificate validity and token renewal.
 	Now func() time.Time
+	// Istiods shares questions to the same istiods among the checks of one
+	// process; nil shares nothing.
+	Istiods *istiod.Shared
 }
 
 // DefaultDeps talks to real clusters and the real clock.
@@ -59,7 +63,8 @@ func DefaultDeps() Deps {
 			}
 			return helm.New(cc, ns, debugf)
 		},
-		Now: time.Now,
+		Now:     time.Now,
+		Istiods: &istiod.Shared{},
 	}
 }
 

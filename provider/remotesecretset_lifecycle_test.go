@@ -67,6 +67,7 @@ func TestRemoteSecretSetLifecycle(t *testing.T) {
 
 	step(t, "create writes the secret of every source", func(t *testing.T) {
 		r.create(t, inputs)
+		wantSecret(t, r.state, "sources", c1.Name, "cluster", "kubeconfig")
 		wantReaderKubeconfig(t, target, c1)
 		if got := entry(c1.Name, "secretName"); got != secretOf(c1.Name) {
 			t.Errorf("secrets.%s.secretName = %q", c1.Name, got)

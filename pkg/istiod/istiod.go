@@ -20,8 +20,8 @@ import (
 	"github.com/ristio/pulumi-ristio/pkg/naming"
 )
 
-// askTimeout bounds the questions to one pod, so one stuck port-forward does
-// not hold the whole check.
+// askTimeout bounds each question to one pod, so one stuck port-forward or
+// endpoint does not hold the whole check, nor keep the others unasked.
 const askTimeout = 20 * time.Second
 
 // logLines is how much of istiod's log is searched for what it said about a peer.
@@ -49,19 +49,30 @@ func Ask(ctx context.Context, c *kube.Client, revision string) ([]meshcheck.Isti
 }
 
 func ask(parent context.Context, c *kube.Client, pod *corev1.Pod) meshcheck.Istiod {
-	ctx, cancel := context.WithTimeout(parent, askTimeout)
-	defer cancel()
 	d := meshcheck.Istiod{Pod: pod.Name, Revision: pod.Labels[meshcheck.RevisionLabel]}
 	port := monitoringPort(pod)
-	d.Clusterz, d.ClusterzErr = c.PodGet(ctx, pod.Namespace, pod.Name, port, meshcheck.ClusterzPath)
-	d.Networkz, d.NetworkzErr = c.PodGet(ctx, pod.Namespace, pod.Name, port, meshcheck.NetworkzPath)
+	bounded(parent, func(ctx context.Context) {
+		d.Clusterz, d.ClusterzErr = c.PodGet(ctx, pod.Namespace, pod.Name, port, meshcheck.ClusterzPath)
+	})
+	bounded(parent, func(ctx context.Context) {
+		d.Networkz, d.NetworkzErr = c.PodGet(ctx, pod.Namespace, pod.Name, port, meshcheck.NetworkzPath)
+	})
 	serverName := "istiod." + naming.IstioNamespace + ".svc"
-	d.ServingChain, d.ServingErr = c.PodTLSChain(ctx, pod.Namespace, pod.Name, meshcheck.XDSTLSPort, serverName)
+	bounded(parent, func(ctx context.Context) {
+		d.ServingChain, d.ServingErr = c.PodTLSChain(ctx, pod.Namespace, pod.Name, meshcheck.XDSTLSPort, serverName)
+	})
 	if d.ClusterzErr != nil && d.NetworkzErr != nil && d.ServingErr != nil {
 		d.Err, d.ClusterzErr, d.NetworkzErr, d.ServingErr = d.ClusterzErr, nil, nil, nil
 	}
 	d.Says = saidAbout(parent, c, pod) // called after this pod's questions end
 	return d
+}
+
+// bounded runs one question within askTimeout.
+func bounded(parent context.Context, question func(ctx context.Context)) {
+	ctx, cancel := context.WithTimeout(parent, askTimeout)
+	defer cancel()
+	question(ctx)
 }
 
 // monitoringPort is 15014 unless the pod says otherwise, as istioctl reads it.

@@ -10,6 +10,7 @@
 package meshcheck
 
 import (
+	"context"
 	"crypto/x509"
 	"encoding/json"
 	"encoding/pem"
@@ -206,7 +207,7 @@ func Evaluate(exp Expect, istiods []Istiod) Report {
 func syncReason(d Istiod, p Peer) string {
 	secret := naming.IstioNamespace + "/" + naming.RemoteSecret(p.Name)
 	if d.ClusterzErr != nil {
-		return fmt.Sprintf("did not answer %s: %v", ClusterzPath, d.ClusterzErr)
+		return fmt.Sprintf("did not answer %s: %v%s", ClusterzPath, d.ClusterzErr, storeDeadlockHint(d.ClusterzErr))
 	}
 	var clusters []clusterInfo
 	if err := json.Unmarshal(d.Clusterz, &clusters); err != nil {
@@ -225,6 +226,17 @@ func syncReason(d Istiod, p Peer) string {
 		return ""
 	}
 	return withSays(fmt.Sprintf("has not loaded %s from %s (not listed in %s)", p.Name, naming.RemoteSecret(p.Name), ClusterzPath), d, p)
+}
+
+// storeDeadlockHint explains a /debug/clusterz that never answers: in Istio
+// builds before istio/istio#60316 (May 2026), istiod's store of remote
+// clusters can deadlock when remote secrets are added while others are
+// still syncing, and the endpoint waits on that store forever.
+func storeDeadlockHint(err error) string {
+	if !errors.Is(err, context.DeadlineExceeded) {
+		return ""
+	}
+	return " (if it never answers while its other endpoints do, its remote-cluster store may be deadlocked, as Istio builds without the fix of istio/istio#60316 can be when remote secrets are added while others still sync; restarting istiod clears it)"
 }
 
 // apiServerHint points at the usual cause of a sync that never ends.

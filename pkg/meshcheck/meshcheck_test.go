@@ -1,12 +1,14 @@
 package meshcheck
 
 import (
+	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"errors"
+	"fmt"
 	"math/big"
 	"strings"
 	"testing"
@@ -121,6 +123,9 @@ func TestEvaluate(t *testing.T) {
 			e.DistributedRootsPEM = e.OwnRootCertPEM
 			e.OwnRootCertPEM = append(append([]byte{}, e.OwnRootCertPEM...), otherRoot.CertPEM...)
 		}, want: []string{"istiod has not loaded cacerts root-cert.pem: it distributes 1 root(s) in istio-system/istio-ca-root-cert, root-cert.pem holds 2", "ISTIO_MULTIROOT_MESH"}},
+		{name: "clusterz never answers", break_: func(_ *Expect, d *Istiod) {
+			d.Clusterz, d.ClusterzErr = nil, fmt.Errorf("get /debug/clusterz: %w", context.DeadlineExceeded)
+		}, want: []string{"did not answer /debug/clusterz", "remote-cluster store may be deadlocked", "istio/istio#60316", "restarting istiod"}},
 		{name: "pod unreachable", break_: func(_ *Expect, d *Istiod) { d.Err = errors.New("port-forward refused") },
 			want: []string{"istiod-abc cannot be asked: port-forward refused"}},
 		{name: "peer unreadable", break_: func(e *Expect, _ *Istiod) {
@@ -183,5 +188,16 @@ func TestEvaluateAlone(t *testing.T) {
 	d.ServingChain = []*x509.Certificate{servingCert(t, intermediate(t, root(t), "cluster1"))}
 	if rep := Evaluate(exp, []Istiod{d}); rep.Healthy() || !strings.Contains(rep.Peers["cluster1"], "does not chain through this cluster's current intermediate") {
 		t.Fatalf("a lone istiod off the plugged-in CA: %v", rep.Peers)
+	}
+}
+
+// TestStoreDeadlockHintOnlyOnTimeout: a refused /debug/clusterz is not
+// blamed on istiod's store, only one that never answers.
+func TestStoreDeadlockHintOnlyOnTimeout(t *testing.T) {
+	exp, d := fixture(t)
+	d.Clusterz, d.ClusterzErr = nil, errors.New("connection refused")
+	got := Evaluate(exp, []Istiod{d}).Peers["cluster2"]
+	if !strings.Contains(got, "did not answer /debug/clusterz: connection refused") || strings.Contains(got, "deadlocked") {
+		t.Errorf("status %q: want the refusal, without the deadlock hint", got)
 	}
 }

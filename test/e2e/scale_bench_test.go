@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -168,72 +169,132 @@ func benchSizes(b *testing.B, env, def string) []int {
 	return sizes
 }
 
-// measure runs op, reporting its wall time and the provider's CPU seconds
-// and peak RSS as metrics named after what.
+// measure runs op, reporting as metrics named after what: its wall time,
+// the provider's CPU seconds and peak RSS, the whole machine's CPU seconds,
+// and those of each kind of process (cpuGroups).
 func measure(b *testing.B, what string, op func()) {
 	b.Helper()
-	watch := watchProvider()
+	watch := watchProcesses()
+	busyBefore := machineBusy()
 	start := time.Now()
 	op()
 	elapsed := time.Since(start)
+	busy := machineBusy() - busyBefore
 	cpu, rss := watch()
 	b.ReportMetric(elapsed.Seconds(), what+"-s")
-	b.ReportMetric(cpu, what+"-provider-cpu-s")
+	b.ReportMetric(cpu[providerGroup], what+"-provider-cpu-s")
 	b.ReportMetric(float64(rss)/(1<<20), what+"-provider-peak-MiB")
+	// Everything's CPU: divided by the cores, the least wall time the
+	// operation could take on this machine.
+	b.ReportMetric(busy, what+"-machine-cpu-s")
+	for _, g := range slices.Compact(slices.Sorted(maps.Values(cpuGroups))) {
+		if g != providerGroup {
+			b.ReportMetric(cpu[g], what+"-cpu-"+g+"-s")
+		}
+	}
 }
 
-// watchProvider samples every provider plugin process (the only one these
-// stacks use is pulumi-resource-ristio) until the
-// returned function is called, which gives their CPU seconds and the largest
-// peak RSS seen: the engine may start more than one during an operation.
-func watchProvider() func() (cpuSeconds float64, peakRSS int64) {
+// cpuGroups names the processes of a benchmark by their comm (the first 15
+// bytes of the executable's name). The test binary runs the inline program
+// and the kubelet and load-balancer emulators.
+var cpuGroups = map[string]string{
+	"pulumi-resource": providerGroup,
+	"pulumi":          "engine",
+	"pulumi-language": "engine",
+	"kube-apiserver":  "apiserver",
+	"etcd":            "etcd",
+	"kube-controller": "kcm",
+	"pilot-discovery": "istiod",
+	"e2e.test":        "test",
+}
+
+const providerGroup = "provider"
+
+// machineBusy is the CPU seconds every core has spent not idle since boot,
+// from /proc/stat's first line (user nice system idle iowait irq softirq
+// steal ..., in clock ticks of 1/100 s).
+func machineBusy() float64 {
+	stat, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0
+	}
+	line, _, _ := strings.Cut(string(stat), "\n")
+	var busy float64
+	for i, f := range strings.Fields(line)[1:] {
+		v, _ := strconv.ParseFloat(f, 64)
+		if i == 3 || i == 4 || i >= 7 { // idle, iowait, steal; guest time is already in user
+			continue
+		}
+		busy += v
+	}
+	return busy / 100
+}
+
+// watchProcesses samples every process every 100 ms until the returned
+// function is called, which gives the CPU seconds each group of cpuGroups
+// spent meanwhile (a process already running at the first sample counts
+// from there) and the largest peak RSS of a provider process: the engine
+// may start more than one during an operation.
+func watchProcesses() func() (cpuSeconds map[string]float64, providerPeakRSS int64) {
 	stop := make(chan struct{})
-	var mu sync.Mutex
-	cpu := map[int]float64{}
+	type proc struct {
+		group       string
+		first, last float64
+	}
+	procs := map[int]*proc{}
 	var peak int64
-	sample := func() {
-		procs, _ := filepath.Glob("/proc/[0-9]*/comm")
-		for _, comm := range procs {
-			// comm holds the first 15 bytes of the name: "pulumi-resource".
+	sample := func(initial bool) {
+		comms, _ := filepath.Glob("/proc/[0-9]*/comm")
+		for _, comm := range comms {
 			name, err := os.ReadFile(comm)
-			if err != nil || strings.TrimSpace(string(name)) != "pulumi-resource" {
+			if err != nil {
+				continue
+			}
+			group, ok := cpuGroups[strings.TrimSpace(string(name))]
+			if !ok {
 				continue
 			}
 			dir := filepath.Dir(comm)
 			pid, _ := strconv.Atoi(filepath.Base(dir))
-			s, r := procCPU(dir), procPeakRSS(dir)
-			mu.Lock()
-			if s > cpu[pid] {
-				cpu[pid] = s
+			cpu := procCPU(dir)
+			p := procs[pid]
+			if p == nil {
+				p = &proc{group: group}
+				if initial {
+					p.first = cpu
+				}
+				procs[pid] = p
 			}
-			peak = max(peak, r)
-			mu.Unlock()
+			p.last = max(p.last, cpu)
+			if group == providerGroup {
+				peak = max(peak, procPeakRSS(dir))
+			}
 		}
 	}
+	sample(true)
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
 		t := time.NewTicker(100 * time.Millisecond)
 		defer t.Stop()
 		for {
-			sample()
 			select {
 			case <-stop:
+				sample(false)
 				return
 			case <-t.C:
+				sample(false)
 			}
 		}
 	}()
-	return func() (float64, int64) {
+	return func() (map[string]float64, int64) {
 		close(stop)
 		<-done
-		mu.Lock()
-		defer mu.Unlock()
-		var total float64
-		for _, s := range cpu {
-			total += s
+		out := map[string]float64{}
+		for _, p := range procs {
+			out[p.group] += max(0, p.last-p.first)
 		}
-		return total, peak
+		return out, peak
 	}
 }
 
