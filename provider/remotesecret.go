@@ -14,6 +14,12 @@ const (
 	defaultReaderTokenHours  = 8760
 )
 
+// Docs of the reader-token inputs RemoteSecret and RemoteSecretSet share.
+const (
+	readerTokenModeDoc = "tokenRequest (bounded tokens from the TokenRequest API, reissued by `pulumi up` past 80% of their life) or serviceAccountSecret (the long-lived token secret istioctl makes)."
+	readerTokenTTLDoc  = "Lifetime of a tokenRequest token, in hours."
+)
+
 // RemoteSecretArgs are the RemoteSecret inputs.
 type RemoteSecretArgs struct {
 	Source              ClusterConnection `pulumi:"source"`
@@ -30,9 +36,9 @@ func (c *RemoteSecretArgs) Annotate(a infer.Annotator) {
 	a.Describe(&c.Source, "The cluster to be watched: the kubeconfig in the secret points at it.")
 	a.Describe(&c.Target, "The cluster whose istiod watches the source: the secret is written there.")
 	a.Describe(&c.RemoteAPIServer, "API-server URL the target uses to reach the source, in place of the source kubeconfig's server (a private endpoint or an access proxy).")
-	a.Describe(&c.ReaderTokenMode, "tokenRequest (bounded tokens from the TokenRequest API, reissued by `pulumi up` past 80% of their life) or serviceAccountSecret (the long-lived token secret istioctl makes).")
+	a.Describe(&c.ReaderTokenMode, readerTokenModeDoc)
 	a.SetDefault(&c.ReaderTokenMode, tokenRequestMode)
-	a.Describe(&c.ReaderTokenTTLHours, "Lifetime of a tokenRequest token, in hours.")
+	a.Describe(&c.ReaderTokenTTLHours, readerTokenTTLDoc)
 	a.SetDefault(&c.ReaderTokenTTLHours, defaultReaderTokenHours)
 	a.Describe(&c.TimeoutSeconds, "How long to wait for the reader service account and its token.")
 	a.Describe(&c.Adopt, "Rewrite a remote secret made by `istioctl create-remote-secret` in place (same name: istiod sees an update, not a removal) instead of refusing it.")

@@ -29,9 +29,9 @@ type RemoteSecretSetArgs struct {
 func (c *RemoteSecretSetArgs) Annotate(a infer.Annotator) {
 	a.Describe(&c.Target, "The cluster whose istiod watches the sources: every secret is written there.")
 	a.Describe(&c.Sources, "The clusters to be watched, by name (each entry's cluster.name): one secret istio-remote-secret-<name> each.")
-	a.Describe(&c.ReaderTokenMode, "tokenRequest (bounded tokens from the TokenRequest API, reissued by `pulumi up` past 80% of their life) or serviceAccountSecret (the long-lived token secret istioctl makes).")
+	a.Describe(&c.ReaderTokenMode, readerTokenModeDoc)
 	a.SetDefault(&c.ReaderTokenMode, tokenRequestMode)
-	a.Describe(&c.ReaderTokenTTLHours, "Lifetime of a tokenRequest token, in hours.")
+	a.Describe(&c.ReaderTokenTTLHours, readerTokenTTLDoc)
 	a.SetDefault(&c.ReaderTokenTTLHours, defaultReaderTokenHours)
 	a.Describe(&c.TimeoutSeconds, "How long to wait for each source's reader service account and its token.")
 	a.SetDefault(&c.TimeoutSeconds, defaultTimeoutSeconds)
