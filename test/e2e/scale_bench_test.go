@@ -7,6 +7,7 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -181,6 +182,9 @@ func benchSizes(b *testing.B, env, def string) []int {
 // and those of each kind of process (cpuGroups).
 func measure(b *testing.B, what string, op func()) {
 	b.Helper()
+	b.StopTimer()
+	settle(b)
+	b.StartTimer()
 	watch := watchProcesses()
 	busyBefore := machineBusy()
 	start := time.Now()
@@ -198,6 +202,32 @@ func measure(b *testing.B, what string, op func()) {
 	for _, g := range slices.Compact(slices.Sorted(maps.Values(cpuGroups))) {
 		if g != providerGroup {
 			b.ReportMetric(cpu[g], what+"-cpu-"+g+"-s")
+		}
+	}
+}
+
+// settle waits, for at most two minutes, until the machine is quiet enough
+// to measure on: the world's idle load plus a quarter of the cores. Right
+// after an up, istiods still list their new peers and the API servers are
+// busy serving them, and right after a destroy namespaces are still being
+// emptied; an operation measured then measures that too (a no-op preview of
+// 16 clusters measured right after its up took from 5 to 20 s).
+func settle(b *testing.B) {
+	b.Helper()
+	const window = 5 * time.Second
+	quiet := shared.idle + 0.25*float64(runtime.NumCPU())
+	start := time.Now()
+	for {
+		before := machineBusy()
+		time.Sleep(window)
+		rate := (machineBusy() - before) / window.Seconds()
+		if rate <= quiet {
+			b.Logf("settled in %s (%.2f cores busy)", time.Since(start).Round(time.Second), rate)
+			return
+		}
+		if time.Since(start) > 2*time.Minute {
+			b.Logf("not settled after %s: %.2f cores busy, more than %.2f", time.Since(start).Round(time.Second), rate, quiet)
+			return
 		}
 	}
 }
