@@ -36,7 +36,7 @@ import (
 func BenchmarkMeshUp(b *testing.B) {
 	forSizes(b, "RISTIO_BENCH_CLUSTERS", "1,2,4,8,16", func(b *testing.B, spec meshSpec) {
 		for range b.N {
-			stack := pulumitest.InlineStack(b, "ristio-scale", meshProgram(spec))
+			stack := benchStack(b, spec)
 			measure(b, "up", func() { pulumitest.Up(b, stack) })
 			b.StopTimer()
 			reportState(b, stack)
@@ -51,7 +51,7 @@ func BenchmarkMeshUp(b *testing.B) {
 func BenchmarkMeshPreview(b *testing.B) {
 	forSizes(b, "RISTIO_BENCH_CLUSTERS", "1,2,4,8,16", func(b *testing.B, spec meshSpec) {
 		b.StopTimer()
-		stack := pulumitest.InlineStack(b, "ristio-scale", meshProgram(spec))
+		stack := benchStack(b, spec)
 		pulumitest.Up(b, stack)
 		b.StartTimer()
 		for range b.N {
@@ -61,8 +61,6 @@ func BenchmarkMeshPreview(b *testing.B) {
 				}
 			})
 		}
-		b.StopTimer()
-		destroy(b, stack)
 	})
 }
 
@@ -76,7 +74,7 @@ func BenchmarkMeshAddCluster(b *testing.B) {
 		grown.clusters = clustersOf(benchWorld(b), len(spec.clusters)+1)
 		for range b.N {
 			b.StopTimer()
-			stack := pulumitest.InlineStack(b, "ristio-scale", meshProgram(spec))
+			stack := benchStack(b, spec)
 			pulumitest.Up(b, stack)
 			setProgram(b, &stack, grown)
 			changes := pulumitest.Changes(pulumitest.Preview(b, stack))
@@ -98,9 +96,23 @@ func forSizes(b *testing.B, env, def string, f func(b *testing.B, spec meshSpec)
 		spec := meshSpec{
 			kubeconfig: w.Kubeconfig, chartDirectory: testcharts.Directory(b), clusters: clustersOf(w, n),
 			remoteSecrets: os.Getenv("RISTIO_BENCH_SECRETS"),
+			// Well above a 16-cluster up (about 100 s here), and a failed
+			// run (see the README's note on Istio's clusterz deadlock) ends
+			// in minutes, not ten.
+			timeoutSeconds: 300,
 		}
 		b.Run(fmt.Sprintf("clusters=%d", n), func(b *testing.B) { f(b, spec) })
 	}
+}
+
+// benchStack makes the stack of a mesh, destroyed when the benchmark ends
+// however it ends: a failed up must not leave a mesh in the shared world
+// for the next benchmark to trip over.
+func benchStack(b *testing.B, spec meshSpec) auto.Stack {
+	b.Helper()
+	stack := pulumitest.InlineStack(b, "ristio-scale", meshProgram(spec))
+	b.Cleanup(func() { destroy(b, stack) })
+	return stack
 }
 
 func destroy(b *testing.B, stack auto.Stack) {
