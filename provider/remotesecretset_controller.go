@@ -160,19 +160,13 @@ func (r *RemoteSecretSet) Update(ctx context.Context, req infer.UpdateRequest[Re
 func (r *RemoteSecretSet) write(ctx context.Context, id string, old RemoteSecretSetState, state *RemoteSecretSetState) error {
 	ctx, cancel := withTimeout(ctx, state.TimeoutSeconds)
 	defer cancel()
-	var mu sync.Mutex
 	var errs []error
-	fail := func(err error) {
-		mu.Lock()
-		defer mu.Unlock()
-		errs = append(errs, err)
-	}
 	for name, kind := range sourceChanges(old, state.RemoteSecretSetArgs) {
 		if kind != p.Delete {
 			continue
 		}
 		if err := r.pairs().remove(ctx, id, old.pair(name)); err != nil {
-			fail(err)
+			errs = append(errs, err)
 			continue
 		}
 		delete(state.Secrets, name)
@@ -188,39 +182,43 @@ func (r *RemoteSecretSet) write(ctx context.Context, id string, old RemoteSecret
 		}
 		todo = append(todo, name)
 	}
-	forEachLimited(todo, setParallelism, func(name string) {
+	var mu sync.Mutex // guards state.Secrets
+	errs = append(errs, forEachLimited(todo, setParallelism, func(name string) error {
 		pair := state.RemoteSecretSetArgs.pair(name)
 		written, err := r.pairs().apply(ctx, id, pair)
 		mu.Lock()
 		defer mu.Unlock()
 		if err != nil {
-			errs = append(errs, err)
 			if prev, ok := state.Secrets[name]; ok {
 				prev.Checksum = "" // differs from appliedChecksum: retried by the next up
 				state.Secrets[name] = prev
 			}
-			return
+			return err
 		}
 		state.Secrets[name] = written.RemoteSecretStatus
 		if was := old.pair(name); deref(was.ReaderTokenMode) == serviceAccountSecretMode && deref(pair.ReaderTokenMode) != serviceAccountSecretMode {
 			r.pairs().revokeLongLivedToken(ctx, was.Source, was.Target.Name)
 		}
-	})
+		return nil
+	}))
 	return errors.Join(errs...)
 }
 
-// forEachLimited runs fn for every name, at most limit at a time.
-func forEachLimited(names []string, limit int, fn func(name string)) {
+// forEachLimited runs fn for every name, at most limit at a time, and joins
+// their errors.
+func forEachLimited(names []string, limit int, fn func(name string) error) error {
 	slots := make(chan struct{}, limit)
+	errs := make([]error, len(names))
 	var wg sync.WaitGroup
-	for _, name := range names {
+	for i, name := range names {
 		slots <- struct{}{}
 		wg.Go(func() {
 			defer func() { <-slots }()
-			fn(name)
+			errs[i] = fn(name)
 		})
 	}
 	wg.Wait()
+	return errors.Join(errs...)
 }
 
 // Read fingerprints every written secret in the target; a source whose
@@ -228,21 +226,20 @@ func forEachLimited(names []string, limit int, fn func(name string)) {
 func (r *RemoteSecretSet) Read(ctx context.Context, req infer.ReadRequest[RemoteSecretSetArgs, RemoteSecretSetState]) (infer.ReadResponse[RemoteSecretSetArgs, RemoteSecretSetState], error) {
 	state := req.State
 	state.Secrets = maps.Clone(req.State.Secrets)
-	var mu sync.Mutex
-	var errs []error
-	forEachLimited(slices.Sorted(maps.Keys(state.Secrets)), setParallelism, func(name string) {
+	var mu sync.Mutex // guards state.Secrets
+	err := forEachLimited(slices.Sorted(maps.Keys(state.Secrets)), setParallelism, func(name string) error {
 		got, err := r.pairs().fingerprint(ctx, req.State.pair(name))
+		if err != nil {
+			return err
+		}
 		mu.Lock()
 		defer mu.Unlock()
-		if err != nil {
-			errs = append(errs, err)
-			return
-		}
 		entry := state.Secrets[name]
 		entry.Checksum = got
 		state.Secrets[name] = entry
+		return nil
 	})
-	if err := errors.Join(errs...); err != nil {
+	if err != nil {
 		return infer.ReadResponse[RemoteSecretSetArgs, RemoteSecretSetState]{}, err
 	}
 	return infer.ReadResponse[RemoteSecretSetArgs, RemoteSecretSetState]{ID: req.ID, Inputs: req.Inputs, State: state}, nil
@@ -254,14 +251,7 @@ func (r *RemoteSecretSet) Delete(ctx context.Context, req infer.DeleteRequest[Re
 	s := req.State
 	ctx, cancel := withTimeout(ctx, s.TimeoutSeconds)
 	defer cancel()
-	var mu sync.Mutex
-	var errs []error
-	forEachLimited(slices.Sorted(maps.Keys(s.Secrets)), setParallelism, func(name string) {
-		if err := r.pairs().remove(ctx, req.ID, s.pair(name)); err != nil {
-			mu.Lock()
-			defer mu.Unlock()
-			errs = append(errs, err)
-		}
+	return infer.DeleteResponse{}, forEachLimited(slices.Sorted(maps.Keys(s.Secrets)), setParallelism, func(name string) error {
+		return r.pairs().remove(ctx, req.ID, s.pair(name))
 	})
-	return infer.DeleteResponse{}, errors.Join(errs...)
 }
