@@ -151,9 +151,7 @@ func benchWorld(b *testing.B) *localcluster.World {
 		// What the idle world costs: measure reports each operation's
 		// share of it, which is in the machine's CPU but not the operation's.
 		time.Sleep(20 * time.Second)
-		before := machineBusy()
-		time.Sleep(10 * time.Second)
-		shared.idle = (machineBusy() - before) / 10
+		shared.idle = busyCores(10 * time.Second)
 	})
 	if shared.err != nil {
 		b.Fatal(shared.err)
@@ -226,13 +224,10 @@ func measure(b *testing.B, what string, op func()) {
 // 16 clusters measured right after its up took from 5 to 20 s).
 func settle(b *testing.B) {
 	b.Helper()
-	const window = 5 * time.Second
 	quiet := shared.idle + 0.25*float64(runtime.NumCPU())
 	start := time.Now()
 	for {
-		before := machineBusy()
-		time.Sleep(window)
-		rate := (machineBusy() - before) / window.Seconds()
+		rate := busyCores(5 * time.Second)
 		if rate <= quiet {
 			b.Logf("settled in %s (%.2f cores busy)", time.Since(start).Round(time.Second), rate)
 			return
@@ -242,6 +237,14 @@ func settle(b *testing.B) {
 			return
 		}
 	}
+}
+
+// busyCores is how many cores the machine keeps busy, on average, over the
+// next window.
+func busyCores(window time.Duration) float64 {
+	before := machineBusy()
+	time.Sleep(window)
+	return (machineBusy() - before) / window.Seconds()
 }
 
 // cpuGroups names the processes of a benchmark by their comm (the first 15
