@@ -34,8 +34,23 @@ type (
 		Status     pulumi.StringMapOutput `pulumi:"status"`
 		PeerStatus pulumi.StringMapOutput `pulumi:"peerStatus"`
 	}
+	remoteSecretResource struct {
+		pulumi.CustomResourceState
+		AppliedChecksum pulumi.StringOutput `pulumi:"appliedChecksum"`
+	}
+	remoteSecretSetResource struct {
+		pulumi.CustomResourceState
+		Secrets pulumi.StringMapMapOutput `pulumi:"secrets"`
+	}
 	plainResource struct{ pulumi.CustomResourceState }
 )
+
+// remoteSecretHandle is the resource holding one remote secret, and the
+// checksum of what it last wrote there.
+type remoteSecretHandle struct {
+	resource pulumi.Resource
+	checksum pulumi.StringOutput
+}
 
 // The tokens the children are registered under, from their resources.
 var (
@@ -144,7 +159,7 @@ func (b *meshBuilder) build(comp *MultiClusterMesh) error {
 // everything those istiods must see exists: the control planes and gateways
 // (whose addresses are inputs) of both ends, and the remote secrets between
 // them.
-func (b *meshBuilder) meshCheck(i int, conns []pulumi.Map, planes []pulumi.Resource, gateways []*gatewayResource, secrets [][]pulumi.Resource, ca *clusterCAResource, roots meshRoots) (*meshCheckResource, error) {
+func (b *meshBuilder) meshCheck(i int, conns []pulumi.Map, planes []pulumi.Resource, gateways []*gatewayResource, secrets [][]remoteSecretHandle, ca *clusterCAResource, roots meshRoots) (*meshCheckResource, error) {
 	c := b.args.Clusters[i]
 	deps := []pulumi.Resource{planes[i], gateways[i]}
 	peers := pulumi.Array{}
@@ -153,8 +168,11 @@ func (b *meshBuilder) meshCheck(i int, conns []pulumi.Map, planes []pulumi.Resou
 		p.set(&p.of.Cluster, conns[j])
 		p.set(&p.of.Network, pulumi.String(clusterNetwork(peer)))
 		p.set(&p.of.GatewayAddress, gateways[j].Address)
+		// A rewrite of either secret makes the check run again, and prove
+		// that each istiod still holds the other's endpoints.
+		p.set(&p.of.RemoteSecretChecksums, pulumi.StringArray{secrets[j][i].checksum, secrets[i][j].checksum})
 		peers = append(peers, p.m)
-		deps = append(deps, planes[j], gateways[j], secrets[i][j], secrets[j][i])
+		deps = append(deps, planes[j], gateways[j], secrets[i][j].resource, secrets[j][i].resource)
 	}
 	// The cacerts istiod must have loaded: a rotation step changes them, so
 	// the check runs again and waits for istiod to reload.
@@ -465,11 +483,11 @@ func (b *meshBuilder) defaultRevision() MeshRevision {
 // remoteSecrets registers what lets every istiod watch every peer, and
 // returns, as secrets[i][j], the resource holding the secret from cluster i
 // into cluster j.
-func (b *meshBuilder) remoteSecrets(conns []pulumi.Map, planes []pulumi.Resource) ([][]pulumi.Resource, error) {
+func (b *meshBuilder) remoteSecrets(conns []pulumi.Map, planes []pulumi.Resource) ([][]remoteSecretHandle, error) {
 	n := len(b.args.Clusters)
-	secrets := make([][]pulumi.Resource, n)
+	secrets := make([][]remoteSecretHandle, n)
 	for i := range secrets {
-		secrets[i] = make([]pulumi.Resource, n)
+		secrets[i] = make([]remoteSecretHandle, n)
 	}
 	for j, dst := range b.args.Clusters {
 		if deref(b.args.RemoteSecrets) == remoteSecretsPerCluster {
@@ -477,8 +495,9 @@ func (b *meshBuilder) remoteSecrets(conns []pulumi.Map, planes []pulumi.Resource
 			if err != nil {
 				return nil, err
 			}
-			for i := range secrets {
-				secrets[i][j] = set
+			for i, src := range b.args.Clusters {
+				sum := set.Secrets.MapIndex(pulumi.String(src.Name)).MapIndex(pulumi.String("appliedChecksum"))
+				secrets[i][j] = remoteSecretHandle{resource: set, checksum: sum}
 			}
 			continue
 		}
@@ -490,7 +509,7 @@ func (b *meshBuilder) remoteSecrets(conns []pulumi.Map, planes []pulumi.Resource
 			if err != nil {
 				return nil, err
 			}
-			secrets[i][j] = secret
+			secrets[i][j] = remoteSecretHandle{resource: secret, checksum: secret.AppliedChecksum}
 		}
 	}
 	return secrets, nil
@@ -498,7 +517,7 @@ func (b *meshBuilder) remoteSecrets(conns []pulumi.Map, planes []pulumi.Resource
 
 // remoteSecret registers the secret that lets dst's istiod watch src; it
 // takes over istioctl's when dst is adopted.
-func (b *meshBuilder) remoteSecret(src, dst MeshCluster, srcConn, dstConn pulumi.Map, srcPlane, dstPlane pulumi.Resource) (pulumi.Resource, error) {
+func (b *meshBuilder) remoteSecret(src, dst MeshCluster, srcConn, dstConn pulumi.Map, srcPlane, dstPlane pulumi.Resource) (*remoteSecretResource, error) {
 	p := newProps[RemoteSecretArgs]()
 	p.set(&p.of.Source, srcConn)
 	p.set(&p.of.Target, dstConn)
@@ -507,7 +526,8 @@ func (b *meshBuilder) remoteSecret(src, dst MeshCluster, srcConn, dstConn pulumi
 	p.set(&p.of.ReaderTokenTTLHours, optInt(b.args.ReaderTokenTTLHours))
 	p.set(&p.of.TimeoutSeconds, optInt(b.args.TimeoutSeconds))
 	p.set(&p.of.Adopt, optBool(dst.Adopt))
-	secret := &plainResource{}
+	p.set(&p.of.RestartIstiod, optString(b.args.RestartIstiod))
+	secret := &remoteSecretResource{}
 	err := b.ctx.RegisterResource(remoteSecretToken, fmt.Sprintf("%s-%s-to-%s", b.name, src.Name, dst.Name), p.m, secret,
 		b.parent, pulumi.DependsOn([]pulumi.Resource{srcPlane, dstPlane}))
 	return secret, err
@@ -516,7 +536,7 @@ func (b *meshBuilder) remoteSecret(src, dst MeshCluster, srcConn, dstConn pulumi
 // remoteSecretSet registers every remote secret cluster j's istiod reads as
 // one resource (remoteSecrets: perCluster). It waits for every control
 // plane: each source's reader service account comes with it.
-func (b *meshBuilder) remoteSecretSet(j int, conns []pulumi.Map, planes []pulumi.Resource) (pulumi.Resource, error) {
+func (b *meshBuilder) remoteSecretSet(j int, conns []pulumi.Map, planes []pulumi.Resource) (*remoteSecretSetResource, error) {
 	dst := b.args.Clusters[j]
 	sources := pulumi.Map{}
 	for i, src := range b.args.Clusters {
@@ -535,7 +555,8 @@ func (b *meshBuilder) remoteSecretSet(j int, conns []pulumi.Map, planes []pulumi
 	p.set(&p.of.ReaderTokenTTLHours, optInt(b.args.ReaderTokenTTLHours))
 	p.set(&p.of.TimeoutSeconds, optInt(b.args.TimeoutSeconds))
 	p.set(&p.of.Adopt, optBool(dst.Adopt))
-	set := &plainResource{}
+	p.set(&p.of.RestartIstiod, optString(b.args.RestartIstiod))
+	set := &remoteSecretSetResource{}
 	err := b.ctx.RegisterResource(secretSetToken, fmt.Sprintf("%s-%s-remote-secrets", b.name, dst.Name), p.m, set,
 		b.parent, pulumi.DependsOn(planes))
 	return set, err

@@ -61,6 +61,9 @@ func validateMesh(args MultiClusterMeshArgs, now time.Time) error {
 	for _, f := range checkRemoteSecretOptions("", "", RemoteSecretArgs{ReaderTokenMode: args.ReaderTokenMode, ReaderTokenTTLHours: args.ReaderTokenTTLHours}) {
 		problems.add(f.Property, "%s", f.Reason)
 	}
+	for _, f := range checkRestartPolicy("restartIstiodAfterSecretRotation", "", args.RestartIstiod) {
+		problems.add(f.Property, "%s", f.Reason)
+	}
 	switch m := deref(args.RemoteSecrets); m {
 	case "", remoteSecretsPerPair, remoteSecretsPerCluster:
 	default:

@@ -45,6 +45,9 @@ type MeshCheckPeer struct {
 	Cluster        ClusterConnection `pulumi:"cluster"`
 	Network        string            `pulumi:"network"`
 	GatewayAddress *string           `pulumi:"gatewayAddress,optional"`
+	// RemoteSecretChecksums only trigger the check: it runs again when
+	// they change.
+	RemoteSecretChecksums []string `pulumi:"remoteSecretChecksums,optional"`
 }
 
 // Annotate documents MeshCheckPeer.
@@ -52,6 +55,7 @@ func (c *MeshCheckPeer) Annotate(a infer.Annotator) {
 	a.Describe(&c.Cluster, "How to reach the peer, to read the roots it trusts (its cacerts root-cert.pem).")
 	a.Describe(&c.Network, "The peer's network.")
 	a.Describe(&c.GatewayAddress, "Where the peer's east-west gateway is reached; istiod must know it on port 15443. Default: the peer's istio-eastwestgateway load-balancer address.")
+	a.Describe(&c.RemoteSecretChecksums, "Checksums of the remote secrets between the two clusters, as last written: when one changes (a renewed token, a new server), `up` checks the pair again, and so proves each istiod still holds the other's endpoints after the rewrite.")
 }
 
 // MeshCheckState is the MeshCheck output.
@@ -73,7 +77,7 @@ func (s *MeshCheckState) Annotate(a infer.Annotator) {
 
 // Annotate documents MeshCheck.
 func (r *MeshCheck) Annotate(a infer.Annotator) {
-	a.Describe(&r, "Proof that one cluster and its listed peers work as a mesh, both ways, from istiod itself (port-forward to each istiod pod, as istioctl does): each side's /debug/clusterz lists the other as synced from istio-remote-secret-<other>, /debug/networkz knows the other's gateway on 15443, and the certificate served on 15012 chains through its own intermediate to a root the other trusts. MultiClusterMesh gives each cluster's check the clusters listed before it, so adding a cluster adds one check and changes none. Writes nothing; refresh asks again.")
+	a.Describe(&r, "Proof that one cluster and its listed peers work as a mesh, both ways, from istiod itself (port-forward to each istiod pod, as istioctl does): each side's /debug/clusterz lists the other as synced from istio-remote-secret-<other>, /debug/endpointShardz holds the other's endpoints of every service it serves of istiod's own and the sample's (what remote secrets exist for, and what some Istio releases lose when a remote secret is rewritten), /debug/networkz knows the other's gateway on 15443, and the certificate served on 15012 chains through its own intermediate to a root the other trusts. MultiClusterMesh gives each cluster's check the clusters listed before it, so adding a cluster adds one check and changes none. Writes nothing; refresh asks again.")
 }
 
 // CheckMesh runs the MeshCheck of every cluster on demand, changing nothing.

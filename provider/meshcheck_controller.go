@@ -19,6 +19,7 @@ import (
 	"github.com/ristio/pulumi-ristio/pkg/meshcheck"
 	"github.com/ristio/pulumi-ristio/pkg/naming"
 	"github.com/ristio/pulumi-ristio/pkg/pki"
+	"github.com/ristio/pulumi-ristio/pkg/sample"
 )
 
 var (
@@ -277,7 +278,32 @@ func (d Deps) peerView(ctx context.Context, peer MeshCheckPeer) meshcheck.Peer {
 		v.GatewayAddress = addr
 	}
 	v.GatewayIPs = istiod.GatewayIPs(ctx, v.GatewayAddress)
+	v.Services = servedServices(ctx, client)
 	return v
+}
+
+// discoveryProbes select the services whose endpoints a peer's istiods must
+// have discovered from a cluster, where the cluster serves them: istiod's
+// own (every cluster of the mesh has one) and the sample's.
+var discoveryProbes = []struct{ namespace, selector string }{
+	{naming.IstioNamespace, meshcheck.IstiodSelector},
+	{naming.SampleNamespace, "app=" + sample.HelloWorld},
+}
+
+// servedServices lists what the cluster serves of discoveryProbes. One that
+// cannot be listed is left out: the check then asks less, never wrongly.
+func servedServices(ctx context.Context, client *kube.Client) []meshcheck.Service {
+	var out []meshcheck.Service
+	for _, probe := range discoveryProbes {
+		names, err := client.ServedServices(ctx, probe.namespace, probe.selector)
+		if err != nil {
+			continue
+		}
+		for _, n := range names {
+			out = append(out, meshcheck.Service{Namespace: probe.namespace, Name: n})
+		}
+	}
+	return out
 }
 
 // Invoke checks every cluster against all the others.

@@ -50,6 +50,9 @@ type Deps struct {
 	// Istiods shares questions to the same istiods among the checks of one
 	// process; nil shares nothing.
 	Istiods *istiod.Shared
+	// Restarts lets the remote-secret writers of one process share each
+	// cluster's restart of istiod; nil shares nothing.
+	Restarts *istiodRestarts
 }
 
 // DefaultDeps talks to real clusters and the real clock.
@@ -63,8 +66,9 @@ func DefaultDeps() Deps {
 			}
 			return helm.New(cc, ns, debugf)
 		},
-		Now:     time.Now,
-		Istiods: &istiod.Shared{},
+		Now:      time.Now,
+		Istiods:  &istiod.Shared{},
+		Restarts: &istiodRestarts{},
 	}
 }
 

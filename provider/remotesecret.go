@@ -29,6 +29,7 @@ type RemoteSecretArgs struct {
 	ReaderTokenTTLHours *int              `pulumi:"readerTokenTtlHours,optional"`
 	TimeoutSeconds      *int              `pulumi:"timeoutSeconds,optional" diff:"quiet"`
 	Adopt               *bool             `pulumi:"adopt,optional" diff:"quiet"`
+	RestartIstiod       *string           `pulumi:"restartIstiodAfterSecretRotation,optional" diff:"quiet"`
 }
 
 // Annotate documents RemoteSecretArgs.
@@ -43,6 +44,7 @@ func (c *RemoteSecretArgs) Annotate(a infer.Annotator) {
 	a.Describe(&c.TimeoutSeconds, "How long to wait for the reader service account and its token.")
 	a.Describe(&c.Adopt, "Rewrite a remote secret made by `istioctl create-remote-secret` in place (same name: istiod sees an update, not a removal) instead of refusing it.")
 	a.SetDefault(&c.TimeoutSeconds, defaultTimeoutSeconds)
+	a.Describe(&c.RestartIstiod, restartPolicyDoc+" Default: auto.")
 }
 
 // RemoteSecretState is the RemoteSecret output.

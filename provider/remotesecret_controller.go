@@ -31,6 +31,7 @@ func (r *RemoteSecret) Check(ctx context.Context, req infer.CheckRequest) (infer
 	return checkInputs(ctx, req, func(args RemoteSecretArgs, old *RemoteSecretArgs) (failures []p.CheckFailure) {
 		failures = append(checkConnection("source", req.NewInputs, args.Source), checkConnection("target", req.NewInputs, args.Target)...)
 		failures = append(failures, checkRemoteSecretOptions("", args.Source.Name, args)...)
+		failures = append(failures, checkRestartPolicy("restartIstiodAfterSecretRotation", args.Target.Name, args.RestartIstiod)...)
 		if args.Source.Name == args.Target.Name {
 			failures = append(failures, p.CheckFailure{Property: "target.name", Reason: fmt.Sprintf("source and target are both cluster %q: a cluster needs no remote secret for itself", args.Source.Name)})
 		}
@@ -96,27 +97,53 @@ func (r *RemoteSecret) Create(ctx context.Context, req infer.CreateRequest[Remot
 		if err := r.deps.previewAdoption(ctx, req.Inputs.Target, req.Inputs.Adopt, takeover{objects: []objectRef{secret}}); err != nil {
 			return infer.CreateResponse[RemoteSecretState]{}, err
 		}
+		if deref(req.Inputs.Adopt) {
+			r.deps.previewAdoptedRewrites(ctx, req.Inputs.Target, req.Inputs.RestartIstiod, secret.name)
+		}
 		return infer.CreateResponse[RemoteSecretState]{ID: id, Output: RemoteSecretState{RemoteSecretArgs: req.Inputs, RemoteSecretStatus: RemoteSecretStatus{SecretName: secret.name}}}, nil
 	}
-	state, err := r.apply(ctx, id, req.Inputs)
-	if err != nil {
+	state, err := r.write(ctx, id, req.Inputs)
+	if err != nil && state.AppliedChecksum == "" {
 		return infer.CreateResponse[RemoteSecretState]{}, err
 	}
-	return infer.CreateResponse[RemoteSecretState]{ID: id, Output: state}, nil
+	return infer.CreateResponse[RemoteSecretState]{ID: id, Output: state}, partial(err)
+}
+
+// write applies the secret, then lets the target's istiods restart once
+// the round of rewrites into the target ends (see istiodRestarts). A
+// restart that fails leaves the secret marked drifted, so the next up
+// writes it again and retries the restart.
+func (r *RemoteSecret) write(ctx context.Context, id string, in RemoteSecretArgs) (RemoteSecretState, error) {
+	round := r.deps.writingSecrets(in.Target)
+	state, rewrote, err := r.apply(ctx, id, in)
+	ctx, cancel := withTimeout(ctx, in.TimeoutSeconds)
+	defer cancel()
+	if rerr := round.done(ctx, rewrote && err == nil, in.RestartIstiod); rerr != nil && err == nil {
+		state.Checksum = ""
+		return state, rerr
+	}
+	return state, err
 }
 
 // Update reissues the token and rewrites the secret.
 func (r *RemoteSecret) Update(ctx context.Context, req infer.UpdateRequest[RemoteSecretArgs, RemoteSecretState]) (infer.UpdateResponse[RemoteSecretState], error) {
 	// Previews, and changes to how the cluster is reached or how long to wait,
 	// touch nothing (a remote secret is rewritten only if its server changes).
-	if req.DryRun || (quietOnly(r.changes(req.State, req.Inputs), req.Inputs) && serverOf(req.Inputs) == req.State.Server) {
+	quiet := quietOnly(r.changes(req.State, req.Inputs), req.Inputs) && serverOf(req.Inputs) == req.State.Server
+	if req.DryRun || quiet {
 		state := req.State
 		state.RemoteSecretArgs = req.Inputs
+		if req.DryRun && !quiet {
+			r.deps.previewRestart(ctx, req.Inputs.Target, req.Inputs.RestartIstiod)
+		}
 		return infer.UpdateResponse[RemoteSecretState]{Output: state}, nil
 	}
-	state, err := r.apply(ctx, req.ID, req.Inputs)
+	state, err := r.write(ctx, req.ID, req.Inputs)
 	if err != nil {
-		return infer.UpdateResponse[RemoteSecretState]{}, err
+		if state.AppliedChecksum == "" {
+			return infer.UpdateResponse[RemoteSecretState]{}, err
+		}
+		return infer.UpdateResponse[RemoteSecretState]{Output: state}, partial(err)
 	}
 	old := req.State
 	if deref(old.ReaderTokenMode) == serviceAccountSecretMode && deref(req.Inputs.ReaderTokenMode) != serviceAccountSecretMode {
@@ -125,7 +152,9 @@ func (r *RemoteSecret) Update(ctx context.Context, req infer.UpdateRequest[Remot
 	return infer.UpdateResponse[RemoteSecretState]{Output: state}, nil
 }
 
-func (r *RemoteSecret) apply(ctx context.Context, id string, in RemoteSecretArgs) (RemoteSecretState, error) {
+// apply writes the secret, and says whether it rewrote one that held other
+// data (what some Istio releases mishandle; see istiodRestarts).
+func (r *RemoteSecret) apply(ctx context.Context, id string, in RemoteSecretArgs) (RemoteSecretState, bool, error) {
 	state := RemoteSecretState{RemoteSecretArgs: in, RemoteSecretStatus: RemoteSecretStatus{SecretName: naming.RemoteSecret(in.Source.Name)}}
 	ctx, cancel := withTimeout(ctx, in.TimeoutSeconds)
 	defer cancel()
@@ -134,10 +163,10 @@ func (r *RemoteSecret) apply(ctx context.Context, id string, in RemoteSecretArgs
 
 	srcClient, err := r.deps.kubeClient(src)
 	if err != nil {
-		return state, err
+		return state, false, err
 	}
 	if err := srcClient.WaitForServiceAccount(ctx, naming.IstioNamespace, naming.ReaderServiceAccount, report); err != nil {
-		return state, fmt.Errorf("cluster %s: %w", src.Name, err)
+		return state, false, fmt.Errorf("cluster %s: %w", src.Name, err)
 	}
 	issued := r.deps.Now()
 	var token string
@@ -150,27 +179,27 @@ func (r *RemoteSecret) apply(ctx context.Context, id string, in RemoteSecretArgs
 		state.TokenExpiresAt = expires.UTC().Format(time.RFC3339)
 	}
 	if err != nil {
-		return state, fmt.Errorf("cluster %s: reader token for %s: %w", src.Name, dst.Name, err)
+		return state, false, fmt.Errorf("cluster %s: reader token for %s: %w", src.Name, dst.Name, err)
 	}
 	state.TokenIssuedAt = issued.UTC().Format(time.RFC3339)
 
 	server, caData, err := sourceEndpoint(in)
 	if err != nil {
-		return state, fmt.Errorf("cluster %s: %w", src.Name, err)
+		return state, false, fmt.Errorf("cluster %s: %w", src.Name, err)
 	}
 	state.Server = server
 	config, err := kubeconfig.BuildRemote(src.Name, server, caData, token)
 	if err != nil {
-		return state, fmt.Errorf("cluster %s: building remote kubeconfig: %w", src.Name, err)
+		return state, false, fmt.Errorf("cluster %s: building remote kubeconfig: %w", src.Name, err)
 	}
 	data := map[string][]byte{src.Name: config}
 
 	dstClient, err := r.deps.kubeClient(dst)
 	if err != nil {
-		return state, err
+		return state, false, err
 	}
 	if err := claim(ctx, dstClient, secretGVK, naming.IstioNamespace, state.SecretName, deref(in.Adopt)); err != nil {
-		return state, fmt.Errorf("cluster %s: %w", dst.Name, err)
+		return state, false, fmt.Errorf("cluster %s: %w", dst.Name, err)
 	}
 	p.GetLogger(ctx).InfoStatusf("%s: writing %s/%s", dst.Name, naming.IstioNamespace, state.SecretName)
 	labels := naming.ManagedLabels()
@@ -183,12 +212,17 @@ func (r *RemoteSecret) apply(ctx context.Context, id string, in RemoteSecretArgs
 		Type: corev1.SecretTypeOpaque,
 		Data: data,
 	}
+	live, err := dstClient.GetSecret(ctx, naming.IstioNamespace, state.SecretName)
+	if err != nil {
+		return state, false, fmt.Errorf("cluster %s: reading secret %s/%s: %w", dst.Name, naming.IstioNamespace, state.SecretName, err)
+	}
 	if err := dstClient.ApplySecret(ctx, secret); err != nil {
-		return state, fmt.Errorf("cluster %s: writing secret %s/%s: %w", dst.Name, naming.IstioNamespace, state.SecretName, err)
+		return state, false, fmt.Errorf("cluster %s: writing secret %s/%s: %w", dst.Name, naming.IstioNamespace, state.SecretName, err)
 	}
 	state.AppliedChecksum = checksum(data)
 	state.Checksum = state.AppliedChecksum
-	return state, nil
+	rewrote := live != nil && checksum(ownKeys(live.Data, data)) != state.AppliedChecksum
+	return state, rewrote, nil
 }
 
 // serverOf is the source API server a remote secret for in points at, or ""

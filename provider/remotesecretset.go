@@ -23,6 +23,7 @@ type RemoteSecretSetArgs struct {
 	ReaderTokenTTLHours *int                          `pulumi:"readerTokenTtlHours,optional"`
 	TimeoutSeconds      *int                          `pulumi:"timeoutSeconds,optional" diff:"quiet"`
 	Adopt               *bool                         `pulumi:"adopt,optional" diff:"quiet"`
+	RestartIstiod       *string                       `pulumi:"restartIstiodAfterSecretRotation,optional" diff:"quiet"`
 }
 
 // Annotate documents RemoteSecretSetArgs.
@@ -36,6 +37,7 @@ func (c *RemoteSecretSetArgs) Annotate(a infer.Annotator) {
 	a.Describe(&c.TimeoutSeconds, "How long to wait for each source's reader service account and its token.")
 	a.SetDefault(&c.TimeoutSeconds, defaultTimeoutSeconds)
 	a.Describe(&c.Adopt, "Rewrite remote secrets made by `istioctl create-remote-secret` in place instead of refusing them.")
+	a.Describe(&c.RestartIstiod, restartPolicyDoc+" The target's istiods restart at most once per `up`, after every source is written. Default: auto.")
 }
 
 // RemoteSecretSource is one cluster a RemoteSecretSet's target watches.

@@ -16,13 +16,26 @@ import (
 )
 
 var (
-	_ infer.CustomResource[RemoteSecretSetArgs, RemoteSecretSetState] = (*RemoteSecretSet)(nil)
-	_ infer.CustomCheck[RemoteSecretSetArgs]                          = (*RemoteSecretSet)(nil)
-	_ infer.CustomDiff[RemoteSecretSetArgs, RemoteSecretSetState]     = (*RemoteSecretSet)(nil)
-	_ infer.CustomUpdate[RemoteSecretSetArgs, RemoteSecretSetState]   = (*RemoteSecretSet)(nil)
-	_ infer.CustomRead[RemoteSecretSetArgs, RemoteSecretSetState]     = (*RemoteSecretSet)(nil)
-	_ infer.CustomDelete[RemoteSecretSetState]                        = (*RemoteSecretSet)(nil)
+	_ infer.CustomResource[RemoteSecretSetArgs, RemoteSecretSetState]       = (*RemoteSecretSet)(nil)
+	_ infer.CustomCheck[RemoteSecretSetArgs]                                = (*RemoteSecretSet)(nil)
+	_ infer.CustomDiff[RemoteSecretSetArgs, RemoteSecretSetState]           = (*RemoteSecretSet)(nil)
+	_ infer.CustomUpdate[RemoteSecretSetArgs, RemoteSecretSetState]         = (*RemoteSecretSet)(nil)
+	_ infer.CustomRead[RemoteSecretSetArgs, RemoteSecretSetState]           = (*RemoteSecretSet)(nil)
+	_ infer.CustomDelete[RemoteSecretSetState]                              = (*RemoteSecretSet)(nil)
+	_ infer.ExplicitDependencies[RemoteSecretSetArgs, RemoteSecretSetState] = (*RemoteSecretSet)(nil)
 )
+
+// WireDependencies: in a preview, secrets is unknown only when an option
+// of every source changes. A source added or removed leaves the others'
+// entries as they are, so the checks that read them show no change (infer's
+// default would make any input change turn every entry unknown).
+func (r *RemoteSecretSet) WireDependencies(f infer.FieldSelector, args *RemoteSecretSetArgs, state *RemoteSecretSetState) {
+	f.OutputField(&state.Secrets).DependsOn(
+		f.InputField(&args.Target).Computed(),
+		f.InputField(&args.ReaderTokenMode).Computed(),
+		f.InputField(&args.ReaderTokenTTLHours).Computed(),
+	)
+}
 
 // setParallelism bounds how many sources a RemoteSecretSet writes at once:
 // each is a token request to the source and a write to the target.
@@ -37,6 +50,7 @@ func (r *RemoteSecretSet) Check(ctx context.Context, req infer.CheckRequest) (in
 	return checkInputs(ctx, req, func(args RemoteSecretSetArgs, _ *RemoteSecretSetArgs) (failures []p.CheckFailure) {
 		failures = checkConnection("target", req.NewInputs, args.Target)
 		failures = append(failures, checkRemoteSecretOptions("", args.Target.Name, RemoteSecretArgs{ReaderTokenMode: args.ReaderTokenMode, ReaderTokenTTLHours: args.ReaderTokenTTLHours})...)
+		failures = append(failures, checkRestartPolicy("restartIstiodAfterSecretRotation", args.Target.Name, args.RestartIstiod)...)
 		raw := req.NewInputs.Get("sources")
 		for _, name := range slices.Sorted(maps.Keys(args.Sources)) {
 			src, field := args.Sources[name], "sources."+name
@@ -131,6 +145,13 @@ func (r *RemoteSecretSet) Create(ctx context.Context, req infer.CreateRequest[Re
 			refs = append(refs, objectRef{secretGVK, naming.IstioNamespace, naming.RemoteSecret(name)})
 		}
 		err := r.deps.previewAdoption(ctx, req.Inputs.Target, req.Inputs.Adopt, takeover{objects: refs})
+		if deref(req.Inputs.Adopt) {
+			names := make([]string, len(refs))
+			for i, ref := range refs {
+				names[i] = ref.name
+			}
+			r.deps.previewAdoptedRewrites(ctx, req.Inputs.Target, req.Inputs.RestartIstiod, names...)
+		}
 		return infer.CreateResponse[RemoteSecretSetState]{ID: id, Output: state}, err
 	}
 	err := r.write(ctx, id, RemoteSecretSetState{}, &state)
@@ -148,6 +169,9 @@ func (r *RemoteSecretSet) Update(ctx context.Context, req infer.UpdateRequest[Re
 		state.Secrets = map[string]RemoteSecretStatus{}
 	}
 	if req.DryRun {
+		if len(r.rewrites(req.State, state.RemoteSecretSetArgs)) > 0 {
+			r.deps.previewRestart(ctx, req.Inputs.Target, req.Inputs.RestartIstiod)
+		}
 		return infer.UpdateResponse[RemoteSecretSetState]{Output: state}, nil
 	}
 	err := r.write(ctx, req.ID, req.State, &state)
@@ -173,21 +197,22 @@ func (r *RemoteSecretSet) write(ctx context.Context, id string, old RemoteSecret
 	}
 	var todo []string
 	for _, name := range slices.Sorted(maps.Keys(state.Sources)) {
-		if prev, ok := old.Secrets[name]; ok {
-			pair, before := state.RemoteSecretSetArgs.pair(name), old.pair(name)
-			changes := r.pairs().changes(before, pair)
-			if len(changes) == 0 || (quietOnly(changes, pair) && serverOf(pair) == prev.Server) {
-				continue
-			}
+		if _, ok := old.Secrets[name]; !ok {
+			todo = append(todo, name)
 		}
-		todo = append(todo, name)
 	}
-	var mu sync.Mutex // guards state.Secrets
+	todo = append(todo, r.rewrites(old, state.RemoteSecretSetArgs)...)
+	round := r.deps.writingSecrets(state.Target)
+	var rewritten []string
+	var mu sync.Mutex // guards state.Secrets and rewritten
 	errs = append(errs, forEachLimited(todo, setParallelism, func(name string) error {
 		pair := state.RemoteSecretSetArgs.pair(name)
-		written, err := r.pairs().apply(ctx, id, pair)
+		written, rewrote, err := r.pairs().apply(ctx, id, pair)
 		mu.Lock()
 		defer mu.Unlock()
+		if rewrote {
+			rewritten = append(rewritten, name)
+		}
 		if err != nil {
 			if prev, ok := state.Secrets[name]; ok {
 				prev.Checksum = "" // differs from appliedChecksum: retried by the next up
@@ -201,7 +226,32 @@ func (r *RemoteSecretSet) write(ctx context.Context, id string, old RemoteSecret
 		}
 		return nil
 	}))
+	// A restart that fails marks what it was for drifted: the next up
+	// rewrites those secrets and restarts again.
+	if err := round.done(ctx, len(rewritten) > 0, state.RestartIstiod); err != nil {
+		errs = append(errs, err)
+		for _, name := range rewritten {
+			entry := state.Secrets[name]
+			entry.Checksum = ""
+			state.Secrets[name] = entry
+		}
+	}
 	return errors.Join(errs...)
+}
+
+// rewrites lists, sorted, the sources written before and still wanted whose
+// secret the inputs change (how it is reached aside), or that drifted.
+func (r *RemoteSecretSet) rewrites(old RemoteSecretSetState, in RemoteSecretSetArgs) []string {
+	var out []string
+	for _, name := range kept(old, in) {
+		pair := in.pair(name)
+		changes := r.pairs().changes(old.pair(name), pair)
+		if len(changes) == 0 || (quietOnly(changes, pair) && serverOf(pair) == old.Secrets[name].Server) {
+			continue
+		}
+		out = append(out, name)
+	}
+	return out
 }
 
 // forEachLimited runs fn for every name, at most limit at a time, and joins

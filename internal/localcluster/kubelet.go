@@ -26,9 +26,12 @@ func (w *World) RunKubelet(ctx context.Context) {
 //     bound to the cluster's node and run as real processes, Ready only when
 //     their readiness probe passes; the node's kubelet API serves
 //     port-forward and logs for them;
-//   - every other pod is reported running and ready at once, so the real
-//     controllers see Deployments become available. Those pods stay
-//     unscheduled, which also lets the API server delete them at once.
+//   - every other pod is bound to the node and reported running and ready at
+//     once, so the real controllers see Deployments become available and
+//     the EndpointSlice controller lists the pod (it skips pods on no node):
+//     istiod discovers a sample's endpoints as in a real cluster. A bound
+//     pod being deleted is released at once, as a kubelet does once its
+//     containers stop.
 func (c *Cluster) RunKubelet(ctx context.Context) {
 	c.runsPods.Store(true)
 	var nodeUp bool
@@ -104,13 +107,26 @@ func (c *Cluster) markPodsRunning(ctx context.Context, ns string, opts metav1.Li
 		return err
 	}
 	var errs []error
+	kubelet := c.runsPods.Load()
 	for i := range list.Items {
 		pod := &list.Items[i]
-		if pod.DeletionTimestamp != nil || podReady(pod) {
+		if prog, _ := programFor(pod); prog != nil && kubelet {
+			continue // the kubelet emulator runs it for real
+		}
+		if pod.DeletionTimestamp != nil {
+			if kubelet {
+				errs = append(errs, c.releasePod(ctx, pod))
+			}
 			continue
 		}
-		if prog, _ := programFor(pod); prog != nil && c.runsPods.Load() {
-			continue // the kubelet emulator runs it for real
+		if podReady(pod) {
+			continue
+		}
+		if kubelet && pod.Spec.NodeName == "" {
+			if err := c.bindPod(ctx, pod); err != nil {
+				errs = append(errs, fmt.Errorf("pod %s/%s: %w", pod.Namespace, pod.Name, err))
+			}
+			continue // the next pass sees the bound pod
 		}
 		pod.Status = c.runningStatus(pod, metav1.Now())
 		_, err := c.Client.CoreV1().Pods(pod.Namespace).UpdateStatus(ctx, pod, metav1.UpdateOptions{})

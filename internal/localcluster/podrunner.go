@@ -146,14 +146,7 @@ func (c *Cluster) syncRealPods(ctx context.Context) error {
 
 func (c *Cluster) syncRealPod(ctx context.Context, pod *corev1.Pod, prog *program, ctr *corev1.Container) error {
 	if pod.Spec.NodeName == "" {
-		err := c.Client.CoreV1().Pods(pod.Namespace).Bind(ctx, &corev1.Binding{
-			ObjectMeta: metav1.ObjectMeta{Name: pod.Name, UID: pod.UID},
-			Target:     corev1.ObjectReference{Kind: "Node", Name: c.NodeName()},
-		}, metav1.CreateOptions{})
-		if err != nil && !apierrors.IsConflict(err) {
-			return fmt.Errorf("bind to %s: %w", c.NodeName(), err)
-		}
-		return nil // the next pass sees the bound pod
+		return c.bindPod(ctx, pod) // the next pass sees the bound pod
 	}
 	c.podsMu.Lock()
 	p := c.pods[pod.UID]
@@ -428,6 +421,18 @@ func (c *Cluster) stopAllPods() {
 	for _, uid := range uids {
 		c.stopPod(uid)
 	}
+}
+
+// bindPod schedules pod on the cluster's node, as the scheduler would.
+func (c *Cluster) bindPod(ctx context.Context, pod *corev1.Pod) error {
+	err := c.Client.CoreV1().Pods(pod.Namespace).Bind(ctx, &corev1.Binding{
+		ObjectMeta: metav1.ObjectMeta{Name: pod.Name, UID: pod.UID},
+		Target:     corev1.ObjectReference{Kind: "Node", Name: c.NodeName()},
+	}, metav1.CreateOptions{})
+	if err != nil && !apierrors.IsConflict(err) && !apierrors.IsNotFound(err) {
+		return fmt.Errorf("bind to %s: %w", c.NodeName(), err)
+	}
+	return nil
 }
 
 // releasePod confirms a bound pod's deletion once its process is gone, as

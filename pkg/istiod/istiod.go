@@ -57,15 +57,33 @@ func ask(parent context.Context, c *kube.Client, pod *corev1.Pod) meshcheck.Isti
 	bounded(parent, func(ctx context.Context) {
 		d.Networkz, d.NetworkzErr = c.PodGet(ctx, pod.Namespace, pod.Name, port, meshcheck.NetworkzPath)
 	})
+	bounded(parent, func(ctx context.Context) {
+		d.EndpointShardz, d.EndpointShardzErr = c.PodGet(ctx, pod.Namespace, pod.Name, port, meshcheck.EndpointShardzPath)
+	})
 	serverName := "istiod." + naming.IstioNamespace + ".svc"
 	bounded(parent, func(ctx context.Context) {
 		d.ServingChain, d.ServingErr = c.PodTLSChain(ctx, pod.Namespace, pod.Name, meshcheck.XDSTLSPort, serverName)
 	})
-	if d.ClusterzErr != nil && d.NetworkzErr != nil && d.ServingErr != nil {
-		d.Err, d.ClusterzErr, d.NetworkzErr, d.ServingErr = d.ClusterzErr, nil, nil, nil
+	if d.ClusterzErr != nil && d.NetworkzErr != nil && d.EndpointShardzErr != nil && d.ServingErr != nil {
+		d.Err, d.ClusterzErr, d.NetworkzErr, d.EndpointShardzErr, d.ServingErr = d.ClusterzErr, nil, nil, nil, nil
 	}
 	d.Says = saidAbout(parent, c, pod) // called after this pod's questions end
+	d.Version = sync.OnceValue(func() string {
+		var v string
+		bounded(parent, func(ctx context.Context) { v = Version(ctx, c, pod) })
+		return v
+	})
 	return d
+}
+
+// Version is what one istiod pod says of its build on /version
+// ("1.30.3-<git revision>-Clean"), or "" when it cannot be asked.
+func Version(ctx context.Context, c *kube.Client, pod *corev1.Pod) string {
+	body, err := c.PodGet(ctx, pod.Namespace, pod.Name, monitoringPort(pod), meshcheck.VersionPath)
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(string(body))
 }
 
 // bounded runs one question within askTimeout.

@@ -1,9 +1,10 @@
 // Package meshcheck judges, from what istiod itself reports, whether one
 // cluster's control plane works as part of the mesh: every peer synced from
-// its remote secret (/debug/clusterz), every peer's network gateway known at
-// the expected address (/debug/networkz), and the certificate istiod serves
-// on 15012 chaining through the cluster's intermediate to a root every peer
-// trusts.
+// its remote secret (/debug/clusterz), the services every peer serves
+// discovered with their endpoints (/debug/endpointShardz), every peer's
+// network gateway known at the expected address (/debug/networkz), and the
+// certificate istiod serves on 15012 chaining through the cluster's
+// intermediate to a root every peer trusts.
 //
 // It is pure: the caller fetches istiod's answers (see pkg/kube's DialPod)
 // and the peers' roots; Evaluate only compares.
@@ -22,6 +23,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ristio/pulumi-ristio/pkg/istioissues"
 	"github.com/ristio/pulumi-ristio/pkg/naming"
 	"github.com/ristio/pulumi-ristio/pkg/pki"
 )
@@ -31,8 +33,13 @@ const Synced = "synced"
 
 // Istio's debug endpoints and the port it serves them on, as istioctl uses them.
 const (
-	ClusterzPath   = "/debug/clusterz"
-	NetworkzPath   = "/debug/networkz"
+	ClusterzPath = "/debug/clusterz"
+	NetworkzPath = "/debug/networkz"
+	// EndpointShardzPath lists, per service and namespace, the endpoints
+	// istiod holds from each cluster (shard "<provider>/<cluster>").
+	EndpointShardzPath = "/debug/endpointShardz"
+	// VersionPath gives the istiod build's version.
+	VersionPath    = "/version"
 	MonitoringPort = 15014
 	XDSTLSPort     = 15012
 	// MonitoringPortAnnotation overrides MonitoringPort on an istiod pod.
@@ -58,10 +65,18 @@ type Peer struct {
 	GatewayIPs []string
 	// RootCertPEM is the peer's cacerts root-cert.pem: the roots it trusts.
 	RootCertPEM []byte
+	// Services are what the peer serves with ready endpoints and the
+	// cluster's istiods must have discovered from it; none skips the check.
+	Services []Service
 	// Problem is why the peer's side could not be read (its API server or
 	// cacerts); it is reported as is and the root check skipped.
 	Problem string
 }
+
+// Service is a Kubernetes Service by namespace and name.
+type Service struct{ Namespace, Name string }
+
+func (s Service) String() string { return s.Name + "." + s.Namespace }
 
 // Expect is what the cluster's istiods are judged against.
 type Expect struct {
@@ -89,9 +104,15 @@ type Istiod struct {
 	// ServingChain is the certificate chain istiod presented on 15012.
 	ServingChain []*x509.Certificate
 	Err          error // reaching the pod failed altogether
-	ClusterzErr  error
-	NetworkzErr  error
-	ServingErr   error
+	// EndpointShardz is istiod's /debug/endpointShardz.
+	EndpointShardz    []byte
+	ClusterzErr       error
+	NetworkzErr       error
+	EndpointShardzErr error
+	ServingErr        error
+	// Version returns what istiod's /version says of its build, "" when it
+	// cannot be read; asked only to explain a failure, and may be nil.
+	Version func() string
 	// Says returns the last lines istiod logged about a peer (its cluster ID
 	// or secret name), for failure messages; may be nil.
 	Says func(peer string) string
@@ -176,6 +197,8 @@ func Evaluate(exp Expect, istiods []Istiod) Report {
 		for _, p := range exp.Peers {
 			if r := syncReason(d, p); r != "" {
 				reasons[p.Name] = append(reasons[p.Name], who+" "+r)
+			} else if r := discoveryReason(d, p); r != "" {
+				reasons[p.Name] = append(reasons[p.Name], who+" "+r)
 			}
 			if r := gatewayReason(d, p); r != "" {
 				reasons[p.Name] = append(reasons[p.Name], who+" "+r)
@@ -226,6 +249,66 @@ func syncReason(d Istiod, p Peer) string {
 		return ""
 	}
 	return withSays(fmt.Sprintf("has not loaded %s from %s (not listed in %s)", p.Name, naming.RemoteSecret(p.Name), ClusterzPath), d, p)
+}
+
+// endpointShards is one service's entry of /debug/endpointShardz in a
+// namespace (Istio's model.EndpointShards): endpoints by shard, keyed
+// "<provider>/<cluster>".
+type endpointShards struct {
+	Shards map[string][]json.RawMessage
+}
+
+// discoveryReason is why istiod, although it lists peer as synced, would
+// send no traffic to it: it holds none of the endpoints of a service the
+// peer serves. That is what remote secrets exist for, and what some Istio
+// releases lose when a secret is rewritten while /debug/clusterz goes on
+// saying synced.
+func discoveryReason(d Istiod, p Peer) string {
+	if len(p.Services) == 0 {
+		return ""
+	}
+	if d.EndpointShardzErr != nil {
+		return fmt.Sprintf("did not answer %s: %v", EndpointShardzPath, d.EndpointShardzErr)
+	}
+	var shardz map[string]map[string]endpointShards
+	if err := json.Unmarshal(d.EndpointShardz, &shardz); err != nil {
+		return fmt.Sprintf("answered %s with something unexpected: %v", EndpointShardzPath, err)
+	}
+	var missing []string
+	for _, svc := range p.Services {
+		if !holdsEndpoints(shardz, svc, p.Name) {
+			missing = append(missing, svc.String())
+		}
+	}
+	if len(missing) == 0 {
+		return ""
+	}
+	reason := fmt.Sprintf("lists %s as synced but holds none of its endpoints of %s", p.Name, strings.Join(missing, ", "))
+	version := ""
+	if d.Version != nil {
+		version = d.Version()
+	}
+	if known := istioissues.Describe(version, istioissues.Affected(version, istioissues.SecretRewrite)); known != "" {
+		return reason + " (" + known + "; restarting istiod restores them)"
+	}
+	return reason + fmt.Sprintf(" (do discoverySelectors or exportTo hide them, or can %s's remote secret not read endpoint slices?)", p.Name)
+}
+
+// holdsEndpoints says whether shardz has an endpoint of svc from cluster.
+// Its keys are hostnames; the service's is <name>.<namespace>.svc.<domain>.
+func holdsEndpoints(shardz map[string]map[string]endpointShards, svc Service, cluster string) bool {
+	prefix := svc.Name + "." + svc.Namespace + ".svc."
+	for host, byNamespace := range shardz {
+		if !strings.HasPrefix(host, prefix) {
+			continue
+		}
+		for key, eps := range byNamespace[svc.Namespace].Shards {
+			if _, c, ok := strings.Cut(key, "/"); ok && c == cluster && len(eps) > 0 {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // storeDeadlockHint explains a /debug/clusterz that never answers: in Istio

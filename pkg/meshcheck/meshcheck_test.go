@@ -64,6 +64,15 @@ func servingCert(t *testing.T, ca *pki.CA) *x509.Certificate {
 const (
 	syncedClusterz  = `[{"id":"cluster1","secretName":"","syncStatus":"synced"},{"id":"cluster2","secretName":"istio-system/istio-remote-secret-cluster2","syncStatus":"synced"}]`
 	gatewayNetworkz = `[{"Network":"network-cluster2","Cluster":"cluster2","Addr":"127.0.1.2","Port":15443,"HBONEPort":0,"ServiceAccount":{"Namespace":"","Name":""}}]`
+	// Shards as istiod 1.30 writes them: istiod's own service from both
+	// clusters, the sample's from cluster2 only.
+	endpointShardz = `{"istiod.istio-system.svc.cluster.local":{"istio-system":{"Shards":{"Kubernetes/cluster1":[{"Addresses":["10.244.0.1"]}],"Kubernetes/cluster2":[{"Addresses":["10.244.0.9"]}]},"ServiceAccounts":{}}},` +
+		`"helloworld.sample.svc.cluster.local":{"sample":{"Shards":{"Kubernetes/cluster2":[{"Addresses":["10.244.0.7"]}]},"ServiceAccounts":{}}}}`
+)
+
+var (
+	istiodService = Service{Namespace: "istio-system", Name: "istiod"}
+	sampleService = Service{Namespace: "sample", Name: "helloworld"}
 )
 
 // fixture is a healthy cluster1 with one peer, cluster2, sharing the root.
@@ -72,10 +81,11 @@ func fixture(t *testing.T) (Expect, Istiod) {
 	inter := intermediate(t, r, "cluster1")
 	exp := Expect{
 		Cluster: "cluster1", IntermediatePEM: inter.CertPEM, OwnRootCertPEM: r.CertPEM, Now: now.Add(time.Minute),
-		Peers: []Peer{{Name: "cluster2", Network: "network-cluster2", GatewayAddress: "127.0.1.2", RootCertPEM: r.CertPEM}},
+		Peers: []Peer{{Name: "cluster2", Network: "network-cluster2", GatewayAddress: "127.0.1.2", RootCertPEM: r.CertPEM, Services: []Service{sampleService, istiodService}}},
 	}
 	d := Istiod{
-		Pod: "istiod-abc", Clusterz: []byte(syncedClusterz), Networkz: []byte(gatewayNetworkz),
+		Pod: "istiod-abc", Clusterz: []byte(syncedClusterz), Networkz: []byte(gatewayNetworkz), EndpointShardz: []byte(endpointShardz),
+		Version: func() string { return "1.30.3-4c1f5b2e-Clean" },
 		ServingChain: []*x509.Certificate{servingCert(t, inter)},
 		Says: func(string) string {
 			return "error adding remote config istio-system/istio-remote-secret-cluster2: bad kubeconfig"
@@ -128,6 +138,31 @@ func TestEvaluate(t *testing.T) {
 		}, want: []string{"did not answer /debug/clusterz", "remote-cluster store may be deadlocked", "istio/istio#60316", "restarting istiod"}},
 		{name: "pod unreachable", break_: func(_ *Expect, d *Istiod) { d.Err = errors.New("port-forward refused") },
 			want: []string{"istiod-abc cannot be asked: port-forward refused"}},
+		{name: "synced but the peer's endpoints are gone", break_: func(_ *Expect, d *Istiod) {
+			d.EndpointShardz = []byte(`{"istiod.istio-system.svc.cluster.local":{"istio-system":{"Shards":{"Kubernetes/cluster1":[{}]}}},"helloworld.sample.svc.cluster.local":{"sample":{"Shards":{}}}}`)
+		}, want: []string{"istiod-abc lists cluster2 as synced but holds none of its endpoints of helloworld.sample, istiod.istio-system (Istio 1.30.3 loses a peer's endpoints when its remote secret is rewritten, istio/istio#61043", "restarting istiod restores them"}},
+		{name: "one service of the peer missing", break_: func(_ *Expect, d *Istiod) {
+			d.EndpointShardz = []byte(strings.Replace(endpointShardz, `"Kubernetes/cluster2":[{"Addresses":["10.244.0.7"]}]`, `"Kubernetes/cluster2":[]`, 1))
+		}, want: []string{"holds none of its endpoints of helloworld.sample ("}},
+		{name: "endpoints missing on a release with the fixes", break_: func(_ *Expect, d *Istiod) {
+			d.EndpointShardz = []byte(`{}`)
+			d.Version = func() string { return "1.30.4-abc-Clean" }
+		}, want: []string{"holds none of its endpoints", "discoverySelectors"}},
+		{name: "endpoints missing on a build without a release", break_: func(_ *Expect, d *Istiod) {
+			d.EndpointShardz = []byte(`{}`)
+			d.Version = func() string { return "unknown-unknown-unknown" }
+		}, want: []string{`reports no Istio release ("unknown-unknown-unknown")`, "istio/istio#61043"}},
+		{name: "a peer serving nothing is not asked for endpoints", break_: func(e *Expect, d *Istiod) {
+			e.Peers[0].Services = nil
+			d.EndpointShardz, d.EndpointShardzErr = nil, errors.New("refused")
+		}},
+		{name: "endpointShardz unanswered", break_: func(_ *Expect, d *Istiod) {
+			d.EndpointShardz, d.EndpointShardzErr = nil, errors.New("refused")
+		}, want: []string{"did not answer /debug/endpointShardz: refused"}},
+		{name: "not synced: discovery is not judged on top", break_: func(_ *Expect, d *Istiod) {
+			d.Clusterz = []byte(strings.Replace(syncedClusterz, `"synced"}]`, `"syncing"}]`, 1))
+			d.EndpointShardz = []byte(`{}`)
+		}, want: []string{"status syncing"}},
 		{name: "peer unreadable", break_: func(e *Expect, _ *Istiod) {
 			e.Peers[0].Problem, e.Peers[0].RootCertPEM = "cannot reach cluster2 to read the roots it trusts: refused", nil
 		}, want: []string{"cannot reach cluster2"}},
@@ -199,5 +234,16 @@ func TestStoreDeadlockHintOnlyOnTimeout(t *testing.T) {
 	got := Evaluate(exp, []Istiod{d}).Peers["cluster2"]
 	if !strings.Contains(got, "did not answer /debug/clusterz: connection refused") || strings.Contains(got, "deadlocked") {
 		t.Errorf("status %q: want the refusal, without the deadlock hint", got)
+	}
+}
+
+// TestDiscoveryJudgedOnlyWhenSynced: while a peer syncs, its endpoints are
+// still arriving, so only the sync is reported.
+func TestDiscoveryJudgedOnlyWhenSynced(t *testing.T) {
+	exp, d := fixture(t)
+	d.Clusterz = []byte(strings.Replace(syncedClusterz, `"synced"}]`, `"syncing"}]`, 1))
+	d.EndpointShardz = []byte(`{}`)
+	if got := Evaluate(exp, []Istiod{d}).Peers["cluster2"]; strings.Contains(got, "endpoints") {
+		t.Errorf("status %q: want the sync only", got)
 	}
 }

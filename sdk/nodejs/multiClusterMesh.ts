@@ -77,6 +77,7 @@ export class MultiClusterMesh extends pulumi.ComponentResource {
             resourceInputs["readerTokenMode"] = args?.readerTokenMode;
             resourceInputs["readerTokenTtlHours"] = args?.readerTokenTtlHours;
             resourceInputs["remoteSecrets"] = args?.remoteSecrets;
+            resourceInputs["restartIstiodAfterSecretRotation"] = args?.restartIstiodAfterSecretRotation;
             resourceInputs["revision"] = args?.revision;
             resourceInputs["revisions"] = args?.revisions;
             resourceInputs["timeoutSeconds"] = args?.timeoutSeconds;
@@ -151,6 +152,10 @@ export interface MultiClusterMeshArgs {
      * How the N(N−1) remote secrets are held in the stack: perPair (one RemoteSecret per ordered pair; default) or perCluster (one RemoteSecretSet per cluster holding the secrets its istiod reads, for large meshes: N resources instead of N(N−1)). The secrets in the clusters are the same either way, and switching rewrites them in place.
      */
     remoteSecrets?: string;
+    /**
+     * Whether a cluster's istiods get a rolling restart after `up` rewrites remote secrets in it (a renewed token, a new remoteApiServer, another readerTokenMode, an adopted secret): auto (when a running istiod reports an Istio release that loses a peer's endpoints on such a rewrite, istio/istio#61043, #60920, #60612, or reports no release), always, or never (the mesh check then fails until istiod restarts). Default: auto. With verify, the mesh check proves after every rewrite that each istiod still holds the services and endpoints of its peers.
+     */
+    restartIstiodAfterSecretRotation?: string;
     /**
      * Istio revision for the control planes, gateways and sample. Not with revisions.
      */

@@ -71,6 +71,10 @@ export class RemoteSecret extends pulumi.CustomResource {
      */
     declare public readonly remoteApiServer: pulumi.Output<string | undefined>;
     /**
+     * Whether a cluster's istiods get a rolling restart after `up` rewrites remote secrets in it (a renewed token, a new remoteApiServer, another readerTokenMode, an adopted secret): auto (when a running istiod reports an Istio release that loses a peer's endpoints on such a rewrite, istio/istio#61043, #60920, #60612, or reports no release), always, or never (the mesh check then fails until istiod restarts). Default: auto.
+     */
+    declare public readonly restartIstiodAfterSecretRotation: pulumi.Output<string | undefined>;
+    /**
      * Name of the secret in the target's istio-system.
      */
     declare public /*out*/ readonly secretName: pulumi.Output<string>;
@@ -120,6 +124,7 @@ export class RemoteSecret extends pulumi.CustomResource {
             resourceInputs["readerTokenMode"] = (args?.readerTokenMode) ?? "tokenRequest";
             resourceInputs["readerTokenTtlHours"] = (args?.readerTokenTtlHours) ?? 8760;
             resourceInputs["remoteApiServer"] = args?.remoteApiServer;
+            resourceInputs["restartIstiodAfterSecretRotation"] = args?.restartIstiodAfterSecretRotation;
             resourceInputs["source"] = args?.source;
             resourceInputs["target"] = args?.target;
             resourceInputs["timeoutSeconds"] = (args?.timeoutSeconds) ?? 600;
@@ -136,6 +141,7 @@ export class RemoteSecret extends pulumi.CustomResource {
             resourceInputs["readerTokenMode"] = undefined /*out*/;
             resourceInputs["readerTokenTtlHours"] = undefined /*out*/;
             resourceInputs["remoteApiServer"] = undefined /*out*/;
+            resourceInputs["restartIstiodAfterSecretRotation"] = undefined /*out*/;
             resourceInputs["secretName"] = undefined /*out*/;
             resourceInputs["server"] = undefined /*out*/;
             resourceInputs["source"] = undefined /*out*/;
@@ -169,6 +175,10 @@ export interface RemoteSecretArgs {
      * API-server URL the target uses to reach the source, in place of the source kubeconfig's server (a private endpoint or an access proxy).
      */
     remoteApiServer?: pulumi.Input<string | undefined>;
+    /**
+     * Whether a cluster's istiods get a rolling restart after `up` rewrites remote secrets in it (a renewed token, a new remoteApiServer, another readerTokenMode, an adopted secret): auto (when a running istiod reports an Istio release that loses a peer's endpoints on such a rewrite, istio/istio#61043, #60920, #60612, or reports no release), always, or never (the mesh check then fails until istiod restarts). Default: auto.
+     */
+    restartIstiodAfterSecretRotation?: pulumi.Input<string | undefined>;
     /**
      * The cluster to be watched: the kubeconfig in the secret points at it.
      */

@@ -59,6 +59,10 @@ export class RemoteSecretSet extends pulumi.CustomResource {
      */
     declare public readonly readerTokenTtlHours: pulumi.Output<number | undefined>;
     /**
+     * Whether a cluster's istiods get a rolling restart after `up` rewrites remote secrets in it (a renewed token, a new remoteApiServer, another readerTokenMode, an adopted secret): auto (when a running istiod reports an Istio release that loses a peer's endpoints on such a rewrite, istio/istio#61043, #60920, #60612, or reports no release), always, or never (the mesh check then fails until istiod restarts). The target's istiods restart at most once per `up`, after every source is written. Default: auto.
+     */
+    declare public readonly restartIstiodAfterSecretRotation: pulumi.Output<string | undefined>;
+    /**
      * Each source written so far, by name: its secret, server, token times and checksums. A source missing here is written by the next `up`.
      */
     declare public /*out*/ readonly secrets: pulumi.Output<{[key: string]: outputs.RemoteSecretStatus}>;
@@ -95,6 +99,7 @@ export class RemoteSecretSet extends pulumi.CustomResource {
             resourceInputs["adopt"] = args?.adopt;
             resourceInputs["readerTokenMode"] = (args?.readerTokenMode) ?? "tokenRequest";
             resourceInputs["readerTokenTtlHours"] = (args?.readerTokenTtlHours) ?? 8760;
+            resourceInputs["restartIstiodAfterSecretRotation"] = args?.restartIstiodAfterSecretRotation;
             resourceInputs["sources"] = args?.sources;
             resourceInputs["target"] = args?.target;
             resourceInputs["timeoutSeconds"] = (args?.timeoutSeconds) ?? 600;
@@ -103,6 +108,7 @@ export class RemoteSecretSet extends pulumi.CustomResource {
             resourceInputs["adopt"] = undefined /*out*/;
             resourceInputs["readerTokenMode"] = undefined /*out*/;
             resourceInputs["readerTokenTtlHours"] = undefined /*out*/;
+            resourceInputs["restartIstiodAfterSecretRotation"] = undefined /*out*/;
             resourceInputs["secrets"] = undefined /*out*/;
             resourceInputs["sources"] = undefined /*out*/;
             resourceInputs["target"] = undefined /*out*/;
@@ -129,6 +135,10 @@ export interface RemoteSecretSetArgs {
      * Lifetime of a tokenRequest token, in hours.
      */
     readerTokenTtlHours?: pulumi.Input<number | undefined>;
+    /**
+     * Whether a cluster's istiods get a rolling restart after `up` rewrites remote secrets in it (a renewed token, a new remoteApiServer, another readerTokenMode, an adopted secret): auto (when a running istiod reports an Istio release that loses a peer's endpoints on such a rewrite, istio/istio#61043, #60920, #60612, or reports no release), always, or never (the mesh check then fails until istiod restarts). The target's istiods restart at most once per `up`, after every source is written. Default: auto.
+     */
+    restartIstiodAfterSecretRotation?: pulumi.Input<string | undefined>;
     /**
      * The clusters to be watched, by name (each entry's cluster.name): one secret istio-remote-secret-<name> each.
      */

@@ -20,6 +20,7 @@ type meshSpec struct {
 	timeoutSeconds  int
 	verify          *bool // default: the component's (true)
 	remoteSecrets   string
+	restartIstiod   string // restartIstiodAfterSecretRotation
 	// certificate replaces the default certificate input (ECDSA, sanSuffix).
 	certificate pulumi.Map
 }
@@ -98,6 +99,9 @@ func meshProgram(spec meshSpec) pulumi.RunFunc {
 		}
 		if spec.remoteSecrets != "" {
 			args["remoteSecrets"] = pulumi.String(spec.remoteSecrets)
+		}
+		if spec.restartIstiod != "" {
+			args["restartIstiodAfterSecretRotation"] = pulumi.String(spec.restartIstiod)
 		}
 		if spec.verify != nil {
 			args["verify"] = pulumi.Bool(*spec.verify)

@@ -76,6 +76,8 @@ type multiClusterMeshArgs struct {
 	ReaderTokenTtlHours *int `pulumi:"readerTokenTtlHours"`
 	// How the N(N−1) remote secrets are held in the stack: perPair (one RemoteSecret per ordered pair; default) or perCluster (one RemoteSecretSet per cluster holding the secrets its istiod reads, for large meshes: N resources instead of N(N−1)). The secrets in the clusters are the same either way, and switching rewrites them in place.
 	RemoteSecrets *string `pulumi:"remoteSecrets"`
+	// Whether a cluster's istiods get a rolling restart after `up` rewrites remote secrets in it (a renewed token, a new remoteApiServer, another readerTokenMode, an adopted secret): auto (when a running istiod reports an Istio release that loses a peer's endpoints on such a rewrite, istio/istio#61043, #60920, #60612, or reports no release), always, or never (the mesh check then fails until istiod restarts). Default: auto. With verify, the mesh check proves after every rewrite that each istiod still holds the services and endpoints of its peers.
+	RestartIstiodAfterSecretRotation *string `pulumi:"restartIstiodAfterSecretRotation"`
 	// Istio revision for the control planes, gateways and sample. Not with revisions.
 	Revision *string `pulumi:"revision"`
 	// Control planes of several Istio revisions side by side in every cluster, for canary upgrades: add the new revision, move defaultRevision to it, then remove the old one. An entry named "default" is the control plane installed without a revision (release and Deployment istiod); others are istiod-<name>. Not with revision, istioVersion or a cluster's istioVersion.
@@ -112,6 +114,8 @@ type MultiClusterMeshArgs struct {
 	ReaderTokenTtlHours *int
 	// How the N(N−1) remote secrets are held in the stack: perPair (one RemoteSecret per ordered pair; default) or perCluster (one RemoteSecretSet per cluster holding the secrets its istiod reads, for large meshes: N resources instead of N(N−1)). The secrets in the clusters are the same either way, and switching rewrites them in place.
 	RemoteSecrets *string
+	// Whether a cluster's istiods get a rolling restart after `up` rewrites remote secrets in it (a renewed token, a new remoteApiServer, another readerTokenMode, an adopted secret): auto (when a running istiod reports an Istio release that loses a peer's endpoints on such a rewrite, istio/istio#61043, #60920, #60612, or reports no release), always, or never (the mesh check then fails until istiod restarts). Default: auto. With verify, the mesh check proves after every rewrite that each istiod still holds the services and endpoints of its peers.
+	RestartIstiodAfterSecretRotation *string
 	// Istio revision for the control planes, gateways and sample. Not with revisions.
 	Revision *string
 	// Control planes of several Istio revisions side by side in every cluster, for canary upgrades: add the new revision, move defaultRevision to it, then remove the old one. An entry named "default" is the control plane installed without a revision (release and Deployment istiod); others are istiod-<name>. Not with revision, istioVersion or a cluster's istioVersion.

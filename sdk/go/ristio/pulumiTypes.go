@@ -648,6 +648,8 @@ type MeshCheckPeer struct {
 	GatewayAddress *string `pulumi:"gatewayAddress"`
 	// The peer's network.
 	Network string `pulumi:"network"`
+	// Checksums of the remote secrets between the two clusters, as last written: when one changes (a renewed token, a new server), `up` checks the pair again, and so proves each istiod still holds the other's endpoints after the rewrite.
+	RemoteSecretChecksums []string `pulumi:"remoteSecretChecksums"`
 }
 
 // MeshCheckPeerInput is an input type that accepts MeshCheckPeerArgs and MeshCheckPeerOutput values.
@@ -668,6 +670,8 @@ type MeshCheckPeerArgs struct {
 	GatewayAddress pulumi.StringPtrInput `pulumi:"gatewayAddress"`
 	// The peer's network.
 	Network pulumi.StringInput `pulumi:"network"`
+	// Checksums of the remote secrets between the two clusters, as last written: when one changes (a renewed token, a new server), `up` checks the pair again, and so proves each istiod still holds the other's endpoints after the rewrite.
+	RemoteSecretChecksums pulumi.StringArrayInput `pulumi:"remoteSecretChecksums"`
 }
 
 func (MeshCheckPeerArgs) ElementType() reflect.Type {
@@ -734,6 +738,11 @@ func (o MeshCheckPeerOutput) GatewayAddress() pulumi.StringPtrOutput {
 // The peer's network.
 func (o MeshCheckPeerOutput) Network() pulumi.StringOutput {
 	return o.ApplyT(func(v MeshCheckPeer) string { return v.Network }).(pulumi.StringOutput)
+}
+
+// Checksums of the remote secrets between the two clusters, as last written: when one changes (a renewed token, a new server), `up` checks the pair again, and so proves each istiod still holds the other's endpoints after the rewrite.
+func (o MeshCheckPeerOutput) RemoteSecretChecksums() pulumi.StringArrayOutput {
+	return o.ApplyT(func(v MeshCheckPeer) []string { return v.RemoteSecretChecksums }).(pulumi.StringArrayOutput)
 }
 
 type MeshCheckPeerArrayOutput struct{ *pulumi.OutputState }

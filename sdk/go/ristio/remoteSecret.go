@@ -28,6 +28,8 @@ type RemoteSecret struct {
 	ReaderTokenTtlHours pulumi.IntPtrOutput `pulumi:"readerTokenTtlHours"`
 	// API-server URL the target uses to reach the source, in place of the source kubeconfig's server (a private endpoint or an access proxy).
 	RemoteApiServer pulumi.StringPtrOutput `pulumi:"remoteApiServer"`
+	// Whether a cluster's istiods get a rolling restart after `up` rewrites remote secrets in it (a renewed token, a new remoteApiServer, another readerTokenMode, an adopted secret): auto (when a running istiod reports an Istio release that loses a peer's endpoints on such a rewrite, istio/istio#61043, #60920, #60612, or reports no release), always, or never (the mesh check then fails until istiod restarts). Default: auto.
+	RestartIstiodAfterSecretRotation pulumi.StringPtrOutput `pulumi:"restartIstiodAfterSecretRotation"`
 	// Name of the secret in the target's istio-system.
 	SecretName pulumi.StringOutput `pulumi:"secretName"`
 	// The source API-server URL written into the kubeconfig.
@@ -113,6 +115,8 @@ type remoteSecretArgs struct {
 	ReaderTokenTtlHours *int `pulumi:"readerTokenTtlHours"`
 	// API-server URL the target uses to reach the source, in place of the source kubeconfig's server (a private endpoint or an access proxy).
 	RemoteApiServer *string `pulumi:"remoteApiServer"`
+	// Whether a cluster's istiods get a rolling restart after `up` rewrites remote secrets in it (a renewed token, a new remoteApiServer, another readerTokenMode, an adopted secret): auto (when a running istiod reports an Istio release that loses a peer's endpoints on such a rewrite, istio/istio#61043, #60920, #60612, or reports no release), always, or never (the mesh check then fails until istiod restarts). Default: auto.
+	RestartIstiodAfterSecretRotation *string `pulumi:"restartIstiodAfterSecretRotation"`
 	// The cluster to be watched: the kubeconfig in the secret points at it.
 	Source ClusterConnection `pulumi:"source"`
 	// The cluster whose istiod watches the source: the secret is written there.
@@ -131,6 +135,8 @@ type RemoteSecretArgs struct {
 	ReaderTokenTtlHours pulumi.IntPtrInput
 	// API-server URL the target uses to reach the source, in place of the source kubeconfig's server (a private endpoint or an access proxy).
 	RemoteApiServer pulumi.StringPtrInput
+	// Whether a cluster's istiods get a rolling restart after `up` rewrites remote secrets in it (a renewed token, a new remoteApiServer, another readerTokenMode, an adopted secret): auto (when a running istiod reports an Istio release that loses a peer's endpoints on such a rewrite, istio/istio#61043, #60920, #60612, or reports no release), always, or never (the mesh check then fails until istiod restarts). Default: auto.
+	RestartIstiodAfterSecretRotation pulumi.StringPtrInput
 	// The cluster to be watched: the kubeconfig in the secret points at it.
 	Source ClusterConnectionInput
 	// The cluster whose istiod watches the source: the secret is written there.
@@ -254,6 +260,11 @@ func (o RemoteSecretOutput) ReaderTokenTtlHours() pulumi.IntPtrOutput {
 // API-server URL the target uses to reach the source, in place of the source kubeconfig's server (a private endpoint or an access proxy).
 func (o RemoteSecretOutput) RemoteApiServer() pulumi.StringPtrOutput {
 	return o.ApplyT(func(v *RemoteSecret) pulumi.StringPtrOutput { return v.RemoteApiServer }).(pulumi.StringPtrOutput)
+}
+
+// Whether a cluster's istiods get a rolling restart after `up` rewrites remote secrets in it (a renewed token, a new remoteApiServer, another readerTokenMode, an adopted secret): auto (when a running istiod reports an Istio release that loses a peer's endpoints on such a rewrite, istio/istio#61043, #60920, #60612, or reports no release), always, or never (the mesh check then fails until istiod restarts). Default: auto.
+func (o RemoteSecretOutput) RestartIstiodAfterSecretRotation() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v *RemoteSecret) pulumi.StringPtrOutput { return v.RestartIstiodAfterSecretRotation }).(pulumi.StringPtrOutput)
 }
 
 // Name of the secret in the target's istio-system.

@@ -22,6 +22,8 @@ type RemoteSecretSet struct {
 	ReaderTokenMode pulumi.StringPtrOutput `pulumi:"readerTokenMode"`
 	// Lifetime of a tokenRequest token, in hours.
 	ReaderTokenTtlHours pulumi.IntPtrOutput `pulumi:"readerTokenTtlHours"`
+	// Whether a cluster's istiods get a rolling restart after `up` rewrites remote secrets in it (a renewed token, a new remoteApiServer, another readerTokenMode, an adopted secret): auto (when a running istiod reports an Istio release that loses a peer's endpoints on such a rewrite, istio/istio#61043, #60920, #60612, or reports no release), always, or never (the mesh check then fails until istiod restarts). The target's istiods restart at most once per `up`, after every source is written. Default: auto.
+	RestartIstiodAfterSecretRotation pulumi.StringPtrOutput `pulumi:"restartIstiodAfterSecretRotation"`
 	// Each source written so far, by name: its secret, server, token times and checksums. A source missing here is written by the next `up`.
 	Secrets RemoteSecretStatusMapOutput `pulumi:"secrets"`
 	// The clusters to be watched, by name (each entry's cluster.name): one secret istio-remote-secret-<name> each.
@@ -99,6 +101,8 @@ type remoteSecretSetArgs struct {
 	ReaderTokenMode *string `pulumi:"readerTokenMode"`
 	// Lifetime of a tokenRequest token, in hours.
 	ReaderTokenTtlHours *int `pulumi:"readerTokenTtlHours"`
+	// Whether a cluster's istiods get a rolling restart after `up` rewrites remote secrets in it (a renewed token, a new remoteApiServer, another readerTokenMode, an adopted secret): auto (when a running istiod reports an Istio release that loses a peer's endpoints on such a rewrite, istio/istio#61043, #60920, #60612, or reports no release), always, or never (the mesh check then fails until istiod restarts). The target's istiods restart at most once per `up`, after every source is written. Default: auto.
+	RestartIstiodAfterSecretRotation *string `pulumi:"restartIstiodAfterSecretRotation"`
 	// The clusters to be watched, by name (each entry's cluster.name): one secret istio-remote-secret-<name> each.
 	Sources map[string]RemoteSecretSource `pulumi:"sources"`
 	// The cluster whose istiod watches the sources: every secret is written there.
@@ -115,6 +119,8 @@ type RemoteSecretSetArgs struct {
 	ReaderTokenMode pulumi.StringPtrInput
 	// Lifetime of a tokenRequest token, in hours.
 	ReaderTokenTtlHours pulumi.IntPtrInput
+	// Whether a cluster's istiods get a rolling restart after `up` rewrites remote secrets in it (a renewed token, a new remoteApiServer, another readerTokenMode, an adopted secret): auto (when a running istiod reports an Istio release that loses a peer's endpoints on such a rewrite, istio/istio#61043, #60920, #60612, or reports no release), always, or never (the mesh check then fails until istiod restarts). The target's istiods restart at most once per `up`, after every source is written. Default: auto.
+	RestartIstiodAfterSecretRotation pulumi.StringPtrInput
 	// The clusters to be watched, by name (each entry's cluster.name): one secret istio-remote-secret-<name> each.
 	Sources RemoteSecretSourceMapInput
 	// The cluster whose istiod watches the sources: every secret is written there.
@@ -223,6 +229,11 @@ func (o RemoteSecretSetOutput) ReaderTokenMode() pulumi.StringPtrOutput {
 // Lifetime of a tokenRequest token, in hours.
 func (o RemoteSecretSetOutput) ReaderTokenTtlHours() pulumi.IntPtrOutput {
 	return o.ApplyT(func(v *RemoteSecretSet) pulumi.IntPtrOutput { return v.ReaderTokenTtlHours }).(pulumi.IntPtrOutput)
+}
+
+// Whether a cluster's istiods get a rolling restart after `up` rewrites remote secrets in it (a renewed token, a new remoteApiServer, another readerTokenMode, an adopted secret): auto (when a running istiod reports an Istio release that loses a peer's endpoints on such a rewrite, istio/istio#61043, #60920, #60612, or reports no release), always, or never (the mesh check then fails until istiod restarts). The target's istiods restart at most once per `up`, after every source is written. Default: auto.
+func (o RemoteSecretSetOutput) RestartIstiodAfterSecretRotation() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v *RemoteSecretSet) pulumi.StringPtrOutput { return v.RestartIstiodAfterSecretRotation }).(pulumi.StringPtrOutput)
 }
 
 // Each source written so far, by name: its secret, server, token times and checksums. A source missing here is written by the next `up`.

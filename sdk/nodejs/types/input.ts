@@ -133,6 +133,10 @@ export interface MeshCheckPeerArgs {
      * The peer's network.
      */
     network: pulumi.Input<string>;
+    /**
+     * Checksums of the remote secrets between the two clusters, as last written: when one changes (a renewed token, a new server), `up` checks the pair again, and so proves each istiod still holds the other's endpoints after the rewrite.
+     */
+    remoteSecretChecksums?: pulumi.Input<pulumi.Input<string>[] | undefined>;
 }
 
 export interface MeshClusterArgs {

@@ -40,6 +40,10 @@ export interface MeshCheckPeer {
      * The peer's network.
      */
     network: string;
+    /**
+     * Checksums of the remote secrets between the two clusters, as last written: when one changes (a renewed token, a new server), `up` checks the pair again, and so proves each istiod still holds the other's endpoints after the rewrite.
+     */
+    remoteSecretChecksums?: string[];
 }
 
 export interface MeshNetworkArgs {

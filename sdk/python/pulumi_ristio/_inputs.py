@@ -458,22 +458,30 @@ class MeshCheckPeerArgsDict(TypedDict):
     """
     Where the peer's east-west gateway is reached; istiod must know it on port 15443. Default: the peer's istio-eastwestgateway load-balancer address.
     """
+    remote_secret_checksums: NotRequired[pulumi.Input[Optional[Sequence[pulumi.Input[_builtins.str]]]]]
+    """
+    Checksums of the remote secrets between the two clusters, as last written: when one changes (a renewed token, a new server), `up` checks the pair again, and so proves each istiod still holds the other's endpoints after the rewrite.
+    """
 
 @pulumi.input_type
 class MeshCheckPeerArgs:
     def __init__(__self__, *,
                  cluster: pulumi.Input['ClusterConnectionArgs'],
                  network: pulumi.Input[_builtins.str],
-                 gateway_address: pulumi.Input[Optional[_builtins.str]] = None):
+                 gateway_address: pulumi.Input[Optional[_builtins.str]] = None,
+                 remote_secret_checksums: pulumi.Input[Optional[Sequence[pulumi.Input[_builtins.str]]]] = None):
         """
         :param pulumi.Input['ClusterConnectionArgs'] cluster: How to reach the peer, to read the roots it trusts (its cacerts root-cert.pem).
         :param pulumi.Input[_builtins.str] network: The peer's network.
         :param pulumi.Input[_builtins.str] gateway_address: Where the peer's east-west gateway is reached; istiod must know it on port 15443. Default: the peer's istio-eastwestgateway load-balancer address.
+        :param pulumi.Input[Sequence[pulumi.Input[_builtins.str]]] remote_secret_checksums: Checksums of the remote secrets between the two clusters, as last written: when one changes (a renewed token, a new server), `up` checks the pair again, and so proves each istiod still holds the other's endpoints after the rewrite.
         """
         pulumi.set(__self__, "cluster", cluster)
         pulumi.set(__self__, "network", network)
         if gateway_address is not None:
             pulumi.set(__self__, "gateway_address", gateway_address)
+        if remote_secret_checksums is not None:
+            pulumi.set(__self__, "remote_secret_checksums", remote_secret_checksums)
 
     @_builtins.property
     @pulumi.getter
@@ -510,6 +518,18 @@ class MeshCheckPeerArgs:
     @gateway_address.setter
     def gateway_address(self, value: pulumi.Input[Optional[_builtins.str]]):
         pulumi.set(self, "gateway_address", value)
+
+    @_builtins.property
+    @pulumi.getter(name="remoteSecretChecksums")
+    def remote_secret_checksums(self) -> pulumi.Input[Optional[Sequence[pulumi.Input[_builtins.str]]]]:
+        """
+        Checksums of the remote secrets between the two clusters, as last written: when one changes (a renewed token, a new server), `up` checks the pair again, and so proves each istiod still holds the other's endpoints after the rewrite.
+        """
+        return pulumi.get(self, "remote_secret_checksums")
+
+    @remote_secret_checksums.setter
+    def remote_secret_checksums(self, value: pulumi.Input[Optional[Sequence[pulumi.Input[_builtins.str]]]]):
+        pulumi.set(self, "remote_secret_checksums", value)
 
 
 class MeshClusterArgsDict(TypedDict):

@@ -31,6 +31,7 @@ class MultiClusterMeshArgs:
                  reader_token_mode: Optional[_builtins.str] = None,
                  reader_token_ttl_hours: Optional[_builtins.int] = None,
                  remote_secrets: Optional[_builtins.str] = None,
+                 restart_istiod_after_secret_rotation: Optional[_builtins.str] = None,
                  revision: Optional[_builtins.str] = None,
                  revisions: pulumi.Input[Optional[Sequence[pulumi.Input['MeshRevisionArgs']]]] = None,
                  timeout_seconds: Optional[_builtins.int] = None,
@@ -50,6 +51,7 @@ class MultiClusterMeshArgs:
         :param _builtins.str reader_token_mode: How remote secrets authenticate: tokenRequest (bounded tokens, reissued by `pulumi up` past 80% of their life; default) or serviceAccountSecret (long-lived token secret, as istioctl).
         :param _builtins.int reader_token_ttl_hours: Lifetime of tokenRequest reader tokens, in hours. Default 8760.
         :param _builtins.str remote_secrets: How the N(N−1) remote secrets are held in the stack: perPair (one RemoteSecret per ordered pair; default) or perCluster (one RemoteSecretSet per cluster holding the secrets its istiod reads, for large meshes: N resources instead of N(N−1)). The secrets in the clusters are the same either way, and switching rewrites them in place.
+        :param _builtins.str restart_istiod_after_secret_rotation: Whether a cluster's istiods get a rolling restart after `up` rewrites remote secrets in it (a renewed token, a new remoteApiServer, another readerTokenMode, an adopted secret): auto (when a running istiod reports an Istio release that loses a peer's endpoints on such a rewrite, istio/istio#61043, #60920, #60612, or reports no release), always, or never (the mesh check then fails until istiod restarts). Default: auto. With verify, the mesh check proves after every rewrite that each istiod still holds the services and endpoints of its peers.
         :param _builtins.str revision: Istio revision for the control planes, gateways and sample. Not with revisions.
         :param pulumi.Input[Sequence[pulumi.Input['MeshRevisionArgs']]] revisions: Control planes of several Istio revisions side by side in every cluster, for canary upgrades: add the new revision, move defaultRevision to it, then remove the old one. An entry named "default" is the control plane installed without a revision (release and Deployment istiod); others are istiod-<name>. Not with revision, istioVersion or a cluster's istioVersion.
         :param _builtins.int timeout_seconds: Upper bound of every wait, per resource. Default 600.
@@ -76,6 +78,8 @@ class MultiClusterMeshArgs:
             pulumi.set(__self__, "reader_token_ttl_hours", reader_token_ttl_hours)
         if remote_secrets is not None:
             pulumi.set(__self__, "remote_secrets", remote_secrets)
+        if restart_istiod_after_secret_rotation is not None:
+            pulumi.set(__self__, "restart_istiod_after_secret_rotation", restart_istiod_after_secret_rotation)
         if revision is not None:
             pulumi.set(__self__, "revision", revision)
         if revisions is not None:
@@ -220,6 +224,18 @@ class MultiClusterMeshArgs:
         pulumi.set(self, "remote_secrets", value)
 
     @_builtins.property
+    @pulumi.getter(name="restartIstiodAfterSecretRotation")
+    def restart_istiod_after_secret_rotation(self) -> Optional[_builtins.str]:
+        """
+        Whether a cluster's istiods get a rolling restart after `up` rewrites remote secrets in it (a renewed token, a new remoteApiServer, another readerTokenMode, an adopted secret): auto (when a running istiod reports an Istio release that loses a peer's endpoints on such a rewrite, istio/istio#61043, #60920, #60612, or reports no release), always, or never (the mesh check then fails until istiod restarts). Default: auto. With verify, the mesh check proves after every rewrite that each istiod still holds the services and endpoints of its peers.
+        """
+        return pulumi.get(self, "restart_istiod_after_secret_rotation")
+
+    @restart_istiod_after_secret_rotation.setter
+    def restart_istiod_after_secret_rotation(self, value: Optional[_builtins.str]):
+        pulumi.set(self, "restart_istiod_after_secret_rotation", value)
+
+    @_builtins.property
     @pulumi.getter
     def revision(self) -> Optional[_builtins.str]:
         """
@@ -297,6 +313,7 @@ class MultiClusterMesh(pulumi.ComponentResource):
                  reader_token_mode: Optional[_builtins.str] = None,
                  reader_token_ttl_hours: Optional[_builtins.int] = None,
                  remote_secrets: Optional[_builtins.str] = None,
+                 restart_istiod_after_secret_rotation: Optional[_builtins.str] = None,
                  revision: Optional[_builtins.str] = None,
                  revisions: pulumi.Input[Optional[Sequence[pulumi.Input[Union['MeshRevisionArgs', 'MeshRevisionArgsDict']]]]] = None,
                  timeout_seconds: Optional[_builtins.int] = None,
@@ -319,6 +336,7 @@ class MultiClusterMesh(pulumi.ComponentResource):
         :param _builtins.str reader_token_mode: How remote secrets authenticate: tokenRequest (bounded tokens, reissued by `pulumi up` past 80% of their life; default) or serviceAccountSecret (long-lived token secret, as istioctl).
         :param _builtins.int reader_token_ttl_hours: Lifetime of tokenRequest reader tokens, in hours. Default 8760.
         :param _builtins.str remote_secrets: How the N(N−1) remote secrets are held in the stack: perPair (one RemoteSecret per ordered pair; default) or perCluster (one RemoteSecretSet per cluster holding the secrets its istiod reads, for large meshes: N resources instead of N(N−1)). The secrets in the clusters are the same either way, and switching rewrites them in place.
+        :param _builtins.str restart_istiod_after_secret_rotation: Whether a cluster's istiods get a rolling restart after `up` rewrites remote secrets in it (a renewed token, a new remoteApiServer, another readerTokenMode, an adopted secret): auto (when a running istiod reports an Istio release that loses a peer's endpoints on such a rewrite, istio/istio#61043, #60920, #60612, or reports no release), always, or never (the mesh check then fails until istiod restarts). Default: auto. With verify, the mesh check proves after every rewrite that each istiod still holds the services and endpoints of its peers.
         :param _builtins.str revision: Istio revision for the control planes, gateways and sample. Not with revisions.
         :param pulumi.Input[Sequence[pulumi.Input[Union['MeshRevisionArgs', 'MeshRevisionArgsDict']]]] revisions: Control planes of several Istio revisions side by side in every cluster, for canary upgrades: add the new revision, move defaultRevision to it, then remove the old one. An entry named "default" is the control plane installed without a revision (release and Deployment istiod); others are istiod-<name>. Not with revision, istioVersion or a cluster's istioVersion.
         :param _builtins.int timeout_seconds: Upper bound of every wait, per resource. Default 600.
@@ -360,6 +378,7 @@ class MultiClusterMesh(pulumi.ComponentResource):
                  reader_token_mode: Optional[_builtins.str] = None,
                  reader_token_ttl_hours: Optional[_builtins.int] = None,
                  remote_secrets: Optional[_builtins.str] = None,
+                 restart_istiod_after_secret_rotation: Optional[_builtins.str] = None,
                  revision: Optional[_builtins.str] = None,
                  revisions: pulumi.Input[Optional[Sequence[pulumi.Input[Union['MeshRevisionArgs', 'MeshRevisionArgsDict']]]]] = None,
                  timeout_seconds: Optional[_builtins.int] = None,
@@ -391,6 +410,7 @@ class MultiClusterMesh(pulumi.ComponentResource):
             __props__.__dict__["reader_token_mode"] = reader_token_mode
             __props__.__dict__["reader_token_ttl_hours"] = reader_token_ttl_hours
             __props__.__dict__["remote_secrets"] = remote_secrets
+            __props__.__dict__["restart_istiod_after_secret_rotation"] = restart_istiod_after_secret_rotation
             __props__.__dict__["revision"] = revision
             __props__.__dict__["revisions"] = revisions
             __props__.__dict__["timeout_seconds"] = timeout_seconds

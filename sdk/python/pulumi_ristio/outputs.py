@@ -106,6 +106,8 @@ class MeshCheckPeer(dict):
         suggest = None
         if key == "gatewayAddress":
             suggest = "gateway_address"
+        elif key == "remoteSecretChecksums":
+            suggest = "remote_secret_checksums"
 
         if suggest:
             pulumi.log.warn(f"Key '{key}' not found in MeshCheckPeer. Access the value via the '{suggest}' property getter instead.")
@@ -121,16 +123,20 @@ class MeshCheckPeer(dict):
     def __init__(__self__, *,
                  cluster: 'outputs.ClusterConnection',
                  network: _builtins.str,
-                 gateway_address: Optional[_builtins.str] = None):
+                 gateway_address: Optional[_builtins.str] = None,
+                 remote_secret_checksums: Optional[Sequence[_builtins.str]] = None):
         """
         :param 'ClusterConnection' cluster: How to reach the peer, to read the roots it trusts (its cacerts root-cert.pem).
         :param _builtins.str network: The peer's network.
         :param _builtins.str gateway_address: Where the peer's east-west gateway is reached; istiod must know it on port 15443. Default: the peer's istio-eastwestgateway load-balancer address.
+        :param Sequence[_builtins.str] remote_secret_checksums: Checksums of the remote secrets between the two clusters, as last written: when one changes (a renewed token, a new server), `up` checks the pair again, and so proves each istiod still holds the other's endpoints after the rewrite.
         """
         pulumi.set(__self__, "cluster", cluster)
         pulumi.set(__self__, "network", network)
         if gateway_address is not None:
             pulumi.set(__self__, "gateway_address", gateway_address)
+        if remote_secret_checksums is not None:
+            pulumi.set(__self__, "remote_secret_checksums", remote_secret_checksums)
 
     @_builtins.property
     @pulumi.getter
@@ -155,6 +161,14 @@ class MeshCheckPeer(dict):
         Where the peer's east-west gateway is reached; istiod must know it on port 15443. Default: the peer's istio-eastwestgateway load-balancer address.
         """
         return pulumi.get(self, "gateway_address")
+
+    @_builtins.property
+    @pulumi.getter(name="remoteSecretChecksums")
+    def remote_secret_checksums(self) -> Optional[Sequence[_builtins.str]]:
+        """
+        Checksums of the remote secrets between the two clusters, as last written: when one changes (a renewed token, a new server), `up` checks the pair again, and so proves each istiod still holds the other's endpoints after the rewrite.
+        """
+        return pulumi.get(self, "remote_secret_checksums")
 
 
 @pulumi.output_type

@@ -27,6 +27,7 @@ class RemoteSecretArgs:
                  reader_token_mode: pulumi.Input[Optional[_builtins.str]] = None,
                  reader_token_ttl_hours: pulumi.Input[Optional[_builtins.int]] = None,
                  remote_api_server: pulumi.Input[Optional[_builtins.str]] = None,
+                 restart_istiod_after_secret_rotation: pulumi.Input[Optional[_builtins.str]] = None,
                  timeout_seconds: pulumi.Input[Optional[_builtins.int]] = None):
         """
         The set of arguments for constructing a RemoteSecret resource.
@@ -37,6 +38,7 @@ class RemoteSecretArgs:
         :param pulumi.Input[_builtins.str] reader_token_mode: tokenRequest (bounded tokens from the TokenRequest API, reissued by `pulumi up` past 80% of their life) or serviceAccountSecret (the long-lived token secret istioctl makes).
         :param pulumi.Input[_builtins.int] reader_token_ttl_hours: Lifetime of a tokenRequest token, in hours.
         :param pulumi.Input[_builtins.str] remote_api_server: API-server URL the target uses to reach the source, in place of the source kubeconfig's server (a private endpoint or an access proxy).
+        :param pulumi.Input[_builtins.str] restart_istiod_after_secret_rotation: Whether a cluster's istiods get a rolling restart after `up` rewrites remote secrets in it (a renewed token, a new remoteApiServer, another readerTokenMode, an adopted secret): auto (when a running istiod reports an Istio release that loses a peer's endpoints on such a rewrite, istio/istio#61043, #60920, #60612, or reports no release), always, or never (the mesh check then fails until istiod restarts). Default: auto.
         :param pulumi.Input[_builtins.int] timeout_seconds: How long to wait for the reader service account and its token.
         """
         pulumi.set(__self__, "source", source)
@@ -53,6 +55,8 @@ class RemoteSecretArgs:
             pulumi.set(__self__, "reader_token_ttl_hours", reader_token_ttl_hours)
         if remote_api_server is not None:
             pulumi.set(__self__, "remote_api_server", remote_api_server)
+        if restart_istiod_after_secret_rotation is not None:
+            pulumi.set(__self__, "restart_istiod_after_secret_rotation", restart_istiod_after_secret_rotation)
         if timeout_seconds is None:
             timeout_seconds = 600
         if timeout_seconds is not None:
@@ -131,6 +135,18 @@ class RemoteSecretArgs:
         pulumi.set(self, "remote_api_server", value)
 
     @_builtins.property
+    @pulumi.getter(name="restartIstiodAfterSecretRotation")
+    def restart_istiod_after_secret_rotation(self) -> pulumi.Input[Optional[_builtins.str]]:
+        """
+        Whether a cluster's istiods get a rolling restart after `up` rewrites remote secrets in it (a renewed token, a new remoteApiServer, another readerTokenMode, an adopted secret): auto (when a running istiod reports an Istio release that loses a peer's endpoints on such a rewrite, istio/istio#61043, #60920, #60612, or reports no release), always, or never (the mesh check then fails until istiod restarts). Default: auto.
+        """
+        return pulumi.get(self, "restart_istiod_after_secret_rotation")
+
+    @restart_istiod_after_secret_rotation.setter
+    def restart_istiod_after_secret_rotation(self, value: pulumi.Input[Optional[_builtins.str]]):
+        pulumi.set(self, "restart_istiod_after_secret_rotation", value)
+
+    @_builtins.property
     @pulumi.getter(name="timeoutSeconds")
     def timeout_seconds(self) -> pulumi.Input[Optional[_builtins.int]]:
         """
@@ -153,6 +169,7 @@ class RemoteSecret(pulumi.CustomResource):
                  reader_token_mode: pulumi.Input[Optional[_builtins.str]] = None,
                  reader_token_ttl_hours: pulumi.Input[Optional[_builtins.int]] = None,
                  remote_api_server: pulumi.Input[Optional[_builtins.str]] = None,
+                 restart_istiod_after_secret_rotation: pulumi.Input[Optional[_builtins.str]] = None,
                  source: pulumi.Input[Optional[Union['ClusterConnectionArgs', 'ClusterConnectionArgsDict', 'outputs.ClusterConnection']]] = None,
                  target: pulumi.Input[Optional[Union['ClusterConnectionArgs', 'ClusterConnectionArgsDict', 'outputs.ClusterConnection']]] = None,
                  timeout_seconds: pulumi.Input[Optional[_builtins.int]] = None,
@@ -166,6 +183,7 @@ class RemoteSecret(pulumi.CustomResource):
         :param pulumi.Input[_builtins.str] reader_token_mode: tokenRequest (bounded tokens from the TokenRequest API, reissued by `pulumi up` past 80% of their life) or serviceAccountSecret (the long-lived token secret istioctl makes).
         :param pulumi.Input[_builtins.int] reader_token_ttl_hours: Lifetime of a tokenRequest token, in hours.
         :param pulumi.Input[_builtins.str] remote_api_server: API-server URL the target uses to reach the source, in place of the source kubeconfig's server (a private endpoint or an access proxy).
+        :param pulumi.Input[_builtins.str] restart_istiod_after_secret_rotation: Whether a cluster's istiods get a rolling restart after `up` rewrites remote secrets in it (a renewed token, a new remoteApiServer, another readerTokenMode, an adopted secret): auto (when a running istiod reports an Istio release that loses a peer's endpoints on such a rewrite, istio/istio#61043, #60920, #60612, or reports no release), always, or never (the mesh check then fails until istiod restarts). Default: auto.
         :param pulumi.Input[Union['ClusterConnectionArgs', 'ClusterConnectionArgsDict', 'outputs.ClusterConnection']] source: The cluster to be watched: the kubeconfig in the secret points at it.
         :param pulumi.Input[Union['ClusterConnectionArgs', 'ClusterConnectionArgsDict', 'outputs.ClusterConnection']] target: The cluster whose istiod watches the source: the secret is written there.
         :param pulumi.Input[_builtins.int] timeout_seconds: How long to wait for the reader service account and its token.
@@ -198,6 +216,7 @@ class RemoteSecret(pulumi.CustomResource):
                  reader_token_mode: pulumi.Input[Optional[_builtins.str]] = None,
                  reader_token_ttl_hours: pulumi.Input[Optional[_builtins.int]] = None,
                  remote_api_server: pulumi.Input[Optional[_builtins.str]] = None,
+                 restart_istiod_after_secret_rotation: pulumi.Input[Optional[_builtins.str]] = None,
                  source: pulumi.Input[Optional[Union['ClusterConnectionArgs', 'ClusterConnectionArgsDict', 'outputs.ClusterConnection']]] = None,
                  target: pulumi.Input[Optional[Union['ClusterConnectionArgs', 'ClusterConnectionArgsDict', 'outputs.ClusterConnection']]] = None,
                  timeout_seconds: pulumi.Input[Optional[_builtins.int]] = None,
@@ -218,6 +237,7 @@ class RemoteSecret(pulumi.CustomResource):
                 reader_token_ttl_hours = 8760
             __props__.__dict__["reader_token_ttl_hours"] = reader_token_ttl_hours
             __props__.__dict__["remote_api_server"] = remote_api_server
+            __props__.__dict__["restart_istiod_after_secret_rotation"] = restart_istiod_after_secret_rotation
             if source is None and not opts.urn:
                 raise TypeError("Missing required property 'source'")
             __props__.__dict__["source"] = source
@@ -261,6 +281,7 @@ class RemoteSecret(pulumi.CustomResource):
         __props__.__dict__["reader_token_mode"] = None
         __props__.__dict__["reader_token_ttl_hours"] = None
         __props__.__dict__["remote_api_server"] = None
+        __props__.__dict__["restart_istiod_after_secret_rotation"] = None
         __props__.__dict__["secret_name"] = None
         __props__.__dict__["server"] = None
         __props__.__dict__["source"] = None
@@ -323,6 +344,14 @@ class RemoteSecret(pulumi.CustomResource):
         API-server URL the target uses to reach the source, in place of the source kubeconfig's server (a private endpoint or an access proxy).
         """
         return pulumi.get(self, "remote_api_server")
+
+    @_builtins.property
+    @pulumi.getter(name="restartIstiodAfterSecretRotation")
+    def restart_istiod_after_secret_rotation(self) -> pulumi.Output[Optional[_builtins.str]]:
+        """
+        Whether a cluster's istiods get a rolling restart after `up` rewrites remote secrets in it (a renewed token, a new remoteApiServer, another readerTokenMode, an adopted secret): auto (when a running istiod reports an Istio release that loses a peer's endpoints on such a rewrite, istio/istio#61043, #60920, #60612, or reports no release), always, or never (the mesh check then fails until istiod restarts). Default: auto.
+        """
+        return pulumi.get(self, "restart_istiod_after_secret_rotation")
 
     @_builtins.property
     @pulumi.getter(name="secretName")

@@ -26,6 +26,7 @@ class RemoteSecretSetArgs:
                  adopt: pulumi.Input[Optional[_builtins.bool]] = None,
                  reader_token_mode: pulumi.Input[Optional[_builtins.str]] = None,
                  reader_token_ttl_hours: pulumi.Input[Optional[_builtins.int]] = None,
+                 restart_istiod_after_secret_rotation: pulumi.Input[Optional[_builtins.str]] = None,
                  timeout_seconds: pulumi.Input[Optional[_builtins.int]] = None):
         """
         The set of arguments for constructing a RemoteSecretSet resource.
@@ -35,6 +36,7 @@ class RemoteSecretSetArgs:
         :param pulumi.Input[_builtins.bool] adopt: Rewrite remote secrets made by `istioctl create-remote-secret` in place instead of refusing them.
         :param pulumi.Input[_builtins.str] reader_token_mode: tokenRequest (bounded tokens from the TokenRequest API, reissued by `pulumi up` past 80% of their life) or serviceAccountSecret (the long-lived token secret istioctl makes).
         :param pulumi.Input[_builtins.int] reader_token_ttl_hours: Lifetime of a tokenRequest token, in hours.
+        :param pulumi.Input[_builtins.str] restart_istiod_after_secret_rotation: Whether a cluster's istiods get a rolling restart after `up` rewrites remote secrets in it (a renewed token, a new remoteApiServer, another readerTokenMode, an adopted secret): auto (when a running istiod reports an Istio release that loses a peer's endpoints on such a rewrite, istio/istio#61043, #60920, #60612, or reports no release), always, or never (the mesh check then fails until istiod restarts). The target's istiods restart at most once per `up`, after every source is written. Default: auto.
         :param pulumi.Input[_builtins.int] timeout_seconds: How long to wait for each source's reader service account and its token.
         """
         pulumi.set(__self__, "sources", sources)
@@ -49,6 +51,8 @@ class RemoteSecretSetArgs:
             reader_token_ttl_hours = 8760
         if reader_token_ttl_hours is not None:
             pulumi.set(__self__, "reader_token_ttl_hours", reader_token_ttl_hours)
+        if restart_istiod_after_secret_rotation is not None:
+            pulumi.set(__self__, "restart_istiod_after_secret_rotation", restart_istiod_after_secret_rotation)
         if timeout_seconds is None:
             timeout_seconds = 600
         if timeout_seconds is not None:
@@ -115,6 +119,18 @@ class RemoteSecretSetArgs:
         pulumi.set(self, "reader_token_ttl_hours", value)
 
     @_builtins.property
+    @pulumi.getter(name="restartIstiodAfterSecretRotation")
+    def restart_istiod_after_secret_rotation(self) -> pulumi.Input[Optional[_builtins.str]]:
+        """
+        Whether a cluster's istiods get a rolling restart after `up` rewrites remote secrets in it (a renewed token, a new remoteApiServer, another readerTokenMode, an adopted secret): auto (when a running istiod reports an Istio release that loses a peer's endpoints on such a rewrite, istio/istio#61043, #60920, #60612, or reports no release), always, or never (the mesh check then fails until istiod restarts). The target's istiods restart at most once per `up`, after every source is written. Default: auto.
+        """
+        return pulumi.get(self, "restart_istiod_after_secret_rotation")
+
+    @restart_istiod_after_secret_rotation.setter
+    def restart_istiod_after_secret_rotation(self, value: pulumi.Input[Optional[_builtins.str]]):
+        pulumi.set(self, "restart_istiod_after_secret_rotation", value)
+
+    @_builtins.property
     @pulumi.getter(name="timeoutSeconds")
     def timeout_seconds(self) -> pulumi.Input[Optional[_builtins.int]]:
         """
@@ -136,6 +152,7 @@ class RemoteSecretSet(pulumi.CustomResource):
                  adopt: pulumi.Input[Optional[_builtins.bool]] = None,
                  reader_token_mode: pulumi.Input[Optional[_builtins.str]] = None,
                  reader_token_ttl_hours: pulumi.Input[Optional[_builtins.int]] = None,
+                 restart_istiod_after_secret_rotation: pulumi.Input[Optional[_builtins.str]] = None,
                  sources: pulumi.Input[Optional[Mapping[str, pulumi.Input[Union['RemoteSecretSourceArgs', 'RemoteSecretSourceArgsDict', 'outputs.RemoteSecretSource']]]]] = None,
                  target: pulumi.Input[Optional[Union['ClusterConnectionArgs', 'ClusterConnectionArgsDict', 'outputs.ClusterConnection']]] = None,
                  timeout_seconds: pulumi.Input[Optional[_builtins.int]] = None,
@@ -148,6 +165,7 @@ class RemoteSecretSet(pulumi.CustomResource):
         :param pulumi.Input[_builtins.bool] adopt: Rewrite remote secrets made by `istioctl create-remote-secret` in place instead of refusing them.
         :param pulumi.Input[_builtins.str] reader_token_mode: tokenRequest (bounded tokens from the TokenRequest API, reissued by `pulumi up` past 80% of their life) or serviceAccountSecret (the long-lived token secret istioctl makes).
         :param pulumi.Input[_builtins.int] reader_token_ttl_hours: Lifetime of a tokenRequest token, in hours.
+        :param pulumi.Input[_builtins.str] restart_istiod_after_secret_rotation: Whether a cluster's istiods get a rolling restart after `up` rewrites remote secrets in it (a renewed token, a new remoteApiServer, another readerTokenMode, an adopted secret): auto (when a running istiod reports an Istio release that loses a peer's endpoints on such a rewrite, istio/istio#61043, #60920, #60612, or reports no release), always, or never (the mesh check then fails until istiod restarts). The target's istiods restart at most once per `up`, after every source is written. Default: auto.
         :param pulumi.Input[Mapping[str, pulumi.Input[Union['RemoteSecretSourceArgs', 'RemoteSecretSourceArgsDict', 'outputs.RemoteSecretSource']]]] sources: The clusters to be watched, by name (each entry's cluster.name): one secret istio-remote-secret-<name> each.
         :param pulumi.Input[Union['ClusterConnectionArgs', 'ClusterConnectionArgsDict', 'outputs.ClusterConnection']] target: The cluster whose istiod watches the sources: every secret is written there.
         :param pulumi.Input[_builtins.int] timeout_seconds: How long to wait for each source's reader service account and its token.
@@ -179,6 +197,7 @@ class RemoteSecretSet(pulumi.CustomResource):
                  adopt: pulumi.Input[Optional[_builtins.bool]] = None,
                  reader_token_mode: pulumi.Input[Optional[_builtins.str]] = None,
                  reader_token_ttl_hours: pulumi.Input[Optional[_builtins.int]] = None,
+                 restart_istiod_after_secret_rotation: pulumi.Input[Optional[_builtins.str]] = None,
                  sources: pulumi.Input[Optional[Mapping[str, pulumi.Input[Union['RemoteSecretSourceArgs', 'RemoteSecretSourceArgsDict', 'outputs.RemoteSecretSource']]]]] = None,
                  target: pulumi.Input[Optional[Union['ClusterConnectionArgs', 'ClusterConnectionArgsDict', 'outputs.ClusterConnection']]] = None,
                  timeout_seconds: pulumi.Input[Optional[_builtins.int]] = None,
@@ -198,6 +217,7 @@ class RemoteSecretSet(pulumi.CustomResource):
             if reader_token_ttl_hours is None:
                 reader_token_ttl_hours = 8760
             __props__.__dict__["reader_token_ttl_hours"] = reader_token_ttl_hours
+            __props__.__dict__["restart_istiod_after_secret_rotation"] = restart_istiod_after_secret_rotation
             if sources is None and not opts.urn:
                 raise TypeError("Missing required property 'sources'")
             __props__.__dict__["sources"] = sources
@@ -233,6 +253,7 @@ class RemoteSecretSet(pulumi.CustomResource):
         __props__.__dict__["adopt"] = None
         __props__.__dict__["reader_token_mode"] = None
         __props__.__dict__["reader_token_ttl_hours"] = None
+        __props__.__dict__["restart_istiod_after_secret_rotation"] = None
         __props__.__dict__["secrets"] = None
         __props__.__dict__["sources"] = None
         __props__.__dict__["target"] = None
@@ -268,6 +289,14 @@ class RemoteSecretSet(pulumi.CustomResource):
         Lifetime of a tokenRequest token, in hours.
         """
         return pulumi.get(self, "reader_token_ttl_hours")
+
+    @_builtins.property
+    @pulumi.getter(name="restartIstiodAfterSecretRotation")
+    def restart_istiod_after_secret_rotation(self) -> pulumi.Output[Optional[_builtins.str]]:
+        """
+        Whether a cluster's istiods get a rolling restart after `up` rewrites remote secrets in it (a renewed token, a new remoteApiServer, another readerTokenMode, an adopted secret): auto (when a running istiod reports an Istio release that loses a peer's endpoints on such a rewrite, istio/istio#61043, #60920, #60612, or reports no release), always, or never (the mesh check then fails until istiod restarts). The target's istiods restart at most once per `up`, after every source is written. Default: auto.
+        """
+        return pulumi.get(self, "restart_istiod_after_secret_rotation")
 
     @_builtins.property
     @pulumi.getter
