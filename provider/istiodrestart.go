@@ -129,14 +129,18 @@ func (w *secretWrites) end(ctx context.Context, rewrote bool, restart func(conte
 // affectedIstiods asks each running istiod in the cluster which release it
 // runs and returns what the affected ones have, described ("" for none), and
 // whether any istiod runs.
-func affectedIstiods(ctx context.Context, client *kube.Client) (known string, running bool, err error) {
+func (d Deps) affectedIstiods(ctx context.Context, client *kube.Client) (known string, running bool, err error) {
+	version := d.IstiodVersion
+	if version == nil {
+		version = istiod.Version
+	}
 	pods, err := client.RunningPods(ctx, naming.IstioNamespace, meshcheck.IstiodSelector)
 	if err != nil {
 		return "", false, err
 	}
 	var said []string
 	for i := range pods {
-		v := istiod.Version(ctx, client, &pods[i])
+		v := version(ctx, client, &pods[i])
 		if d := istioissues.Describe(v, istioissues.Affected(v, istioissues.SecretRewrite)); d != "" && !slices.Contains(said, d) {
 			said = append(said, d)
 		}
@@ -157,7 +161,7 @@ func (d Deps) restartIstiods(ctx context.Context, target ClusterConnection, poli
 	}
 	why := "restartIstiodAfterSecretRotation: always"
 	if policy != restartAlways {
-		known, running, err := affectedIstiods(ctx, client)
+		known, running, err := d.affectedIstiods(ctx, client)
 		if err != nil {
 			return fmt.Errorf("cluster %s: reading istiod's release: %w", target.Name, err)
 		}
@@ -205,7 +209,7 @@ func (d Deps) previewRestart(ctx context.Context, target ClusterConnection, poli
 	if err != nil {
 		return // the write itself reports an unreachable cluster
 	}
-	known, running, err := affectedIstiods(ctx, client)
+	known, running, err := d.affectedIstiods(ctx, client)
 	switch {
 	case err != nil || !running || known == "":
 	case deref(policy) == restartNever:

@@ -3,6 +3,7 @@
 package provider
 
 import (
+	"context"
 	_ "embed"
 	"strings"
 	"time"
@@ -10,6 +11,7 @@ import (
 	p "github.com/pulumi/pulumi-go-provider"
 	"github.com/pulumi/pulumi-go-provider/infer"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/tokens"
+	corev1 "k8s.io/api/core/v1"
 
 	"github.com/ristio/pulumi-ristio/pkg/charts"
 	"github.com/ristio/pulumi-ristio/pkg/helm"
@@ -53,6 +55,10 @@ type Deps struct {
 	// Restarts lets the remote-secret writers of one process share each
 	// cluster's restart of istiod; nil shares nothing.
 	Restarts *istiodRestarts
+	// IstiodVersion asks an istiod pod which build it runs (its /version);
+	// nil is istiod.Version. Tests stand in for Istio releases that cannot
+	// run here.
+	IstiodVersion func(ctx context.Context, c *kube.Client, pod *corev1.Pod) string
 }
 
 // DefaultDeps talks to real clusters and the real clock.
