@@ -81,7 +81,7 @@ func (r *MeshCheck) Create(ctx context.Context, req infer.CreateRequest[MeshChec
 	if req.DryRun {
 		return infer.CreateResponse[MeshCheckState]{ID: req.Name, Output: MeshCheckState{MeshCheckArgs: req.Inputs}}, nil
 	}
-	state, err := r.wait(ctx, req.Inputs)
+	state, err := r.wait(ctx, req.Inputs, 0)
 	return infer.CreateResponse[MeshCheckState]{ID: req.Name, Output: state}, err
 }
 
@@ -92,8 +92,33 @@ func (r *MeshCheck) Update(ctx context.Context, req infer.UpdateRequest[MeshChec
 		state.MeshCheckArgs = req.Inputs
 		return infer.UpdateResponse[MeshCheckState]{Output: state}, nil
 	}
-	state, err := r.wait(ctx, req.Inputs)
+	var settle time.Duration
+	if secretsRewritten(req.State.MeshCheckArgs, req.Inputs) {
+		settle = rewriteSettle
+	}
+	state, err := r.wait(ctx, req.Inputs, settle)
 	return infer.UpdateResponse[MeshCheckState]{Output: state}, err
+}
+
+// rewriteSettle is how long a pair must stay healthy after a remote secret
+// between them was rewritten: an istiod with istio/istio#61043 drops the
+// peer's endpoints only once the new client has synced and the old one is
+// closed, so a first healthy answer can come just before the loss.
+var rewriteSettle = 10 * time.Second
+
+// secretsRewritten says whether a remote secret of a pair checked before
+// has been rewritten since.
+func secretsRewritten(old, in MeshCheckArgs) bool {
+	before := map[string][]string{}
+	for _, p := range old.Peers {
+		before[p.Cluster.Name] = p.RemoteSecretChecksums
+	}
+	for _, p := range in.Peers {
+		if prev, ok := before[p.Cluster.Name]; ok && len(prev) > 0 && !slices.Equal(prev, p.RemoteSecretChecksums) {
+			return true
+		}
+	}
+	return false
 }
 
 // Read asks once: a peer that stopped syncing shows as a diff of status.
@@ -103,18 +128,33 @@ func (r *MeshCheck) Read(ctx context.Context, req infer.ReadRequest[MeshCheckArg
 }
 
 // wait asks until every peer is synced or timeoutSeconds pass, reporting the
-// first reason on the status line.
-func (r *MeshCheck) wait(ctx context.Context, in MeshCheckArgs) (MeshCheckState, error) {
+// first reason on the status line. With settle, a healthy answer counts
+// only when it is still healthy when asked again settle later.
+func (r *MeshCheck) wait(ctx context.Context, in MeshCheckArgs, settle time.Duration) (MeshCheckState, error) {
 	ctx, cancel := withTimeout(ctx, in.TimeoutSeconds)
 	defer cancel()
 	report := progress(ctx, in.Cluster.Name)
 	start := time.Now()
 	var last MeshCheckState // the last answer not cut short by the deadline
+	var healthySince time.Time
 	for {
 		state := r.deps.checkCluster(ctx, in)
 		if state.Healthy {
-			return state, nil
+			if healthySince.IsZero() {
+				healthySince = time.Now()
+			}
+			if time.Since(healthySince) >= settle {
+				return state, nil
+			}
+			report("every pair synced; asking again in %s, since a remote secret of a pair was rewritten", (settle - time.Since(healthySince)).Round(time.Second))
+			select {
+			case <-ctx.Done():
+				return state, nil
+			case <-time.After(settle - time.Since(healthySince)):
+			}
+			continue
 		}
+		healthySince = time.Time{}
 		if ctx.Err() == nil || last.Status == nil {
 			last = state
 		}

@@ -14,12 +14,14 @@ import (
 	"time"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/optpreview"
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/ristio/pulumi-ristio/internal/localcluster"
 	"github.com/ristio/pulumi-ristio/internal/pulumitest"
 	"github.com/ristio/pulumi-ristio/internal/testcharts"
+	"github.com/ristio/pulumi-ristio/pkg/kube"
 )
 
 // TestAdoptRistioctlMesh moves a live mesh made the ristioctl way (see
@@ -74,6 +76,7 @@ func TestAdoptRistioctlMesh(t *testing.T) {
 				"cluster " + c + ": adopt release istio-eastwestgateway from istioctl",
 				"cluster " + c + ": adopt Gateway istio-system/cross-network-gateway",
 				"cluster " + c + ": adopt Secret istio-system/istio-remote-secret-" + peer,
+				c + ": istiod will be restarted after its remote secrets are rewritten (istiod reports no Istio release",
 			} {
 				if !strings.Contains(out.String(), want) {
 					t.Errorf("preview does not say %q:\n%s", want, out.String())
@@ -97,8 +100,15 @@ func TestAdoptRistioctlMesh(t *testing.T) {
 			if !bytes.Equal(a.caCert, b.caCert) {
 				t.Errorf("%s: ca-cert.pem changed: the intermediate ristioctl made was not kept", c)
 			}
-			if !slices.Equal(a.istiodPods, b.istiodPods) || a.istiodTemplate != b.istiodTemplate {
-				t.Errorf("%s: istiod restarted: pods %v → %v, pod template\n%s\n→\n%s", c, b.istiodPods, a.istiodPods, b.istiodTemplate, a.istiodTemplate)
+			// Adoption rewrites istioctl's remote secrets, and this world's
+			// istiod (a build with istio/istio#61043 that reports no release)
+			// then gets one rolling restart, which is all that changes in
+			// its pod template.
+			if a.istiodTemplate != b.istiodTemplate {
+				t.Errorf("%s: istiod's pod template changed beyond the restart:\n%s\n→\n%s", c, b.istiodTemplate, a.istiodTemplate)
+			}
+			if a.restartedAt == "" || slices.Equal(a.istiodPods, b.istiodPods) {
+				t.Errorf("%s: istiod was not restarted after its remote secret was rewritten (pods %v → %v)", c, b.istiodPods, a.istiodPods)
 			}
 			if a.gatewayAddress != b.gatewayAddress {
 				t.Errorf("%s: the east-west gateway's address moved: %s → %s", c, b.gatewayAddress, a.gatewayAddress)
@@ -131,6 +141,7 @@ func TestAdoptRistioctlMesh(t *testing.T) {
 type meshSnapshot struct {
 	rootCert, caCert []byte
 	istiodPods       []string
+	restartedAt      string // kubectl's restart annotation on istiod's pod template
 	istiodTemplate   string // the pod template: a change rolls istiod
 	gatewayAddress   string
 }
@@ -156,13 +167,15 @@ func liveMesh(t *testing.T, w *localcluster.World) map[string]meshSnapshot {
 		if ing := svc.Status.LoadBalancer.Ingress; len(ing) > 0 {
 			address = ing[0].IP + ing[0].Hostname
 		}
+		restartedAt := istiod.Spec.Template.Annotations[kube.RestartedAtAnnotation]
+		delete(istiod.Spec.Template.Annotations, kube.RestartedAtAnnotation)
 		template, err := json.Marshal(istiod.Spec.Template)
 		if err != nil {
 			t.Fatal(err)
 		}
 		out[c.Name] = meshSnapshot{
 			rootCert: cacerts.Data["root-cert.pem"], caCert: cacerts.Data["ca-cert.pem"],
-			istiodPods: istiodPods(t, c), istiodTemplate: string(template), gatewayAddress: address,
+			istiodPods: istiodPods(t, c), istiodTemplate: string(template), restartedAt: restartedAt, gatewayAddress: address,
 		}
 	}
 	return out
@@ -210,6 +223,9 @@ func watchPeers(t *testing.T, w *localcluster.World, all []string) *peerWatch {
 				pods, err := client.RunningPods(ctx, istioNS, "app=istiod")
 				status := ""
 				for _, pod := range pods {
+					if !podIsReady(&pod) || status == "synced" {
+						continue // a restarted istiod serves once ready; one synced istiod serves the peer
+					}
 					var body []byte
 					if body, err = client.PodGet(ctx, istioNS, pod.Name, 15014, "/debug/clusterz"); err == nil {
 						var m map[string]string
@@ -235,6 +251,16 @@ func watchPeers(t *testing.T, w *localcluster.World, all []string) *peerWatch {
 		}()
 	}
 	return pw
+}
+
+// podIsReady says whether the pod's Ready condition is true.
+func podIsReady(pod *corev1.Pod) bool {
+	for _, c := range pod.Status.Conditions {
+		if c.Type == corev1.PodReady {
+			return c.Status == corev1.ConditionTrue
+		}
+	}
+	return false
 }
 
 func (pw *peerWatch) stop(t *testing.T) {

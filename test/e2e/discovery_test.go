@@ -42,7 +42,7 @@ func TestDiscoveryAfterSecretRewrite(t *testing.T) {
 	// istiod holds helloworld's endpoints from every peer.
 	for _, c := range all {
 		for _, peer := range peersOf(all, c) {
-			if !holdsEndpoints(t, w.Cluster(c), "helloworld.sample", peer) {
+			if !eventuallyHolds(t, w.Cluster(c), "helloworld.sample", peer) {
 				t.Errorf("%s: istiod holds no helloworld endpoint from %s after up", c, peer)
 			}
 		}
@@ -85,6 +85,14 @@ func TestDiscoveryAfterSecretRewrite(t *testing.T) {
 	if holdsEndpoints(t, w.Cluster("cluster1"), "helloworld.sample", "cluster2") {
 		t.Error("cluster1's istiod still holds cluster2's endpoints: the pinned istiod no longer shows istio/istio#61043, so this test proves nothing")
 	}
+	// refresh asks again: the checks of the broken pairs change.
+	ref, err := stack.Refresh(ctx)
+	if err != nil {
+		t.Fatalf("refresh: %v", err)
+	}
+	if n := (*ref.Summary.ResourceChanges)["update"]; n == 0 {
+		t.Errorf("refresh found no change although pairs lost discovery: %v", *ref.Summary.ResourceChanges)
+	}
 
 	// auto: the same rewrite (back to the kubeconfig's server) restarts
 	// istiod in cluster1 and cluster3, not in cluster2, and discovery holds.
@@ -106,7 +114,7 @@ func TestDiscoveryAfterSecretRewrite(t *testing.T) {
 			t.Errorf("%s: istiod restarted = %v, want %v (pods %v, were %v)", c, restarted, want, got, before[c])
 		}
 		for _, peer := range peersOf(all, c) {
-			if !holdsEndpoints(t, w.Cluster(c), "helloworld.sample", peer) {
+			if !eventuallyHolds(t, w.Cluster(c), "helloworld.sample", peer) {
 				t.Errorf("%s: istiod holds no helloworld endpoint from %s after the restart", c, peer)
 			}
 		}
@@ -124,6 +132,20 @@ func previewText(t *testing.T, stack auto.Stack) string {
 		t.Fatalf("pulumi preview: %v\n%s", err, out.String())
 	}
 	return out.String()
+}
+
+// eventuallyHolds is holdsEndpoints within 30 s: the sample is deployed
+// beside the checks, not before them.
+func eventuallyHolds(t *testing.T, c *localcluster.Cluster, service, peer string) bool {
+	t.Helper()
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(time.Second) {
+		if holdsEndpoints(t, c, service, peer) {
+			return true
+		}
+		if time.Now().After(deadline) {
+			return false
+		}
+	}
 }
 
 // holdsEndpoints asks every istiod of c whether /debug/endpointShardz has an
