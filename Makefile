@@ -37,10 +37,12 @@ install: tools
 test: tools lint check-generated sdk-check
 	go test -count=1 -timeout $(TEST_TIMEOUT) ./...
 
-# golangci-lint with .golangci.yml, and go.mod/go.sum as `go mod tidy` leaves them.
+# golangci-lint with .golangci.yml, go.mod/go.sum as `go mod tidy` leaves
+# them, and no tracked file over 1 MiB or executable without being a script.
 lint: tools
 	.tools/bin/golangci-lint run ./...
 	go mod tidy -diff
+	scripts/check-tracked.sh
 
 # Scale benchmarks (not part of make test): BenchmarkMeshUp and
 # BenchmarkMeshPreview for meshes of BENCH_CLUSTERS clusters, and
