@@ -53,9 +53,13 @@ BENCH_CLUSTERS ?= 1,2,4,8,16
 BENCH_ADD ?= 8,16
 BENCH_LEAN ?= 1
 BENCH_SECRETS ?= perPair
+# BenchmarkMeshTokenRenewal: an up that rewrites every remote secret of a
+# mesh of BENCH_RENEW clusters, with and without istiod's restart.
+BENCH_RENEW ?= 3
+BENCH ?= Mesh(Up|Preview|AddCluster|TokenRenewal)
 bench: tools
-	RISTIO_BENCH_CLUSTERS=$(BENCH_CLUSTERS) RISTIO_BENCH_ADD=$(BENCH_ADD) RISTIO_BENCH_LEAN=$(BENCH_LEAN) RISTIO_BENCH_SECRETS=$(BENCH_SECRETS) \
-		go test -run x -bench 'Mesh(Up|Preview|AddCluster)$$' -benchtime 1x -timeout 180m ./test/e2e/
+	RISTIO_BENCH_CLUSTERS=$(BENCH_CLUSTERS) RISTIO_BENCH_ADD=$(BENCH_ADD) RISTIO_BENCH_RENEW=$(BENCH_RENEW) RISTIO_BENCH_LEAN=$(BENCH_LEAN) RISTIO_BENCH_SECRETS=$(BENCH_SECRETS) \
+		go test -run x -bench '$(BENCH)$$' -benchtime 1x -timeout 180m ./test/e2e/
 
 # Everything that needs no local cluster and no tools, for the edit-test loop:
 # -short skips the tests that start clusters or run the Pulumi CLI. `make

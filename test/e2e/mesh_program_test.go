@@ -13,6 +13,7 @@ type meshSpec struct {
 	helloWorld      bool
 	keyType         string
 	readerTokenMode string
+	readerTokenTTL  int // readerTokenTtlHours
 	revision        string
 	// revisions, when set, replace istioVersion; defaultRevision names one.
 	revisions       []revisionSpec
@@ -84,6 +85,9 @@ func meshProgram(spec meshSpec) pulumi.RunFunc {
 		}
 		if spec.readerTokenMode != "" {
 			args["readerTokenMode"] = pulumi.String(spec.readerTokenMode)
+		}
+		if spec.readerTokenTTL != 0 {
+			args["readerTokenTtlHours"] = pulumi.Int(spec.readerTokenTTL)
 		}
 		if spec.revision != "" {
 			args["revision"] = pulumi.String(spec.revision)

@@ -89,6 +89,41 @@ func BenchmarkMeshAddCluster(b *testing.B) {
 	})
 }
 
+// BenchmarkMeshTokenRenewal measures an `up` that reissues every reader
+// token of a mesh of n clusters that is up (RISTIO_BENCH_RENEW, default 3),
+// so every remote secret is rewritten: with restartIstiodAfterSecretRotation
+// auto and verify on (this world's istiod is affected, so each cluster's
+// istiod restarts once and the checks prove discovery after it), and, for
+// comparison, the bare rewrite (never, verify off).
+func BenchmarkMeshTokenRenewal(b *testing.B) {
+	forSizes(b, "RISTIO_BENCH_RENEW", "3", func(b *testing.B, spec meshSpec) {
+		off := false
+		for _, v := range []struct {
+			name    string
+			restart string
+			verify  *bool
+		}{{"restart=auto", "auto", nil}, {"restart=never,verify=false", "never", &off}} {
+			b.Run(v.name, func(b *testing.B) {
+				spec := spec
+				spec.restartIstiod, spec.verify = v.restart, v.verify
+				for range b.N {
+					b.StopTimer()
+					stack := benchStack(b, spec)
+					pulumitest.Up(b, stack)
+					renewed := spec
+					renewed.readerTokenTTL = 4000 // not the default 8760: every token is reissued
+					setProgram(b, &stack, renewed)
+					b.StartTimer()
+					measure(b, "renew", func() { pulumitest.Up(b, stack) })
+					b.StopTimer()
+					destroy(b, stack)
+					b.StartTimer()
+				}
+			})
+		}
+	})
+}
+
 // forSizes runs f as a sub-benchmark per mesh size listed in env.
 func forSizes(b *testing.B, env, def string, f func(b *testing.B, spec meshSpec)) {
 	w := benchWorld(b)
@@ -135,7 +170,7 @@ func benchWorld(b *testing.B) *localcluster.World {
 	b.Helper()
 	shared.once.Do(func() {
 		largest := 0
-		for _, env := range [][2]string{{"RISTIO_BENCH_CLUSTERS", "1,2,4,8,16"}, {"RISTIO_BENCH_ADD", "8,16"}} {
+		for _, env := range [][2]string{{"RISTIO_BENCH_CLUSTERS", "1,2,4,8,16"}, {"RISTIO_BENCH_ADD", "8,16"}, {"RISTIO_BENCH_RENEW", "3"}} {
 			largest = max(largest, slices.Max(benchSizes(b, env[0], env[1])))
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
