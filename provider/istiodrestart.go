@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	p "github.com/pulumi/pulumi-go-provider"
 
@@ -126,6 +127,10 @@ func (w *secretWrites) end(ctx context.Context, rewrote bool, restart func(conte
 	}
 }
 
+// versionTimeout bounds the question of one istiod's release: one that does
+// not answer counts as affected.
+const versionTimeout = 20 * time.Second
+
 // affectedIstiods asks each running istiod in the cluster which release it
 // runs and returns what the affected ones have, described ("" for none), and
 // whether any istiod runs.
@@ -140,7 +145,9 @@ func (d Deps) affectedIstiods(ctx context.Context, client *kube.Client) (known s
 	}
 	var said []string
 	for i := range pods {
-		v := version(ctx, client, &pods[i])
+		asked, cancel := context.WithTimeout(ctx, versionTimeout)
+		v := version(asked, client, &pods[i])
+		cancel()
 		if d := istioissues.Describe(v, istioissues.Affected(v, istioissues.SecretRewrite)); d != "" && !slices.Contains(said, d) {
 			said = append(said, d)
 		}
