@@ -33,7 +33,8 @@ func TestRemoteSecretRestartsIstiod(t *testing.T) {
 	var mu sync.Mutex
 	release := "1.30.4-abc-Clean"
 	setRelease := func(v string) { mu.Lock(); defer mu.Unlock(); release = v }
-	deps := testDeps(&clock{now: time.Now().UTC().Truncate(time.Second)})
+	clk := &clock{now: time.Now().UTC().Truncate(time.Second)}
+	deps := testDeps(clk)
 	deps.ChartCache = t.TempDir()
 	deps.IstiodVersion = func(context.Context, *kube.Client, *corev1.Pod) string { mu.Lock(); defer mu.Unlock(); return release }
 	s := newServer(t, deps)
@@ -45,7 +46,8 @@ func TestRemoteSecretRestartsIstiod(t *testing.T) {
 	}
 	ttl := 100.0
 	rewrite := func(policy string) property.Map {
-		ttl++ // a new token lifetime: the secret is rewritten
+		clk.Advance(time.Minute) // each restart is stamped with the provider's clock
+		ttl++                    // a new token lifetime: the secret is rewritten
 		raw["readerTokenTtlHours"] = property.New(ttl)
 		raw["restartIstiodAfterSecretRotation"] = property.New(policy)
 		return r.check(t, raw)
@@ -113,12 +115,14 @@ func TestRemoteSecretRestartsIstiod(t *testing.T) {
 	}
 	step(t, "a RemoteSecretSet restarts an affected istiod once per write of its sources", func(t *testing.T) {
 		setRelease("1.30.3-abc-Clean")
+		clk.Advance(time.Minute)
 		before := generation()
 		set.create(t, set.check(t, setRaw)) // rewrites the RemoteSecret's secret
 		if g := generation(); g != before+1 {
 			t.Errorf("istiod generation %d → %d after the set rewrote a secret, want one restart", before, g)
 		}
 		before = generation()
+		clk.Advance(time.Minute)
 		setRaw["readerTokenTtlHours"] = property.New(50.0)
 		set.update(t, set.check(t, setRaw))
 		if g := generation(); g != before+1 {

@@ -49,7 +49,7 @@ func (c *Client) RestartDeployments(ctx context.Context, ns, selector string, at
 	if err != nil {
 		return nil, err
 	}
-	patch := fmt.Appendf(nil, `{"spec":{"template":{"metadata":{"annotations":{%q:%q}}}}}`, RestartedAtAnnotation, at.UTC().Format(time.RFC3339))
+	patch := fmt.Appendf(nil, `{"spec":{"template":{"metadata":{"annotations":{%q:%q}}}}}`, RestartedAtAnnotation, at.UTC().Format(time.RFC3339Nano))
 	for _, name := range names {
 		if _, err := c.kube.AppsV1().Deployments(ns).Patch(ctx, name, types.StrategicMergePatchType, patch, metav1.PatchOptions{FieldManager: FieldManager}); err != nil {
 			return nil, fmt.Errorf("restarting deployment %s: %w", ref(ns, name), err)

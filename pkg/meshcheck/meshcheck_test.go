@@ -85,7 +85,7 @@ func fixture(t *testing.T) (Expect, Istiod) {
 	}
 	d := Istiod{
 		Pod: "istiod-abc", Clusterz: []byte(syncedClusterz), Networkz: []byte(gatewayNetworkz), EndpointShardz: []byte(endpointShardz),
-		Version: func() string { return "1.30.3-4c1f5b2e-Clean" },
+		Version:      func() string { return "1.30.3-4c1f5b2e-Clean" },
 		ServingChain: []*x509.Certificate{servingCert(t, inter)},
 		Says: func(string) string {
 			return "error adding remote config istio-system/istio-remote-secret-cluster2: bad kubeconfig"
