@@ -29,7 +29,7 @@ func TestDiscoveryAfterSecretRewrite(t *testing.T) {
 	w := world(t, 3)
 	cs := clustersOf(w, 3)
 	all := names(cs)
-	spec := meshSpec{kubeconfig: w.Kubeconfig, clusters: cs, chartDirectory: testcharts.Directory(t), helloWorld: true, restartIstiod: "never", timeoutSeconds: 150}
+	spec := meshSpec{kubeconfig: w.Kubeconfig, clusters: cs, chartDirectory: testcharts.Directory(t), helloWorld: true, restartIstiod: "never", timeoutSeconds: 100}
 	stack := pulumitest.InlineStack(t, "ristio-discovery", meshProgram(spec))
 	ctx := context.Background()
 	t.Cleanup(func() { _, _ = stack.Destroy(ctx) })
