@@ -25,7 +25,7 @@ var (
 	_ infer.ExplicitDependencies[RemoteSecretSetArgs, RemoteSecretSetState] = (*RemoteSecretSet)(nil)
 )
 
-// WireDependencies: in a preview, secrets is unknown only when an option
+// WireDependencies makes secrets unknown in a preview only when an option
 // of every source changes. A source added or removed leaves the others'
 // entries as they are, so the checks that read them show no change (infer's
 // default would make any input change turn every entry unknown).
