@@ -22,8 +22,22 @@ func TestValidate(t *testing.T) {
 		src     charts.Source
 		wantErr string
 	}{
-		"an https repository is fine":                {src: charts.Source{Repository: "https://istio-release.storage.googleapis.com/charts"}},
-		"an http repository is fine":                 {src: charts.Source{Repository: "http://127.0.0.1:8080/charts"}},
+		"an https repository is fine":               {src: charts.Source{Repository: "https://istio-release.storage.googleapis.com/charts"}},
+		"an http repository on 127.0.0.1 is fine":   {src: charts.Source{Repository: "http://127.0.0.1:8080/charts"}},
+		"an http repository on 127.0.0.0/8 is fine": {src: charts.Source{Repository: "http://127.1.2.3/charts"}},
+		"an http repository on ::1 is fine":         {src: charts.Source{Repository: "http://[::1]:8080/charts"}},
+		"an http repository on localhost is fine":   {src: charts.Source{Repository: "http://LocalHost:8080/charts"}},
+		"an http repository elsewhere is refused, naming it": {
+			src:     charts.Source{Repository: "http://charts.example.com/istio"},
+			wantErr: `chart repository "http://charts.example.com/istio": plain http:// is accepted only on a loopback host`,
+		},
+		"an http repository on a private address is refused": {src: charts.Source{Repository: "http://10.0.0.1/charts"}, wantErr: "only on a loopback host"},
+		"a host that only starts like localhost is refused":  {src: charts.Source{Repository: "http://localhost.example.com/charts"}, wantErr: "only on a loopback host"},
+		"a host that only starts like 127.0.0.1 is refused":  {src: charts.Source{Repository: "http://127.0.0.1.example.com/charts"}, wantErr: "only on a loopback host"},
+		"an http repository elsewhere is refused next to a directory": {
+			src: charts.Source{Directory: "/nowhere", Repository: "http://charts.example.com"}, wantErr: "only on a loopback host",
+		},
+		"an oci registry elsewhere is fine (it is spoken to over https)": {src: charts.Source{Repository: "oci://registry.example.com/charts"}},
 		"an oci registry is fine":                    {src: charts.Source{Repository: "oci://ghcr.io/istio/charts"}},
 		"a directory alone is fine":                  {src: charts.Source{Directory: "/nowhere"}},
 		"a bad repo is an error next to a directory": {src: charts.Source{Directory: "/nowhere", Repository: "ftp://x"}, wantErr: "http://, https:// or oci://"},
@@ -191,25 +205,6 @@ func TestLoadFromHTTPRepositoryFetchesOnce(t *testing.T) {
 		if strings.HasPrefix(e.Name(), ".tmp") {
 			t.Errorf("temporary file %s left behind", e.Name())
 		}
-	}
-}
-
-func TestLoadRefetchesADamagedCacheEntry(t *testing.T) {
-	repo := testcharts.NewRepo(t, "1.0.0")
-	cache := t.TempDir()
-	path := charts.CachePath(cache, repo.URL, charts.Base, "1.0.0")
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(path, []byte("not a tarball"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	ch, err := charts.Source{Repository: repo.URL, CacheDir: cache}.Load(context.Background(), charts.Base, "1.0.0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if ch.Name() != "base" || repo.Requests() == 0 {
-		t.Errorf("loaded %s with %d requests", ch.Name(), repo.Requests())
 	}
 }
 

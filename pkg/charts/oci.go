@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -17,7 +16,9 @@ import (
 // pullOCI pulls <repository>/<name>:<version> from an OCI registry with Helm's
 // registry client. Credentials come from Helm's registry config (helm
 // registry login) or Docker's. Registries on a loopback address are spoken to
-// over plain HTTP, as Docker does; all others over HTTPS.
+// over plain HTTP, as Docker does; all others over HTTPS. Redirects (to blob
+// storage, say) pass the same checkRedirect as an http(s) repository's, and
+// an archive over MaxArchiveBytes is refused.
 func pullOCI(ctx context.Context, repository, name, version string) ([]byte, error) {
 	base := strings.TrimPrefix(normalizeRepository(repository), "oci://")
 	ref := base + "/" + name + ":" + version
@@ -25,8 +26,9 @@ func pullOCI(ctx context.Context, repository, name, version string) ([]byte, err
 		registry.ClientOptWriter(io.Discard),
 		registry.ClientOptHTTPClient(&http.Client{
 			// Helm's registry client knows no context: its requests end with ctx.
-			Transport: ctxbind.Transport(ctx, http.DefaultTransport),
-			Timeout:   fetchTimeout(ctx),
+			Transport:     ctxbind.Transport(ctx, http.DefaultTransport),
+			Timeout:       fetchTimeout(ctx),
+			CheckRedirect: checkRedirect,
 		}),
 	}
 	if isLoopback(repository) {
@@ -46,6 +48,9 @@ func pullOCI(ctx context.Context, repository, name, version string) ([]byte, err
 	if res.Chart == nil || len(res.Chart.Data) == 0 {
 		return nil, fmt.Errorf("chart %s-%s: %s in OCI repository %s holds no chart", name, version, "oci://"+ref, repository)
 	}
+	if len(res.Chart.Data) > MaxArchiveBytes {
+		return nil, fmt.Errorf("chart %s-%s: %s in OCI repository %s is over the limit of %s", name, version, "oci://"+ref, repository, formatBytes(MaxArchiveBytes))
+	}
 	return res.Chart.Data, nil
 }
 
@@ -53,13 +58,5 @@ func pullOCI(ctx context.Context, repository, name, version string) ([]byte, err
 // loopback IP.
 func isLoopback(repository string) bool {
 	u, err := url.Parse(repository)
-	if err != nil {
-		return false
-	}
-	host := u.Hostname()
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
+	return err == nil && isLoopbackHost(u.Hostname())
 }

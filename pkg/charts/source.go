@@ -1,7 +1,8 @@
 // Package charts loads Istio's Helm charts from a local directory, an HTTP(S)
 // Helm repository or an OCI registry. Charts fetched over the network are
 // cached on disk, one file per source, chart and version, so each is fetched
-// once.
+// once; a cached archive is used only while it still has the SHA-256 it was
+// downloaded with.
 package charts
 
 import (
@@ -9,6 +10,8 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"net"
+	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -34,15 +37,23 @@ const CacheEnv = "RISTIO_CHART_CACHE"
 type Source struct {
 	// Directory is a local folder; see Load for what it may hold.
 	Directory string
-	// Repository is an http(s):// Helm repository (with an index.yaml) or an
-	// oci:// registry path under which <name>:<version> live.
+	// Repository is an https:// Helm repository (with an index.yaml), an
+	// http:// one on a loopback host, or an oci:// registry path under which
+	// <name>:<version> live.
 	Repository string
 	// CacheDir holds downloaded charts. Empty means $RISTIO_CHART_CACHE, or
 	// else <user cache dir>/ristio/charts.
 	CacheDir string
+
+	// transport, when set, carries the requests to an http(s) Repository in
+	// place of repositoryTransport (tests use it to trust a test server).
+	transport http.RoundTripper
 }
 
-// Validate checks the source without touching the network or the disk.
+// Validate checks the source without touching the network or the disk. It is
+// where the rule on plain HTTP lives: an http:// Repository must be on a
+// loopback host (127.0.0.0/8, ::1 or localhost), as nothing protects what
+// comes over it from anyone on the way.
 func (s Source) Validate() error {
 	if s.Repository == "" {
 		if s.Directory == "" {
@@ -63,7 +74,25 @@ func (s Source) Validate() error {
 	if u.Host == "" {
 		return fmt.Errorf("chart repository %q: has no host", s.Repository)
 	}
+	if !plainHTTPAllowed(u) {
+		return fmt.Errorf("chart repository %q: plain http:// is accepted only on a loopback host (127.0.0.0/8, ::1, localhost); use https://", s.Repository)
+	}
 	return nil
+}
+
+// plainHTTPAllowed reports whether u may be fetched: anything but http://,
+// and http:// only on a loopback host.
+func plainHTTPAllowed(u *url.URL) bool {
+	return u.Scheme != "http" || isLoopbackHost(u.Hostname())
+}
+
+// isLoopbackHost reports whether host is localhost or a loopback IP.
+func isLoopbackHost(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // Load returns chart name at version.
@@ -81,9 +110,11 @@ func (s Source) Validate() error {
 // archive in step 2. The loaded chart's name must be name.
 //
 // From an http(s) Repository it reads index.yaml, finds exactly version and
-// downloads the archive; from an oci:// Repository it pulls <repo>/<name>:<version>.
-// Either way the archive is kept in the cache and later loads read it from
-// there without any network access.
+// downloads the archive (see downloadHTTP for the limits on both); from an
+// oci:// Repository it pulls <repo>/<name>:<version>. Either way the archive
+// is kept in the cache with its SHA-256, and later loads read it from there
+// without any network access as long as it still has that SHA-256; one that
+// does not is fetched again, and never loaded.
 func (s Source) Load(ctx context.Context, name, version string) (*chart.Chart, error) {
 	if err := s.Validate(); err != nil {
 		return nil, err
@@ -101,7 +132,14 @@ func (s Source) Load(ctx context.Context, name, version string) (*chart.Chart, e
 	if strings.HasPrefix(s.Repository, "oci://") {
 		return loadCached(ctx, cacheDir, s.Repository, name, version, pullOCI)
 	}
-	return loadCached(ctx, cacheDir, s.Repository, name, version, downloadHTTP)
+	transport := s.transport
+	if transport == nil {
+		transport = repositoryTransport
+	}
+	download := func(ctx context.Context, repository, name, version string) ([]byte, error) {
+		return downloadHTTP(ctx, transport, repository, name, version)
+	}
+	return loadCached(ctx, cacheDir, s.Repository, name, version, download)
 }
 
 // ValidateVersion accepts exact Istio versions only, such as 1.29.0 or
@@ -148,6 +186,8 @@ func DefaultCacheDir() (string, error) {
 
 // CachePath is where the archive of name at version from repository is kept
 // under cacheDir: <cacheDir>/<first 16 hex digits of sha256(repository)>/<name>-<version>.tgz.
+// Its SHA-256 at download time is recorded next to it, in <CachePath>.sha256
+// (in sha256sum's format). The folders are created 0700.
 func CachePath(cacheDir, repository, name, version string) string {
 	sum := sha256.Sum256([]byte(normalizeRepository(repository)))
 	return filepath.Join(cacheDir, hex.EncodeToString(sum[:])[:16], name+"-"+version+".tgz")
