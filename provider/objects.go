@@ -121,7 +121,7 @@ func deleteNamespaceIfOurs(ctx context.Context, client *kube.Client, cluster, ns
 		return err
 	}
 	if what == "" {
-		foreign, err := client.ForeignWorkloads(ctx, ns)
+		foreign, err := client.ForeignObjects(ctx, ns)
 		if err != nil {
 			return err
 		}

@@ -3,12 +3,16 @@ package kube
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
+	"strconv"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
 
 	"github.com/ristio/pulumi-ristio/pkg/naming"
@@ -95,52 +99,186 @@ func namespaceState(ns *corev1.Namespace) string {
 	return state
 }
 
-// ForeignWorkloads names the Deployments, StatefulSets, DaemonSets and
-// Services in ns that neither ristio nor Helm manages: things a person or
-// another tool put there, which deleting the namespace would take with it.
-func (c *Client) ForeignWorkloads(ctx context.Context, ns string) ([]string, error) {
-	managed := func(labels map[string]string) bool {
-		by := labels[naming.ManagedByLabel]
-		return by == naming.ManagedByValue || by == "Helm"
+// Objects in a namespace that Kubernetes and Istio write themselves: they
+// never keep a namespace ristio made.
+var (
+	// written in every namespace, by the API server and by istiod
+	systemConfigMaps = []string{"kube-root-ca.crt", "istio-ca-root-cert"}
+	// istiod's own CA when no cacerts is plugged in
+	systemSecrets = []string{"istio-ca-secret"}
+)
+
+// judgedControllers are the kinds ForeignObjects judges itself: what they
+// own is judged through them. A pod of another controller (an operator's
+// custom resource) is judged on its own.
+var judgedControllers = []string{"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob"}
+
+// leaderLockAnnotation marks a ConfigMap used as a leader-election lock
+// (istiod's are).
+const leaderLockAnnotation = "control-plane.alpha.kubernetes.io/leader"
+
+// helmOwnerSelector selects Helm's release records (one Secret per revision).
+const helmOwnerSelector = "owner=helm"
+
+// ForeignObjects names, sorted, what lives in ns that ristio did not write
+// and that deleting the namespace would take with it: Helm releases ristio
+// did not install, and Deployments, StatefulSets, DaemonSets, ReplicaSets,
+// Jobs, CronJobs and Pods (those a controller owns are judged through it),
+// Services, PersistentVolumeClaims, ConfigMaps and Secrets that neither
+// ristio wrote nor a release of ristio's renders. Objects Kubernetes and
+// Istio write themselves are left out.
+func (c *Client) ForeignObjects(ctx context.Context, ns string) ([]string, error) {
+	ours, foreignReleases, err := c.releasesIn(ctx, ns)
+	if err != nil {
+		return nil, err
 	}
-	var out []string
+	out := foreignReleases
+	keep := func(kind string, o metav1.Object) {
+		if o.GetLabels()[naming.ManagedByLabel] == naming.ManagedByValue {
+			return
+		}
+		if r, ok := o.GetAnnotations()[naming.HelmReleaseAnnotation]; ok && ours[r] {
+			return
+		}
+		if ref := metav1.GetControllerOf(o); ref != nil && slices.Contains(judgedControllers, ref.Kind) {
+			return // judged through its controller
+		}
+		out = append(out, kind+" "+o.GetName())
+	}
 	opts := metav1.ListOptions{}
-	deps, err := c.kube.AppsV1().Deployments(ns).List(ctx, opts)
-	if err != nil {
-		return nil, fmt.Errorf("list deployments in %s: %w", ns, err)
+	lists := []struct {
+		kind string
+		list func() ([]metav1.Object, error)
+	}{
+		{"Deployment", func() ([]metav1.Object, error) {
+			l, err := c.kube.AppsV1().Deployments(ns).List(ctx, opts)
+			return objects(l, err)
+		}},
+		{"StatefulSet", func() ([]metav1.Object, error) {
+			l, err := c.kube.AppsV1().StatefulSets(ns).List(ctx, opts)
+			return objects(l, err)
+		}},
+		{"DaemonSet", func() ([]metav1.Object, error) {
+			l, err := c.kube.AppsV1().DaemonSets(ns).List(ctx, opts)
+			return objects(l, err)
+		}},
+		{"ReplicaSet", func() ([]metav1.Object, error) {
+			l, err := c.kube.AppsV1().ReplicaSets(ns).List(ctx, opts)
+			return objects(l, err)
+		}},
+		{"Job", func() ([]metav1.Object, error) {
+			l, err := c.kube.BatchV1().Jobs(ns).List(ctx, opts)
+			return objects(l, err)
+		}},
+		{"CronJob", func() ([]metav1.Object, error) {
+			l, err := c.kube.BatchV1().CronJobs(ns).List(ctx, opts)
+			return objects(l, err)
+		}},
+		{"Pod", func() ([]metav1.Object, error) {
+			l, err := c.kube.CoreV1().Pods(ns).List(ctx, opts)
+			return objects(l, err)
+		}},
+		{"Service", func() ([]metav1.Object, error) {
+			l, err := c.kube.CoreV1().Services(ns).List(ctx, opts)
+			return objects(l, err)
+		}},
+		{"PersistentVolumeClaim", func() ([]metav1.Object, error) {
+			l, err := c.kube.CoreV1().PersistentVolumeClaims(ns).List(ctx, opts)
+			return objects(l, err)
+		}},
+		{"ConfigMap", func() ([]metav1.Object, error) {
+			l, err := c.kube.CoreV1().ConfigMaps(ns).List(ctx, opts)
+			if err != nil {
+				return nil, err
+			}
+			var out []metav1.Object
+			for i := range l.Items {
+				cm := &l.Items[i]
+				if _, lock := cm.Annotations[leaderLockAnnotation]; !lock && !slices.Contains(systemConfigMaps, cm.Name) {
+					out = append(out, cm)
+				}
+			}
+			return out, nil
+		}},
+		{"Secret", func() ([]metav1.Object, error) {
+			l, err := c.kube.CoreV1().Secrets(ns).List(ctx, opts)
+			if err != nil {
+				return nil, err
+			}
+			var out []metav1.Object
+			for i := range l.Items {
+				s := &l.Items[i]
+				// Helm's release records are judged as releases.
+				if s.Labels["owner"] != "helm" && !slices.Contains(systemSecrets, s.Name) {
+					out = append(out, s)
+				}
+			}
+			return out, nil
+		}},
 	}
-	for _, o := range deps.Items {
-		if !managed(o.Labels) {
-			out = append(out, "Deployment "+o.Name)
+	for _, l := range lists {
+		items, err := l.list()
+		if err != nil {
+			return nil, fmt.Errorf("list %ss in %s: %w", strings.ToLower(l.kind), ns, err)
 		}
-	}
-	sets, err := c.kube.AppsV1().StatefulSets(ns).List(ctx, opts)
-	if err != nil {
-		return nil, fmt.Errorf("list statefulsets in %s: %w", ns, err)
-	}
-	for _, o := range sets.Items {
-		if !managed(o.Labels) {
-			out = append(out, "StatefulSet "+o.Name)
-		}
-	}
-	daemons, err := c.kube.AppsV1().DaemonSets(ns).List(ctx, opts)
-	if err != nil {
-		return nil, fmt.Errorf("list daemonsets in %s: %w", ns, err)
-	}
-	for _, o := range daemons.Items {
-		if !managed(o.Labels) {
-			out = append(out, "DaemonSet "+o.Name)
-		}
-	}
-	svcs, err := c.kube.CoreV1().Services(ns).List(ctx, opts)
-	if err != nil {
-		return nil, fmt.Errorf("list services in %s: %w", ns, err)
-	}
-	for _, o := range svcs.Items {
-		if !managed(o.Labels) {
-			out = append(out, "Service "+o.Name)
+		for _, o := range items {
+			keep(l.kind, o)
 		}
 	}
 	sort.Strings(out)
+	return out, nil
+}
+
+// releasesIn reads Helm's release records in ns: the names of the releases
+// whose latest revision ristio wrote (it labels them naming.OwnerLabel), and
+// "Helm release <name>" for each of the others.
+func (c *Client) releasesIn(ctx context.Context, ns string) (map[string]bool, []string, error) {
+	records, err := c.kube.CoreV1().Secrets(ns).List(ctx, metav1.ListOptions{LabelSelector: helmOwnerSelector})
+	if err != nil {
+		return nil, nil, fmt.Errorf("list helm releases in %s: %w", ns, err)
+	}
+	latest := map[string]*corev1.Secret{}
+	for i := range records.Items {
+		r := &records.Items[i]
+		name := r.Labels["name"]
+		if prev, ok := latest[name]; !ok || version(r) > version(prev) {
+			latest[name] = r
+		}
+	}
+	ours := map[string]bool{}
+	var foreign []string
+	for name, r := range latest {
+		if r.Labels[naming.OwnerLabel] != "" {
+			ours[name] = true
+		} else {
+			foreign = append(foreign, "Helm release "+name)
+		}
+	}
+	return ours, foreign, nil
+}
+
+// version is a Helm release record's revision.
+func version(record *corev1.Secret) int {
+	v, _ := strconv.Atoi(record.Labels["version"])
+	return v
+}
+
+// objects turns a typed list into its items' metadata.
+func objects[L any](list L, err error) ([]metav1.Object, error) {
+	if err != nil {
+		return nil, err
+	}
+	items, err := meta.ExtractList(any(list).(runtime.Object))
+	if err != nil {
+		return nil, err
+	}
+	out := make([]metav1.Object, 0, len(items))
+	for _, it := range items {
+		o, err := meta.Accessor(it)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, o)
+	}
 	return out, nil
 }
