@@ -62,6 +62,7 @@ type RemoteSecretStatus struct {
 	TokenExpiresAt  string `pulumi:"tokenExpiresAt"`
 	AppliedChecksum string `pulumi:"appliedChecksum"`
 	Checksum        string `pulumi:"checksum"`
+	TokenBinding    string `pulumi:"tokenBinding,optional"`
 }
 
 // Annotate documents RemoteSecretStatus.
@@ -72,6 +73,7 @@ func (s *RemoteSecretStatus) Annotate(a infer.Annotator) {
 	a.Describe(&s.TokenExpiresAt, "When the reader token expires, RFC 3339; empty for a long-lived token.")
 	a.Describe(&s.AppliedChecksum, "SHA-256 of the secret data ristio wrote.")
 	a.Describe(&s.Checksum, "SHA-256 of the secret data as last seen; differs from appliedChecksum after a hand edit.")
+	a.Describe(&s.TokenBinding, "The Secret in the source's istio-system that the tokenRequest token is bound to: the token works only while it exists, and ristio deletes it (revoking the token at once) when the token is renewed, the pair removed or readerTokenMode changed. Empty for a long-lived token, and for a token issued before ristio bound them.")
 }
 
 // Annotate documents RemoteSecret.

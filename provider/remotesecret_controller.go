@@ -7,6 +7,7 @@ import (
 
 	p "github.com/pulumi/pulumi-go-provider"
 	"github.com/pulumi/pulumi-go-provider/infer"
+	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -22,6 +23,10 @@ var (
 	_ infer.CustomRead[RemoteSecretArgs, RemoteSecretState]     = (*RemoteSecret)(nil)
 	_ infer.CustomDelete[RemoteSecretState]                     = (*RemoteSecret)(nil)
 )
+
+// revokeTimeout bounds revoking a token that was minted but not written,
+// which runs even when the write ended with its context.
+const revokeTimeout = 30 * time.Second
 
 // tokenRenewFraction is the share of a reader token's life after which `up` reissues it.
 const tokenRenewFraction = 0.8
@@ -145,10 +150,7 @@ func (r *RemoteSecret) Update(ctx context.Context, req infer.UpdateRequest[Remot
 		}
 		return infer.UpdateResponse[RemoteSecretState]{Output: state}, partial(err)
 	}
-	old := req.State
-	if deref(old.ReaderTokenMode) == serviceAccountSecretMode && deref(req.Inputs.ReaderTokenMode) != serviceAccountSecretMode {
-		r.revokeLongLivedToken(ctx, old.Source, old.Target.Name)
-	}
+	r.revokeReplaced(ctx, req.State, state.RemoteSecretStatus, req.Inputs.ReaderTokenMode)
 	return infer.UpdateResponse[RemoteSecretState]{Output: state}, nil
 }
 
@@ -160,6 +162,21 @@ func (r *RemoteSecret) apply(ctx context.Context, id string, in RemoteSecretArgs
 	defer cancel()
 	src, dst := in.Source, in.Target
 	report := progress(ctx, src.Name)
+
+	// The target is claimed before any token is minted, so a refusal
+	// leaves no token behind.
+	dstClient, err := r.deps.kubeClient(dst)
+	if err != nil {
+		return state, false, err
+	}
+	if err := claim(ctx, dstClient, secretGVK, naming.IstioNamespace, state.SecretName, deref(in.Adopt)); err != nil {
+		return state, false, fmt.Errorf("cluster %s: %w", dst.Name, err)
+	}
+	server, caData, err := sourceEndpoint(in)
+	if err != nil {
+		return state, false, fmt.Errorf("cluster %s: %w", src.Name, err)
+	}
+	state.Server = server
 
 	srcClient, err := r.deps.kubeClient(src)
 	if err != nil {
@@ -175,32 +192,38 @@ func (r *RemoteSecret) apply(ctx context.Context, id string, in RemoteSecretArgs
 	} else {
 		ttl := time.Duration(readerTokenHours(in)) * time.Hour
 		var expires time.Time
-		token, expires, err = srcClient.RequestToken(ctx, naming.IstioNamespace, naming.ReaderServiceAccount, ttl)
+		var suffix string
+		if suffix, err = resource.NewUniqueHex("", 8, 0); err != nil {
+			return state, false, err
+		}
+		binding := naming.ReaderTokenBinding(dst.Name, suffix)
+		token, expires, err = srcClient.RequestBoundToken(ctx, naming.IstioNamespace, naming.ReaderServiceAccount, ttl, binding, naming.ManagedLabels(), ownerAnnotations(id))
 		state.TokenExpiresAt = expires.UTC().Format(time.RFC3339)
+		if err == nil {
+			state.TokenBinding = binding
+		}
 	}
 	if err != nil {
 		return state, false, fmt.Errorf("cluster %s: reader token for %s: %w", src.Name, dst.Name, err)
 	}
 	state.TokenIssuedAt = issued.UTC().Format(time.RFC3339)
+	// A token that is not written is revoked again.
+	written := false
+	defer func() {
+		if !written && state.TokenBinding != "" {
+			undo, cancel := context.WithTimeout(context.WithoutCancel(ctx), revokeTimeout)
+			defer cancel()
+			r.revoke(undo, src, state.TokenBinding, dst.Name)
+			state.TokenBinding = ""
+		}
+	}()
 
-	server, caData, err := sourceEndpoint(in)
-	if err != nil {
-		return state, false, fmt.Errorf("cluster %s: %w", src.Name, err)
-	}
-	state.Server = server
 	config, err := kubeconfig.BuildRemote(src.Name, server, caData, token)
 	if err != nil {
 		return state, false, fmt.Errorf("cluster %s: building remote kubeconfig: %w", src.Name, err)
 	}
 	data := map[string][]byte{src.Name: config}
 
-	dstClient, err := r.deps.kubeClient(dst)
-	if err != nil {
-		return state, false, err
-	}
-	if err := claim(ctx, dstClient, secretGVK, naming.IstioNamespace, state.SecretName, deref(in.Adopt)); err != nil {
-		return state, false, fmt.Errorf("cluster %s: %w", dst.Name, err)
-	}
 	p.GetLogger(ctx).InfoStatusf("%s: writing %s/%s", dst.Name, naming.IstioNamespace, state.SecretName)
 	labels := naming.ManagedLabels()
 	labels[naming.MultiClusterLabel] = "true"
@@ -219,6 +242,7 @@ func (r *RemoteSecret) apply(ctx context.Context, id string, in RemoteSecretArgs
 	if err := dstClient.ApplySecret(ctx, secret); err != nil {
 		return state, false, fmt.Errorf("cluster %s: writing secret %s/%s: %w", dst.Name, naming.IstioNamespace, state.SecretName, err)
 	}
+	written = true
 	state.AppliedChecksum = checksum(data)
 	state.Checksum = state.AppliedChecksum
 	rewrote := live != nil && checksum(ownKeys(live.Data, data)) != state.AppliedChecksum
@@ -299,6 +323,7 @@ func (r *RemoteSecret) remove(ctx context.Context, owner string, s RemoteSecretS
 	if err := deleteManaged(ctx, client, secretGVK, naming.IstioNamespace, naming.RemoteSecret(s.Source.Name), owner); err != nil {
 		return deleteHint(s.Target.Name, err)
 	}
+	r.revoke(ctx, s.Source, s.TokenBinding, s.Target.Name)
 	if deref(s.ReaderTokenMode) == serviceAccountSecretMode {
 		r.revokeLongLivedToken(ctx, s.Source, s.Target.Name)
 	}
@@ -306,13 +331,34 @@ func (r *RemoteSecret) remove(ctx context.Context, owner string, s RemoteSecretS
 }
 
 // revokeLongLivedToken deletes the reader token secret made for peer in the
-// source. It only warns on failure: a source that is gone took the token with it.
+// source.
 func (r *RemoteSecret) revokeLongLivedToken(ctx context.Context, source ClusterConnection, peer string) {
+	r.revoke(ctx, source, naming.ReaderTokenSecret(peer), peer)
+}
+
+// revoke deletes the secret in the source that a reader token of peer lives
+// in or is bound to, which ends that token at once. It only warns on
+// failure: a source that is gone took the token with it.
+func (r *RemoteSecret) revoke(ctx context.Context, source ClusterConnection, secret, peer string) {
+	if secret == "" {
+		return
+	}
 	src, err := r.deps.kubeClient(source)
 	if err == nil {
-		err = deleteManaged(ctx, src, secretGVK, naming.IstioNamespace, naming.ReaderTokenSecret(peer), "")
+		err = deleteManaged(ctx, src, secretGVK, naming.IstioNamespace, secret, "")
 	}
 	if err != nil {
-		p.GetLogger(ctx).Warningf("cluster %s: could not revoke the reader token of %s: %v", source.Name, peer, err)
+		p.GetLogger(ctx).Warningf("cluster %s: could not revoke the reader token of %s (delete secret %s/%s by hand): %v", source.Name, peer, naming.IstioNamespace, secret, err)
+	}
+}
+
+// revokeReplaced revokes the token old held once next replaced it: a
+// renewed token, another mode, another source.
+func (r *RemoteSecret) revokeReplaced(ctx context.Context, old RemoteSecretState, next RemoteSecretStatus, nextMode *string) {
+	if old.TokenBinding != "" && old.TokenBinding != next.TokenBinding {
+		r.revoke(ctx, old.Source, old.TokenBinding, old.Target.Name)
+	}
+	if deref(old.ReaderTokenMode) == serviceAccountSecretMode && deref(nextMode) != serviceAccountSecretMode {
+		r.revokeLongLivedToken(ctx, old.Source, old.Target.Name)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/property"
+	authenticationv1 "k8s.io/api/authentication/v1"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -119,6 +120,13 @@ func TestRemoteSecretLifecycle(t *testing.T) {
 		wantNoChanges(t, r.diff(t, inputs))
 	})
 
+	step(t, "the renewal revoked the old token: its binding secret is gone", func(t *testing.T) {
+		wantRevoked(t, source, firstToken)
+		if b := r.str("tokenBinding"); b == "" || getSecret(t, source, istioNS, b) == nil {
+			t.Errorf("the new token's binding secret %q is not in %s", b, source.Name)
+		}
+	})
+
 	step(t, "a secret edited by hand reads back with another checksum", func(t *testing.T) {
 		secret := getSecret(t, target, istioNS, secretName)
 		secret.Data[source.Name] = []byte("not a kubeconfig")
@@ -160,11 +168,17 @@ func TestRemoteSecretLifecycle(t *testing.T) {
 		wantReplaceOnRename(t, r.diff(t, inputs.Set("target", withName(inputs.Get("target"), "cluster9"))), "target")
 	})
 
-	step(t, "delete removes the secret from the target", func(t *testing.T) {
+	step(t, "delete removes the secret from the target and revokes its token", func(t *testing.T) {
+		token := wantReaderKubeconfig(t, target, source)
+		binding := r.str("tokenBinding")
 		r.delete(t)
 		if getSecret(t, target, istioNS, secretName) != nil {
 			t.Errorf("%s survived delete", secretName)
 		}
+		if getSecret(t, source, istioNS, binding) != nil {
+			t.Errorf("the token's binding secret %s survived delete in %s", binding, source.Name)
+		}
+		wantRevoked(t, source, token)
 	})
 
 	tokenSecret := "istio-reader-token-" + target.Name
@@ -251,6 +265,26 @@ func TestRemoteSecretLifecycle(t *testing.T) {
 		}
 		rs.delete(t)
 	})
+}
+
+// wantRevoked waits until token no longer authenticates to c (TokenReview);
+// the API server caches a token's verdict for 10 s.
+func wantRevoked(t *testing.T, c *localcluster.Cluster, token string) {
+	t.Helper()
+	start := time.Now()
+	for {
+		r, err := c.Client.AuthenticationV1().TokenReviews().Create(context.Background(), &authenticationv1.TokenReview{Spec: authenticationv1.TokenReviewSpec{Token: token}}, metav1.CreateOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !r.Status.Authenticated {
+			return
+		}
+		if time.Since(start) > 30*time.Second {
+			t.Fatalf("a revoked token still authenticates to %s after 30 s", c.Name)
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
 }
 
 // createReaderAccount makes by hand what istio-base would: istio-system, the

@@ -190,6 +190,13 @@ func (r *RemoteSecretSet) write(ctx context.Context, id string, old RemoteSecret
 			continue
 		}
 		if err := r.pairs().remove(ctx, id, old.pair(name)); err != nil {
+			// Keep how the source is reached, so the retry acts on it and
+			// not on whatever cluster an empty connection reaches.
+			state.Sources = maps.Clone(state.Sources)
+			if state.Sources == nil {
+				state.Sources = map[string]RemoteSecretSource{}
+			}
+			state.Sources[name] = old.Sources[name]
 			errs = append(errs, err)
 			continue
 		}
@@ -221,8 +228,8 @@ func (r *RemoteSecretSet) write(ctx context.Context, id string, old RemoteSecret
 			return err
 		}
 		state.Secrets[name] = written.RemoteSecretStatus
-		if was := old.pair(name); deref(was.ReaderTokenMode) == serviceAccountSecretMode && deref(pair.ReaderTokenMode) != serviceAccountSecretMode {
-			r.pairs().revokeLongLivedToken(ctx, was.Source, was.Target.Name)
+		if _, ok := old.Secrets[name]; ok {
+			r.pairs().revokeReplaced(ctx, old.pair(name), written.RemoteSecretStatus, pair.ReaderTokenMode)
 		}
 		return nil
 	}))

@@ -2,6 +2,7 @@ package kube
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -36,6 +37,43 @@ func (c *Client) RequestToken(ctx context.Context, ns, sa string, ttl time.Durat
 	}
 	if resp.Status.Token == "" {
 		return "", time.Time{}, fmt.Errorf("request token for service account %s: the API server returned no token", ref(ns, sa))
+	}
+	return resp.Status.Token, resp.Status.ExpirationTimestamp.Time, nil
+}
+
+// RequestBoundToken is RequestToken for a token bound to a Secret of its
+// own, binding, created here in ns (labelled with labels): the token works
+// only while that Secret exists, so deleting it (DeleteSecret) revokes the
+// token at once, long before it expires. If no token can be had, the Secret
+// is deleted again.
+func (c *Client) RequestBoundToken(ctx context.Context, ns, sa string, ttl time.Duration, binding string, labels, annotations map[string]string) (string, time.Time, error) {
+	if ttl < MinTokenTTL {
+		return "", time.Time{}, fmt.Errorf("request token for service account %s: ttl %s is shorter than the minimum %s", ref(ns, sa), ttl, MinTokenTTL)
+	}
+	secrets := c.kube.CoreV1().Secrets(ns)
+	anchor, err := secrets.Create(ctx, &corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{Name: binding, Namespace: ns, Labels: labels, Annotations: annotations},
+		Type:       corev1.SecretTypeOpaque,
+	}, metav1.CreateOptions{FieldManager: FieldManager})
+	if err != nil {
+		return "", time.Time{}, fmt.Errorf("create secret %s to bind a token to: %w", ref(ns, binding), err)
+	}
+	secs := int64(ttl / time.Second)
+	req := &authenticationv1.TokenRequest{Spec: authenticationv1.TokenRequestSpec{
+		ExpirationSeconds: &secs,
+		BoundObjectRef:    &authenticationv1.BoundObjectReference{Kind: "Secret", APIVersion: "v1", Name: anchor.Name, UID: anchor.UID},
+	}}
+	resp, err := c.kube.CoreV1().ServiceAccounts(ns).CreateToken(ctx, sa, req, metav1.CreateOptions{})
+	if err == nil && resp.Status.Token == "" {
+		err = errors.New("the API server returned no token")
+	}
+	if err != nil {
+		// Nothing is left half-made; the create above succeeded, so this
+		// delete is the only write to undo.
+		undo, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		_ = secrets.Delete(undo, binding, metav1.DeleteOptions{})
+		cancel()
+		return "", time.Time{}, fmt.Errorf("request token for service account %s bound to secret %s: %w", ref(ns, sa), binding, err)
 	}
 	return resp.Status.Token, resp.Status.ExpirationTimestamp.Time, nil
 }

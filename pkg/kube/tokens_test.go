@@ -296,3 +296,61 @@ func TestSecrets(t *testing.T) {
 	}
 	mustContain(t, client.ApplySecret(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "x"}}), "apply secret x", "namespace")
 }
+
+// tokenAuthenticated asks the API server, by TokenReview, whether token
+// authenticates now.
+func tokenAuthenticated(t *testing.T, c *localcluster.Cluster, token string) bool {
+	t.Helper()
+	r, err := c.Client.AuthenticationV1().TokenReviews().Create(context.Background(), &authenticationv1.TokenReview{Spec: authenticationv1.TokenReviewSpec{Token: token}}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r.Status.Authenticated
+}
+
+// TestRequestBoundToken: a token bound to its own Secret authenticates
+// while the Secret exists and stops the moment it is deleted; a token that
+// cannot be had leaves no Secret behind.
+func TestRequestBoundToken(t *testing.T) {
+	c, client := cluster(t)
+	ns := namespace(t, c)
+	createServiceAccount(t, c, ns, "reader")
+	ctx := timeout(t, time.Minute)
+	labels := map[string]string{naming.ManagedByLabel: naming.ManagedByValue}
+
+	token, expires, err := client.RequestBoundToken(ctx, ns, "reader", time.Hour, "binding-1", labels, map[string]string{naming.OwnerAnnotation: "rs-1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := time.Until(expires); d < 50*time.Minute || d > 70*time.Minute {
+		t.Errorf("expires in %s, want about an hour", d)
+	}
+	anchor, err := c.Client.CoreV1().Secrets(ns).Get(ctx, "binding-1", metav1.GetOptions{})
+	if err != nil || anchor.Labels[naming.ManagedByLabel] != naming.ManagedByValue || anchor.Annotations[naming.OwnerAnnotation] != "rs-1" {
+		t.Fatalf("binding secret %v (%v): want it labelled and annotated", anchor, err)
+	}
+	if !tokenAuthenticated(t, c, token) {
+		t.Fatal("a fresh bound token does not authenticate")
+	}
+	if err := client.DeleteSecret(ctx, ns, "binding-1"); err != nil {
+		t.Fatal(err)
+	}
+	// The API server caches a token's verdict for 10 s by default
+	// (--authentication-token-cache-ttl); past that, the token is dead.
+	deleted := time.Now()
+	for tokenAuthenticated(t, c, token) {
+		if time.Since(deleted) > 30*time.Second {
+			t.Fatal("the token still authenticates 30 s after its binding secret was deleted")
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	t.Logf("the token stopped authenticating %s after its binding secret was deleted", time.Since(deleted).Round(100*time.Millisecond))
+
+	_, _, err = client.RequestBoundToken(ctx, ns, "no-such-account", time.Hour, "binding-2", labels, nil)
+	if err == nil || !strings.Contains(err.Error(), "bound to secret binding-2") {
+		t.Fatalf("a token for a missing service account: %v", err)
+	}
+	if _, err := c.Client.CoreV1().Secrets(ns).Get(ctx, "binding-2", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+		t.Errorf("the binding secret of a token never issued was left behind (%v)", err)
+	}
+}

@@ -85,6 +85,7 @@ const (
 
 	remoteSecretPrefix = "istio-remote-secret-"
 	readerTokenPrefix  = "istio-reader-token-"
+	readerBindPrefix   = "istio-reader-binding-"
 	networkPrefix      = "network-"
 )
 
@@ -113,6 +114,11 @@ func RemoteSecret(cluster string) string { return remoteSecretPrefix + cluster }
 // serviceAccountSecret mode, for one watching peer: one per peer, so removing
 // a peer revokes only its token.
 func ReaderTokenSecret(peer string) string { return readerTokenPrefix + peer }
+
+// ReaderTokenBinding names the object, in the watched cluster, that one
+// reader token for peer is bound to: deleting it revokes that token at once.
+// Each token gets its own (suffix), so a renewal revokes only the old one.
+func ReaderTokenBinding(peer, suffix string) string { return readerBindPrefix + peer + "-" + suffix }
 
 // OwnerLabelValue makes a resource ID fit a label value (63 characters of
 // [A-Za-z0-9._-]); IDs that do not fit are replaced by a stable hash.

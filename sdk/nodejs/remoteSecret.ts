@@ -95,6 +95,10 @@ export class RemoteSecret extends pulumi.CustomResource {
      */
     declare public readonly timeoutSeconds: pulumi.Output<number | undefined>;
     /**
+     * The Secret in the source's istio-system that the tokenRequest token is bound to: the token works only while it exists, and ristio deletes it (revoking the token at once) when the token is renewed, the pair removed or readerTokenMode changed. Empty for a long-lived token, and for a token issued before ristio bound them.
+     */
+    declare public /*out*/ readonly tokenBinding: pulumi.Output<string | undefined>;
+    /**
      * When the reader token expires, RFC 3339; empty for a long-lived token.
      */
     declare public /*out*/ readonly tokenExpiresAt: pulumi.Output<string>;
@@ -132,6 +136,7 @@ export class RemoteSecret extends pulumi.CustomResource {
             resourceInputs["checksum"] = undefined /*out*/;
             resourceInputs["secretName"] = undefined /*out*/;
             resourceInputs["server"] = undefined /*out*/;
+            resourceInputs["tokenBinding"] = undefined /*out*/;
             resourceInputs["tokenExpiresAt"] = undefined /*out*/;
             resourceInputs["tokenIssuedAt"] = undefined /*out*/;
         } else {
@@ -147,6 +152,7 @@ export class RemoteSecret extends pulumi.CustomResource {
             resourceInputs["source"] = undefined /*out*/;
             resourceInputs["target"] = undefined /*out*/;
             resourceInputs["timeoutSeconds"] = undefined /*out*/;
+            resourceInputs["tokenBinding"] = undefined /*out*/;
             resourceInputs["tokenExpiresAt"] = undefined /*out*/;
             resourceInputs["tokenIssuedAt"] = undefined /*out*/;
         }

@@ -1448,6 +1448,8 @@ type RemoteSecretStatus struct {
 	SecretName string `pulumi:"secretName"`
 	// The source API-server URL written into the kubeconfig.
 	Server string `pulumi:"server"`
+	// The Secret in the source's istio-system that the tokenRequest token is bound to: the token works only while it exists, and ristio deletes it (revoking the token at once) when the token is renewed, the pair removed or readerTokenMode changed. Empty for a long-lived token, and for a token issued before ristio bound them.
+	TokenBinding *string `pulumi:"tokenBinding"`
 	// When the reader token expires, RFC 3339; empty for a long-lived token.
 	TokenExpiresAt string `pulumi:"tokenExpiresAt"`
 	// When the reader token was issued, RFC 3339.
@@ -1486,6 +1488,11 @@ func (o RemoteSecretStatusOutput) SecretName() pulumi.StringOutput {
 // The source API-server URL written into the kubeconfig.
 func (o RemoteSecretStatusOutput) Server() pulumi.StringOutput {
 	return o.ApplyT(func(v RemoteSecretStatus) string { return v.Server }).(pulumi.StringOutput)
+}
+
+// The Secret in the source's istio-system that the tokenRequest token is bound to: the token works only while it exists, and ristio deletes it (revoking the token at once) when the token is renewed, the pair removed or readerTokenMode changed. Empty for a long-lived token, and for a token issued before ristio bound them.
+func (o RemoteSecretStatusOutput) TokenBinding() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v RemoteSecretStatus) *string { return v.TokenBinding }).(pulumi.StringPtrOutput)
 }
 
 // When the reader token expires, RFC 3339; empty for a long-lived token.

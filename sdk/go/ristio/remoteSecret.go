@@ -40,6 +40,8 @@ type RemoteSecret struct {
 	Target ClusterConnectionOutput `pulumi:"target"`
 	// How long to wait for the reader service account and its token.
 	TimeoutSeconds pulumi.IntPtrOutput `pulumi:"timeoutSeconds"`
+	// The Secret in the source's istio-system that the tokenRequest token is bound to: the token works only while it exists, and ristio deletes it (revoking the token at once) when the token is renewed, the pair removed or readerTokenMode changed. Empty for a long-lived token, and for a token issued before ristio bound them.
+	TokenBinding pulumi.StringPtrOutput `pulumi:"tokenBinding"`
 	// When the reader token expires, RFC 3339; empty for a long-lived token.
 	TokenExpiresAt pulumi.StringOutput `pulumi:"tokenExpiresAt"`
 	// When the reader token was issued, RFC 3339.
@@ -290,6 +292,11 @@ func (o RemoteSecretOutput) Target() ClusterConnectionOutput {
 // How long to wait for the reader service account and its token.
 func (o RemoteSecretOutput) TimeoutSeconds() pulumi.IntPtrOutput {
 	return o.ApplyT(func(v *RemoteSecret) pulumi.IntPtrOutput { return v.TimeoutSeconds }).(pulumi.IntPtrOutput)
+}
+
+// The Secret in the source's istio-system that the tokenRequest token is bound to: the token works only while it exists, and ristio deletes it (revoking the token at once) when the token is renewed, the pair removed or readerTokenMode changed. Empty for a long-lived token, and for a token issued before ristio bound them.
+func (o RemoteSecretOutput) TokenBinding() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v *RemoteSecret) pulumi.StringPtrOutput { return v.TokenBinding }).(pulumi.StringPtrOutput)
 }
 
 // When the reader token expires, RFC 3339; empty for a long-lived token.

@@ -90,6 +90,10 @@ export interface RemoteSecretStatus {
      */
     server: string;
     /**
+     * The Secret in the source's istio-system that the tokenRequest token is bound to: the token works only while it exists, and ristio deletes it (revoking the token at once) when the token is renewed, the pair removed or readerTokenMode changed. Empty for a long-lived token, and for a token issued before ristio bound them.
+     */
+    tokenBinding?: string;
+    /**
      * When the reader token expires, RFC 3339; empty for a long-lived token.
      */
     tokenExpiresAt: string;

@@ -288,6 +288,8 @@ class RemoteSecretStatus(dict):
             suggest = "token_expires_at"
         elif key == "tokenIssuedAt":
             suggest = "token_issued_at"
+        elif key == "tokenBinding":
+            suggest = "token_binding"
 
         if suggest:
             pulumi.log.warn(f"Key '{key}' not found in RemoteSecretStatus. Access the value via the '{suggest}' property getter instead.")
@@ -306,7 +308,8 @@ class RemoteSecretStatus(dict):
                  secret_name: _builtins.str,
                  server: _builtins.str,
                  token_expires_at: _builtins.str,
-                 token_issued_at: _builtins.str):
+                 token_issued_at: _builtins.str,
+                 token_binding: Optional[_builtins.str] = None):
         """
         :param _builtins.str applied_checksum: SHA-256 of the secret data ristio wrote.
         :param _builtins.str checksum: SHA-256 of the secret data as last seen; differs from appliedChecksum after a hand edit.
@@ -314,6 +317,7 @@ class RemoteSecretStatus(dict):
         :param _builtins.str server: The source API-server URL written into the kubeconfig.
         :param _builtins.str token_expires_at: When the reader token expires, RFC 3339; empty for a long-lived token.
         :param _builtins.str token_issued_at: When the reader token was issued, RFC 3339.
+        :param _builtins.str token_binding: The Secret in the source's istio-system that the tokenRequest token is bound to: the token works only while it exists, and ristio deletes it (revoking the token at once) when the token is renewed, the pair removed or readerTokenMode changed. Empty for a long-lived token, and for a token issued before ristio bound them.
         """
         pulumi.set(__self__, "applied_checksum", applied_checksum)
         pulumi.set(__self__, "checksum", checksum)
@@ -321,6 +325,8 @@ class RemoteSecretStatus(dict):
         pulumi.set(__self__, "server", server)
         pulumi.set(__self__, "token_expires_at", token_expires_at)
         pulumi.set(__self__, "token_issued_at", token_issued_at)
+        if token_binding is not None:
+            pulumi.set(__self__, "token_binding", token_binding)
 
     @_builtins.property
     @pulumi.getter(name="appliedChecksum")
@@ -369,5 +375,13 @@ class RemoteSecretStatus(dict):
         When the reader token was issued, RFC 3339.
         """
         return pulumi.get(self, "token_issued_at")
+
+    @_builtins.property
+    @pulumi.getter(name="tokenBinding")
+    def token_binding(self) -> Optional[_builtins.str]:
+        """
+        The Secret in the source's istio-system that the tokenRequest token is bound to: the token works only while it exists, and ristio deletes it (revoking the token at once) when the token is renewed, the pair removed or readerTokenMode changed. Empty for a long-lived token, and for a token issued before ristio bound them.
+        """
+        return pulumi.get(self, "token_binding")
 
 

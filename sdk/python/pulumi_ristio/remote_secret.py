@@ -251,6 +251,7 @@ class RemoteSecret(pulumi.CustomResource):
             __props__.__dict__["checksum"] = None
             __props__.__dict__["secret_name"] = None
             __props__.__dict__["server"] = None
+            __props__.__dict__["token_binding"] = None
             __props__.__dict__["token_expires_at"] = None
             __props__.__dict__["token_issued_at"] = None
         super(RemoteSecret, __self__).__init__(
@@ -287,6 +288,7 @@ class RemoteSecret(pulumi.CustomResource):
         __props__.__dict__["source"] = None
         __props__.__dict__["target"] = None
         __props__.__dict__["timeout_seconds"] = None
+        __props__.__dict__["token_binding"] = None
         __props__.__dict__["token_expires_at"] = None
         __props__.__dict__["token_issued_at"] = None
         return RemoteSecret(resource_name, opts=opts, __props__=__props__)
@@ -392,6 +394,14 @@ class RemoteSecret(pulumi.CustomResource):
         How long to wait for the reader service account and its token.
         """
         return pulumi.get(self, "timeout_seconds")
+
+    @_builtins.property
+    @pulumi.getter(name="tokenBinding")
+    def token_binding(self) -> pulumi.Output[Optional[_builtins.str]]:
+        """
+        The Secret in the source's istio-system that the tokenRequest token is bound to: the token works only while it exists, and ristio deletes it (revoking the token at once) when the token is renewed, the pair removed or readerTokenMode changed. Empty for a long-lived token, and for a token issued before ristio bound them.
+        """
+        return pulumi.get(self, "token_binding")
 
     @_builtins.property
     @pulumi.getter(name="tokenExpiresAt")
