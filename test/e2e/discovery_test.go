@@ -10,6 +10,9 @@ import (
 
 	"github.com/pulumi/pulumi/sdk/v3/go/auto"
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/optpreview"
+	authenticationv1 "k8s.io/api/authentication/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/ristio/pulumi-ristio/internal/localcluster"
 	"github.com/ristio/pulumi-ristio/internal/pulumitest"
@@ -51,6 +54,7 @@ func TestDiscoveryAfterSecretRewrite(t *testing.T) {
 	for _, c := range all {
 		before[c] = istiodPods(t, w.Cluster(c))
 	}
+	oldToken := remoteToken(t, w.Cluster("cluster1"), "cluster2")
 
 	// Restarts off: preview warns, up fails on the pairs with cluster2.
 	moved := spec
@@ -82,6 +86,11 @@ func TestDiscoveryAfterSecretRewrite(t *testing.T) {
 			t.Errorf("%s: istiod restarted with restarts off: %v, was %v", c, got, before[c])
 		}
 	}
+	// The rewrite renewed cluster2's reader tokens: the old one is revoked.
+	if remoteToken(t, w.Cluster("cluster1"), "cluster2") == oldToken {
+		t.Error("cluster1's secret for cluster2 still carries the old token")
+	}
+	waitRevoked(t, w.Cluster("cluster2"), oldToken)
 	if holdsEndpoints(t, w.Cluster("cluster1"), "helloworld.sample", "cluster2") {
 		t.Error("cluster1's istiod still holds cluster2's endpoints: the pinned istiod no longer shows istio/istio#61043, so this test proves nothing")
 	}
@@ -121,6 +130,38 @@ func TestDiscoveryAfterSecretRewrite(t *testing.T) {
 	}
 	if got := pulumitest.Changes(pulumitest.Preview(t, stack)); len(got) != 0 {
 		t.Errorf("a preview after up shows changes: %v", got)
+	}
+}
+
+// remoteToken is the reader token of peer in into's remote secret for it.
+func remoteToken(t *testing.T, into *localcluster.Cluster, peer string) string {
+	t.Helper()
+	s, err := into.Client.CoreV1().Secrets(istioNS).Get(context.Background(), "istio-remote-secret-"+peer, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := clientcmd.Load(s.Data[peer])
+	if err != nil || cfg.AuthInfos[peer] == nil {
+		t.Fatalf("%s: remote kubeconfig for %s: %v", into.Name, peer, err)
+	}
+	return cfg.AuthInfos[peer].Token
+}
+
+// waitRevoked waits until token no longer authenticates to c, as TokenReview
+// says; the API server caches a token's verdict for 10 s.
+func waitRevoked(t *testing.T, c *localcluster.Cluster, token string) {
+	t.Helper()
+	for start := time.Now(); ; time.Sleep(500 * time.Millisecond) {
+		r, err := c.Client.AuthenticationV1().TokenReviews().Create(context.Background(), &authenticationv1.TokenReview{Spec: authenticationv1.TokenReviewSpec{Token: token}}, metav1.CreateOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !r.Status.Authenticated {
+			return
+		}
+		if time.Since(start) > 30*time.Second {
+			t.Fatalf("a replaced reader token still authenticates to %s after 30 s", c.Name)
+		}
 	}
 }
 
