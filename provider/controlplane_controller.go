@@ -40,6 +40,9 @@ func (r *IstioControlPlane) Check(ctx context.Context, req infer.CheckRequest) (
 			failures = append(failures, p.CheckFailure{Property: "meshId", Reason: "meshId must not be empty"})
 		}
 		failures = append(failures, checkNetwork(args.Cluster.Name, args.Network)...)
+		if err := helmvalues.CheckOverrides(args.IstiodValues); err != nil {
+			failures = append(failures, p.CheckFailure{Property: "istiodValues", Reason: fmt.Sprintf("cluster %q: %v", args.Cluster.Name, err)})
+		}
 		return failures
 	})
 }

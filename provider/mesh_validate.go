@@ -9,6 +9,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation"
 
 	"github.com/ristio/pulumi-ristio/pkg/charts"
+	"github.com/ristio/pulumi-ristio/pkg/helmvalues"
 	"github.com/ristio/pulumi-ristio/pkg/naming"
 )
 
@@ -116,6 +117,9 @@ func validateMesh(args MultiClusterMeshArgs, now time.Time) error {
 			if err := checkAddress(a); err != nil {
 				problems.add(field+".gatewayAddress", "%v", err)
 			}
+		}
+		if err := helmvalues.CheckOverrides(c.IstiodValues); err != nil {
+			problems.add(field+".istiodValues", "%v", err)
 		}
 	}
 	validateAdoption(&problems, args)

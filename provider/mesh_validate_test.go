@@ -56,6 +56,16 @@ func TestValidateMesh(t *testing.T) {
 			want:   []string{"clusters[0] (cluster1).kubeconfigFile", "gone"},
 		},
 		"remote secrets per cluster are valid": {change: func(a *MultiClusterMeshArgs) { a.RemoteSecrets = s("perCluster") }},
+		"istiodValues turning multi-root trust off": {
+			change: func(a *MultiClusterMeshArgs) {
+				a.Clusters[1].IstiodValues = map[string]any{"pilot": map[string]any{"env": map[string]any{"ISTIO_MULTIROOT_MESH": "false"}}}
+			},
+			want: []string{"clusters[1] (cluster2).istiodValues", `pilot.env.ISTIO_MULTIROOT_MESH is "false"`, "root rotation"},
+		},
+		"an unknown restart policy": {
+			change: func(a *MultiClusterMeshArgs) { a.RestartIstiod = s("sometimes") },
+			want:   []string{"restartIstiodAfterSecretRotation", "auto, always or never"},
+		},
 		"an unknown remote-secret layout": {
 			change: func(a *MultiClusterMeshArgs) { a.RemoteSecrets = s("perMesh") },
 			want:   []string{"remoteSecrets", "perPair or perCluster", `"perMesh"`},

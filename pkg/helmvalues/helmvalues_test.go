@@ -2,6 +2,7 @@ package helmvalues_test
 
 import (
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/ristio/pulumi-ristio/pkg/helmvalues"
@@ -320,5 +321,25 @@ func TestValuesAreDeterministic(t *testing.T) {
 	gw := helmvalues.GatewayOptions{Network: "n1", Revision: "r"}
 	if !reflect.DeepEqual(helmvalues.EastWestGateway(gw), helmvalues.EastWestGateway(gw)) {
 		t.Error("EastWestGateway is not deterministic")
+	}
+}
+
+func TestCheckOverrides(t *testing.T) {
+	for name, tc := range map[string]struct {
+		values map[string]any
+		bad    string
+	}{
+		"none":                       {},
+		"other env":                  {values: map[string]any{"env": map[string]any{"PILOT_TRACE_SAMPLING": "1"}}},
+		"multi-root kept on":         {values: map[string]any{"env": map[string]any{helmvalues.MultiRootEnv: "true"}}},
+		"multi-root on as a bool":    {values: map[string]any{"pilot": map[string]any{"env": map[string]any{helmvalues.MultiRootEnv: true}}}},
+		"multi-root off":             {values: map[string]any{"env": map[string]any{helmvalues.MultiRootEnv: "false"}}, bad: `env.ISTIO_MULTIROOT_MESH is "false"`},
+		"multi-root off under pilot": {values: map[string]any{"pilot": map[string]any{"env": map[string]any{helmvalues.MultiRootEnv: false}}}, bad: `pilot.env.ISTIO_MULTIROOT_MESH is "false"`},
+		"multi-root emptied":         {values: map[string]any{"env": map[string]any{helmvalues.MultiRootEnv: ""}}, bad: `env.ISTIO_MULTIROOT_MESH is ""`},
+	} {
+		err := helmvalues.CheckOverrides(tc.values)
+		if tc.bad == "" && err != nil || tc.bad != "" && (err == nil || !strings.Contains(err.Error(), tc.bad)) {
+			t.Errorf("%s: CheckOverrides = %v, want %q", name, err, tc.bad)
+		}
 	}
 }

@@ -2,7 +2,9 @@ package helmvalues
 
 import (
 	"cmp"
+	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/ristio/pulumi-ristio/pkg/naming"
 )
@@ -88,6 +90,37 @@ func Istiod(o IstiodOptions) map[string]any {
 		v["revision"] = o.Revision
 	}
 	return Merge(v, o.Overrides)
+}
+
+// CheckOverrides refuses user values for istiod that would undo what the
+// mesh depends on: ISTIO_MULTIROOT_MESH turned off (under env or pilot.env,
+// which the chart merges into env) would leave istiod on the old root in the
+// middle of a root rotation, and the clusters distrusting each other.
+func CheckOverrides(overrides map[string]any) error {
+	for _, path := range [][]string{{"env"}, {"pilot", "env"}} {
+		env, _ := lookup(overrides, path...).(map[string]any)
+		v, set := env[MultiRootEnv]
+		if !set {
+			continue
+		}
+		if s := fmt.Sprint(v); s != "true" {
+			return fmt.Errorf("%s.%s is %q: a root rotation depends on it being \"true\", which ristio sets", strings.Join(path, "."), MultiRootEnv, s)
+		}
+	}
+	return nil
+}
+
+// lookup walks nested maps along path; nil when a step is missing.
+func lookup(m map[string]any, path ...string) any {
+	var v any = m
+	for _, k := range path {
+		mm, ok := v.(map[string]any)
+		if !ok {
+			return nil
+		}
+		v = mm[k]
+	}
+	return v
 }
 
 // MeshNetworks returns the value of global.meshNetworks for networks. Only
