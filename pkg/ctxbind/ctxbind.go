@@ -7,6 +7,7 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"sync"
 )
 
 // RoundTripper ends each request when either its own context or Context()
@@ -45,9 +46,15 @@ func (t RoundTripper) RoundTrip(req *http.Request) (*http.Response, error) {
 }
 
 // merge returns a context that ends when either a or b ends, with b's cause
-// when b ends first.
+// when b ends first. When b has already ended, so has the merged context:
+// AfterFunc would end it only from a goroutine of its own, after a request
+// may have gone out.
 func merge(a, b context.Context) (context.Context, context.CancelFunc) {
 	ctx, cancel := context.WithCancelCause(a)
+	if b.Err() != nil {
+		cancel(context.Cause(b))
+		return ctx, func() { cancel(nil) }
+	}
 	stop := context.AfterFunc(b, func() { cancel(context.Cause(b)) })
 	return ctx, func() {
 		stop()
@@ -69,7 +76,7 @@ func (c *cancelOnClose) Close() error {
 // Call runs f, which knows no context, and returns its result, or ctx's
 // error as soon as ctx ends. f then goes on in the background and its
 // result is dropped: only work that may safely finish unobserved belongs
-// here.
+// here, or work that CallInTurn keeps apart from what follows it.
 func Call[T any](ctx context.Context, f func() (T, error)) (T, error) {
 	type result struct {
 		v   T
@@ -87,6 +94,39 @@ func Call[T any](ctx context.Context, f func() (T, error)) (T, error) {
 	case r := <-done:
 		return r.v, r.err
 	}
+}
+
+// Turn lets work bound to callers' contexts run one piece at a time (see
+// CallInTurn). The zero Turn is ready to use; a Turn must not be copied.
+type Turn struct {
+	once sync.Once
+	held chan struct{}
+}
+
+func (t *Turn) token() chan struct{} {
+	t.once.Do(func() { t.held = make(chan struct{}, 1) })
+	return t.held
+}
+
+// CallInTurn is Call for work that must not overlap other work under t. It
+// waits for t's turn while ctx lasts, then runs f, and returns f's result, or
+// ctx's error as soon as ctx ends. f keeps the turn until it has returned,
+// after its caller has gone if need be: the work that takes the turn next
+// never overlaps what is left of f.
+func CallInTurn[T any](ctx context.Context, t *Turn, f func() (T, error)) (T, error) {
+	var zero T
+	if err := ctx.Err(); err != nil {
+		return zero, err
+	}
+	select {
+	case t.token() <- struct{}{}:
+	case <-ctx.Done():
+		return zero, ctx.Err()
+	}
+	return Call(ctx, func() (T, error) {
+		defer func() { <-t.token() }()
+		return f()
+	})
 }
 
 // Do is Call for a step that returns only an error.

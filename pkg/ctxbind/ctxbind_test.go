@@ -6,6 +6,8 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -105,5 +107,57 @@ func TestCall(t *testing.T) {
 	}
 	if d := time.Since(start); d > 5*time.Second {
 		t.Errorf("returned after %s", d)
+	}
+}
+
+func TestCallInTurn(t *testing.T) {
+	var turn ctxbind.Turn
+	var mu sync.Mutex
+	var events []string
+	note := func(e string) {
+		mu.Lock()
+		defer mu.Unlock()
+		events = append(events, e)
+	}
+
+	// The first caller leaves while its work goes on, holding the turn.
+	left, leave := context.WithCancel(context.Background())
+	release := make(chan struct{})
+	_, err := ctxbind.CallInTurn(left, &turn, func() (int, error) {
+		leave()
+		<-release
+		note("first work ended")
+		return 1, nil
+	})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("CallInTurn() of work whose caller left = %v; want the context's error", err)
+	}
+	note("first caller returned")
+
+	// A caller whose context ends while it waits gets its context's error
+	// and its work never runs.
+	waiting, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	if _, err := ctxbind.CallInTurn(waiting, &turn, func() (int, error) { note("waiting work ran"); return 2, nil }); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("CallInTurn() while the turn is held = %v; want the context's error", err)
+	}
+	// An ended context takes no turn, free or not.
+	if _, err := ctxbind.CallInTurn(left, &turn, func() (int, error) { note("ended work ran"); return 3, nil }); !errors.Is(err, context.Canceled) {
+		t.Errorf("CallInTurn() under an ended context = %v", err)
+	}
+
+	// Once the first work has returned, the next takes the turn.
+	close(release)
+	got, err := ctxbind.CallInTurn(context.Background(), &turn, func() (int, error) { note("next work began"); return 4, nil })
+	if got != 4 || err != nil {
+		t.Fatalf("CallInTurn() after the first work ended = %d, %v", got, err)
+	}
+	if _, err := ctxbind.CallInTurn(left, &turn, func() (int, error) { note("ended work ran"); return 5, nil }); !errors.Is(err, context.Canceled) {
+		t.Errorf("CallInTurn() under an ended context with the turn free = %v", err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if want := []string{"first caller returned", "first work ended", "next work began"}; !slices.Equal(events, want) {
+		t.Errorf("events %q, want %q", events, want)
 	}
 }

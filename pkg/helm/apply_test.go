@@ -7,6 +7,8 @@ import (
 	"io"
 	"reflect"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -28,31 +30,51 @@ func rel(version int, status release.Status) *release.Release {
 func TestPlanApply(t *testing.T) {
 	tests := map[string]struct {
 		history    []*release.Release
+		takeOver   bool
 		want       string
 		replace    bool
+		markFailed bool
 		rollbackTo int
 	}{
-		"no release is installed":               {nil, ActionInstall, false, 0},
-		"a deployed release is upgraded":        {[]*release.Release{rel(1, release.StatusSuperseded), rel(2, release.StatusDeployed)}, ActionUpgrade, false, 0},
-		"an uninstalled one is installed again": {[]*release.Release{rel(1, release.StatusUninstalled)}, ActionInstall, true, 0},
-		"a failed first install is replaced":    {[]*release.Release{rel(1, release.StatusFailed)}, ActionReplaceFailed, false, 0},
-		"failures only are replaced":            {[]*release.Release{rel(1, release.StatusFailed), rel(2, release.StatusFailed)}, ActionReplaceFailed, false, 0},
-		"a failed upgrade is upgraded over":     {[]*release.Release{rel(1, release.StatusDeployed), rel(2, release.StatusFailed)}, ActionUpgrade, false, 0},
+		"no release is installed":               {history: nil, want: ActionInstall},
+		"a deployed release is upgraded":        {history: []*release.Release{rel(1, release.StatusSuperseded), rel(2, release.StatusDeployed)}, want: ActionUpgrade},
+		"an uninstalled one is installed again": {history: []*release.Release{rel(1, release.StatusUninstalled)}, want: ActionInstall, replace: true},
+		"a failed first install is replaced":    {history: []*release.Release{rel(1, release.StatusFailed)}, want: ActionReplaceFailed},
+		"failures only are replaced":            {history: []*release.Release{rel(1, release.StatusFailed), rel(2, release.StatusFailed)}, want: ActionReplaceFailed},
+		"a failed upgrade is upgraded over":     {history: []*release.Release{rel(1, release.StatusDeployed), rel(2, release.StatusFailed)}, want: ActionUpgrade},
 		"a pending upgrade is rolled back to the last deployed": {
-			[]*release.Release{rel(1, release.StatusSuperseded), rel(2, release.StatusDeployed), rel(3, release.StatusFailed), rel(4, release.StatusPendingUpgrade)},
-			ActionRollbackPending, false, 2,
+			history: []*release.Release{rel(1, release.StatusSuperseded), rel(2, release.StatusDeployed), rel(3, release.StatusFailed), rel(4, release.StatusPendingUpgrade)},
+			want:    ActionRollbackPending, rollbackTo: 2,
 		},
-		"a pending rollback is rolled back too": {[]*release.Release{rel(1, release.StatusDeployed), rel(2, release.StatusPendingRollback)}, ActionRollbackPending, false, 1},
-		"a pending install is replaced":         {[]*release.Release{rel(1, release.StatusPendingInstall)}, ActionReplacePending, false, 0},
+		"a pending rollback is rolled back too": {history: []*release.Release{rel(1, release.StatusDeployed), rel(2, release.StatusPendingRollback)}, want: ActionRollbackPending, rollbackTo: 1},
+		"a pending install is replaced":         {history: []*release.Release{rel(1, release.StatusPendingInstall)}, want: ActionReplacePending},
 		"an interrupted uninstall is finished, then installed": {
-			[]*release.Release{rel(1, release.StatusDeployed), rel(2, release.StatusUninstalling)}, ActionReplacePending, false, 0,
+			history: []*release.Release{rel(1, release.StatusDeployed), rel(2, release.StatusUninstalling)}, want: ActionReplacePending,
+		},
+		"a failed take-over is installed over": {
+			history: []*release.Release{rel(1, release.StatusFailed)}, takeOver: true, want: ActionInstallOver, replace: true,
+		},
+		"a take-over left pending-install is marked failed and installed over": {
+			history: []*release.Release{rel(1, release.StatusPendingInstall)}, takeOver: true, want: ActionInstallOver, replace: true, markFailed: true,
+		},
+		"a take-over left pending-upgrade with nothing deployed is marked failed and installed over": {
+			history: []*release.Release{rel(1, release.StatusFailed), rel(2, release.StatusPendingUpgrade)}, takeOver: true, want: ActionInstallOver, replace: true, markFailed: true,
+		},
+		"a take-over left uninstalling is marked failed and installed over": {
+			history: []*release.Release{rel(1, release.StatusDeployed), rel(2, release.StatusUninstalling)}, takeOver: true, want: ActionInstallOver, replace: true, markFailed: true,
+		},
+		"a take-over left pending after a deployed revision is rolled back, as any": {
+			history: []*release.Release{rel(1, release.StatusDeployed), rel(2, release.StatusPendingUpgrade)}, takeOver: true, want: ActionRollbackPending, rollbackTo: 1,
+		},
+		"a take-over whose upgrade failed is upgraded over, as any": {
+			history: []*release.Release{rel(1, release.StatusDeployed), rel(2, release.StatusFailed)}, takeOver: true, want: ActionUpgrade,
 		},
 	}
 	for name, tt := range tests {
 		t.Run(name, func(t *testing.T) {
-			p := planApply(tt.history)
-			if p.action != tt.want || p.replace != tt.replace || p.rollbackTo != tt.rollbackTo {
-				t.Errorf("planApply() = %+v, want action %s replace %v rollbackTo %d", p, tt.want, tt.replace, tt.rollbackTo)
+			p := planApply(tt.history, tt.takeOver)
+			if p.action != tt.want || p.replace != tt.replace || p.markFailed != tt.markFailed || p.rollbackTo != tt.rollbackTo {
+				t.Errorf("planApply() = %+v, want action %s replace %v markFailed %v rollbackTo %d", p, tt.want, tt.replace, tt.markFailed, tt.rollbackTo)
 			}
 			if p.reason == "" {
 				t.Error("no reason given")
@@ -364,28 +386,32 @@ func TestUninstallErrorNamesTheRelease(t *testing.T) {
 
 func sprintf(format string, args ...any) string { return fmt.Sprintf(format, args...) }
 
-// blockingKube holds every Create until unblock is closed, like an API server
-// that hangs.
-type blockingKube struct {
+// stallingKube runs before ahead of every Create and Update, and fails them
+// with its error: an API server that hangs, or a request that ends with its
+// context.
+type stallingKube struct {
 	*kubefake.FailingKubeClient
-	unblock chan struct{}
+	before func() error
 }
 
-func (b blockingKube) Create(resources kube.ResourceList) (*kube.Result, error) {
-	<-b.unblock
-	return b.FailingKubeClient.Create(resources)
+func (s stallingKube) Create(resources kube.ResourceList) (*kube.Result, error) {
+	if err := s.before(); err != nil {
+		return nil, err
+	}
+	return s.FailingKubeClient.Create(resources)
+}
+
+func (s stallingKube) Update(original, target kube.ResourceList, force bool) (*kube.Result, error) {
+	if err := s.before(); err != nil {
+		return &kube.Result{}, err
+	}
+	return s.FailingKubeClient.Update(original, target, force)
 }
 
 func TestApplyEndsWithItsContextAndTheNextApplyRecovers(t *testing.T) {
-	if raceDetector {
-		// Install.RunWithContext returns at ctx.Done() and marks the release
-		// failed while its own goroutine still writes the same release
-		// (helm install.go performInstallCtx/failRelease): a race inside Helm.
-		t.Skip("Helm's RunWithContext races on the release it abandons")
-	}
 	f := newFixture(t)
 	unblock := make(chan struct{})
-	f.cfg.KubeClient = blockingKube{FailingKubeClient: f.kube, unblock: unblock}
+	f.cfg.KubeClient = stallingKube{FailingKubeClient: f.kube, before: func() error { <-unblock; return nil }}
 
 	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 	defer cancel()
@@ -398,14 +424,10 @@ func TestApplyEndsWithItsContextAndTheNextApplyRecovers(t *testing.T) {
 		t.Errorf("Apply() returned after %s", took)
 	}
 
-	// Helm goes on in the background once the API server answers; whatever
-	// state it leaves, the next Apply brings the release to deployed.
+	// Helm goes on in the background once the API server answers; the next
+	// Apply waits for it and, whatever state it left, brings the release to
+	// deployed.
 	close(unblock)
-	time.Sleep(100 * time.Millisecond)
-	func() { // let the background step finish with the configuration
-		f.mu.Lock()
-		defer f.mu.Unlock()
-	}()
 	r, err := f.Apply(context.Background(), "demo", demoChart("1.0.0"), map[string]any{"x": "1"})
 	if err != nil {
 		t.Fatalf("Apply() after a timed-out Apply: %v", err)
@@ -414,4 +436,270 @@ func TestApplyEndsWithItsContextAndTheNextApplyRecovers(t *testing.T) {
 		t.Errorf("Apply() = %+v", r)
 	}
 	t.Logf("recovered by %s", r.Action)
+}
+
+// workLog records what Client.trace hears, and what a test notes, in order.
+type workLog struct {
+	mu     sync.Mutex
+	events []string
+}
+
+func (l *workLog) note(event string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.events = append(l.events, event)
+}
+
+func (l *workLog) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return strings.Join(l.events, "\n")
+}
+
+// traceInto makes c's workflows note their events in l, and calls waiting
+// when workflow waits for its turn.
+func traceInto(c *Client, l *workLog, workflow string, waiting func()) {
+	c.trace = func(w string, e workEvent) {
+		l.note(w + " " + e.String())
+		if w == workflow && e == workWaiting {
+			waiting()
+		}
+	}
+}
+
+// The observed failure: an Apply's caller gave up while Helm was still at
+// work, the next call took the client at once, and the two ran together.
+func TestAWorkflowCutShortKeepsTheClientUntilHelmReturns(t *testing.T) {
+	f := newFixture(t)
+	var log workLog
+	nextWaiting := make(chan struct{})
+	traceInto(f.Client, &log, "get demo", func() { close(nextWaiting) })
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	// Helm's step outlives its caller until the next call waits.
+	f.cfg.KubeClient = stallingKube{FailingKubeClient: f.kube, before: func() error {
+		cancel()
+		<-nextWaiting
+		return nil
+	}}
+
+	if _, err := f.Apply(ctx, "demo", demoChart("1.0.0"), nil); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Apply() error = %v, want the context's", err)
+	}
+	log.note("the caller of apply demo returned")
+	got, err := f.Get(context.Background(), "demo")
+	if err != nil || got == nil {
+		t.Fatalf("Get() after the Apply cut short = %+v, %v", got, err)
+	}
+
+	want := strings.Join([]string{
+		"apply demo waiting", "apply demo began", "the caller of apply demo returned",
+		"get demo waiting", "apply demo ended", "get demo began", "get demo ended",
+	}, "\n")
+	if log.String() != want {
+		t.Errorf("events:\n%s\nwant:\n%s", &log, want)
+	}
+}
+
+// A caller that gives up while waiting for its turn returns at once, and its
+// workflow never runs.
+func TestAWorkflowWaitingForItsTurnEndsWithItsContext(t *testing.T) {
+	f := newFixture(t)
+	var log workLog
+	ctx, cancel := context.WithCancel(context.Background())
+	traceInto(f.Client, &log, "get demo", cancel)
+	unblock := make(chan struct{})
+	started := make(chan struct{})
+	f.cfg.KubeClient = stallingKube{FailingKubeClient: f.kube, before: func() error {
+		close(started)
+		<-unblock
+		return nil
+	}}
+	applied := make(chan error, 1)
+	go func() {
+		_, err := f.Apply(context.Background(), "demo", demoChart("1.0.0"), nil)
+		applied <- err
+	}()
+	<-started
+	if _, err := f.Get(ctx, "demo"); !errors.Is(err, context.Canceled) {
+		t.Errorf("Get() while Apply holds the client = %v, want the context's error", err)
+	}
+	close(unblock)
+	if err := <-applied; err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(log.String(), "get demo began") {
+		t.Errorf("the Get whose caller gave up ran:\n%s", &log)
+	}
+}
+
+// boundDriver is release storage as Helm's Secret driver is over a cluster:
+// a revision is copied in and out (its Info, which is what changes), and
+// every call fails once the context last bound to the client's requests has
+// ended.
+type boundDriver struct {
+	mem *driver.Memory
+	ctx atomic.Pointer[context.Context]
+}
+
+func (d *boundDriver) bind(ctx context.Context) { d.ctx.Store(&ctx) }
+
+func (d *boundDriver) ended() error {
+	if p := d.ctx.Load(); p != nil {
+		return (*p).Err()
+	}
+	return nil
+}
+
+func copyOf(r *release.Release) *release.Release {
+	if r == nil {
+		return nil
+	}
+	c := *r
+	if r.Info != nil {
+		info := *r.Info
+		c.Info = &info
+	}
+	return &c
+}
+
+func copiesOf(rs []*release.Release, err error) ([]*release.Release, error) {
+	out := make([]*release.Release, len(rs))
+	for i, r := range rs {
+		out[i] = copyOf(r)
+	}
+	return out, err
+}
+
+func (d *boundDriver) Name() string { return "bound" }
+
+func (d *boundDriver) Create(key string, r *release.Release) error {
+	if err := d.ended(); err != nil {
+		return err
+	}
+	return d.mem.Create(key, copyOf(r))
+}
+
+func (d *boundDriver) Update(key string, r *release.Release) error {
+	if err := d.ended(); err != nil {
+		return err
+	}
+	return d.mem.Update(key, copyOf(r))
+}
+
+func (d *boundDriver) Delete(key string) (*release.Release, error) {
+	if err := d.ended(); err != nil {
+		return nil, err
+	}
+	return d.mem.Delete(key)
+}
+
+func (d *boundDriver) Get(key string) (*release.Release, error) {
+	if err := d.ended(); err != nil {
+		return nil, err
+	}
+	r, err := d.mem.Get(key)
+	return copyOf(r), err
+}
+
+func (d *boundDriver) List(filter func(*release.Release) bool) ([]*release.Release, error) {
+	if err := d.ended(); err != nil {
+		return nil, err
+	}
+	return copiesOf(d.mem.List(filter))
+}
+
+func (d *boundDriver) Query(labels map[string]string) ([]*release.Release, error) {
+	if err := d.ended(); err != nil {
+		return nil, err
+	}
+	return copiesOf(d.mem.Query(labels))
+}
+
+// Helm marks a revision failed when its context ends, but writes that on the
+// ended context: the write must get a context of its own, or the revision
+// stays pending.
+func TestAnApplyCutShortRecordsItsRevisionFailed(t *testing.T) {
+	tests := map[string]struct {
+		// installed first, when set
+		installed bool
+		revision  int
+		was       string
+	}{
+		"an install": {revision: 1, was: "pending-install"},
+		"an upgrade": {installed: true, revision: 2, was: "pending-upgrade"},
+	}
+	for scenario, tc := range tests {
+		t.Run(scenario, func(t *testing.T) {
+			f := newFixture(t)
+			d := &boundDriver{mem: driver.NewMemory()}
+			f.cfg.Releases = storage.Init(d)
+			f.bind = d.bind
+			if tc.installed {
+				if _, err := f.Apply(context.Background(), "demo", demoChart("1.0.0"), nil); err != nil {
+					t.Fatal(err)
+				}
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			f.cfg.KubeClient = stallingKube{FailingKubeClient: f.kube, before: func() error {
+				cancel()
+				return ctx.Err() // as a request bound to ctx fails
+			}}
+			if _, err := f.Apply(ctx, "demo", demoChart("1.1.0"), nil); !errors.Is(err, context.Canceled) {
+				t.Fatalf("Apply() error = %v, want the context's", err)
+			}
+			got, err := f.Get(context.Background(), "demo") // waits for what is left of Apply
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got == nil || got.Revision != tc.revision || got.Status != "failed" {
+				t.Fatalf("Get() after the Apply cut short = %+v; want revision %d failed, not %s", got, tc.revision, tc.was)
+			}
+			if !strings.Contains(got.Description, "context canceled") {
+				t.Errorf("description %q does not say what happened", got.Description)
+			}
+		})
+	}
+}
+
+// A release being taken over is installed over, whatever its status: an
+// uninstall would delete what the take-over took (istioctl's istiod, the
+// gateway's Service), and purge the history.
+func TestApplyTakingOverNeverUninstalls(t *testing.T) {
+	tests := map[string][]release.Status{
+		"a take-over that failed":                          {release.StatusFailed},
+		"a take-over left pending-install":                 {release.StatusPendingInstall},
+		"a take-over left pending-upgrade after a failure": {release.StatusFailed, release.StatusPendingUpgrade},
+		"a take-over left uninstalling":                    {release.StatusUninstalling},
+	}
+	for scenario, statuses := range tests {
+		t.Run(scenario, func(t *testing.T) {
+			f := newFixture(t)
+			f.TakeOwnership = true
+			for i, s := range statuses {
+				f.store(t, &release.Release{Name: "demo", Version: i + 1, Chart: demoChart("1.0.0"), Info: &release.Info{Status: s}})
+			}
+			r, err := f.Apply(context.Background(), "demo", demoChart("1.0.0"), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			last := len(statuses)
+			if r.Action != ActionInstallOver || r.Status != "deployed" || r.Revision != last+1 {
+				t.Errorf("Apply() = %+v, want revision %d via %s", r, last+1, ActionInstallOver)
+			}
+			h := f.stored(t, "demo")
+			if len(h) != last+1 {
+				t.Fatalf("%d revisions stored, want %d: the history was purged", len(h), last+1)
+			}
+			if was := h[last-1]; was.Info.Status != release.StatusFailed {
+				t.Errorf("revision %d is %s, want failed", was.Version, was.Info.Status)
+			} else if statuses[last-1] != release.StatusFailed && !strings.Contains(was.Info.Description, "Interrupted while "+statuses[last-1].String()) {
+				t.Errorf("revision %d: description %q", was.Version, was.Info.Description)
+			}
+			if !strings.Contains(f.logs.String(), "never uninstalling") {
+				t.Errorf("debug log does not say why:\n%s", f.logs)
+			}
+		})
+	}
 }

@@ -12,8 +12,6 @@
 package helm
 
 import (
-	"github.com/ristio/pulumi-ristio/pkg/naming"
-
 	"context"
 	"fmt"
 	"sync"
@@ -22,6 +20,9 @@ import (
 	"helm.sh/helm/v3/pkg/chartutil"
 	"helm.sh/helm/v3/pkg/release"
 	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/ristio/pulumi-ristio/pkg/ctxbind"
+	"github.com/ristio/pulumi-ristio/pkg/naming"
 )
 
 // DefaultMaxHistory is how many revisions of a release are kept.
@@ -45,6 +46,12 @@ const (
 	// uninstalling) and no revision was ever deployed; the release was
 	// uninstalled and installed anew.
 	ActionReplacePending = "uninstall-pending-then-install"
+	// ActionInstallOver: a take-over (Client.TakeOwnership) that would
+	// otherwise be uninstalled and installed anew (ActionReplaceFailed,
+	// ActionReplacePending); the last revision was marked failed if it was
+	// not, and the chart installed over the release. A release being taken
+	// over is never uninstalled: that would delete what it took over.
+	ActionInstallOver = "install-over"
 )
 
 // Release is what ristio keeps of a Helm release.
@@ -69,14 +76,21 @@ type Release struct {
 }
 
 // Client runs Helm workflows for releases in one namespace. Its methods may be
-// called from several goroutines; they run one at a time.
+// called from several goroutines; their workflows run one at a time. A method
+// returns its context's error as soon as the context ends, but its workflow
+// keeps the client until its Helm steps have returned (the cluster's requests
+// end with the context, so they return soon): the next workflow never
+// overlaps what is left of one cut short. A workflow goes on with the fields
+// below as they were when its method was called.
 type Client struct {
 	cfg       *action.Configuration
 	namespace string
 	log       func(format string, args ...any)
-	// refresh drops cached discovery before a workflow and binds the
-	// cluster's requests to its context; nil for injected configurations.
-	refresh func(ctx context.Context)
+	// bind makes ctx the context of the cluster's requests from now on;
+	// forget drops cached discovery. Both are nil for injected
+	// configurations.
+	bind   func(ctx context.Context)
+	forget func()
 	// MaxHistory bounds the revisions kept per release (DefaultMaxHistory).
 	MaxHistory int
 	// Owner, when set, is recorded on each revision written (label
@@ -85,9 +99,37 @@ type Client struct {
 	// TakeOwnership lets an install take over objects that exist without
 	// Helm's marks (Helm's --take-ownership): what `istioctl install` made
 	// becomes the release's. Objects of another Helm release are taken too.
+	// A release being taken over is never uninstalled, whatever its status.
 	TakeOwnership bool
 
-	mu sync.Mutex
+	turn ctxbind.Turn
+	// trace, when set, hears each workflow wait for its turn, begin and end:
+	// a seam for tests.
+	trace func(workflow string, e workEvent)
+}
+
+// workEvent is what Client.trace hears of a workflow.
+type workEvent int
+
+const (
+	workWaiting workEvent = iota // it waits for its turn
+	workBegan                    // it has the turn; its steps begin
+	workEnded                    // its last step has returned; it gives the turn back
+)
+
+func (e workEvent) String() string {
+	return [...]string{"waiting", "began", "ended"}[e]
+}
+
+// settings are the fields a workflow reads, copied when its method is called.
+type settings struct {
+	maxHistory    int
+	owner         string
+	takeOwnership bool
+}
+
+func (c *Client) settings() settings {
+	return settings{maxHistory: c.MaxHistory, owner: c.Owner, takeOwnership: c.TakeOwnership}
 }
 
 // New returns a Client for releases in namespace of the cluster cc points at.
@@ -107,8 +149,8 @@ func New(cc clientcmd.ClientConfig, namespace string, debugf func(format string,
 	if err := cfg.Init(getter, namespace, "secret", c.log); err != nil {
 		return nil, fmt.Errorf("helm: namespace %s: %w", namespace, err)
 	}
-	c.refresh = func(ctx context.Context) {
-		getter.setContext(ctx)
+	c.bind = getter.setContext
+	c.forget = func() {
 		getter.invalidate()
 		cfg.Capabilities = nil
 	}
@@ -142,13 +184,39 @@ func serialized(log func(string, ...any)) func(string, ...any) {
 // Namespace is the release namespace.
 func (c *Client) Namespace() string { return c.namespace }
 
-// begin starts a workflow bound to ctx; call the returned function at its end.
-func (c *Client) begin(ctx context.Context) func() {
-	c.mu.Lock()
-	if c.refresh != nil {
-		c.refresh(ctx)
+// inTurn runs workflow verb of release name when the client's turn comes,
+// bound to ctx, with discovery refreshed, and returns its result, or ctx's
+// error as soon as ctx ends (see ctxbind.CallInTurn). Its error is wrapped
+// here, once: it names the release, its namespace and the verb.
+func inTurn[T any](ctx context.Context, c *Client, name, verb string, workflow func() (T, error)) (T, error) {
+	what := verb + " " + name
+	c.observe(what, workWaiting)
+	v, err := ctxbind.CallInTurn(ctx, &c.turn, func() (T, error) {
+		c.observe(what, workBegan)
+		defer c.observe(what, workEnded)
+		if c.forget != nil {
+			c.forget()
+		}
+		c.bindRequests(ctx)
+		return workflow()
+	})
+	if err != nil {
+		return v, c.errorf(name, verb, withContextError(ctx, err))
 	}
-	return c.mu.Unlock
+	return v, nil
+}
+
+func (c *Client) observe(workflow string, e workEvent) {
+	if c.trace != nil {
+		c.trace(workflow, e)
+	}
+}
+
+// bindRequests makes ctx the context of the cluster's requests from now on.
+func (c *Client) bindRequests(ctx context.Context) {
+	if c.bind != nil {
+		c.bind(ctx)
+	}
 }
 
 func orDiscard(f func(string, ...any)) func(string, ...any) {
@@ -159,10 +227,10 @@ func orDiscard(f func(string, ...any)) func(string, ...any) {
 }
 
 // releaseLabels are stored on every release revision ristio writes.
-func (c *Client) releaseLabels() map[string]string {
+func (s settings) releaseLabels() map[string]string {
 	labels := naming.ManagedLabels()
-	if c.Owner != "" {
-		labels[naming.OwnerLabel] = naming.OwnerLabelValue(c.Owner)
+	if s.owner != "" {
+		labels[naming.OwnerLabel] = naming.OwnerLabelValue(s.owner)
 	}
 	return labels
 }

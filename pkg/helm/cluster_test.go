@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -18,6 +20,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 
 	"helm.sh/helm/v3/pkg/chart"
+	"helm.sh/helm/v3/pkg/kube"
 	"helm.sh/helm/v3/pkg/release"
 
 	"github.com/ristio/pulumi-ristio/internal/localcluster"
@@ -288,9 +291,6 @@ func TestAgainstALocalCluster(t *testing.T) {
 	})
 
 	t.Run("an Apply cut short by its context does not block the next", func(t *testing.T) {
-		if raceDetector {
-			t.Skip("Helm's RunWithContext races on the release it abandons (see TestApplyEndsWithItsContextAndTheNextApplyRecovers)")
-		}
 		vals := helmvalues.EastWestGateway(helmvalues.GatewayOptions{Network: "network1", Overrides: map[string]any{"name": "interrupted-gateway"}})
 		ch := load(t, charts.Gateway, "1.0.0").Chart
 		for _, d := range []time.Duration{20 * time.Millisecond, 150 * time.Millisecond, 250 * time.Millisecond, 350 * time.Millisecond} {
@@ -315,6 +315,59 @@ func TestAgainstALocalCluster(t *testing.T) {
 			t.Error(err)
 		}
 		if err := c.Uninstall(ctx, "interrupted-gateway"); err != nil {
+			t.Fatal(err)
+		}
+	})
+
+	t.Run("what is left of an Apply cut short ends before the next Apply begins", func(t *testing.T) {
+		const name = "cut-short"
+		var log workLog
+		var waits atomic.Int32
+		nextWaiting := make(chan struct{})
+		c.trace = func(w string, e workEvent) {
+			log.note(w + " " + e.String())
+			if e == workWaiting && waits.Add(1) == 2 {
+				close(nextWaiting)
+			}
+		}
+		defer func() { c.trace = nil }()
+		short, cancel := context.WithCancel(ctx)
+		defer cancel()
+		// Helm's Create outlives the Apply's caller until the next Apply
+		// waits; then it goes on, under the ended context.
+		var once sync.Once
+		kc := c.cfg.KubeClient
+		defer func() { c.cfg.KubeClient = kc }()
+		c.cfg.KubeClient = stallingCluster{Client: kc.(*kube.Client), before: func() {
+			once.Do(func() {
+				cancel()
+				<-nextWaiting
+			})
+		}}
+
+		if _, err := c.Apply(short, name, demoChart("1.0.0"), nil); !errors.Is(err, context.Canceled) {
+			t.Fatalf("Apply() error = %v, want the context's", err)
+		}
+		log.note("the caller of the first apply returned")
+		r, err := c.Apply(ctx, name, demoChart("1.0.0"), nil)
+		if err != nil {
+			t.Fatalf("Apply() after one cut short: %v", err)
+		}
+
+		want := strings.Join([]string{
+			"apply cut-short waiting", "apply cut-short began", "the caller of the first apply returned",
+			"apply cut-short waiting", "apply cut-short ended", "apply cut-short began", "apply cut-short ended",
+		}, "\n")
+		if log.String() != want {
+			t.Errorf("events:\n%s\nwant:\n%s", &log, want)
+		}
+		// Helm's own write of the failure ran on the ended context; the
+		// client's ran on one of its own, so the release was failed, not
+		// pending, when the next Apply read it.
+		if r.Action != ActionReplaceFailed || r.Status != "deployed" || r.Revision != 1 {
+			t.Errorf("Apply() = %+v, want revision 1 via %s", r, ActionReplaceFailed)
+		}
+		if err := c.Uninstall(ctx, name); err != nil {
 			t.Fatal(err)
 		}
 	})
@@ -350,6 +403,18 @@ func TestAgainstALocalCluster(t *testing.T) {
 }
 
 type chartT struct{ Chart *chart.Chart }
+
+// stallingCluster is the cluster's kube client, with before run ahead of
+// every Create.
+type stallingCluster struct {
+	*kube.Client
+	before func()
+}
+
+func (s stallingCluster) Create(resources kube.ResourceList) (*kube.Result, error) {
+	s.before()
+	return s.Client.Create(resources)
+}
 
 func logKept(t *testing.T, crd *unstructured.Unstructured) {
 	var keys []string

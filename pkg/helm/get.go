@@ -18,22 +18,20 @@ func (c *Client) Get(ctx context.Context, name string) (*Release, error) {
 	if err := validName(name); err != nil {
 		return nil, err
 	}
-	defer c.begin(ctx)()
-	if err := ctx.Err(); err != nil {
-		return nil, c.errorf(name, "get", err)
-	}
-	history, err := c.history(name)
-	if err != nil {
-		return nil, c.errorf(name, "get", withContextError(ctx, err))
-	}
-	if len(history) == 0 {
-		return nil, nil
-	}
-	last := history[len(history)-1]
-	if last.Info.Status == release.StatusUninstalled {
-		return nil, nil
-	}
-	return fromHelm(last, ""), nil
+	return inTurn(ctx, c, name, "get", func() (*Release, error) {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		history, err := c.history(name)
+		if err != nil || len(history) == 0 {
+			return nil, err
+		}
+		last := history[len(history)-1]
+		if last.Info.Status == release.StatusUninstalled {
+			return nil, nil
+		}
+		return fromHelm(last, ""), nil
+	})
 }
 
 // history returns the stored revisions of name, oldest first; none is not an

@@ -42,30 +42,32 @@ func (c *Client) Reconfigure(ctx context.Context, name string, edit func(values 
 	if err := validName(name); err != nil {
 		return nil, err
 	}
-	defer c.begin(ctx)()
-	history, err := c.history(name)
-	if err != nil {
-		return nil, c.errorf(name, "read history", withContextError(ctx, err))
-	}
-	if len(history) == 0 {
-		return nil, nil
-	}
-	last := history[len(history)-1]
-	if last.Chart == nil {
-		return nil, c.errorf(name, "reconfigure", fmt.Errorf("revision %d has no chart", last.Version))
-	}
-	values := helmvalues.Merge(nil, last.Config)
-	edit(values)
-	labels := c.releaseLabels()
-	if owner, ok := last.Labels[naming.OwnerLabel]; ok {
-		labels[naming.OwnerLabel] = owner
-	} else {
-		delete(labels, naming.OwnerLabel)
-	}
-	rel, err := c.upgrade(ctx, name, last.Chart, values, labels)
-	out := fromHelm(rel, ActionUpgrade)
-	if err != nil {
-		return out, c.errorf(name, ActionUpgrade, withContextError(ctx, err))
-	}
-	return out, nil
+	s := c.settings()
+	return inTurn(ctx, c, name, "reconfigure", func() (*Release, error) {
+		history, err := c.history(name)
+		if err != nil {
+			return nil, fmt.Errorf("read history: %w", err)
+		}
+		if len(history) == 0 {
+			return nil, nil
+		}
+		last := history[len(history)-1]
+		if last.Chart == nil {
+			return nil, fmt.Errorf("revision %d has no chart", last.Version)
+		}
+		values := helmvalues.Merge(nil, last.Config)
+		edit(values)
+		labels := s.releaseLabels()
+		if owner, ok := last.Labels[naming.OwnerLabel]; ok {
+			labels[naming.OwnerLabel] = owner
+		} else {
+			delete(labels, naming.OwnerLabel)
+		}
+		rel, err := c.upgrade(ctx, s, name, last.Chart, values, labels)
+		out := fromHelm(rel, ActionUpgrade)
+		if err != nil {
+			return out, fmt.Errorf("%s: %w", ActionUpgrade, err)
+		}
+		return out, nil
+	})
 }

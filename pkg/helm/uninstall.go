@@ -13,8 +13,6 @@ import (
 	"helm.sh/helm/v3/pkg/kube"
 	"helm.sh/helm/v3/pkg/storage/driver"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-
-	"github.com/ristio/pulumi-ristio/pkg/ctxbind"
 )
 
 // Uninstall deletes release name and its history. Objects the chart marks
@@ -25,11 +23,8 @@ func (c *Client) Uninstall(ctx context.Context, name string) error {
 	if err := validName(name); err != nil {
 		return err
 	}
-	defer c.begin(ctx)()
-	if err := c.uninstall(ctx, name, false); err != nil {
-		return c.errorf(name, "uninstall", withContextError(ctx, err))
-	}
-	return nil
+	_, err := inTurn(ctx, c, name, "uninstall", func() (struct{}, error) { return struct{}{}, c.uninstall(ctx, name, false) })
+	return err
 }
 
 // uninstall deletes name and purges its history; with wait it also waits,
@@ -51,18 +46,16 @@ func (c *Client) uninstall(ctx context.Context, name string, wait bool) error {
 	un.KeepHistory = false
 	un.Wait = wait
 	un.Timeout = timeout(ctx)
-	return ctxbind.Do(ctx, func() error {
-		res, err := un.Run(name)
-		switch {
-		case errors.Is(err, driver.ErrReleaseNotFound):
-			return nil // gone since history was read: what was asked for
-		case err != nil && res == nil:
-			// Only a failed deletion of the release's objects (or a check
-			// before any deletion) ends without a response.
-			return deletion.explain(err)
-		}
-		return err
-	})
+	res, err := un.Run(name)
+	switch {
+	case errors.Is(err, driver.ErrReleaseNotFound):
+		return nil // gone since history was read: what was asked for
+	case err != nil && res == nil:
+		// Only a failed deletion of the release's objects (or a check
+		// before any deletion) ends without a response.
+		return deletion.explain(err)
+	}
+	return err
 }
 
 // recordingDeletion returns a copy of the configuration whose kube client

@@ -1,5 +1,0 @@
-//go:build race
-
-package helm
-
-const raceDetector = true
