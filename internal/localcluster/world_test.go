@@ -131,7 +131,8 @@ func TestWorld(t *testing.T) {
 		}
 	})
 
-	t.Run("a Deployment becomes available with the kubelet emulator", func(t *testing.T) { deploymentBecomesAvailable(t, c3) })
+	kubelet := t.Context() // the kubelet runs on: the namespace's bound pods wait for it to go
+	t.Run("a Deployment becomes available with the kubelet emulator", func(t *testing.T) { deploymentBecomesAvailable(t, kubelet, c3) })
 
 	t.Run("MakeDeploymentAvailable without the kubelet emulator", func(t *testing.T) {
 		createDeployment(t, c1, "default", "once", 1)
@@ -206,10 +207,11 @@ func legacyTokenFilled(t *testing.T, c *Cluster) {
 	}
 }
 
-// deploymentBecomesAvailable runs the kubelet emulator on c and checks that
-// a Deployment of two pods in a new namespace apps becomes available.
-func deploymentBecomesAvailable(t *testing.T, c *Cluster) {
-	c.RunKubelet(t.Context())
+// deploymentBecomesAvailable runs the kubelet emulator on c until kubelet
+// ends and checks that a Deployment of two pods in a new namespace apps
+// becomes available, its pods bound to the node as a scheduler would.
+func deploymentBecomesAvailable(t *testing.T, kubelet context.Context, c *Cluster) {
+	c.RunKubelet(kubelet)
 	createNamespace(t, c, "apps")
 	createDeployment(t, c, "apps", "web", 2)
 	eventually(t, 2*time.Minute, "deployment apps/web available", func(ctx context.Context) (bool, error) {
@@ -221,8 +223,8 @@ func deploymentBecomesAvailable(t *testing.T, c *Cluster) {
 		t.Fatal(err)
 	}
 	for _, p := range pods.Items {
-		if !podReady(&p) || p.Status.PodIP == "" {
-			t.Fatalf("pod %s: phase %s, IP %q", p.Name, p.Status.Phase, p.Status.PodIP)
+		if !podReady(&p) || p.Status.PodIP == "" || p.Spec.NodeName != c.NodeName() {
+			t.Fatalf("pod %s: phase %s, IP %q, node %q", p.Name, p.Status.Phase, p.Status.PodIP, p.Spec.NodeName)
 		}
 	}
 }
@@ -250,7 +252,8 @@ func TestLeanWorld(t *testing.T) {
 	}
 	t.Logf("lean cluster: RSS %d MiB (etcd + kube-apiserver + kube-controller-manager)", rss>>20)
 	t.Run("the controller-manager fills a legacy token secret", func(t *testing.T) { legacyTokenFilled(t, c) })
-	t.Run("a Deployment becomes available with the kubelet emulator", func(t *testing.T) { deploymentBecomesAvailable(t, c) })
+	kubelet := t.Context() // the kubelet runs on: the namespace's bound pods wait for it to go
+	t.Run("a Deployment becomes available with the kubelet emulator", func(t *testing.T) { deploymentBecomesAvailable(t, kubelet, c) })
 	t.Run("a namespace with pods is deleted", func(t *testing.T) { namespaceDeleted(t, c, "apps") })
 }
 
