@@ -144,14 +144,13 @@ func (r *RemoteSecret) Update(ctx context.Context, req infer.UpdateRequest[Remot
 		return infer.UpdateResponse[RemoteSecretState]{Output: state}, nil
 	}
 	state, err := r.write(ctx, req.ID, req.Inputs)
-	if err != nil {
-		if state.AppliedChecksum == "" {
-			return infer.UpdateResponse[RemoteSecretState]{}, err
-		}
-		return infer.UpdateResponse[RemoteSecretState]{Output: state}, partial(err)
+	if state.AppliedChecksum == "" { // nothing written
+		return infer.UpdateResponse[RemoteSecretState]{}, err
 	}
+	// The new token is written (even if a restart after it failed): the old
+	// one goes.
 	r.revokeReplaced(ctx, req.State, state.RemoteSecretStatus, req.Inputs.ReaderTokenMode)
-	return infer.UpdateResponse[RemoteSecretState]{Output: state}, nil
+	return infer.UpdateResponse[RemoteSecretState]{Output: state}, partial(err)
 }
 
 // apply writes the secret, and says whether it rewrote one that held other
