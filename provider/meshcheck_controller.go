@@ -243,23 +243,20 @@ func (d Deps) judgeCluster(ctx context.Context, in MeshCheckArgs, views []meshch
 	if err != nil {
 		return fail("cannot reach %s: %v", in.Cluster.Name, err)
 	}
-	cacerts, err := client.GetSecret(ctx, naming.IstioNamespace, naming.CACertsSecret)
-	switch {
-	case err != nil:
-		return fail("cannot read %s's %s/%s: %v", in.Cluster.Name, naming.IstioNamespace, naming.CACertsSecret, err)
-	case cacerts == nil:
-		return fail("%s has no %s/%s: istiod signs with a self-signed root no peer trusts", in.Cluster.Name, naming.IstioNamespace, naming.CACertsSecret)
+	// cacerts is never read (it holds the CA key): the intermediate and
+	// roots come from ristio's state when the check has them, else from what
+	// istiod serves and distributes.
+	exp.DistributedRootsPEM = d.distributedRoots(ctx, client)
+	exp.OwnRootCertPEM = exp.DistributedRootsPEM
+	if in.RootCertPEM != nil {
+		exp.OwnRootCertPEM = []byte(*in.RootCertPEM)
 	}
-	exp.IntermediatePEM, exp.OwnRootCertPEM = cacerts.Data[pki.CACertFile], cacerts.Data[pki.RootCertFile]
+	if exp.OwnRootCertPEM == nil {
+		return fail("%s has no %s/%s yet: istiod has not distributed its roots", in.Cluster.Name, naming.IstioNamespace, meshcheck.DistributedRootsConfigMap)
+	}
 	if in.CACertPEM != nil {
 		exp.IntermediatePEM = []byte(*in.CACertPEM)
 	}
-	if in.RootCertPEM != nil {
-		if !pki.SameCertificates(exp.OwnRootCertPEM, []byte(*in.RootCertPEM)) {
-			return fail("%s's %s/%s root-cert.pem does not hold the roots ristio wrote (was it edited? `pulumi up` rewrites it)", in.Cluster.Name, naming.IstioNamespace, naming.CACertsSecret)
-		}
-	}
-	exp.DistributedRootsPEM = d.distributedRoots(ctx, client)
 	if istiods, err = d.Istiods.Ask(ctx, in.Cluster.key(), client, deref(in.Revision)); err != nil {
 		return fail("cannot list istiod pods in %s: %v", in.Cluster.Name, err)
 	}
@@ -301,14 +298,9 @@ func (d Deps) peerView(ctx context.Context, peer MeshCheckPeer) meshcheck.Peer {
 		v.Problem = fmt.Sprintf("cannot reach %s to read the roots it trusts: %v", v.Name, err)
 		return v
 	}
-	secret, err := client.GetSecret(ctx, naming.IstioNamespace, naming.CACertsSecret)
-	switch {
-	case err != nil:
-		v.Problem = fmt.Sprintf("cannot read %s's %s/%s: %v", v.Name, naming.IstioNamespace, naming.CACertsSecret, err)
-	case secret == nil:
-		v.Problem = fmt.Sprintf("%s has no %s/%s", v.Name, naming.IstioNamespace, naming.CACertsSecret)
-	default:
-		v.RootCertPEM = secret.Data[pki.RootCertFile]
+	// The roots the peer's istiod hands its workloads: what they trust.
+	if v.RootCertPEM = d.distributedRoots(ctx, client); v.RootCertPEM == nil {
+		v.Problem = fmt.Sprintf("%s has no %s/%s yet: its istiod has not distributed the roots it trusts", v.Name, naming.IstioNamespace, meshcheck.DistributedRootsConfigMap)
 	}
 	if v.GatewayAddress == "" {
 		addr, err := client.ServiceAddress(ctx, naming.IstioNamespace, naming.EastWestService)

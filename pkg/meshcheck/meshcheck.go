@@ -82,7 +82,9 @@ func (s Service) String() string { return s.Name + "." + s.Namespace }
 type Expect struct {
 	Cluster string
 	Peers   []Peer
-	// IntermediatePEM is the cluster's cacerts ca-cert.pem.
+	// IntermediatePEM is the cluster's intermediate (cacerts ca-cert.pem,
+	// as ristio wrote it); nil judges the chain through the intermediates
+	// istiod presents.
 	IntermediatePEM []byte
 	// OwnRootCertPEM is the cluster's own cacerts root-cert.pem.
 	OwnRootCertPEM []byte
@@ -401,9 +403,16 @@ func servingReasons(exp Expect, d Istiod) []servingReason {
 	if len(d.ServingChain) == 0 {
 		return []servingReason{{reason: fmt.Sprintf("gave no certificate on %d", XDSTLSPort)}}
 	}
-	intermediates, err := pool(exp.IntermediatePEM)
-	if err != nil {
-		return []servingReason{{reason: "cannot be judged: cacerts ca-cert.pem: " + err.Error()}}
+	intermediates := x509.NewCertPool()
+	if len(exp.IntermediatePEM) == 0 {
+		for _, c := range d.ServingChain[1:] {
+			intermediates.AddCert(c)
+		}
+	} else {
+		var err error
+		if intermediates, err = pool(exp.IntermediatePEM); err != nil {
+			return []servingReason{{reason: "cannot be judged: the cluster's intermediate: " + err.Error()}}
+		}
 	}
 	leaf := d.ServingChain[0]
 	verify := func(rootsPEM []byte) error {

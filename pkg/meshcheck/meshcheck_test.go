@@ -7,6 +7,7 @@ import (
 	"crypto/rand"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"math/big"
@@ -246,4 +247,33 @@ func TestDiscoveryJudgedOnlyWhenSynced(t *testing.T) {
 	if got := Evaluate(exp, []Istiod{d}).Peers["cluster2"]; strings.Contains(got, "endpoints") {
 		t.Errorf("status %q: want the sync only", got)
 	}
+}
+
+// TestEvaluateWithoutTheIntermediate: with no intermediate given (checkMesh
+// never reads cacerts), the served chain is judged through the intermediate
+// istiod presents with it.
+func TestEvaluateWithoutTheIntermediate(t *testing.T) {
+	exp, d := fixture(t)
+	inter, err := x509.ParseCertificate(pemBlock(t, exp.IntermediatePEM))
+	if err != nil {
+		t.Fatal(err)
+	}
+	exp.IntermediatePEM = nil
+	d.ServingChain = append(d.ServingChain, inter)
+	if rep := Evaluate(exp, []Istiod{d}); !rep.Healthy() {
+		t.Fatalf("a chain presented with its intermediate: %v", rep.Peers)
+	}
+	d.ServingChain = d.ServingChain[:1]
+	if rep := Evaluate(exp, []Istiod{d}); rep.Healthy() || !strings.Contains(rep.Peers["cluster2"], "does not chain") {
+		t.Fatalf("a leaf presented alone: %v", rep.Peers)
+	}
+}
+
+func pemBlock(t *testing.T, data []byte) []byte {
+	t.Helper()
+	b, _ := pem.Decode(data)
+	if b == nil {
+		t.Fatal("no PEM block")
+	}
+	return b.Bytes
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -13,8 +15,15 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/optrefresh"
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/optup"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+	authenticationv1 "k8s.io/api/authentication/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/tools/clientcmd"
+	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
+	"sigs.k8s.io/yaml"
 
 	"github.com/ristio/pulumi-ristio/internal/localcluster"
 	"github.com/ristio/pulumi-ristio/internal/pulumitest"
@@ -82,6 +91,14 @@ func TestVerifyNamesTheBrokenPair(t *testing.T) {
 		right := checkMeshCall(t, w.Kubeconfig, nil)
 		if healthy, _ := right["healthy"].(bool); !healthy {
 			t.Errorf("checkMesh of the working mesh: %v", right)
+		}
+	})
+
+	t.Run("checkMesh needs no more than docs/mesh-checker-rbac.yaml, and no secret", func(t *testing.T) {
+		kubeconfig := checkerKubeconfig(t, w)
+		got := checkMeshCall(t, kubeconfig, nil)
+		if healthy, _ := got["healthy"].(bool); !healthy {
+			t.Errorf("checkMesh as the least-privileged checker: %v", got)
 		}
 	})
 
@@ -246,4 +263,59 @@ func checkMeshCall(t *testing.T, kubeconfig string, gateways map[string]string) 
 		out[k] = v.Value
 	}
 	return out
+}
+
+// checkerKubeconfig applies docs/mesh-checker-rbac.yaml in every cluster of
+// w, for a service account ristio-check/mesh-checker made here, and returns
+// a kubeconfig with the world's contexts that authenticates as that account
+// and nothing else.
+func checkerKubeconfig(t *testing.T, w *localcluster.World) string {
+	t.Helper()
+	ctx := context.Background()
+	raw, err := os.ReadFile(filepath.Join(pulumitest.RepoRoot(), "docs", "mesh-checker-rbac.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := clientcmd.LoadFromFile(w.Kubeconfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range w.Clusters {
+		if _, err := c.Client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "ristio-check"}}, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.Client.CoreV1().ServiceAccounts("ristio-check").Create(ctx, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "mesh-checker"}}, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		for _, doc := range strings.Split(string(raw), "\n---\n") {
+			var obj unstructured.Unstructured
+			if err := yaml.Unmarshal([]byte(doc), &obj.Object); err != nil {
+				t.Fatalf("docs/mesh-checker-rbac.yaml: %v", err)
+			}
+			if ns := obj.GetNamespace(); ns != "" {
+				if _, err := c.Client.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{}); err != nil {
+					continue // no sample here
+				}
+			}
+			gvr := schema.GroupVersionResource{Group: "rbac.authorization.k8s.io", Version: "v1", Resource: strings.ToLower(obj.GetKind()) + "s"}
+			var ri dynamic.ResourceInterface = dynamicClient(t, c).Resource(gvr)
+			if ns := obj.GetNamespace(); ns != "" {
+				ri = dynamicClient(t, c).Resource(gvr).Namespace(ns)
+			}
+			if _, err := ri.Create(ctx, &obj, metav1.CreateOptions{}); err != nil {
+				t.Fatalf("%s: %s %s: %v", c.Name, obj.GetKind(), obj.GetName(), err)
+			}
+		}
+		tr, err := c.Client.CoreV1().ServiceAccounts("ristio-check").CreateToken(ctx, "mesh-checker", &authenticationv1.TokenRequest{}, metav1.CreateOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		user := cfg.Contexts[c.Name].AuthInfo
+		cfg.AuthInfos[user] = &clientcmdapi.AuthInfo{Token: tr.Status.Token}
+	}
+	path := filepath.Join(t.TempDir(), "checker-kubeconfig")
+	if err := clientcmd.WriteToFile(*cfg, path); err != nil {
+		t.Fatal(err)
+	}
+	return path
 }
