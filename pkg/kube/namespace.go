@@ -103,7 +103,7 @@ func namespaceState(ns *corev1.Namespace) string {
 // never keep a namespace ristio made.
 var (
 	// written in every namespace, by the API server and by istiod
-	systemConfigMaps = []string{"kube-root-ca.crt", "istio-ca-root-cert"}
+	systemConfigMaps = []string{"kube-root-ca.crt", "istio-ca-root-cert", "istio-ca-crl"}
 	// istiod's own CA when no cacerts is plugged in
 	systemSecrets = []string{"istio-ca-secret"}
 )
