@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/property"
-	authenticationv1 "k8s.io/api/authentication/v1"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -15,6 +14,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/ristio/pulumi-ristio/internal/localcluster"
+	"github.com/ristio/pulumi-ristio/internal/meshassert"
 )
 
 // TestRemoteSecretLifecycle lets cluster2 watch cluster1 through a remote
@@ -121,7 +121,7 @@ func TestRemoteSecretLifecycle(t *testing.T) {
 	})
 
 	step(t, "the renewal revoked the old token: its binding secret is gone", func(t *testing.T) {
-		wantRevoked(t, source, firstToken)
+		meshassert.TokenRevoked(t, source, firstToken)
 		if b := r.str("tokenBinding"); b == "" || getSecret(t, source, istioNS, b) == nil {
 			t.Errorf("the new token's binding secret %q is not in %s", b, source.Name)
 		}
@@ -178,7 +178,7 @@ func TestRemoteSecretLifecycle(t *testing.T) {
 		if getSecret(t, source, istioNS, binding) != nil {
 			t.Errorf("the token's binding secret %s survived delete in %s", binding, source.Name)
 		}
-		wantRevoked(t, source, token)
+		meshassert.TokenRevoked(t, source, token)
 	})
 
 	tokenSecret := "istio-reader-token-" + target.Name
@@ -265,26 +265,6 @@ func TestRemoteSecretLifecycle(t *testing.T) {
 		}
 		rs.delete(t)
 	})
-}
-
-// wantRevoked waits until token no longer authenticates to c (TokenReview);
-// the API server caches a token's verdict for 10 s.
-func wantRevoked(t *testing.T, c *localcluster.Cluster, token string) {
-	t.Helper()
-	start := time.Now()
-	for {
-		r, err := c.Client.AuthenticationV1().TokenReviews().Create(context.Background(), &authenticationv1.TokenReview{Spec: authenticationv1.TokenReviewSpec{Token: token}}, metav1.CreateOptions{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !r.Status.Authenticated {
-			return
-		}
-		if time.Since(start) > 30*time.Second {
-			t.Fatalf("a revoked token still authenticates to %s after 30 s", c.Name)
-		}
-		time.Sleep(500 * time.Millisecond)
-	}
 }
 
 // createReaderAccount makes by hand what istio-base would: istio-system, the

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	authenticationv1 "k8s.io/api/authentication/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -87,6 +88,25 @@ func NothingLeft(t testing.TB, c *localcluster.Cluster) {
 	for _, b := range bindings.Items {
 		if strings.HasPrefix(b.Name, "istio") {
 			t.Errorf("%s: cluster role binding %s survived destroy", c.Name, b.Name)
+		}
+	}
+}
+
+// TokenRevoked waits until token no longer authenticates to c, as a
+// TokenReview says; the API server caches a token's verdict for 10 s, so it
+// waits up to 30 s.
+func TokenRevoked(t testing.TB, c *localcluster.Cluster, token string) {
+	t.Helper()
+	for start := time.Now(); ; time.Sleep(500 * time.Millisecond) {
+		r, err := c.Client.AuthenticationV1().TokenReviews().Create(context.Background(), &authenticationv1.TokenReview{Spec: authenticationv1.TokenReviewSpec{Token: token}}, metav1.CreateOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !r.Status.Authenticated {
+			return
+		}
+		if time.Since(start) > 30*time.Second {
+			t.Fatalf("%s: a revoked token still authenticates after 30 s", c.Name)
 		}
 	}
 }

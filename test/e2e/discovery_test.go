@@ -10,11 +10,11 @@ import (
 
 	"github.com/pulumi/pulumi/sdk/v3/go/auto"
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/optpreview"
-	authenticationv1 "k8s.io/api/authentication/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/ristio/pulumi-ristio/internal/localcluster"
+	"github.com/ristio/pulumi-ristio/internal/meshassert"
 	"github.com/ristio/pulumi-ristio/internal/pulumitest"
 	"github.com/ristio/pulumi-ristio/internal/testcharts"
 )
@@ -90,7 +90,7 @@ func TestDiscoveryAfterSecretRewrite(t *testing.T) {
 	if remoteToken(t, w.Cluster("cluster1"), "cluster2") == oldToken {
 		t.Error("cluster1's secret for cluster2 still carries the old token")
 	}
-	waitRevoked(t, w.Cluster("cluster2"), oldToken)
+	meshassert.TokenRevoked(t, w.Cluster("cluster2"), oldToken)
 	if holdsEndpoints(t, w.Cluster("cluster1"), "helloworld.sample", "cluster2") {
 		t.Error("cluster1's istiod still holds cluster2's endpoints: the pinned istiod no longer shows istio/istio#61043, so this test proves nothing")
 	}
@@ -145,24 +145,6 @@ func remoteToken(t *testing.T, into *localcluster.Cluster, peer string) string {
 		t.Fatalf("%s: remote kubeconfig for %s: %v", into.Name, peer, err)
 	}
 	return cfg.AuthInfos[peer].Token
-}
-
-// waitRevoked waits until token no longer authenticates to c, as TokenReview
-// says; the API server caches a token's verdict for 10 s.
-func waitRevoked(t *testing.T, c *localcluster.Cluster, token string) {
-	t.Helper()
-	for start := time.Now(); ; time.Sleep(500 * time.Millisecond) {
-		r, err := c.Client.AuthenticationV1().TokenReviews().Create(context.Background(), &authenticationv1.TokenReview{Spec: authenticationv1.TokenReviewSpec{Token: token}}, metav1.CreateOptions{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !r.Status.Authenticated {
-			return
-		}
-		if time.Since(start) > 30*time.Second {
-			t.Fatalf("a replaced reader token still authenticates to %s after 30 s", c.Name)
-		}
-	}
 }
 
 // previewText runs a preview and returns what it printed.
