@@ -64,27 +64,29 @@ func TestForeignObjects(t *testing.T) {
 			Resources:   corev1.VolumeResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceStorage: resource.MustParse("1Gi")}},
 		},
 	}, metav1.CreateOptions{}))
-	pod := func(name string, owner *metav1.OwnerReference) {
-		p := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: name}, Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "c", Image: "example.com/c:1"}}}}
+	pod := func(name string, labels map[string]string, owner *metav1.OwnerReference) {
+		p := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: labels}, Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "c", Image: "example.com/c:1"}}}}
 		if owner != nil {
 			p.OwnerReferences = []metav1.OwnerReference{*owner}
 		}
 		must(c.Client.CoreV1().Pods(ns).Create(ctx, p, metav1.CreateOptions{}))
 	}
-	pod("bare", nil)
+	pod("bare", nil, nil)
 	// A pod of a ReplicaSet is judged through it; one of an operator's
 	// resource on its own.
 	rs, err := c.Client.AppsV1().ReplicaSets(ns).Create(ctx, &appsv1.ReplicaSet{
 		ObjectMeta: metav1.ObjectMeta{Name: "istiod-abc", Labels: ristio},
 		Spec: appsv1.ReplicaSetSpec{
-			Replicas: ptr.To(int32(0)),
+			Replicas: ptr.To(int32(1)),
 			Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": "x"}},
 			Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"app": "x"}}, Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "c", Image: "example.com/c:1"}}}},
 		},
 	}, metav1.CreateOptions{})
 	must(rs, err)
-	pod("of-replicaset", &metav1.OwnerReference{APIVersion: "apps/v1", Kind: "ReplicaSet", Name: rs.Name, UID: rs.UID, Controller: ptr.To(true)})
-	pod("of-operator", &metav1.OwnerReference{APIVersion: "example.com/v1", Kind: "Database", Name: "db", UID: "d6c1e5a0-0000-4000-8000-000000000001", Controller: ptr.To(true)})
+	// Labelled as the ReplicaSet selects, so that its controller keeps the
+	// pod it owns (whatever pods it makes or removes, each is its own).
+	pod("of-replicaset", map[string]string{"app": "x"}, &metav1.OwnerReference{APIVersion: "apps/v1", Kind: "ReplicaSet", Name: rs.Name, UID: rs.UID, Controller: ptr.To(true)})
+	pod("of-operator", nil, &metav1.OwnerReference{APIVersion: "example.com/v1", Kind: "Database", Name: "db", UID: "d6c1e5a0-0000-4000-8000-000000000001", Controller: ptr.To(true)})
 	must(c.Client.CoreV1().Secrets(ns).Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "user-token"}}, metav1.CreateOptions{}))
 
 	got, err := client.ForeignObjects(timeout(t, 30*time.Second), ns)
