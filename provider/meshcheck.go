@@ -36,8 +36,8 @@ func (c *MeshCheckArgs) Annotate(a infer.Annotator) {
 	a.Describe(&c.Revisions, "Revisions each of which must have a running istiod that passes (\"default\" is the one installed without a revision): a canary that is not up yet fails the check instead of going unasked.")
 	a.Describe(&c.TimeoutSeconds, "How long `up` waits for every peer to be synced.")
 	a.SetDefault(&c.TimeoutSeconds, defaultTimeoutSeconds)
-	a.Describe(&c.CACertPEM, "The intermediate istiod must sign with: the certificate it serves on 15012 must be issued by this one, which proves istiod loaded the current cacerts. Default: the cluster's cacerts ca-cert.pem.")
-	a.Describe(&c.RootCertPEM, "The roots istiod must have loaded (root-cert.pem): istiod must distribute exactly these in istio-system/istio-ca-root-cert. Default: the cluster's cacerts root-cert.pem.")
+	a.Describe(&c.CACertPEM, "The intermediate istiod must sign with: the certificate it serves on 15012 must be issued by this one, which proves istiod loaded the current cacerts. Default: the intermediate istiod presents with it (the check never reads cacerts, whose key signs every workload).")
+	a.Describe(&c.RootCertPEM, "The roots istiod must have loaded (root-cert.pem): istiod must distribute exactly these in istio-system/istio-ca-root-cert. Default: the roots istiod distributes there.")
 }
 
 // MeshCheckPeer is one peer as the checked cluster must see it.

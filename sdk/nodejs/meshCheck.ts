@@ -47,7 +47,7 @@ export class MeshCheck extends pulumi.CustomResource {
     }
 
     /**
-     * The intermediate istiod must sign with: the certificate it serves on 15012 must be issued by this one, which proves istiod loaded the current cacerts. Default: the cluster's cacerts ca-cert.pem.
+     * The intermediate istiod must sign with: the certificate it serves on 15012 must be issued by this one, which proves istiod loaded the current cacerts. Default: the intermediate istiod presents with it (the check never reads cacerts, whose key signs every workload).
      */
     declare public readonly caCertPem: pulumi.Output<string | undefined>;
     /**
@@ -87,7 +87,7 @@ export class MeshCheck extends pulumi.CustomResource {
      */
     declare public readonly revisions: pulumi.Output<string[] | undefined>;
     /**
-     * The roots istiod must have loaded (root-cert.pem): istiod must distribute exactly these in istio-system/istio-ca-root-cert. Default: the cluster's cacerts root-cert.pem.
+     * The roots istiod must have loaded (root-cert.pem): istiod must distribute exactly these in istio-system/istio-ca-root-cert. Default: the roots istiod distributes there.
      */
     declare public readonly rootCertPem: pulumi.Output<string | undefined>;
     /**
@@ -154,7 +154,7 @@ export class MeshCheck extends pulumi.CustomResource {
  */
 export interface MeshCheckArgs {
     /**
-     * The intermediate istiod must sign with: the certificate it serves on 15012 must be issued by this one, which proves istiod loaded the current cacerts. Default: the cluster's cacerts ca-cert.pem.
+     * The intermediate istiod must sign with: the certificate it serves on 15012 must be issued by this one, which proves istiod loaded the current cacerts. Default: the intermediate istiod presents with it (the check never reads cacerts, whose key signs every workload).
      */
     caCertPem?: pulumi.Input<string | undefined>;
     /**
@@ -182,7 +182,7 @@ export interface MeshCheckArgs {
      */
     revisions?: pulumi.Input<pulumi.Input<string>[] | undefined>;
     /**
-     * The roots istiod must have loaded (root-cert.pem): istiod must distribute exactly these in istio-system/istio-ca-root-cert. Default: the cluster's cacerts root-cert.pem.
+     * The roots istiod must have loaded (root-cert.pem): istiod must distribute exactly these in istio-system/istio-ca-root-cert. Default: the roots istiod distributes there.
      */
     rootCertPem?: pulumi.Input<string | undefined>;
     /**

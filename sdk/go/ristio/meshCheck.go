@@ -16,7 +16,7 @@ import (
 type MeshCheck struct {
 	pulumi.CustomResourceState
 
-	// The intermediate istiod must sign with: the certificate it serves on 15012 must be issued by this one, which proves istiod loaded the current cacerts. Default: the cluster's cacerts ca-cert.pem.
+	// The intermediate istiod must sign with: the certificate it serves on 15012 must be issued by this one, which proves istiod loaded the current cacerts. Default: the intermediate istiod presents with it (the check never reads cacerts, whose key signs every workload).
 	CaCertPem pulumi.StringPtrOutput `pulumi:"caCertPem"`
 	// The cluster whose istiods are asked.
 	Cluster ClusterConnectionOutput `pulumi:"cluster"`
@@ -36,7 +36,7 @@ type MeshCheck struct {
 	Revision pulumi.StringPtrOutput `pulumi:"revision"`
 	// Revisions each of which must have a running istiod that passes ("default" is the one installed without a revision): a canary that is not up yet fails the check instead of going unasked.
 	Revisions pulumi.StringArrayOutput `pulumi:"revisions"`
-	// The roots istiod must have loaded (root-cert.pem): istiod must distribute exactly these in istio-system/istio-ca-root-cert. Default: the cluster's cacerts root-cert.pem.
+	// The roots istiod must have loaded (root-cert.pem): istiod must distribute exactly these in istio-system/istio-ca-root-cert. Default: the roots istiod distributes there.
 	RootCertPem pulumi.StringPtrOutput `pulumi:"rootCertPem"`
 	// Each peer: "synced", or why this cluster's istiod cannot reach it. In a mesh of one cluster, problems of its own istiod appear under its own name.
 	Status pulumi.StringMapOutput `pulumi:"status"`
@@ -99,7 +99,7 @@ func MeshCheckExists(ctx *pulumi.Context,
 }
 
 type meshCheckArgs struct {
-	// The intermediate istiod must sign with: the certificate it serves on 15012 must be issued by this one, which proves istiod loaded the current cacerts. Default: the cluster's cacerts ca-cert.pem.
+	// The intermediate istiod must sign with: the certificate it serves on 15012 must be issued by this one, which proves istiod loaded the current cacerts. Default: the intermediate istiod presents with it (the check never reads cacerts, whose key signs every workload).
 	CaCertPem *string `pulumi:"caCertPem"`
 	// The cluster whose istiods are asked.
 	Cluster ClusterConnection `pulumi:"cluster"`
@@ -113,7 +113,7 @@ type meshCheckArgs struct {
 	Revision *string `pulumi:"revision"`
 	// Revisions each of which must have a running istiod that passes ("default" is the one installed without a revision): a canary that is not up yet fails the check instead of going unasked.
 	Revisions []string `pulumi:"revisions"`
-	// The roots istiod must have loaded (root-cert.pem): istiod must distribute exactly these in istio-system/istio-ca-root-cert. Default: the cluster's cacerts root-cert.pem.
+	// The roots istiod must have loaded (root-cert.pem): istiod must distribute exactly these in istio-system/istio-ca-root-cert. Default: the roots istiod distributes there.
 	RootCertPem *string `pulumi:"rootCertPem"`
 	// How long `up` waits for every peer to be synced.
 	TimeoutSeconds *int `pulumi:"timeoutSeconds"`
@@ -121,7 +121,7 @@ type meshCheckArgs struct {
 
 // The set of arguments for constructing a MeshCheck resource.
 type MeshCheckArgs struct {
-	// The intermediate istiod must sign with: the certificate it serves on 15012 must be issued by this one, which proves istiod loaded the current cacerts. Default: the cluster's cacerts ca-cert.pem.
+	// The intermediate istiod must sign with: the certificate it serves on 15012 must be issued by this one, which proves istiod loaded the current cacerts. Default: the intermediate istiod presents with it (the check never reads cacerts, whose key signs every workload).
 	CaCertPem pulumi.StringPtrInput
 	// The cluster whose istiods are asked.
 	Cluster ClusterConnectionInput
@@ -135,7 +135,7 @@ type MeshCheckArgs struct {
 	Revision pulumi.StringPtrInput
 	// Revisions each of which must have a running istiod that passes ("default" is the one installed without a revision): a canary that is not up yet fails the check instead of going unasked.
 	Revisions pulumi.StringArrayInput
-	// The roots istiod must have loaded (root-cert.pem): istiod must distribute exactly these in istio-system/istio-ca-root-cert. Default: the cluster's cacerts root-cert.pem.
+	// The roots istiod must have loaded (root-cert.pem): istiod must distribute exactly these in istio-system/istio-ca-root-cert. Default: the roots istiod distributes there.
 	RootCertPem pulumi.StringPtrInput
 	// How long `up` waits for every peer to be synced.
 	TimeoutSeconds pulumi.IntPtrInput
@@ -228,7 +228,7 @@ func (o MeshCheckOutput) ToMeshCheckOutputWithContext(ctx context.Context) MeshC
 	return o
 }
 
-// The intermediate istiod must sign with: the certificate it serves on 15012 must be issued by this one, which proves istiod loaded the current cacerts. Default: the cluster's cacerts ca-cert.pem.
+// The intermediate istiod must sign with: the certificate it serves on 15012 must be issued by this one, which proves istiod loaded the current cacerts. Default: the intermediate istiod presents with it (the check never reads cacerts, whose key signs every workload).
 func (o MeshCheckOutput) CaCertPem() pulumi.StringPtrOutput {
 	return o.ApplyT(func(v *MeshCheck) pulumi.StringPtrOutput { return v.CaCertPem }).(pulumi.StringPtrOutput)
 }
@@ -278,7 +278,7 @@ func (o MeshCheckOutput) Revisions() pulumi.StringArrayOutput {
 	return o.ApplyT(func(v *MeshCheck) pulumi.StringArrayOutput { return v.Revisions }).(pulumi.StringArrayOutput)
 }
 
-// The roots istiod must have loaded (root-cert.pem): istiod must distribute exactly these in istio-system/istio-ca-root-cert. Default: the cluster's cacerts root-cert.pem.
+// The roots istiod must have loaded (root-cert.pem): istiod must distribute exactly these in istio-system/istio-ca-root-cert. Default: the roots istiod distributes there.
 func (o MeshCheckOutput) RootCertPem() pulumi.StringPtrOutput {
 	return o.ApplyT(func(v *MeshCheck) pulumi.StringPtrOutput { return v.RootCertPem }).(pulumi.StringPtrOutput)
 }

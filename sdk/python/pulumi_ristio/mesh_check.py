@@ -35,12 +35,12 @@ class MeshCheckArgs:
 
         :param pulumi.Input['ClusterConnectionArgs'] cluster: The cluster whose istiods are asked.
         :param pulumi.Input[Sequence[pulumi.Input['MeshCheckPeerArgs']]] peers: The clusters checked with this one, both ways: this cluster's istiods must see each of them, and each one's istiods must see this cluster.
-        :param pulumi.Input[_builtins.str] ca_cert_pem: The intermediate istiod must sign with: the certificate it serves on 15012 must be issued by this one, which proves istiod loaded the current cacerts. Default: the cluster's cacerts ca-cert.pem.
+        :param pulumi.Input[_builtins.str] ca_cert_pem: The intermediate istiod must sign with: the certificate it serves on 15012 must be issued by this one, which proves istiod loaded the current cacerts. Default: the intermediate istiod presents with it (the check never reads cacerts, whose key signs every workload).
         :param pulumi.Input[_builtins.str] gateway_address: Where the cluster's east-west gateway is reached; every peer's istiods must know it on port 15443. Default: its istio-eastwestgateway load-balancer address.
         :param pulumi.Input[_builtins.str] network: The cluster's network, as every peer's istiods must know it. Default: network-<name>.
         :param pulumi.Input[_builtins.str] revision: Ask only the istiods of this revision. Default: every revision.
         :param pulumi.Input[Sequence[pulumi.Input[_builtins.str]]] revisions: Revisions each of which must have a running istiod that passes ("default" is the one installed without a revision): a canary that is not up yet fails the check instead of going unasked.
-        :param pulumi.Input[_builtins.str] root_cert_pem: The roots istiod must have loaded (root-cert.pem): istiod must distribute exactly these in istio-system/istio-ca-root-cert. Default: the cluster's cacerts root-cert.pem.
+        :param pulumi.Input[_builtins.str] root_cert_pem: The roots istiod must have loaded (root-cert.pem): istiod must distribute exactly these in istio-system/istio-ca-root-cert. Default: the roots istiod distributes there.
         :param pulumi.Input[_builtins.int] timeout_seconds: How long `up` waits for every peer to be synced.
         """
         pulumi.set(__self__, "cluster", cluster)
@@ -90,7 +90,7 @@ class MeshCheckArgs:
     @pulumi.getter(name="caCertPem")
     def ca_cert_pem(self) -> pulumi.Input[Optional[_builtins.str]]:
         """
-        The intermediate istiod must sign with: the certificate it serves on 15012 must be issued by this one, which proves istiod loaded the current cacerts. Default: the cluster's cacerts ca-cert.pem.
+        The intermediate istiod must sign with: the certificate it serves on 15012 must be issued by this one, which proves istiod loaded the current cacerts. Default: the intermediate istiod presents with it (the check never reads cacerts, whose key signs every workload).
         """
         return pulumi.get(self, "ca_cert_pem")
 
@@ -150,7 +150,7 @@ class MeshCheckArgs:
     @pulumi.getter(name="rootCertPem")
     def root_cert_pem(self) -> pulumi.Input[Optional[_builtins.str]]:
         """
-        The roots istiod must have loaded (root-cert.pem): istiod must distribute exactly these in istio-system/istio-ca-root-cert. Default: the cluster's cacerts root-cert.pem.
+        The roots istiod must have loaded (root-cert.pem): istiod must distribute exactly these in istio-system/istio-ca-root-cert. Default: the roots istiod distributes there.
         """
         return pulumi.get(self, "root_cert_pem")
 
@@ -192,14 +192,14 @@ class MeshCheck(pulumi.CustomResource):
 
         :param str resource_name: The name of the resource.
         :param pulumi.ResourceOptions opts: Options for the resource.
-        :param pulumi.Input[_builtins.str] ca_cert_pem: The intermediate istiod must sign with: the certificate it serves on 15012 must be issued by this one, which proves istiod loaded the current cacerts. Default: the cluster's cacerts ca-cert.pem.
+        :param pulumi.Input[_builtins.str] ca_cert_pem: The intermediate istiod must sign with: the certificate it serves on 15012 must be issued by this one, which proves istiod loaded the current cacerts. Default: the intermediate istiod presents with it (the check never reads cacerts, whose key signs every workload).
         :param pulumi.Input[Union['ClusterConnectionArgs', 'ClusterConnectionArgsDict', 'outputs.ClusterConnection']] cluster: The cluster whose istiods are asked.
         :param pulumi.Input[_builtins.str] gateway_address: Where the cluster's east-west gateway is reached; every peer's istiods must know it on port 15443. Default: its istio-eastwestgateway load-balancer address.
         :param pulumi.Input[_builtins.str] network: The cluster's network, as every peer's istiods must know it. Default: network-<name>.
         :param pulumi.Input[Sequence[pulumi.Input[Union['MeshCheckPeerArgs', 'MeshCheckPeerArgsDict', 'outputs.MeshCheckPeer']]]] peers: The clusters checked with this one, both ways: this cluster's istiods must see each of them, and each one's istiods must see this cluster.
         :param pulumi.Input[_builtins.str] revision: Ask only the istiods of this revision. Default: every revision.
         :param pulumi.Input[Sequence[pulumi.Input[_builtins.str]]] revisions: Revisions each of which must have a running istiod that passes ("default" is the one installed without a revision): a canary that is not up yet fails the check instead of going unasked.
-        :param pulumi.Input[_builtins.str] root_cert_pem: The roots istiod must have loaded (root-cert.pem): istiod must distribute exactly these in istio-system/istio-ca-root-cert. Default: the cluster's cacerts root-cert.pem.
+        :param pulumi.Input[_builtins.str] root_cert_pem: The roots istiod must have loaded (root-cert.pem): istiod must distribute exactly these in istio-system/istio-ca-root-cert. Default: the roots istiod distributes there.
         :param pulumi.Input[_builtins.int] timeout_seconds: How long `up` waits for every peer to be synced.
         """
         ...
@@ -310,7 +310,7 @@ class MeshCheck(pulumi.CustomResource):
     @pulumi.getter(name="caCertPem")
     def ca_cert_pem(self) -> pulumi.Output[Optional[_builtins.str]]:
         """
-        The intermediate istiod must sign with: the certificate it serves on 15012 must be issued by this one, which proves istiod loaded the current cacerts. Default: the cluster's cacerts ca-cert.pem.
+        The intermediate istiod must sign with: the certificate it serves on 15012 must be issued by this one, which proves istiod loaded the current cacerts. Default: the intermediate istiod presents with it (the check never reads cacerts, whose key signs every workload).
         """
         return pulumi.get(self, "ca_cert_pem")
 
@@ -390,7 +390,7 @@ class MeshCheck(pulumi.CustomResource):
     @pulumi.getter(name="rootCertPem")
     def root_cert_pem(self) -> pulumi.Output[Optional[_builtins.str]]:
         """
-        The roots istiod must have loaded (root-cert.pem): istiod must distribute exactly these in istio-system/istio-ca-root-cert. Default: the cluster's cacerts root-cert.pem.
+        The roots istiod must have loaded (root-cert.pem): istiod must distribute exactly these in istio-system/istio-ca-root-cert. Default: the roots istiod distributes there.
         """
         return pulumi.get(self, "root_cert_pem")
 
