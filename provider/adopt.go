@@ -106,10 +106,16 @@ func (r *IstioControlPlane) adopting(ctx context.Context, client *kube.Client, h
 // turned off behind its default tag, so that the release creates it anew and
 // on: Helm's take-ownership merges into what it finds and would keep
 // istioctl's never-match selector. The tag goes on injecting meanwhile.
+// An injector istioctl made that still injects is left as it is: the
+// release merges into it and nothing stops injecting.
 func reactivateInjector(ctx context.Context, client *kube.Client) error {
 	ref := objectRef{gvk: mutatingWebhookGVK, name: naming.DefaultInjectorWebhook}
 	made, err := istioctlMade(ctx, client, ref)
 	if err != nil || !made {
+		return err
+	}
+	off, err := client.WebhooksDeactivated(ctx, ref.name)
+	if err != nil || !off {
 		return err
 	}
 	return client.Delete(ctx, ref.gvk, "", ref.name)
