@@ -10,9 +10,9 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
 
 	"github.com/ristio/pulumi-ristio/pkg/naming"
@@ -108,6 +108,35 @@ var (
 	systemSecrets = []string{"istio-ca-secret"}
 )
 
+// foreignKinds are what ForeignObjects lists.
+var foreignKinds = []schema.GroupVersionKind{
+	{Group: "apps", Version: "v1", Kind: "Deployment"},
+	{Group: "apps", Version: "v1", Kind: "StatefulSet"},
+	{Group: "apps", Version: "v1", Kind: "DaemonSet"},
+	{Group: "apps", Version: "v1", Kind: "ReplicaSet"},
+	{Group: "batch", Version: "v1", Kind: "Job"},
+	{Group: "batch", Version: "v1", Kind: "CronJob"},
+	{Version: "v1", Kind: "Pod"},
+	{Version: "v1", Kind: "Service"},
+	{Version: "v1", Kind: "PersistentVolumeClaim"},
+	{Version: "v1", Kind: "ConfigMap"},
+	{Version: "v1", Kind: "Secret"},
+}
+
+// writtenBySystem says whether Kubernetes or istiod wrote o, of kind, for
+// itself (a root certificate, a leader lock), or it is a Helm release
+// record, which is judged as a release.
+func writtenBySystem(kind string, o *unstructured.Unstructured) bool {
+	switch kind {
+	case "ConfigMap":
+		_, lock := o.GetAnnotations()[leaderLockAnnotation]
+		return lock || slices.Contains(systemConfigMaps, o.GetName())
+	case "Secret":
+		return o.GetLabels()["owner"] == "helm" || slices.Contains(systemSecrets, o.GetName())
+	}
+	return false
+}
+
 // judgedControllers are the kinds ForeignObjects judges itself: what they
 // own is judged through them. A pod of another controller (an operator's
 // custom resource) is judged on its own.
@@ -145,84 +174,19 @@ func (c *Client) ForeignObjects(ctx context.Context, ns string) ([]string, error
 		}
 		out = append(out, kind+" "+o.GetName())
 	}
-	opts := metav1.ListOptions{}
-	lists := []struct {
-		kind string
-		list func() ([]metav1.Object, error)
-	}{
-		{"Deployment", func() ([]metav1.Object, error) {
-			l, err := c.kube.AppsV1().Deployments(ns).List(ctx, opts)
-			return objects(l, err)
-		}},
-		{"StatefulSet", func() ([]metav1.Object, error) {
-			l, err := c.kube.AppsV1().StatefulSets(ns).List(ctx, opts)
-			return objects(l, err)
-		}},
-		{"DaemonSet", func() ([]metav1.Object, error) {
-			l, err := c.kube.AppsV1().DaemonSets(ns).List(ctx, opts)
-			return objects(l, err)
-		}},
-		{"ReplicaSet", func() ([]metav1.Object, error) {
-			l, err := c.kube.AppsV1().ReplicaSets(ns).List(ctx, opts)
-			return objects(l, err)
-		}},
-		{"Job", func() ([]metav1.Object, error) {
-			l, err := c.kube.BatchV1().Jobs(ns).List(ctx, opts)
-			return objects(l, err)
-		}},
-		{"CronJob", func() ([]metav1.Object, error) {
-			l, err := c.kube.BatchV1().CronJobs(ns).List(ctx, opts)
-			return objects(l, err)
-		}},
-		{"Pod", func() ([]metav1.Object, error) {
-			l, err := c.kube.CoreV1().Pods(ns).List(ctx, opts)
-			return objects(l, err)
-		}},
-		{"Service", func() ([]metav1.Object, error) {
-			l, err := c.kube.CoreV1().Services(ns).List(ctx, opts)
-			return objects(l, err)
-		}},
-		{"PersistentVolumeClaim", func() ([]metav1.Object, error) {
-			l, err := c.kube.CoreV1().PersistentVolumeClaims(ns).List(ctx, opts)
-			return objects(l, err)
-		}},
-		{"ConfigMap", func() ([]metav1.Object, error) {
-			l, err := c.kube.CoreV1().ConfigMaps(ns).List(ctx, opts)
-			if err != nil {
-				return nil, err
-			}
-			var out []metav1.Object
-			for i := range l.Items {
-				cm := &l.Items[i]
-				if _, lock := cm.Annotations[leaderLockAnnotation]; !lock && !slices.Contains(systemConfigMaps, cm.Name) {
-					out = append(out, cm)
-				}
-			}
-			return out, nil
-		}},
-		{"Secret", func() ([]metav1.Object, error) {
-			l, err := c.kube.CoreV1().Secrets(ns).List(ctx, opts)
-			if err != nil {
-				return nil, err
-			}
-			var out []metav1.Object
-			for i := range l.Items {
-				s := &l.Items[i]
-				// Helm's release records are judged as releases.
-				if s.Labels["owner"] != "helm" && !slices.Contains(systemSecrets, s.Name) {
-					out = append(out, s)
-				}
-			}
-			return out, nil
-		}},
-	}
-	for _, l := range lists {
-		items, err := l.list()
+	for _, gvk := range foreignKinds {
+		ri, err := c.resource(ctx, gvk, ns, false)
 		if err != nil {
-			return nil, fmt.Errorf("list %ss in %s: %w", strings.ToLower(l.kind), ns, err)
+			return nil, fmt.Errorf("list %ss in %s: %w", strings.ToLower(gvk.Kind), ns, err)
 		}
-		for _, o := range items {
-			keep(l.kind, o)
+		list, err := ri.List(ctx, metav1.ListOptions{})
+		if err != nil {
+			return nil, fmt.Errorf("list %ss in %s: %w", strings.ToLower(gvk.Kind), ns, err)
+		}
+		for i := range list.Items {
+			if o := &list.Items[i]; !writtenBySystem(gvk.Kind, o) {
+				keep(gvk.Kind, o)
+			}
 		}
 	}
 	sort.Strings(out)
@@ -261,24 +225,4 @@ func (c *Client) releasesIn(ctx context.Context, ns string) (map[string]bool, []
 func version(record *corev1.Secret) int {
 	v, _ := strconv.Atoi(record.Labels["version"])
 	return v
-}
-
-// objects turns a typed list into its items' metadata.
-func objects[L any](list L, err error) ([]metav1.Object, error) {
-	if err != nil {
-		return nil, err
-	}
-	items, err := meta.ExtractList(any(list).(runtime.Object))
-	if err != nil {
-		return nil, err
-	}
-	out := make([]metav1.Object, 0, len(items))
-	for _, it := range items {
-		o, err := meta.Accessor(it)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, o)
-	}
-	return out, nil
 }
