@@ -6,7 +6,6 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"time"
 
 	p "github.com/pulumi/pulumi-go-provider"
 
@@ -66,18 +65,16 @@ type restartRound struct {
 
 // secretWrites is one writer's part in a round; see Deps.writingSecrets.
 type secretWrites struct {
-	d      Deps
-	target ClusterConnection
-	round  *restartRound
+	d        Deps
+	restarts *istiodRestarts
+	target   ClusterConnection
+	round    *restartRound
 }
 
 // writingSecrets joins the round of remote-secret writes into target. The
 // caller must call done once its writes end, whatever happened.
 func (d Deps) writingSecrets(target ClusterConnection) *secretWrites {
-	if d.Restarts == nil {
-		d.Restarts = &istiodRestarts{} // a round of one
-	}
-	r := d.Restarts
+	r := d.restarts()
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.rounds == nil {
@@ -89,7 +86,16 @@ func (d Deps) writingSecrets(target ClusterConnection) *secretWrites {
 		r.rounds[target.key()] = round
 	}
 	round.writers++
-	return &secretWrites{d: d, target: target, round: round}
+	return &secretWrites{d: d, restarts: r, target: target, round: round}
+}
+
+// restarts is the process's istiodRestarts, or, without one, a fresh one:
+// every writer then has a round of its own.
+func (d Deps) restarts() *istiodRestarts {
+	if d.Restarts == nil {
+		return &istiodRestarts{}
+	}
+	return d.Restarts
 }
 
 // done ends this writer's part, saying whether it rewrote an existing
@@ -104,7 +110,7 @@ func (w *secretWrites) done(ctx context.Context, rewrote bool, policy *string) e
 
 // end is done with the restart given.
 func (w *secretWrites) end(ctx context.Context, rewrote bool, restart func(context.Context) error) error {
-	r := w.d.Restarts
+	r := w.restarts
 	r.mu.Lock()
 	w.round.rewrote = w.round.rewrote || rewrote
 	w.round.writers--
@@ -127,10 +133,6 @@ func (w *secretWrites) end(ctx context.Context, rewrote bool, restart func(conte
 	}
 }
 
-// versionTimeout bounds the question of one istiod's release: one that does
-// not answer counts as affected.
-const versionTimeout = 20 * time.Second
-
 // affectedIstiods asks each running istiod in the cluster which release it
 // runs and returns what the affected ones have, described ("" for none), and
 // whether any istiod runs.
@@ -145,9 +147,7 @@ func (d Deps) affectedIstiods(ctx context.Context, client *kube.Client) (known s
 	}
 	var said []string
 	for i := range pods {
-		asked, cancel := context.WithTimeout(ctx, versionTimeout)
-		v := version(asked, client, &pods[i])
-		cancel()
+		v := version(ctx, client, &pods[i]) // "" (affected) when it does not answer
 		if d := istioissues.Describe(v, istioissues.Affected(v, istioissues.SecretRewrite)); d != "" && !slices.Contains(said, d) {
 			said = append(said, d)
 		}
@@ -193,10 +193,7 @@ func (d Deps) restartIstiods(ctx context.Context, target ClusterConnection, poli
 // previewRestart says, once per cluster and preview, what an `up` that
 // rewrites remote secrets in target will do to its istiods.
 func (d Deps) previewRestart(ctx context.Context, target ClusterConnection, policy *string) {
-	r := d.Restarts
-	if r == nil {
-		r = &istiodRestarts{}
-	}
+	r := d.restarts()
 	r.mu.Lock()
 	if r.previewed == nil {
 		r.previewed = map[string]bool{}

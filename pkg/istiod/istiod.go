@@ -68,22 +68,21 @@ func ask(parent context.Context, c *kube.Client, pod *corev1.Pod) meshcheck.Isti
 		d.Err, d.ClusterzErr, d.NetworkzErr, d.EndpointShardzErr, d.ServingErr = d.ClusterzErr, nil, nil, nil, nil
 	}
 	d.Says = saidAbout(parent, c, pod) // called after this pod's questions end
-	d.Version = sync.OnceValue(func() string {
-		var v string
-		bounded(parent, func(ctx context.Context) { v = Version(ctx, c, pod) })
-		return v
-	})
+	d.Version = sync.OnceValue(func() string { return Version(parent, c, pod) })
 	return d
 }
 
 // Version is what one istiod pod says of its build on /version
-// ("1.30.3-<git revision>-Clean"), or "" when it cannot be asked.
-func Version(ctx context.Context, c *kube.Client, pod *corev1.Pod) string {
-	body, err := c.PodGet(ctx, pod.Namespace, pod.Name, monitoringPort(pod), meshcheck.VersionPath)
-	if err != nil {
-		return ""
-	}
-	return strings.TrimSpace(string(body))
+// ("1.30.3-<git revision>-Clean"), or "" when it cannot be asked within
+// askTimeout.
+func Version(parent context.Context, c *kube.Client, pod *corev1.Pod) string {
+	var v string
+	bounded(parent, func(ctx context.Context) {
+		if body, err := c.PodGet(ctx, pod.Namespace, pod.Name, monitoringPort(pod), meshcheck.VersionPath); err == nil {
+			v = strings.TrimSpace(string(body))
+		}
+	})
+	return v
 }
 
 // bounded runs one question within askTimeout.
