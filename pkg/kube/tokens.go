@@ -22,33 +22,29 @@ const MinTokenTTL = 10 * time.Minute
 // server may also shorten a ttl to its --service-account-max-token-expiration,
 // so use the returned expiry, not ttl.
 func (c *Client) RequestToken(ctx context.Context, ns, sa string, ttl time.Duration) (string, time.Time, error) {
-	req := &authenticationv1.TokenRequest{}
+	var spec authenticationv1.TokenRequestSpec
 	if ttl != 0 {
-		if ttl < MinTokenTTL {
-			return "", time.Time{}, fmt.Errorf("request token for service account %s: ttl %s is shorter than the minimum %s",
-				ref(ns, sa), ttl, MinTokenTTL)
+		var err error
+		if spec, err = expiringIn(ns, sa, ttl); err != nil {
+			return "", time.Time{}, err
 		}
-		secs := int64(ttl / time.Second)
-		req.Spec.ExpirationSeconds = &secs
 	}
-	resp, err := c.kube.CoreV1().ServiceAccounts(ns).CreateToken(ctx, sa, req, metav1.CreateOptions{})
+	token, expires, err := c.createToken(ctx, ns, sa, spec)
 	if err != nil {
 		return "", time.Time{}, fmt.Errorf("request token for service account %s: %w", ref(ns, sa), err)
 	}
-	if resp.Status.Token == "" {
-		return "", time.Time{}, fmt.Errorf("request token for service account %s: the API server returned no token", ref(ns, sa))
-	}
-	return resp.Status.Token, resp.Status.ExpirationTimestamp.Time, nil
+	return token, expires, nil
 }
 
 // RequestBoundToken is RequestToken for a token bound to a Secret of its
 // own, binding, created here in ns (labelled with labels): the token works
 // only while that Secret exists, so deleting it (DeleteSecret) revokes the
 // token at once, long before it expires. If no token can be had, the Secret
-// is deleted again.
+// is deleted again. ttl must be given.
 func (c *Client) RequestBoundToken(ctx context.Context, ns, sa string, ttl time.Duration, binding string, labels, annotations map[string]string) (string, time.Time, error) {
-	if ttl < MinTokenTTL {
-		return "", time.Time{}, fmt.Errorf("request token for service account %s: ttl %s is shorter than the minimum %s", ref(ns, sa), ttl, MinTokenTTL)
+	spec, err := expiringIn(ns, sa, ttl)
+	if err != nil {
+		return "", time.Time{}, err
 	}
 	secrets := c.kube.CoreV1().Secrets(ns)
 	anchor, err := secrets.Create(ctx, &corev1.Secret{
@@ -58,15 +54,8 @@ func (c *Client) RequestBoundToken(ctx context.Context, ns, sa string, ttl time.
 	if err != nil {
 		return "", time.Time{}, fmt.Errorf("create secret %s to bind a token to: %w", ref(ns, binding), err)
 	}
-	secs := int64(ttl / time.Second)
-	req := &authenticationv1.TokenRequest{Spec: authenticationv1.TokenRequestSpec{
-		ExpirationSeconds: &secs,
-		BoundObjectRef:    &authenticationv1.BoundObjectReference{Kind: "Secret", APIVersion: "v1", Name: anchor.Name, UID: anchor.UID},
-	}}
-	resp, err := c.kube.CoreV1().ServiceAccounts(ns).CreateToken(ctx, sa, req, metav1.CreateOptions{})
-	if err == nil && resp.Status.Token == "" {
-		err = errors.New("the API server returned no token")
-	}
+	spec.BoundObjectRef = &authenticationv1.BoundObjectReference{Kind: "Secret", APIVersion: "v1", Name: anchor.Name, UID: anchor.UID}
+	token, expires, err := c.createToken(ctx, ns, sa, spec)
 	if err != nil {
 		// Nothing is left half-made; the create above succeeded, so this
 		// delete is the only write to undo.
@@ -74,6 +63,27 @@ func (c *Client) RequestBoundToken(ctx context.Context, ns, sa string, ttl time.
 		_ = secrets.Delete(undo, binding, metav1.DeleteOptions{})
 		cancel()
 		return "", time.Time{}, fmt.Errorf("request token for service account %s bound to secret %s: %w", ref(ns, sa), binding, err)
+	}
+	return token, expires, nil
+}
+
+// expiringIn is the spec of a token that lives ttl, at least MinTokenTTL.
+func expiringIn(ns, sa string, ttl time.Duration) (authenticationv1.TokenRequestSpec, error) {
+	if ttl < MinTokenTTL {
+		return authenticationv1.TokenRequestSpec{}, fmt.Errorf("request token for service account %s: ttl %s is shorter than the minimum %s", ref(ns, sa), ttl, MinTokenTTL)
+	}
+	secs := int64(ttl / time.Second)
+	return authenticationv1.TokenRequestSpec{ExpirationSeconds: &secs}, nil
+}
+
+// createToken sends one TokenRequest for the service account.
+func (c *Client) createToken(ctx context.Context, ns, sa string, spec authenticationv1.TokenRequestSpec) (string, time.Time, error) {
+	resp, err := c.kube.CoreV1().ServiceAccounts(ns).CreateToken(ctx, sa, &authenticationv1.TokenRequest{Spec: spec}, metav1.CreateOptions{})
+	if err != nil {
+		return "", time.Time{}, err
+	}
+	if resp.Status.Token == "" {
+		return "", time.Time{}, errors.New("the API server returned no token")
 	}
 	return resp.Status.Token, resp.Status.ExpirationTimestamp.Time, nil
 }
