@@ -34,8 +34,8 @@ func TestMeshIdentityLabelValue(t *testing.T) {
 		prefix string
 	}{
 		"readable start with slashes as dots": {"meshes/prod/mesh", "meshes.prod.mesh-"},
-		"a long identity is cut":               {long, "project.stack.nnn"},
-		"other characters become dots":         {"p/s/a b", "p.s.a.b-"},
+		"a long identity is cut":              {long, "project.stack.nnn"},
+		"other characters become dots":        {"p/s/a b", "p.s.a.b-"},
 	}
 	for scenario, tc := range tests {
 		t.Run(scenario, func(t *testing.T) {
