@@ -31,28 +31,30 @@ func (o objectRef) String() string {
 	return o.gvk.Kind + " " + o.ns + "/" + o.name
 }
 
-// takeover is what a resource with adopt set takes over in its cluster:
-// istioctl's workload, through a Helm release, and objects it rewrites in
-// place.
+// takeover is what a resource writes in its cluster that may already be
+// there: istioctl's workload, taken over through a Helm release when adopt
+// is set, objects it writes in place, and its Helm releases.
 type takeover struct {
 	release  string // the release taking over workload; "" for none
 	workload objectRef
 	objects  []objectRef
+	releases []string
 }
 
-// previewAdoption reports, during preview of a resource with adopt set, what
-// up will take over in cluster c: the workload when istioctl made it, and
-// each object that exists without ristio's marks.
-func (d Deps) previewAdoption(ctx context.Context, c ClusterConnection, adopt *bool, t takeover) error {
-	if !deref(adopt) {
-		return nil
-	}
+// previewClaims checks, during preview of a create, what up will find in
+// cluster c: each object or release of t that exists and is not w's is
+// refused, as up would refuse it, unless adopt is set; then preview says
+// what up will take over (the workload when istioctl made it, and each
+// object and release that is not w's). A cluster that cannot be read is
+// left to up.
+func (d Deps) previewClaims(ctx context.Context, c ClusterConnection, adopt *bool, w writer, t takeover) error {
+	logger := p.GetLogger(ctx)
 	client, err := d.kubeClient(c)
 	if err != nil {
-		return err
+		logger.Warningf("cluster %s: preview cannot check what exists there: %v", c.Name, err)
+		return nil
 	}
-	logger := p.GetLogger(ctx)
-	if t.release != "" {
+	if deref(adopt) && t.release != "" {
 		made, err := istioctlMade(ctx, client, t.workload)
 		if err != nil {
 			return fmt.Errorf("cluster %s: adopt: %w", c.Name, err)
@@ -62,12 +64,21 @@ func (d Deps) previewAdoption(ctx context.Context, c ClusterConnection, adopt *b
 		}
 	}
 	for _, ref := range t.objects {
-		taken, err := foreign(ctx, client, ref)
-		if err != nil {
-			return fmt.Errorf("cluster %s: adopt: %w", c.Name, err)
+		if err := claim(ctx, client, w, ref, deref(adopt)); err != nil {
+			return fmt.Errorf("cluster %s: %w", c.Name, err)
 		}
-		if taken {
-			logger.Infof("cluster %s: adopt %s", c.Name, ref)
+	}
+	if len(t.releases) == 0 {
+		return nil
+	}
+	hc, err := d.helmClient(ctx, c, w)
+	if err != nil {
+		return err
+	}
+	hc.TakeOwnership = deref(adopt)
+	for _, name := range t.releases {
+		if _, err := ownedRelease(ctx, hc, w, c.Name, name); err != nil {
+			return err
 		}
 	}
 	return nil

@@ -16,6 +16,7 @@ type CACertsArgs struct {
 	ExtraRootCertPEMs []string          `pulumi:"extraRootCertPems,optional"`
 	TimeoutSeconds    *int              `pulumi:"timeoutSeconds,optional" diff:"quiet"`
 	Adopt             *bool             `pulumi:"adopt,optional" diff:"quiet"`
+	MeshMark
 }
 
 // Annotate documents CACertsArgs.

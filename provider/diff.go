@@ -14,7 +14,9 @@ import (
 //
 //	diff:"replace"  the resource is replaced (another cluster, another root);
 //	diff:"quiet"    the new value is recorded without touching the cluster:
-//	                how a cluster is reached, how long to wait.
+//	                how a cluster is reached, how long to wait;
+//	diff:"mark"     the new value is written as a mark on what the resource
+//	                owns, in place, and nothing else changes (meshIdentity).
 //
 // Untagged inputs update in place. The tag of an object's field applies to
 // that property in every resource using the object (ClusterConnection.name).
@@ -22,6 +24,7 @@ const (
 	diffTag     = "diff"
 	diffReplace = "replace"
 	diffQuiet   = "quiet"
+	diffMark    = "mark"
 )
 
 // diffInputs compares two input structs field by field, by their pulumi
@@ -142,6 +145,23 @@ func quietOnly(diff map[string]p.PropertyDiff, inputs any) bool {
 	return true
 }
 
+// markOnly says whether a diff changes a mark (diff:"mark") and otherwise
+// only quiet inputs: the update writes the mark on what the resource owns
+// and nothing else.
+func markOnly(diff map[string]p.PropertyDiff, inputs any) bool {
+	marked := false
+	for path := range diff {
+		switch tagOf(reflect.ValueOf(inputs), path) {
+		case diffMark:
+			marked = true
+		case diffQuiet:
+		default:
+			return false
+		}
+	}
+	return marked
+}
+
 // tagOf is the diff tag of the input at a dotted path of struct v.
 func tagOf(v reflect.Value, path string) string {
 	name, rest, nested := strings.Cut(path, ".")
@@ -170,5 +190,9 @@ func checkInputs[A any](ctx context.Context, req infer.CheckRequest, more func(a
 			old = &prev
 		}
 	}
-	return infer.CheckResponse[A]{Inputs: args, Failures: more(args, old)}, nil
+	failures = more(args, old)
+	if m, ok := any(args).(meshMarked); ok {
+		failures = append(failures, checkMeshMark(m)...)
+	}
+	return infer.CheckResponse[A]{Inputs: args, Failures: failures}, nil
 }
