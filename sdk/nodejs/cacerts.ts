@@ -79,6 +79,10 @@ export class CACerts extends pulumi.CustomResource {
      */
     declare public readonly extraRootCertPems: pulumi.Output<string[] | undefined>;
     /**
+     * The mesh this resource writes for, <project>/<stack>/<name>; MultiClusterMesh sets it. Every object and Helm release the resource writes carries it (ristio.io/mesh), and one marked by another mesh is foreign: refused unless adopt is set, never deleted. Without it, what the resource writes is recognised by the resource's own ID. A change of this alone marks what the resource owns in place: no object is rewritten, no Helm release upgraded.
+     */
+    declare public readonly meshIdentity: pulumi.Output<string | undefined>;
+    /**
      * The mesh root (root-cert.pem).
      */
     declare public readonly rootCertPem: pulumi.Output<string>;
@@ -119,6 +123,7 @@ export class CACerts extends pulumi.CustomResource {
             resourceInputs["certChainPem"] = args?.certChainPem;
             resourceInputs["cluster"] = args?.cluster;
             resourceInputs["extraRootCertPems"] = args?.extraRootCertPems;
+            resourceInputs["meshIdentity"] = args?.meshIdentity;
             resourceInputs["rootCertPem"] = args?.rootCertPem;
             resourceInputs["timeoutSeconds"] = (args?.timeoutSeconds) ?? 600;
             resourceInputs["checksum"] = undefined /*out*/;
@@ -132,6 +137,7 @@ export class CACerts extends pulumi.CustomResource {
             resourceInputs["cluster"] = undefined /*out*/;
             resourceInputs["createdNamespace"] = undefined /*out*/;
             resourceInputs["extraRootCertPems"] = undefined /*out*/;
+            resourceInputs["meshIdentity"] = undefined /*out*/;
             resourceInputs["rootCertPem"] = undefined /*out*/;
             resourceInputs["timeoutSeconds"] = undefined /*out*/;
         }
@@ -170,6 +176,10 @@ export interface CACertsArgs {
      * More roots appended to root-cert.pem, to rotate the root without an outage.
      */
     extraRootCertPems?: pulumi.Input<pulumi.Input<string>[] | undefined>;
+    /**
+     * The mesh this resource writes for, <project>/<stack>/<name>; MultiClusterMesh sets it. Every object and Helm release the resource writes carries it (ristio.io/mesh), and one marked by another mesh is foreign: refused unless adopt is set, never deleted. Without it, what the resource writes is recognised by the resource's own ID. A change of this alone marks what the resource owns in place: no object is rewritten, no Helm release upgraded.
+     */
+    meshIdentity?: pulumi.Input<string | undefined>;
     /**
      * The mesh root (root-cert.pem).
      */

@@ -32,6 +32,8 @@ type CACerts struct {
 	CreatedNamespace pulumi.BoolOutput `pulumi:"createdNamespace"`
 	// More roots appended to root-cert.pem, to rotate the root without an outage.
 	ExtraRootCertPems pulumi.StringArrayOutput `pulumi:"extraRootCertPems"`
+	// The mesh this resource writes for, <project>/<stack>/<name>; MultiClusterMesh sets it. Every object and Helm release the resource writes carries it (ristio.io/mesh), and one marked by another mesh is foreign: refused unless adopt is set, never deleted. Without it, what the resource writes is recognised by the resource's own ID. A change of this alone marks what the resource owns in place: no object is rewritten, no Helm release upgraded.
+	MeshIdentity pulumi.StringPtrOutput `pulumi:"meshIdentity"`
 	// The mesh root (root-cert.pem).
 	RootCertPem pulumi.StringOutput `pulumi:"rootCertPem"`
 	// Upper bound of a write, and of the wait for istio-system to go when Delete removes it.
@@ -121,6 +123,8 @@ type cacertsArgs struct {
 	Cluster ClusterConnection `pulumi:"cluster"`
 	// More roots appended to root-cert.pem, to rotate the root without an outage.
 	ExtraRootCertPems []string `pulumi:"extraRootCertPems"`
+	// The mesh this resource writes for, <project>/<stack>/<name>; MultiClusterMesh sets it. Every object and Helm release the resource writes carries it (ristio.io/mesh), and one marked by another mesh is foreign: refused unless adopt is set, never deleted. Without it, what the resource writes is recognised by the resource's own ID. A change of this alone marks what the resource owns in place: no object is rewritten, no Helm release upgraded.
+	MeshIdentity *string `pulumi:"meshIdentity"`
 	// The mesh root (root-cert.pem).
 	RootCertPem string `pulumi:"rootCertPem"`
 	// Upper bound of a write, and of the wait for istio-system to go when Delete removes it.
@@ -141,6 +145,8 @@ type CACertsArgs struct {
 	Cluster ClusterConnectionInput
 	// More roots appended to root-cert.pem, to rotate the root without an outage.
 	ExtraRootCertPems pulumi.StringArrayInput
+	// The mesh this resource writes for, <project>/<stack>/<name>; MultiClusterMesh sets it. Every object and Helm release the resource writes carries it (ristio.io/mesh), and one marked by another mesh is foreign: refused unless adopt is set, never deleted. Without it, what the resource writes is recognised by the resource's own ID. A change of this alone marks what the resource owns in place: no object is rewritten, no Helm release upgraded.
+	MeshIdentity pulumi.StringPtrInput
 	// The mesh root (root-cert.pem).
 	RootCertPem pulumi.StringInput
 	// Upper bound of a write, and of the wait for istio-system to go when Delete removes it.
@@ -272,6 +278,11 @@ func (o CACertsOutput) CreatedNamespace() pulumi.BoolOutput {
 // More roots appended to root-cert.pem, to rotate the root without an outage.
 func (o CACertsOutput) ExtraRootCertPems() pulumi.StringArrayOutput {
 	return o.ApplyT(func(v *CACerts) pulumi.StringArrayOutput { return v.ExtraRootCertPems }).(pulumi.StringArrayOutput)
+}
+
+// The mesh this resource writes for, <project>/<stack>/<name>; MultiClusterMesh sets it. Every object and Helm release the resource writes carries it (ristio.io/mesh), and one marked by another mesh is foreign: refused unless adopt is set, never deleted. Without it, what the resource writes is recognised by the resource's own ID. A change of this alone marks what the resource owns in place: no object is rewritten, no Helm release upgraded.
+func (o CACertsOutput) MeshIdentity() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v *CACerts) pulumi.StringPtrOutput { return v.MeshIdentity }).(pulumi.StringPtrOutput)
 }
 
 // The mesh root (root-cert.pem).
