@@ -8,7 +8,7 @@ N ?= 2
 DIR ?= $(CURDIR)/.demo
 TEST_TIMEOUT ?= 60m
 
-.PHONY: tools build dist install lint test test-unit bench clusters demo-down clean
+.PHONY: tools build dist install release-check lint test test-unit bench clusters demo-down clean
 
 # Pinned etcd, kube-apiserver, kube-controller-manager and pulumi, built once
 # into ~/.cache/ristio/tools and linked into .tools/bin.
@@ -36,6 +36,13 @@ install:
 		-f dist/pulumi-resource-ristio-v$(VERSION)-$$(go env GOOS)-$$(go env GOARCH).tar.gz --reinstall
 	$(or $(wildcard .tools/bin/pulumi),pulumi) plugin install converter ristioctl $(VERSION) \
 		-f dist/pulumi-converter-ristioctl-v$(VERSION)-$$(go env GOOS)-$$(go env GOARCH).tar.gz --reinstall
+
+# Every artifact a tagged release publishes (.github/workflows/release.yml),
+# in dist/release, failing if one carries another version than
+# provider/VERSION: both plugins' archives, the npm tarball, the Python wheel
+# and sdist, the Java jar and the Go SDK module at its tag.
+release-check:
+	scripts/release-check.sh dist/release
 
 # -count=1: the e2e tests build the plugin in a subprocess, which Go's test
 # cache cannot see, so a cached pass could hide a provider change.
