@@ -45,14 +45,21 @@ type takeover struct {
 // cluster c: each object or release of t that exists and is not w's is
 // refused, as up would refuse it, unless adopt is set; then preview says
 // what up will take over (the workload when istioctl made it, and each
-// object and release that is not w's). A cluster that cannot be read is
-// left to up.
+// object and release that is not w's).
 func (d Deps) previewClaims(ctx context.Context, c ClusterConnection, adopt *bool, w writer, t takeover) error {
 	logger := p.GetLogger(ctx)
+	// Without adopt, a cluster preview cannot read is left to up, which
+	// claims each object again before writing it.
+	unread := func(err error) error {
+		if deref(adopt) {
+			return fmt.Errorf("cluster %s: adopt: %w", c.Name, err)
+		}
+		logger.Warningf("cluster %s: preview cannot check what exists there (up will): %v", c.Name, err)
+		return nil
+	}
 	client, err := d.kubeClient(c)
 	if err != nil {
-		logger.Warningf("cluster %s: preview cannot check what exists there: %v", c.Name, err)
-		return nil
+		return unread(err)
 	}
 	if deref(adopt) && t.release != "" {
 		made, err := istioctlMade(ctx, client, t.workload)
@@ -64,8 +71,14 @@ func (d Deps) previewClaims(ctx context.Context, c ClusterConnection, adopt *boo
 		}
 	}
 	for _, ref := range t.objects {
-		if err := claim(ctx, client, w, ref, deref(adopt)); err != nil {
-			return fmt.Errorf("cluster %s: %w", c.Name, err)
+		obj, err := client.Get(ctx, ref.gvk, ref.ns, ref.name)
+		if err != nil {
+			return unread(fmt.Errorf("reading %s: %w", ref, err))
+		}
+		if obj != nil {
+			if err := previewClaim(ctx, c.Name, ref.String(), w.ofObject(obj), objectMarks(obj), deref(adopt)); err != nil {
+				return err
+			}
 		}
 	}
 	if len(t.releases) == 0 {
@@ -73,15 +86,34 @@ func (d Deps) previewClaims(ctx context.Context, c ClusterConnection, adopt *boo
 	}
 	hc, err := d.helmClient(ctx, c, w)
 	if err != nil {
-		return err
+		return unread(err)
 	}
-	hc.TakeOwnership = deref(adopt)
 	for _, name := range t.releases {
-		if _, err := ownedRelease(ctx, hc, w, c.Name, name); err != nil {
-			return err
+		rel, err := hc.Get(ctx, name)
+		if err != nil {
+			return unread(fmt.Errorf("reading release %s: %w", name, err))
+		}
+		if rel != nil {
+			what := fmt.Sprintf("Helm release %s/%s", naming.IstioNamespace, name)
+			if err := previewClaim(ctx, c.Name, what, w.ofRelease(rel), releaseMarks(rel), deref(adopt)); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
+}
+
+// previewClaim refuses in preview what up would refuse, or says what up
+// will adopt.
+func previewClaim(ctx context.Context, cluster, what string, own ownership, m marks, adopt bool) error {
+	if own == ours || own == oursUnmarked {
+		return nil
+	}
+	if adopt {
+		p.GetLogger(ctx).Infof("cluster %s: adopt %s", cluster, what)
+		return nil
+	}
+	return fmt.Errorf("cluster %s: %w", cluster, refusal(ctx, what, own, m, false))
 }
 
 // istioctlMade reads an object and reports whether istioctl made it and no
