@@ -154,7 +154,7 @@ func (r *CACerts) Update(ctx context.Context, req infer.UpdateRequest[CACertsArg
 	if markOnly(changes, req.Inputs) {
 		ctx, cancel := withTimeout(ctx, req.Inputs.TimeoutSeconds)
 		defer cancel()
-		return infer.UpdateResponse[CACertsState]{Output: state}, r.deps.markOwned(ctx, req.Inputs.Cluster, w, caCertsTakeover, deref(req.Inputs.Adopt))
+		return infer.UpdateResponse[CACertsState]{Output: state}, r.deps.markOwned(ctx, req.Inputs.Cluster, w, caCertsTakeover)
 	}
 	created, err := r.apply(ctx, w, req.Inputs)
 	if err != nil {

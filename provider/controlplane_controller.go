@@ -102,7 +102,7 @@ func (r *IstioControlPlane) Update(ctx context.Context, req infer.UpdateRequest[
 		ctx, cancel := withTimeout(ctx, req.Inputs.TimeoutSeconds)
 		defer cancel()
 		t := controlPlaneTakeover(req.Inputs.Revision, istiodRelease(req.State))
-		return infer.UpdateResponse[IstioControlPlaneState]{Output: state}, r.deps.markOwned(ctx, req.Inputs.Cluster, w, t, deref(req.Inputs.Adopt))
+		return infer.UpdateResponse[IstioControlPlaneState]{Output: state}, r.deps.markOwned(ctx, req.Inputs.Cluster, w, t)
 	}
 	state, err := r.apply(ctx, w, req.Inputs, istiodRelease(req.State))
 	return infer.UpdateResponse[IstioControlPlaneState]{Output: state}, partial(err)
@@ -140,9 +140,6 @@ func (r *IstioControlPlane) apply(ctx context.Context, w writer, in IstioControl
 	if err != nil {
 		return state, err
 	}
-	if err := client.EnsureNamespace(ctx, naming.IstioNamespace, map[string]string{naming.NetworkLabel: in.Network}); err != nil {
-		return state, fmt.Errorf("cluster %s: %w", name, err)
-	}
 	hc, err := r.deps.helmClient(ctx, in.Cluster, w)
 	if err != nil {
 		return state, err
@@ -159,6 +156,16 @@ func (r *IstioControlPlane) apply(ctx context.Context, w writer, in IstioControl
 			release = naming.IstioctlRelease
 		}
 		state.IstiodRelease = release
+	}
+	// Nothing is written, the namespace's network label included, before
+	// both releases are known to be this mesh's (or taken over).
+	for _, rel := range []string{naming.BaseRelease, release} {
+		if _, err := ownedRelease(ctx, hc, w, name, rel); err != nil {
+			return state, err
+		}
+	}
+	if err := client.EnsureNamespace(ctx, naming.IstioNamespace, map[string]string{naming.NetworkLabel: in.Network}); err != nil {
+		return state, fmt.Errorf("cluster %s: %w", name, err)
 	}
 
 	base, err := r.applyBase(ctx, hc, w, src, name, in.IstioVersion, rev)

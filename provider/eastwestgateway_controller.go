@@ -98,7 +98,7 @@ func (r *EastWestGateway) Update(ctx context.Context, req infer.UpdateRequest[Ea
 		state.EastWestGatewayArgs = req.Inputs
 		ctx, cancel := withTimeout(ctx, req.Inputs.TimeoutSeconds)
 		defer cancel()
-		return infer.UpdateResponse[EastWestGatewayState]{Output: state}, r.deps.markOwned(ctx, req.Inputs.Cluster, w, eastWestTakeover, deref(req.Inputs.Adopt))
+		return infer.UpdateResponse[EastWestGatewayState]{Output: state}, r.deps.markOwned(ctx, req.Inputs.Cluster, w, eastWestTakeover)
 	}
 	state, err := r.apply(ctx, w, req.Inputs)
 	return infer.UpdateResponse[EastWestGatewayState]{Output: state}, partial(err)

@@ -79,7 +79,7 @@ func (r *HelloWorld) Update(ctx context.Context, req infer.UpdateRequest[HelloWo
 	if markOnly(changes, req.Inputs) {
 		ctx, cancel := withTimeout(ctx, req.Inputs.TimeoutSeconds)
 		defer cancel()
-		return infer.UpdateResponse[HelloWorldState]{Output: state}, r.deps.markOwned(ctx, req.Inputs.Cluster, w, helloWorldTakeover(req.Inputs), deref(req.Inputs.Adopt))
+		return infer.UpdateResponse[HelloWorldState]{Output: state}, r.deps.markOwned(ctx, req.Inputs.Cluster, w, helloWorldTakeover(req.Inputs))
 	}
 	created, err := r.apply(ctx, w, req.Inputs)
 	state.CreatedNamespace, state.Present = state.CreatedNamespace || created, err == nil

@@ -278,8 +278,9 @@ func uninstallOwned(ctx context.Context, hc *helm.Client, w writer, cluster, rel
 // markOwned gives what w wrote before objects carried their mesh (t's
 // objects and releases in cluster c) w's mark, in place: objects get the
 // annotation, releases the label on their newest revision, and nothing else
-// changes. What is not w's is refused as claim would.
-func (d Deps) markOwned(ctx context.Context, c ClusterConnection, w writer, t takeover, adopt bool) error {
+// changes. What is not w's is refused as claim would without adopt: marking
+// never takes anything over.
+func (d Deps) markOwned(ctx context.Context, c ClusterConnection, w writer, t takeover) error {
 	if w.mesh == "" {
 		return nil
 	}
@@ -296,14 +297,15 @@ func (d Deps) markOwned(ctx context.Context, c ClusterConnection, w writer, t ta
 			continue
 		}
 		own := w.ofObject(obj)
-		if err := refusal(ctx, ref.String(), own, objectMarks(obj), adopt); err != nil {
+		if err := refusal(ctx, ref.String(), own, objectMarks(obj), false); err != nil {
 			return fmt.Errorf("cluster %s: %w", c.Name, err)
 		}
-		if own == ours && objectMarks(obj).owner == w.owner {
+		if own == ours {
 			continue
 		}
+		// The mark alone: the owner stays whoever wrote the object last.
 		p.GetLogger(ctx).InfoStatusf("%s: marking %s as mesh %s's", c.Name, ref, w.mesh)
-		if err := client.Annotate(ctx, ref.gvk, ref.ns, ref.name, w.annotations()); err != nil {
+		if err := client.Annotate(ctx, ref.gvk, ref.ns, ref.name, map[string]string{naming.MeshAnnotation: string(w.mesh)}); err != nil {
 			return fmt.Errorf("cluster %s: %w", c.Name, err)
 		}
 	}
@@ -316,10 +318,10 @@ func (d Deps) markOwned(ctx context.Context, c ClusterConnection, w writer, t ta
 	}
 	for _, name := range t.releases {
 		rel, err := ownedRelease(ctx, hc, w, c.Name, name)
-		if err != nil || rel == nil || rel.Mesh == w.mesh.LabelValue() {
-			if err != nil {
-				return err
-			}
+		if err != nil {
+			return err
+		}
+		if rel == nil || rel.Mesh == w.mesh.LabelValue() {
 			continue
 		}
 		p.GetLogger(ctx).InfoStatusf("%s: marking release %s as mesh %s's", c.Name, name, w.mesh)

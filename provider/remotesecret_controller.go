@@ -326,13 +326,13 @@ func (r *RemoteSecret) mark(ctx context.Context, w writer, s RemoteSecretState) 
 	ctx, cancel := withTimeout(ctx, s.TimeoutSeconds)
 	defer cancel()
 	secret := takeover{objects: []objectRef{{secretGVK, naming.IstioNamespace, s.SecretName}}}
-	if err := r.deps.markOwned(ctx, s.Target, w, secret, deref(s.Adopt)); err != nil {
+	if err := r.deps.markOwned(ctx, s.Target, w, secret); err != nil {
 		return err
 	}
 	if s.TokenBinding == "" {
 		return nil
 	}
-	return r.deps.markOwned(ctx, s.Source, w, takeover{objects: []objectRef{{secretGVK, naming.IstioNamespace, s.TokenBinding}}}, false)
+	return r.deps.markOwned(ctx, s.Source, w, takeover{objects: []objectRef{{secretGVK, naming.IstioNamespace, s.TokenBinding}}})
 }
 
 // remove deletes the secret w wrote in the target, and revokes a

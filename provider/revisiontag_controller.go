@@ -87,7 +87,7 @@ func (r *RevisionTag) Update(ctx context.Context, req infer.UpdateRequest[Revisi
 		state.RevisionTagArgs = req.Inputs
 		ctx, cancel := withTimeout(ctx, req.Inputs.TimeoutSeconds)
 		defer cancel()
-		return infer.UpdateResponse[RevisionTagState]{Output: state}, r.deps.markOwned(ctx, req.Inputs.Cluster, w, revisionTagTakeover, false)
+		return infer.UpdateResponse[RevisionTagState]{Output: state}, r.deps.markOwned(ctx, req.Inputs.Cluster, w, revisionTagTakeover)
 	}
 	state, err := r.apply(ctx, w, req.Inputs)
 	return infer.UpdateResponse[RevisionTagState]{Output: state}, partial(err)
