@@ -54,8 +54,8 @@ type writer struct {
 	inState bool
 }
 
-// writerOf is the writer of a resource with ID id (empty on create) and
-// mesh input m.
+// writerOf is the writer of the resource with ID id and mesh input m;
+// inState for an update or a delete.
 func writerOf(m meshMarked, id string, inState bool) writer {
 	return writer{mesh: m.mesh(), owner: id, inState: inState}
 }
