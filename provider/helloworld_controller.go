@@ -107,6 +107,13 @@ func (r *HelloWorld) apply(ctx context.Context, w writer, in HelloWorldArgs) (cr
 	if err != nil {
 		return false, fmt.Errorf("cluster %s: reading namespace %s: %w", name, ns, err)
 	}
+	// Nothing is written, the namespace's labels included, before every
+	// object is known to be this mesh's (or taken over).
+	for _, ref := range helloWorldTakeover(in).objects {
+		if err := claim(ctx, client, w, ref, deref(in.Adopt)); err != nil {
+			return false, fmt.Errorf("cluster %s: %w", name, err)
+		}
+	}
 	if err := client.EnsureNamespace(ctx, ns, sample.NamespaceLabels(deref(in.Revision))); err != nil {
 		return false, fmt.Errorf("cluster %s: %w", name, err)
 	}
