@@ -124,7 +124,7 @@ func (r *HelloWorld) apply(ctx context.Context, w writer, in HelloWorldArgs) (cr
 				return existing == nil, err
 			}
 		}
-		if err := applyOwned(ctx, client, w, obj, deref(in.Adopt)); err != nil {
+		if err := applyMarked(ctx, client, w, obj); err != nil {
 			return existing == nil, fmt.Errorf("cluster %s: applying %s %s/%s: %w", name, obj.GetKind(), ns, obj.GetName(), err)
 		}
 	}

@@ -198,6 +198,11 @@ func applyOwned(ctx context.Context, client *kube.Client, w writer, obj *unstruc
 	if err := claim(ctx, client, w, objectRef{obj.GroupVersionKind(), obj.GetNamespace(), obj.GetName()}, adopt); err != nil {
 		return err
 	}
+	return applyMarked(ctx, client, w, obj)
+}
+
+// applyMarked applies obj, marked as written by w, once it is claimed.
+func applyMarked(ctx context.Context, client *kube.Client, w writer, obj *unstructured.Unstructured) error {
 	annotations := obj.GetAnnotations()
 	if annotations == nil {
 		annotations = map[string]string{}
