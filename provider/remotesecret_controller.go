@@ -135,18 +135,20 @@ func (r *RemoteSecret) Update(ctx context.Context, req infer.UpdateRequest[Remot
 	// Previews, and changes to how the cluster is reached or how long to wait,
 	// touch nothing (a remote secret is rewritten only if its server changes).
 	changes := r.changes(req.State, req.Inputs)
-	quiet := quietOnly(changes, req.Inputs) && serverOf(req.Inputs) == req.State.Server
+	sameServer := serverOf(req.Inputs) == req.State.Server
+	quiet := quietOnly(changes, req.Inputs) && sameServer
+	// A change of meshIdentity alone marks the secret and its binding in
+	// place: no token is issued, nothing is rewritten, istiod is not restarted.
+	marking := markOnly(changes, req.Inputs) && sameServer
 	w := writerOf(req.Inputs, req.ID, true)
-	if !req.DryRun && markOnly(changes, req.Inputs) && serverOf(req.Inputs) == req.State.Server {
+	if req.DryRun || quiet || marking {
 		state := req.State
 		state.RemoteSecretArgs = req.Inputs
-		return infer.UpdateResponse[RemoteSecretState]{Output: state}, r.mark(ctx, w, state)
-	}
-	if req.DryRun || quiet {
-		state := req.State
-		state.RemoteSecretArgs = req.Inputs
-		if req.DryRun && !quiet {
+		switch {
+		case req.DryRun && !quiet && !marking:
 			r.deps.previewRestart(ctx, req.Inputs.Target, req.Inputs.RestartIstiod)
+		case marking && !req.DryRun:
+			return infer.UpdateResponse[RemoteSecretState]{Output: state}, r.mark(ctx, w, state)
 		}
 		return infer.UpdateResponse[RemoteSecretState]{Output: state}, nil
 	}
