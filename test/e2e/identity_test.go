@@ -72,6 +72,9 @@ func TestAnotherMeshIsForeign(t *testing.T) {
 		if !strings.Contains(out.String(), "meshIdentity") {
 			t.Errorf("migration preview does not show the meshIdentity change:\n%s", out.String())
 		}
+		if strings.Contains(out.String(), "will be restarted") {
+			t.Errorf("migration preview announces an istiod restart for a mark:\n%s", out.String())
+		}
 		pulumitest.Up(t, stackA)
 		after := snapshotOf(t, c1)
 		before.assertUnchangedBut(t, after, "migration")
