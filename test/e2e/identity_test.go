@@ -138,12 +138,13 @@ type clusterSnapshot struct {
 	cacertsRV   string
 	revisions   map[string]int
 	secrets     map[string]string // remote secrets: name → resourceVersion
+	secretData  map[string]string // remote secrets: name → their kubeconfig (token included)
 }
 
 func snapshotOf(t *testing.T, c *localcluster.Cluster) clusterSnapshot {
 	t.Helper()
 	s := cacerts(t, c)
-	snap := clusterSnapshot{cacertsData: s.Data, cacertsUID: string(s.UID), cacertsRV: s.ResourceVersion, revisions: map[string]int{}, secrets: map[string]string{}}
+	snap := clusterSnapshot{cacertsData: s.Data, cacertsUID: string(s.UID), cacertsRV: s.ResourceVersion, revisions: map[string]int{}, secrets: map[string]string{}, secretData: map[string]string{}}
 	for _, rel := range identityReleases {
 		snap.revisions[rel] = releaseRevision(t, c, rel)
 	}
@@ -153,6 +154,9 @@ func snapshotOf(t *testing.T, c *localcluster.Cluster) clusterSnapshot {
 	}
 	for _, s := range list.Items {
 		snap.secrets[s.Name] = s.ResourceVersion
+		for _, v := range s.Data {
+			snap.secretData[s.Name] += string(v)
+		}
 	}
 	if len(snap.secrets) == 0 {
 		t.Fatalf("%s: no remote secret", c.Name)
@@ -181,6 +185,8 @@ func (s clusterSnapshot) assertUnchangedBut(t *testing.T, now clusterSnapshot, m
 	for name := range s.secrets {
 		if _, ok := now.secrets[name]; !ok {
 			t.Errorf("remote secret %s is gone", name)
+		} else if now.secretData[name] != s.secretData[name] {
+			t.Errorf("remote secret %s was rewritten (a new token)", name)
 		}
 	}
 	if migration != "" {
