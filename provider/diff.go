@@ -14,7 +14,9 @@ import (
 //
 //	diff:"replace"  the resource is replaced (another cluster, another root);
 //	diff:"quiet"    the new value is recorded without touching the cluster:
-//	                how a cluster is reached, how long to wait.
+//	                how a cluster is reached, how long to wait;
+//	diff:"ignore"   no diff at all: context a guard reads at Check, such as
+//	                the other clusters of the mesh.
 //
 // Untagged inputs update in place. The tag of an object's field applies to
 // that property in every resource using the object (ClusterConnection.name).
@@ -22,6 +24,7 @@ const (
 	diffTag     = "diff"
 	diffReplace = "replace"
 	diffQuiet   = "quiet"
+	diffIgnore  = "ignore"
 )
 
 // diffInputs compares two input structs field by field, by their pulumi
@@ -37,6 +40,9 @@ func diffFields(diff map[string]p.PropertyDiff, prefix string, old, new reflect.
 	ov, nv := fieldsByName(old), fieldsByName(new)
 	for name, n := range nv {
 		o, path := ov[name], prefix+name
+		if n.tag == diffIgnore {
+			continue
+		}
 		if isObject(o.value) && isObject(n.value) {
 			diffFields(diff, path+".", o.value, n.value)
 			continue

@@ -243,6 +243,31 @@ func (i *clusterConnectionPtrType) ToClusterConnectionPtrOutputWithContext(ctx c
 	return pulumi.ToOutputWithContext(ctx, i).(ClusterConnectionPtrOutput)
 }
 
+// ClusterConnectionArrayInput is an input type that accepts ClusterConnectionArray and ClusterConnectionArrayOutput values.
+// You can construct a concrete instance of `ClusterConnectionArrayInput` via:
+//
+//	ClusterConnectionArray{ ClusterConnectionArgs{...} }
+type ClusterConnectionArrayInput interface {
+	pulumi.Input
+
+	ToClusterConnectionArrayOutput() ClusterConnectionArrayOutput
+	ToClusterConnectionArrayOutputWithContext(context.Context) ClusterConnectionArrayOutput
+}
+
+type ClusterConnectionArray []ClusterConnectionInput
+
+func (ClusterConnectionArray) ElementType() reflect.Type {
+	return reflect.TypeOf((*[]ClusterConnection)(nil)).Elem()
+}
+
+func (i ClusterConnectionArray) ToClusterConnectionArrayOutput() ClusterConnectionArrayOutput {
+	return i.ToClusterConnectionArrayOutputWithContext(context.Background())
+}
+
+func (i ClusterConnectionArray) ToClusterConnectionArrayOutputWithContext(ctx context.Context) ClusterConnectionArrayOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(ClusterConnectionArrayOutput)
+}
+
 // How to reach one Kubernetes cluster of the mesh.
 type ClusterConnectionOutput struct{ *pulumi.OutputState }
 
@@ -350,6 +375,26 @@ func (o ClusterConnectionPtrOutput) Name() pulumi.StringPtrOutput {
 		}
 		return &v.Name
 	}).(pulumi.StringPtrOutput)
+}
+
+type ClusterConnectionArrayOutput struct{ *pulumi.OutputState }
+
+func (ClusterConnectionArrayOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((*[]ClusterConnection)(nil)).Elem()
+}
+
+func (o ClusterConnectionArrayOutput) ToClusterConnectionArrayOutput() ClusterConnectionArrayOutput {
+	return o
+}
+
+func (o ClusterConnectionArrayOutput) ToClusterConnectionArrayOutputWithContext(ctx context.Context) ClusterConnectionArrayOutput {
+	return o
+}
+
+func (o ClusterConnectionArrayOutput) Index(i pulumi.IntInput) ClusterConnectionOutput {
+	return pulumi.All(o, i).ApplyT(func(vs []interface{}) ClusterConnection {
+		return vs[0].([]ClusterConnection)[vs[1].(int)]
+	}).(ClusterConnectionOutput)
 }
 
 type MeshCertificate struct {
@@ -1530,6 +1575,7 @@ func init() {
 	pulumi.RegisterInputType(reflect.TypeOf((*CheckMeshClusterArrayInput)(nil)).Elem(), CheckMeshClusterArray{})
 	pulumi.RegisterInputType(reflect.TypeOf((*ClusterConnectionInput)(nil)).Elem(), ClusterConnectionArgs{})
 	pulumi.RegisterInputType(reflect.TypeOf((*ClusterConnectionPtrInput)(nil)).Elem(), ClusterConnectionArgs{})
+	pulumi.RegisterInputType(reflect.TypeOf((*ClusterConnectionArrayInput)(nil)).Elem(), ClusterConnectionArray{})
 	pulumi.RegisterInputType(reflect.TypeOf((*MeshCertificateInput)(nil)).Elem(), MeshCertificateArgs{})
 	pulumi.RegisterInputType(reflect.TypeOf((*MeshCertificatePtrInput)(nil)).Elem(), MeshCertificateArgs{})
 	pulumi.RegisterInputType(reflect.TypeOf((*MeshCheckPeerInput)(nil)).Elem(), MeshCheckPeerArgs{})
@@ -1548,6 +1594,7 @@ func init() {
 	pulumi.RegisterOutputType(CheckMeshClusterArrayOutput{})
 	pulumi.RegisterOutputType(ClusterConnectionOutput{})
 	pulumi.RegisterOutputType(ClusterConnectionPtrOutput{})
+	pulumi.RegisterOutputType(ClusterConnectionArrayOutput{})
 	pulumi.RegisterOutputType(MeshCertificateOutput{})
 	pulumi.RegisterOutputType(MeshCertificatePtrOutput{})
 	pulumi.RegisterOutputType(MeshCheckPeerOutput{})
