@@ -49,6 +49,9 @@ func (r *CACerts) Check(ctx context.Context, req infer.CheckRequest) (infer.Chec
 				failures = append(failures, *f)
 			}
 		}
+		if old == nil && deref(args.Adopt) && len(failures) == 0 {
+			r.warnAdoptionDrops(ctx, req.NewInputs, args)
+		}
 		return failures
 	})
 }
