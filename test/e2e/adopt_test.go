@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pulumi/pulumi/sdk/v3/go/auto"
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/optpreview"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -42,25 +43,7 @@ func TestAdoptRistioctlMesh(t *testing.T) {
 		})
 	}
 	before := liveMesh(t, w)
-
-	// The program, as a ristioctl user gets it.
-	if err := os.WriteFile(filepath.Join(dir, "mesh.yaml"), []byte(ristioctlMeshFile(w, certs)), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	env := pulumitest.ConverterEnv(t)
-	project := filepath.Join(dir, "usmesh")
-	if out, err := pulumitest.Run(t, env, dir, "convert", "--from", "ristioctl", "--language", "yaml", "--out", project, "--", "--adopt"); err != nil {
-		t.Fatalf("pulumi convert: %v\n%s", err, out)
-	}
-	program := string(readFile(t, filepath.Join(project, "Main.yaml")))
-	for _, want := range []string{"adopt: true", "fn::readFile: " + filepath.Join(certs, "root-cert.pem"), "fn::readFile: " + filepath.Join(certs, "root-key.pem")} {
-		if !strings.Contains(program, want) {
-			t.Errorf("converted program lacks %q:\n%s", want, program)
-		}
-	}
-	localize(t, project, testcharts.Directory(t))
-	stack := pulumitest.LocalStack(t, project)
-	t.Cleanup(func() { _, _ = stack.Destroy(ctx) })
+	stack := adoptionStack(t, w, dir, certs)
 
 	t.Run("preview lists what each cluster adopts", func(t *testing.T) {
 		var out bytes.Buffer
@@ -135,6 +118,31 @@ func TestAdoptRistioctlMesh(t *testing.T) {
 			assertNothingOwned(t, c)
 		}
 	})
+}
+
+// adoptionStack writes the program a ristioctl user gets for the mesh
+// ristioctlMesh made (`pulumi convert --from ristioctl -- --adopt`), with
+// the test charts, and returns its stack, destroyed when the test ends.
+func adoptionStack(t *testing.T, w *localcluster.World, dir, certs string) auto.Stack {
+	t.Helper()
+	if err := os.WriteFile(filepath.Join(dir, "mesh.yaml"), []byte(ristioctlMeshFile(w, certs)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	env := pulumitest.ConverterEnv(t)
+	project := filepath.Join(dir, "usmesh")
+	if out, err := pulumitest.Run(t, env, dir, "convert", "--from", "ristioctl", "--language", "yaml", "--out", project, "--", "--adopt"); err != nil {
+		t.Fatalf("pulumi convert: %v\n%s", err, out)
+	}
+	program := string(readFile(t, filepath.Join(project, "Main.yaml")))
+	for _, want := range []string{"adopt: true", "fn::readFile: " + filepath.Join(certs, "root-cert.pem"), "fn::readFile: " + filepath.Join(certs, "root-key.pem")} {
+		if !strings.Contains(program, want) {
+			t.Errorf("converted program lacks %q:\n%s", want, program)
+		}
+	}
+	localize(t, project, testcharts.Directory(t))
+	stack := pulumitest.LocalStack(t, project)
+	t.Cleanup(func() { _, _ = stack.Destroy(context.Background()) })
+	return stack
 }
 
 // meshSnapshot is what must not change in a cluster while it is adopted.
