@@ -1489,6 +1489,10 @@ type RemoteSecretStatus struct {
 	AppliedChecksum string `pulumi:"appliedChecksum"`
 	// SHA-256 of the secret data as last seen; differs from appliedChecksum after a hand edit.
 	Checksum string `pulumi:"checksum"`
+	// The certificate authority the adopted secret verified keptServer with.
+	KeptCaPem *string `pulumi:"keptCaPem"`
+	// The API-server URL of the `istioctl create-remote-secret` secret this one took over (adopt), when it differs from the source kubeconfig's: it is written instead, so the target keeps reaching the source the way it did, until remoteApiServer is set.
+	KeptServer *string `pulumi:"keptServer"`
 	// Name of the secret in the target's istio-system.
 	SecretName string `pulumi:"secretName"`
 	// The source API-server URL written into the kubeconfig.
@@ -1523,6 +1527,16 @@ func (o RemoteSecretStatusOutput) AppliedChecksum() pulumi.StringOutput {
 // SHA-256 of the secret data as last seen; differs from appliedChecksum after a hand edit.
 func (o RemoteSecretStatusOutput) Checksum() pulumi.StringOutput {
 	return o.ApplyT(func(v RemoteSecretStatus) string { return v.Checksum }).(pulumi.StringOutput)
+}
+
+// The certificate authority the adopted secret verified keptServer with.
+func (o RemoteSecretStatusOutput) KeptCaPem() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v RemoteSecretStatus) *string { return v.KeptCaPem }).(pulumi.StringPtrOutput)
+}
+
+// The API-server URL of the `istioctl create-remote-secret` secret this one took over (adopt), when it differs from the source kubeconfig's: it is written instead, so the target keeps reaching the source the way it did, until remoteApiServer is set.
+func (o RemoteSecretStatusOutput) KeptServer() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v RemoteSecretStatus) *string { return v.KeptServer }).(pulumi.StringPtrOutput)
 }
 
 // Name of the secret in the target's istio-system.
