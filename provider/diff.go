@@ -16,7 +16,9 @@ import (
 //	diff:"quiet"    the new value is recorded without touching the cluster:
 //	                how a cluster is reached, how long to wait;
 //	diff:"mark"     the new value is written as a mark on what the resource
-//	                owns, in place, and nothing else changes (meshIdentity).
+//	                owns, in place, and nothing else changes (meshIdentity);
+//	diff:"ignore"   no diff at all: context a guard reads at Check, such as
+//	                the other clusters of the mesh.
 //
 // Untagged inputs update in place. The tag of an object's field applies to
 // that property in every resource using the object (ClusterConnection.name).
@@ -25,6 +27,7 @@ const (
 	diffReplace = "replace"
 	diffQuiet   = "quiet"
 	diffMark    = "mark"
+	diffIgnore  = "ignore"
 )
 
 // diffInputs compares two input structs field by field, by their pulumi
@@ -40,6 +43,9 @@ func diffFields(diff map[string]p.PropertyDiff, prefix string, old, new reflect.
 	ov, nv := fieldsByName(old), fieldsByName(new)
 	for name, n := range nv {
 		o, path := ov[name], prefix+name
+		if n.tag == diffIgnore {
+			continue
+		}
 		if isObject(o.value) && isObject(n.value) {
 			diffFields(diff, path+".", o.value, n.value)
 			continue

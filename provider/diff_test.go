@@ -75,3 +75,16 @@ func TestQuietOnly(t *testing.T) {
 		})
 	}
 }
+
+func TestDiffIgnoresMeshClusters(t *testing.T) {
+	base := CACertsArgs{Cluster: ClusterConnection{Name: "cluster1"}, RootCertPEM: "root", MeshClusters: []ClusterConnection{{Name: "cluster1"}}}
+	next := base
+	next.MeshClusters = []ClusterConnection{{Name: "cluster1"}, {Name: "cluster2"}}
+	if got := diffInputs(base, next); len(got) != 0 {
+		t.Errorf("a cluster joining meshClusters diffs as %v, want nothing", got)
+	}
+	next.RootCertPEM = "other"
+	if got := diffInputs(base, next); len(got) != 1 || got["rootCertPem"].Kind != p.Update {
+		t.Errorf("a new root with meshClusters changed diffs as %v, want rootCertPem alone", got)
+	}
+}

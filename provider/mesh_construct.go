@@ -123,13 +123,20 @@ func (b *meshBuilder) build(comp *MultiClusterMesh) error {
 	addresses, networks := pulumi.StringMap{}, pulumi.StringMap{}
 	for i, c := range b.args.Clusters {
 		conns[i] = b.connection(c)
+	}
+	// Every cacerts guards the step that drops a root with every cluster.
+	mesh := pulumi.Array{}
+	for _, conn := range conns {
+		mesh = append(mesh, conn)
+	}
+	for i, c := range b.args.Clusters {
 		networks[c.Name] = pulumi.String(clusterNetwork(c))
 		ca, err := b.clusterCA(c, conns[i], roots)
 		if err != nil {
 			return err
 		}
 		expiry[c.Name] = ca.NotAfter
-		plane, gw, err := b.cluster(i, c, conns[i], ca, roots)
+		plane, gw, err := b.cluster(i, c, conns[i], mesh, ca, roots)
 		if err != nil {
 			return err
 		}
@@ -331,7 +338,7 @@ func (b *meshBuilder) connection(c MeshCluster) pulumi.Map {
 }
 
 // cluster registers one cluster's CA, cacerts, control plane, gateway and sample.
-func (b *meshBuilder) cluster(index int, c MeshCluster, conn pulumi.Map, ca *clusterCAResource, roots meshRoots) (pulumi.Resource, *gatewayResource, error) {
+func (b *meshBuilder) cluster(index int, c MeshCluster, conn pulumi.Map, mesh pulumi.Array, ca *clusterCAResource, roots meshRoots) (pulumi.Resource, *gatewayResource, error) {
 	prefix := b.name + "-" + c.Name
 	version := b.istioVersion(c)
 	timeout := b.args.TimeoutSeconds
@@ -346,6 +353,7 @@ func (b *meshBuilder) cluster(index int, c MeshCluster, conn pulumi.Map, ca *clu
 	cp.set(&cp.of.TimeoutSeconds, optInt(timeout))
 	cp.set(&cp.of.Adopt, optBool(c.Adopt))
 	cp.set(&cp.of.MeshIdentity, b.identity)
+	cp.set(&cp.of.MeshClusters, mesh)
 	if len(roots.extras) > 0 {
 		cp.set(&cp.of.ExtraRootCertPEMs, roots.extras)
 	}

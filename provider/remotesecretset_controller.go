@@ -146,6 +146,9 @@ func (r *RemoteSecretSet) Create(ctx context.Context, req infer.CreateRequest[Re
 		}
 		err := r.deps.previewClaims(ctx, req.Inputs.Target, req.Inputs.Adopt, writerOf(req.Inputs, id, false), takeover{objects: refs})
 		if deref(req.Inputs.Adopt) {
+			for _, name := range slices.Sorted(maps.Keys(req.Inputs.Sources)) {
+				r.deps.previewAdoptedServer(ctx, req.Inputs.pair(name))
+			}
 			names := make([]string, len(refs))
 			for i, ref := range refs {
 				names[i] = ref.name
@@ -169,7 +172,10 @@ func (r *RemoteSecretSet) Update(ctx context.Context, req infer.UpdateRequest[Re
 		state.Secrets = map[string]RemoteSecretStatus{}
 	}
 	if req.DryRun {
-		if len(r.rewrites(req.State, state.RemoteSecretSetArgs)) > 0 {
+		if rewrites := r.rewrites(req.State, state.RemoteSecretSetArgs); len(rewrites) > 0 {
+			for _, name := range rewrites {
+				previewServerChange(ctx, req.Inputs.pair(name), req.State.Secrets[name])
+			}
 			r.deps.previewRestart(ctx, req.Inputs.Target, req.Inputs.RestartIstiod)
 		}
 		return infer.UpdateResponse[RemoteSecretSetState]{Output: state}, nil
@@ -219,7 +225,7 @@ func (r *RemoteSecretSet) write(ctx context.Context, w writer, old RemoteSecretS
 	var mu sync.Mutex // guards state.Secrets and rewritten
 	errs = append(errs, forEachLimited(todo, setParallelism, func(name string) error {
 		pair := state.RemoteSecretSetArgs.pair(name)
-		written, rewrote, err := r.pairs().apply(ctx, w, pair)
+		written, rewrote, err := r.pairs().apply(ctx, w, pair, old.Secrets[name])
 		mu.Lock()
 		defer mu.Unlock()
 		if rewrote {
@@ -258,7 +264,7 @@ func (r *RemoteSecretSet) rewrites(old RemoteSecretSetState, in RemoteSecretSetA
 	for _, name := range kept(old, in) {
 		pair := in.pair(name)
 		changes := r.pairs().changes(old.pair(name), pair)
-		if len(changes) == 0 || ((quietOnly(changes, pair) || markOnly(changes, pair)) && serverOf(pair) == old.Secrets[name].Server) {
+		if len(changes) == 0 || ((quietOnly(changes, pair) || markOnly(changes, pair)) && serverOf(pair, old.Secrets[name]) == old.Secrets[name].Server) {
 			continue
 		}
 		out = append(out, name)
@@ -272,7 +278,7 @@ func (r *RemoteSecretSet) marks(old RemoteSecretSetState, in RemoteSecretSetArgs
 	var out []string
 	for _, name := range kept(old, in) {
 		pair := in.pair(name)
-		if markOnly(r.pairs().changes(old.pair(name), pair), pair) && serverOf(pair) == old.Secrets[name].Server {
+		if markOnly(r.pairs().changes(old.pair(name), pair), pair) && serverOf(pair, old.Secrets[name]) == old.Secrets[name].Server {
 			out = append(out, name)
 		}
 	}

@@ -199,6 +199,8 @@ func inTurn[T any](ctx context.Context, c *Client, name, verb string, workflow f
 	c.observe(what, workWaiting)
 	v, err := ctxbind.CallInTurn(ctx, &c.turn, func() (T, error) {
 		c.observe(what, workBegan)
+		running.Add(1)
+		defer running.Add(-1)
 		defer c.observe(what, workEnded)
 		if c.forget != nil {
 			c.forget()

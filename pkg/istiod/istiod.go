@@ -24,6 +24,9 @@ import (
 // endpoint does not hold the whole check, nor keep the others unasked.
 const askTimeout = 20 * time.Second
 
+// servingName is the name istiod's 15012 certificate is asked for.
+const servingName = "istiod." + naming.IstioNamespace + ".svc"
+
 // logLines is how much of istiod's log is searched for what it said about a peer.
 const logLines = 2000
 
@@ -60,9 +63,8 @@ func ask(parent context.Context, c *kube.Client, pod *corev1.Pod) meshcheck.Isti
 	bounded(parent, func(ctx context.Context) {
 		d.EndpointShardz, d.EndpointShardzErr = c.PodGet(ctx, pod.Namespace, pod.Name, port, meshcheck.EndpointShardzPath)
 	})
-	serverName := "istiod." + naming.IstioNamespace + ".svc"
 	bounded(parent, func(ctx context.Context) {
-		d.ServingChain, d.ServingErr = c.PodTLSChain(ctx, pod.Namespace, pod.Name, meshcheck.XDSTLSPort, serverName)
+		d.ServingChain, d.ServingErr = c.PodTLSChain(ctx, pod.Namespace, pod.Name, meshcheck.XDSTLSPort, servingName)
 	})
 	if d.ClusterzErr != nil && d.NetworkzErr != nil && d.EndpointShardzErr != nil && d.ServingErr != nil {
 		d.Err, d.ClusterzErr, d.NetworkzErr, d.EndpointShardzErr, d.ServingErr = d.ClusterzErr, nil, nil, nil, nil

@@ -79,6 +79,10 @@ export class CACerts extends pulumi.CustomResource {
      */
     declare public readonly extraRootCertPems: pulumi.Output<string[] | undefined>;
     /**
+     * Every cluster of the mesh (this one included), read when an update drops a root from root-cert.pem: the update is refused unless each cluster's live cacerts already signs with a root that stays and each istiod serves a certificate from it. Empty checks this cluster alone. A change to this list alone changes nothing.
+     */
+    declare public readonly meshClusters: pulumi.Output<outputs.ClusterConnection[] | undefined>;
+    /**
      * The mesh this resource writes for, <project>/<stack>/<name>; MultiClusterMesh sets it. Every object and Helm release the resource writes carries it (ristio.io/mesh), and one marked by another mesh is foreign: refused unless adopt is set, never deleted. Without it, what the resource writes is recognised by the resource's own ID. A change of this alone marks what the resource owns in place: no object is rewritten, no Helm release upgraded.
      */
     declare public readonly meshIdentity: pulumi.Output<string | undefined>;
@@ -123,6 +127,7 @@ export class CACerts extends pulumi.CustomResource {
             resourceInputs["certChainPem"] = args?.certChainPem;
             resourceInputs["cluster"] = args?.cluster;
             resourceInputs["extraRootCertPems"] = args?.extraRootCertPems;
+            resourceInputs["meshClusters"] = args?.meshClusters;
             resourceInputs["meshIdentity"] = args?.meshIdentity;
             resourceInputs["rootCertPem"] = args?.rootCertPem;
             resourceInputs["timeoutSeconds"] = (args?.timeoutSeconds) ?? 600;
@@ -137,6 +142,7 @@ export class CACerts extends pulumi.CustomResource {
             resourceInputs["cluster"] = undefined /*out*/;
             resourceInputs["createdNamespace"] = undefined /*out*/;
             resourceInputs["extraRootCertPems"] = undefined /*out*/;
+            resourceInputs["meshClusters"] = undefined /*out*/;
             resourceInputs["meshIdentity"] = undefined /*out*/;
             resourceInputs["rootCertPem"] = undefined /*out*/;
             resourceInputs["timeoutSeconds"] = undefined /*out*/;
@@ -176,6 +182,10 @@ export interface CACertsArgs {
      * More roots appended to root-cert.pem, to rotate the root without an outage.
      */
     extraRootCertPems?: pulumi.Input<pulumi.Input<string>[] | undefined>;
+    /**
+     * Every cluster of the mesh (this one included), read when an update drops a root from root-cert.pem: the update is refused unless each cluster's live cacerts already signs with a root that stays and each istiod serves a certificate from it. Empty checks this cluster alone. A change to this list alone changes nothing.
+     */
+    meshClusters?: pulumi.Input<pulumi.Input<inputs.ClusterConnectionArgs>[] | undefined>;
     /**
      * The mesh this resource writes for, <project>/<stack>/<name>; MultiClusterMesh sets it. Every object and Helm release the resource writes carries it (ristio.io/mesh), and one marked by another mesh is foreign: refused unless adopt is set, never deleted. Without it, what the resource writes is recognised by the resource's own ID. A change of this alone marks what the resource owns in place: no object is rewritten, no Helm release upgraded.
      */

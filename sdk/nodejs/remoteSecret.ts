@@ -59,6 +59,14 @@ export class RemoteSecret extends pulumi.CustomResource {
      */
     declare public /*out*/ readonly checksum: pulumi.Output<string>;
     /**
+     * The certificate authority the adopted secret verified keptServer with.
+     */
+    declare public /*out*/ readonly keptCaPem: pulumi.Output<string | undefined>;
+    /**
+     * The API-server URL of the `istioctl create-remote-secret` secret this one took over (adopt), when it differs from the source kubeconfig's: it is written instead, so the target keeps reaching the source the way it did, until remoteApiServer is set.
+     */
+    declare public /*out*/ readonly keptServer: pulumi.Output<string | undefined>;
+    /**
      * The mesh this resource writes for, <project>/<stack>/<name>; MultiClusterMesh sets it. Every object and Helm release the resource writes carries it (ristio.io/mesh), and one marked by another mesh is foreign: refused unless adopt is set, never deleted. Without it, what the resource writes is recognised by the resource's own ID. A change of this alone marks what the resource owns in place: no object is rewritten, no Helm release upgraded.
      */
     declare public readonly meshIdentity: pulumi.Output<string | undefined>;
@@ -139,6 +147,8 @@ export class RemoteSecret extends pulumi.CustomResource {
             resourceInputs["timeoutSeconds"] = (args?.timeoutSeconds) ?? 600;
             resourceInputs["appliedChecksum"] = undefined /*out*/;
             resourceInputs["checksum"] = undefined /*out*/;
+            resourceInputs["keptCaPem"] = undefined /*out*/;
+            resourceInputs["keptServer"] = undefined /*out*/;
             resourceInputs["secretName"] = undefined /*out*/;
             resourceInputs["server"] = undefined /*out*/;
             resourceInputs["tokenBinding"] = undefined /*out*/;
@@ -148,6 +158,8 @@ export class RemoteSecret extends pulumi.CustomResource {
             resourceInputs["adopt"] = undefined /*out*/;
             resourceInputs["appliedChecksum"] = undefined /*out*/;
             resourceInputs["checksum"] = undefined /*out*/;
+            resourceInputs["keptCaPem"] = undefined /*out*/;
+            resourceInputs["keptServer"] = undefined /*out*/;
             resourceInputs["meshIdentity"] = undefined /*out*/;
             resourceInputs["readerTokenMode"] = undefined /*out*/;
             resourceInputs["readerTokenTtlHours"] = undefined /*out*/;

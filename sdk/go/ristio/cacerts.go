@@ -32,6 +32,8 @@ type CACerts struct {
 	CreatedNamespace pulumi.BoolOutput `pulumi:"createdNamespace"`
 	// More roots appended to root-cert.pem, to rotate the root without an outage.
 	ExtraRootCertPems pulumi.StringArrayOutput `pulumi:"extraRootCertPems"`
+	// Every cluster of the mesh (this one included), read when an update drops a root from root-cert.pem: the update is refused unless each cluster's live cacerts already signs with a root that stays and each istiod serves a certificate from it. Empty checks this cluster alone. A change to this list alone changes nothing.
+	MeshClusters ClusterConnectionArrayOutput `pulumi:"meshClusters"`
 	// The mesh this resource writes for, <project>/<stack>/<name>; MultiClusterMesh sets it. Every object and Helm release the resource writes carries it (ristio.io/mesh), and one marked by another mesh is foreign: refused unless adopt is set, never deleted. Without it, what the resource writes is recognised by the resource's own ID. A change of this alone marks what the resource owns in place: no object is rewritten, no Helm release upgraded.
 	MeshIdentity pulumi.StringPtrOutput `pulumi:"meshIdentity"`
 	// The mesh root (root-cert.pem).
@@ -123,6 +125,8 @@ type cacertsArgs struct {
 	Cluster ClusterConnection `pulumi:"cluster"`
 	// More roots appended to root-cert.pem, to rotate the root without an outage.
 	ExtraRootCertPems []string `pulumi:"extraRootCertPems"`
+	// Every cluster of the mesh (this one included), read when an update drops a root from root-cert.pem: the update is refused unless each cluster's live cacerts already signs with a root that stays and each istiod serves a certificate from it. Empty checks this cluster alone. A change to this list alone changes nothing.
+	MeshClusters []ClusterConnection `pulumi:"meshClusters"`
 	// The mesh this resource writes for, <project>/<stack>/<name>; MultiClusterMesh sets it. Every object and Helm release the resource writes carries it (ristio.io/mesh), and one marked by another mesh is foreign: refused unless adopt is set, never deleted. Without it, what the resource writes is recognised by the resource's own ID. A change of this alone marks what the resource owns in place: no object is rewritten, no Helm release upgraded.
 	MeshIdentity *string `pulumi:"meshIdentity"`
 	// The mesh root (root-cert.pem).
@@ -145,6 +149,8 @@ type CACertsArgs struct {
 	Cluster ClusterConnectionInput
 	// More roots appended to root-cert.pem, to rotate the root without an outage.
 	ExtraRootCertPems pulumi.StringArrayInput
+	// Every cluster of the mesh (this one included), read when an update drops a root from root-cert.pem: the update is refused unless each cluster's live cacerts already signs with a root that stays and each istiod serves a certificate from it. Empty checks this cluster alone. A change to this list alone changes nothing.
+	MeshClusters ClusterConnectionArrayInput
 	// The mesh this resource writes for, <project>/<stack>/<name>; MultiClusterMesh sets it. Every object and Helm release the resource writes carries it (ristio.io/mesh), and one marked by another mesh is foreign: refused unless adopt is set, never deleted. Without it, what the resource writes is recognised by the resource's own ID. A change of this alone marks what the resource owns in place: no object is rewritten, no Helm release upgraded.
 	MeshIdentity pulumi.StringPtrInput
 	// The mesh root (root-cert.pem).
@@ -278,6 +284,11 @@ func (o CACertsOutput) CreatedNamespace() pulumi.BoolOutput {
 // More roots appended to root-cert.pem, to rotate the root without an outage.
 func (o CACertsOutput) ExtraRootCertPems() pulumi.StringArrayOutput {
 	return o.ApplyT(func(v *CACerts) pulumi.StringArrayOutput { return v.ExtraRootCertPems }).(pulumi.StringArrayOutput)
+}
+
+// Every cluster of the mesh (this one included), read when an update drops a root from root-cert.pem: the update is refused unless each cluster's live cacerts already signs with a root that stays and each istiod serves a certificate from it. Empty checks this cluster alone. A change to this list alone changes nothing.
+func (o CACertsOutput) MeshClusters() ClusterConnectionArrayOutput {
+	return o.ApplyT(func(v *CACerts) ClusterConnectionArrayOutput { return v.MeshClusters }).(ClusterConnectionArrayOutput)
 }
 
 // The mesh this resource writes for, <project>/<stack>/<name>; MultiClusterMesh sets it. Every object and Helm release the resource writes carries it (ristio.io/mesh), and one marked by another mesh is foreign: refused unless adopt is set, never deleted. Without it, what the resource writes is recognised by the resource's own ID. A change of this alone marks what the resource owns in place: no object is rewritten, no Helm release upgraded.

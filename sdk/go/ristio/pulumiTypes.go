@@ -243,6 +243,31 @@ func (i *clusterConnectionPtrType) ToClusterConnectionPtrOutputWithContext(ctx c
 	return pulumi.ToOutputWithContext(ctx, i).(ClusterConnectionPtrOutput)
 }
 
+// ClusterConnectionArrayInput is an input type that accepts ClusterConnectionArray and ClusterConnectionArrayOutput values.
+// You can construct a concrete instance of `ClusterConnectionArrayInput` via:
+//
+//	ClusterConnectionArray{ ClusterConnectionArgs{...} }
+type ClusterConnectionArrayInput interface {
+	pulumi.Input
+
+	ToClusterConnectionArrayOutput() ClusterConnectionArrayOutput
+	ToClusterConnectionArrayOutputWithContext(context.Context) ClusterConnectionArrayOutput
+}
+
+type ClusterConnectionArray []ClusterConnectionInput
+
+func (ClusterConnectionArray) ElementType() reflect.Type {
+	return reflect.TypeOf((*[]ClusterConnection)(nil)).Elem()
+}
+
+func (i ClusterConnectionArray) ToClusterConnectionArrayOutput() ClusterConnectionArrayOutput {
+	return i.ToClusterConnectionArrayOutputWithContext(context.Background())
+}
+
+func (i ClusterConnectionArray) ToClusterConnectionArrayOutputWithContext(ctx context.Context) ClusterConnectionArrayOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(ClusterConnectionArrayOutput)
+}
+
 // How to reach one Kubernetes cluster of the mesh.
 type ClusterConnectionOutput struct{ *pulumi.OutputState }
 
@@ -350,6 +375,26 @@ func (o ClusterConnectionPtrOutput) Name() pulumi.StringPtrOutput {
 		}
 		return &v.Name
 	}).(pulumi.StringPtrOutput)
+}
+
+type ClusterConnectionArrayOutput struct{ *pulumi.OutputState }
+
+func (ClusterConnectionArrayOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((*[]ClusterConnection)(nil)).Elem()
+}
+
+func (o ClusterConnectionArrayOutput) ToClusterConnectionArrayOutput() ClusterConnectionArrayOutput {
+	return o
+}
+
+func (o ClusterConnectionArrayOutput) ToClusterConnectionArrayOutputWithContext(ctx context.Context) ClusterConnectionArrayOutput {
+	return o
+}
+
+func (o ClusterConnectionArrayOutput) Index(i pulumi.IntInput) ClusterConnectionOutput {
+	return pulumi.All(o, i).ApplyT(func(vs []interface{}) ClusterConnection {
+		return vs[0].([]ClusterConnection)[vs[1].(int)]
+	}).(ClusterConnectionOutput)
 }
 
 type MeshCertificate struct {
@@ -1444,6 +1489,10 @@ type RemoteSecretStatus struct {
 	AppliedChecksum string `pulumi:"appliedChecksum"`
 	// SHA-256 of the secret data as last seen; differs from appliedChecksum after a hand edit.
 	Checksum string `pulumi:"checksum"`
+	// The certificate authority the adopted secret verified keptServer with.
+	KeptCaPem *string `pulumi:"keptCaPem"`
+	// The API-server URL of the `istioctl create-remote-secret` secret this one took over (adopt), when it differs from the source kubeconfig's: it is written instead, so the target keeps reaching the source the way it did, until remoteApiServer is set.
+	KeptServer *string `pulumi:"keptServer"`
 	// Name of the secret in the target's istio-system.
 	SecretName string `pulumi:"secretName"`
 	// The source API-server URL written into the kubeconfig.
@@ -1478,6 +1527,16 @@ func (o RemoteSecretStatusOutput) AppliedChecksum() pulumi.StringOutput {
 // SHA-256 of the secret data as last seen; differs from appliedChecksum after a hand edit.
 func (o RemoteSecretStatusOutput) Checksum() pulumi.StringOutput {
 	return o.ApplyT(func(v RemoteSecretStatus) string { return v.Checksum }).(pulumi.StringOutput)
+}
+
+// The certificate authority the adopted secret verified keptServer with.
+func (o RemoteSecretStatusOutput) KeptCaPem() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v RemoteSecretStatus) *string { return v.KeptCaPem }).(pulumi.StringPtrOutput)
+}
+
+// The API-server URL of the `istioctl create-remote-secret` secret this one took over (adopt), when it differs from the source kubeconfig's: it is written instead, so the target keeps reaching the source the way it did, until remoteApiServer is set.
+func (o RemoteSecretStatusOutput) KeptServer() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v RemoteSecretStatus) *string { return v.KeptServer }).(pulumi.StringPtrOutput)
 }
 
 // Name of the secret in the target's istio-system.
@@ -1530,6 +1589,7 @@ func init() {
 	pulumi.RegisterInputType(reflect.TypeOf((*CheckMeshClusterArrayInput)(nil)).Elem(), CheckMeshClusterArray{})
 	pulumi.RegisterInputType(reflect.TypeOf((*ClusterConnectionInput)(nil)).Elem(), ClusterConnectionArgs{})
 	pulumi.RegisterInputType(reflect.TypeOf((*ClusterConnectionPtrInput)(nil)).Elem(), ClusterConnectionArgs{})
+	pulumi.RegisterInputType(reflect.TypeOf((*ClusterConnectionArrayInput)(nil)).Elem(), ClusterConnectionArray{})
 	pulumi.RegisterInputType(reflect.TypeOf((*MeshCertificateInput)(nil)).Elem(), MeshCertificateArgs{})
 	pulumi.RegisterInputType(reflect.TypeOf((*MeshCertificatePtrInput)(nil)).Elem(), MeshCertificateArgs{})
 	pulumi.RegisterInputType(reflect.TypeOf((*MeshCheckPeerInput)(nil)).Elem(), MeshCheckPeerArgs{})
@@ -1548,6 +1608,7 @@ func init() {
 	pulumi.RegisterOutputType(CheckMeshClusterArrayOutput{})
 	pulumi.RegisterOutputType(ClusterConnectionOutput{})
 	pulumi.RegisterOutputType(ClusterConnectionPtrOutput{})
+	pulumi.RegisterOutputType(ClusterConnectionArrayOutput{})
 	pulumi.RegisterOutputType(MeshCertificateOutput{})
 	pulumi.RegisterOutputType(MeshCertificatePtrOutput{})
 	pulumi.RegisterOutputType(MeshCheckPeerOutput{})
