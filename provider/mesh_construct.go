@@ -74,11 +74,6 @@ type meshBuilder struct {
 	parent pulumi.ResourceOption
 }
 
-// NewMultiClusterMesh constructs the component with DefaultDeps' clock.
-func NewMultiClusterMesh(ctx *pulumi.Context, name string, args MultiClusterMeshArgs, opts ...pulumi.ResourceOption) (*MultiClusterMesh, error) {
-	return DefaultDeps().newMultiClusterMesh(ctx, name, args, opts...)
-}
-
 // newMultiClusterMesh constructs the component. Every input known now is
 // validated, brought roots against d.Now, before the first child is
 // registered.

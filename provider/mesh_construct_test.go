@@ -126,7 +126,7 @@ func construct(t *testing.T, args MultiClusterMeshArgs) map[string]pulumi.MockRe
 	t.Helper()
 	mocks := &registered{byName: map[string]pulumi.MockResourceArgs{}}
 	err := pulumi.RunErr(func(ctx *pulumi.Context) error {
-		_, err := NewMultiClusterMesh(ctx, "mesh", args)
+		_, err := DefaultDeps().newMultiClusterMesh(ctx, "mesh", args)
 		return err
 	}, pulumi.WithMocks("ristio", "test", mocks))
 	if err != nil {
@@ -248,7 +248,7 @@ func TestClusterInputsFromOutputs(t *testing.T) {
 		"clusters[0] (cluster1).remoteApiServer": mesh(resolved("http://10.0.0.1"), nil),
 	} {
 		err := pulumi.RunErr(func(ctx *pulumi.Context) error {
-			_, err := NewMultiClusterMesh(ctx, "mesh", args)
+			_, err := DefaultDeps().newMultiClusterMesh(ctx, "mesh", args)
 			return err
 		}, pulumi.WithMocks("ristio", "test", &registered{byName: map[string]pulumi.MockResourceArgs{}}))
 		if err == nil || !strings.Contains(err.Error(), "invalid MultiClusterMesh inputs") || !strings.Contains(err.Error(), field) {

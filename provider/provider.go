@@ -29,9 +29,17 @@ const Name = "ristio"
 //go:embed VERSION
 var version string
 
-// Version is the provider's version: provider/VERSION, unless a release build
-// stamps another with -ldflags "-X .../provider.Version=...".
-var Version = strings.TrimSpace(version)
+// Version is the provider's version: provider/VERSION, unless a build
+// stamps another with -ldflags "-X github.com/ristio/pulumi-ristio/provider.Version=...".
+// It is set in init, not by its declaration: the linker's -X would not
+// outlive an initializer that calls a function.
+var Version string
+
+func init() {
+	if Version == "" {
+		Version = strings.TrimSpace(version)
+	}
+}
 
 // PluginDownloadURL is where the engine fetches the plugin when a program
 // needs it and it is not installed: the project's GitHub releases, whose
