@@ -129,7 +129,7 @@ func istioctlMade(ctx context.Context, client *kube.Client, ref objectRef) (bool
 }
 
 func istiodDeployment(revision string) objectRef {
-	return objectRef{gvk: deploymentGVK, ns: naming.IstioNamespace, name: naming.IstiodReleaseFor(revision)}
+	return objectRef{gvk: deploymentGVK, ns: naming.IstioNamespace, name: naming.IstiodDeployment(revision)}
 }
 
 // adopting lets hc's installs take over what istioctl made when adopt is
@@ -179,7 +179,7 @@ func dropIstioctlTag(ctx context.Context, client *kube.Client, cluster string) e
 }
 
 // eastWestDeployment is the east-west gateway's Deployment.
-var eastWestDeployment = objectRef{gvk: deploymentGVK, ns: naming.IstioNamespace, name: naming.EastWestService}
+var eastWestDeployment = objectRef{gvk: deploymentGVK, ns: naming.IstioNamespace, name: naming.EastWestDeployment}
 
 // dropIstioctlGateway deletes what istioctl's gateway chart made that the
 // gateway chart does not (its service account, role and binding, a

@@ -214,7 +214,7 @@ func (r *IstioControlPlane) apply(ctx context.Context, w writer, in IstioControl
 		}
 	}
 
-	if err := client.WaitForDeployment(ctx, naming.IstioNamespace, naming.IstiodReleaseFor(rev), report); err != nil {
+	if err := client.WaitForDeployment(ctx, naming.IstioNamespace, naming.IstiodDeployment(rev), report); err != nil {
 		return state, fmt.Errorf("cluster %s: %w", name, err)
 	}
 	return state, nil

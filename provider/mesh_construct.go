@@ -76,11 +76,6 @@ type meshBuilder struct {
 	identity pulumi.StringInput
 }
 
-// NewMultiClusterMesh constructs the component with DefaultDeps' clock.
-func NewMultiClusterMesh(ctx *pulumi.Context, name string, args MultiClusterMeshArgs, opts ...pulumi.ResourceOption) (*MultiClusterMesh, error) {
-	return DefaultDeps().newMultiClusterMesh(ctx, name, args, opts...)
-}
-
 // newMultiClusterMesh constructs the component. Every input known now is
 // validated, brought roots against d.Now, before the first child is
 // registered.
@@ -96,7 +91,7 @@ func (d Deps) newMultiClusterMesh(ctx *pulumi.Context, name string, args MultiCl
 	if err := ctx.RegisterComponentResource("ristio:index:MultiClusterMesh", name, comp, opts...); err != nil {
 		return nil, err
 	}
-	b := &meshBuilder{ctx: ctx, name: name, args: args, parent: pulumi.Parent(comp), identity: pulumi.String(string(identity))}
+	b := &meshBuilder{ctx: ctx, name: name, args: checkWhenKnown(args), parent: pulumi.Parent(comp), identity: pulumi.String(string(identity))}
 	if err := b.build(comp); err != nil {
 		return nil, err
 	}
@@ -389,7 +384,7 @@ func (b *meshBuilder) cluster(index int, c MeshCluster, conn pulumi.Map, mesh pu
 	b.chartProps(&gp.of.ChartSource, gp.set)
 	gp.set(&gp.of.Revision, optString(b.args.Revision))
 	gp.set(&gp.of.ProxyRevision, proxyRevision)
-	gp.set(&gp.of.GatewayAddress, optString(c.GatewayAddress))
+	gp.set(&gp.of.GatewayAddress, c.GatewayAddress)
 	gp.set(&gp.of.WaitForAddress, optBool(b.args.WaitForGateways))
 	gp.set(&gp.of.TimeoutSeconds, optInt(timeout))
 	gp.set(&gp.of.Adopt, optBool(c.Adopt))
@@ -540,7 +535,7 @@ func (b *meshBuilder) remoteSecret(src, dst MeshCluster, srcConn, dstConn pulumi
 	p := newProps[RemoteSecretArgs]()
 	p.set(&p.of.Source, srcConn)
 	p.set(&p.of.Target, dstConn)
-	p.set(&p.of.RemoteAPIServer, optString(src.RemoteAPIServer))
+	p.set(&p.of.RemoteAPIServer, src.RemoteAPIServer)
 	p.set(&p.of.ReaderTokenMode, optString(b.args.ReaderTokenMode))
 	p.set(&p.of.ReaderTokenTTLHours, optInt(b.args.ReaderTokenTTLHours))
 	p.set(&p.of.TimeoutSeconds, optInt(b.args.TimeoutSeconds))
@@ -565,7 +560,7 @@ func (b *meshBuilder) remoteSecretSet(j int, conns []pulumi.Map, planes []pulumi
 		}
 		sp := newProps[RemoteSecretSource]()
 		sp.set(&sp.of.Cluster, conns[i])
-		sp.set(&sp.of.RemoteAPIServer, optString(src.RemoteAPIServer))
+		sp.set(&sp.of.RemoteAPIServer, src.RemoteAPIServer)
 		sources[src.Name] = sp.m
 	}
 	p := newProps[RemoteSecretSetArgs]()
@@ -612,11 +607,11 @@ func (b *meshBuilder) chartProps(src *ChartSource, set func(field any, v pulumi.
 func (b *meshBuilder) meshNetworks() pulumi.Array {
 	out := pulumi.Array{}
 	for _, c := range b.args.Clusters {
-		if a := deref(c.GatewayAddress); a != "" {
+		if c.GatewayAddress != nil {
 			p := newProps[MeshNetworkArgs]()
 			p.set(&p.of.Network, pulumi.String(clusterNetwork(c)))
 			p.set(&p.of.Cluster, pulumi.String(c.Name))
-			p.set(&p.of.GatewayAddress, pulumi.String(a))
+			p.set(&p.of.GatewayAddress, c.GatewayAddress)
 			out = append(out, p.m)
 		}
 	}

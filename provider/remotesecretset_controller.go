@@ -226,6 +226,10 @@ func (r *RemoteSecretSet) write(ctx context.Context, w writer, old RemoteSecretS
 	errs = append(errs, forEachLimited(todo, setParallelism, func(name string) error {
 		pair := state.RemoteSecretSetArgs.pair(name)
 		written, rewrote, err := r.pairs().apply(ctx, w, pair, old.Secrets[name])
+		if _, ok := old.Secrets[name]; ok && err == nil {
+			// Before taking the lock: revoking talks to the source.
+			r.pairs().revokeReplaced(ctx, old.pair(name), written.RemoteSecretStatus, pair.ReaderTokenMode)
+		}
 		mu.Lock()
 		defer mu.Unlock()
 		if rewrote {
@@ -239,9 +243,6 @@ func (r *RemoteSecretSet) write(ctx context.Context, w writer, old RemoteSecretS
 			return err
 		}
 		state.Secrets[name] = written.RemoteSecretStatus
-		if _, ok := old.Secrets[name]; ok {
-			r.pairs().revokeReplaced(ctx, old.pair(name), written.RemoteSecretStatus, pair.ReaderTokenMode)
-		}
 		return nil
 	}))
 	// A restart that fails marks what it was for drifted: the next up
@@ -288,18 +289,7 @@ func (r *RemoteSecretSet) marks(old RemoteSecretSetState, in RemoteSecretSetArgs
 // forEachLimited runs fn for every name, at most limit at a time, and joins
 // their errors.
 func forEachLimited(names []string, limit int, fn func(name string) error) error {
-	slots := make(chan struct{}, limit)
-	errs := make([]error, len(names))
-	var wg sync.WaitGroup
-	for i, name := range names {
-		slots <- struct{}{}
-		wg.Go(func() {
-			defer func() { <-slots }()
-			errs[i] = fn(name)
-		})
-	}
-	wg.Wait()
-	return errors.Join(errs...)
+	return fanOut(len(names), limit, func(i int) error { return fn(names[i]) })
 }
 
 // Read fingerprints every written secret in the target; a source whose

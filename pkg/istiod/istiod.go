@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/sync/errgroup"
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/ristio/pulumi-ristio/pkg/kube"
@@ -26,6 +27,10 @@ const askTimeout = 20 * time.Second
 
 // servingName is the name istiod's 15012 certificate is asked for.
 const servingName = "istiod." + naming.IstioNamespace + ".svc"
+
+// askParallelism bounds how many istiod pods of one cluster are asked at
+// once (a few per revision): each holds port-forwards open.
+const askParallelism = 4
 
 // logLines is how much of istiod's log is searched for what it said about a peer.
 const logLines = 2000
@@ -43,11 +48,15 @@ func Ask(ctx context.Context, c *kube.Client, revision string) ([]meshcheck.Isti
 		return nil, err
 	}
 	out := make([]meshcheck.Istiod, len(pods))
-	var wg sync.WaitGroup
+	var g errgroup.Group
+	g.SetLimit(askParallelism)
 	for i := range pods {
-		wg.Go(func() { out[i] = ask(ctx, c, &pods[i]) })
+		g.Go(func() error {
+			out[i] = ask(ctx, c, &pods[i])
+			return nil
+		})
 	}
-	wg.Wait()
+	_ = g.Wait() // ask returns its failures in the answer
 	return out, nil
 }
 

@@ -150,6 +150,8 @@ export class CACerts extends pulumi.CustomResource {
         opts = pulumi.mergeOptions(utilities.resourceOptsDefaults(), opts);
         const secretOpts = { additionalSecretOutputs: ["caKeyPem"] };
         opts = pulumi.mergeOptions(opts, secretOpts);
+        const replaceOnChanges = { replaceOnChanges: ["cluster.name", "meshClusters[*].name"] };
+        opts = pulumi.mergeOptions(opts, replaceOnChanges);
         super(CACerts.__pulumiType, name, resourceInputs, opts);
     }
 }

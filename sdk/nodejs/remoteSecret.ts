@@ -175,6 +175,8 @@ export class RemoteSecret extends pulumi.CustomResource {
             resourceInputs["tokenIssuedAt"] = undefined /*out*/;
         }
         opts = pulumi.mergeOptions(utilities.resourceOptsDefaults(), opts);
+        const replaceOnChanges = { replaceOnChanges: ["source.name", "target.name"] };
+        opts = pulumi.mergeOptions(opts, replaceOnChanges);
         super(RemoteSecret.__pulumiType, name, resourceInputs, opts);
     }
 }

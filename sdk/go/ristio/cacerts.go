@@ -74,6 +74,11 @@ func NewCACerts(ctx *pulumi.Context,
 		"caKeyPem",
 	})
 	opts = append(opts, secrets)
+	replaceOnChanges := pulumi.ReplaceOnChanges([]string{
+		"cluster.name",
+		"meshClusters[*].name",
+	})
+	opts = append(opts, replaceOnChanges)
 	opts = internal.PkgResourceDefaultOpts(opts)
 	var resource CACerts
 	err := ctx.RegisterResource("ristio:index:CACerts", name, args, &resource, opts...)

@@ -815,7 +815,7 @@ type MeshCluster struct {
 	Adopt *bool `pulumi:"adopt"`
 	// Kubeconfig context; the current context when unset.
 	Context *string `pulumi:"context"`
-	// Fixed east-west gateway address: no wait for a load balancer, and every cluster's global.meshNetworks names it on port 15443.
+	// Fixed east-west gateway address: no wait for a load balancer, and every cluster's global.meshNetworks names it on port 15443. May be another resource's output (a static IP): checked once known.
 	GatewayAddress *string `pulumi:"gatewayAddress"`
 	// Extra Helm values for the east-west gateway, merged over ristio's.
 	GatewayValues map[string]interface{} `pulumi:"gatewayValues"`
@@ -833,7 +833,7 @@ type MeshCluster struct {
 	Name string `pulumi:"name"`
 	// The cluster's network. Default: network-<name>.
 	Network *string `pulumi:"network"`
-	// API-server URL the other clusters use to reach this one, written into remote secrets in place of the kubeconfig's server.
+	// API-server URL the other clusters use to reach this one, written into remote secrets in place of the kubeconfig's server. May be another resource's output (a cloud cluster's endpoint): checked once known.
 	RemoteApiServer *string `pulumi:"remoteApiServer"`
 }
 
@@ -853,7 +853,7 @@ type MeshClusterArgs struct {
 	Adopt pulumi.BoolPtrInput `pulumi:"adopt"`
 	// Kubeconfig context; the current context when unset.
 	Context pulumi.StringPtrInput `pulumi:"context"`
-	// Fixed east-west gateway address: no wait for a load balancer, and every cluster's global.meshNetworks names it on port 15443.
+	// Fixed east-west gateway address: no wait for a load balancer, and every cluster's global.meshNetworks names it on port 15443. May be another resource's output (a static IP): checked once known.
 	GatewayAddress pulumi.StringPtrInput `pulumi:"gatewayAddress"`
 	// Extra Helm values for the east-west gateway, merged over ristio's.
 	GatewayValues pulumi.MapInput `pulumi:"gatewayValues"`
@@ -871,7 +871,7 @@ type MeshClusterArgs struct {
 	Name pulumi.StringInput `pulumi:"name"`
 	// The cluster's network. Default: network-<name>.
 	Network pulumi.StringPtrInput `pulumi:"network"`
-	// API-server URL the other clusters use to reach this one, written into remote secrets in place of the kubeconfig's server.
+	// API-server URL the other clusters use to reach this one, written into remote secrets in place of the kubeconfig's server. May be another resource's output (a cloud cluster's endpoint): checked once known.
 	RemoteApiServer pulumi.StringPtrInput `pulumi:"remoteApiServer"`
 }
 
@@ -936,7 +936,7 @@ func (o MeshClusterOutput) Context() pulumi.StringPtrOutput {
 	return o.ApplyT(func(v MeshCluster) *string { return v.Context }).(pulumi.StringPtrOutput)
 }
 
-// Fixed east-west gateway address: no wait for a load balancer, and every cluster's global.meshNetworks names it on port 15443.
+// Fixed east-west gateway address: no wait for a load balancer, and every cluster's global.meshNetworks names it on port 15443. May be another resource's output (a static IP): checked once known.
 func (o MeshClusterOutput) GatewayAddress() pulumi.StringPtrOutput {
 	return o.ApplyT(func(v MeshCluster) *string { return v.GatewayAddress }).(pulumi.StringPtrOutput)
 }
@@ -981,7 +981,7 @@ func (o MeshClusterOutput) Network() pulumi.StringPtrOutput {
 	return o.ApplyT(func(v MeshCluster) *string { return v.Network }).(pulumi.StringPtrOutput)
 }
 
-// API-server URL the other clusters use to reach this one, written into remote secrets in place of the kubeconfig's server.
+// API-server URL the other clusters use to reach this one, written into remote secrets in place of the kubeconfig's server. May be another resource's output (a cloud cluster's endpoint): checked once known.
 func (o MeshClusterOutput) RemoteApiServer() pulumi.StringPtrOutput {
 	return o.ApplyT(func(v MeshCluster) *string { return v.RemoteApiServer }).(pulumi.StringPtrOutput)
 }

@@ -76,6 +76,11 @@ func NewRemoteSecret(ctx *pulumi.Context,
 	if args.TimeoutSeconds == nil {
 		args.TimeoutSeconds = pulumi.IntPtr(600)
 	}
+	replaceOnChanges := pulumi.ReplaceOnChanges([]string{
+		"source.name",
+		"target.name",
+	})
+	opts = append(opts, replaceOnChanges)
 	opts = internal.PkgResourceDefaultOpts(opts)
 	var resource RemoteSecret
 	err := ctx.RegisterResource("ristio:index:RemoteSecret", name, args, &resource, opts...)

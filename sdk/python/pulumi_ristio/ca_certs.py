@@ -286,6 +286,8 @@ class CACerts(pulumi.CustomResource):
             __props__.__dict__["created_namespace"] = None
         secret_opts = pulumi.ResourceOptions(additional_secret_outputs=["caKeyPem"])
         opts = pulumi.ResourceOptions.merge(opts, secret_opts)
+        replace_on_changes = pulumi.ResourceOptions(replace_on_changes=["cluster.name", "meshClusters[*].name"])
+        opts = pulumi.ResourceOptions.merge(opts, replace_on_changes)
         super(CACerts, __self__).__init__(
             'ristio:index:CACerts',
             resource_name,

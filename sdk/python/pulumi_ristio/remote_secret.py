@@ -276,6 +276,8 @@ class RemoteSecret(pulumi.CustomResource):
             __props__.__dict__["token_binding"] = None
             __props__.__dict__["token_expires_at"] = None
             __props__.__dict__["token_issued_at"] = None
+        replace_on_changes = pulumi.ResourceOptions(replace_on_changes=["source.name", "target.name"])
+        opts = pulumi.ResourceOptions.merge(opts, replace_on_changes)
         super(RemoteSecret, __self__).__init__(
             'ristio:index:RemoteSecret',
             resource_name,
