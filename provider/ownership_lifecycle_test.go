@@ -7,6 +7,8 @@ import (
 
 	p "github.com/pulumi/pulumi-go-provider"
 	"github.com/pulumi/pulumi/sdk/v3/go/property"
+
+	"github.com/ristio/pulumi-ristio/internal/testcharts"
 )
 
 // TestCACertsOfAnotherMesh: a cacerts written for one mesh is foreign to
@@ -94,6 +96,55 @@ func TestCACertsOfAnotherMesh(t *testing.T) {
 		legacy.delete(t)
 		if getSecret(t, c, istioNS, "cacerts") != nil {
 			t.Error("the marked cacerts survived its resource's delete")
+		}
+	})
+}
+
+// TestControlPlaneOfAnotherMesh: istio-base and istiod installed for one
+// mesh are foreign to another on the same cluster: its create is refused
+// before anything is written (the namespace's network label included), and
+// its delete uninstalls neither release.
+func TestControlPlaneOfAnotherMesh(t *testing.T) {
+	w := lifecycleWorld(t, 1)
+	c := w.Clusters[0]
+	s := lifecycleServer(t, &clock{now: time.Now()})
+	charts := testcharts.Directory(t)
+	const meshA, meshB = "usmesh/prod/mesh", "devmesh/dev/mesh"
+	inputs := func(mesh, network string) map[string]property.Value {
+		in := controlPlaneInputs(t, w, c.Name, charts)
+		in["meshIdentity"] = str(mesh)
+		in["network"] = str(network)
+		return in
+	}
+	a := newResource(s, "IstioControlPlane", "a-istio")
+	a.create(t, a.check(t, inputs(meshA, "network1")))
+	t.Cleanup(func() { a.delete(t) })
+
+	b := newResource(s, "IstioControlPlane", "b-istio")
+	step(t, "another mesh's create is refused before anything is written", func(t *testing.T) {
+		_, err := s.Create(p.CreateRequest{Urn: b.urn, Properties: b.check(t, inputs(meshB, "devnet")), Timeout: lifecycleTimeout})
+		if err == nil || !strings.Contains(err.Error(), "cluster "+c.Name+": Helm release istio-system/istio-base belongs to another mesh, usmesh.prod.mesh-") {
+			t.Fatalf("create of another mesh's control plane: %v", err)
+		}
+		for _, release := range []string{"istio-base", "istiod"} {
+			if status, rev := helmRelease(t, c, release); status != "deployed" || rev != 1 {
+				t.Errorf("release %s: %s revision %d, want deployed revision 1", release, status, rev)
+			}
+		}
+		if got := getNamespace(t, c, istioNS).Labels["topology.istio.io/network"]; got != "network1" {
+			t.Errorf("the refused create relabelled istio-system's network: %q", got)
+		}
+	})
+
+	step(t, "another mesh's delete uninstalls neither release", func(t *testing.T) {
+		state := a.state.Set("meshIdentity", str(meshB))
+		if err := s.Delete(p.DeleteRequest{ID: "b-istio-0000", Urn: b.urn, Properties: state, Timeout: lifecycleTimeout}); err != nil {
+			t.Fatal(err)
+		}
+		for _, release := range []string{"istio-base", "istiod"} {
+			if status, rev := helmRelease(t, c, release); status != "deployed" || rev != 1 {
+				t.Errorf("release %s after another mesh's delete: %q revision %d", release, status, rev)
+			}
 		}
 	})
 }
