@@ -159,9 +159,13 @@ func TestMeshLifecycle(t *testing.T) {
 		t.Logf("adding a third cluster: %s", time.Since(start).Round(time.Millisecond))
 		assertMesh(t, w, spec.clusters, res.Outputs)
 
+		// cluster1's reader token, as cluster3's istiod holds it: removing
+		// cluster3 revokes it in cluster1 (its binding goes with the pair).
+		heldByCluster3 := remoteToken(t, w.Cluster("cluster3"), "cluster1")
 		spec.clusters = spec.clusters[:2]
 		setProgram(t, &stack, spec)
 		pulumitest.Up(t, stack)
+		meshassert.TokenRevoked(t, w.Cluster("cluster1"), heldByCluster3)
 		for _, c := range spec.clusters {
 			if got := remoteSecretNames(t, w.Cluster(c.name)); !slices.Equal(got, peersOf(names(spec.clusters), c.name)) {
 				t.Errorf("%s keeps remote secrets for %v after cluster3 left", c.name, got)

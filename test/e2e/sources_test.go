@@ -21,7 +21,8 @@ import (
 func TestMeshFromHelmRepository(t *testing.T) {
 	w := world(t, 2)
 	repo := testcharts.NewRepo(t, "1.28.1", "1.28.2")
-	t.Setenv("RISTIO_CHART_CACHE", t.TempDir())
+	cache := t.TempDir()
+	t.Setenv("RISTIO_CHART_CACHE", cache)
 	spec := meshSpec{kubeconfig: w.Kubeconfig, clusters: clustersOf(w, 1), chartRepository: repo.URL, readerTokenMode: "serviceAccountSecret"}
 	stack := pulumitest.InlineStack(t, "ristio-repo", meshProgram(spec))
 	t.Cleanup(func() { _, _ = stack.Destroy(context.Background()) })
@@ -50,6 +51,28 @@ func TestMeshFromHelmRepository(t *testing.T) {
 	// chart name were fetched for 1.28.1, once.
 	if got := repo.Requests(); got != fetched {
 		t.Errorf("repository requests grew from %d to %d; charts should come from the cache", fetched, got)
+	}
+
+	// A cached archive that no longer matches the SHA-256 recorded when it
+	// was downloaded is fetched again, never installed: cluster2 moves to
+	// 1.28.2, the cached istiod 1.28.1 archive is overwritten, and cluster2
+	// moves back to 1.28.1, which upgrades its istiod release.
+	spec.clusters[1].version = "1.28.2"
+	setProgram(t, &stack, spec)
+	pulumitest.Up(t, stack)
+	tampered := tamperCachedChart(t, cache, "istiod", "1.28.1")
+	before := repo.Requests()
+	spec.clusters[1].version = "1.28.1"
+	setProgram(t, &stack, spec)
+	res = pulumitest.Up(t, stack)
+	assertMesh(t, w, spec.clusters, res.Outputs)
+	if got := repo.Requests(); got <= before {
+		t.Errorf("repository requests stayed at %d after %d cached archives were tampered with; want them fetched again", got, len(tampered))
+	}
+	for _, f := range tampered {
+		if data, err := os.ReadFile(f); err != nil || string(data) == tamperedChart {
+			t.Errorf("%s is still the tampered archive (%v)", f, err)
+		}
 	}
 
 	spec.clusters[0].version = "9.9.9"
@@ -96,4 +119,25 @@ func TestUnreachableClusterDoesNotBlockOthers(t *testing.T) {
 		t.Fatalf("preview after recovery: %v", got)
 	}
 	_ = os.Remove(broken)
+}
+
+// tamperedChart is what tamperCachedCharts writes over a cached archive.
+const tamperedChart = "not the chart that was downloaded"
+
+// tamperCachedChart overwrites the cached archives of the chart at version
+// (one per repository) and returns their paths.
+func tamperCachedChart(t *testing.T, cache, chart, version string) []string {
+	t.Helper()
+	var tampered []string
+	err := filepath.WalkDir(cache, func(path string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() || filepath.Base(path) != chart+"-"+version+".tgz" {
+			return err
+		}
+		tampered = append(tampered, path)
+		return os.WriteFile(path, []byte(tamperedChart), 0o600)
+	})
+	if err != nil || len(tampered) == 0 {
+		t.Fatalf("tampering with the cached %s-%s chart in %s: %v (%d archives)", chart, version, cache, err, len(tampered))
+	}
+	return tampered
 }
