@@ -53,6 +53,10 @@ func TestBadInputFailsPreview(t *testing.T) {
 			mutate: func(s *meshSpec) { s.chartDirectory = ""; s.chartRepository = "ftp://charts" },
 			want:   []string{"chartRepository", "ftp://charts"},
 		},
+		"a plain-http chart repository off loopback": {
+			mutate: func(s *meshSpec) { s.chartDirectory = ""; s.chartRepository = "http://charts.example.com/istio" },
+			want:   []string{"chartRepository", "http://charts.example.com/istio", "https"},
+		},
 		"a bad reader token mode": {
 			mutate: func(s *meshSpec) { s.readerTokenMode = "forever" },
 			want:   []string{"readerTokenMode", "forever"},
