@@ -5,6 +5,12 @@ const (
 	GoImportBasePath  = "github.com/ristio/pulumi-ristio/sdk/go/ristio"
 	NodePackageName   = "@ristio/pulumi-ristio"
 	PythonPackageName = "pulumi_ristio"
+	// JavaBasePackage makes the Maven artifact com.ristio:ristio and the Java
+	// package com.ristio.ristio.
+	JavaBasePackage = "com.ristio"
+	// CSharpRootNamespace makes the NuGet package and namespace Ristio.Ristio
+	// for whoever generates the .NET SDK (`pulumi package add`).
+	CSharpRootNamespace = "Ristio"
 )
 
 // languageMap sets no @pulumi/pulumi or pulumi requirement: the code
@@ -25,6 +31,13 @@ func languageMap() map[string]any {
 			"packageName":          PythonPackageName,
 			"respectSchemaVersion": true,
 			"pyproject":            map[string]any{"enabled": true},
+		},
+		"java": map[string]any{
+			"basePackage": JavaBasePackage,
+		},
+		"csharp": map[string]any{
+			"rootNamespace":        CSharpRootNamespace,
+			"respectSchemaVersion": true,
 		},
 	}
 }
