@@ -11,6 +11,9 @@ const (
 	// CSharpRootNamespace makes the NuGet package and namespace Ristio.Ristio
 	// for whoever generates the .NET SDK (`pulumi package add`).
 	CSharpRootNamespace = "Ristio"
+	// JavaSDKVersion is the com.pulumi:pulumi the Java SDK is built and
+	// tested against; the Java generator's own default (1.0.0) predates it.
+	JavaSDKVersion = "1.36.1"
 )
 
 // languageMap sets no @pulumi/pulumi or pulumi requirement: the code
@@ -33,7 +36,8 @@ func languageMap() map[string]any {
 			"pyproject":            map[string]any{"enabled": true},
 		},
 		"java": map[string]any{
-			"basePackage": JavaBasePackage,
+			"basePackage":  JavaBasePackage,
+			"dependencies": map[string]string{"com.pulumi:pulumi": JavaSDKVersion},
 		},
 		"csharp": map[string]any{
 			"rootNamespace":        CSharpRootNamespace,
