@@ -52,7 +52,7 @@ func TestJavaPackage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer jar.Close()
+	t.Cleanup(func() { _ = jar.Close() })
 
 	const dir = "com/ristio/ristio/"
 	if got := strings.TrimSpace(jarFile(t, jar, dir+"version.txt")); got != provider.Version {
@@ -91,7 +91,7 @@ func jarFile(t *testing.T, jar *zip.ReadCloser, name string) string {
 	if err != nil {
 		t.Fatalf("the jar has no %s: %v", name, err)
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }()
 	data, err := io.ReadAll(f)
 	if err != nil {
 		t.Fatal(err)
