@@ -8,7 +8,7 @@ N ?= 2
 DIR ?= $(CURDIR)/.demo
 TEST_TIMEOUT ?= 60m
 
-.PHONY: tools build dist install lint test test-unit bench clusters demo-down clean
+.PHONY: tools build dist install release-check lint test test-unit bench clusters demo-down clean
 
 # Pinned etcd, kube-apiserver, kube-controller-manager and pulumi, built once
 # into ~/.cache/ristio/tools and linked into .tools/bin.
@@ -20,17 +20,29 @@ build:
 	go build -o bin/pulumi-resource-ristio ./cmd/pulumi-resource-ristio
 	go build -o bin/pulumi-converter-ristioctl ./cmd/pulumi-converter-ristioctl
 
-# Release archives for linux, darwin and windows on amd64 and arm64, plus
-# checksums, in dist/ (what goreleaser makes for a tagged release).
+# Release archives of the provider and the converter for linux, darwin and
+# windows on amd64 and arm64, plus checksums, in dist/ (what the release
+# workflow publishes for a tag).
 dist:
 	scripts/dist.sh dist
 
-# Installs this machine's archive into the Pulumi plugin cache, where the
-# engine finds the plugin without putting it on PATH.
-install: tools
+# Installs this machine's archives of both plugins into the Pulumi plugin
+# cache, where the engine finds them without putting them on PATH. It needs
+# a pulumi CLI (this tree's .tools/bin/pulumi if `make tools` made one, else
+# the one on PATH) and builds nothing else.
+install:
 	scripts/dist.sh dist $$(go env GOOS)/$$(go env GOARCH)
 	$(or $(wildcard .tools/bin/pulumi),pulumi) plugin install resource ristio $(VERSION) \
 		-f dist/pulumi-resource-ristio-v$(VERSION)-$$(go env GOOS)-$$(go env GOARCH).tar.gz --reinstall
+	$(or $(wildcard .tools/bin/pulumi),pulumi) plugin install converter ristioctl $(VERSION) \
+		-f dist/pulumi-converter-ristioctl-v$(VERSION)-$$(go env GOOS)-$$(go env GOARCH).tar.gz --reinstall
+
+# Every artifact a tagged release publishes (.github/workflows/release.yml),
+# in dist/release, failing if one carries another version than
+# provider/VERSION: both plugins' archives, the npm tarball, the Python wheel
+# and sdist, the Java jar and the Go SDK module at its tag.
+release-check:
+	scripts/release-check.sh dist/release
 
 # -count=1: the e2e tests build the plugin in a subprocess, which Go's test
 # cache cannot see, so a cached pass could hide a provider change.

@@ -4,8 +4,6 @@ package provider
 
 import (
 	"context"
-	_ "embed"
-	"strings"
 	"time"
 
 	p "github.com/pulumi/pulumi-go-provider"
@@ -13,6 +11,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/common/tokens"
 	corev1 "k8s.io/api/core/v1"
 
+	ristio "github.com/ristio/pulumi-ristio"
 	"github.com/ristio/pulumi-ristio/pkg/charts"
 	"github.com/ristio/pulumi-ristio/pkg/helm"
 	"github.com/ristio/pulumi-ristio/pkg/istiod"
@@ -20,23 +19,15 @@ import (
 	"github.com/ristio/pulumi-ristio/pkg/kubeconfig"
 )
 
-// Name is the Pulumi package name.
-const Name = "ristio"
+// Name, Version and PluginDownloadURL name the release (package ristio at
+// the module's root, which the converter shares without linking this one).
+const (
+	Name              = ristio.Name
+	PluginDownloadURL = ristio.PluginDownloadURL
+)
 
-// version is the one version source: the plugin, the schema and the SDKs all
-// carry it (the Makefile reads the same file).
-//
-//go:embed VERSION
-var version string
-
-// Version is the provider's version: provider/VERSION, unless a release build
-// stamps another with -ldflags "-X .../provider.Version=...".
-var Version = strings.TrimSpace(version)
-
-// PluginDownloadURL is where the engine fetches the plugin when a program
-// needs it and it is not installed: the project's GitHub releases, whose
-// assets are the archives `make dist` builds.
-const PluginDownloadURL = "github://api.github.com/ristio/pulumi-ristio"
+// Version is the provider's version (ristio.Version).
+var Version = ristio.Version
 
 // Deps are the seams between the provider and the outside world. Tests replace
 // them; the plugin uses DefaultDeps.

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# Release archives of the plugin, in the layout the Pulumi engine downloads
-# from pluginDownloadURL:
-#   pulumi-resource-ristio-v<version>-<os>-<arch>.tar.gz   (the binary at the top)
-#   pulumi-resource-ristio_<version>_checksums.txt          (sha256sum format)
+# Release archives of both plugins, in the layout the Pulumi engine downloads
+# from pluginDownloadURL and `pulumi plugin install` takes with -f:
+#   pulumi-resource-ristio-v<version>-<os>-<arch>.tar.gz      the provider
+#   pulumi-converter-ristioctl-v<version>-<os>-<arch>.tar.gz  the converter
+#   pulumi-<kind>-<name>_<version>_checksums.txt              (sha256sum format)
+# each archive with its binary at the top.
 # Usage: scripts/dist.sh [OUT] [os/arch ...]; default OUT is dist/ and the
 # platforms are linux, darwin and windows on amd64 and arm64. Archives are
 # static (CGO_ENABLED=0) unless RISTIO_DIST_CGO_ENABLED says otherwise.
@@ -17,18 +19,24 @@ if [[ ${#platforms[@]} -eq 0 ]]; then
 fi
 mkdir -p "$out"
 out="$(cd "$out" && pwd)"
-checksums="$out/pulumi-resource-ristio_${version}_checksums.txt"
-: >"$checksums"
-for p in "${platforms[@]}"; do
-  os="${p%/*}" arch="${p#*/}"
-  bin=pulumi-resource-ristio
-  [[ "$os" == windows ]] && bin+=.exe
-  stage="$(mktemp -d)"
-  echo "dist: $os/$arch"
-  (cd "$root" && CGO_ENABLED="${RISTIO_DIST_CGO_ENABLED:-0}" GOOS="$os" GOARCH="$arch" go build -ldflags "-s -w" -o "$stage/$bin" ./cmd/pulumi-resource-ristio)
-  archive="pulumi-resource-ristio-v${version}-${os}-${arch}.tar.gz"
-  tar -czf "$out/$archive" -C "$stage" "$bin"
-  rm -rf "$stage"
-  (cd "$out" && sha256sum "$archive" >>"$checksums")
-done
-echo "dist: archives and $(basename "$checksums") in $out"
+
+# archive <plugin> <package>: one archive per platform and their checksums.
+archive() {
+  local plugin="$1" pkg="$2"
+  local checksums="$out/${plugin}_${version}_checksums.txt"
+  : >"$checksums"
+  for p in "${platforms[@]}"; do
+    local os="${p%/*}" arch="${p#*/}" bin="$plugin" stage
+    [[ "$os" == windows ]] && bin+=.exe
+    stage="$(mktemp -d)"
+    echo "dist: $plugin $os/$arch"
+    (cd "$root" && CGO_ENABLED="${RISTIO_DIST_CGO_ENABLED:-0}" GOOS="$os" GOARCH="$arch" go build -ldflags "-s -w" -o "$stage/$bin" "$pkg")
+    local name="${plugin}-v${version}-${os}-${arch}.tar.gz"
+    tar -czf "$out/$name" -C "$stage" "$bin"
+    rm -rf "$stage"
+    (cd "$out" && sha256sum "$name" >>"$checksums")
+  done
+}
+archive pulumi-resource-ristio ./cmd/pulumi-resource-ristio
+archive pulumi-converter-ristioctl ./cmd/pulumi-converter-ristioctl
+echo "dist: archives and checksums in $out"

@@ -24,6 +24,7 @@ import (
 	pulumirpc "github.com/pulumi/pulumi/sdk/v3/proto/go"
 	"google.golang.org/grpc"
 
+	ristio "github.com/ristio/pulumi-ristio"
 	"github.com/ristio/pulumi-ristio/pkg/ristioctl"
 )
 
@@ -66,7 +67,7 @@ func (converter) ConvertProgram(_ context.Context, req *plugin.ConvertProgramReq
 		}
 	}
 	out := filepath.Join(req.TargetDirectory, "main.pp")
-	if err := os.WriteFile(out, []byte(ristioctl.Program(mesh, adopt)), 0o600); err != nil {
+	if err := os.WriteFile(out, []byte(ristioctl.Program(mesh, adopt, ristioctl.Plugin{Version: ristio.Version, DownloadURL: ristio.PluginDownloadURL})), 0o600); err != nil {
 		return nil, fmt.Errorf("writing the converted program: %w", err)
 	}
 	return &plugin.ConvertProgramResponse{}, nil

@@ -176,10 +176,16 @@ func InlineStack(t testing.TB, project string, program pulumi.RunFunc) auto.Stac
 	return stack
 }
 
-// LocalStack makes a stack from a project directory (e.g. a YAML example).
+// LocalStack makes a stack from a project directory (e.g. a YAML example),
+// run with the plugin built from this tree on PATH.
 func LocalStack(t testing.TB, dir string) auto.Stack {
 	t.Helper()
-	env := Env(t)
+	return LocalStackIn(t, dir, Env(t))
+}
+
+// LocalStackIn is LocalStack in the environment env.
+func LocalStackIn(t testing.TB, dir string, env map[string]string) auto.Stack {
+	t.Helper()
 	stack, err := auto.UpsertStackLocalSource(context.Background(), "test", dir,
 		auto.Pulumi(Command(t)), auto.EnvVars(env), auto.SecretsProvider("passphrase"))
 	if err != nil {

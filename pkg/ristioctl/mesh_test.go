@@ -121,12 +121,14 @@ func TestParseProblems(t *testing.T) {
 	}
 }
 
+var testPlugin = Plugin{Version: "9.8.7", DownloadURL: "https://plugins.example/ristio"}
+
 func TestProgram(t *testing.T) {
 	mesh, err := Parse("mesh.yaml", []byte(good), all)
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := Program(mesh, nil)
+	got := Program(mesh, nil, testPlugin)
 	for _, want := range []string{
 		`config certificatePassword "string"`,
 		`resource mesh "ristio:index:MultiClusterMesh" {`,
@@ -139,6 +141,7 @@ func TestProgram(t *testing.T) {
 		"name = \"east\"\n\t\t\tkubeconfigFile = \"/k/east\"\n\t\t\tcontext = \"east\"\n\t\t\tistioVersion = \"1.29.0\"\n\t\t\tistiodValues = {",
 		"istioVersion = \"1.30.5\"\n\t\t\tinstallHelloWorld = true\n",
 		"value = mesh.gatewayAddresses",
+		"\toptions {\n\t\tversion = \"9.8.7\"\n\t\tpluginDownloadURL = \"https://plugins.example/ristio\"\n\t}\n}\n",
 	} {
 		if !strings.Contains(got, want) {
 			t.Errorf("program lacks %q:\n%s", want, got)
@@ -151,7 +154,7 @@ func TestProgram(t *testing.T) {
 	same := *mesh
 	same.Certificate.Password = false
 	same.Clusters = []Cluster{{Name: "a", Version: "1.30.5", InstallHelloWorld: true}, {Name: "b", Version: "1.30.5", InstallHelloWorld: true}}
-	got = Program(&same, nil)
+	got = Program(&same, nil, testPlugin)
 	if !strings.Contains(got, "\tistioVersion = \"1.30.5\"\n\tinstallHelloWorld = true\n") || strings.Count(got, "istioVersion") != 1 {
 		t.Errorf("shared version and sample are not mesh-wide:\n%s", got)
 	}
@@ -168,7 +171,7 @@ func TestProgram(t *testing.T) {
 		}
 	}
 
-	got = Program(&same, &Adoption{RootCertFile: "/certs/root-cert.pem", RootKeyFile: "/certs/root-key.pem"})
+	got = Program(&same, &Adoption{RootCertFile: "/certs/root-cert.pem", RootKeyFile: "/certs/root-key.pem"}, testPlugin)
 	for _, want := range []string{
 		`rootCertPem = readFile("/certs/root-cert.pem")`,
 		`rootKeyPem = secret(readFile("/certs/root-key.pem"))`,

@@ -12,6 +12,14 @@ const PasswordConfig = "certificatePassword"
 // componentToken is the MultiClusterMesh component's type token.
 const componentToken = "ristio:index:MultiClusterMesh"
 
+// Plugin is the ristio plugin the converted program asks for: its resource
+// options name the version and where the engine downloads it, so `pulumi up`
+// on a machine without the plugin installs it by itself.
+type Plugin struct {
+	Version     string
+	DownloadURL string
+}
+
 // Adoption asks for a program that takes the live mesh over (adopt on every
 // cluster) with the root ristioctl made, read from these files, instead of
 // making a new mesh.
@@ -22,14 +30,15 @@ type Adoption struct {
 
 // Program returns the mesh as a Pulumi program in PCL, the form `pulumi
 // convert` turns into YAML, TypeScript, Python or Go: one MultiClusterMesh
-// with ristioctl's settings, and the gateway addresses as an output. With
+// with ristioctl's settings, asking for plugin, and the gateway addresses as
+// an output. With
 // adopt, every cluster takes over what ristioctl made, under its root.
 //
 // step, which ristioctl made its certificates with, makes ECDSA P-256 keys,
 // so the generated root (and every intermediate) is ECDSA too. A version
 // shared by every cluster becomes the mesh's istioVersion; differing ones
 // stay per cluster, as does installHelloWorld unless every cluster has it.
-func Program(m *Mesh, adopt *Adoption) string {
+func Program(m *Mesh, adopt *Adoption, plugin Plugin) string {
 	var b strings.Builder
 	if m.Certificate.Password {
 		fmt.Fprintf(&b, "config %s \"string\" {\n\tdescription = %s\n}\n\n", PasswordConfig,
@@ -87,7 +96,9 @@ func Program(m *Mesh, adopt *Adoption) string {
 		}
 		b.WriteString("\t\t},\n")
 	}
-	b.WriteString("\t]\n}\n\n")
+	b.WriteString("\t]\n")
+	fmt.Fprintf(&b, "\toptions {\n\t\tversion = %s\n\t\tpluginDownloadURL = %s\n\t}\n", hclString(plugin.Version), hclString(plugin.DownloadURL))
+	b.WriteString("}\n\n")
 	b.WriteString("output gatewayAddresses {\n\tvalue = mesh.gatewayAddresses\n}\n")
 	return b.String()
 }

@@ -9,22 +9,41 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/ristio/pulumi-ristio/internal/pulumitest"
+	"github.com/ristio/pulumi-ristio/provider"
 )
 
 // convertExample runs `pulumi convert --from ristioctl --language <language>`
-// on a copy of examples/ristioctl/mesh.yaml (with a kubeconfig beside it)
-// and returns the CLI's environment and the folder it wrote.
-func convertExample(t *testing.T, language string) (env map[string]string, out string) {
+// on a copy of examples/ristioctl/mesh.yaml (with a kubeconfig beside it) as
+// a user does after a release: the converter installed from its archive, and
+// the provider (which the CLI needs to write most languages) downloaded from
+// the release. It returns the release server and the folder it wrote.
+func convertExample(t *testing.T, language string) (release *pulumitest.ReleaseServer, out string) {
 	t.Helper()
-	env = pulumitest.ConverterEnv(t)
+	release = installedConverter(t)
 	src := t.TempDir()
 	copyFile(t, filepath.Join(pulumitest.RepoRoot(), "examples", "ristioctl", "mesh.yaml"), filepath.Join(src, "mesh.yaml"))
 	writeFile(t, filepath.Join(src, "kubeconfig.yaml"), fakeKubeconfig)
 	out = filepath.Join(t.TempDir(), "usmesh")
-	if log, err := pulumitest.Run(t, env, src, "convert", "--from", "ristioctl", "--language", language, "--out", out); err != nil {
+	if log, err := pulumitest.Run(t, release.Env, src, "convert", "--from", "ristioctl", "--language", language, "--out", out); err != nil {
 		t.Fatalf("pulumi convert --language %s: %v\n%s", language, err, log)
 	}
-	return env, out
+	return release, out
+}
+
+// installedConverter is a fresh PULUMI_HOME holding only the converter,
+// installed with `pulumi plugin install converter ristioctl <version> -f`
+// from the archive `make dist` builds; no plugin is on PATH.
+func installedConverter(t *testing.T) *pulumitest.ReleaseServer {
+	t.Helper()
+	release := pulumitest.ServeRelease(t)
+	archive := filepath.Join(pulumitest.Archives(t), pulumitest.Converter.Archive())
+	if log, err := pulumitest.Run(t, release.Env, t.TempDir(), "plugin", "install", "converter", pulumitest.Converter.Name, provider.Version, "-f", archive); err != nil {
+		t.Fatalf("pulumi plugin install converter: %v\n%s", err, log)
+	}
+	if _, err := os.Stat(pulumitest.Converter.Installed(release.Env["PULUMI_HOME"])); err != nil {
+		t.Fatalf("the converter is not in PULUMI_HOME after its install: %v", err)
+	}
+	return release
 }
 
 // fakeKubeconfig has contexts cluster1 and cluster2 on servers nothing
@@ -49,12 +68,17 @@ func TestConvertRistioctlToYAML(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs the Pulumi CLI")
 	}
-	env, out := convertExample(t, "yaml")
+	release, out := convertExample(t, "yaml")
+	env := release.Env
 
 	var program struct {
 		Resources map[string]struct {
 			Type       string         `json:"type"`
 			Properties map[string]any `json:"properties"`
+			Options    struct {
+				Version           string `json:"version"`
+				PluginDownloadURL string `json:"pluginDownloadURL"`
+			} `json:"options"`
 		} `json:"resources"`
 		Outputs map[string]string `json:"outputs"`
 	}
@@ -69,6 +93,9 @@ func TestConvertRistioctlToYAML(t *testing.T) {
 	if mesh.Type != "ristio:MultiClusterMesh" || mesh.Properties["meshId"] != "usmesh" ||
 		mesh.Properties["istioVersion"] != "1.30.5" || mesh.Properties["installHelloWorld"] != true {
 		t.Errorf("converted mesh: %+v\n%s", mesh, data)
+	}
+	if o := mesh.Options; o.Version != provider.Version || o.PluginDownloadURL != provider.PluginDownloadURL {
+		t.Errorf("the converted mesh asks for plugin %q from %q, want %s from %s", o.Version, o.PluginDownloadURL, provider.Version, provider.PluginDownloadURL)
 	}
 	cert, _ := mesh.Properties["certificate"].(map[string]any)
 	if cert["validityHours"] != float64(87600) || cert["sanSuffix"] != "istio.io" || cert["keyType"] != "ECDSA" {
@@ -103,6 +130,7 @@ func TestConvertRistioctlToYAML(t *testing.T) {
 			t.Errorf("preview does not show %s:\n%s", want, tail(log, 40))
 		}
 	}
+	release.Downloaded(t, pulumitest.Provider)
 }
 
 // TestConvertRistioctlProblems: a bad mesh file fails the conversion with a
@@ -111,7 +139,7 @@ func TestConvertRistioctlProblems(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs the Pulumi CLI")
 	}
-	env := pulumitest.ConverterEnv(t)
+	env := installedConverter(t).Env
 	src := t.TempDir()
 	mesh, err := os.ReadFile(filepath.Join(pulumitest.RepoRoot(), "examples", "ristioctl", "mesh.yaml"))
 	if err != nil {

@@ -36,7 +36,8 @@ import (
 var bumpedVersion = semver.MustParse(provider.DefaultIstioVersion).IncPatch().String()
 
 // TestYAMLExampleDefaults keeps the YAML example's version defaults (YAML
-// cannot leave an input out) equal to the provider's default.
+// cannot leave an input out) equal to the provider's default, and the plugin
+// it asks for equal to this release.
 func TestYAMLExampleDefaults(t *testing.T) {
 	data, err := os.ReadFile(filepath.Join(pulumitest.RepoRoot(), "examples", "yaml", "Pulumi.yaml"))
 	if err != nil {
@@ -46,6 +47,13 @@ func TestYAMLExampleDefaults(t *testing.T) {
 		Config map[string]struct {
 			Default any `json:"default"`
 		} `json:"config"`
+		Resources map[string]struct {
+			Type    string `json:"type"`
+			Options struct {
+				Version           string `json:"version"`
+				PluginDownloadURL string `json:"pluginDownloadURL"`
+			} `json:"options"`
+		} `json:"resources"`
 	}
 	if err := yaml.Unmarshal(data, &project); err != nil {
 		t.Fatalf("examples/yaml/Pulumi.yaml: %v", err)
@@ -55,10 +63,27 @@ func TestYAMLExampleDefaults(t *testing.T) {
 			t.Errorf("examples/yaml config %s defaults to %v, want the provider's default %s", key, got, provider.DefaultIstioVersion)
 		}
 	}
+	for name, r := range project.Resources {
+		if !strings.HasPrefix(r.Type, provider.Name+":") {
+			continue
+		}
+		if o := r.Options; o.Version != provider.Version || o.PluginDownloadURL != provider.PluginDownloadURL {
+			t.Errorf("examples/yaml resource %s asks for plugin %q from %q, want %s from %s", name, o.Version, o.PluginDownloadURL, provider.Version, provider.PluginDownloadURL)
+		}
+	}
 }
 
+// TestYAMLExample runs examples/yaml as a user on a fresh machine does: an
+// empty PULUMI_HOME, no ristio plugin on PATH, and the engine downloading the
+// plugin the program's options name (from a loopback server standing in for
+// the GitHub release).
 func TestYAMLExample(t *testing.T) {
-	exercise(t, func(t *testing.T, env map[string]string) runner { return yamlRunner(t, env) })
+	var release *pulumitest.ReleaseServer
+	exercise(t, func(t *testing.T, _ map[string]string) runner {
+		release = pulumitest.ServeRelease(t)
+		return autoRunner{stack: pulumitest.LocalStackIn(t, copyExample(t, "yaml"), release.Env)}
+	})
+	release.Downloaded(t, pulumitest.Provider)
 }
 
 func TestTypeScriptExample(t *testing.T) {

@@ -79,10 +79,6 @@ func (s step) isDefaultProvider() bool {
 
 type autoRunner struct{ stack auto.Stack }
 
-func yamlRunner(t *testing.T, _ map[string]string) runner {
-	return autoRunner{stack: pulumitest.LocalStack(t, copyExample(t, "yaml"))}
-}
-
 func (a autoRunner) run(t *testing.T, op string, config map[string]string) result {
 	t.Helper()
 	ctx := context.Background()

@@ -37,23 +37,15 @@ func TestArchiveInstallsWithTheCLI(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the plugin and runs the Pulumi CLI: run make test")
 	}
-	root := pulumitest.RepoRoot()
-	out := t.TempDir()
-	platform := runtime.GOOS + "/" + runtime.GOARCH
-	dist := exec.Command(filepath.Join(root, "scripts", "dist.sh"), out, platform)
-	// With cgo as the other tests build the plugin, this build reuses their
-	// compiled packages (a static build recompiles everything: minutes). What
-	// this test checks is the archive and its install; `make dist` makes the
-	// static ones.
-	dist.Env = append(os.Environ(), "RISTIO_DIST_CGO_ENABLED="+goEnv(t, "CGO_ENABLED"))
-	if b, err := dist.CombinedOutput(); err != nil {
-		t.Fatalf("scripts/dist.sh: %v\n%s", err, b)
+	dist := pulumitest.Archives(t)
+	for _, p := range []pulumitest.Plugin{pulumitest.Provider, pulumitest.Converter} {
+		archive := filepath.Join(dist, p.Archive())
+		bin := "pulumi-" + p.Kind + "-" + p.Name
+		if got := archiveEntries(t, archive); len(got) != 1 || got[0] != bin {
+			t.Fatalf("%s holds %v, want only %s at the top", p.Archive(), got, bin)
+		}
+		checkChecksum(t, archive, filepath.Join(dist, bin+"_"+provider.Version+"_checksums.txt"))
 	}
-	archive := filepath.Join(out, "pulumi-resource-ristio-v"+provider.Version+"-"+runtime.GOOS+"-"+runtime.GOARCH+".tar.gz")
-	if got := archiveEntries(t, archive); len(got) != 1 || got[0] != "pulumi-resource-ristio" {
-		t.Fatalf("%s holds %v, want only pulumi-resource-ristio at the top", filepath.Base(archive), got)
-	}
-	checkChecksum(t, archive, filepath.Join(out, "pulumi-resource-ristio_"+provider.Version+"_checksums.txt"))
 
 	// The CLI and the YAML host, and no ristio plugin, on PATH; as in a
 	// Pulumi install, plugins come from the plugin cache and the YAML host
@@ -71,19 +63,13 @@ func TestArchiveInstallsWithTheCLI(t *testing.T) {
 	}
 	pulumi := func(args ...string) string {
 		t.Helper()
-		cmd := exec.Command(filepath.Join(pulumitest.ToolsDir(), "bin", "pulumi"), args...)
-		cmd.Dir = work
-		cmd.Env = os.Environ()
-		for k, v := range env {
-			cmd.Env = append(cmd.Env, k+"="+v)
-		}
-		b, err := cmd.CombinedOutput()
+		out, err := pulumitest.Run(t, env, work, args...)
 		if err != nil {
-			t.Fatalf("pulumi %s: %v\n%s", strings.Join(args, " "), err, b)
+			t.Fatalf("pulumi %s: %v\n%s", strings.Join(args, " "), err, out)
 		}
-		return string(b)
+		return out
 	}
-	pulumi("plugin", "install", "resource", "ristio", provider.Version, "-f", archive)
+	pulumi("plugin", "install", "resource", "ristio", provider.Version, "-f", filepath.Join(dist, pulumitest.Provider.Archive()))
 	if ls := pulumi("plugin", "ls"); !strings.Contains(ls, "ristio") || !strings.Contains(ls, provider.Version) {
 		t.Fatalf("pulumi plugin ls after install:\n%s", ls)
 	}
@@ -98,15 +84,6 @@ func TestArchiveInstallsWithTheCLI(t *testing.T) {
 	}
 	t.Logf("the installed plugin made a root valid until %s", outputs["notAfter"])
 	pulumi("destroy", "--yes", "--skip-preview")
-}
-
-func goEnv(t *testing.T, key string) string {
-	t.Helper()
-	b, err := exec.Command("go", "env", key).Output()
-	if err != nil {
-		t.Fatalf("go env %s: %v", key, err)
-	}
-	return strings.TrimSpace(string(b))
 }
 
 func archiveEntries(t *testing.T, path string) []string {
@@ -183,5 +160,49 @@ func TestSDKsAskForThisPlugin(t *testing.T) {
 	}
 	if pkg.Pulumi.Server != provider.PluginDownloadURL || pkg.Version != provider.Version {
 		t.Errorf("sdk/nodejs/package.json: version %s, pulumi %+v; want %s from %s", pkg.Version, pkg.Pulumi, provider.Version, provider.PluginDownloadURL)
+	}
+}
+
+// TestReleaseCheck runs `make release-check`'s script for this machine's
+// platform: every artifact the release workflow publishes is built, and
+// each carries provider/VERSION.
+func TestReleaseCheck(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds every release artifact: run make test")
+	}
+	out := t.TempDir()
+	cmd := exec.Command(filepath.Join(pulumitest.RepoRoot(), "scripts", "release-check.sh"), out)
+	cgo, err := exec.Command("go", "env", "CGO_ENABLED").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// One platform, with cgo as the other tests build (see pulumitest.Archives).
+	cmd.Env = append(os.Environ(), "RISTIO_RELEASE_PLATFORMS="+runtime.GOOS+"/"+runtime.GOARCH,
+		"RISTIO_DIST_CGO_ENABLED="+strings.TrimSpace(string(cgo)))
+	log, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("scripts/release-check.sh: %v\n%s", err, log)
+	}
+	v := provider.Version
+	want := []string{
+		"plugins/" + pulumitest.Provider.Archive(),
+		"plugins/" + pulumitest.Converter.Archive(),
+		"npm/ristio-pulumi-ristio-" + v + ".tgz",
+		"python/pulumi_ristio-" + v + "-py3-none-any.whl",
+		"python/pulumi_ristio-" + v + ".tar.gz",
+	}
+	if _, err := os.Stat(filepath.Join(pulumitest.RepoRoot(), "sdk", "java", "pom.xml")); err == nil {
+		want = append(want, "java/ristio-"+v+".jar")
+	}
+	for _, f := range want {
+		st, err := os.Stat(filepath.Join(out, f))
+		if err != nil {
+			t.Errorf("release-check did not build %s: %v", f, err)
+			continue
+		}
+		t.Logf("%s: %d bytes", f, st.Size())
+	}
+	if tag, err := os.ReadFile(filepath.Join(out, "go-tag")); err != nil || strings.TrimSpace(string(tag)) != "sdk/v"+v {
+		t.Errorf("the Go SDK's tag is %q (%v), want sdk/v%s", tag, err, v)
 	}
 }
