@@ -16,22 +16,26 @@ import (
 	"github.com/ristio/pulumi-ristio/provider"
 )
 
-// TestJavaExample runs examples/java as a Java user does: `pulumi up` of
-// the Maven project, with pulumi-language-java (built by `make tools`) and
-// com.ristio:ristio from the local Maven repository, where
-// scripts/sdk-check.sh java installs sdk/java.
+// TestJavaExample runs examples/java as a Java user does on a fresh machine:
+// `pulumi up` of the Maven project through pulumi-language-java (built by
+// `make tools`), with com.ristio:ristio from the local Maven repository, where
+// scripts/sdk-check.sh java installs sdk/java, an empty PULUMI_HOME and no
+// ristio plugin on PATH. The jar's plugin.json names the plugin and its
+// pluginDownloadURL, so the engine downloads the plugin (from a loopback
+// server standing in for the GitHub release).
 func TestJavaExample(t *testing.T) {
-	exercise(t, javaRunner)
-}
-
-func javaRunner(t *testing.T, _ map[string]string) runner {
-	start := time.Now()
-	sdkCheck(t, "java")
-	t.Logf("TIMING %s: sdk-check java %s", t.Name(), time.Since(start).Round(time.Millisecond))
-	if _, err := os.Stat(filepath.Join(pulumitest.ToolsDir(), "bin", "pulumi-language-java")); err != nil {
-		t.Fatalf("pulumi-language-java is missing from %s: run `make tools` first", pulumitest.ToolsDir())
-	}
-	return autoRunner{stack: pulumitest.LocalStack(t, copyExample(t, "java"))}
+	var release *pulumitest.ReleaseServer
+	exercise(t, func(t *testing.T, _ map[string]string) runner {
+		start := time.Now()
+		sdkCheck(t, "java")
+		t.Logf("TIMING %s: sdk-check java %s", t.Name(), time.Since(start).Round(time.Millisecond))
+		if _, err := os.Stat(filepath.Join(pulumitest.ToolsDir(), "bin", "pulumi-language-java")); err != nil {
+			t.Fatalf("pulumi-language-java is missing from %s: run `make tools` first", pulumitest.ToolsDir())
+		}
+		release = pulumitest.ServeRelease(t)
+		return autoRunner{stack: pulumitest.LocalStackIn(t, copyExample(t, "java"), release.Env)}
+	})
+	release.Downloaded(t, pulumitest.Provider)
 }
 
 // TestJavaPackage checks the jar a Java user gets: it is com.ristio:ristio at
