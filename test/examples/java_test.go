@@ -6,6 +6,7 @@ import (
 	"encoding/xml"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
@@ -33,7 +34,12 @@ func TestJavaExample(t *testing.T) {
 			t.Fatalf("pulumi-language-java is missing from %s: run `make tools` first", pulumitest.ToolsDir())
 		}
 		release = pulumitest.ServeRelease(t)
-		return autoRunner{stack: pulumitest.LocalStackIn(t, copyExample(t, "java"), release.Env)}
+		// The CLI does not bundle the Java host (it would download one from
+		// get.pulumi.com): found on PATH, as in a Pulumi install's folder,
+		// which the ambient-plugin lookup needs.
+		env := maps.Clone(release.Env)
+		delete(env, "PULUMI_IGNORE_AMBIENT_PLUGINS")
+		return autoRunner{stack: pulumitest.LocalStackIn(t, copyExample(t, "java"), env)}
 	})
 	release.Downloaded(t, pulumitest.Provider)
 }
