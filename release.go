@@ -19,8 +19,16 @@ const Name = "ristio"
 var version string
 
 // Version is provider/VERSION, unless a build stamps another with -ldflags
-// "-X github.com/ristio/pulumi-ristio.Version=...".
-var Version = strings.TrimSpace(version)
+// "-X github.com/ristio/pulumi-ristio.Version=...". It is set in init, not
+// by its declaration: an initializer that calls a function would overwrite
+// the linker's stamp.
+var Version string
+
+func init() {
+	if Version == "" {
+		Version = strings.TrimSpace(version)
+	}
+}
 
 // PluginDownloadURL is where the engine fetches the plugin when a program
 // needs it and it is not installed: the project's GitHub releases, whose

@@ -5,11 +5,13 @@ import (
 	"fmt"
 
 	p "github.com/pulumi/pulumi-go-provider"
+	"github.com/pulumi/pulumi/sdk/v3/go/property"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/ristio/pulumi-ristio/pkg/helm"
 	"github.com/ristio/pulumi-ristio/pkg/kube"
 	"github.com/ristio/pulumi-ristio/pkg/naming"
+	"github.com/ristio/pulumi-ristio/pkg/pki"
 )
 
 // Adoption is how a cluster with adopt: true takes over what ristioctl,
@@ -84,7 +86,7 @@ func istioctlMade(ctx context.Context, client *kube.Client, ref objectRef) (bool
 }
 
 func istiodDeployment(revision string) objectRef {
-	return objectRef{gvk: deploymentGVK, ns: naming.IstioNamespace, name: naming.IstiodReleaseFor(revision)}
+	return objectRef{gvk: deploymentGVK, ns: naming.IstioNamespace, name: naming.IstiodDeployment(revision)}
 }
 
 // adopting lets hc's installs take over what istioctl made when adopt is
@@ -134,7 +136,7 @@ func dropIstioctlTag(ctx context.Context, client *kube.Client, cluster string) e
 }
 
 // eastWestDeployment is the east-west gateway's Deployment.
-var eastWestDeployment = objectRef{gvk: deploymentGVK, ns: naming.IstioNamespace, name: naming.EastWestService}
+var eastWestDeployment = objectRef{gvk: deploymentGVK, ns: naming.IstioNamespace, name: naming.EastWestDeployment}
 
 // dropIstioctlGateway deletes what istioctl's gateway chart made that the
 // gateway chart does not (its service account, role and binding, a
@@ -145,4 +147,46 @@ func dropIstioctlGateway(ctx context.Context, client *kube.Client, cluster strin
 		p.GetLogger(ctx).Infof("cluster %s: adopt: deleted istioctl's %s, which the gateway chart does not use", cluster, g)
 	}
 	return err
+}
+
+// warnAdoptionDrops says, when a cacerts ristio did not write is about to
+// be adopted, which roots its live root-cert.pem trusts that the mesh's
+// will not: workloads holding certificates from them stop being trusted.
+// It runs in Check, so preview says it once the new bundle and the
+// connection are known; a cluster that cannot be read is left to Create.
+func (r *CACerts) warnAdoptionDrops(ctx context.Context, raw property.Map, args CACertsArgs) {
+	if raw.Get("rootCertPem").IsComputed() || anyComputed(raw.Get("extraRootCertPems")) || raw.Get("cluster").HasComputed() {
+		return
+	}
+	client, err := r.deps.kubeClient(args.Cluster)
+	if err != nil {
+		return
+	}
+	ctx, cancel := withTimeout(ctx, args.TimeoutSeconds)
+	defer cancel()
+	live, err := client.GetSecret(ctx, naming.IstioNamespace, naming.CACertsSecret)
+	if err != nil || live == nil || managedByRistio(live.Labels) {
+		return
+	}
+	if msg := adoptionDrops(args.Cluster.Name, live.Data[pki.RootCertFile], args.data()[pki.RootCertFile]); msg != "" {
+		p.GetLogger(ctx).Warning(msg)
+	}
+}
+
+// adoptionDrops is the warning for an adoption that replaces the live
+// root-cert.pem with next, or "" when next trusts every root live does.
+func adoptionDrops(cluster string, live, next []byte) string {
+	if len(live) == 0 {
+		return ""
+	}
+	dropped, err := pki.DroppedRoots(live, next)
+	if err != nil {
+		return fmt.Sprintf("cluster %s: adopt %s/%s: its root-cert.pem cannot be read (%v); ristio's replaces it", cluster, naming.IstioNamespace, naming.CACertsSecret, err)
+	}
+	if len(dropped) == 0 {
+		return ""
+	}
+	return fmt.Sprintf("cluster %s: adopt %s/%s: the mesh's root-cert.pem will no longer trust %s, which the live one trusts: workloads whose certificates chain to it lose mTLS with this cluster. "+
+		"To keep trusting it, list it in certificate.roots after the signing root (rootCertPem without a key)",
+		cluster, naming.IstioNamespace, naming.CACertsSecret, pki.DescribeRoots(dropped))
 }

@@ -16,6 +16,9 @@ type CACertsArgs struct {
 	ExtraRootCertPEMs []string          `pulumi:"extraRootCertPems,optional"`
 	TimeoutSeconds    *int              `pulumi:"timeoutSeconds,optional" diff:"quiet"`
 	Adopt             *bool             `pulumi:"adopt,optional" diff:"quiet"`
+	// MeshClusters is read only by the guard of a step that drops a root,
+	// so a change to it alone is no change.
+	MeshClusters []ClusterConnection `pulumi:"meshClusters,optional" diff:"ignore"`
 }
 
 // Annotate documents CACertsArgs.
@@ -28,6 +31,7 @@ func (c *CACertsArgs) Annotate(a infer.Annotator) {
 	a.Describe(&c.ExtraRootCertPEMs, "More roots appended to root-cert.pem, to rotate the root without an outage.")
 	a.Describe(&c.TimeoutSeconds, "Upper bound of a write, and of the wait for istio-system to go when Delete removes it.")
 	a.Describe(&c.Adopt, "Keep a cacerts secret ristio did not make (ristioctl's) and mark it ristio's, instead of refusing it. ClusterCA has checked that its intermediate comes from the mesh root.")
+	a.Describe(&c.MeshClusters, "Every cluster of the mesh (this one included), read when an update drops a root from root-cert.pem: the update is refused unless each cluster's live cacerts already signs with a root that stays and each istiod serves a certificate from it. Empty checks this cluster alone. A change to this list alone changes nothing.")
 	a.SetDefault(&c.TimeoutSeconds, defaultTimeoutSeconds)
 }
 

@@ -45,7 +45,12 @@ func (r *CACerts) Check(ctx context.Context, req infer.CheckRequest) (infer.Chec
 			err := signerChange([]byte(old.RootCertPEM), old.data()[pki.RootCertFile], knownPEM(req.NewInputs, "rootCertPem", args.RootCertPEM), newTrusted)
 			if err != nil {
 				failures = append(failures, p.CheckFailure{Property: "rootCertPem", Reason: fmt.Sprintf("cluster %q: %v", args.Cluster.Name, err)})
+			} else if f := r.rootDrop(ctx, req.NewInputs, args, old.data()[pki.RootCertFile]); f != nil {
+				failures = append(failures, *f)
 			}
+		}
+		if old == nil && deref(args.Adopt) && len(failures) == 0 {
+			r.warnAdoptionDrops(ctx, req.NewInputs, args)
 		}
 		return failures
 	})

@@ -2,7 +2,6 @@ package provider
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -12,6 +11,7 @@ import (
 
 	p "github.com/pulumi/pulumi-go-provider"
 	"github.com/pulumi/pulumi-go-provider/infer"
+	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 
 	"github.com/ristio/pulumi-ristio/pkg/helm"
 	"github.com/ristio/pulumi-ristio/pkg/kube"
@@ -103,11 +103,11 @@ func uninstallOwned(ctx context.Context, hc *helm.Client, cluster, release, owne
 // replacement is created before the resource it replaces is deleted, and the
 // old one must then leave the new one's objects alone.
 func newID(name string) string {
-	b := make([]byte, 4)
-	if _, err := rand.Read(b); err != nil {
-		panic(err) // crypto/rand never fails on Linux
+	id, err := resource.NewUniqueHex(name+"-", 8, 0)
+	if err != nil {
+		panic(err) // only a maximum length, which there is none, fails it
 	}
-	return name + "-" + hex.EncodeToString(b)
+	return id
 }
 
 // partial reports a create or update that left objects in the cluster:

@@ -7,14 +7,14 @@ type ClusterCA struct{ deps Deps }
 
 // ClusterCAArgs are the ClusterCA's inputs.
 type ClusterCAArgs struct {
-	Cluster          string  `pulumi:"cluster" diff:"replace"`
-	RootCertPEM      string  `pulumi:"rootCertPem" diff:"replace"`
+	Cluster          string  `pulumi:"cluster" provider:"replaceOnChanges"`
+	RootCertPEM      string  `pulumi:"rootCertPem" provider:"replaceOnChanges"`
 	RootKeyPEM       string  `pulumi:"rootKeyPem" provider:"secret"`
 	RootKeyPassword  *string `pulumi:"rootKeyPassword,optional" provider:"secret"`
-	ValidityHours    *int    `pulumi:"validityHours,optional" diff:"replace"`
-	KeyType          *string `pulumi:"keyType,optional" diff:"replace"`
-	RSABits          *int    `pulumi:"rsaBits,optional" diff:"replace"`
-	SanSuffix        *string `pulumi:"sanSuffix,optional" diff:"replace"`
+	ValidityHours    *int    `pulumi:"validityHours,optional" provider:"replaceOnChanges"`
+	KeyType          *string `pulumi:"keyType,optional" provider:"replaceOnChanges"`
+	RSABits          *int    `pulumi:"rsaBits,optional" provider:"replaceOnChanges"`
+	SanSuffix        *string `pulumi:"sanSuffix,optional" provider:"replaceOnChanges"`
 	RenewBeforeHours *int    `pulumi:"renewBeforeHours,optional"`
 	// TrustedRootCertPEMs lets Check see whether a new signing root was
 	// already trusted: the intermediate is only reissued from one that was.

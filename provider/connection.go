@@ -16,7 +16,7 @@ import (
 
 // ClusterConnection says which cluster a resource acts on and how to reach it.
 type ClusterConnection struct {
-	Name           string  `pulumi:"name" diff:"replace"`
+	Name           string  `pulumi:"name" provider:"replaceOnChanges"`
 	Kubeconfig     *string `pulumi:"kubeconfig,optional" provider:"secret" diff:"quiet"`
 	KubeconfigFile *string `pulumi:"kubeconfigFile,optional" diff:"quiet"`
 	Context        *string `pulumi:"context,optional" diff:"quiet"`

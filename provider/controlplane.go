@@ -26,7 +26,7 @@ type IstioControlPlaneArgs struct {
 	MeshID         string            `pulumi:"meshId"`
 	Network        string            `pulumi:"network"`
 	IstioVersion   string            `pulumi:"istioVersion"`
-	Revision       *string           `pulumi:"revision,optional" diff:"replace"`
+	Revision       *string           `pulumi:"revision,optional" provider:"replaceOnChanges"`
 	MeshNetworks   []MeshNetworkArgs `pulumi:"meshNetworks,optional"`
 	IstiodValues   map[string]any    `pulumi:"istiodValues,optional"`
 	TimeoutSeconds *int              `pulumi:"timeoutSeconds,optional" diff:"quiet"`

@@ -186,7 +186,7 @@ func (r *IstioControlPlane) apply(ctx context.Context, id string, in IstioContro
 		}
 	}
 
-	if err := client.WaitForDeployment(ctx, naming.IstioNamespace, naming.IstiodReleaseFor(rev), report); err != nil {
+	if err := client.WaitForDeployment(ctx, naming.IstioNamespace, naming.IstiodDeployment(rev), report); err != nil {
 		return state, fmt.Errorf("cluster %s: %w", name, err)
 	}
 	return state, nil

@@ -3,25 +3,34 @@ package provider
 import (
 	"context"
 	"reflect"
+	"slices"
 	"strings"
 
 	p "github.com/pulumi/pulumi-go-provider"
 	"github.com/pulumi/pulumi-go-provider/infer"
 )
 
-// How a change to an input is applied is declared on the input's field, in a
-// `diff` tag next to its pulumi name:
+// How a change to an input is applied is declared on the input's field:
 //
-//	diff:"replace"  the resource is replaced (another cluster, another root);
-//	diff:"quiet"    the new value is recorded without touching the cluster:
-//	                how a cluster is reached, how long to wait.
+//	provider:"replaceOnChanges"  infer's own tag: the resource is replaced
+//	                             (another cluster, another root), and
+//	                             schema.json, the SDKs and their docs say so;
+//	diff:"quiet"                 the new value is recorded without touching
+//	                             the cluster: how a cluster is reached, how
+//	                             long to wait;
+//	diff:"ignore"                no diff at all: context a guard reads at
+//	                             Check, such as the other clusters of the mesh.
 //
 // Untagged inputs update in place. The tag of an object's field applies to
 // that property in every resource using the object (ClusterConnection.name).
+// Every resource has its own Diff (drift found by Read must show), so infer's
+// default diff, which obeys replaceOnChanges, never runs: diffInputs reads
+// the tag itself. "quiet" and "ignore" stay tags of ours: the schema has no
+// word for an update that leaves the cluster alone, or for no diff at all.
 const (
-	diffTag     = "diff"
-	diffReplace = "replace"
-	diffQuiet   = "quiet"
+	diffTag    = "diff"
+	diffQuiet  = "quiet"
+	diffIgnore = "ignore"
 )
 
 // diffInputs compares two input structs field by field, by their pulumi
@@ -37,6 +46,9 @@ func diffFields(diff map[string]p.PropertyDiff, prefix string, old, new reflect.
 	ov, nv := fieldsByName(old), fieldsByName(new)
 	for name, n := range nv {
 		o, path := ov[name], prefix+name
+		if n.ignore {
+			continue
+		}
 		if isObject(o.value) && isObject(n.value) {
 			diffFields(diff, path+".", o.value, n.value)
 			continue
@@ -45,7 +57,7 @@ func diffFields(diff map[string]p.PropertyDiff, prefix string, old, new reflect.
 			continue
 		}
 		kind := p.Update
-		if n.tag == diffReplace {
+		if n.replace {
 			kind = p.UpdateReplace
 		}
 		diff[path] = p.PropertyDiff{Kind: kind, InputDiff: true}
@@ -91,10 +103,12 @@ func normalize(v reflect.Value) any {
 	return v.Interface()
 }
 
-// field is one input: its value and its diff tag.
+// field is one input: its value and how a change to it is applied.
 type field struct {
-	value reflect.Value
-	tag   string
+	value   reflect.Value
+	replace bool
+	quiet   bool
+	ignore  bool
 }
 
 func fieldsByName(v reflect.Value) map[string]field {
@@ -119,7 +133,12 @@ func fieldsByName(v reflect.Value) map[string]field {
 			continue
 		}
 		if name := strings.Split(tag, ",")[0]; name != "" {
-			out[name] = field{value: v.Field(i), tag: f.Tag.Get(diffTag)}
+			out[name] = field{
+				value:   v.Field(i),
+				replace: slices.Contains(strings.Split(f.Tag.Get("provider"), ","), "replaceOnChanges"),
+				quiet:   f.Tag.Get(diffTag) == diffQuiet,
+				ignore:  f.Tag.Get(diffTag) == diffIgnore,
+			}
 		}
 	}
 	return out
@@ -135,24 +154,25 @@ func quietOnly(diff map[string]p.PropertyDiff, inputs any) bool {
 		return false
 	}
 	for path := range diff {
-		if tagOf(reflect.ValueOf(inputs), path) != diffQuiet {
+		if !fieldAt(reflect.ValueOf(inputs), path).quiet {
 			return false
 		}
 	}
 	return true
 }
 
-// tagOf is the diff tag of the input at a dotted path of struct v.
-func tagOf(v reflect.Value, path string) string {
+// fieldAt is the input at a dotted path of struct v (the zero field when
+// there is none).
+func fieldAt(v reflect.Value, path string) field {
 	name, rest, nested := strings.Cut(path, ".")
 	f, ok := fieldsByName(v)[name]
 	switch {
 	case !ok:
-		return ""
+		return field{}
 	case nested:
-		return tagOf(f.value, rest)
+		return fieldAt(f.value, rest)
 	}
-	return f.tag
+	return f
 }
 
 // checkInputs is the Check every resource shares: infer's default check of

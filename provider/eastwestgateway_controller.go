@@ -131,7 +131,7 @@ func (r *EastWestGateway) apply(ctx context.Context, id string, in EastWestGatew
 	// account goes only once no pod of the old ones runs with it (also on
 	// a retry, when the Deployment is already the release's).
 	if deref(in.Adopt) {
-		if err := client.WaitForDeployment(ctx, naming.IstioNamespace, naming.EastWestService, report); err != nil {
+		if err := client.WaitForDeployment(ctx, naming.IstioNamespace, naming.EastWestDeployment, report); err != nil {
 			return state, fmt.Errorf("cluster %s: %w", name, err)
 		}
 		if err := dropIstioctlGateway(ctx, client, name); err != nil {
@@ -147,7 +147,7 @@ func (r *EastWestGateway) apply(ctx context.Context, id string, in EastWestGatew
 		state.Address, err = client.ServiceAddress(ctx, naming.IstioNamespace, naming.EastWestService)
 		return state, wrapCluster(name, err)
 	}
-	if err := client.WaitForDeployment(ctx, naming.IstioNamespace, naming.EastWestService, report); err != nil {
+	if err := client.WaitForDeployment(ctx, naming.IstioNamespace, naming.EastWestDeployment, report); err != nil {
 		return state, fmt.Errorf("cluster %s: %w", name, err)
 	}
 	state.Address, err = client.WaitForServiceAddress(ctx, naming.IstioNamespace, naming.EastWestService, report)

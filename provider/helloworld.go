@@ -9,10 +9,10 @@ type HelloWorld struct{ deps Deps }
 // HelloWorldArgs are the HelloWorld inputs.
 type HelloWorldArgs struct {
 	Cluster        ClusterConnection `pulumi:"cluster"`
-	SampleVersion  string            `pulumi:"sampleVersion" diff:"replace"`
+	SampleVersion  string            `pulumi:"sampleVersion" provider:"replaceOnChanges"`
 	Revision       *string           `pulumi:"revision,optional"`
 	ProxyRevision  *string           `pulumi:"proxyRevision,optional"`
-	Namespace      *string           `pulumi:"namespace,optional" diff:"replace"`
+	Namespace      *string           `pulumi:"namespace,optional" provider:"replaceOnChanges"`
 	Wait           *bool             `pulumi:"wait,optional" diff:"quiet"`
 	TimeoutSeconds *int              `pulumi:"timeoutSeconds,optional" diff:"quiet"`
 	Adopt          *bool             `pulumi:"adopt,optional" diff:"quiet"`

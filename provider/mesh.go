@@ -55,8 +55,8 @@ type MeshCluster struct {
 	Context           *string            `pulumi:"context,optional"`
 	Network           *string            `pulumi:"network,optional"`
 	IstioVersion      *string            `pulumi:"istioVersion,optional"`
-	RemoteAPIServer   *string            `pulumi:"remoteApiServer,optional"`
-	GatewayAddress    *string            `pulumi:"gatewayAddress,optional"`
+	RemoteAPIServer   pulumi.StringInput `pulumi:"remoteApiServer,optional"`
+	GatewayAddress    pulumi.StringInput `pulumi:"gatewayAddress,optional"`
 	InstallHelloWorld *bool              `pulumi:"installHelloWorld,optional"`
 	IstiodValues      map[string]any     `pulumi:"istiodValues,optional"`
 	GatewayValues     map[string]any     `pulumi:"gatewayValues,optional"`
@@ -71,8 +71,8 @@ func (c *MeshCluster) Annotate(a infer.Annotator) {
 	a.Describe(&c.Context, "Kubeconfig context; the current context when unset.")
 	a.Describe(&c.Network, "The cluster's network. Default: network-<name>.")
 	a.Describe(&c.IstioVersion, "Istio version of this cluster, overriding the mesh's.")
-	a.Describe(&c.RemoteAPIServer, "API-server URL the other clusters use to reach this one, written into remote secrets in place of the kubeconfig's server.")
-	a.Describe(&c.GatewayAddress, "Fixed east-west gateway address: no wait for a load balancer, and every cluster's global.meshNetworks names it on port 15443.")
+	a.Describe(&c.RemoteAPIServer, "API-server URL the other clusters use to reach this one, written into remote secrets in place of the kubeconfig's server. May be another resource's output (a cloud cluster's endpoint): checked once known.")
+	a.Describe(&c.GatewayAddress, "Fixed east-west gateway address: no wait for a load balancer, and every cluster's global.meshNetworks names it on port 15443. May be another resource's output (a static IP): checked once known.")
 	a.Describe(&c.InstallHelloWorld, "Deploy the helloworld sample in this cluster, overriding the mesh's installHelloWorld.")
 	a.Describe(&c.IstiodValues, "Extra Helm values for istiod, merged over ristio's.")
 	a.Describe(&c.GatewayValues, "Extra Helm values for the east-west gateway, merged over ristio's.")

@@ -74,11 +74,6 @@ type meshBuilder struct {
 	parent pulumi.ResourceOption
 }
 
-// NewMultiClusterMesh constructs the component with DefaultDeps' clock.
-func NewMultiClusterMesh(ctx *pulumi.Context, name string, args MultiClusterMeshArgs, opts ...pulumi.ResourceOption) (*MultiClusterMesh, error) {
-	return DefaultDeps().newMultiClusterMesh(ctx, name, args, opts...)
-}
-
 // newMultiClusterMesh constructs the component. Every input known now is
 // validated, brought roots against d.Now, before the first child is
 // registered.
@@ -90,7 +85,7 @@ func (d Deps) newMultiClusterMesh(ctx *pulumi.Context, name string, args MultiCl
 	if err := ctx.RegisterComponentResource("ristio:index:MultiClusterMesh", name, comp, opts...); err != nil {
 		return nil, err
 	}
-	b := &meshBuilder{ctx: ctx, name: name, args: args, parent: pulumi.Parent(comp)}
+	b := &meshBuilder{ctx: ctx, name: name, args: checkWhenKnown(args), parent: pulumi.Parent(comp)}
 	if err := b.build(comp); err != nil {
 		return nil, err
 	}
@@ -117,13 +112,20 @@ func (b *meshBuilder) build(comp *MultiClusterMesh) error {
 	addresses, networks := pulumi.StringMap{}, pulumi.StringMap{}
 	for i, c := range b.args.Clusters {
 		conns[i] = b.connection(c)
+	}
+	// Every cacerts guards the step that drops a root with every cluster.
+	mesh := pulumi.Array{}
+	for _, conn := range conns {
+		mesh = append(mesh, conn)
+	}
+	for i, c := range b.args.Clusters {
 		networks[c.Name] = pulumi.String(clusterNetwork(c))
 		ca, err := b.clusterCA(c, conns[i], roots)
 		if err != nil {
 			return err
 		}
 		expiry[c.Name] = ca.NotAfter
-		plane, gw, err := b.cluster(i, c, conns[i], ca, roots)
+		plane, gw, err := b.cluster(i, c, conns[i], mesh, ca, roots)
 		if err != nil {
 			return err
 		}
@@ -325,7 +327,7 @@ func (b *meshBuilder) connection(c MeshCluster) pulumi.Map {
 }
 
 // cluster registers one cluster's CA, cacerts, control plane, gateway and sample.
-func (b *meshBuilder) cluster(index int, c MeshCluster, conn pulumi.Map, ca *clusterCAResource, roots meshRoots) (pulumi.Resource, *gatewayResource, error) {
+func (b *meshBuilder) cluster(index int, c MeshCluster, conn pulumi.Map, mesh pulumi.Array, ca *clusterCAResource, roots meshRoots) (pulumi.Resource, *gatewayResource, error) {
 	prefix := b.name + "-" + c.Name
 	version := b.istioVersion(c)
 	timeout := b.args.TimeoutSeconds
@@ -339,6 +341,7 @@ func (b *meshBuilder) cluster(index int, c MeshCluster, conn pulumi.Map, ca *clu
 	cp.set(&cp.of.CertChainPEM, ca.CertChainPEM)
 	cp.set(&cp.of.TimeoutSeconds, optInt(timeout))
 	cp.set(&cp.of.Adopt, optBool(c.Adopt))
+	cp.set(&cp.of.MeshClusters, mesh)
 	if len(roots.extras) > 0 {
 		cp.set(&cp.of.ExtraRootCertPEMs, roots.extras)
 	}
@@ -374,7 +377,7 @@ func (b *meshBuilder) cluster(index int, c MeshCluster, conn pulumi.Map, ca *clu
 	b.chartProps(&gp.of.ChartSource, gp.set)
 	gp.set(&gp.of.Revision, optString(b.args.Revision))
 	gp.set(&gp.of.ProxyRevision, proxyRevision)
-	gp.set(&gp.of.GatewayAddress, optString(c.GatewayAddress))
+	gp.set(&gp.of.GatewayAddress, c.GatewayAddress)
 	gp.set(&gp.of.WaitForAddress, optBool(b.args.WaitForGateways))
 	gp.set(&gp.of.TimeoutSeconds, optInt(timeout))
 	gp.set(&gp.of.Adopt, optBool(c.Adopt))
@@ -521,7 +524,7 @@ func (b *meshBuilder) remoteSecret(src, dst MeshCluster, srcConn, dstConn pulumi
 	p := newProps[RemoteSecretArgs]()
 	p.set(&p.of.Source, srcConn)
 	p.set(&p.of.Target, dstConn)
-	p.set(&p.of.RemoteAPIServer, optString(src.RemoteAPIServer))
+	p.set(&p.of.RemoteAPIServer, src.RemoteAPIServer)
 	p.set(&p.of.ReaderTokenMode, optString(b.args.ReaderTokenMode))
 	p.set(&p.of.ReaderTokenTTLHours, optInt(b.args.ReaderTokenTTLHours))
 	p.set(&p.of.TimeoutSeconds, optInt(b.args.TimeoutSeconds))
@@ -545,7 +548,7 @@ func (b *meshBuilder) remoteSecretSet(j int, conns []pulumi.Map, planes []pulumi
 		}
 		sp := newProps[RemoteSecretSource]()
 		sp.set(&sp.of.Cluster, conns[i])
-		sp.set(&sp.of.RemoteAPIServer, optString(src.RemoteAPIServer))
+		sp.set(&sp.of.RemoteAPIServer, src.RemoteAPIServer)
 		sources[src.Name] = sp.m
 	}
 	p := newProps[RemoteSecretSetArgs]()
@@ -591,11 +594,11 @@ func (b *meshBuilder) chartProps(src *ChartSource, set func(field any, v pulumi.
 func (b *meshBuilder) meshNetworks() pulumi.Array {
 	out := pulumi.Array{}
 	for _, c := range b.args.Clusters {
-		if a := deref(c.GatewayAddress); a != "" {
+		if c.GatewayAddress != nil {
 			p := newProps[MeshNetworkArgs]()
 			p.set(&p.of.Network, pulumi.String(clusterNetwork(c)))
 			p.set(&p.of.Cluster, pulumi.String(c.Name))
-			p.set(&p.of.GatewayAddress, pulumi.String(a))
+			p.set(&p.of.GatewayAddress, c.GatewayAddress)
 			out = append(out, p.m)
 		}
 	}

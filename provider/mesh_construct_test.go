@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 
@@ -47,7 +48,7 @@ func TestChildrenAreRegisteredAsTheirResourcesExpect(t *testing.T) {
 			Roots: []MeshRoot{{Name: "blue", KeyType: s("ECDSA")}, {Name: "green", KeyType: s("ECDSA")}},
 		},
 		Clusters: []MeshCluster{
-			{Name: "cluster1", KubeconfigFile: s(file), Context: s("cluster1"), GatewayAddress: s("10.0.0.1")},
+			{Name: "cluster1", KubeconfigFile: s(file), Context: s("cluster1"), GatewayAddress: pulumi.String("10.0.0.1")},
 			{Name: "cluster2", KubeconfigFile: s(file), Context: s("cluster2"), InstallHelloWorld: pulumiBool(true)},
 		},
 	}
@@ -125,7 +126,7 @@ func construct(t *testing.T, args MultiClusterMeshArgs) map[string]pulumi.MockRe
 	t.Helper()
 	mocks := &registered{byName: map[string]pulumi.MockResourceArgs{}}
 	err := pulumi.RunErr(func(ctx *pulumi.Context) error {
-		_, err := NewMultiClusterMesh(ctx, "mesh", args)
+		_, err := DefaultDeps().newMultiClusterMesh(ctx, "mesh", args)
 		return err
 	}, pulumi.WithMocks("ristio", "test", mocks))
 	if err != nil {
@@ -201,5 +202,57 @@ func TestRevisionsRegisterAControlPlaneEachAndTheTag(t *testing.T) {
 	aliases := got["mesh-cluster1-istio-blue"].RegisterRPC.GetAliases()
 	if len(aliases) != 1 || aliases[0].GetSpec().GetName() != "mesh-cluster1-istio" {
 		t.Errorf("single revision's aliases: %v", aliases)
+	}
+}
+
+// TestClusterInputsFromOutputs: a cluster's remoteApiServer and
+// gatewayAddress may be other resources' outputs: unknown, the component
+// still builds; known, they reach the children; known but bad, they fail
+// with the words validateMesh uses for plain values.
+func TestClusterInputsFromOutputs(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "kubeconfig")
+	if err := os.WriteFile(file, []byte(validateKubeconfig), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s := func(v string) *string { return &v }
+	mesh := func(server, address pulumi.StringInput) MultiClusterMeshArgs {
+		return MultiClusterMeshArgs{MeshID: "usmesh", ChartDirectory: s("/charts"), Clusters: []MeshCluster{
+			{Name: "cluster1", KubeconfigFile: s(file), Context: s("cluster1"), RemoteAPIServer: server, GatewayAddress: address},
+			{Name: "cluster2", KubeconfigFile: s(file), Context: s("cluster2")},
+		}}
+	}
+	unknown := func() pulumi.StringInput { return pulumi.UnsafeUnknownOutput(nil).(pulumi.AnyOutput).AsStringOutput() }
+
+	// The SDK's mock monitor drops unknown values, so what shows here is
+	// that the component takes them (test/e2e's TestClusterInputsUnknownAtPreview
+	// previews them with the engine) and counts an unknown address as set.
+	got := construct(t, mesh(unknown(), unknown()))
+	for _, plane := range []string{"mesh-cluster1-istio", "mesh-cluster2-istio"} {
+		networks := got[plane].Inputs["meshNetworks"].ArrayValue()
+		if len(networks) != 1 || networks[0].ObjectValue()["cluster"].StringValue() != "cluster1" {
+			t.Errorf("%s meshNetworks = %v, want cluster1's", plane, networks)
+		}
+	}
+
+	resolved := func(v string) pulumi.StringInput { return pulumi.String(v).ToStringOutput() }
+	got = construct(t, mesh(resolved("https://cluster1.example:6443"), resolved("192.0.2.7")))
+	if v := got["mesh-cluster1-eastwest"].Inputs["gatewayAddress"]; v.StringValue() != "192.0.2.7" {
+		t.Errorf("gateway's address = %v", v)
+	}
+	if v := got["mesh-cluster1-to-cluster2"].Inputs["remoteApiServer"]; v.StringValue() != "https://cluster1.example:6443" {
+		t.Errorf("remote secret's server = %v", v)
+	}
+
+	for field, args := range map[string]MultiClusterMeshArgs{
+		"clusters[0] (cluster1).gatewayAddress":  mesh(nil, resolved("not an address")),
+		"clusters[0] (cluster1).remoteApiServer": mesh(resolved("http://10.0.0.1"), nil),
+	} {
+		err := pulumi.RunErr(func(ctx *pulumi.Context) error {
+			_, err := DefaultDeps().newMultiClusterMesh(ctx, "mesh", args)
+			return err
+		}, pulumi.WithMocks("ristio", "test", &registered{byName: map[string]pulumi.MockResourceArgs{}}))
+		if err == nil || !strings.Contains(err.Error(), "invalid MultiClusterMesh inputs") || !strings.Contains(err.Error(), field) {
+			t.Errorf("a bad %s from an output: %v", field, err)
+		}
 	}
 }

@@ -3,9 +3,11 @@ package provider
 import (
 	"fmt"
 	"net"
+	"slices"
 	"strings"
 	"time"
 
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 	"k8s.io/apimachinery/pkg/util/validation"
 
 	"github.com/ristio/pulumi-ristio/pkg/charts"
@@ -74,10 +76,7 @@ func validateMesh(args MultiClusterMeshArgs, now time.Time) error {
 
 	names, networks := map[string]int{}, map[string]string{}
 	for i, c := range args.Clusters {
-		field := fmt.Sprintf("clusters[%d]", i)
-		if c.Name != "" {
-			field = fmt.Sprintf("clusters[%d] (%s)", i, c.Name)
-		}
+		field := clusterField(i, c)
 		if err := naming.ValidateClusterName(c.Name); err != nil {
 			problems.add(field+".name", "%v", err)
 		}
@@ -108,14 +107,11 @@ func validateMesh(args MultiClusterMeshArgs, now time.Time) error {
 		if v := deref(c.IstioVersion); c.IstioVersion != nil && charts.ValidateVersion(v) != nil {
 			problems.add(field+".istioVersion", "%q is not an exact version such as %s", v, DefaultIstioVersion)
 		}
-		if u := deref(c.RemoteAPIServer); c.RemoteAPIServer != nil {
-			if err := checkHTTPSURL(u); err != nil {
-				problems.add(field+".remoteApiServer", "%v", err)
-			}
-		}
-		if a := deref(c.GatewayAddress); c.GatewayAddress != nil {
-			if err := checkAddress(a); err != nil {
-				problems.add(field+".gatewayAddress", "%v", err)
+		for _, in := range clusterOutputs(&args.Clusters[i]) {
+			if v, known := knownString(*in.value); known {
+				if err := in.check(v); err != nil {
+					problems.add(field+"."+in.name, "%v", err)
+				}
 			}
 		}
 		if err := helmvalues.CheckOverrides(c.IstiodValues); err != nil {
@@ -124,6 +120,67 @@ func validateMesh(args MultiClusterMeshArgs, now time.Time) error {
 	}
 	validateAdoption(&problems, args)
 	return problems.err()
+}
+
+// clusterField names cluster i in a problem, by index and by name.
+func clusterField(i int, c MeshCluster) string {
+	if c.Name == "" {
+		return fmt.Sprintf("clusters[%d]", i)
+	}
+	return fmt.Sprintf("clusters[%d] (%s)", i, c.Name)
+}
+
+// clusterOutput is a cluster input that may be another resource's output,
+// so unknown at preview, with its rule.
+type clusterOutput struct {
+	name  string
+	value *pulumi.StringInput
+	check func(string) error
+}
+
+// clusterOutputs lists c's inputs that may be outputs. The kubeconfig is
+// not among them: its rule needs the context too (see connection).
+func clusterOutputs(c *MeshCluster) []clusterOutput {
+	return []clusterOutput{
+		{"remoteApiServer", &c.RemoteAPIServer, checkHTTPSURL},
+		{"gatewayAddress", &c.GatewayAddress, checkAddress},
+	}
+}
+
+// knownString is the value of an input given as a plain value. An output
+// (from another resource, or secret) arrives as a pulumi.StringOutput.
+func knownString(in pulumi.StringInput) (string, bool) {
+	s, ok := in.(pulumi.String)
+	return string(s), ok
+}
+
+// checkWhenKnown returns args with each cluster input that validateMesh
+// could not see (an output) checked by the same rule once it resolves: a
+// bad value then fails the up with the same words, and an unknown one
+// previews.
+func checkWhenKnown(args MultiClusterMeshArgs) MultiClusterMeshArgs {
+	args.Clusters = slices.Clone(args.Clusters)
+	for i := range args.Clusters {
+		field := clusterField(i, args.Clusters[i])
+		for _, in := range clusterOutputs(&args.Clusters[i]) {
+			if *in.value == nil {
+				continue
+			}
+			if _, known := knownString(*in.value); known {
+				continue
+			}
+			name, check := field+"."+in.name, in.check
+			*in.value = (*in.value).ToStringOutput().ApplyT(func(v string) (string, error) {
+				if err := check(v); err != nil {
+					var problems meshProblems
+					problems.add(name, "%v", err)
+					return "", problems.err()
+				}
+				return v, nil
+			}).(pulumi.StringOutput)
+		}
+	}
+	return args
 }
 
 // validateAdoption refuses adopt where taking a live mesh over would cost

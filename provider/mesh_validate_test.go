@@ -71,7 +71,7 @@ func TestValidateMesh(t *testing.T) {
 			want:   []string{"remoteSecrets", "perPair or perCluster", `"perMesh"`},
 		},
 		"a remote API server over http": {
-			change: func(a *MultiClusterMeshArgs) { a.Clusters[0].RemoteAPIServer = s("http://10.0.0.1") },
+			change: func(a *MultiClusterMeshArgs) { a.Clusters[0].RemoteAPIServer = pulumi.String("http://10.0.0.1") },
 			want:   []string{"clusters[0] (cluster1).remoteApiServer", "https://"},
 		},
 		"a non-positive validity": {

@@ -33,6 +33,7 @@ func (c *MeshCheckArgs) Annotate(a infer.Annotator) {
 	a.Describe(&c.GatewayAddress, "Where the cluster's east-west gateway is reached; every peer's istiods must know it on port 15443. Default: its istio-eastwestgateway load-balancer address.")
 	a.Describe(&c.Peers, "The clusters checked with this one, both ways: this cluster's istiods must see each of them, and each one's istiods must see this cluster.")
 	a.Describe(&c.Revision, "Ask only the istiods of this revision. Default: every revision.")
+	a.Describe(&c.TimeoutSeconds, "Upper bound of the whole check, in seconds: what has not answered by then is reported unreachable. Default 600.")
 	a.Describe(&c.Revisions, "Revisions each of which must have a running istiod that passes (\"default\" is the one installed without a revision): a canary that is not up yet fails the check instead of going unasked.")
 	a.Describe(&c.TimeoutSeconds, "How long `up` waits for every peer to be synced.")
 	a.SetDefault(&c.TimeoutSeconds, defaultTimeoutSeconds)
@@ -85,14 +86,16 @@ type CheckMesh struct{ deps Deps }
 
 // CheckMeshArgs are checkMesh's arguments.
 type CheckMeshArgs struct {
-	Clusters []CheckMeshCluster `pulumi:"clusters"`
-	Revision *string            `pulumi:"revision,optional"`
+	Clusters       []CheckMeshCluster `pulumi:"clusters"`
+	Revision       *string            `pulumi:"revision,optional"`
+	TimeoutSeconds *int               `pulumi:"timeoutSeconds,optional"`
 }
 
 // Annotate documents CheckMeshArgs.
 func (c *CheckMeshArgs) Annotate(a infer.Annotator) {
 	a.Describe(&c.Clusters, "The mesh's clusters, as given to MultiClusterMesh (other fields of an entry are ignored).")
 	a.Describe(&c.Revision, "Ask only the istiods of this revision. Default: every revision.")
+	a.Describe(&c.TimeoutSeconds, "Upper bound of the whole check, in seconds: what has not answered by then is reported unreachable. Default 600.")
 }
 
 // CheckMeshCluster is one cluster as checkMesh needs it.

@@ -7,7 +7,6 @@ import (
 	"maps"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	p "github.com/pulumi/pulumi-go-provider"
@@ -33,6 +32,11 @@ var (
 
 // meshCheckInterval is how often `up` asks istiod again while waiting.
 const meshCheckInterval = 2 * time.Second
+
+// meshCheckParallelism bounds how many clusters one check (a MeshCheck, or
+// checkMesh) questions at once: each question is a few API calls and
+// port-forwards to the cluster's istiods.
+const meshCheckParallelism = 8
 
 // Check validates every connection and peer.
 func (r *MeshCheck) Check(ctx context.Context, req infer.CheckRequest) (infer.CheckResponse[MeshCheckArgs], error) {
@@ -186,29 +190,30 @@ func stateProblems(cluster string, s MeshCheckState) []string {
 // must be able to show that a cluster stopped answering.
 func (d Deps) checkCluster(ctx context.Context, in MeshCheckArgs) MeshCheckState {
 	self := in.asPeer()
-	var selfView meshcheck.Peer
-	views := make([]meshcheck.Peer, len(in.Peers))
-	var wg sync.WaitGroup
-	wg.Go(func() { selfView = d.peerView(ctx, self) })
+	// seen[0] is the cluster as its peers see it, seen[1+i] is peer i.
+	sides := append([]MeshCheckPeer{self}, in.Peers...)
+	seen := make([]meshcheck.Peer, len(sides))
+	_ = fanOut(len(sides), meshCheckParallelism, func(i int) error {
+		seen[i] = d.peerView(ctx, sides[i])
+		return nil
+	})
+	// judged[0] is the cluster's word on its peers, judged[1+i] peer i's on it.
+	judged := make([]MeshCheckState, len(sides))
+	_ = fanOut(len(sides), meshCheckParallelism, func(i int) error {
+		if i == 0 {
+			judged[0] = d.judgeCluster(ctx, in, seen[1:])
+			return nil
+		}
+		// The peer's istiods are judged against its live cacerts here;
+		// the peer's own MeshCheck pins those to what ristio wrote.
+		asked := MeshCheckArgs{Cluster: in.Peers[i-1].Cluster, Peers: []MeshCheckPeer{self}, Revision: in.Revision, Revisions: in.Revisions}
+		judged[i] = d.judgeCluster(ctx, asked, seen[:1])
+		return nil
+	})
+	state := judged[0]
 	for i, peer := range in.Peers {
-		wg.Go(func() { views[i] = d.peerView(ctx, peer) })
-	}
-	wg.Wait()
-	var state MeshCheckState
-	back := make([]MeshCheckState, len(in.Peers))
-	wg.Go(func() { state = d.judgeCluster(ctx, in, views) })
-	for i, peer := range in.Peers {
-		wg.Go(func() {
-			// The peer's istiods are judged against its live cacerts here;
-			// the peer's own MeshCheck pins those to what ristio wrote.
-			asked := MeshCheckArgs{Cluster: peer.Cluster, Peers: []MeshCheckPeer{self}, Revision: in.Revision, Revisions: in.Revisions}
-			back[i] = d.judgeCluster(ctx, asked, []meshcheck.Peer{selfView})
-		})
-	}
-	wg.Wait()
-	for i, peer := range in.Peers {
-		state.PeerStatus[peer.Cluster.Name] = back[i].Status[in.Cluster.Name]
-		state.Healthy = state.Healthy && back[i].Healthy
+		state.PeerStatus[peer.Cluster.Name] = judged[1+i].Status[in.Cluster.Name]
+		state.Healthy = state.Healthy && judged[1+i].Healthy
 	}
 	return state
 }
@@ -344,6 +349,9 @@ func (f *CheckMesh) Invoke(ctx context.Context, req infer.FunctionRequest[CheckM
 	if len(in.Clusters) == 0 {
 		return infer.FunctionResponse[CheckMeshResult]{}, errors.New("checkMesh: clusters must list at least one cluster")
 	}
+	if t := in.TimeoutSeconds; t != nil && *t <= 0 {
+		return infer.FunctionResponse[CheckMeshResult]{}, fmt.Errorf("checkMesh: timeoutSeconds must be positive, got %d", *t)
+	}
 	res := CheckMeshResult{Status: map[string]map[string]string{}, Healthy: true}
 	peers := make([]MeshCheckPeer, len(in.Clusters))
 	for i, c := range in.Clusters {
@@ -356,25 +364,29 @@ func (f *CheckMesh) Invoke(ctx context.Context, req infer.FunctionRequest[CheckM
 		}
 		peers[i] = MeshCheckPeer{Cluster: c.connection(), Network: network, GatewayAddress: c.GatewayAddress}
 	}
+	ctx, cancel := withTimeout(ctx, in.TimeoutSeconds)
+	defer cancel()
+	start := time.Now()
 	views := make([]meshcheck.Peer, len(in.Clusters))
+	_ = fanOut(len(peers), meshCheckParallelism, func(i int) error {
+		views[i] = f.deps.peerView(ctx, peers[i])
+		return nil
+	})
 	states := make([]MeshCheckState, len(in.Clusters))
-	var wg sync.WaitGroup
-	for i := range peers {
-		wg.Go(func() { views[i] = f.deps.peerView(ctx, peers[i]) })
-	}
-	wg.Wait()
-	for i, c := range in.Clusters {
-		wg.Go(func() {
-			others := slices.Delete(slices.Clone(peers), i, i+1)
-			otherViews := slices.Delete(slices.Clone(views), i, i+1)
-			states[i] = f.deps.judgeCluster(ctx, MeshCheckArgs{Cluster: c.connection(), Peers: others, Revision: in.Revision}, otherViews)
-		})
-	}
-	wg.Wait()
+	_ = fanOut(len(in.Clusters), meshCheckParallelism, func(i int) error {
+		others := slices.Delete(slices.Clone(peers), i, i+1)
+		otherViews := slices.Delete(slices.Clone(views), i, i+1)
+		states[i] = f.deps.judgeCluster(ctx, MeshCheckArgs{Cluster: in.Clusters[i].connection(), Peers: others, Revision: in.Revision}, otherViews)
+		return nil
+	})
 	for i, c := range in.Clusters {
 		res.Status[c.Name] = states[i].Status
 		res.Healthy = res.Healthy && states[i].Healthy
 		res.Problems = append(res.Problems, stateProblems(c.Name, states[i])...)
+	}
+	if ctx.Err() != nil {
+		res.Healthy = false
+		res.Problems = append(res.Problems, fmt.Sprintf("checkMesh stopped after %s (timeoutSeconds): the problems above may come from questions it cut short", time.Since(start).Round(time.Second)))
 	}
 	return infer.FunctionResponse[CheckMeshResult]{Output: res}, nil
 }

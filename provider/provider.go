@@ -26,7 +26,8 @@ const (
 	PluginDownloadURL = ristio.PluginDownloadURL
 )
 
-// Version is the provider's version (ristio.Version).
+// Version is the provider's version: ristio.Version, which a build stamps
+// (not this one).
 var Version = ristio.Version
 
 // Deps are the seams between the provider and the outside world. Tests replace

@@ -5,6 +5,7 @@ import (
 	"crypto/x509"
 	"encoding/json"
 	"encoding/pem"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -400,6 +401,14 @@ func TestRootsChangeOnlyByRotation(t *testing.T) {
 		}
 		for _, st := range steps {
 			f := check(typ, st.old, st.new)
+			if typ == "CACerts" && st.name == "step 3" {
+				// Dropping a root reads every cluster of the mesh first;
+				// this one cannot be reached, so it cannot be shown ready.
+				if len(f) != 1 || f[0].Property != "extraRootCertPems" || !strings.Contains(f[0].Reason, "clusters lag behind: cluster1 (cannot be read") || !strings.Contains(f[0].Reason, pki.Fingerprint(a.Cert)) {
+					t.Errorf("CACerts: step 3 with its cluster unreachable: failures %v, want one naming cluster1 as lagging and the dropped root", f)
+				}
+				continue
+			}
 			if st.refused == "" && len(f) > 0 {
 				t.Errorf("%s: %s refused: %v", typ, st.name, f)
 			}
@@ -460,5 +469,62 @@ func TestMeshCheckReadOfAnUnreachableCluster(t *testing.T) {
 	}
 	if reason := resp.Properties.Get("status").AsMap().Get("cluster1").AsString(); !strings.Contains(reason, "cluster1") {
 		t.Errorf("status says %q, want why cluster1 cannot be checked", reason)
+	}
+}
+
+// TestCheckMeshEndsWithinItsTimeout: checkMesh against clusters whose API
+// server accepts connections and never answers (a stalled server on
+// loopback) returns, unhealthy, once timeoutSeconds has passed, saying so;
+// without the bound it waits for each client's own timeouts, call after call.
+func TestCheckMeshEndsWithinItsTimeout(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	stalled := make(chan struct{})
+	var conns sync.WaitGroup
+	t.Cleanup(func() { close(stalled); l.Close(); conns.Wait() })
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			conns.Go(func() { <-stalled; c.Close() })
+		}
+	}()
+	kubeconfig := filepath.Join(t.TempDir(), "kubeconfig")
+	stalledKubeconfig := strings.Replace(minimalKubeconfig, "https://127.0.0.1:1", "https://"+l.Addr().String(), 1)
+	if err := os.WriteFile(kubeconfig, []byte(stalledKubeconfig), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var clusters []property.Value
+	for _, name := range []string{"cluster1", "cluster2", "cluster3"} {
+		clusters = append(clusters, property.New(map[string]property.Value{"name": str(name), "kubeconfigFile": str(kubeconfig)}))
+	}
+	s := newServer(t, testDeps(&clock{now: time.Now()}))
+	const timeout = 3 * time.Second
+	start := time.Now()
+	resp, err := s.Invoke(p.InvokeRequest{Token: "ristio:index:checkMesh", Args: property.NewMap(map[string]property.Value{
+		"clusters":       property.New(clusters),
+		"timeoutSeconds": property.New(timeout.Seconds()),
+	})})
+	took := time.Since(start)
+	if err != nil {
+		t.Fatalf("checkMesh: %v", err)
+	}
+	t.Logf("checkMesh of 3 stalled clusters with timeoutSeconds 3 took %s", took.Round(10*time.Millisecond))
+	if took > timeout+2*time.Second {
+		t.Errorf("checkMesh took %s, beyond its timeout of %s", took, timeout)
+	}
+	if resp.Return.Get("healthy").AsBool() {
+		t.Errorf("checkMesh of stalled clusters says healthy: %v", resp.Return)
+	}
+	var said []string
+	for _, v := range resp.Return.Get("problems").AsArray().All {
+		said = append(said, v.AsString())
+	}
+	if !strings.Contains(strings.Join(said, "\n"), "checkMesh stopped after") {
+		t.Errorf("problems do not say the check ran out of time: %v", said)
 	}
 }

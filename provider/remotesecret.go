@@ -63,6 +63,10 @@ type RemoteSecretStatus struct {
 	AppliedChecksum string `pulumi:"appliedChecksum"`
 	Checksum        string `pulumi:"checksum"`
 	TokenBinding    string `pulumi:"tokenBinding,optional"`
+	// KeptServer and KeptCAPEM are the endpoint of the istioctl secret this
+	// one took over, written while remoteApiServer is unset.
+	KeptServer string `pulumi:"keptServer,optional"`
+	KeptCAPEM  string `pulumi:"keptCaPem,optional"`
 }
 
 // Annotate documents RemoteSecretStatus.
@@ -73,6 +77,8 @@ func (s *RemoteSecretStatus) Annotate(a infer.Annotator) {
 	a.Describe(&s.TokenExpiresAt, "When the reader token expires, RFC 3339; empty for a long-lived token.")
 	a.Describe(&s.AppliedChecksum, "SHA-256 of the secret data ristio wrote.")
 	a.Describe(&s.Checksum, "SHA-256 of the secret data as last seen; differs from appliedChecksum after a hand edit.")
+	a.Describe(&s.KeptServer, "The API-server URL of the `istioctl create-remote-secret` secret this one took over (adopt), when it differs from the source kubeconfig's: it is written instead, so the target keeps reaching the source the way it did, until remoteApiServer is set.")
+	a.Describe(&s.KeptCAPEM, "The certificate authority the adopted secret verified keptServer with.")
 	a.Describe(&s.TokenBinding, "The Secret in the source's istio-system that the tokenRequest token is bound to: the token works only while it exists, and ristio deletes it (revoking the token at once) when the token is renewed, the pair removed or readerTokenMode changed. Empty for a long-lived token, and for a token issued before ristio bound them.")
 }
 

@@ -103,11 +103,12 @@ func (r *RemoteSecret) Create(ctx context.Context, req infer.CreateRequest[Remot
 			return infer.CreateResponse[RemoteSecretState]{}, err
 		}
 		if deref(req.Inputs.Adopt) {
+			r.deps.previewAdoptedServer(ctx, req.Inputs)
 			r.deps.previewAdoptedRewrites(ctx, req.Inputs.Target, req.Inputs.RestartIstiod, secret.name)
 		}
 		return infer.CreateResponse[RemoteSecretState]{ID: id, Output: RemoteSecretState{RemoteSecretArgs: req.Inputs, RemoteSecretStatus: RemoteSecretStatus{SecretName: secret.name}}}, nil
 	}
-	state, err := r.write(ctx, id, req.Inputs)
+	state, err := r.write(ctx, id, req.Inputs, RemoteSecretStatus{})
 	if err != nil && state.AppliedChecksum == "" {
 		return infer.CreateResponse[RemoteSecretState]{}, err
 	}
@@ -118,9 +119,9 @@ func (r *RemoteSecret) Create(ctx context.Context, req infer.CreateRequest[Remot
 // the round of rewrites into the target ends (see istiodRestarts). A
 // restart that fails leaves the secret marked drifted, so the next up
 // writes it again and retries the restart.
-func (r *RemoteSecret) write(ctx context.Context, id string, in RemoteSecretArgs) (RemoteSecretState, error) {
+func (r *RemoteSecret) write(ctx context.Context, id string, in RemoteSecretArgs, prior RemoteSecretStatus) (RemoteSecretState, error) {
 	round := r.deps.writingSecrets(in.Target)
-	state, rewrote, err := r.apply(ctx, id, in)
+	state, rewrote, err := r.apply(ctx, id, in, prior)
 	ctx, cancel := withTimeout(ctx, in.TimeoutSeconds)
 	defer cancel()
 	if rerr := round.done(ctx, rewrote && err == nil, in.RestartIstiod); rerr != nil && err == nil {
@@ -134,16 +135,17 @@ func (r *RemoteSecret) write(ctx context.Context, id string, in RemoteSecretArgs
 func (r *RemoteSecret) Update(ctx context.Context, req infer.UpdateRequest[RemoteSecretArgs, RemoteSecretState]) (infer.UpdateResponse[RemoteSecretState], error) {
 	// Previews, and changes to how the cluster is reached or how long to wait,
 	// touch nothing (a remote secret is rewritten only if its server changes).
-	quiet := quietOnly(r.changes(req.State, req.Inputs), req.Inputs) && serverOf(req.Inputs) == req.State.Server
+	quiet := quietOnly(r.changes(req.State, req.Inputs), req.Inputs) && serverOf(req.Inputs, req.State.RemoteSecretStatus) == req.State.Server
 	if req.DryRun || quiet {
 		state := req.State
 		state.RemoteSecretArgs = req.Inputs
 		if req.DryRun && !quiet {
+			previewServerChange(ctx, req.Inputs, req.State.RemoteSecretStatus)
 			r.deps.previewRestart(ctx, req.Inputs.Target, req.Inputs.RestartIstiod)
 		}
 		return infer.UpdateResponse[RemoteSecretState]{Output: state}, nil
 	}
-	state, err := r.write(ctx, req.ID, req.Inputs)
+	state, err := r.write(ctx, req.ID, req.Inputs, req.State.RemoteSecretStatus)
 	if state.AppliedChecksum == "" { // nothing written
 		return infer.UpdateResponse[RemoteSecretState]{}, err
 	}
@@ -154,8 +156,9 @@ func (r *RemoteSecret) Update(ctx context.Context, req infer.UpdateRequest[Remot
 }
 
 // apply writes the secret, and says whether it rewrote one that held other
-// data (what some Istio releases mishandle; see istiodRestarts).
-func (r *RemoteSecret) apply(ctx context.Context, id string, in RemoteSecretArgs) (RemoteSecretState, bool, error) {
+// data (what some Istio releases mishandle; see istiodRestarts). prior is
+// what was written before (zero on create), whose kept endpoint stays.
+func (r *RemoteSecret) apply(ctx context.Context, id string, in RemoteSecretArgs, prior RemoteSecretStatus) (RemoteSecretState, bool, error) {
 	state := RemoteSecretState{RemoteSecretArgs: in, RemoteSecretStatus: RemoteSecretStatus{SecretName: naming.RemoteSecret(in.Source.Name)}}
 	ctx, cancel := withTimeout(ctx, in.TimeoutSeconds)
 	defer cancel()
@@ -168,14 +171,24 @@ func (r *RemoteSecret) apply(ctx context.Context, id string, in RemoteSecretArgs
 	if err != nil {
 		return state, false, err
 	}
+	live, err := dstClient.GetSecret(ctx, naming.IstioNamespace, state.SecretName)
+	if err != nil {
+		return state, false, fmt.Errorf("cluster %s: reading secret %s/%s: %w", dst.Name, naming.IstioNamespace, state.SecretName, err)
+	}
 	if err := claim(ctx, dstClient, secretGVK, naming.IstioNamespace, state.SecretName, deref(in.Adopt)); err != nil {
 		return state, false, fmt.Errorf("cluster %s: %w", dst.Name, err)
 	}
-	server, caData, err := sourceEndpoint(in)
+	if kept, ok := adoptedEndpoint(in, live); ok {
+		prior.KeptServer, prior.KeptCAPEM = kept.KeptServer, kept.KeptCAPEM
+	}
+	server, caData, err := writtenEndpoint(in, prior)
 	if err != nil {
 		return state, false, fmt.Errorf("cluster %s: %w", src.Name, err)
 	}
 	state.Server = server
+	if deref(in.RemoteAPIServer) == "" {
+		state.KeptServer, state.KeptCAPEM = prior.KeptServer, prior.KeptCAPEM
+	}
 
 	srcClient, err := r.deps.kubeClient(src)
 	if err != nil {
@@ -234,10 +247,6 @@ func (r *RemoteSecret) apply(ctx context.Context, id string, in RemoteSecretArgs
 		Type: corev1.SecretTypeOpaque,
 		Data: data,
 	}
-	live, err := dstClient.GetSecret(ctx, naming.IstioNamespace, state.SecretName)
-	if err != nil {
-		return state, false, fmt.Errorf("cluster %s: reading secret %s/%s: %w", dst.Name, naming.IstioNamespace, state.SecretName, err)
-	}
 	if err := dstClient.ApplySecret(ctx, secret); err != nil {
 		return state, false, fmt.Errorf("cluster %s: writing secret %s/%s: %w", dst.Name, naming.IstioNamespace, state.SecretName, err)
 	}
@@ -248,22 +257,28 @@ func (r *RemoteSecret) apply(ctx context.Context, id string, in RemoteSecretArgs
 	return state, rewrote, nil
 }
 
-// serverOf is the source API server a remote secret for in points at, or ""
-// when the source's kubeconfig cannot be read.
-func serverOf(in RemoteSecretArgs) string {
-	server, _, err := sourceEndpoint(in)
+// serverOf is the source API server a remote secret for in points at, given
+// what was written before (prior), or "" when the source's kubeconfig cannot
+// be read.
+func serverOf(in RemoteSecretArgs, prior RemoteSecretStatus) string {
+	server, _, err := writtenEndpoint(in, prior)
 	if err != nil {
 		return ""
 	}
 	return server
 }
 
-// sourceEndpoint is the source API server and CA the target is given:
-// remoteApiServer, when set, replaces the kubeconfig's server.
-func sourceEndpoint(in RemoteSecretArgs) (server string, caData []byte, err error) {
+// writtenEndpoint is the source API server and CA the target is given:
+// remoteApiServer when set (with the kubeconfig's CA), else the endpoint
+// kept from an adopted istioctl secret, else the kubeconfig's.
+func writtenEndpoint(in RemoteSecretArgs, prior RemoteSecretStatus) (server string, caData []byte, err error) {
 	server, caData, err = in.Source.source().Endpoint()
-	if u := deref(in.RemoteAPIServer); u != "" && err == nil {
-		server = u
+	switch {
+	case err != nil:
+	case deref(in.RemoteAPIServer) != "":
+		server = deref(in.RemoteAPIServer)
+	case prior.KeptServer != "":
+		server, caData = prior.KeptServer, []byte(prior.KeptCAPEM)
 	}
 	return server, caData, err
 }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/ristio/pulumi-ristio/internal/localcluster"
 	"github.com/ristio/pulumi-ristio/internal/meshassert"
+	"github.com/ristio/pulumi-ristio/pkg/kubeconfig"
 )
 
 // TestRemoteSecretLifecycle lets cluster2 watch cluster1 through a remote
@@ -265,6 +266,69 @@ func TestRemoteSecretLifecycle(t *testing.T) {
 		}
 		rs.delete(t)
 	})
+
+	step(t, "adopting istioctl's secret keeps its API server until remoteApiServer is set", func(t *testing.T) {
+		clk.Advance(time.Now().UTC().Truncate(time.Second).Sub(clk.Now())) // back to now: a fresh token is not due
+		// istioctl create-remote-secret --server: cluster1 through another endpoint.
+		const istioctlServer = "https://api.cluster1.istioctl.example:6443"
+		made, err := kubeconfig.BuildRemote(source.Name, istioctlServer, source.CAPEM, "istioctl-token")
+		if err != nil {
+			t.Fatal(err)
+		}
+		foreign := &corev1.Secret{
+			ObjectMeta: metav1.ObjectMeta{Name: secretName, Namespace: istioNS, Labels: map[string]string{"istio/multiCluster": "true"},
+				Annotations: map[string]string{"networking.istio.io/cluster": source.Name}},
+			Data: map[string][]byte{source.Name: made},
+		}
+		if _, err := target.Client.CoreV1().Secrets(istioNS).Create(ctx, foreign, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		rs := newResource(s, "RemoteSecret", "cluster1-in-cluster2-adopted")
+		adopting := map[string]property.Value{"adopt": property.New(true)}
+		for k, v := range raw {
+			adopting[k] = v
+		}
+		in := rs.check(t, adopting)
+		rs.create(t, in)
+		if got := writtenServer(t, target, secretName, source.Name); got != istioctlServer {
+			t.Errorf("adopted secret's server = %q, want istioctl's %q", got, istioctlServer)
+		}
+		if got, kept := rs.str("server"), rs.str("keptServer"); got != istioctlServer || kept != istioctlServer {
+			t.Errorf("server, keptServer = %q, %q, want istioctl's %q", got, kept, istioctlServer)
+		}
+		wantNoChanges(t, rs.diff(t, in))
+
+		withServer := map[string]property.Value{"remoteApiServer": str(source.Server)}
+		for k, v := range adopting {
+			withServer[k] = v
+		}
+		next := rs.check(t, withServer)
+		wantUpdate(t, rs.diff(t, next), "remoteApiServer")
+		rs.update(t, next)
+		if got := writtenServer(t, target, secretName, source.Name); got != source.Server {
+			t.Errorf("after remoteApiServer, the secret's server = %q, want %q", got, source.Server)
+		}
+		if kept := rs.str("keptServer"); kept != "" {
+			t.Errorf("keptServer = %q once remoteApiServer is set, want none", kept)
+		}
+		wantNoChanges(t, rs.diff(t, next))
+		rs.delete(t)
+	})
+}
+
+// writtenServer is the API server the remote secret name in into gives for
+// cluster.
+func writtenServer(t *testing.T, into *localcluster.Cluster, name, cluster string) string {
+	t.Helper()
+	secret := getSecret(t, into, istioNS, name)
+	if secret == nil {
+		t.Fatalf("%s has no secret %s", into.Name, name)
+	}
+	cfg, err := clientcmd.Load(secret.Data[cluster])
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg.Clusters[cluster].Server
 }
 
 // createReaderAccount makes by hand what istio-base would: istio-system, the

@@ -146,6 +146,9 @@ func (r *RemoteSecretSet) Create(ctx context.Context, req infer.CreateRequest[Re
 		}
 		err := r.deps.previewAdoption(ctx, req.Inputs.Target, req.Inputs.Adopt, takeover{objects: refs})
 		if deref(req.Inputs.Adopt) {
+			for _, name := range slices.Sorted(maps.Keys(req.Inputs.Sources)) {
+				r.deps.previewAdoptedServer(ctx, req.Inputs.pair(name))
+			}
 			names := make([]string, len(refs))
 			for i, ref := range refs {
 				names[i] = ref.name
@@ -169,7 +172,10 @@ func (r *RemoteSecretSet) Update(ctx context.Context, req infer.UpdateRequest[Re
 		state.Secrets = map[string]RemoteSecretStatus{}
 	}
 	if req.DryRun {
-		if len(r.rewrites(req.State, state.RemoteSecretSetArgs)) > 0 {
+		if rewrites := r.rewrites(req.State, state.RemoteSecretSetArgs); len(rewrites) > 0 {
+			for _, name := range rewrites {
+				previewServerChange(ctx, req.Inputs.pair(name), req.State.Secrets[name])
+			}
 			r.deps.previewRestart(ctx, req.Inputs.Target, req.Inputs.RestartIstiod)
 		}
 		return infer.UpdateResponse[RemoteSecretSetState]{Output: state}, nil
@@ -214,7 +220,11 @@ func (r *RemoteSecretSet) write(ctx context.Context, id string, old RemoteSecret
 	var mu sync.Mutex // guards state.Secrets and rewritten
 	errs = append(errs, forEachLimited(todo, setParallelism, func(name string) error {
 		pair := state.RemoteSecretSetArgs.pair(name)
-		written, rewrote, err := r.pairs().apply(ctx, id, pair)
+		written, rewrote, err := r.pairs().apply(ctx, id, pair, old.Secrets[name])
+		if _, ok := old.Secrets[name]; ok && err == nil {
+			// Before taking the lock: revoking talks to the source.
+			r.pairs().revokeReplaced(ctx, old.pair(name), written.RemoteSecretStatus, pair.ReaderTokenMode)
+		}
 		mu.Lock()
 		defer mu.Unlock()
 		if rewrote {
@@ -228,9 +238,6 @@ func (r *RemoteSecretSet) write(ctx context.Context, id string, old RemoteSecret
 			return err
 		}
 		state.Secrets[name] = written.RemoteSecretStatus
-		if _, ok := old.Secrets[name]; ok {
-			r.pairs().revokeReplaced(ctx, old.pair(name), written.RemoteSecretStatus, pair.ReaderTokenMode)
-		}
 		return nil
 	}))
 	// A restart that fails marks what it was for drifted: the next up
@@ -253,7 +260,7 @@ func (r *RemoteSecretSet) rewrites(old RemoteSecretSetState, in RemoteSecretSetA
 	for _, name := range kept(old, in) {
 		pair := in.pair(name)
 		changes := r.pairs().changes(old.pair(name), pair)
-		if len(changes) == 0 || (quietOnly(changes, pair) && serverOf(pair) == old.Secrets[name].Server) {
+		if len(changes) == 0 || (quietOnly(changes, pair) && serverOf(pair, old.Secrets[name]) == old.Secrets[name].Server) {
 			continue
 		}
 		out = append(out, name)
@@ -264,18 +271,7 @@ func (r *RemoteSecretSet) rewrites(old RemoteSecretSetState, in RemoteSecretSetA
 // forEachLimited runs fn for every name, at most limit at a time, and joins
 // their errors.
 func forEachLimited(names []string, limit int, fn func(name string) error) error {
-	slots := make(chan struct{}, limit)
-	errs := make([]error, len(names))
-	var wg sync.WaitGroup
-	for i, name := range names {
-		slots <- struct{}{}
-		wg.Go(func() {
-			defer func() { <-slots }()
-			errs[i] = fn(name)
-		})
-	}
-	wg.Wait()
-	return errors.Join(errs...)
+	return fanOut(len(names), limit, func(i int) error { return fn(names[i]) })
 }
 
 // Read fingerprints every written secret in the target; a source whose

@@ -105,7 +105,7 @@ func (r *RevisionTag) apply(ctx context.Context, id string, in RevisionTagArgs) 
 		return state, fmt.Errorf("cluster %s: %w", name, err)
 	}
 	// The tagged revision's istiod must serve the webhook before pods go to it.
-	if err := client.WaitForDeployment(ctx, naming.IstioNamespace, naming.IstiodReleaseFor(rev), progress(ctx, name)); err != nil {
+	if err := client.WaitForDeployment(ctx, naming.IstioNamespace, naming.IstiodDeployment(rev), progress(ctx, name)); err != nil {
 		return state, fmt.Errorf("cluster %s: %w", name, err)
 	}
 	logger.InfoStatusf("%s: pointing %s at revision %s", name, naming.DefaultTagWebhook, in.Revision)

@@ -2,6 +2,7 @@ package provider
 
 import (
 	"context"
+	"encoding/pem"
 	"fmt"
 	"strings"
 	"time"
@@ -140,6 +141,9 @@ func validity(c CertificateArgs) time.Duration {
 func (r *RootCA) Create(ctx context.Context, req infer.CreateRequest[CertificateArgs]) (infer.CreateResponse[RootCAState], error) {
 	state := RootCAState{CertificateArgs: req.Inputs}
 	if req.DryRun {
+		// A brought root is known now: what reads it (an adoption's
+		// comparison with the live roots) can say so in preview.
+		state.CertPEM = broughtCertPEM(req.Inputs)
 		return infer.CreateResponse[RootCAState]{ID: req.Name, Output: state}, nil
 	}
 	now := r.deps.Now()
@@ -169,6 +173,21 @@ func (r *RootCA) Create(ctx context.Context, req infer.CreateRequest[Certificate
 		return infer.CreateResponse[RootCAState]{}, err
 	}
 	return infer.CreateResponse[RootCAState]{ID: req.Name, Output: state}, nil
+}
+
+// broughtCertPEM is the certificate Create records for a brought root, ""
+// for a generated one or one that cannot be read (Create says why): a trusted
+// root as given, a signing root re-encoded as ParseCA does.
+func broughtCertPEM(in CertificateArgs) string {
+	given := deref(in.RootCertPEM)
+	if given == "" || deref(in.RootKeyPEM) == "" {
+		return given
+	}
+	certs, err := pki.Certificates([]byte(given))
+	if err != nil || len(certs) != 1 {
+		return ""
+	}
+	return string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: certs[0].Raw}))
 }
 
 // hold records root in the state, its key encrypted with password when set.

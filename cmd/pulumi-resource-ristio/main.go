@@ -9,9 +9,11 @@ import (
 	"runtime/pprof"
 	"strconv"
 	"syscall"
+	"time"
 
 	p "github.com/pulumi/pulumi-go-provider"
 
+	"github.com/ristio/pulumi-ristio/pkg/helm"
 	"github.com/ristio/pulumi-ristio/provider"
 )
 
@@ -19,6 +21,10 @@ import (
 // profile of its whole life to <prefix>.<pid>.pprof, for finding where a
 // large mesh's time goes (go tool pprof).
 const cpuProfileEnv = "RISTIO_CPUPROFILE"
+
+// settleTimeout bounds how long the plugin, once told to stop, waits for
+// Helm steps to record how they ended: within the engine's 5 s grace.
+const settleTimeout = 4 * time.Second
 
 func main() {
 	if prefix := os.Getenv(cpuProfileEnv); prefix != "" {
@@ -31,6 +37,12 @@ func main() {
 	if err == nil {
 		err = p.RunProvider(context.Background(), provider.Name, provider.Version, prov)
 	}
+	// The engine stops the plugin (SIGINT, SIGKILL 5 s later) as soon as an
+	// interrupted `up` has its answers; a Helm step cut short is still
+	// recording its release then, and would leave it pending.
+	settle, cancel := context.WithTimeout(context.Background(), settleTimeout)
+	helm.Settle(settle)
+	cancel()
 	pprof.StopCPUProfile()
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "pulumi-resource-ristio: %s\n", err)

@@ -73,11 +73,12 @@ func (c *cancelOnClose) Close() error {
 	return err
 }
 
-// Call runs f, which knows no context, and returns its result, or ctx's
-// error as soon as ctx ends. f then goes on in the background and its
-// result is dropped: only work that may safely finish unobserved belongs
-// here, or work that CallInTurn keeps apart from what follows it.
-func Call[T any](ctx context.Context, f func() (T, error)) (T, error) {
+// call runs f, which knows no context, and returns its result, or ctx's
+// error as soon as ctx ends; f then goes on in the background and its
+// result is dropped. It is CallInTurn's, and not exported: work left running
+// must keep a turn, or it overlaps what comes next (an abandoned Helm
+// uninstall purging the release the next install writes).
+func call[T any](ctx context.Context, f func() (T, error)) (T, error) {
 	type result struct {
 		v   T
 		err error
@@ -108,8 +109,8 @@ func (t *Turn) token() chan struct{} {
 	return t.held
 }
 
-// CallInTurn is Call for work that must not overlap other work under t. It
-// waits for t's turn while ctx lasts, then runs f, and returns f's result, or
+// CallInTurn runs f, which knows no context, when t's turn comes: it waits
+// for the turn while ctx lasts, then runs f, and returns f's result, or
 // ctx's error as soon as ctx ends. f keeps the turn until it has returned,
 // after its caller has gone if need be: the work that takes the turn next
 // never overlaps what is left of f.
@@ -123,14 +124,8 @@ func CallInTurn[T any](ctx context.Context, t *Turn, f func() (T, error)) (T, er
 	case <-ctx.Done():
 		return zero, ctx.Err()
 	}
-	return Call(ctx, func() (T, error) {
+	return call(ctx, func() (T, error) {
 		defer func() { <-t.token() }()
 		return f()
 	})
-}
-
-// Do is Call for a step that returns only an error.
-func Do(ctx context.Context, f func() error) error {
-	_, err := Call(ctx, func() (struct{}, error) { return struct{}{}, f() })
-	return err
 }

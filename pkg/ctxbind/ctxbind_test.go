@@ -86,30 +86,6 @@ func TestRoundTripperFollowsTheCurrentContext(t *testing.T) {
 	resp.Body.Close()
 }
 
-func TestCall(t *testing.T) {
-	got, err := ctxbind.Call(context.Background(), func() (int, error) { return 7, nil })
-	if got != 7 || err != nil {
-		t.Fatalf("Call() = %d, %v", got, err)
-	}
-	boom := errors.New("boom")
-	if err := ctxbind.Do(context.Background(), func() error { return boom }); !errors.Is(err, boom) {
-		t.Fatalf("Do() = %v", err)
-	}
-
-	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
-	defer cancel()
-	release := make(chan struct{})
-	defer close(release)
-	start := time.Now()
-	got, err = ctxbind.Call(ctx, func() (int, error) { <-release; return 7, nil })
-	if got != 0 || !errors.Is(err, context.DeadlineExceeded) {
-		t.Fatalf("Call() of a stuck step = %d, %v; want the context's error", got, err)
-	}
-	if d := time.Since(start); d > 5*time.Second {
-		t.Errorf("returned after %s", d)
-	}
-}
-
 func TestCallInTurn(t *testing.T) {
 	var turn ctxbind.Turn
 	var mu sync.Mutex

@@ -100,10 +100,18 @@ func newFixture(t *testing.T) fixture {
 		KubeClient:   kube,
 		Capabilities: chartutil.DefaultCapabilities,
 	}
-	c := NewForConfiguration(cfg, "istio-system", func(format string, args ...any) {
+	c := forConfiguration(cfg, "istio-system", func(format string, args ...any) {
 		logs.WriteString(strings.TrimSpace(sprintf(format, args...)) + "\n")
 	})
 	return fixture{Client: c, kube: kube, logs: logs}
+}
+
+// forConfiguration returns a Client over a ready action.Configuration with
+// in-memory storage and a fake kube client; its Log goes to debugf.
+func forConfiguration(cfg *action.Configuration, namespace string, debugf func(format string, args ...any)) *Client {
+	c := newClient(cfg, namespace, debugf)
+	cfg.Log = c.log
+	return c
 }
 
 // demoChart renders one ConfigMap whose data lists every value given, and

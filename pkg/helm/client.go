@@ -157,15 +157,6 @@ func New(cc clientcmd.ClientConfig, namespace string, debugf func(format string,
 	return c, nil
 }
 
-// NewForConfiguration returns a Client over a ready action.Configuration, for
-// tests that use in-memory storage and a fake kube client. Its Log is
-// replaced by one that goes to debugf.
-func NewForConfiguration(cfg *action.Configuration, namespace string, debugf func(format string, args ...any)) *Client {
-	c := newClient(cfg, namespace, debugf)
-	cfg.Log = c.log
-	return c
-}
-
 func newClient(cfg *action.Configuration, namespace string, debugf func(format string, args ...any)) *Client {
 	return &Client{cfg: cfg, namespace: namespace, log: serialized(orDiscard(debugf)), MaxHistory: DefaultMaxHistory}
 }
@@ -193,6 +184,8 @@ func inTurn[T any](ctx context.Context, c *Client, name, verb string, workflow f
 	c.observe(what, workWaiting)
 	v, err := ctxbind.CallInTurn(ctx, &c.turn, func() (T, error) {
 		c.observe(what, workBegan)
+		running.Add(1)
+		defer running.Add(-1)
 		defer c.observe(what, workEnded)
 		if c.forget != nil {
 			c.forget()

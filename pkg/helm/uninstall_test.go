@@ -4,12 +4,15 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
+	"helm.sh/helm/v3/pkg/kube"
 	kubefake "helm.sh/helm/v3/pkg/kube/fake"
 	"helm.sh/helm/v3/pkg/release"
 	"helm.sh/helm/v3/pkg/storage"
@@ -96,5 +99,71 @@ func TestUninstallReportsAStorageError(t *testing.T) {
 	err := f.Uninstall(context.Background(), "demo")
 	if err == nil || !strings.Contains(err.Error(), "etcdserver: request timed out") {
 		t.Fatalf("Uninstall() error = %v, want the storage error", err)
+	}
+}
+
+// stallingDeletes runs before ahead of every deletion of objects.
+type stallingDeletes struct {
+	*kubefake.FailingKubeClient
+	before func()
+}
+
+func (s stallingDeletes) Delete(resources kube.ResourceList) (*kube.Result, []error) {
+	s.before()
+	return s.FailingKubeClient.Delete(resources)
+}
+
+func (s stallingDeletes) DeleteWithPropagationPolicy(resources kube.ResourceList, policy metav1.DeletionPropagation) (*kube.Result, []error) {
+	s.before()
+	return s.FailingKubeClient.DeleteWithPropagationPolicy(resources, policy)
+}
+
+// The failure seen on a 2-core machine: an Uninstall's caller gave up while
+// Helm was deleting, the next Apply of the same release began at once, and
+// the abandoned uninstall purged what the Apply read ("uninstall: Failed to
+// purge the release: release: not found"). The uninstall keeps the client
+// until Helm has purged the release, so the Apply after it starts from no
+// release and installs.
+func TestAnUninstallCutShortKeepsTheClientUntilHelmReturns(t *testing.T) {
+	f := newFixture(t)
+	if _, err := f.Apply(context.Background(), "demo", demoChart("1.0.0"), nil); err != nil {
+		t.Fatal(err)
+	}
+	var log workLog
+	nextWaiting := make(chan struct{})
+	traceInto(f.Client, &log, "apply demo", func() { close(nextWaiting) })
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	// Helm's delete outlives the Uninstall's caller until the next Apply
+	// waits. The fake builds objects to delete only when asked to (and an
+	// install cannot take them), so only the Uninstall builds them.
+	f.kube.BuildDummy = true
+	var once sync.Once
+	f.cfg.KubeClient = stallingDeletes{FailingKubeClient: f.kube, before: func() {
+		once.Do(func() {
+			cancel()
+			<-nextWaiting
+		})
+	}}
+
+	if err := f.Uninstall(ctx, "demo"); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Uninstall() error = %v, want the context's", err)
+	}
+	log.note("the caller of uninstall demo returned")
+	f.kube.BuildDummy = false // built: Helm is deleting
+	r, err := f.Apply(context.Background(), "demo", demoChart("1.0.0"), nil)
+	if err != nil {
+		t.Fatalf("Apply() after the Uninstall cut short: %v", err)
+	}
+
+	want := strings.Join([]string{
+		"uninstall demo waiting", "uninstall demo began", "the caller of uninstall demo returned",
+		"apply demo waiting", "uninstall demo ended", "apply demo began", "apply demo ended",
+	}, "\n")
+	if log.String() != want {
+		t.Errorf("events:\n%s\nwant:\n%s", &log, want)
+	}
+	if r.Action != ActionInstall || r.Status != "deployed" || r.Revision != 1 {
+		t.Errorf("Apply() = %+v, want revision 1 installed anew", r)
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/sync/errgroup"
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/ristio/pulumi-ristio/pkg/kube"
@@ -23,6 +24,13 @@ import (
 // askTimeout bounds each question to one pod, so one stuck port-forward or
 // endpoint does not hold the whole check, nor keep the others unasked.
 const askTimeout = 20 * time.Second
+
+// servingName is the name istiod's 15012 certificate is asked for.
+const servingName = "istiod." + naming.IstioNamespace + ".svc"
+
+// askParallelism bounds how many istiod pods of one cluster are asked at
+// once (a few per revision): each holds port-forwards open.
+const askParallelism = 4
 
 // logLines is how much of istiod's log is searched for what it said about a peer.
 const logLines = 2000
@@ -40,11 +48,15 @@ func Ask(ctx context.Context, c *kube.Client, revision string) ([]meshcheck.Isti
 		return nil, err
 	}
 	out := make([]meshcheck.Istiod, len(pods))
-	var wg sync.WaitGroup
+	var g errgroup.Group
+	g.SetLimit(askParallelism)
 	for i := range pods {
-		wg.Go(func() { out[i] = ask(ctx, c, &pods[i]) })
+		g.Go(func() error {
+			out[i] = ask(ctx, c, &pods[i])
+			return nil
+		})
 	}
-	wg.Wait()
+	_ = g.Wait() // ask returns its failures in the answer
 	return out, nil
 }
 
@@ -60,9 +72,8 @@ func ask(parent context.Context, c *kube.Client, pod *corev1.Pod) meshcheck.Isti
 	bounded(parent, func(ctx context.Context) {
 		d.EndpointShardz, d.EndpointShardzErr = c.PodGet(ctx, pod.Namespace, pod.Name, port, meshcheck.EndpointShardzPath)
 	})
-	serverName := "istiod." + naming.IstioNamespace + ".svc"
 	bounded(parent, func(ctx context.Context) {
-		d.ServingChain, d.ServingErr = c.PodTLSChain(ctx, pod.Namespace, pod.Name, meshcheck.XDSTLSPort, serverName)
+		d.ServingChain, d.ServingErr = c.PodTLSChain(ctx, pod.Namespace, pod.Name, meshcheck.XDSTLSPort, servingName)
 	})
 	if d.ClusterzErr != nil && d.NetworkzErr != nil && d.EndpointShardzErr != nil && d.ServingErr != nil {
 		d.Err, d.ClusterzErr, d.NetworkzErr, d.EndpointShardzErr, d.ServingErr = d.ClusterzErr, nil, nil, nil, nil

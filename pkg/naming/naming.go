@@ -51,8 +51,13 @@ const (
 	HelmReleaseAnnotation = "meta.helm.sh/release-name"
 	// EastWestRelease is the Helm release of the east-west gateway.
 	EastWestRelease = "istio-eastwestgateway"
-	// EastWestService is the east-west gateway's Service and Deployment name.
+	// EastWestService is the east-west gateway's Service, whose load-balancer
+	// address peers reach.
 	EastWestService = "istio-eastwestgateway"
+	// EastWestDeployment is the east-west gateway's Deployment. The gateway
+	// chart names it and the Service alike today (values name); they are
+	// different objects, waited for and read for different reasons.
+	EastWestDeployment = "istio-eastwestgateway"
 	// CrossNetworkGateway is the Gateway that exposes *.local on port 15443.
 	CrossNetworkGateway = "cross-network-gateway"
 	// CrossNetworkPort is the AUTO_PASSTHROUGH port of the east-west gateway.
@@ -89,13 +94,23 @@ const (
 	networkPrefix      = "network-"
 )
 
-// IstiodReleaseFor is the Helm release (and Deployment) name of revision's
-// istiod: istiod for the default revision, istiod-<revision> otherwise.
+// IstiodReleaseFor is the Helm release ristio installs revision's istiod
+// as: istiod for the default revision, istiod-<revision> otherwise. An
+// adopted istiod keeps istioctl's release (IstioctlRelease) instead.
 func IstiodReleaseFor(revision string) string {
 	if revision == "" || revision == DefaultRevision {
 		return IstiodRelease
 	}
 	return IstiodRelease + "-" + revision
+}
+
+// IstiodDeployment is the Deployment of revision's istiod, whatever release
+// made it: the istiod chart names it istiod, or istiod-<revision>.
+func IstiodDeployment(revision string) string {
+	if revision == "" || revision == DefaultRevision {
+		return "istiod"
+	}
+	return "istiod-" + revision
 }
 
 // RevisionLabelValue is what Istio's charts put in RevisionLabel for

@@ -69,3 +69,21 @@ func TestOwnerLabelValue(t *testing.T) {
 		t.Fatalf("different IDs hash alike")
 	}
 }
+
+func TestIstiodReleaseAndDeployment(t *testing.T) {
+	tests := map[string]struct{ revision, release, deployment string }{
+		"no revision":          {"", "istiod", "istiod"},
+		"the default revision": {"default", "istiod", "istiod"},
+		"a canary":             {"1-31-0", "istiod-1-31-0", "istiod-1-31-0"},
+	}
+	for scenario, tc := range tests {
+		t.Run(scenario, func(t *testing.T) {
+			if got := IstiodReleaseFor(tc.revision); got != tc.release {
+				t.Errorf("IstiodReleaseFor(%q) = %q, want %q", tc.revision, got, tc.release)
+			}
+			if got := IstiodDeployment(tc.revision); got != tc.deployment {
+				t.Errorf("IstiodDeployment(%q) = %q, want %q", tc.revision, got, tc.deployment)
+			}
+		})
+	}
+}

@@ -79,6 +79,10 @@ export class CACerts extends pulumi.CustomResource {
      */
     declare public readonly extraRootCertPems: pulumi.Output<string[] | undefined>;
     /**
+     * Every cluster of the mesh (this one included), read when an update drops a root from root-cert.pem: the update is refused unless each cluster's live cacerts already signs with a root that stays and each istiod serves a certificate from it. Empty checks this cluster alone. A change to this list alone changes nothing.
+     */
+    declare public readonly meshClusters: pulumi.Output<outputs.ClusterConnection[] | undefined>;
+    /**
      * The mesh root (root-cert.pem).
      */
     declare public readonly rootCertPem: pulumi.Output<string>;
@@ -119,6 +123,7 @@ export class CACerts extends pulumi.CustomResource {
             resourceInputs["certChainPem"] = args?.certChainPem;
             resourceInputs["cluster"] = args?.cluster;
             resourceInputs["extraRootCertPems"] = args?.extraRootCertPems;
+            resourceInputs["meshClusters"] = args?.meshClusters;
             resourceInputs["rootCertPem"] = args?.rootCertPem;
             resourceInputs["timeoutSeconds"] = (args?.timeoutSeconds) ?? 600;
             resourceInputs["checksum"] = undefined /*out*/;
@@ -132,12 +137,15 @@ export class CACerts extends pulumi.CustomResource {
             resourceInputs["cluster"] = undefined /*out*/;
             resourceInputs["createdNamespace"] = undefined /*out*/;
             resourceInputs["extraRootCertPems"] = undefined /*out*/;
+            resourceInputs["meshClusters"] = undefined /*out*/;
             resourceInputs["rootCertPem"] = undefined /*out*/;
             resourceInputs["timeoutSeconds"] = undefined /*out*/;
         }
         opts = pulumi.mergeOptions(utilities.resourceOptsDefaults(), opts);
         const secretOpts = { additionalSecretOutputs: ["caKeyPem"] };
         opts = pulumi.mergeOptions(opts, secretOpts);
+        const replaceOnChanges = { replaceOnChanges: ["cluster.name", "meshClusters[*].name"] };
+        opts = pulumi.mergeOptions(opts, replaceOnChanges);
         super(CACerts.__pulumiType, name, resourceInputs, opts);
     }
 }
@@ -170,6 +178,10 @@ export interface CACertsArgs {
      * More roots appended to root-cert.pem, to rotate the root without an outage.
      */
     extraRootCertPems?: pulumi.Input<pulumi.Input<string>[] | undefined>;
+    /**
+     * Every cluster of the mesh (this one included), read when an update drops a root from root-cert.pem: the update is refused unless each cluster's live cacerts already signs with a root that stays and each istiod serves a certificate from it. Empty checks this cluster alone. A change to this list alone changes nothing.
+     */
+    meshClusters?: pulumi.Input<pulumi.Input<inputs.ClusterConnectionArgs>[] | undefined>;
     /**
      * The mesh root (root-cert.pem).
      */

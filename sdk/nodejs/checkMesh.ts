@@ -14,6 +14,7 @@ export function checkMesh(args: CheckMeshArgs, opts?: pulumi.InvokeOptions): Pro
     return pulumi.runtime.invoke("ristio:index:checkMesh", {
         "clusters": args.clusters,
         "revision": args.revision,
+        "timeoutSeconds": args.timeoutSeconds,
     }, opts);
 }
 
@@ -26,6 +27,10 @@ export interface CheckMeshArgs {
      * Ask only the istiods of this revision. Default: every revision.
      */
     revision?: string;
+    /**
+     * Upper bound of the whole check, in seconds: what has not answered by then is reported unreachable. Default 600.
+     */
+    timeoutSeconds?: number;
 }
 
 export interface CheckMeshResult {
@@ -50,6 +55,7 @@ export function checkMeshOutput(args: CheckMeshOutputArgs, opts?: pulumi.InvokeO
     return pulumi.runtime.invokeOutput("ristio:index:checkMesh", {
         "clusters": args.clusters,
         "revision": args.revision,
+        "timeoutSeconds": args.timeoutSeconds,
     }, opts);
 }
 
@@ -62,4 +68,8 @@ export interface CheckMeshOutputArgs {
      * Ask only the istiods of this revision. Default: every revision.
      */
     revision?: pulumi.Input<string | undefined>;
+    /**
+     * Upper bound of the whole check, in seconds: what has not answered by then is reported unreachable. Default 600.
+     */
+    timeoutSeconds?: pulumi.Input<number | undefined>;
 }

@@ -162,6 +162,8 @@ export class ClusterCA extends pulumi.CustomResource {
         opts = pulumi.mergeOptions(utilities.resourceOptsDefaults(), opts);
         const secretOpts = { additionalSecretOutputs: ["keyPem", "rootKeyPassword", "rootKeyPem"] };
         opts = pulumi.mergeOptions(opts, secretOpts);
+        const replaceOnChanges = { replaceOnChanges: ["adoptFrom.name", "cluster", "keyType", "rootCertPem", "rsaBits", "sanSuffix", "validityHours"] };
+        opts = pulumi.mergeOptions(opts, replaceOnChanges);
         super(ClusterCA.__pulumiType, name, resourceInputs, opts);
     }
 }

@@ -160,6 +160,8 @@ export class EastWestGateway extends pulumi.CustomResource {
             resourceInputs["waitForAddress"] = undefined /*out*/;
         }
         opts = pulumi.mergeOptions(utilities.resourceOptsDefaults(), opts);
+        const replaceOnChanges = { replaceOnChanges: ["cluster.name"] };
+        opts = pulumi.mergeOptions(opts, replaceOnChanges);
         super(EastWestGateway.__pulumiType, name, resourceInputs, opts);
     }
 }

@@ -127,6 +127,8 @@ export class HelloWorld extends pulumi.CustomResource {
             resourceInputs["wait"] = undefined /*out*/;
         }
         opts = pulumi.mergeOptions(utilities.resourceOptsDefaults(), opts);
+        const replaceOnChanges = { replaceOnChanges: ["cluster.name", "namespace", "sampleVersion"] };
+        opts = pulumi.mergeOptions(opts, replaceOnChanges);
         super(HelloWorld.__pulumiType, name, resourceInputs, opts);
     }
 }

@@ -169,6 +169,8 @@ export class IstioControlPlane extends pulumi.CustomResource {
             resourceInputs["timeoutSeconds"] = undefined /*out*/;
         }
         opts = pulumi.mergeOptions(utilities.resourceOptsDefaults(), opts);
+        const replaceOnChanges = { replaceOnChanges: ["cluster.name", "revision"] };
+        opts = pulumi.mergeOptions(opts, replaceOnChanges);
         super(IstioControlPlane.__pulumiType, name, resourceInputs, opts);
     }
 }

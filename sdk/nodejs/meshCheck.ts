@@ -145,6 +145,8 @@ export class MeshCheck extends pulumi.CustomResource {
             resourceInputs["timeoutSeconds"] = undefined /*out*/;
         }
         opts = pulumi.mergeOptions(utilities.resourceOptsDefaults(), opts);
+        const replaceOnChanges = { replaceOnChanges: ["cluster.name", "peers[*].cluster.name"] };
+        opts = pulumi.mergeOptions(opts, replaceOnChanges);
         super(MeshCheck.__pulumiType, name, resourceInputs, opts);
     }
 }

@@ -59,6 +59,14 @@ export class RemoteSecret extends pulumi.CustomResource {
      */
     declare public /*out*/ readonly checksum: pulumi.Output<string>;
     /**
+     * The certificate authority the adopted secret verified keptServer with.
+     */
+    declare public /*out*/ readonly keptCaPem: pulumi.Output<string | undefined>;
+    /**
+     * The API-server URL of the `istioctl create-remote-secret` secret this one took over (adopt), when it differs from the source kubeconfig's: it is written instead, so the target keeps reaching the source the way it did, until remoteApiServer is set.
+     */
+    declare public /*out*/ readonly keptServer: pulumi.Output<string | undefined>;
+    /**
      * tokenRequest (bounded tokens from the TokenRequest API, reissued by `pulumi up` past 80% of their life) or serviceAccountSecret (the long-lived token secret istioctl makes).
      */
     declare public readonly readerTokenMode: pulumi.Output<string | undefined>;
@@ -134,6 +142,8 @@ export class RemoteSecret extends pulumi.CustomResource {
             resourceInputs["timeoutSeconds"] = (args?.timeoutSeconds) ?? 600;
             resourceInputs["appliedChecksum"] = undefined /*out*/;
             resourceInputs["checksum"] = undefined /*out*/;
+            resourceInputs["keptCaPem"] = undefined /*out*/;
+            resourceInputs["keptServer"] = undefined /*out*/;
             resourceInputs["secretName"] = undefined /*out*/;
             resourceInputs["server"] = undefined /*out*/;
             resourceInputs["tokenBinding"] = undefined /*out*/;
@@ -143,6 +153,8 @@ export class RemoteSecret extends pulumi.CustomResource {
             resourceInputs["adopt"] = undefined /*out*/;
             resourceInputs["appliedChecksum"] = undefined /*out*/;
             resourceInputs["checksum"] = undefined /*out*/;
+            resourceInputs["keptCaPem"] = undefined /*out*/;
+            resourceInputs["keptServer"] = undefined /*out*/;
             resourceInputs["readerTokenMode"] = undefined /*out*/;
             resourceInputs["readerTokenTtlHours"] = undefined /*out*/;
             resourceInputs["remoteApiServer"] = undefined /*out*/;
@@ -157,6 +169,8 @@ export class RemoteSecret extends pulumi.CustomResource {
             resourceInputs["tokenIssuedAt"] = undefined /*out*/;
         }
         opts = pulumi.mergeOptions(utilities.resourceOptsDefaults(), opts);
+        const replaceOnChanges = { replaceOnChanges: ["source.name", "target.name"] };
+        opts = pulumi.mergeOptions(opts, replaceOnChanges);
         super(RemoteSecret.__pulumiType, name, resourceInputs, opts);
     }
 }

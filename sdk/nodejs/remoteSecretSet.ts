@@ -115,6 +115,8 @@ export class RemoteSecretSet extends pulumi.CustomResource {
             resourceInputs["timeoutSeconds"] = undefined /*out*/;
         }
         opts = pulumi.mergeOptions(utilities.resourceOptsDefaults(), opts);
+        const replaceOnChanges = { replaceOnChanges: ["sources.*.cluster.name", "target.name"] };
+        opts = pulumi.mergeOptions(opts, replaceOnChanges);
         super(RemoteSecretSet.__pulumiType, name, resourceInputs, opts);
     }
 }

@@ -112,6 +112,8 @@ export class RevisionTag extends pulumi.CustomResource {
             resourceInputs["webhookPresent"] = undefined /*out*/;
         }
         opts = pulumi.mergeOptions(utilities.resourceOptsDefaults(), opts);
+        const replaceOnChanges = { replaceOnChanges: ["cluster.name"] };
+        opts = pulumi.mergeOptions(opts, replaceOnChanges);
         super(RevisionTag.__pulumiType, name, resourceInputs, opts);
     }
 }

@@ -13,10 +13,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pulumi/pulumi/sdk/v3/go/auto"
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/optpreview"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/ristio/pulumi-ristio/internal/localcluster"
 	"github.com/ristio/pulumi-ristio/internal/pulumitest"
@@ -36,31 +38,17 @@ func TestAdoptRistioctlMesh(t *testing.T) {
 	dir := t.TempDir()
 	certs := filepath.Join(dir, "certs")
 	ristioctlMesh(t, w, certs)
+	// cluster2 reaches cluster1 at localhost (`create-remote-secret
+	// --server`), not at the kubeconfig's 127.0.0.1: adoption keeps it.
+	viaLocalhost := strings.Replace(w.Clusters[0].Server, "127.0.0.1", "localhost", 1)
+	istioctlRemoteSecret(t, w, w.Clusters[0], w.Clusters[1], "--server", viaLocalhost)
 	for _, c := range w.Clusters {
 		waitClusterz(t, c, "synced its peer before adoption", func(m map[string]string) bool {
 			return m[peersOf(all, c.Name)[0]] == "synced"
 		})
 	}
 	before := liveMesh(t, w)
-
-	// The program, as a ristioctl user gets it.
-	if err := os.WriteFile(filepath.Join(dir, "mesh.yaml"), []byte(ristioctlMeshFile(w, certs)), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	env := pulumitest.ConverterEnv(t)
-	project := filepath.Join(dir, "usmesh")
-	if out, err := pulumitest.Run(t, env, dir, "convert", "--from", "ristioctl", "--language", "yaml", "--out", project, "--", "--adopt"); err != nil {
-		t.Fatalf("pulumi convert: %v\n%s", err, out)
-	}
-	program := string(readFile(t, filepath.Join(project, "Main.yaml")))
-	for _, want := range []string{"adopt: true", "fn::readFile: " + filepath.Join(certs, "root-cert.pem"), "fn::readFile: " + filepath.Join(certs, "root-key.pem")} {
-		if !strings.Contains(program, want) {
-			t.Errorf("converted program lacks %q:\n%s", want, program)
-		}
-	}
-	localize(t, project, testcharts.Directory(t))
-	stack := pulumitest.LocalStack(t, project)
-	t.Cleanup(func() { _, _ = stack.Destroy(ctx) })
+	stack := adoptionStack(t, w, dir, certs)
 
 	t.Run("preview lists what each cluster adopts", func(t *testing.T) {
 		var out bytes.Buffer
@@ -82,6 +70,13 @@ func TestAdoptRistioctlMesh(t *testing.T) {
 					t.Errorf("preview does not say %q:\n%s", want, out.String())
 				}
 			}
+		}
+		kept := "cluster cluster2: adopt Secret istio-system/istio-remote-secret-cluster1: keeps its API server for cluster1, " + viaLocalhost
+		if !strings.Contains(out.String(), kept) {
+			t.Errorf("preview does not say %q:\n%s", kept, out.String())
+		}
+		if strings.Contains(out.String(), "will no longer trust") {
+			t.Errorf("preview warns of a dropped root, but the mesh's root is ristioctl's only one:\n%s", out.String())
 		}
 	})
 
@@ -119,6 +114,12 @@ func TestAdoptRistioctlMesh(t *testing.T) {
 		for _, c := range w.Clusters {
 			assertAdopted(t, c, peersOf(all, c.Name)[0])
 		}
+		if got := remoteServer(t, w.Clusters[1], w.Clusters[0].Name); got != viaLocalhost {
+			t.Errorf("cluster2's adopted remote secret reaches cluster1 at %s, want istioctl's %s", got, viaLocalhost)
+		}
+		if got := remoteServer(t, w.Clusters[0], w.Clusters[1].Name); got != w.Clusters[1].Server {
+			t.Errorf("cluster1's adopted remote secret reaches cluster2 at %s, want %s", got, w.Clusters[1].Server)
+		}
 	})
 
 	t.Run("a second preview shows no changes", func(t *testing.T) {
@@ -135,6 +136,45 @@ func TestAdoptRistioctlMesh(t *testing.T) {
 			assertNothingOwned(t, c)
 		}
 	})
+}
+
+// adoptionStack writes the program a ristioctl user gets for the mesh
+// ristioctlMesh made (`pulumi convert --from ristioctl -- --adopt`), with
+// the test charts, and returns its stack, destroyed when the test ends.
+func adoptionStack(t *testing.T, w *localcluster.World, dir, certs string) auto.Stack {
+	t.Helper()
+	if err := os.WriteFile(filepath.Join(dir, "mesh.yaml"), []byte(ristioctlMeshFile(w, certs)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	env := pulumitest.ConverterEnv(t)
+	project := filepath.Join(dir, "usmesh")
+	if out, err := pulumitest.Run(t, env, dir, "convert", "--from", "ristioctl", "--language", "yaml", "--out", project, "--", "--adopt"); err != nil {
+		t.Fatalf("pulumi convert: %v\n%s", err, out)
+	}
+	program := string(readFile(t, filepath.Join(project, "Main.yaml")))
+	for _, want := range []string{"adopt: true", "fn::readFile: " + filepath.Join(certs, "root-cert.pem"), "fn::readFile: " + filepath.Join(certs, "root-key.pem")} {
+		if !strings.Contains(program, want) {
+			t.Errorf("converted program lacks %q:\n%s", want, program)
+		}
+	}
+	localize(t, project, testcharts.Directory(t))
+	stack := pulumitest.LocalStack(t, project)
+	t.Cleanup(func() { _, _ = stack.Destroy(context.Background()) })
+	return stack
+}
+
+// remoteServer is the API server the remote secret for peer in c names.
+func remoteServer(t *testing.T, c *localcluster.Cluster, peer string) string {
+	t.Helper()
+	s, err := c.Client.CoreV1().Secrets(istioNS).Get(context.Background(), "istio-remote-secret-"+peer, metav1.GetOptions{})
+	if err != nil {
+		t.Fatalf("%s: remote secret for %s: %v", c.Name, peer, err)
+	}
+	cfg, err := clientcmd.Load(s.Data[peer])
+	if err != nil || cfg.Clusters[peer] == nil {
+		t.Fatalf("%s: remote secret for %s holds no cluster %s: %v", c.Name, peer, peer, err)
+	}
+	return cfg.Clusters[peer].Server
 }
 
 // meshSnapshot is what must not change in a cluster while it is adopted.

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/yaml"
@@ -220,10 +221,11 @@ func istioctl(t *testing.T, w *localcluster.World, c *localcluster.Cluster, args
 }
 
 // istioctlRemoteSecret lets dst's istiod watch src, as
-// `istioctl create-remote-secret --name <src> | kubectl apply -f -` does.
-func istioctlRemoteSecret(t *testing.T, w *localcluster.World, src, dst *localcluster.Cluster) {
+// `istioctl create-remote-secret --name <src> [extra...] | kubectl apply -f -`
+// does: a secret already there is replaced.
+func istioctlRemoteSecret(t *testing.T, w *localcluster.World, src, dst *localcluster.Cluster, extra ...string) {
 	t.Helper()
-	out := istioctl(t, w, src, "create-remote-secret", "--name", src.Name)
+	out := istioctl(t, w, src, append([]string{"create-remote-secret", "--name", src.Name}, extra...)...)
 	var created int
 	for _, doc := range bytes.Split(out, []byte("\n---")) {
 		var s corev1.Secret
@@ -234,7 +236,11 @@ func istioctlRemoteSecret(t *testing.T, w *localcluster.World, src, dst *localcl
 			continue
 		}
 		s.Namespace = istioNS
-		if _, err := dst.Client.CoreV1().Secrets(istioNS).Create(context.Background(), &s, metav1.CreateOptions{}); err != nil {
+		_, err := dst.Client.CoreV1().Secrets(istioNS).Create(context.Background(), &s, metav1.CreateOptions{})
+		if apierrors.IsAlreadyExists(err) {
+			_, err = dst.Client.CoreV1().Secrets(istioNS).Update(context.Background(), &s, metav1.UpdateOptions{})
+		}
+		if err != nil {
 			t.Fatal(err)
 		}
 		created++

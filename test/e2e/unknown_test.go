@@ -3,8 +3,12 @@ package e2e
 import (
 	"context"
 	"os"
+	"path/filepath"
+	"strings"
 	"testing"
+	"time"
 
+	"github.com/pulumi/pulumi/sdk/v3/go/auto"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/ristio/pulumi-ristio/internal/pulumitest"
@@ -60,4 +64,90 @@ func TestKubeconfigUnknownAtPreview(t *testing.T) {
 		t.Fatalf("gatewayAddresses = %v", addresses)
 	}
 	assertInstalled(t, w.Cluster("cluster1"), "cluster1", "network-cluster1", nil)
+}
+
+// clusterOutputsProgram is a YAML program, as a user writes one, whose
+// cluster1 takes remoteApiServer and gatewayAddress from another resource's
+// output: the seed RootCA's certPem, unknown until the seed is created,
+// split off so that only the configured value is left.
+const clusterOutputsProgram = `name: ristio-cluster-outputs
+runtime: yaml
+config:
+  kubeconfigPath: {type: string}
+  chartDirectory: {type: string}
+  server1: {type: string}
+  gateway1: {type: string}
+resources:
+  seed:
+    type: ristio:RootCA
+    properties:
+      keyType: ECDSA
+  mesh:
+    type: ristio:MultiClusterMesh
+    properties:
+      meshId: usmesh
+      chartDirectory: ${chartDirectory}
+      certificate: {keyType: ECDSA}
+      clusters:
+        - name: cluster1
+          kubeconfigFile: ${kubeconfigPath}
+          context: cluster1
+          remoteApiServer:
+            fn::select: [0, {fn::split: [" ", "${server1} ${seed.certPem}"]}]
+          gatewayAddress:
+            fn::select: [0, {fn::split: [" ", "${gateway1} ${seed.certPem}"]}]
+        - name: cluster2
+          kubeconfigFile: ${kubeconfigPath}
+          context: cluster2
+outputs:
+  gatewayAddresses: ${mesh.gatewayAddresses}
+  meshStatus: ${mesh.meshStatus}
+`
+
+// TestClusterInputsUnknownAtPreview: a cluster's remoteApiServer and
+// gatewayAddress that come from another resource (a cloud cluster's
+// endpoint, a static IP) preview while unknown, and up uses their values:
+// cluster2's remote secret for cluster1 names that server, and cluster2's
+// istiod knows cluster1's gateway at that address (the mesh check says
+// synced both ways). A second preview shows nothing.
+func TestClusterInputsUnknownAtPreview(t *testing.T) {
+	w := world(t, 2)
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "Pulumi.yaml"), []byte(clusterOutputsProgram), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	stack := pulumitest.LocalStack(t, dir)
+	ctx := context.Background()
+	t.Cleanup(func() { _, _ = stack.Destroy(ctx) })
+	// Another name for cluster1's API server, so the secret shows which was used.
+	server := strings.Replace(w.Cluster("cluster1").Server, "127.0.0.1", "localhost", 1)
+	const gateway = "127.0.1.250"
+	config := auto.ConfigMap{
+		"kubeconfigPath": {Value: w.Kubeconfig}, "chartDirectory": {Value: testcharts.Directory(t)},
+		"server1": {Value: server}, "gateway1": {Value: gateway},
+	}
+	if err := stack.SetAllConfig(ctx, config); err != nil {
+		t.Fatal(err)
+	}
+
+	pre := pulumitest.Changes(pulumitest.Preview(t, stack))
+	// stack, seed, component, root CA, and per cluster CA, cacerts, control
+	// plane, gateway and check (2×5), and the two remote secrets.
+	if pre["create"] != 16 {
+		t.Errorf("preview with unknown cluster inputs: %v, want 16 creates", pre)
+	}
+	start := time.Now()
+	res := pulumitest.Up(t, stack)
+	t.Logf("up of 2 clusters: %s", time.Since(start).Round(100*time.Millisecond))
+	addresses, _ := res.Outputs["gatewayAddresses"].Value.(map[string]any)
+	if addresses["cluster1"] != gateway {
+		t.Errorf("gatewayAddresses = %v, want cluster1 at %s", addresses, gateway)
+	}
+	assertMeshStatus(t, res.Outputs, []string{"cluster1", "cluster2"})
+	if got := remoteServer(t, w.Cluster("cluster2"), "cluster1"); got != server {
+		t.Errorf("cluster2's remote secret for cluster1 names %s, want %s", got, server)
+	}
+	if got := pulumitest.Changes(pulumitest.Preview(t, stack)); len(got) != 0 {
+		t.Errorf("a preview after up shows changes: %v", got)
+	}
 }

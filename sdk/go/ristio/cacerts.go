@@ -32,6 +32,8 @@ type CACerts struct {
 	CreatedNamespace pulumi.BoolOutput `pulumi:"createdNamespace"`
 	// More roots appended to root-cert.pem, to rotate the root without an outage.
 	ExtraRootCertPems pulumi.StringArrayOutput `pulumi:"extraRootCertPems"`
+	// Every cluster of the mesh (this one included), read when an update drops a root from root-cert.pem: the update is refused unless each cluster's live cacerts already signs with a root that stays and each istiod serves a certificate from it. Empty checks this cluster alone. A change to this list alone changes nothing.
+	MeshClusters ClusterConnectionArrayOutput `pulumi:"meshClusters"`
 	// The mesh root (root-cert.pem).
 	RootCertPem pulumi.StringOutput `pulumi:"rootCertPem"`
 	// Upper bound of a write, and of the wait for istio-system to go when Delete removes it.
@@ -70,6 +72,11 @@ func NewCACerts(ctx *pulumi.Context,
 		"caKeyPem",
 	})
 	opts = append(opts, secrets)
+	replaceOnChanges := pulumi.ReplaceOnChanges([]string{
+		"cluster.name",
+		"meshClusters[*].name",
+	})
+	opts = append(opts, replaceOnChanges)
 	opts = internal.PkgResourceDefaultOpts(opts)
 	var resource CACerts
 	err := ctx.RegisterResource("ristio:index:CACerts", name, args, &resource, opts...)
@@ -121,6 +128,8 @@ type cacertsArgs struct {
 	Cluster ClusterConnection `pulumi:"cluster"`
 	// More roots appended to root-cert.pem, to rotate the root without an outage.
 	ExtraRootCertPems []string `pulumi:"extraRootCertPems"`
+	// Every cluster of the mesh (this one included), read when an update drops a root from root-cert.pem: the update is refused unless each cluster's live cacerts already signs with a root that stays and each istiod serves a certificate from it. Empty checks this cluster alone. A change to this list alone changes nothing.
+	MeshClusters []ClusterConnection `pulumi:"meshClusters"`
 	// The mesh root (root-cert.pem).
 	RootCertPem string `pulumi:"rootCertPem"`
 	// Upper bound of a write, and of the wait for istio-system to go when Delete removes it.
@@ -141,6 +150,8 @@ type CACertsArgs struct {
 	Cluster ClusterConnectionInput
 	// More roots appended to root-cert.pem, to rotate the root without an outage.
 	ExtraRootCertPems pulumi.StringArrayInput
+	// Every cluster of the mesh (this one included), read when an update drops a root from root-cert.pem: the update is refused unless each cluster's live cacerts already signs with a root that stays and each istiod serves a certificate from it. Empty checks this cluster alone. A change to this list alone changes nothing.
+	MeshClusters ClusterConnectionArrayInput
 	// The mesh root (root-cert.pem).
 	RootCertPem pulumi.StringInput
 	// Upper bound of a write, and of the wait for istio-system to go when Delete removes it.
@@ -272,6 +283,11 @@ func (o CACertsOutput) CreatedNamespace() pulumi.BoolOutput {
 // More roots appended to root-cert.pem, to rotate the root without an outage.
 func (o CACertsOutput) ExtraRootCertPems() pulumi.StringArrayOutput {
 	return o.ApplyT(func(v *CACerts) pulumi.StringArrayOutput { return v.ExtraRootCertPems }).(pulumi.StringArrayOutput)
+}
+
+// Every cluster of the mesh (this one included), read when an update drops a root from root-cert.pem: the update is refused unless each cluster's live cacerts already signs with a root that stays and each istiod serves a certificate from it. Empty checks this cluster alone. A change to this list alone changes nothing.
+func (o CACertsOutput) MeshClusters() ClusterConnectionArrayOutput {
+	return o.ApplyT(func(v *CACerts) ClusterConnectionArrayOutput { return v.MeshClusters }).(ClusterConnectionArrayOutput)
 }
 
 // The mesh root (root-cert.pem).

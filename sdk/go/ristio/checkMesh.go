@@ -27,6 +27,8 @@ type CheckMeshArgs struct {
 	Clusters []CheckMeshCluster `pulumi:"clusters"`
 	// Ask only the istiods of this revision. Default: every revision.
 	Revision *string `pulumi:"revision"`
+	// Upper bound of the whole check, in seconds: what has not answered by then is reported unreachable. Default 600.
+	TimeoutSeconds *int `pulumi:"timeoutSeconds"`
 }
 
 type CheckMeshResult struct {
@@ -48,6 +50,8 @@ type CheckMeshOutputArgs struct {
 	Clusters CheckMeshClusterArrayInput `pulumi:"clusters"`
 	// Ask only the istiods of this revision. Default: every revision.
 	Revision pulumi.StringPtrInput `pulumi:"revision"`
+	// Upper bound of the whole check, in seconds: what has not answered by then is reported unreachable. Default 600.
+	TimeoutSeconds pulumi.IntPtrInput `pulumi:"timeoutSeconds"`
 }
 
 func (CheckMeshOutputArgs) ElementType() reflect.Type {

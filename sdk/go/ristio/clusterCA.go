@@ -85,6 +85,16 @@ func NewClusterCA(ctx *pulumi.Context,
 		"rootKeyPem",
 	})
 	opts = append(opts, secrets)
+	replaceOnChanges := pulumi.ReplaceOnChanges([]string{
+		"adoptFrom.name",
+		"cluster",
+		"keyType",
+		"rootCertPem",
+		"rsaBits",
+		"sanSuffix",
+		"validityHours",
+	})
+	opts = append(opts, replaceOnChanges)
 	opts = internal.PkgResourceDefaultOpts(opts)
 	var resource ClusterCA
 	err := ctx.RegisterResource("ristio:index:ClusterCA", name, args, &resource, opts...)

@@ -73,6 +73,10 @@ func NewEastWestGateway(ctx *pulumi.Context,
 	if args.WaitForAddress == nil {
 		args.WaitForAddress = pulumi.BoolPtr(true)
 	}
+	replaceOnChanges := pulumi.ReplaceOnChanges([]string{
+		"cluster.name",
+	})
+	opts = append(opts, replaceOnChanges)
 	opts = internal.PkgResourceDefaultOpts(opts)
 	var resource EastWestGateway
 	err := ctx.RegisterResource("ristio:index:EastWestGateway", name, args, &resource, opts...)

@@ -60,6 +60,12 @@ func NewHelloWorld(ctx *pulumi.Context,
 	if args.Wait == nil {
 		args.Wait = pulumi.BoolPtr(true)
 	}
+	replaceOnChanges := pulumi.ReplaceOnChanges([]string{
+		"cluster.name",
+		"namespace",
+		"sampleVersion",
+	})
+	opts = append(opts, replaceOnChanges)
 	opts = internal.PkgResourceDefaultOpts(opts)
 	var resource HelloWorld
 	err := ctx.RegisterResource("ristio:index:HelloWorld", name, args, &resource, opts...)

@@ -75,6 +75,11 @@ func NewIstioControlPlane(ctx *pulumi.Context,
 	if args.TimeoutSeconds == nil {
 		args.TimeoutSeconds = pulumi.IntPtr(600)
 	}
+	replaceOnChanges := pulumi.ReplaceOnChanges([]string{
+		"cluster.name",
+		"revision",
+	})
+	opts = append(opts, replaceOnChanges)
 	opts = internal.PkgResourceDefaultOpts(opts)
 	var resource IstioControlPlane
 	err := ctx.RegisterResource("ristio:index:IstioControlPlane", name, args, &resource, opts...)

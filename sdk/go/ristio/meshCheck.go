@@ -60,6 +60,11 @@ func NewMeshCheck(ctx *pulumi.Context,
 	if args.TimeoutSeconds == nil {
 		args.TimeoutSeconds = pulumi.IntPtr(600)
 	}
+	replaceOnChanges := pulumi.ReplaceOnChanges([]string{
+		"cluster.name",
+		"peers[*].cluster.name",
+	})
+	opts = append(opts, replaceOnChanges)
 	opts = internal.PkgResourceDefaultOpts(opts)
 	var resource MeshCheck
 	err := ctx.RegisterResource("ristio:index:MeshCheck", name, args, &resource, opts...)

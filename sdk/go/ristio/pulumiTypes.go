@@ -243,6 +243,31 @@ func (i *clusterConnectionPtrType) ToClusterConnectionPtrOutputWithContext(ctx c
 	return pulumi.ToOutputWithContext(ctx, i).(ClusterConnectionPtrOutput)
 }
 
+// ClusterConnectionArrayInput is an input type that accepts ClusterConnectionArray and ClusterConnectionArrayOutput values.
+// You can construct a concrete instance of `ClusterConnectionArrayInput` via:
+//
+//	ClusterConnectionArray{ ClusterConnectionArgs{...} }
+type ClusterConnectionArrayInput interface {
+	pulumi.Input
+
+	ToClusterConnectionArrayOutput() ClusterConnectionArrayOutput
+	ToClusterConnectionArrayOutputWithContext(context.Context) ClusterConnectionArrayOutput
+}
+
+type ClusterConnectionArray []ClusterConnectionInput
+
+func (ClusterConnectionArray) ElementType() reflect.Type {
+	return reflect.TypeOf((*[]ClusterConnection)(nil)).Elem()
+}
+
+func (i ClusterConnectionArray) ToClusterConnectionArrayOutput() ClusterConnectionArrayOutput {
+	return i.ToClusterConnectionArrayOutputWithContext(context.Background())
+}
+
+func (i ClusterConnectionArray) ToClusterConnectionArrayOutputWithContext(ctx context.Context) ClusterConnectionArrayOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(ClusterConnectionArrayOutput)
+}
+
 // How to reach one Kubernetes cluster of the mesh.
 type ClusterConnectionOutput struct{ *pulumi.OutputState }
 
@@ -350,6 +375,26 @@ func (o ClusterConnectionPtrOutput) Name() pulumi.StringPtrOutput {
 		}
 		return &v.Name
 	}).(pulumi.StringPtrOutput)
+}
+
+type ClusterConnectionArrayOutput struct{ *pulumi.OutputState }
+
+func (ClusterConnectionArrayOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((*[]ClusterConnection)(nil)).Elem()
+}
+
+func (o ClusterConnectionArrayOutput) ToClusterConnectionArrayOutput() ClusterConnectionArrayOutput {
+	return o
+}
+
+func (o ClusterConnectionArrayOutput) ToClusterConnectionArrayOutputWithContext(ctx context.Context) ClusterConnectionArrayOutput {
+	return o
+}
+
+func (o ClusterConnectionArrayOutput) Index(i pulumi.IntInput) ClusterConnectionOutput {
+	return pulumi.All(o, i).ApplyT(func(vs []interface{}) ClusterConnection {
+		return vs[0].([]ClusterConnection)[vs[1].(int)]
+	}).(ClusterConnectionOutput)
 }
 
 type MeshCertificate struct {
@@ -770,7 +815,7 @@ type MeshCluster struct {
 	Adopt *bool `pulumi:"adopt"`
 	// Kubeconfig context; the current context when unset.
 	Context *string `pulumi:"context"`
-	// Fixed east-west gateway address: no wait for a load balancer, and every cluster's global.meshNetworks names it on port 15443.
+	// Fixed east-west gateway address: no wait for a load balancer, and every cluster's global.meshNetworks names it on port 15443. May be another resource's output (a static IP): checked once known.
 	GatewayAddress *string `pulumi:"gatewayAddress"`
 	// Extra Helm values for the east-west gateway, merged over ristio's.
 	GatewayValues map[string]interface{} `pulumi:"gatewayValues"`
@@ -788,7 +833,7 @@ type MeshCluster struct {
 	Name string `pulumi:"name"`
 	// The cluster's network. Default: network-<name>.
 	Network *string `pulumi:"network"`
-	// API-server URL the other clusters use to reach this one, written into remote secrets in place of the kubeconfig's server.
+	// API-server URL the other clusters use to reach this one, written into remote secrets in place of the kubeconfig's server. May be another resource's output (a cloud cluster's endpoint): checked once known.
 	RemoteApiServer *string `pulumi:"remoteApiServer"`
 }
 
@@ -808,7 +853,7 @@ type MeshClusterArgs struct {
 	Adopt pulumi.BoolPtrInput `pulumi:"adopt"`
 	// Kubeconfig context; the current context when unset.
 	Context pulumi.StringPtrInput `pulumi:"context"`
-	// Fixed east-west gateway address: no wait for a load balancer, and every cluster's global.meshNetworks names it on port 15443.
+	// Fixed east-west gateway address: no wait for a load balancer, and every cluster's global.meshNetworks names it on port 15443. May be another resource's output (a static IP): checked once known.
 	GatewayAddress pulumi.StringPtrInput `pulumi:"gatewayAddress"`
 	// Extra Helm values for the east-west gateway, merged over ristio's.
 	GatewayValues pulumi.MapInput `pulumi:"gatewayValues"`
@@ -826,7 +871,7 @@ type MeshClusterArgs struct {
 	Name pulumi.StringInput `pulumi:"name"`
 	// The cluster's network. Default: network-<name>.
 	Network pulumi.StringPtrInput `pulumi:"network"`
-	// API-server URL the other clusters use to reach this one, written into remote secrets in place of the kubeconfig's server.
+	// API-server URL the other clusters use to reach this one, written into remote secrets in place of the kubeconfig's server. May be another resource's output (a cloud cluster's endpoint): checked once known.
 	RemoteApiServer pulumi.StringPtrInput `pulumi:"remoteApiServer"`
 }
 
@@ -891,7 +936,7 @@ func (o MeshClusterOutput) Context() pulumi.StringPtrOutput {
 	return o.ApplyT(func(v MeshCluster) *string { return v.Context }).(pulumi.StringPtrOutput)
 }
 
-// Fixed east-west gateway address: no wait for a load balancer, and every cluster's global.meshNetworks names it on port 15443.
+// Fixed east-west gateway address: no wait for a load balancer, and every cluster's global.meshNetworks names it on port 15443. May be another resource's output (a static IP): checked once known.
 func (o MeshClusterOutput) GatewayAddress() pulumi.StringPtrOutput {
 	return o.ApplyT(func(v MeshCluster) *string { return v.GatewayAddress }).(pulumi.StringPtrOutput)
 }
@@ -936,7 +981,7 @@ func (o MeshClusterOutput) Network() pulumi.StringPtrOutput {
 	return o.ApplyT(func(v MeshCluster) *string { return v.Network }).(pulumi.StringPtrOutput)
 }
 
-// API-server URL the other clusters use to reach this one, written into remote secrets in place of the kubeconfig's server.
+// API-server URL the other clusters use to reach this one, written into remote secrets in place of the kubeconfig's server. May be another resource's output (a cloud cluster's endpoint): checked once known.
 func (o MeshClusterOutput) RemoteApiServer() pulumi.StringPtrOutput {
 	return o.ApplyT(func(v MeshCluster) *string { return v.RemoteApiServer }).(pulumi.StringPtrOutput)
 }
@@ -1444,6 +1489,10 @@ type RemoteSecretStatus struct {
 	AppliedChecksum string `pulumi:"appliedChecksum"`
 	// SHA-256 of the secret data as last seen; differs from appliedChecksum after a hand edit.
 	Checksum string `pulumi:"checksum"`
+	// The certificate authority the adopted secret verified keptServer with.
+	KeptCaPem *string `pulumi:"keptCaPem"`
+	// The API-server URL of the `istioctl create-remote-secret` secret this one took over (adopt), when it differs from the source kubeconfig's: it is written instead, so the target keeps reaching the source the way it did, until remoteApiServer is set.
+	KeptServer *string `pulumi:"keptServer"`
 	// Name of the secret in the target's istio-system.
 	SecretName string `pulumi:"secretName"`
 	// The source API-server URL written into the kubeconfig.
@@ -1478,6 +1527,16 @@ func (o RemoteSecretStatusOutput) AppliedChecksum() pulumi.StringOutput {
 // SHA-256 of the secret data as last seen; differs from appliedChecksum after a hand edit.
 func (o RemoteSecretStatusOutput) Checksum() pulumi.StringOutput {
 	return o.ApplyT(func(v RemoteSecretStatus) string { return v.Checksum }).(pulumi.StringOutput)
+}
+
+// The certificate authority the adopted secret verified keptServer with.
+func (o RemoteSecretStatusOutput) KeptCaPem() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v RemoteSecretStatus) *string { return v.KeptCaPem }).(pulumi.StringPtrOutput)
+}
+
+// The API-server URL of the `istioctl create-remote-secret` secret this one took over (adopt), when it differs from the source kubeconfig's: it is written instead, so the target keeps reaching the source the way it did, until remoteApiServer is set.
+func (o RemoteSecretStatusOutput) KeptServer() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v RemoteSecretStatus) *string { return v.KeptServer }).(pulumi.StringPtrOutput)
 }
 
 // Name of the secret in the target's istio-system.
@@ -1530,6 +1589,7 @@ func init() {
 	pulumi.RegisterInputType(reflect.TypeOf((*CheckMeshClusterArrayInput)(nil)).Elem(), CheckMeshClusterArray{})
 	pulumi.RegisterInputType(reflect.TypeOf((*ClusterConnectionInput)(nil)).Elem(), ClusterConnectionArgs{})
 	pulumi.RegisterInputType(reflect.TypeOf((*ClusterConnectionPtrInput)(nil)).Elem(), ClusterConnectionArgs{})
+	pulumi.RegisterInputType(reflect.TypeOf((*ClusterConnectionArrayInput)(nil)).Elem(), ClusterConnectionArray{})
 	pulumi.RegisterInputType(reflect.TypeOf((*MeshCertificateInput)(nil)).Elem(), MeshCertificateArgs{})
 	pulumi.RegisterInputType(reflect.TypeOf((*MeshCertificatePtrInput)(nil)).Elem(), MeshCertificateArgs{})
 	pulumi.RegisterInputType(reflect.TypeOf((*MeshCheckPeerInput)(nil)).Elem(), MeshCheckPeerArgs{})
@@ -1548,6 +1608,7 @@ func init() {
 	pulumi.RegisterOutputType(CheckMeshClusterArrayOutput{})
 	pulumi.RegisterOutputType(ClusterConnectionOutput{})
 	pulumi.RegisterOutputType(ClusterConnectionPtrOutput{})
+	pulumi.RegisterOutputType(ClusterConnectionArrayOutput{})
 	pulumi.RegisterOutputType(MeshCertificateOutput{})
 	pulumi.RegisterOutputType(MeshCertificatePtrOutput{})
 	pulumi.RegisterOutputType(MeshCheckPeerOutput{})

@@ -22,6 +22,10 @@ type RemoteSecret struct {
 	AppliedChecksum pulumi.StringOutput `pulumi:"appliedChecksum"`
 	// SHA-256 of the secret data as last seen; differs from appliedChecksum after a hand edit.
 	Checksum pulumi.StringOutput `pulumi:"checksum"`
+	// The certificate authority the adopted secret verified keptServer with.
+	KeptCaPem pulumi.StringPtrOutput `pulumi:"keptCaPem"`
+	// The API-server URL of the `istioctl create-remote-secret` secret this one took over (adopt), when it differs from the source kubeconfig's: it is written instead, so the target keeps reaching the source the way it did, until remoteApiServer is set.
+	KeptServer pulumi.StringPtrOutput `pulumi:"keptServer"`
 	// tokenRequest (bounded tokens from the TokenRequest API, reissued by `pulumi up` past 80% of their life) or serviceAccountSecret (the long-lived token secret istioctl makes).
 	ReaderTokenMode pulumi.StringPtrOutput `pulumi:"readerTokenMode"`
 	// Lifetime of a tokenRequest token, in hours.
@@ -70,6 +74,11 @@ func NewRemoteSecret(ctx *pulumi.Context,
 	if args.TimeoutSeconds == nil {
 		args.TimeoutSeconds = pulumi.IntPtr(600)
 	}
+	replaceOnChanges := pulumi.ReplaceOnChanges([]string{
+		"source.name",
+		"target.name",
+	})
+	opts = append(opts, replaceOnChanges)
 	opts = internal.PkgResourceDefaultOpts(opts)
 	var resource RemoteSecret
 	err := ctx.RegisterResource("ristio:index:RemoteSecret", name, args, &resource, opts...)
@@ -247,6 +256,16 @@ func (o RemoteSecretOutput) AppliedChecksum() pulumi.StringOutput {
 // SHA-256 of the secret data as last seen; differs from appliedChecksum after a hand edit.
 func (o RemoteSecretOutput) Checksum() pulumi.StringOutput {
 	return o.ApplyT(func(v *RemoteSecret) pulumi.StringOutput { return v.Checksum }).(pulumi.StringOutput)
+}
+
+// The certificate authority the adopted secret verified keptServer with.
+func (o RemoteSecretOutput) KeptCaPem() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v *RemoteSecret) pulumi.StringPtrOutput { return v.KeptCaPem }).(pulumi.StringPtrOutput)
+}
+
+// The API-server URL of the `istioctl create-remote-secret` secret this one took over (adopt), when it differs from the source kubeconfig's: it is written instead, so the target keeps reaching the source the way it did, until remoteApiServer is set.
+func (o RemoteSecretOutput) KeptServer() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v *RemoteSecret) pulumi.StringPtrOutput { return v.KeptServer }).(pulumi.StringPtrOutput)
 }
 
 // tokenRequest (bounded tokens from the TokenRequest API, reissued by `pulumi up` past 80% of their life) or serviceAccountSecret (the long-lived token secret istioctl makes).

@@ -56,6 +56,11 @@ func NewRemoteSecretSet(ctx *pulumi.Context,
 	if args.TimeoutSeconds == nil {
 		args.TimeoutSeconds = pulumi.IntPtr(600)
 	}
+	replaceOnChanges := pulumi.ReplaceOnChanges([]string{
+		"sources.*.cluster.name",
+		"target.name",
+	})
+	opts = append(opts, replaceOnChanges)
 	opts = internal.PkgResourceDefaultOpts(opts)
 	var resource RemoteSecretSet
 	err := ctx.RegisterResource("ristio:index:RemoteSecretSet", name, args, &resource, opts...)

@@ -54,6 +54,10 @@ func NewRevisionTag(ctx *pulumi.Context,
 	if args.TimeoutSeconds == nil {
 		args.TimeoutSeconds = pulumi.IntPtr(600)
 	}
+	replaceOnChanges := pulumi.ReplaceOnChanges([]string{
+		"cluster.name",
+	})
+	opts = append(opts, replaceOnChanges)
 	opts = internal.PkgResourceDefaultOpts(opts)
 	var resource RevisionTag
 	err := ctx.RegisterResource("ristio:index:RevisionTag", name, args, &resource, opts...)

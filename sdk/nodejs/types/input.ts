@@ -149,7 +149,7 @@ export interface MeshClusterArgs {
      */
     context?: pulumi.Input<string | undefined>;
     /**
-     * Fixed east-west gateway address: no wait for a load balancer, and every cluster's global.meshNetworks names it on port 15443.
+     * Fixed east-west gateway address: no wait for a load balancer, and every cluster's global.meshNetworks names it on port 15443. May be another resource's output (a static IP): checked once known.
      */
     gatewayAddress?: pulumi.Input<string | undefined>;
     /**
@@ -185,7 +185,7 @@ export interface MeshClusterArgs {
      */
     network?: pulumi.Input<string | undefined>;
     /**
-     * API-server URL the other clusters use to reach this one, written into remote secrets in place of the kubeconfig's server.
+     * API-server URL the other clusters use to reach this one, written into remote secrets in place of the kubeconfig's server. May be another resource's output (a cloud cluster's endpoint): checked once known.
      */
     remoteApiServer?: pulumi.Input<string | undefined>;
 }

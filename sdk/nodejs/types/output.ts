@@ -82,6 +82,14 @@ export interface RemoteSecretStatus {
      */
     checksum: string;
     /**
+     * The certificate authority the adopted secret verified keptServer with.
+     */
+    keptCaPem?: string;
+    /**
+     * The API-server URL of the `istioctl create-remote-secret` secret this one took over (adopt), when it differs from the source kubeconfig's: it is written instead, so the target keeps reaching the source the way it did, until remoteApiServer is set.
+     */
+    keptServer?: string;
+    /**
      * Name of the secret in the target's istio-system.
      */
     secretName: string;

@@ -547,7 +547,7 @@ class MeshClusterArgsDict(TypedDict):
     """
     gateway_address: NotRequired[pulumi.Input[Optional[_builtins.str]]]
     """
-    Fixed east-west gateway address: no wait for a load balancer, and every cluster's global.meshNetworks names it on port 15443.
+    Fixed east-west gateway address: no wait for a load balancer, and every cluster's global.meshNetworks names it on port 15443. May be another resource's output (a static IP): checked once known.
     """
     gateway_values: NotRequired[pulumi.Input[Optional[Mapping[str, Any]]]]
     """
@@ -579,7 +579,7 @@ class MeshClusterArgsDict(TypedDict):
     """
     remote_api_server: NotRequired[pulumi.Input[Optional[_builtins.str]]]
     """
-    API-server URL the other clusters use to reach this one, written into remote secrets in place of the kubeconfig's server.
+    API-server URL the other clusters use to reach this one, written into remote secrets in place of the kubeconfig's server. May be another resource's output (a cloud cluster's endpoint): checked once known.
     """
 
 @pulumi.input_type
@@ -601,7 +601,7 @@ class MeshClusterArgs:
         :param pulumi.Input[_builtins.str] name: The cluster's name: a DNS-1123 label, used as Istio's clusterName.
         :param pulumi.Input[_builtins.bool] adopt: Take over what ristioctl, `istioctl install` and `istioctl create-remote-secret` made in this cluster instead of refusing it: a cacerts issued by the mesh root is kept as it is, the istioctl install becomes Helm releases (Helm's take-ownership; the istiod release keeps istioctl's name, istio), and the east-west gateway, cross-network-gateway and remote secrets are rewritten in place. Needs certificate.rootCertPem and rootKeyPem, the live mesh's root. Not with revision or revisions. Default false.
         :param pulumi.Input[_builtins.str] context: Kubeconfig context; the current context when unset.
-        :param pulumi.Input[_builtins.str] gateway_address: Fixed east-west gateway address: no wait for a load balancer, and every cluster's global.meshNetworks names it on port 15443.
+        :param pulumi.Input[_builtins.str] gateway_address: Fixed east-west gateway address: no wait for a load balancer, and every cluster's global.meshNetworks names it on port 15443. May be another resource's output (a static IP): checked once known.
         :param pulumi.Input[Mapping[str, Any]] gateway_values: Extra Helm values for the east-west gateway, merged over ristio's.
         :param pulumi.Input[_builtins.bool] install_hello_world: Deploy the helloworld sample in this cluster, overriding the mesh's installHelloWorld.
         :param pulumi.Input[_builtins.str] istio_version: Istio version of this cluster, overriding the mesh's.
@@ -609,7 +609,7 @@ class MeshClusterArgs:
         :param pulumi.Input[_builtins.str] kubeconfig: Kubeconfig contents. Give this or kubeconfigFile, or neither to use KUBECONFIG or ~/.kube/config.
         :param pulumi.Input[_builtins.str] kubeconfig_file: Path of a kubeconfig file.
         :param pulumi.Input[_builtins.str] network: The cluster's network. Default: network-<name>.
-        :param pulumi.Input[_builtins.str] remote_api_server: API-server URL the other clusters use to reach this one, written into remote secrets in place of the kubeconfig's server.
+        :param pulumi.Input[_builtins.str] remote_api_server: API-server URL the other clusters use to reach this one, written into remote secrets in place of the kubeconfig's server. May be another resource's output (a cloud cluster's endpoint): checked once known.
         """
         pulumi.set(__self__, "name", name)
         if adopt is not None:
@@ -675,7 +675,7 @@ class MeshClusterArgs:
     @pulumi.getter(name="gatewayAddress")
     def gateway_address(self) -> pulumi.Input[Optional[_builtins.str]]:
         """
-        Fixed east-west gateway address: no wait for a load balancer, and every cluster's global.meshNetworks names it on port 15443.
+        Fixed east-west gateway address: no wait for a load balancer, and every cluster's global.meshNetworks names it on port 15443. May be another resource's output (a static IP): checked once known.
         """
         return pulumi.get(self, "gateway_address")
 
@@ -771,7 +771,7 @@ class MeshClusterArgs:
     @pulumi.getter(name="remoteApiServer")
     def remote_api_server(self) -> pulumi.Input[Optional[_builtins.str]]:
         """
-        API-server URL the other clusters use to reach this one, written into remote secrets in place of the kubeconfig's server.
+        API-server URL the other clusters use to reach this one, written into remote secrets in place of the kubeconfig's server. May be another resource's output (a cloud cluster's endpoint): checked once known.
         """
         return pulumi.get(self, "remote_api_server")
 

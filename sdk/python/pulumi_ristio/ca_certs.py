@@ -28,6 +28,7 @@ class CACertsArgs:
                  root_cert_pem: pulumi.Input[_builtins.str],
                  adopt: pulumi.Input[Optional[_builtins.bool]] = None,
                  extra_root_cert_pems: pulumi.Input[Optional[Sequence[pulumi.Input[_builtins.str]]]] = None,
+                 mesh_clusters: pulumi.Input[Optional[Sequence[pulumi.Input['ClusterConnectionArgs']]]] = None,
                  timeout_seconds: pulumi.Input[Optional[_builtins.int]] = None):
         """
         The set of arguments for constructing a CACerts resource.
@@ -39,6 +40,7 @@ class CACertsArgs:
         :param pulumi.Input[_builtins.str] root_cert_pem: The mesh root (root-cert.pem).
         :param pulumi.Input[_builtins.bool] adopt: Keep a cacerts secret ristio did not make (ristioctl's) and mark it ristio's, instead of refusing it. ClusterCA has checked that its intermediate comes from the mesh root.
         :param pulumi.Input[Sequence[pulumi.Input[_builtins.str]]] extra_root_cert_pems: More roots appended to root-cert.pem, to rotate the root without an outage.
+        :param pulumi.Input[Sequence[pulumi.Input['ClusterConnectionArgs']]] mesh_clusters: Every cluster of the mesh (this one included), read when an update drops a root from root-cert.pem: the update is refused unless each cluster's live cacerts already signs with a root that stays and each istiod serves a certificate from it. Empty checks this cluster alone. A change to this list alone changes nothing.
         :param pulumi.Input[_builtins.int] timeout_seconds: Upper bound of a write, and of the wait for istio-system to go when Delete removes it.
         """
         pulumi.set(__self__, "ca_cert_pem", ca_cert_pem)
@@ -50,6 +52,8 @@ class CACertsArgs:
             pulumi.set(__self__, "adopt", adopt)
         if extra_root_cert_pems is not None:
             pulumi.set(__self__, "extra_root_cert_pems", extra_root_cert_pems)
+        if mesh_clusters is not None:
+            pulumi.set(__self__, "mesh_clusters", mesh_clusters)
         if timeout_seconds is None:
             timeout_seconds = 600
         if timeout_seconds is not None:
@@ -140,6 +144,18 @@ class CACertsArgs:
         pulumi.set(self, "extra_root_cert_pems", value)
 
     @_builtins.property
+    @pulumi.getter(name="meshClusters")
+    def mesh_clusters(self) -> pulumi.Input[Optional[Sequence[pulumi.Input['ClusterConnectionArgs']]]]:
+        """
+        Every cluster of the mesh (this one included), read when an update drops a root from root-cert.pem: the update is refused unless each cluster's live cacerts already signs with a root that stays and each istiod serves a certificate from it. Empty checks this cluster alone. A change to this list alone changes nothing.
+        """
+        return pulumi.get(self, "mesh_clusters")
+
+    @mesh_clusters.setter
+    def mesh_clusters(self, value: pulumi.Input[Optional[Sequence[pulumi.Input['ClusterConnectionArgs']]]]):
+        pulumi.set(self, "mesh_clusters", value)
+
+    @_builtins.property
     @pulumi.getter(name="timeoutSeconds")
     def timeout_seconds(self) -> pulumi.Input[Optional[_builtins.int]]:
         """
@@ -164,6 +180,7 @@ class CACerts(pulumi.CustomResource):
                  cert_chain_pem: pulumi.Input[Optional[_builtins.str]] = None,
                  cluster: pulumi.Input[Optional[Union['ClusterConnectionArgs', 'ClusterConnectionArgsDict', 'outputs.ClusterConnection']]] = None,
                  extra_root_cert_pems: pulumi.Input[Optional[Sequence[pulumi.Input[_builtins.str]]]] = None,
+                 mesh_clusters: pulumi.Input[Optional[Sequence[pulumi.Input[Union['ClusterConnectionArgs', 'ClusterConnectionArgsDict', 'outputs.ClusterConnection']]]]] = None,
                  root_cert_pem: pulumi.Input[Optional[_builtins.str]] = None,
                  timeout_seconds: pulumi.Input[Optional[_builtins.int]] = None,
                  __props__=None):
@@ -178,6 +195,7 @@ class CACerts(pulumi.CustomResource):
         :param pulumi.Input[_builtins.str] cert_chain_pem: The intermediate then the root (cert-chain.pem).
         :param pulumi.Input[Union['ClusterConnectionArgs', 'ClusterConnectionArgsDict', 'outputs.ClusterConnection']] cluster: The cluster to write the secret to.
         :param pulumi.Input[Sequence[pulumi.Input[_builtins.str]]] extra_root_cert_pems: More roots appended to root-cert.pem, to rotate the root without an outage.
+        :param pulumi.Input[Sequence[pulumi.Input[Union['ClusterConnectionArgs', 'ClusterConnectionArgsDict', 'outputs.ClusterConnection']]]] mesh_clusters: Every cluster of the mesh (this one included), read when an update drops a root from root-cert.pem: the update is refused unless each cluster's live cacerts already signs with a root that stays and each istiod serves a certificate from it. Empty checks this cluster alone. A change to this list alone changes nothing.
         :param pulumi.Input[_builtins.str] root_cert_pem: The mesh root (root-cert.pem).
         :param pulumi.Input[_builtins.int] timeout_seconds: Upper bound of a write, and of the wait for istio-system to go when Delete removes it.
         """
@@ -211,6 +229,7 @@ class CACerts(pulumi.CustomResource):
                  cert_chain_pem: pulumi.Input[Optional[_builtins.str]] = None,
                  cluster: pulumi.Input[Optional[Union['ClusterConnectionArgs', 'ClusterConnectionArgsDict', 'outputs.ClusterConnection']]] = None,
                  extra_root_cert_pems: pulumi.Input[Optional[Sequence[pulumi.Input[_builtins.str]]]] = None,
+                 mesh_clusters: pulumi.Input[Optional[Sequence[pulumi.Input[Union['ClusterConnectionArgs', 'ClusterConnectionArgsDict', 'outputs.ClusterConnection']]]]] = None,
                  root_cert_pem: pulumi.Input[Optional[_builtins.str]] = None,
                  timeout_seconds: pulumi.Input[Optional[_builtins.int]] = None,
                  __props__=None):
@@ -236,6 +255,7 @@ class CACerts(pulumi.CustomResource):
                 raise TypeError("Missing required property 'cluster'")
             __props__.__dict__["cluster"] = cluster
             __props__.__dict__["extra_root_cert_pems"] = extra_root_cert_pems
+            __props__.__dict__["mesh_clusters"] = mesh_clusters
             if root_cert_pem is None and not opts.urn:
                 raise TypeError("Missing required property 'root_cert_pem'")
             __props__.__dict__["root_cert_pem"] = root_cert_pem
@@ -246,6 +266,8 @@ class CACerts(pulumi.CustomResource):
             __props__.__dict__["created_namespace"] = None
         secret_opts = pulumi.ResourceOptions(additional_secret_outputs=["caKeyPem"])
         opts = pulumi.ResourceOptions.merge(opts, secret_opts)
+        replace_on_changes = pulumi.ResourceOptions(replace_on_changes=["cluster.name", "meshClusters[*].name"])
+        opts = pulumi.ResourceOptions.merge(opts, replace_on_changes)
         super(CACerts, __self__).__init__(
             'ristio:index:CACerts',
             resource_name,
@@ -276,6 +298,7 @@ class CACerts(pulumi.CustomResource):
         __props__.__dict__["cluster"] = None
         __props__.__dict__["created_namespace"] = None
         __props__.__dict__["extra_root_cert_pems"] = None
+        __props__.__dict__["mesh_clusters"] = None
         __props__.__dict__["root_cert_pem"] = None
         __props__.__dict__["timeout_seconds"] = None
         return CACerts(resource_name, opts=opts, __props__=__props__)
@@ -349,6 +372,14 @@ class CACerts(pulumi.CustomResource):
         More roots appended to root-cert.pem, to rotate the root without an outage.
         """
         return pulumi.get(self, "extra_root_cert_pems")
+
+    @_builtins.property
+    @pulumi.getter(name="meshClusters")
+    def mesh_clusters(self) -> pulumi.Output[Optional[Sequence['outputs.ClusterConnection']]]:
+        """
+        Every cluster of the mesh (this one included), read when an update drops a root from root-cert.pem: the update is refused unless each cluster's live cacerts already signs with a root that stays and each istiod serves a certificate from it. Empty checks this cluster alone. A change to this list alone changes nothing.
+        """
+        return pulumi.get(self, "mesh_clusters")
 
     @_builtins.property
     @pulumi.getter(name="rootCertPem")

@@ -73,16 +73,19 @@ class AwaitableCheckMeshResult(CheckMeshResult):
 
 def check_mesh(clusters: Optional[Sequence[Union['CheckMeshCluster', 'CheckMeshClusterDict']]] = None,
                revision: Optional[_builtins.str] = None,
+               timeout_seconds: Optional[_builtins.int] = None,
                opts: Optional[pulumi.InvokeOptions] = None) -> AwaitableCheckMeshResult:
     """
     Asks every cluster's istiods whether the mesh works, as MeshCheck does, without changing anything.
 
     :param Sequence[Union['CheckMeshCluster', 'CheckMeshClusterDict']] clusters: The mesh's clusters, as given to MultiClusterMesh (other fields of an entry are ignored).
     :param _builtins.str revision: Ask only the istiods of this revision. Default: every revision.
+    :param _builtins.int timeout_seconds: Upper bound of the whole check, in seconds: what has not answered by then is reported unreachable. Default 600.
     """
     __args__ = dict()
     __args__['clusters'] = clusters
     __args__['revision'] = revision
+    __args__['timeoutSeconds'] = timeout_seconds
     opts = pulumi.InvokeOptions.merge(_utilities.get_invoke_opts_defaults(), opts)
     __ret__ = pulumi.runtime.invoke('ristio:index:checkMesh', __args__, opts=opts, typ=CheckMeshResult).value
 
@@ -92,16 +95,19 @@ def check_mesh(clusters: Optional[Sequence[Union['CheckMeshCluster', 'CheckMeshC
         status=pulumi.get(__ret__, 'status'))
 def check_mesh_output(clusters: pulumi.Input[Optional[Sequence[Union['CheckMeshCluster', 'CheckMeshClusterDict']]]] = None,
                       revision: pulumi.Input[Optional[Optional[_builtins.str]]] = None,
+                      timeout_seconds: pulumi.Input[Optional[Optional[_builtins.int]]] = None,
                       opts: Optional[Union[pulumi.InvokeOptions, pulumi.InvokeOutputOptions]] = None) -> pulumi.Output[CheckMeshResult]:
     """
     Asks every cluster's istiods whether the mesh works, as MeshCheck does, without changing anything.
 
     :param Sequence[Union['CheckMeshCluster', 'CheckMeshClusterDict']] clusters: The mesh's clusters, as given to MultiClusterMesh (other fields of an entry are ignored).
     :param _builtins.str revision: Ask only the istiods of this revision. Default: every revision.
+    :param _builtins.int timeout_seconds: Upper bound of the whole check, in seconds: what has not answered by then is reported unreachable. Default 600.
     """
     __args__ = dict()
     __args__['clusters'] = clusters
     __args__['revision'] = revision
+    __args__['timeoutSeconds'] = timeout_seconds
     opts = pulumi.InvokeOutputOptions.merge(_utilities.get_invoke_opts_defaults(), opts)
     __ret__ = pulumi.runtime.invoke_output('ristio:index:checkMesh', __args__, opts=opts, typ=CheckMeshResult)
     return __ret__.apply(lambda __response__: CheckMeshResult(

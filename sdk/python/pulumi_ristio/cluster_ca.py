@@ -314,6 +314,8 @@ class ClusterCA(pulumi.CustomResource):
             __props__.__dict__["not_after"] = None
         secret_opts = pulumi.ResourceOptions(additional_secret_outputs=["keyPem", "rootKeyPassword", "rootKeyPem"])
         opts = pulumi.ResourceOptions.merge(opts, secret_opts)
+        replace_on_changes = pulumi.ResourceOptions(replace_on_changes=["adoptFrom.name", "cluster", "keyType", "rootCertPem", "rsaBits", "sanSuffix", "validityHours"])
+        opts = pulumi.ResourceOptions.merge(opts, replace_on_changes)
         super(ClusterCA, __self__).__init__(
             'ristio:index:ClusterCA',
             resource_name,

@@ -331,6 +331,8 @@ class EastWestGateway(pulumi.CustomResource):
             __props__.__dict__["address"] = None
             __props__.__dict__["gateway_present"] = None
             __props__.__dict__["release_status"] = None
+        replace_on_changes = pulumi.ResourceOptions(replace_on_changes=["cluster.name"])
+        opts = pulumi.ResourceOptions.merge(opts, replace_on_changes)
         super(EastWestGateway, __self__).__init__(
             'ristio:index:EastWestGateway',
             resource_name,

@@ -249,6 +249,8 @@ class HelloWorld(pulumi.CustomResource):
             __props__.__dict__["wait"] = wait
             __props__.__dict__["created_namespace"] = None
             __props__.__dict__["present"] = None
+        replace_on_changes = pulumi.ResourceOptions(replace_on_changes=["cluster.name", "namespace", "sampleVersion"])
+        opts = pulumi.ResourceOptions.merge(opts, replace_on_changes)
         super(HelloWorld, __self__).__init__(
             'ristio:index:HelloWorld',
             resource_name,

@@ -310,6 +310,8 @@ class IstioControlPlane(pulumi.CustomResource):
             __props__.__dict__["istiod_release"] = None
             __props__.__dict__["istiod_revision"] = None
             __props__.__dict__["istiod_status"] = None
+        replace_on_changes = pulumi.ResourceOptions(replace_on_changes=["cluster.name", "revision"])
+        opts = pulumi.ResourceOptions.merge(opts, replace_on_changes)
         super(IstioControlPlane, __self__).__init__(
             'ristio:index:IstioControlPlane',
             resource_name,

@@ -263,6 +263,8 @@ class MeshCheck(pulumi.CustomResource):
             __props__.__dict__["istiods"] = None
             __props__.__dict__["peer_status"] = None
             __props__.__dict__["status"] = None
+        replace_on_changes = pulumi.ResourceOptions(replace_on_changes=["cluster.name", "peers[*].cluster.name"])
+        opts = pulumi.ResourceOptions.merge(opts, replace_on_changes)
         super(MeshCheck, __self__).__init__(
             'ristio:index:MeshCheck',
             resource_name,

@@ -288,6 +288,10 @@ class RemoteSecretStatus(dict):
             suggest = "token_expires_at"
         elif key == "tokenIssuedAt":
             suggest = "token_issued_at"
+        elif key == "keptCaPem":
+            suggest = "kept_ca_pem"
+        elif key == "keptServer":
+            suggest = "kept_server"
         elif key == "tokenBinding":
             suggest = "token_binding"
 
@@ -309,6 +313,8 @@ class RemoteSecretStatus(dict):
                  server: _builtins.str,
                  token_expires_at: _builtins.str,
                  token_issued_at: _builtins.str,
+                 kept_ca_pem: Optional[_builtins.str] = None,
+                 kept_server: Optional[_builtins.str] = None,
                  token_binding: Optional[_builtins.str] = None):
         """
         :param _builtins.str applied_checksum: SHA-256 of the secret data ristio wrote.
@@ -317,6 +323,8 @@ class RemoteSecretStatus(dict):
         :param _builtins.str server: The source API-server URL written into the kubeconfig.
         :param _builtins.str token_expires_at: When the reader token expires, RFC 3339; empty for a long-lived token.
         :param _builtins.str token_issued_at: When the reader token was issued, RFC 3339.
+        :param _builtins.str kept_ca_pem: The certificate authority the adopted secret verified keptServer with.
+        :param _builtins.str kept_server: The API-server URL of the `istioctl create-remote-secret` secret this one took over (adopt), when it differs from the source kubeconfig's: it is written instead, so the target keeps reaching the source the way it did, until remoteApiServer is set.
         :param _builtins.str token_binding: The Secret in the source's istio-system that the tokenRequest token is bound to: the token works only while it exists, and ristio deletes it (revoking the token at once) when the token is renewed, the pair removed or readerTokenMode changed. Empty for a long-lived token, and for a token issued before ristio bound them.
         """
         pulumi.set(__self__, "applied_checksum", applied_checksum)
@@ -325,6 +333,10 @@ class RemoteSecretStatus(dict):
         pulumi.set(__self__, "server", server)
         pulumi.set(__self__, "token_expires_at", token_expires_at)
         pulumi.set(__self__, "token_issued_at", token_issued_at)
+        if kept_ca_pem is not None:
+            pulumi.set(__self__, "kept_ca_pem", kept_ca_pem)
+        if kept_server is not None:
+            pulumi.set(__self__, "kept_server", kept_server)
         if token_binding is not None:
             pulumi.set(__self__, "token_binding", token_binding)
 
@@ -375,6 +387,22 @@ class RemoteSecretStatus(dict):
         When the reader token was issued, RFC 3339.
         """
         return pulumi.get(self, "token_issued_at")
+
+    @_builtins.property
+    @pulumi.getter(name="keptCaPem")
+    def kept_ca_pem(self) -> Optional[_builtins.str]:
+        """
+        The certificate authority the adopted secret verified keptServer with.
+        """
+        return pulumi.get(self, "kept_ca_pem")
+
+    @_builtins.property
+    @pulumi.getter(name="keptServer")
+    def kept_server(self) -> Optional[_builtins.str]:
+        """
+        The API-server URL of the `istioctl create-remote-secret` secret this one took over (adopt), when it differs from the source kubeconfig's: it is written instead, so the target keeps reaching the source the way it did, until remoteApiServer is set.
+        """
+        return pulumi.get(self, "kept_server")
 
     @_builtins.property
     @pulumi.getter(name="tokenBinding")

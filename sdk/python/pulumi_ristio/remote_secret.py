@@ -249,11 +249,15 @@ class RemoteSecret(pulumi.CustomResource):
             __props__.__dict__["timeout_seconds"] = timeout_seconds
             __props__.__dict__["applied_checksum"] = None
             __props__.__dict__["checksum"] = None
+            __props__.__dict__["kept_ca_pem"] = None
+            __props__.__dict__["kept_server"] = None
             __props__.__dict__["secret_name"] = None
             __props__.__dict__["server"] = None
             __props__.__dict__["token_binding"] = None
             __props__.__dict__["token_expires_at"] = None
             __props__.__dict__["token_issued_at"] = None
+        replace_on_changes = pulumi.ResourceOptions(replace_on_changes=["source.name", "target.name"])
+        opts = pulumi.ResourceOptions.merge(opts, replace_on_changes)
         super(RemoteSecret, __self__).__init__(
             'ristio:index:RemoteSecret',
             resource_name,
@@ -279,6 +283,8 @@ class RemoteSecret(pulumi.CustomResource):
         __props__.__dict__["adopt"] = None
         __props__.__dict__["applied_checksum"] = None
         __props__.__dict__["checksum"] = None
+        __props__.__dict__["kept_ca_pem"] = None
+        __props__.__dict__["kept_server"] = None
         __props__.__dict__["reader_token_mode"] = None
         __props__.__dict__["reader_token_ttl_hours"] = None
         __props__.__dict__["remote_api_server"] = None
@@ -322,6 +328,22 @@ class RemoteSecret(pulumi.CustomResource):
         SHA-256 of the secret data as last seen; differs from appliedChecksum after a hand edit.
         """
         return pulumi.get(self, "checksum")
+
+    @_builtins.property
+    @pulumi.getter(name="keptCaPem")
+    def kept_ca_pem(self) -> pulumi.Output[Optional[_builtins.str]]:
+        """
+        The certificate authority the adopted secret verified keptServer with.
+        """
+        return pulumi.get(self, "kept_ca_pem")
+
+    @_builtins.property
+    @pulumi.getter(name="keptServer")
+    def kept_server(self) -> pulumi.Output[Optional[_builtins.str]]:
+        """
+        The API-server URL of the `istioctl create-remote-secret` secret this one took over (adopt), when it differs from the source kubeconfig's: it is written instead, so the target keeps reaching the source the way it did, until remoteApiServer is set.
+        """
+        return pulumi.get(self, "kept_server")
 
     @_builtins.property
     @pulumi.getter(name="readerTokenMode")

@@ -228,6 +228,8 @@ class RemoteSecretSet(pulumi.CustomResource):
                 timeout_seconds = 600
             __props__.__dict__["timeout_seconds"] = timeout_seconds
             __props__.__dict__["secrets"] = None
+        replace_on_changes = pulumi.ResourceOptions(replace_on_changes=["sources.*.cluster.name", "target.name"])
+        opts = pulumi.ResourceOptions.merge(opts, replace_on_changes)
         super(RemoteSecretSet, __self__).__init__(
             'ristio:index:RemoteSecretSet',
             resource_name,

@@ -205,6 +205,8 @@ class RevisionTag(pulumi.CustomResource):
                 timeout_seconds = 600
             __props__.__dict__["timeout_seconds"] = timeout_seconds
             __props__.__dict__["webhook_present"] = None
+        replace_on_changes = pulumi.ResourceOptions(replace_on_changes=["cluster.name"])
+        opts = pulumi.ResourceOptions.merge(opts, replace_on_changes)
         super(RevisionTag, __self__).__init__(
             'ristio:index:RevisionTag',
             resource_name,
