@@ -136,6 +136,20 @@ public class CACerts extends com.pulumi.resources.CustomResource {
         return Codegen.optional(this.extraRootCertPems);
     }
     /**
+     * Every cluster of the mesh (this one included), read when an update drops a root from root-cert.pem: the update is refused unless each cluster&#39;s live cacerts already signs with a root that stays and each istiod serves a certificate from it. Empty checks this cluster alone. A change to this list alone changes nothing.
+     * 
+     */
+    @Export(name="meshClusters", refs={List.class,ClusterConnection.class}, tree="[0,1]")
+    private Output</* @Nullable */ List<ClusterConnection>> meshClusters;
+
+    /**
+     * @return Every cluster of the mesh (this one included), read when an update drops a root from root-cert.pem: the update is refused unless each cluster&#39;s live cacerts already signs with a root that stays and each istiod serves a certificate from it. Empty checks this cluster alone. A change to this list alone changes nothing.
+     * 
+     */
+    public Output<Optional<List<ClusterConnection>>> meshClusters() {
+        return Codegen.optional(this.meshClusters);
+    }
+    /**
      * The mesh root (root-cert.pem).
      * 
      */
@@ -206,6 +220,10 @@ public class CACerts extends com.pulumi.resources.CustomResource {
             .pluginDownloadURL("github://api.github.com/ristio/pulumi-ristio")
             .additionalSecretOutputs(List.of(
                 "caKeyPem"
+            ))
+            .replaceOnChanges(List.of(
+                "cluster.name",
+                "meshClusters[*].name"
             ))
             .build();
         return com.pulumi.resources.CustomResourceOptions.merge(defaultOptions, options, id);

@@ -112,6 +112,21 @@ public final class CACertsArgs extends com.pulumi.resources.ResourceArgs {
     }
 
     /**
+     * Every cluster of the mesh (this one included), read when an update drops a root from root-cert.pem: the update is refused unless each cluster&#39;s live cacerts already signs with a root that stays and each istiod serves a certificate from it. Empty checks this cluster alone. A change to this list alone changes nothing.
+     * 
+     */
+    @Import(name="meshClusters")
+    private @Nullable Output<List<ClusterConnectionArgs>> meshClusters;
+
+    /**
+     * @return Every cluster of the mesh (this one included), read when an update drops a root from root-cert.pem: the update is refused unless each cluster&#39;s live cacerts already signs with a root that stays and each istiod serves a certificate from it. Empty checks this cluster alone. A change to this list alone changes nothing.
+     * 
+     */
+    public Optional<Output<List<ClusterConnectionArgs>>> meshClusters() {
+        return Optional.ofNullable(this.meshClusters);
+    }
+
+    /**
      * The mesh root (root-cert.pem).
      * 
      */
@@ -150,6 +165,7 @@ public final class CACertsArgs extends com.pulumi.resources.ResourceArgs {
         this.certChainPem = $.certChainPem;
         this.cluster = $.cluster;
         this.extraRootCertPems = $.extraRootCertPems;
+        this.meshClusters = $.meshClusters;
         this.rootCertPem = $.rootCertPem;
         this.timeoutSeconds = $.timeoutSeconds;
     }
@@ -306,6 +322,37 @@ public final class CACertsArgs extends com.pulumi.resources.ResourceArgs {
          */
         public Builder extraRootCertPems(String... extraRootCertPems) {
             return extraRootCertPems(List.of(extraRootCertPems));
+        }
+
+        /**
+         * @param meshClusters Every cluster of the mesh (this one included), read when an update drops a root from root-cert.pem: the update is refused unless each cluster&#39;s live cacerts already signs with a root that stays and each istiod serves a certificate from it. Empty checks this cluster alone. A change to this list alone changes nothing.
+         * 
+         * @return builder
+         * 
+         */
+        public Builder meshClusters(@Nullable Output<List<ClusterConnectionArgs>> meshClusters) {
+            $.meshClusters = meshClusters;
+            return this;
+        }
+
+        /**
+         * @param meshClusters Every cluster of the mesh (this one included), read when an update drops a root from root-cert.pem: the update is refused unless each cluster&#39;s live cacerts already signs with a root that stays and each istiod serves a certificate from it. Empty checks this cluster alone. A change to this list alone changes nothing.
+         * 
+         * @return builder
+         * 
+         */
+        public Builder meshClusters(List<ClusterConnectionArgs> meshClusters) {
+            return meshClusters(Output.of(meshClusters));
+        }
+
+        /**
+         * @param meshClusters Every cluster of the mesh (this one included), read when an update drops a root from root-cert.pem: the update is refused unless each cluster&#39;s live cacerts already signs with a root that stays and each istiod serves a certificate from it. Empty checks this cluster alone. A change to this list alone changes nothing.
+         * 
+         * @return builder
+         * 
+         */
+        public Builder meshClusters(ClusterConnectionArgs... meshClusters) {
+            return meshClusters(List.of(meshClusters));
         }
 
         /**

@@ -278,6 +278,15 @@ public class ClusterCA extends com.pulumi.resources.CustomResource {
                 "rootKeyPassword",
                 "rootKeyPem"
             ))
+            .replaceOnChanges(List.of(
+                "adoptFrom.name",
+                "cluster",
+                "keyType",
+                "rootCertPem",
+                "rsaBits",
+                "sanSuffix",
+                "validityHours"
+            ))
             .build();
         return com.pulumi.resources.CustomResourceOptions.merge(defaultOptions, options, id);
     }

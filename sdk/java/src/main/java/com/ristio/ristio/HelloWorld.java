@@ -13,6 +13,7 @@ import com.ristio.ristio.outputs.ClusterConnection;
 import java.lang.Boolean;
 import java.lang.Integer;
 import java.lang.String;
+import java.util.List;
 import java.util.Optional;
 import javax.annotation.Nullable;
 
@@ -203,6 +204,11 @@ public class HelloWorld extends com.pulumi.resources.CustomResource {
         var defaultOptions = com.pulumi.resources.CustomResourceOptions.builder()
             .version(Utilities.getVersion())
             .pluginDownloadURL("github://api.github.com/ristio/pulumi-ristio")
+            .replaceOnChanges(List.of(
+                "cluster.name",
+                "namespace",
+                "sampleVersion"
+            ))
             .build();
         return com.pulumi.resources.CustomResourceOptions.merge(defaultOptions, options, id);
     }

@@ -291,6 +291,10 @@ public class IstioControlPlane extends com.pulumi.resources.CustomResource {
         var defaultOptions = com.pulumi.resources.CustomResourceOptions.builder()
             .version(Utilities.getVersion())
             .pluginDownloadURL("github://api.github.com/ristio/pulumi-ristio")
+            .replaceOnChanges(List.of(
+                "cluster.name",
+                "revision"
+            ))
             .build();
         return com.pulumi.resources.CustomResourceOptions.merge(defaultOptions, options, id);
     }

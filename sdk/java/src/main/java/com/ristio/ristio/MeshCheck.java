@@ -248,6 +248,10 @@ public class MeshCheck extends com.pulumi.resources.CustomResource {
         var defaultOptions = com.pulumi.resources.CustomResourceOptions.builder()
             .version(Utilities.getVersion())
             .pluginDownloadURL("github://api.github.com/ristio/pulumi-ristio")
+            .replaceOnChanges(List.of(
+                "cluster.name",
+                "peers[*].cluster.name"
+            ))
             .build();
         return com.pulumi.resources.CustomResourceOptions.merge(defaultOptions, options, id);
     }

@@ -13,6 +13,7 @@ import com.ristio.ristio.outputs.ClusterConnection;
 import java.lang.Boolean;
 import java.lang.Integer;
 import java.lang.String;
+import java.util.List;
 import java.util.Optional;
 import javax.annotation.Nullable;
 
@@ -63,6 +64,34 @@ public class RemoteSecret extends com.pulumi.resources.CustomResource {
      */
     public Output<String> checksum() {
         return this.checksum;
+    }
+    /**
+     * The certificate authority the adopted secret verified keptServer with.
+     * 
+     */
+    @Export(name="keptCaPem", refs={String.class}, tree="[0]")
+    private Output</* @Nullable */ String> keptCaPem;
+
+    /**
+     * @return The certificate authority the adopted secret verified keptServer with.
+     * 
+     */
+    public Output<Optional<String>> keptCaPem() {
+        return Codegen.optional(this.keptCaPem);
+    }
+    /**
+     * The API-server URL of the `istioctl create-remote-secret` secret this one took over (adopt), when it differs from the source kubeconfig&#39;s: it is written instead, so the target keeps reaching the source the way it did, until remoteApiServer is set.
+     * 
+     */
+    @Export(name="keptServer", refs={String.class}, tree="[0]")
+    private Output</* @Nullable */ String> keptServer;
+
+    /**
+     * @return The API-server URL of the `istioctl create-remote-secret` secret this one took over (adopt), when it differs from the source kubeconfig&#39;s: it is written instead, so the target keeps reaching the source the way it did, until remoteApiServer is set.
+     * 
+     */
+    public Output<Optional<String>> keptServer() {
+        return Codegen.optional(this.keptServer);
     }
     /**
      * tokenRequest (bounded tokens from the TokenRequest API, reissued by `pulumi up` past 80% of their life) or serviceAccountSecret (the long-lived token secret istioctl makes).
@@ -273,6 +302,10 @@ public class RemoteSecret extends com.pulumi.resources.CustomResource {
         var defaultOptions = com.pulumi.resources.CustomResourceOptions.builder()
             .version(Utilities.getVersion())
             .pluginDownloadURL("github://api.github.com/ristio/pulumi-ristio")
+            .replaceOnChanges(List.of(
+                "source.name",
+                "target.name"
+            ))
             .build();
         return com.pulumi.resources.CustomResourceOptions.merge(defaultOptions, options, id);
     }

@@ -15,6 +15,7 @@ import com.ristio.ristio.outputs.RemoteSecretStatus;
 import java.lang.Boolean;
 import java.lang.Integer;
 import java.lang.String;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import javax.annotation.Nullable;
@@ -178,6 +179,10 @@ public class RemoteSecretSet extends com.pulumi.resources.CustomResource {
         var defaultOptions = com.pulumi.resources.CustomResourceOptions.builder()
             .version(Utilities.getVersion())
             .pluginDownloadURL("github://api.github.com/ristio/pulumi-ristio")
+            .replaceOnChanges(List.of(
+                "sources.*.cluster.name",
+                "target.name"
+            ))
             .build();
         return com.pulumi.resources.CustomResourceOptions.merge(defaultOptions, options, id);
     }

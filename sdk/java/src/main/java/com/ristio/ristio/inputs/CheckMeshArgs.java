@@ -7,6 +7,7 @@ import com.pulumi.core.Output;
 import com.pulumi.core.annotations.Import;
 import com.pulumi.exceptions.MissingRequiredPropertyException;
 import com.ristio.ristio.inputs.CheckMeshClusterArgs;
+import java.lang.Integer;
 import java.lang.String;
 import java.util.List;
 import java.util.Objects;
@@ -48,11 +49,27 @@ public final class CheckMeshArgs extends com.pulumi.resources.InvokeArgs {
         return Optional.ofNullable(this.revision);
     }
 
+    /**
+     * Upper bound of the whole check, in seconds: what has not answered by then is reported unreachable. Default 600.
+     * 
+     */
+    @Import(name="timeoutSeconds")
+    private @Nullable Output<Integer> timeoutSeconds;
+
+    /**
+     * @return Upper bound of the whole check, in seconds: what has not answered by then is reported unreachable. Default 600.
+     * 
+     */
+    public Optional<Output<Integer>> timeoutSeconds() {
+        return Optional.ofNullable(this.timeoutSeconds);
+    }
+
     private CheckMeshArgs() {}
 
     private CheckMeshArgs(CheckMeshArgs $) {
         this.clusters = $.clusters;
         this.revision = $.revision;
+        this.timeoutSeconds = $.timeoutSeconds;
     }
 
     public static Builder builder() {
@@ -123,6 +140,27 @@ public final class CheckMeshArgs extends com.pulumi.resources.InvokeArgs {
          */
         public Builder revision(String revision) {
             return revision(Output.of(revision));
+        }
+
+        /**
+         * @param timeoutSeconds Upper bound of the whole check, in seconds: what has not answered by then is reported unreachable. Default 600.
+         * 
+         * @return builder
+         * 
+         */
+        public Builder timeoutSeconds(@Nullable Output<Integer> timeoutSeconds) {
+            $.timeoutSeconds = timeoutSeconds;
+            return this;
+        }
+
+        /**
+         * @param timeoutSeconds Upper bound of the whole check, in seconds: what has not answered by then is reported unreachable. Default 600.
+         * 
+         * @return builder
+         * 
+         */
+        public Builder timeoutSeconds(Integer timeoutSeconds) {
+            return timeoutSeconds(Output.of(timeoutSeconds));
         }
 
         public CheckMeshArgs build() {

@@ -6,6 +6,7 @@ package com.ristio.ristio.inputs;
 import com.pulumi.core.annotations.Import;
 import com.pulumi.exceptions.MissingRequiredPropertyException;
 import com.ristio.ristio.inputs.CheckMeshCluster;
+import java.lang.Integer;
 import java.lang.String;
 import java.util.List;
 import java.util.Objects;
@@ -47,11 +48,27 @@ public final class CheckMeshPlainArgs extends com.pulumi.resources.InvokeArgs {
         return Optional.ofNullable(this.revision);
     }
 
+    /**
+     * Upper bound of the whole check, in seconds: what has not answered by then is reported unreachable. Default 600.
+     * 
+     */
+    @Import(name="timeoutSeconds")
+    private @Nullable Integer timeoutSeconds;
+
+    /**
+     * @return Upper bound of the whole check, in seconds: what has not answered by then is reported unreachable. Default 600.
+     * 
+     */
+    public Optional<Integer> timeoutSeconds() {
+        return Optional.ofNullable(this.timeoutSeconds);
+    }
+
     private CheckMeshPlainArgs() {}
 
     private CheckMeshPlainArgs(CheckMeshPlainArgs $) {
         this.clusters = $.clusters;
         this.revision = $.revision;
+        this.timeoutSeconds = $.timeoutSeconds;
     }
 
     public static Builder builder() {
@@ -101,6 +118,17 @@ public final class CheckMeshPlainArgs extends com.pulumi.resources.InvokeArgs {
          */
         public Builder revision(@Nullable String revision) {
             $.revision = revision;
+            return this;
+        }
+
+        /**
+         * @param timeoutSeconds Upper bound of the whole check, in seconds: what has not answered by then is reported unreachable. Default 600.
+         * 
+         * @return builder
+         * 
+         */
+        public Builder timeoutSeconds(@Nullable Integer timeoutSeconds) {
+            $.timeoutSeconds = timeoutSeconds;
             return this;
         }
 

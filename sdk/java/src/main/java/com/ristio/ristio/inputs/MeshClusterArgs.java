@@ -50,14 +50,14 @@ public final class MeshClusterArgs extends com.pulumi.resources.ResourceArgs {
     }
 
     /**
-     * Fixed east-west gateway address: no wait for a load balancer, and every cluster&#39;s global.meshNetworks names it on port 15443.
+     * Fixed east-west gateway address: no wait for a load balancer, and every cluster&#39;s global.meshNetworks names it on port 15443. May be another resource&#39;s output (a static IP): checked once known.
      * 
      */
     @Import(name="gatewayAddress")
     private @Nullable Output<String> gatewayAddress;
 
     /**
-     * @return Fixed east-west gateway address: no wait for a load balancer, and every cluster&#39;s global.meshNetworks names it on port 15443.
+     * @return Fixed east-west gateway address: no wait for a load balancer, and every cluster&#39;s global.meshNetworks names it on port 15443. May be another resource&#39;s output (a static IP): checked once known.
      * 
      */
     public Optional<Output<String>> gatewayAddress() {
@@ -185,14 +185,14 @@ public final class MeshClusterArgs extends com.pulumi.resources.ResourceArgs {
     }
 
     /**
-     * API-server URL the other clusters use to reach this one, written into remote secrets in place of the kubeconfig&#39;s server.
+     * API-server URL the other clusters use to reach this one, written into remote secrets in place of the kubeconfig&#39;s server. May be another resource&#39;s output (a cloud cluster&#39;s endpoint): checked once known.
      * 
      */
     @Import(name="remoteApiServer")
     private @Nullable Output<String> remoteApiServer;
 
     /**
-     * @return API-server URL the other clusters use to reach this one, written into remote secrets in place of the kubeconfig&#39;s server.
+     * @return API-server URL the other clusters use to reach this one, written into remote secrets in place of the kubeconfig&#39;s server. May be another resource&#39;s output (a cloud cluster&#39;s endpoint): checked once known.
      * 
      */
     public Optional<Output<String>> remoteApiServer() {
@@ -277,7 +277,7 @@ public final class MeshClusterArgs extends com.pulumi.resources.ResourceArgs {
         }
 
         /**
-         * @param gatewayAddress Fixed east-west gateway address: no wait for a load balancer, and every cluster&#39;s global.meshNetworks names it on port 15443.
+         * @param gatewayAddress Fixed east-west gateway address: no wait for a load balancer, and every cluster&#39;s global.meshNetworks names it on port 15443. May be another resource&#39;s output (a static IP): checked once known.
          * 
          * @return builder
          * 
@@ -288,7 +288,7 @@ public final class MeshClusterArgs extends com.pulumi.resources.ResourceArgs {
         }
 
         /**
-         * @param gatewayAddress Fixed east-west gateway address: no wait for a load balancer, and every cluster&#39;s global.meshNetworks names it on port 15443.
+         * @param gatewayAddress Fixed east-west gateway address: no wait for a load balancer, and every cluster&#39;s global.meshNetworks names it on port 15443. May be another resource&#39;s output (a static IP): checked once known.
          * 
          * @return builder
          * 
@@ -466,7 +466,7 @@ public final class MeshClusterArgs extends com.pulumi.resources.ResourceArgs {
         }
 
         /**
-         * @param remoteApiServer API-server URL the other clusters use to reach this one, written into remote secrets in place of the kubeconfig&#39;s server.
+         * @param remoteApiServer API-server URL the other clusters use to reach this one, written into remote secrets in place of the kubeconfig&#39;s server. May be another resource&#39;s output (a cloud cluster&#39;s endpoint): checked once known.
          * 
          * @return builder
          * 
@@ -477,7 +477,7 @@ public final class MeshClusterArgs extends com.pulumi.resources.ResourceArgs {
         }
 
         /**
-         * @param remoteApiServer API-server URL the other clusters use to reach this one, written into remote secrets in place of the kubeconfig&#39;s server.
+         * @param remoteApiServer API-server URL the other clusters use to reach this one, written into remote secrets in place of the kubeconfig&#39;s server. May be another resource&#39;s output (a cloud cluster&#39;s endpoint): checked once known.
          * 
          * @return builder
          * 

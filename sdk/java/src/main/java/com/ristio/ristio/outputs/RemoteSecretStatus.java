@@ -23,6 +23,16 @@ public final class RemoteSecretStatus {
      */
     private String checksum;
     /**
+     * @return The certificate authority the adopted secret verified keptServer with.
+     * 
+     */
+    private @Nullable String keptCaPem;
+    /**
+     * @return The API-server URL of the `istioctl create-remote-secret` secret this one took over (adopt), when it differs from the source kubeconfig&#39;s: it is written instead, so the target keeps reaching the source the way it did, until remoteApiServer is set.
+     * 
+     */
+    private @Nullable String keptServer;
+    /**
      * @return Name of the secret in the target&#39;s istio-system.
      * 
      */
@@ -62,6 +72,20 @@ public final class RemoteSecretStatus {
      */
     public String checksum() {
         return this.checksum;
+    }
+    /**
+     * @return The certificate authority the adopted secret verified keptServer with.
+     * 
+     */
+    public Optional<String> keptCaPem() {
+        return Optional.ofNullable(this.keptCaPem);
+    }
+    /**
+     * @return The API-server URL of the `istioctl create-remote-secret` secret this one took over (adopt), when it differs from the source kubeconfig&#39;s: it is written instead, so the target keeps reaching the source the way it did, until remoteApiServer is set.
+     * 
+     */
+    public Optional<String> keptServer() {
+        return Optional.ofNullable(this.keptServer);
     }
     /**
      * @return Name of the secret in the target&#39;s istio-system.
@@ -110,6 +134,8 @@ public final class RemoteSecretStatus {
     public static final class Builder {
         private String appliedChecksum;
         private String checksum;
+        private @Nullable String keptCaPem;
+        private @Nullable String keptServer;
         private String secretName;
         private String server;
         private @Nullable String tokenBinding;
@@ -120,6 +146,8 @@ public final class RemoteSecretStatus {
     	      Objects.requireNonNull(defaults);
     	      this.appliedChecksum = defaults.appliedChecksum;
     	      this.checksum = defaults.checksum;
+    	      this.keptCaPem = defaults.keptCaPem;
+    	      this.keptServer = defaults.keptServer;
     	      this.secretName = defaults.secretName;
     	      this.server = defaults.server;
     	      this.tokenBinding = defaults.tokenBinding;
@@ -141,6 +169,18 @@ public final class RemoteSecretStatus {
               throw new MissingRequiredPropertyException("RemoteSecretStatus", "checksum");
             }
             this.checksum = checksum;
+            return this;
+        }
+        @CustomType.Setter
+        public Builder keptCaPem(@Nullable String keptCaPem) {
+
+            this.keptCaPem = keptCaPem;
+            return this;
+        }
+        @CustomType.Setter
+        public Builder keptServer(@Nullable String keptServer) {
+
+            this.keptServer = keptServer;
             return this;
         }
         @CustomType.Setter
@@ -185,6 +225,8 @@ public final class RemoteSecretStatus {
             final var _resultValue = new RemoteSecretStatus();
             _resultValue.appliedChecksum = appliedChecksum;
             _resultValue.checksum = checksum;
+            _resultValue.keptCaPem = keptCaPem;
+            _resultValue.keptServer = keptServer;
             _resultValue.secretName = secretName;
             _resultValue.server = server;
             _resultValue.tokenBinding = tokenBinding;
