@@ -33,28 +33,37 @@ func (o objectRef) String() string {
 	return o.gvk.Kind + " " + o.ns + "/" + o.name
 }
 
-// takeover is what a resource with adopt set takes over in its cluster:
-// istioctl's workload, through a Helm release, and objects it rewrites in
-// place.
+// takeover is what a resource writes in its cluster that may already be
+// there: istioctl's workload, taken over through a Helm release when adopt
+// is set, objects it writes in place, and its Helm releases.
 type takeover struct {
 	release  string // the release taking over workload; "" for none
 	workload objectRef
 	objects  []objectRef
+	releases []string
 }
 
-// previewAdoption reports, during preview of a resource with adopt set, what
-// up will take over in cluster c: the workload when istioctl made it, and
-// each object that exists without ristio's marks.
-func (d Deps) previewAdoption(ctx context.Context, c ClusterConnection, adopt *bool, t takeover) error {
-	if !deref(adopt) {
+// previewClaims checks, during preview of a create, what up will find in
+// cluster c: each object or release of t that exists and is not w's is
+// refused, as up would refuse it, unless adopt is set; then preview says
+// what up will take over (the workload when istioctl made it, and each
+// object and release that is not w's).
+func (d Deps) previewClaims(ctx context.Context, c ClusterConnection, adopt *bool, w writer, t takeover) error {
+	logger := p.GetLogger(ctx)
+	// Without adopt, a cluster preview cannot read is left to up, which
+	// claims each object again before writing it.
+	unread := func(err error) error {
+		if deref(adopt) {
+			return fmt.Errorf("cluster %s: adopt: %w", c.Name, err)
+		}
+		logger.Warningf("cluster %s: preview cannot check what exists there (up will): %v", c.Name, err)
 		return nil
 	}
 	client, err := d.kubeClient(c)
 	if err != nil {
-		return err
+		return unread(err)
 	}
-	logger := p.GetLogger(ctx)
-	if t.release != "" {
+	if deref(adopt) && t.release != "" {
 		made, err := istioctlMade(ctx, client, t.workload)
 		if err != nil {
 			return fmt.Errorf("cluster %s: adopt: %w", c.Name, err)
@@ -64,15 +73,49 @@ func (d Deps) previewAdoption(ctx context.Context, c ClusterConnection, adopt *b
 		}
 	}
 	for _, ref := range t.objects {
-		taken, err := foreign(ctx, client, ref)
+		obj, err := client.Get(ctx, ref.gvk, ref.ns, ref.name)
 		if err != nil {
-			return fmt.Errorf("cluster %s: adopt: %w", c.Name, err)
+			return unread(fmt.Errorf("reading %s: %w", ref, err))
 		}
-		if taken {
-			logger.Infof("cluster %s: adopt %s", c.Name, ref)
+		if obj != nil {
+			if err := previewClaim(ctx, c.Name, ref.String(), w.ofObject(obj), objectMarks(obj), deref(adopt)); err != nil {
+				return err
+			}
+		}
+	}
+	if len(t.releases) == 0 {
+		return nil
+	}
+	hc, err := d.helmClient(ctx, c, w)
+	if err != nil {
+		return unread(err)
+	}
+	for _, name := range t.releases {
+		rel, err := hc.Get(ctx, name)
+		if err != nil {
+			return unread(fmt.Errorf("reading release %s: %w", name, err))
+		}
+		if rel != nil {
+			what := fmt.Sprintf("Helm release %s/%s", naming.IstioNamespace, name)
+			if err := previewClaim(ctx, c.Name, what, w.ofRelease(rel), releaseMarks(rel), deref(adopt)); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
+}
+
+// previewClaim refuses in preview what up would refuse, or says what up
+// will adopt.
+func previewClaim(ctx context.Context, cluster, what string, own ownership, m marks, adopt bool) error {
+	if own == ours || own == oursUnmarked {
+		return nil
+	}
+	if adopt {
+		p.GetLogger(ctx).Infof("cluster %s: adopt %s", cluster, what)
+		return nil
+	}
+	return fmt.Errorf("cluster %s: %w", cluster, refusal(ctx, what, own, m, false))
 }
 
 // istioctlMade reads an object and reports whether istioctl made it and no

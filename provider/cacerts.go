@@ -16,6 +16,7 @@ type CACertsArgs struct {
 	ExtraRootCertPEMs []string          `pulumi:"extraRootCertPems,optional"`
 	TimeoutSeconds    *int              `pulumi:"timeoutSeconds,optional" diff:"quiet"`
 	Adopt             *bool             `pulumi:"adopt,optional" diff:"quiet"`
+	MeshMark
 	// MeshClusters is read only by the guard of a step that drops a root,
 	// so a change to it alone is no change.
 	MeshClusters []ClusterConnection `pulumi:"meshClusters,optional" diff:"ignore"`

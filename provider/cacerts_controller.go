@@ -132,13 +132,12 @@ func (r *CACerts) Create(ctx context.Context, req infer.CreateRequest[CACertsArg
 	id := newID(req.Name)
 	state := CACertsState{CACertsArgs: req.Inputs}
 	if req.DryRun {
-		t := takeover{objects: []objectRef{{secretGVK, naming.IstioNamespace, naming.CACertsSecret}}}
-		if err := r.deps.previewAdoption(ctx, req.Inputs.Cluster, req.Inputs.Adopt, t); err != nil {
+		if err := r.deps.previewClaims(ctx, req.Inputs.Cluster, req.Inputs.Adopt, writerOf(req.Inputs, id, false), caCertsTakeover); err != nil {
 			return infer.CreateResponse[CACertsState]{}, err
 		}
 		return infer.CreateResponse[CACertsState]{ID: id, Output: state}, nil
 	}
-	created, err := r.apply(ctx, id, req.Inputs)
+	created, err := r.apply(ctx, writerOf(req.Inputs, id, false), req.Inputs)
 	if err != nil {
 		return infer.CreateResponse[CACertsState]{}, err
 	}
@@ -152,10 +151,17 @@ func (r *CACerts) Update(ctx context.Context, req infer.UpdateRequest[CACertsArg
 	state := req.State
 	state.CACertsArgs = req.Inputs
 	// Previews, and changes to how the cluster is reached, touch nothing.
-	if req.DryRun || quietOnly(r.changes(req.State, req.Inputs), req.Inputs) {
+	changes := r.changes(req.State, req.Inputs)
+	if req.DryRun || quietOnly(changes, req.Inputs) {
 		return infer.UpdateResponse[CACertsState]{Output: state}, nil
 	}
-	created, err := r.apply(ctx, req.ID, req.Inputs)
+	w := writerOf(req.Inputs, req.ID, true)
+	if markOnly(changes, req.Inputs) {
+		ctx, cancel := withTimeout(ctx, req.Inputs.TimeoutSeconds)
+		defer cancel()
+		return infer.UpdateResponse[CACertsState]{Output: state}, r.deps.markOwned(ctx, req.Inputs.Cluster, w, caCertsTakeover)
+	}
+	created, err := r.apply(ctx, w, req.Inputs)
 	if err != nil {
 		return infer.UpdateResponse[CACertsState]{}, err
 	}
@@ -164,7 +170,10 @@ func (r *CACerts) Update(ctx context.Context, req infer.UpdateRequest[CACertsArg
 	return infer.UpdateResponse[CACertsState]{Output: state}, nil
 }
 
-func (r *CACerts) apply(ctx context.Context, id string, in CACertsArgs) (createdNamespace bool, err error) {
+// caCertsTakeover is what CACerts writes.
+var caCertsTakeover = takeover{objects: []objectRef{{secretGVK, naming.IstioNamespace, naming.CACertsSecret}}}
+
+func (r *CACerts) apply(ctx context.Context, w writer, in CACertsArgs) (createdNamespace bool, err error) {
 	ctx, cancel := withTimeout(ctx, in.TimeoutSeconds)
 	defer cancel()
 	client, err := r.deps.kubeClient(in.Cluster)
@@ -183,13 +192,13 @@ func (r *CACerts) apply(ctx context.Context, id string, in CACertsArgs) (created
 			return false, fmt.Errorf("cluster %s: %w", in.Cluster.Name, err)
 		}
 	}
-	if err := claim(ctx, client, secretGVK, naming.IstioNamespace, naming.CACertsSecret, deref(in.Adopt)); err != nil {
+	if err := claim(ctx, client, w, caCertsTakeover.objects[0], deref(in.Adopt)); err != nil {
 		return false, fmt.Errorf("cluster %s: %w", in.Cluster.Name, err)
 	}
 	secret := &corev1.Secret{
 		ObjectMeta: metav1.ObjectMeta{
 			Name: naming.CACertsSecret, Namespace: naming.IstioNamespace,
-			Labels: naming.ManagedLabels(), Annotations: ownerAnnotations(id),
+			Labels: naming.ManagedLabels(), Annotations: w.annotations(),
 		},
 		Type: corev1.SecretTypeOpaque,
 		Data: in.data(),
@@ -228,7 +237,7 @@ func (r *CACerts) Delete(ctx context.Context, req infer.DeleteRequest[CACertsSta
 	if err != nil {
 		return infer.DeleteResponse{}, deleteHint(c.Name, err)
 	}
-	if err := deleteManaged(ctx, client, secretGVK, naming.IstioNamespace, naming.CACertsSecret, req.ID); err != nil {
+	if err := deleteManaged(ctx, client, writerOf(req.State, req.ID, true), secretGVK, naming.IstioNamespace, naming.CACertsSecret); err != nil {
 		return infer.DeleteResponse{}, deleteHint(c.Name, err)
 	}
 	if err := deleteNamespaceIfOurs(ctx, client, c.Name, naming.IstioNamespace, istioNamespaceUse(ctx, client)); err != nil {

@@ -29,8 +29,8 @@ func (d Deps) kubeClient(c ClusterConnection) (*kube.Client, error) {
 }
 
 // helmClient talks Helm to one cluster's istio-system; releases it writes are
-// labelled with owner, the ID of the resource writing them.
-func (d Deps) helmClient(ctx context.Context, c ClusterConnection, owner string) (*helm.Client, error) {
+// labelled with w's owner (the ID of the resource writing them) and mesh.
+func (d Deps) helmClient(ctx context.Context, c ClusterConnection, w writer) (*helm.Client, error) {
 	logger := p.GetLogger(ctx)
 	client, err := d.Helm(c.source(), naming.IstioNamespace, func(format string, a ...any) {
 		logger.Debugf(c.Name+": helm: "+format, a...)
@@ -38,7 +38,8 @@ func (d Deps) helmClient(ctx context.Context, c ClusterConnection, owner string)
 	if err != nil {
 		return nil, fmt.Errorf("cluster %s: connecting helm: %w", c.Name, err)
 	}
-	client.Owner = owner
+	client.Owner = w.owner
+	client.Mesh = w.mesh.LabelValue()
 	return client, nil
 }
 
@@ -73,29 +74,6 @@ func checksum(data map[string][]byte) string {
 		h.Write(data[k])
 	}
 	return hex.EncodeToString(h.Sum(nil))
-}
-
-// uninstallOwned uninstalls a release unless another resource wrote it last
-// (a renamed cluster's new control plane upgrades the same release before
-// the old one is deleted). An empty owner takes any release ristio wrote.
-func uninstallOwned(ctx context.Context, hc *helm.Client, cluster, release, owner string) error {
-	logger := p.GetLogger(ctx)
-	rel, err := hc.Get(ctx, release)
-	if err != nil {
-		return fmt.Errorf("reading release %s: %w", release, err)
-	}
-	if rel == nil {
-		return nil
-	}
-	if rel.Owner == "" || (owner != "" && rel.Owner != naming.OwnerLabelValue(owner)) {
-		logger.Infof("cluster %s: keeping release %s: ristio did not write its last revision (owner %q)", cluster, release, rel.Owner)
-		return nil
-	}
-	logger.InfoStatusf("%s: uninstalling release %s", cluster, release)
-	if err := hc.Uninstall(ctx, release); err != nil {
-		return fmt.Errorf("uninstalling release %s: %w", release, err)
-	}
-	return nil
 }
 
 // newID makes the ID of a resource that writes cluster objects. It is

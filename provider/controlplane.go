@@ -31,6 +31,7 @@ type IstioControlPlaneArgs struct {
 	IstiodValues   map[string]any    `pulumi:"istiodValues,optional"`
 	TimeoutSeconds *int              `pulumi:"timeoutSeconds,optional" diff:"quiet"`
 	Adopt          *bool             `pulumi:"adopt,optional" diff:"quiet"`
+	MeshMark
 	ChartSource
 }
 

@@ -71,13 +71,14 @@ func (r *IstioControlPlane) Create(ctx context.Context, req infer.CreateRequest[
 	id := newID(req.Name)
 	state := IstioControlPlaneState{IstioControlPlaneArgs: req.Inputs}
 	if req.DryRun {
-		t := takeover{release: naming.IstioctlRelease, workload: istiodDeployment(deref(req.Inputs.Revision))}
-		if err := r.deps.previewAdoption(ctx, req.Inputs.Cluster, req.Inputs.Adopt, t); err != nil {
+		t := controlPlaneTakeover(req.Inputs.Revision, "")
+		t.release, t.workload = naming.IstioctlRelease, istiodDeployment(deref(req.Inputs.Revision))
+		if err := r.deps.previewClaims(ctx, req.Inputs.Cluster, req.Inputs.Adopt, writerOf(req.Inputs, id, false), t); err != nil {
 			return infer.CreateResponse[IstioControlPlaneState]{}, err
 		}
 		return infer.CreateResponse[IstioControlPlaneState]{ID: id, Output: state}, nil
 	}
-	state, err := r.apply(ctx, id, req.Inputs, "")
+	state, err := r.apply(ctx, writerOf(req.Inputs, id, false), req.Inputs, "")
 	if err != nil && state.BaseStatus == "" {
 		return infer.CreateResponse[IstioControlPlaneState]{}, err
 	}
@@ -88,12 +89,22 @@ func (r *IstioControlPlane) Create(ctx context.Context, req infer.CreateRequest[
 func (r *IstioControlPlane) Update(ctx context.Context, req infer.UpdateRequest[IstioControlPlaneArgs, IstioControlPlaneState]) (infer.UpdateResponse[IstioControlPlaneState], error) {
 	// Previews, and changes to how the cluster is reached or how long to wait,
 	// touch nothing.
-	if req.DryRun || quietOnly(r.changes(req.State, req.Inputs), req.Inputs) {
+	changes := r.changes(req.State, req.Inputs)
+	if req.DryRun || quietOnly(changes, req.Inputs) {
 		state := req.State
 		state.IstioControlPlaneArgs = req.Inputs
 		return infer.UpdateResponse[IstioControlPlaneState]{Output: state}, nil
 	}
-	state, err := r.apply(ctx, req.ID, req.Inputs, istiodRelease(req.State))
+	w := writerOf(req.Inputs, req.ID, true)
+	if markOnly(changes, req.Inputs) {
+		state := req.State
+		state.IstioControlPlaneArgs = req.Inputs
+		ctx, cancel := withTimeout(ctx, req.Inputs.TimeoutSeconds)
+		defer cancel()
+		t := controlPlaneTakeover(req.Inputs.Revision, istiodRelease(req.State))
+		return infer.UpdateResponse[IstioControlPlaneState]{Output: state}, r.deps.markOwned(ctx, req.Inputs.Cluster, w, t)
+	}
+	state, err := r.apply(ctx, w, req.Inputs, istiodRelease(req.State))
 	return infer.UpdateResponse[IstioControlPlaneState]{Output: state}, partial(err)
 }
 
@@ -106,9 +117,19 @@ func istiodRelease(state IstioControlPlaneState) string {
 	return naming.IstiodRelease
 }
 
+// controlPlaneTakeover is what a control plane of revision writes: istio-base
+// and istiod's release (istiodRelease, or the one revision's install makes
+// when "").
+func controlPlaneTakeover(revision *string, istiodRelease string) takeover {
+	if istiodRelease == "" {
+		istiodRelease = naming.IstiodReleaseFor(deref(revision))
+	}
+	return takeover{releases: []string{naming.BaseRelease, istiodRelease}}
+}
+
 // apply installs or upgrades istio-base and istiod's release, which is
 // chosen on create when release is empty: istioctl's when adopting one.
-func (r *IstioControlPlane) apply(ctx context.Context, id string, in IstioControlPlaneArgs, release string) (IstioControlPlaneState, error) {
+func (r *IstioControlPlane) apply(ctx context.Context, w writer, in IstioControlPlaneArgs, release string) (IstioControlPlaneState, error) {
 	state := IstioControlPlaneState{IstioControlPlaneArgs: in, IstiodRelease: release}
 	ctx, cancel := withTimeout(ctx, in.TimeoutSeconds)
 	defer cancel()
@@ -119,10 +140,7 @@ func (r *IstioControlPlane) apply(ctx context.Context, id string, in IstioContro
 	if err != nil {
 		return state, err
 	}
-	if err := client.EnsureNamespace(ctx, naming.IstioNamespace, map[string]string{naming.NetworkLabel: in.Network}); err != nil {
-		return state, fmt.Errorf("cluster %s: %w", name, err)
-	}
-	hc, err := r.deps.helmClient(ctx, in.Cluster, id)
+	hc, err := r.deps.helmClient(ctx, in.Cluster, w)
 	if err != nil {
 		return state, err
 	}
@@ -139,8 +157,18 @@ func (r *IstioControlPlane) apply(ctx context.Context, id string, in IstioContro
 		}
 		state.IstiodRelease = release
 	}
+	// Nothing is written, the namespace's network label included, before
+	// both releases are known to be this mesh's (or taken over).
+	for _, rel := range []string{naming.BaseRelease, release} {
+		if _, err := ownedRelease(ctx, hc, w, name, rel); err != nil {
+			return state, err
+		}
+	}
+	if err := client.EnsureNamespace(ctx, naming.IstioNamespace, map[string]string{naming.NetworkLabel: in.Network}); err != nil {
+		return state, fmt.Errorf("cluster %s: %w", name, err)
+	}
 
-	base, err := r.applyBase(ctx, hc, src, name, in.IstioVersion, rev)
+	base, err := r.applyBase(ctx, hc, w, src, name, in.IstioVersion, rev)
 	if base != nil {
 		state.BaseStatus, state.BaseRevision = base.Status, base.Revision
 	}
@@ -152,7 +180,7 @@ func (r *IstioControlPlane) apply(ctx context.Context, id string, in IstioContro
 		MeshID: in.MeshID, Cluster: name, Network: in.Network, Revision: rev, Hub: istioHub, Tag: in.IstioVersion,
 		MeshNetworks: meshNetworks(in.MeshNetworks), Overrides: in.IstiodValues,
 	})
-	existing, err := ownedRelease(ctx, hc, name, release)
+	existing, err := ownedRelease(ctx, hc, w, name, release)
 	if err != nil {
 		return state, err
 	}
@@ -211,9 +239,9 @@ func claimRelease(rel *helm.Release, cluster, release, revision string) error {
 // revisions share it: a newer one found is left alone (CRDs never go back),
 // and the revision the default validator points at is kept (the revision tag
 // moves it).
-func (r *IstioControlPlane) applyBase(ctx context.Context, hc *helm.Client, src charts.Source, cluster, version, revision string) (*helm.Release, error) {
+func (r *IstioControlPlane) applyBase(ctx context.Context, hc *helm.Client, w writer, src charts.Source, cluster, version, revision string) (*helm.Release, error) {
 	values := helmvalues.Base(revision)
-	existing, err := ownedRelease(ctx, hc, cluster, naming.BaseRelease)
+	existing, err := ownedRelease(ctx, hc, w, cluster, naming.BaseRelease)
 	if err != nil {
 		return nil, err
 	}
@@ -247,30 +275,11 @@ func meshNetworks(in []MeshNetworkArgs) []helmvalues.MeshNetwork {
 // installChart fetches a chart and installs or upgrades its release, unless
 // the release is not ristio's (see ownedRelease). On failure the release Helm
 // recorded (e.g. failed) is returned with the error.
-func installChart(ctx context.Context, hc *helm.Client, src charts.Source, cluster, release, chartName, version string, values map[string]any) (*helm.Release, error) {
-	if _, err := ownedRelease(ctx, hc, cluster, release); err != nil {
+func installChart(ctx context.Context, hc *helm.Client, w writer, src charts.Source, cluster, release, chartName, version string, values map[string]any) (*helm.Release, error) {
+	if _, err := ownedRelease(ctx, hc, w, cluster, release); err != nil {
 		return nil, err
 	}
 	return applyChart(ctx, hc, src, cluster, release, chartName, version, values)
-}
-
-// ownedRelease reads a release, nil when there is none. One that exists and
-// was not written by ristio is refused, since taking it over would uninstall
-// it on destroy, unless the client takes ownership (adopt): the next upgrade
-// then marks it ristio's.
-func ownedRelease(ctx context.Context, hc *helm.Client, cluster, release string) (*helm.Release, error) {
-	existing, err := hc.Get(ctx, release)
-	if err != nil {
-		return nil, fmt.Errorf("cluster %s: reading release %s: %w", cluster, release, err)
-	}
-	if existing != nil && existing.Owner == "" {
-		if hc.TakeOwnership {
-			p.GetLogger(ctx).Infof("cluster %s: adopting Helm release %s/%s, which ristio did not install", cluster, naming.IstioNamespace, release)
-			return existing, nil
-		}
-		return nil, fmt.Errorf("cluster %s: Helm release %s/%s already exists and was not installed by ristio; uninstall it and run up again, or set adopt: true on the cluster to take it over", cluster, naming.IstioNamespace, release)
-	}
-	return existing, nil
 }
 
 // applyChart fetches a chart and installs or upgrades its release; callers
@@ -302,7 +311,7 @@ func releaseStatus(ctx context.Context, hc *helm.Client, name string) (string, i
 // Read notices releases uninstalled or failed by hand.
 func (r *IstioControlPlane) Read(ctx context.Context, req infer.ReadRequest[IstioControlPlaneArgs, IstioControlPlaneState]) (infer.ReadResponse[IstioControlPlaneArgs, IstioControlPlaneState], error) {
 	state := req.State
-	hc, err := r.deps.helmClient(ctx, state.Cluster, req.ID)
+	hc, err := r.deps.helmClient(ctx, state.Cluster, writer{owner: req.ID})
 	if err != nil {
 		return infer.ReadResponse[IstioControlPlaneArgs, IstioControlPlaneState]{}, err
 	}
@@ -321,7 +330,8 @@ func (r *IstioControlPlane) Delete(ctx context.Context, req infer.DeleteRequest[
 	c := req.State.Cluster
 	ctx, cancel := withTimeout(ctx, req.State.TimeoutSeconds)
 	defer cancel()
-	hc, err := r.deps.helmClient(ctx, c, req.ID)
+	w := writerOf(req.State, req.ID, true)
+	hc, err := r.deps.helmClient(ctx, c, w)
 	if err != nil {
 		return infer.DeleteResponse{}, deleteHint(c.Name, err)
 	}
@@ -336,7 +346,7 @@ func (r *IstioControlPlane) Delete(ctx context.Context, req infer.DeleteRequest[
 		}
 		return infer.DeleteResponse{}, deleteHint(c.Name, err)
 	}
-	if err := uninstallOwned(ctx, hc, c.Name, istiodRelease(req.State), req.ID); err != nil {
+	if err := uninstallOwned(ctx, hc, w, c.Name, istiodRelease(req.State)); err != nil {
 		return infer.DeleteResponse{}, deleteHint(c.Name, err)
 	}
 	// istio-base is shared by every revision's control plane: the last one
@@ -347,7 +357,7 @@ func (r *IstioControlPlane) Delete(ctx context.Context, req infer.DeleteRequest[
 	}
 	if len(others) > 0 {
 		p.GetLogger(ctx).Infof("cluster %s: keeping release %s for %v", c.Name, naming.BaseRelease, others)
-	} else if err := uninstallOwned(ctx, hc, c.Name, naming.BaseRelease, ""); err != nil {
+	} else if err := uninstallOwned(ctx, hc, writer{mesh: w.mesh}, c.Name, naming.BaseRelease); err != nil {
 		return infer.DeleteResponse{}, deleteHint(c.Name, err)
 	}
 	// Used on its own, the control plane made istio-system; in a mesh the

@@ -18,6 +18,9 @@ import (
 //	diff:"quiet"                 the new value is recorded without touching
 //	                             the cluster: how a cluster is reached, how
 //	                             long to wait;
+//	diff:"mark"                  the new value is written as a mark on what
+//	                             the resource owns, in place, and nothing
+//	                             else changes (meshIdentity);
 //	diff:"ignore"                no diff at all: context a guard reads at
 //	                             Check, such as the other clusters of the mesh.
 //
@@ -30,6 +33,7 @@ import (
 const (
 	diffTag    = "diff"
 	diffQuiet  = "quiet"
+	diffMark   = "mark"
 	diffIgnore = "ignore"
 )
 
@@ -108,6 +112,7 @@ type field struct {
 	value   reflect.Value
 	replace bool
 	quiet   bool
+	mark    bool
 	ignore  bool
 }
 
@@ -137,6 +142,7 @@ func fieldsByName(v reflect.Value) map[string]field {
 				value:   v.Field(i),
 				replace: slices.Contains(strings.Split(f.Tag.Get("provider"), ","), "replaceOnChanges"),
 				quiet:   f.Tag.Get(diffTag) == diffQuiet,
+				mark:    f.Tag.Get(diffTag) == diffMark,
 				ignore:  f.Tag.Get(diffTag) == diffIgnore,
 			}
 		}
@@ -159,6 +165,22 @@ func quietOnly(diff map[string]p.PropertyDiff, inputs any) bool {
 		}
 	}
 	return true
+}
+
+// markOnly says whether a diff changes a mark (diff:"mark") and otherwise
+// only quiet inputs: the update writes the mark on what the resource owns
+// and nothing else.
+func markOnly(diff map[string]p.PropertyDiff, inputs any) bool {
+	marked := false
+	for path := range diff {
+		switch f := fieldAt(reflect.ValueOf(inputs), path); {
+		case f.mark:
+			marked = true
+		case !f.quiet:
+			return false
+		}
+	}
+	return marked
 }
 
 // fieldAt is the input at a dotted path of struct v (the zero field when
@@ -190,5 +212,9 @@ func checkInputs[A any](ctx context.Context, req infer.CheckRequest, more func(a
 			old = &prev
 		}
 	}
-	return infer.CheckResponse[A]{Inputs: args, Failures: more(args, old)}, nil
+	failures = more(args, old)
+	if m, ok := any(args).(meshMarked); ok {
+		failures = append(failures, checkMeshMark(m)...)
+	}
+	return infer.CheckResponse[A]{Inputs: args, Failures: failures}, nil
 }

@@ -18,6 +18,7 @@ type EastWestGatewayArgs struct {
 	WaitForAddress *bool             `pulumi:"waitForAddress,optional" diff:"quiet"`
 	TimeoutSeconds *int              `pulumi:"timeoutSeconds,optional" diff:"quiet"`
 	Adopt          *bool             `pulumi:"adopt,optional" diff:"quiet"`
+	MeshMark
 	ChartSource
 }
 

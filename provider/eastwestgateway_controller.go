@@ -68,14 +68,14 @@ func (r *EastWestGateway) WireDependencies(f infer.FieldSelector, args *EastWest
 func (r *EastWestGateway) Create(ctx context.Context, req infer.CreateRequest[EastWestGatewayArgs]) (infer.CreateResponse[EastWestGatewayState], error) {
 	id := newID(req.Name)
 	if req.DryRun {
-		t := takeover{release: naming.EastWestRelease, workload: eastWestDeployment,
-			objects: []objectRef{{gatewayGVK, naming.IstioNamespace, naming.CrossNetworkGateway}}}
-		if err := r.deps.previewAdoption(ctx, req.Inputs.Cluster, req.Inputs.Adopt, t); err != nil {
+		t := eastWestTakeover
+		t.release, t.workload = naming.EastWestRelease, eastWestDeployment
+		if err := r.deps.previewClaims(ctx, req.Inputs.Cluster, req.Inputs.Adopt, writerOf(req.Inputs, id, false), t); err != nil {
 			return infer.CreateResponse[EastWestGatewayState]{}, err
 		}
 		return infer.CreateResponse[EastWestGatewayState]{ID: id, Output: EastWestGatewayState{EastWestGatewayArgs: req.Inputs}}, nil
 	}
-	state, err := r.apply(ctx, id, req.Inputs)
+	state, err := r.apply(ctx, writerOf(req.Inputs, id, false), req.Inputs)
 	if err != nil && state.ReleaseStatus == "" {
 		return infer.CreateResponse[EastWestGatewayState]{}, err
 	}
@@ -86,16 +86,31 @@ func (r *EastWestGateway) Create(ctx context.Context, req infer.CreateRequest[Ea
 func (r *EastWestGateway) Update(ctx context.Context, req infer.UpdateRequest[EastWestGatewayArgs, EastWestGatewayState]) (infer.UpdateResponse[EastWestGatewayState], error) {
 	// Previews, and changes to how the cluster is reached or how long to wait,
 	// touch nothing.
-	if req.DryRun || quietOnly(r.changes(req.State, req.Inputs), req.Inputs) {
+	changes := r.changes(req.State, req.Inputs)
+	if req.DryRun || quietOnly(changes, req.Inputs) {
 		state := req.State
 		state.EastWestGatewayArgs = req.Inputs
 		return infer.UpdateResponse[EastWestGatewayState]{Output: state}, nil
 	}
-	state, err := r.apply(ctx, req.ID, req.Inputs)
+	w := writerOf(req.Inputs, req.ID, true)
+	if markOnly(changes, req.Inputs) {
+		state := req.State
+		state.EastWestGatewayArgs = req.Inputs
+		ctx, cancel := withTimeout(ctx, req.Inputs.TimeoutSeconds)
+		defer cancel()
+		return infer.UpdateResponse[EastWestGatewayState]{Output: state}, r.deps.markOwned(ctx, req.Inputs.Cluster, w, eastWestTakeover)
+	}
+	state, err := r.apply(ctx, w, req.Inputs)
 	return infer.UpdateResponse[EastWestGatewayState]{Output: state}, partial(err)
 }
 
-func (r *EastWestGateway) apply(ctx context.Context, id string, in EastWestGatewayArgs) (EastWestGatewayState, error) {
+// eastWestTakeover is what the gateway writes.
+var eastWestTakeover = takeover{
+	objects:  []objectRef{{gatewayGVK, naming.IstioNamespace, naming.CrossNetworkGateway}},
+	releases: []string{naming.EastWestRelease},
+}
+
+func (r *EastWestGateway) apply(ctx context.Context, w writer, in EastWestGatewayArgs) (EastWestGatewayState, error) {
 	state := EastWestGatewayState{EastWestGatewayArgs: in}
 	ctx, cancel := withTimeout(ctx, in.TimeoutSeconds)
 	defer cancel()
@@ -106,7 +121,7 @@ func (r *EastWestGateway) apply(ctx context.Context, id string, in EastWestGatew
 	if err != nil {
 		return state, err
 	}
-	hc, err := r.deps.helmClient(ctx, in.Cluster, id)
+	hc, err := r.deps.helmClient(ctx, in.Cluster, w)
 	if err != nil {
 		return state, err
 	}
@@ -114,7 +129,7 @@ func (r *EastWestGateway) apply(ctx context.Context, id string, in EastWestGatew
 		Network: in.Network, Revision: deref(in.Revision), ProxyRevision: deref(in.ProxyRevision), Tag: in.IstioVersion, Overrides: in.GatewayValues,
 	})
 	hc.TakeOwnership = deref(in.Adopt)
-	rel, err := installChart(ctx, hc, r.deps.chartSource(in.ChartSource), name, naming.EastWestRelease, charts.Gateway, in.IstioVersion, values)
+	rel, err := installChart(ctx, hc, w, r.deps.chartSource(in.ChartSource), name, naming.EastWestRelease, charts.Gateway, in.IstioVersion, values)
 	if rel != nil {
 		state.ReleaseStatus = rel.Status
 	}
@@ -123,7 +138,7 @@ func (r *EastWestGateway) apply(ctx context.Context, id string, in EastWestGatew
 	}
 
 	p.GetLogger(ctx).InfoStatusf("%s: applying Gateway %s/%s", name, naming.IstioNamespace, naming.CrossNetworkGateway)
-	if err := applyOwned(ctx, client, crossNetworkGateway(), id, deref(in.Adopt)); err != nil {
+	if err := applyOwned(ctx, client, w, crossNetworkGateway(), deref(in.Adopt)); err != nil {
 		return state, fmt.Errorf("cluster %s: applying Gateway %s/%s: %w", name, naming.IstioNamespace, naming.CrossNetworkGateway, err)
 	}
 	state.GatewayPresent = true
@@ -183,7 +198,7 @@ func (r *EastWestGateway) Read(ctx context.Context, req infer.ReadRequest[EastWe
 	fail := func(err error) (infer.ReadResponse[EastWestGatewayArgs, EastWestGatewayState], error) {
 		return infer.ReadResponse[EastWestGatewayArgs, EastWestGatewayState]{}, wrapCluster(name, err)
 	}
-	hc, err := r.deps.helmClient(ctx, state.Cluster, req.ID)
+	hc, err := r.deps.helmClient(ctx, state.Cluster, writer{owner: req.ID})
 	if err != nil {
 		return fail(err)
 	}
@@ -216,14 +231,15 @@ func (r *EastWestGateway) Delete(ctx context.Context, req infer.DeleteRequest[Ea
 	if err != nil {
 		return infer.DeleteResponse{}, deleteHint(c.Name, err)
 	}
-	if err := deleteManaged(ctx, client, gatewayGVK, naming.IstioNamespace, naming.CrossNetworkGateway, req.ID); err != nil {
+	w := writerOf(req.State, req.ID, true)
+	if err := deleteManaged(ctx, client, w, gatewayGVK, naming.IstioNamespace, naming.CrossNetworkGateway); err != nil {
 		return infer.DeleteResponse{}, deleteHint(c.Name, err)
 	}
-	hc, err := r.deps.helmClient(ctx, c, req.ID)
+	hc, err := r.deps.helmClient(ctx, c, w)
 	if err != nil {
 		return infer.DeleteResponse{}, deleteHint(c.Name, err)
 	}
-	if err := uninstallOwned(ctx, hc, c.Name, naming.EastWestRelease, req.ID); err != nil {
+	if err := uninstallOwned(ctx, hc, w, c.Name, naming.EastWestRelease); err != nil {
 		return infer.DeleteResponse{}, deleteHint(c.Name, err)
 	}
 	return infer.DeleteResponse{}, nil

@@ -16,6 +16,7 @@ type HelloWorldArgs struct {
 	Wait           *bool             `pulumi:"wait,optional" diff:"quiet"`
 	TimeoutSeconds *int              `pulumi:"timeoutSeconds,optional" diff:"quiet"`
 	Adopt          *bool             `pulumi:"adopt,optional" diff:"quiet"`
+	MeshMark
 }
 
 // Annotate documents HelloWorldArgs.

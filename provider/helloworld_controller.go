@@ -52,16 +52,12 @@ func (r *HelloWorld) Create(ctx context.Context, req infer.CreateRequest[HelloWo
 	id := newID(req.Name)
 	state := HelloWorldState{HelloWorldArgs: req.Inputs}
 	if req.DryRun {
-		var t takeover
-		for _, obj := range sample.Objects(deref(req.Inputs.Namespace), req.Inputs.SampleVersion) {
-			t.objects = append(t.objects, objectRef{obj.GroupVersionKind(), obj.GetNamespace(), obj.GetName()})
-		}
-		if err := r.deps.previewAdoption(ctx, req.Inputs.Cluster, req.Inputs.Adopt, t); err != nil {
+		if err := r.deps.previewClaims(ctx, req.Inputs.Cluster, req.Inputs.Adopt, writerOf(req.Inputs, id, false), helloWorldTakeover(req.Inputs)); err != nil {
 			return infer.CreateResponse[HelloWorldState]{}, err
 		}
 		return infer.CreateResponse[HelloWorldState]{ID: id, Output: state}, nil
 	}
-	created, err := r.apply(ctx, id, req.Inputs)
+	created, err := r.apply(ctx, writerOf(req.Inputs, id, false), req.Inputs)
 	state.CreatedNamespace, state.Present = created, err == nil
 	if err != nil && !created {
 		return infer.CreateResponse[HelloWorldState]{}, err
@@ -75,15 +71,31 @@ func (r *HelloWorld) Update(ctx context.Context, req infer.UpdateRequest[HelloWo
 	state.HelloWorldArgs = req.Inputs
 	// Previews, and changes to how the cluster is reached or how long to wait,
 	// touch nothing.
-	if req.DryRun || quietOnly(r.changes(req.State, req.Inputs), req.Inputs) {
+	changes := r.changes(req.State, req.Inputs)
+	if req.DryRun || quietOnly(changes, req.Inputs) {
 		return infer.UpdateResponse[HelloWorldState]{Output: state}, nil
 	}
-	created, err := r.apply(ctx, req.ID, req.Inputs)
+	w := writerOf(req.Inputs, req.ID, true)
+	if markOnly(changes, req.Inputs) {
+		ctx, cancel := withTimeout(ctx, req.Inputs.TimeoutSeconds)
+		defer cancel()
+		return infer.UpdateResponse[HelloWorldState]{Output: state}, r.deps.markOwned(ctx, req.Inputs.Cluster, w, helloWorldTakeover(req.Inputs))
+	}
+	created, err := r.apply(ctx, w, req.Inputs)
 	state.CreatedNamespace, state.Present = state.CreatedNamespace || created, err == nil
 	return infer.UpdateResponse[HelloWorldState]{Output: state}, partial(err)
 }
 
-func (r *HelloWorld) apply(ctx context.Context, id string, in HelloWorldArgs) (createdNamespace bool, err error) {
+// helloWorldTakeover is what the sample writes.
+func helloWorldTakeover(in HelloWorldArgs) takeover {
+	var t takeover
+	for _, obj := range sample.Objects(deref(in.Namespace), in.SampleVersion) {
+		t.objects = append(t.objects, objectRef{obj.GroupVersionKind(), obj.GetNamespace(), obj.GetName()})
+	}
+	return t
+}
+
+func (r *HelloWorld) apply(ctx context.Context, w writer, in HelloWorldArgs) (createdNamespace bool, err error) {
 	ctx, cancel := withTimeout(ctx, in.TimeoutSeconds)
 	defer cancel()
 	name, ns := in.Cluster.Name, deref(in.Namespace)
@@ -95,6 +107,13 @@ func (r *HelloWorld) apply(ctx context.Context, id string, in HelloWorldArgs) (c
 	if err != nil {
 		return false, fmt.Errorf("cluster %s: reading namespace %s: %w", name, ns, err)
 	}
+	// Nothing is written, the namespace's labels included, before every
+	// object is known to be this mesh's (or taken over).
+	for _, ref := range helloWorldTakeover(in).objects {
+		if err := claim(ctx, client, w, ref, deref(in.Adopt)); err != nil {
+			return false, fmt.Errorf("cluster %s: %w", name, err)
+		}
+	}
 	if err := client.EnsureNamespace(ctx, ns, sample.NamespaceLabels(deref(in.Revision))); err != nil {
 		return false, fmt.Errorf("cluster %s: %w", name, err)
 	}
@@ -105,7 +124,7 @@ func (r *HelloWorld) apply(ctx context.Context, id string, in HelloWorldArgs) (c
 				return existing == nil, err
 			}
 		}
-		if err := applyOwned(ctx, client, obj, id, deref(in.Adopt)); err != nil {
+		if err := applyMarked(ctx, client, w, obj); err != nil {
 			return existing == nil, fmt.Errorf("cluster %s: applying %s %s/%s: %w", name, obj.GetKind(), ns, obj.GetName(), err)
 		}
 	}
@@ -147,8 +166,9 @@ func (r *HelloWorld) Delete(ctx context.Context, req infer.DeleteRequest[HelloWo
 		return infer.DeleteResponse{}, deleteHint(s.Cluster.Name, err)
 	}
 	objs := sample.Objects(deref(s.Namespace), s.SampleVersion)
+	w := writerOf(s, req.ID, true)
 	for i := len(objs) - 1; i >= 0; i-- {
-		if err := deleteManaged(ctx, client, objs[i].GroupVersionKind(), objs[i].GetNamespace(), objs[i].GetName(), req.ID); err != nil {
+		if err := deleteManaged(ctx, client, w, objs[i].GroupVersionKind(), objs[i].GetNamespace(), objs[i].GetName()); err != nil {
 			return infer.DeleteResponse{}, deleteHint(s.Cluster.Name, err)
 		}
 	}

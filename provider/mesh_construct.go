@@ -72,6 +72,8 @@ type meshBuilder struct {
 	name   string
 	args   MultiClusterMeshArgs
 	parent pulumi.ResourceOption
+	// identity marks everything the children write in the clusters.
+	identity pulumi.StringInput
 }
 
 // newMultiClusterMesh constructs the component. Every input known now is
@@ -81,11 +83,15 @@ func (d Deps) newMultiClusterMesh(ctx *pulumi.Context, name string, args MultiCl
 	if err := validateMesh(args, d.Now()); err != nil {
 		return nil, err
 	}
+	identity, err := naming.NewMeshIdentity(ctx.Project(), ctx.Stack(), name)
+	if err != nil {
+		return nil, err
+	}
 	comp := &MultiClusterMesh{}
 	if err := ctx.RegisterComponentResource("ristio:index:MultiClusterMesh", name, comp, opts...); err != nil {
 		return nil, err
 	}
-	b := &meshBuilder{ctx: ctx, name: name, args: checkWhenKnown(args), parent: pulumi.Parent(comp)}
+	b := &meshBuilder{ctx: ctx, name: name, args: checkWhenKnown(args), parent: pulumi.Parent(comp), identity: pulumi.String(string(identity))}
 	if err := b.build(comp); err != nil {
 		return nil, err
 	}
@@ -341,6 +347,7 @@ func (b *meshBuilder) cluster(index int, c MeshCluster, conn pulumi.Map, mesh pu
 	cp.set(&cp.of.CertChainPEM, ca.CertChainPEM)
 	cp.set(&cp.of.TimeoutSeconds, optInt(timeout))
 	cp.set(&cp.of.Adopt, optBool(c.Adopt))
+	cp.set(&cp.of.MeshIdentity, b.identity)
 	cp.set(&cp.of.MeshClusters, mesh)
 	if len(roots.extras) > 0 {
 		cp.set(&cp.of.ExtraRootCertPEMs, roots.extras)
@@ -381,6 +388,7 @@ func (b *meshBuilder) cluster(index int, c MeshCluster, conn pulumi.Map, mesh pu
 	gp.set(&gp.of.WaitForAddress, optBool(b.args.WaitForGateways))
 	gp.set(&gp.of.TimeoutSeconds, optInt(timeout))
 	gp.set(&gp.of.Adopt, optBool(c.Adopt))
+	gp.set(&gp.of.MeshIdentity, b.identity)
 	if len(c.GatewayValues) > 0 {
 		gp.set(&gp.of.GatewayValues, pulumi.ToMap(c.GatewayValues))
 	}
@@ -398,6 +406,7 @@ func (b *meshBuilder) cluster(index int, c MeshCluster, conn pulumi.Map, mesh pu
 		hp.set(&hp.of.ProxyRevision, proxyRevision)
 		hp.set(&hp.of.TimeoutSeconds, optInt(timeout))
 		hp.set(&hp.of.Adopt, optBool(c.Adopt))
+		hp.set(&hp.of.MeshIdentity, b.identity)
 		if err := b.ctx.RegisterResource(helloWorldToken, prefix+"-helloworld", hp.m, &plainResource{},
 			b.parent, pulumi.DependsOn([]pulumi.Resource{plane})); err != nil {
 			return nil, nil, err
@@ -418,6 +427,7 @@ func (b *meshBuilder) controlPlane(c MeshCluster, conn pulumi.Map, name, version
 	pp.set(&pp.of.Revision, optString(revision))
 	pp.set(&pp.of.TimeoutSeconds, optInt(b.args.TimeoutSeconds))
 	pp.set(&pp.of.Adopt, optBool(c.Adopt))
+	pp.set(&pp.of.MeshIdentity, b.identity)
 	if len(c.IstiodValues) > 0 {
 		pp.set(&pp.of.IstiodValues, pulumi.ToMap(c.IstiodValues))
 	}
@@ -458,6 +468,7 @@ func (b *meshBuilder) revisions(c MeshCluster, conn pulumi.Map, prefix string, c
 	tp.set(&tp.of.IstioVersion, pulumi.String(def.IstioVersion))
 	b.chartProps(&tp.of.ChartSource, tp.set)
 	tp.set(&tp.of.TimeoutSeconds, optInt(b.args.TimeoutSeconds))
+	tp.set(&tp.of.MeshIdentity, b.identity)
 	tag := &plainResource{}
 	err := b.ctx.RegisterResource(revisionTagToken, prefix+"-default-tag", tp.m, tag, b.parent, pulumi.DependsOn(planes))
 	return tag, err
@@ -530,6 +541,7 @@ func (b *meshBuilder) remoteSecret(src, dst MeshCluster, srcConn, dstConn pulumi
 	p.set(&p.of.TimeoutSeconds, optInt(b.args.TimeoutSeconds))
 	p.set(&p.of.Adopt, optBool(dst.Adopt))
 	p.set(&p.of.RestartIstiod, optString(b.args.RestartIstiod))
+	p.set(&p.of.MeshIdentity, b.identity)
 	secret := &remoteSecretResource{}
 	err := b.ctx.RegisterResource(remoteSecretToken, fmt.Sprintf("%s-%s-to-%s", b.name, src.Name, dst.Name), p.m, secret,
 		b.parent, pulumi.DependsOn([]pulumi.Resource{srcPlane, dstPlane}))
@@ -559,6 +571,7 @@ func (b *meshBuilder) remoteSecretSet(j int, conns []pulumi.Map, planes []pulumi
 	p.set(&p.of.TimeoutSeconds, optInt(b.args.TimeoutSeconds))
 	p.set(&p.of.Adopt, optBool(dst.Adopt))
 	p.set(&p.of.RestartIstiod, optString(b.args.RestartIstiod))
+	p.set(&p.of.MeshIdentity, b.identity)
 	set := &remoteSecretSetResource{}
 	err := b.ctx.RegisterResource(secretSetToken, fmt.Sprintf("%s-%s-remote-secrets", b.name, dst.Name), p.m, set,
 		b.parent, pulumi.DependsOn(planes))

@@ -6,7 +6,6 @@ import (
 	"strings"
 
 	p "github.com/pulumi/pulumi-go-provider"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/ristio/pulumi-ristio/pkg/kube"
@@ -27,82 +26,6 @@ var (
 	roleBindingGVK     = schema.GroupVersionKind{Group: "rbac.authorization.k8s.io", Version: "v1", Kind: "RoleBinding"}
 	pdbGVK             = schema.GroupVersionKind{Group: "policy", Version: "v1", Kind: "PodDisruptionBudget"}
 )
-
-// An object is ristio's when it carries the managed-by label; among ristio's
-// resources, the one whose ID is in the owner annotation wrote it last.
-func managedByRistio(labels map[string]string) bool {
-	return labels[naming.ManagedByLabel] == naming.ManagedByValue
-}
-
-func ownedBy(labels, annotations map[string]string, owner string) bool {
-	if !managedByRistio(labels) {
-		return false
-	}
-	o, ok := annotations[naming.OwnerAnnotation]
-	return !ok || owner == "" || o == owner
-}
-
-// ownerAnnotations marks an object as written by the resource with this ID.
-func ownerAnnotations(owner string) map[string]string {
-	return map[string]string{naming.OwnerAnnotation: owner}
-}
-
-// foreign reads ref and reports whether it exists without ristio's marks.
-func foreign(ctx context.Context, client *kube.Client, ref objectRef) (bool, error) {
-	obj, err := client.Get(ctx, ref.gvk, ref.ns, ref.name)
-	if err != nil {
-		return false, fmt.Errorf("reading %s: %w", ref, err)
-	}
-	return obj != nil && !managedByRistio(obj.GetLabels()), nil
-}
-
-// claim refuses to write over an object that exists and that ristio did not
-// create (a cacerts from ristioctl, a remote secret from istioctl, a Gateway
-// someone applied): taking it over would also delete it on destroy. With
-// adopt (MeshCluster.adopt) it is taken over instead.
-func claim(ctx context.Context, client *kube.Client, gvk schema.GroupVersionKind, ns, name string, adopt bool) error {
-	ref := objectRef{gvk, ns, name}
-	taken, err := foreign(ctx, client, ref)
-	if err != nil || !taken {
-		return err
-	}
-	if adopt {
-		p.GetLogger(ctx).Infof("adopting %s, which ristio did not create", ref)
-		return nil
-	}
-	return fmt.Errorf("%s already exists and was not created by ristio; delete it (or move it aside) and run up again, or set adopt: true on the cluster to take it over", ref)
-}
-
-// applyOwned applies obj, marked as written by owner, unless a foreign
-// object holds its name and adopt is off.
-func applyOwned(ctx context.Context, client *kube.Client, obj *unstructured.Unstructured, owner string, adopt bool) error {
-	if err := claim(ctx, client, obj.GroupVersionKind(), obj.GetNamespace(), obj.GetName(), adopt); err != nil {
-		return err
-	}
-	annotations := obj.GetAnnotations()
-	if annotations == nil {
-		annotations = map[string]string{}
-	}
-	annotations[naming.OwnerAnnotation] = owner
-	obj.SetAnnotations(annotations)
-	return client.Apply(ctx, obj)
-}
-
-// deleteManaged deletes an object only when ristio made it and owner (the
-// deleting resource's ID) wrote it last; "" matches any ristio writer.
-func deleteManaged(ctx context.Context, client *kube.Client, gvk schema.GroupVersionKind, ns, name, owner string) error {
-	obj, err := client.Get(ctx, gvk, ns, name)
-	if err != nil {
-		return fmt.Errorf("reading %s %s/%s: %w", gvk.Kind, ns, name, err)
-	}
-	if obj == nil || !ownedBy(obj.GetLabels(), obj.GetAnnotations(), owner) {
-		return nil
-	}
-	if err := client.Delete(ctx, gvk, ns, name); err != nil {
-		return fmt.Errorf("deleting %s %s/%s: %w", gvk.Kind, ns, name, err)
-	}
-	return nil
-}
 
 // deleteNamespaceIfOurs deletes ns when ristio created it (it carries the
 // managed-by label; state cannot tell, since a replacement finds the

@@ -29,7 +29,8 @@ type RemoteSecretArgs struct {
 	ReaderTokenTTLHours *int              `pulumi:"readerTokenTtlHours,optional"`
 	TimeoutSeconds      *int              `pulumi:"timeoutSeconds,optional" diff:"quiet"`
 	Adopt               *bool             `pulumi:"adopt,optional" diff:"quiet"`
-	RestartIstiod       *string           `pulumi:"restartIstiodAfterSecretRotation,optional" diff:"quiet"`
+	MeshMark
+	RestartIstiod *string `pulumi:"restartIstiodAfterSecretRotation,optional" diff:"quiet"`
 }
 
 // Annotate documents RemoteSecretArgs.

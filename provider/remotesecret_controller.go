@@ -99,7 +99,7 @@ func (r *RemoteSecret) Create(ctx context.Context, req infer.CreateRequest[Remot
 	id := newID(req.Name)
 	if req.DryRun {
 		secret := objectRef{secretGVK, naming.IstioNamespace, naming.RemoteSecret(req.Inputs.Source.Name)}
-		if err := r.deps.previewAdoption(ctx, req.Inputs.Target, req.Inputs.Adopt, takeover{objects: []objectRef{secret}}); err != nil {
+		if err := r.deps.previewClaims(ctx, req.Inputs.Target, req.Inputs.Adopt, writerOf(req.Inputs, id, false), takeover{objects: []objectRef{secret}}); err != nil {
 			return infer.CreateResponse[RemoteSecretState]{}, err
 		}
 		if deref(req.Inputs.Adopt) {
@@ -108,7 +108,7 @@ func (r *RemoteSecret) Create(ctx context.Context, req infer.CreateRequest[Remot
 		}
 		return infer.CreateResponse[RemoteSecretState]{ID: id, Output: RemoteSecretState{RemoteSecretArgs: req.Inputs, RemoteSecretStatus: RemoteSecretStatus{SecretName: secret.name}}}, nil
 	}
-	state, err := r.write(ctx, id, req.Inputs, RemoteSecretStatus{})
+	state, err := r.write(ctx, writerOf(req.Inputs, id, false), req.Inputs, RemoteSecretStatus{})
 	if err != nil && state.AppliedChecksum == "" {
 		return infer.CreateResponse[RemoteSecretState]{}, err
 	}
@@ -119,9 +119,9 @@ func (r *RemoteSecret) Create(ctx context.Context, req infer.CreateRequest[Remot
 // the round of rewrites into the target ends (see istiodRestarts). A
 // restart that fails leaves the secret marked drifted, so the next up
 // writes it again and retries the restart.
-func (r *RemoteSecret) write(ctx context.Context, id string, in RemoteSecretArgs, prior RemoteSecretStatus) (RemoteSecretState, error) {
+func (r *RemoteSecret) write(ctx context.Context, w writer, in RemoteSecretArgs, prior RemoteSecretStatus) (RemoteSecretState, error) {
 	round := r.deps.writingSecrets(in.Target)
-	state, rewrote, err := r.apply(ctx, id, in, prior)
+	state, rewrote, err := r.apply(ctx, w, in, prior)
 	ctx, cancel := withTimeout(ctx, in.TimeoutSeconds)
 	defer cancel()
 	if rerr := round.done(ctx, rewrote && err == nil, in.RestartIstiod); rerr != nil && err == nil {
@@ -135,17 +135,26 @@ func (r *RemoteSecret) write(ctx context.Context, id string, in RemoteSecretArgs
 func (r *RemoteSecret) Update(ctx context.Context, req infer.UpdateRequest[RemoteSecretArgs, RemoteSecretState]) (infer.UpdateResponse[RemoteSecretState], error) {
 	// Previews, and changes to how the cluster is reached or how long to wait,
 	// touch nothing (a remote secret is rewritten only if its server changes).
-	quiet := quietOnly(r.changes(req.State, req.Inputs), req.Inputs) && serverOf(req.Inputs, req.State.RemoteSecretStatus) == req.State.Server
-	if req.DryRun || quiet {
+	changes := r.changes(req.State, req.Inputs)
+	sameServer := serverOf(req.Inputs, req.State.RemoteSecretStatus) == req.State.Server
+	quiet := quietOnly(changes, req.Inputs) && sameServer
+	// A change of meshIdentity alone marks the secret and its binding in
+	// place: no token is issued, nothing is rewritten, istiod is not restarted.
+	marking := markOnly(changes, req.Inputs) && sameServer
+	w := writerOf(req.Inputs, req.ID, true)
+	if req.DryRun || quiet || marking {
 		state := req.State
 		state.RemoteSecretArgs = req.Inputs
-		if req.DryRun && !quiet {
+		switch {
+		case req.DryRun && !quiet && !marking:
 			previewServerChange(ctx, req.Inputs, req.State.RemoteSecretStatus)
 			r.deps.previewRestart(ctx, req.Inputs.Target, req.Inputs.RestartIstiod)
+		case marking && !req.DryRun:
+			return infer.UpdateResponse[RemoteSecretState]{Output: state}, r.mark(ctx, w, state)
 		}
 		return infer.UpdateResponse[RemoteSecretState]{Output: state}, nil
 	}
-	state, err := r.write(ctx, req.ID, req.Inputs, req.State.RemoteSecretStatus)
+	state, err := r.write(ctx, w, req.Inputs, req.State.RemoteSecretStatus)
 	if state.AppliedChecksum == "" { // nothing written
 		return infer.UpdateResponse[RemoteSecretState]{}, err
 	}
@@ -158,7 +167,7 @@ func (r *RemoteSecret) Update(ctx context.Context, req infer.UpdateRequest[Remot
 // apply writes the secret, and says whether it rewrote one that held other
 // data (what some Istio releases mishandle; see istiodRestarts). prior is
 // what was written before (zero on create), whose kept endpoint stays.
-func (r *RemoteSecret) apply(ctx context.Context, id string, in RemoteSecretArgs, prior RemoteSecretStatus) (RemoteSecretState, bool, error) {
+func (r *RemoteSecret) apply(ctx context.Context, w writer, in RemoteSecretArgs, prior RemoteSecretStatus) (RemoteSecretState, bool, error) {
 	state := RemoteSecretState{RemoteSecretArgs: in, RemoteSecretStatus: RemoteSecretStatus{SecretName: naming.RemoteSecret(in.Source.Name)}}
 	ctx, cancel := withTimeout(ctx, in.TimeoutSeconds)
 	defer cancel()
@@ -175,7 +184,7 @@ func (r *RemoteSecret) apply(ctx context.Context, id string, in RemoteSecretArgs
 	if err != nil {
 		return state, false, fmt.Errorf("cluster %s: reading secret %s/%s: %w", dst.Name, naming.IstioNamespace, state.SecretName, err)
 	}
-	if err := claim(ctx, dstClient, secretGVK, naming.IstioNamespace, state.SecretName, deref(in.Adopt)); err != nil {
+	if err := claim(ctx, dstClient, w, objectRef{secretGVK, naming.IstioNamespace, state.SecretName}, deref(in.Adopt)); err != nil {
 		return state, false, fmt.Errorf("cluster %s: %w", dst.Name, err)
 	}
 	if kept, ok := adoptedEndpoint(in, live); ok {
@@ -209,7 +218,7 @@ func (r *RemoteSecret) apply(ctx context.Context, id string, in RemoteSecretArgs
 			return state, false, err
 		}
 		binding := naming.ReaderTokenBinding(dst.Name, suffix)
-		token, expires, err = srcClient.RequestBoundToken(ctx, naming.IstioNamespace, naming.ReaderServiceAccount, ttl, binding, naming.ManagedLabels(), ownerAnnotations(id))
+		token, expires, err = srcClient.RequestBoundToken(ctx, naming.IstioNamespace, naming.ReaderServiceAccount, ttl, binding, naming.ManagedLabels(), w.annotations())
 		state.TokenExpiresAt = expires.UTC().Format(time.RFC3339)
 		if err == nil {
 			state.TokenBinding = binding
@@ -225,7 +234,7 @@ func (r *RemoteSecret) apply(ctx context.Context, id string, in RemoteSecretArgs
 		if !written && state.TokenBinding != "" {
 			undo, cancel := context.WithTimeout(context.WithoutCancel(ctx), revokeTimeout)
 			defer cancel()
-			r.revoke(undo, src, state.TokenBinding, dst.Name)
+			r.revoke(undo, in.mesh(), src, state.TokenBinding, dst.Name)
 			state.TokenBinding = ""
 		}
 	}()
@@ -239,10 +248,11 @@ func (r *RemoteSecret) apply(ctx context.Context, id string, in RemoteSecretArgs
 	p.GetLogger(ctx).InfoStatusf("%s: writing %s/%s", dst.Name, naming.IstioNamespace, state.SecretName)
 	labels := naming.ManagedLabels()
 	labels[naming.MultiClusterLabel] = "true"
+	annotations := w.annotations()
+	annotations[naming.ClusterAnnotation] = src.Name
 	secret := &corev1.Secret{
 		ObjectMeta: metav1.ObjectMeta{
-			Name: state.SecretName, Namespace: naming.IstioNamespace, Labels: labels,
-			Annotations: map[string]string{naming.ClusterAnnotation: src.Name, naming.OwnerAnnotation: id},
+			Name: state.SecretName, Namespace: naming.IstioNamespace, Labels: labels, Annotations: annotations,
 		},
 		Type: corev1.SecretTypeOpaque,
 		Data: data,
@@ -324,42 +334,58 @@ func (r *RemoteSecret) fingerprint(ctx context.Context, s RemoteSecretState) (st
 func (r *RemoteSecret) Delete(ctx context.Context, req infer.DeleteRequest[RemoteSecretState]) (infer.DeleteResponse, error) {
 	ctx, cancel := withTimeout(ctx, req.State.TimeoutSeconds)
 	defer cancel()
-	return infer.DeleteResponse{}, r.remove(ctx, req.ID, req.State)
+	return infer.DeleteResponse{}, r.remove(ctx, writerOf(req.State, req.ID, true), req.State)
 }
 
-// remove deletes the secret owner wrote in the target, and revokes a
+// mark gives the secret in the target, and the object its token is bound to
+// in the source, w's mark in place (a change of meshIdentity alone).
+func (r *RemoteSecret) mark(ctx context.Context, w writer, s RemoteSecretState) error {
+	ctx, cancel := withTimeout(ctx, s.TimeoutSeconds)
+	defer cancel()
+	secret := takeover{objects: []objectRef{{secretGVK, naming.IstioNamespace, s.SecretName}}}
+	if err := r.deps.markOwned(ctx, s.Target, w, secret); err != nil {
+		return err
+	}
+	if s.TokenBinding == "" {
+		return nil
+	}
+	return r.deps.markOwned(ctx, s.Source, w, takeover{objects: []objectRef{{secretGVK, naming.IstioNamespace, s.TokenBinding}}})
+}
+
+// remove deletes the secret w wrote in the target, and revokes a
 // long-lived token.
-func (r *RemoteSecret) remove(ctx context.Context, owner string, s RemoteSecretState) error {
+func (r *RemoteSecret) remove(ctx context.Context, w writer, s RemoteSecretState) error {
 	client, err := r.deps.kubeClient(s.Target)
 	if err != nil {
 		return deleteHint(s.Target.Name, err)
 	}
-	if err := deleteManaged(ctx, client, secretGVK, naming.IstioNamespace, naming.RemoteSecret(s.Source.Name), owner); err != nil {
+	if err := deleteManaged(ctx, client, w, secretGVK, naming.IstioNamespace, naming.RemoteSecret(s.Source.Name)); err != nil {
 		return deleteHint(s.Target.Name, err)
 	}
-	r.revoke(ctx, s.Source, s.TokenBinding, s.Target.Name)
+	r.revoke(ctx, s.mesh(), s.Source, s.TokenBinding, s.Target.Name)
 	if deref(s.ReaderTokenMode) == serviceAccountSecretMode {
-		r.revokeLongLivedToken(ctx, s.Source, s.Target.Name)
+		r.revokeLongLivedToken(ctx, s.mesh(), s.Source, s.Target.Name)
 	}
 	return nil
 }
 
 // revokeLongLivedToken deletes the reader token secret made for peer in the
 // source.
-func (r *RemoteSecret) revokeLongLivedToken(ctx context.Context, source ClusterConnection, peer string) {
-	r.revoke(ctx, source, naming.ReaderTokenSecret(peer), peer)
+func (r *RemoteSecret) revokeLongLivedToken(ctx context.Context, mesh naming.MeshIdentity, source ClusterConnection, peer string) {
+	r.revoke(ctx, mesh, source, naming.ReaderTokenSecret(peer), peer)
 }
 
 // revoke deletes the secret in the source that a reader token of peer lives
-// in or is bound to, which ends that token at once. It only warns on
+// in or is bound to, which ends that token at once, unless another mesh
+// marked it. It only warns on
 // failure: a source that is gone took the token with it.
-func (r *RemoteSecret) revoke(ctx context.Context, source ClusterConnection, secret, peer string) {
+func (r *RemoteSecret) revoke(ctx context.Context, mesh naming.MeshIdentity, source ClusterConnection, secret, peer string) {
 	if secret == "" {
 		return
 	}
 	src, err := r.deps.kubeClient(source)
 	if err == nil {
-		err = deleteManaged(ctx, src, secretGVK, naming.IstioNamespace, secret, "")
+		err = deleteManaged(ctx, src, writer{mesh: mesh}, secretGVK, naming.IstioNamespace, secret)
 	}
 	if err != nil {
 		p.GetLogger(ctx).Warningf("cluster %s: could not revoke the reader token of %s (delete secret %s/%s by hand): %v", source.Name, peer, naming.IstioNamespace, secret, err)
@@ -370,9 +396,9 @@ func (r *RemoteSecret) revoke(ctx context.Context, source ClusterConnection, sec
 // renewed token, another mode, another source.
 func (r *RemoteSecret) revokeReplaced(ctx context.Context, old RemoteSecretState, next RemoteSecretStatus, nextMode *string) {
 	if old.TokenBinding != "" && old.TokenBinding != next.TokenBinding {
-		r.revoke(ctx, old.Source, old.TokenBinding, old.Target.Name)
+		r.revoke(ctx, old.mesh(), old.Source, old.TokenBinding, old.Target.Name)
 	}
 	if deref(old.ReaderTokenMode) == serviceAccountSecretMode && deref(nextMode) != serviceAccountSecretMode {
-		r.revokeLongLivedToken(ctx, old.Source, old.Target.Name)
+		r.revokeLongLivedToken(ctx, old.mesh(), old.Source, old.Target.Name)
 	}
 }

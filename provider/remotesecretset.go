@@ -23,7 +23,8 @@ type RemoteSecretSetArgs struct {
 	ReaderTokenTTLHours *int                          `pulumi:"readerTokenTtlHours,optional"`
 	TimeoutSeconds      *int                          `pulumi:"timeoutSeconds,optional" diff:"quiet"`
 	Adopt               *bool                         `pulumi:"adopt,optional" diff:"quiet"`
-	RestartIstiod       *string                       `pulumi:"restartIstiodAfterSecretRotation,optional" diff:"quiet"`
+	MeshMark
+	RestartIstiod *string `pulumi:"restartIstiodAfterSecretRotation,optional" diff:"quiet"`
 }
 
 // Annotate documents RemoteSecretSetArgs.
@@ -75,7 +76,7 @@ func (in RemoteSecretSetArgs) pair(name string) RemoteSecretArgs {
 	return RemoteSecretArgs{
 		Source: s.Cluster, Target: in.Target, RemoteAPIServer: s.RemoteAPIServer,
 		ReaderTokenMode: in.ReaderTokenMode, ReaderTokenTTLHours: in.ReaderTokenTTLHours,
-		TimeoutSeconds: in.TimeoutSeconds, Adopt: in.Adopt,
+		TimeoutSeconds: in.TimeoutSeconds, Adopt: in.Adopt, MeshMark: in.MeshMark,
 	}
 }
 

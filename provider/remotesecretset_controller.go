@@ -144,7 +144,7 @@ func (r *RemoteSecretSet) Create(ctx context.Context, req infer.CreateRequest[Re
 		for _, name := range slices.Sorted(maps.Keys(req.Inputs.Sources)) {
 			refs = append(refs, objectRef{secretGVK, naming.IstioNamespace, naming.RemoteSecret(name)})
 		}
-		err := r.deps.previewAdoption(ctx, req.Inputs.Target, req.Inputs.Adopt, takeover{objects: refs})
+		err := r.deps.previewClaims(ctx, req.Inputs.Target, req.Inputs.Adopt, writerOf(req.Inputs, id, false), takeover{objects: refs})
 		if deref(req.Inputs.Adopt) {
 			for _, name := range slices.Sorted(maps.Keys(req.Inputs.Sources)) {
 				r.deps.previewAdoptedServer(ctx, req.Inputs.pair(name))
@@ -157,7 +157,7 @@ func (r *RemoteSecretSet) Create(ctx context.Context, req infer.CreateRequest[Re
 		}
 		return infer.CreateResponse[RemoteSecretSetState]{ID: id, Output: state}, err
 	}
-	err := r.write(ctx, id, RemoteSecretSetState{}, &state)
+	err := r.write(ctx, writerOf(req.Inputs, id, false), RemoteSecretSetState{}, &state)
 	return infer.CreateResponse[RemoteSecretSetState]{ID: id, Output: state}, partial(err)
 }
 
@@ -180,14 +180,14 @@ func (r *RemoteSecretSet) Update(ctx context.Context, req infer.UpdateRequest[Re
 		}
 		return infer.UpdateResponse[RemoteSecretSetState]{Output: state}, nil
 	}
-	err := r.write(ctx, req.ID, req.State, &state)
+	err := r.write(ctx, writerOf(req.Inputs, req.ID, true), req.State, &state)
 	return infer.UpdateResponse[RemoteSecretSetState]{Output: state}, partial(err)
 }
 
 // write brings the target's secrets from old to state's inputs, recording
 // in state.Secrets each source as written. A source that fails is marked
 // drifted (or left out, if new), so the next preview shows it again.
-func (r *RemoteSecretSet) write(ctx context.Context, id string, old RemoteSecretSetState, state *RemoteSecretSetState) error {
+func (r *RemoteSecretSet) write(ctx context.Context, w writer, old RemoteSecretSetState, state *RemoteSecretSetState) error {
 	ctx, cancel := withTimeout(ctx, state.TimeoutSeconds)
 	defer cancel()
 	var errs []error
@@ -195,7 +195,7 @@ func (r *RemoteSecretSet) write(ctx context.Context, id string, old RemoteSecret
 		if kind != p.Delete {
 			continue
 		}
-		if err := r.pairs().remove(ctx, id, old.pair(name)); err != nil {
+		if err := r.pairs().remove(ctx, writerOf(old, w.owner, true), old.pair(name)); err != nil {
 			// Keep how the source is reached, so the retry acts on it and
 			// not on whatever cluster an empty connection reaches.
 			state.Sources = maps.Clone(state.Sources)
@@ -215,12 +215,17 @@ func (r *RemoteSecretSet) write(ctx context.Context, id string, old RemoteSecret
 		}
 	}
 	todo = append(todo, r.rewrites(old, state.RemoteSecretSetArgs)...)
+	for _, name := range r.marks(old, state.RemoteSecretSetArgs) {
+		if err := r.pairs().mark(ctx, w, state.pair(name)); err != nil {
+			errs = append(errs, err)
+		}
+	}
 	round := r.deps.writingSecrets(state.Target)
 	var rewritten []string
 	var mu sync.Mutex // guards state.Secrets and rewritten
 	errs = append(errs, forEachLimited(todo, setParallelism, func(name string) error {
 		pair := state.RemoteSecretSetArgs.pair(name)
-		written, rewrote, err := r.pairs().apply(ctx, id, pair, old.Secrets[name])
+		written, rewrote, err := r.pairs().apply(ctx, w, pair, old.Secrets[name])
 		if _, ok := old.Secrets[name]; ok && err == nil {
 			// Before taking the lock: revoking talks to the source.
 			r.pairs().revokeReplaced(ctx, old.pair(name), written.RemoteSecretStatus, pair.ReaderTokenMode)
@@ -260,10 +265,23 @@ func (r *RemoteSecretSet) rewrites(old RemoteSecretSetState, in RemoteSecretSetA
 	for _, name := range kept(old, in) {
 		pair := in.pair(name)
 		changes := r.pairs().changes(old.pair(name), pair)
-		if len(changes) == 0 || (quietOnly(changes, pair) && serverOf(pair, old.Secrets[name]) == old.Secrets[name].Server) {
+		if len(changes) == 0 || ((quietOnly(changes, pair) || markOnly(changes, pair)) && serverOf(pair, old.Secrets[name]) == old.Secrets[name].Server) {
 			continue
 		}
 		out = append(out, name)
+	}
+	return out
+}
+
+// marks lists, sorted, the sources written before and still wanted whose
+// only change is the mesh mark: their objects are marked in place.
+func (r *RemoteSecretSet) marks(old RemoteSecretSetState, in RemoteSecretSetArgs) []string {
+	var out []string
+	for _, name := range kept(old, in) {
+		pair := in.pair(name)
+		if markOnly(r.pairs().changes(old.pair(name), pair), pair) && serverOf(pair, old.Secrets[name]) == old.Secrets[name].Server {
+			out = append(out, name)
+		}
 	}
 	return out
 }
@@ -305,6 +323,6 @@ func (r *RemoteSecretSet) Delete(ctx context.Context, req infer.DeleteRequest[Re
 	ctx, cancel := withTimeout(ctx, s.TimeoutSeconds)
 	defer cancel()
 	return infer.DeleteResponse{}, forEachLimited(slices.Sorted(maps.Keys(s.Secrets)), setParallelism, func(name string) error {
-		return r.pairs().remove(ctx, req.ID, s.pair(name))
+		return r.pairs().remove(ctx, writerOf(s, req.ID, true), s.pair(name))
 	})
 }

@@ -18,6 +18,7 @@ type RevisionTagArgs struct {
 	IstioVersion   string            `pulumi:"istioVersion"`
 	TimeoutSeconds *int              `pulumi:"timeoutSeconds,optional" diff:"quiet"`
 	ChartSource
+	MeshMark
 }
 
 // Annotate documents RevisionTagArgs.

@@ -63,9 +63,10 @@ func (r *RevisionTag) Diff(_ context.Context, req infer.DiffRequest[RevisionTagA
 func (r *RevisionTag) Create(ctx context.Context, req infer.CreateRequest[RevisionTagArgs]) (infer.CreateResponse[RevisionTagState], error) {
 	id := newID(req.Name)
 	if req.DryRun {
-		return infer.CreateResponse[RevisionTagState]{ID: id, Output: RevisionTagState{RevisionTagArgs: req.Inputs}}, nil
+		err := r.deps.previewClaims(ctx, req.Inputs.Cluster, nil, writerOf(req.Inputs, id, false), revisionTagTakeover)
+		return infer.CreateResponse[RevisionTagState]{ID: id, Output: RevisionTagState{RevisionTagArgs: req.Inputs}}, err
 	}
-	state, err := r.apply(ctx, id, req.Inputs)
+	state, err := r.apply(ctx, writerOf(req.Inputs, id, false), req.Inputs)
 	if err != nil && !state.WebhookPresent {
 		return infer.CreateResponse[RevisionTagState]{}, err
 	}
@@ -80,11 +81,23 @@ func (r *RevisionTag) Update(ctx context.Context, req infer.UpdateRequest[Revisi
 		state.RevisionTagArgs = req.Inputs
 		return infer.UpdateResponse[RevisionTagState]{Output: state}, nil
 	}
-	state, err := r.apply(ctx, req.ID, req.Inputs)
+	w := writerOf(req.Inputs, req.ID, true)
+	if req.State.WebhookPresent && markOnly(diff, req.Inputs) {
+		state := req.State
+		state.RevisionTagArgs = req.Inputs
+		ctx, cancel := withTimeout(ctx, req.Inputs.TimeoutSeconds)
+		defer cancel()
+		return infer.UpdateResponse[RevisionTagState]{Output: state}, r.deps.markOwned(ctx, req.Inputs.Cluster, w, revisionTagTakeover)
+	}
+	state, err := r.apply(ctx, w, req.Inputs)
 	return infer.UpdateResponse[RevisionTagState]{Output: state}, partial(err)
 }
 
-func (r *RevisionTag) apply(ctx context.Context, id string, in RevisionTagArgs) (RevisionTagState, error) {
+// revisionTagTakeover is what the tag writes; istio-base, whose validator
+// it moves, is the control planes'.
+var revisionTagTakeover = takeover{objects: []objectRef{{mutatingWebhookGVK, "", naming.DefaultTagWebhook}}}
+
+func (r *RevisionTag) apply(ctx context.Context, w writer, in RevisionTagArgs) (RevisionTagState, error) {
 	state := RevisionTagState{RevisionTagArgs: in}
 	ctx, cancel := withTimeout(ctx, in.TimeoutSeconds)
 	defer cancel()
@@ -94,7 +107,7 @@ func (r *RevisionTag) apply(ctx context.Context, id string, in RevisionTagArgs) 
 	if err != nil {
 		return state, err
 	}
-	hc, err := r.deps.helmClient(ctx, in.Cluster, id)
+	hc, err := r.deps.helmClient(ctx, in.Cluster, w)
 	if err != nil {
 		return state, err
 	}
@@ -109,7 +122,7 @@ func (r *RevisionTag) apply(ctx context.Context, id string, in RevisionTagArgs) 
 		return state, fmt.Errorf("cluster %s: %w", name, err)
 	}
 	logger.InfoStatusf("%s: pointing %s at revision %s", name, naming.DefaultTagWebhook, in.Revision)
-	if err := applyOwned(ctx, client, webhook, id, false); err != nil {
+	if err := applyOwned(ctx, client, w, webhook, false); err != nil {
 		return state, fmt.Errorf("cluster %s: %w", name, err)
 	}
 	state.WebhookPresent = true
@@ -118,11 +131,11 @@ func (r *RevisionTag) apply(ctx context.Context, id string, in RevisionTagArgs) 
 	}
 	// Configuration is validated by the tagged revision too.
 	target := naming.RevisionLabelValue(rev)
-	base, err := hc.Get(ctx, naming.BaseRelease)
+	base, err := ownedRelease(ctx, hc, w, name, naming.BaseRelease)
 	if err != nil {
-		return state, fmt.Errorf("cluster %s: reading release %s: %w", name, naming.BaseRelease, err)
+		return state, err
 	}
-	if base == nil || base.Owner == "" {
+	if base == nil {
 		return state, fmt.Errorf("cluster %s: release %s/%s is missing or not ristio's; the control planes install it", name, naming.IstioNamespace, naming.BaseRelease)
 	}
 	if base.Values[helmvalues.BaseDefaultRevisionKey] != target {
@@ -216,7 +229,8 @@ func (r *RevisionTag) Delete(ctx context.Context, req infer.DeleteRequest[Revisi
 	if err != nil {
 		return infer.DeleteResponse{}, deleteHint(c.Name, err)
 	}
-	if err := deleteManaged(ctx, client, mutatingWebhookGVK, "", naming.DefaultTagWebhook, req.ID); err != nil {
+	w := writerOf(req.State, req.ID, true)
+	if err := deleteManaged(ctx, client, w, mutatingWebhookGVK, "", naming.DefaultTagWebhook); err != nil {
 		return infer.DeleteResponse{}, deleteHint(c.Name, err)
 	}
 	off, err := client.WebhooksDeactivated(ctx, naming.DefaultInjectorWebhook)
@@ -228,7 +242,7 @@ func (r *RevisionTag) Delete(ctx context.Context, req infer.DeleteRequest[Revisi
 	}
 	// Upgrading the release with its own chart and values restores the
 	// selectors Helm rendered.
-	hc, err := r.deps.helmClient(ctx, c, req.ID)
+	hc, err := r.deps.helmClient(ctx, c, w)
 	if err != nil {
 		return infer.DeleteResponse{}, deleteHint(c.Name, err)
 	}

@@ -71,6 +71,8 @@ type Release struct {
 	Action string
 	// Owner is the owner label of the revision (see Client.Owner); empty when none.
 	Owner string
+	// Mesh is the mesh label of the revision (see Client.Mesh); empty when none.
+	Mesh string
 	// Values are the values the revision was made with (Helm's config).
 	Values map[string]any
 }
@@ -96,6 +98,9 @@ type Client struct {
 	// Owner, when set, is recorded on each revision written (label
 	// naming.OwnerLabel), so that a resource deletes only releases it wrote last.
 	Owner string
+	// Mesh, when set, is recorded on each revision written (label
+	// naming.MeshLabel): the label value of the writing mesh's identity.
+	Mesh string
 	// TakeOwnership lets an install take over objects that exist without
 	// Helm's marks (Helm's --take-ownership): what `istioctl install` made
 	// becomes the release's. Objects of another Helm release are taken too.
@@ -125,11 +130,12 @@ func (e workEvent) String() string {
 type settings struct {
 	maxHistory    int
 	owner         string
+	mesh          string
 	takeOwnership bool
 }
 
 func (c *Client) settings() settings {
-	return settings{maxHistory: c.MaxHistory, owner: c.Owner, takeOwnership: c.TakeOwnership}
+	return settings{maxHistory: c.MaxHistory, owner: c.Owner, mesh: c.Mesh, takeOwnership: c.TakeOwnership}
 }
 
 // New returns a Client for releases in namespace of the cluster cc points at.
@@ -225,6 +231,9 @@ func (s settings) releaseLabels() map[string]string {
 	if s.owner != "" {
 		labels[naming.OwnerLabel] = naming.OwnerLabelValue(s.owner)
 	}
+	if s.mesh != "" {
+		labels[naming.MeshLabel] = s.mesh
+	}
 	return labels
 }
 
@@ -233,7 +242,7 @@ func fromHelm(r *release.Release, act string) *Release {
 	if r == nil {
 		return nil
 	}
-	out := &Release{Name: r.Name, Namespace: r.Namespace, Revision: r.Version, Action: act, Owner: r.Labels[naming.OwnerLabel], Values: r.Config}
+	out := &Release{Name: r.Name, Namespace: r.Namespace, Revision: r.Version, Action: act, Owner: r.Labels[naming.OwnerLabel], Mesh: r.Labels[naming.MeshLabel], Values: r.Config}
 	if r.Chart != nil && r.Chart.Metadata != nil {
 		out.Chart = r.Chart.Metadata.Name
 		out.ChartVersion = r.Chart.Metadata.Version

@@ -36,8 +36,8 @@ func Render(ch *chart.Chart, name, namespace string, values map[string]any) (str
 
 // Reconfigure upgrades release name with the chart its newest revision was
 // made from and that revision's values changed by edit: a change of values
-// that needs no chart source. The release keeps its owner: whoever installed
-// it still uninstalls it. It returns nil, nil when the release is gone.
+// that needs no chart source. The release keeps its owner and mesh: whoever
+// installed it still uninstalls it. It returns nil, nil when the release is gone.
 func (c *Client) Reconfigure(ctx context.Context, name string, edit func(values map[string]any)) (*Release, error) {
 	if err := validName(name); err != nil {
 		return nil, err
@@ -58,10 +58,12 @@ func (c *Client) Reconfigure(ctx context.Context, name string, edit func(values 
 		values := helmvalues.Merge(nil, last.Config)
 		edit(values)
 		labels := s.releaseLabels()
-		if owner, ok := last.Labels[naming.OwnerLabel]; ok {
-			labels[naming.OwnerLabel] = owner
-		} else {
-			delete(labels, naming.OwnerLabel)
+		for _, key := range []string{naming.OwnerLabel, naming.MeshLabel} {
+			if v, ok := last.Labels[key]; ok {
+				labels[key] = v
+			} else {
+				delete(labels, key)
+			}
 		}
 		rel, err := c.upgrade(ctx, s, name, last.Chart, values, labels)
 		out := fromHelm(rel, ActionUpgrade)

@@ -2,6 +2,7 @@ package kube
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -9,6 +10,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
 )
 
 // Apply creates or updates obj by server-side apply, as field manager
@@ -67,6 +69,24 @@ func (c *Client) Delete(ctx context.Context, gvk schema.GroupVersionKind, ns, na
 	err = ri.Delete(ctx, name, metav1.DeleteOptions{PropagationPolicy: &background})
 	if err != nil && !apierrors.IsNotFound(err) {
 		return fmt.Errorf("delete %s %s: %w", gvk.Kind, ref(ns, name), err)
+	}
+	return nil
+}
+
+// Annotate sets annotations on an existing object by a JSON merge patch,
+// touching nothing else: no field manager takes over its other fields. An
+// object that does not exist is an error.
+func (c *Client) Annotate(ctx context.Context, gvk schema.GroupVersionKind, ns, name string, annotations map[string]string) error {
+	ri, err := c.resource(ctx, gvk, ns, false)
+	if err != nil {
+		return fmt.Errorf("annotate %s %s: %w", gvk.Kind, ref(ns, name), err)
+	}
+	patch, err := json.Marshal(map[string]any{"metadata": map[string]any{"annotations": annotations}})
+	if err != nil {
+		return fmt.Errorf("annotate %s %s: %w", gvk.Kind, ref(ns, name), err)
+	}
+	if _, err := ri.Patch(ctx, name, types.MergePatchType, patch, metav1.PatchOptions{FieldManager: FieldManager}); err != nil {
+		return fmt.Errorf("annotate %s %s: %w", gvk.Kind, ref(ns, name), err)
 	}
 	return nil
 }

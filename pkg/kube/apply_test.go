@@ -193,3 +193,34 @@ func TestApplyCustomResourceRightAfterItsCRD(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestAnnotateTouchesOnlyTheAnnotations(t *testing.T) {
+	c, client := cluster(t)
+	ns := namespace(t, c)
+	ctx := timeout(t, time.Minute)
+
+	if err := client.Apply(ctx, configMap(ns, "marked", map[string]any{"a": "1"})); err != nil {
+		t.Fatal(err)
+	}
+	before, err := client.Get(ctx, configMapGVK, ns, "marked")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := client.Annotate(ctx, configMapGVK, ns, "marked", map[string]string{"ristio.io/mesh": "p/s/mesh"}); err != nil {
+		t.Fatal(err)
+	}
+	after, err := client.Get(ctx, configMapGVK, ns, "marked")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after.GetAnnotations()["ristio.io/mesh"] != "p/s/mesh" || after.GetUID() != before.GetUID() {
+		t.Errorf("after Annotate: annotations %v, uid %s (was %s)", after.GetAnnotations(), after.GetUID(), before.GetUID())
+	}
+	data, _, _ := unstructured.NestedStringMap(after.Object, "data")
+	if len(data) != 1 || data["a"] != "1" {
+		t.Errorf("Annotate changed data: %v", data)
+	}
+	if err := client.Annotate(ctx, configMapGVK, ns, "absent", map[string]string{"k": "v"}); err == nil {
+		t.Error("Annotate of an object that does not exist succeeded")
+	}
+}

@@ -79,6 +79,12 @@ const (
 	OwnerAnnotation = "ristio.io/owner"
 	// OwnerLabel carries the same for Helm releases, whose metadata is labels only.
 	OwnerLabel = "ristio.io/owner"
+	// MeshAnnotation holds the MeshIdentity of the mesh that wrote an object:
+	// an object marked by another mesh is foreign.
+	MeshAnnotation = "ristio.io/mesh"
+	// MeshLabel carries MeshIdentity.LabelValue on Helm releases, whose
+	// metadata is labels only.
+	MeshLabel = "ristio.io/mesh"
 
 	// ProxyRevisionAnnotation names, on a pod template, the revision whose
 	// proxy its pods should run: changing it restarts them, so that the

@@ -83,6 +83,10 @@ export class CACerts extends pulumi.CustomResource {
      */
     declare public readonly meshClusters: pulumi.Output<outputs.ClusterConnection[] | undefined>;
     /**
+     * The mesh this resource writes for, <project>/<stack>/<name>; MultiClusterMesh sets it. Every object and Helm release the resource writes carries it (ristio.io/mesh), and one marked by another mesh is foreign: refused unless adopt is set, never deleted. Without it, what the resource writes is recognised by the resource's own ID. A change of this alone marks what the resource owns in place: no object is rewritten, no Helm release upgraded.
+     */
+    declare public readonly meshIdentity: pulumi.Output<string | undefined>;
+    /**
      * The mesh root (root-cert.pem).
      */
     declare public readonly rootCertPem: pulumi.Output<string>;
@@ -124,6 +128,7 @@ export class CACerts extends pulumi.CustomResource {
             resourceInputs["cluster"] = args?.cluster;
             resourceInputs["extraRootCertPems"] = args?.extraRootCertPems;
             resourceInputs["meshClusters"] = args?.meshClusters;
+            resourceInputs["meshIdentity"] = args?.meshIdentity;
             resourceInputs["rootCertPem"] = args?.rootCertPem;
             resourceInputs["timeoutSeconds"] = (args?.timeoutSeconds) ?? 600;
             resourceInputs["checksum"] = undefined /*out*/;
@@ -138,6 +143,7 @@ export class CACerts extends pulumi.CustomResource {
             resourceInputs["createdNamespace"] = undefined /*out*/;
             resourceInputs["extraRootCertPems"] = undefined /*out*/;
             resourceInputs["meshClusters"] = undefined /*out*/;
+            resourceInputs["meshIdentity"] = undefined /*out*/;
             resourceInputs["rootCertPem"] = undefined /*out*/;
             resourceInputs["timeoutSeconds"] = undefined /*out*/;
         }
@@ -182,6 +188,10 @@ export interface CACertsArgs {
      * Every cluster of the mesh (this one included), read when an update drops a root from root-cert.pem: the update is refused unless each cluster's live cacerts already signs with a root that stays and each istiod serves a certificate from it. Empty checks this cluster alone. A change to this list alone changes nothing.
      */
     meshClusters?: pulumi.Input<pulumi.Input<inputs.ClusterConnectionArgs>[] | undefined>;
+    /**
+     * The mesh this resource writes for, <project>/<stack>/<name>; MultiClusterMesh sets it. Every object and Helm release the resource writes carries it (ristio.io/mesh), and one marked by another mesh is foreign: refused unless adopt is set, never deleted. Without it, what the resource writes is recognised by the resource's own ID. A change of this alone marks what the resource owns in place: no object is rewritten, no Helm release upgraded.
+     */
+    meshIdentity?: pulumi.Input<string | undefined>;
     /**
      * The mesh root (root-cert.pem).
      */

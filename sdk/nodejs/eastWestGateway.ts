@@ -83,6 +83,10 @@ export class EastWestGateway extends pulumi.CustomResource {
      */
     declare public readonly istioVersion: pulumi.Output<string>;
     /**
+     * The mesh this resource writes for, <project>/<stack>/<name>; MultiClusterMesh sets it. Every object and Helm release the resource writes carries it (ristio.io/mesh), and one marked by another mesh is foreign: refused unless adopt is set, never deleted. Without it, what the resource writes is recognised by the resource's own ID. A change of this alone marks what the resource owns in place: no object is rewritten, no Helm release upgraded.
+     */
+    declare public readonly meshIdentity: pulumi.Output<string | undefined>;
+    /**
      * The network this gateway serves (networkGateway).
      */
     declare public readonly network: pulumi.Output<string>;
@@ -134,6 +138,7 @@ export class EastWestGateway extends pulumi.CustomResource {
             resourceInputs["gatewayAddress"] = args?.gatewayAddress;
             resourceInputs["gatewayValues"] = args?.gatewayValues;
             resourceInputs["istioVersion"] = args?.istioVersion;
+            resourceInputs["meshIdentity"] = args?.meshIdentity;
             resourceInputs["network"] = args?.network;
             resourceInputs["proxyRevision"] = args?.proxyRevision;
             resourceInputs["revision"] = args?.revision;
@@ -152,6 +157,7 @@ export class EastWestGateway extends pulumi.CustomResource {
             resourceInputs["gatewayPresent"] = undefined /*out*/;
             resourceInputs["gatewayValues"] = undefined /*out*/;
             resourceInputs["istioVersion"] = undefined /*out*/;
+            resourceInputs["meshIdentity"] = undefined /*out*/;
             resourceInputs["network"] = undefined /*out*/;
             resourceInputs["proxyRevision"] = undefined /*out*/;
             resourceInputs["releaseStatus"] = undefined /*out*/;
@@ -198,6 +204,10 @@ export interface EastWestGatewayArgs {
      * Istio version: the gateway chart version (and image tag).
      */
     istioVersion: pulumi.Input<string>;
+    /**
+     * The mesh this resource writes for, <project>/<stack>/<name>; MultiClusterMesh sets it. Every object and Helm release the resource writes carries it (ristio.io/mesh), and one marked by another mesh is foreign: refused unless adopt is set, never deleted. Without it, what the resource writes is recognised by the resource's own ID. A change of this alone marks what the resource owns in place: no object is rewritten, no Helm release upgraded.
+     */
+    meshIdentity?: pulumi.Input<string | undefined>;
     /**
      * The network this gateway serves (networkGateway).
      */

@@ -59,6 +59,10 @@ export class HelloWorld extends pulumi.CustomResource {
      */
     declare public /*out*/ readonly createdNamespace: pulumi.Output<boolean>;
     /**
+     * The mesh this resource writes for, <project>/<stack>/<name>; MultiClusterMesh sets it. Every object and Helm release the resource writes carries it (ristio.io/mesh), and one marked by another mesh is foreign: refused unless adopt is set, never deleted. Without it, what the resource writes is recognised by the resource's own ID. A change of this alone marks what the resource owns in place: no object is rewritten, no Helm release upgraded.
+     */
+    declare public readonly meshIdentity: pulumi.Output<string | undefined>;
+    /**
      * Namespace of the sample.
      */
     declare public readonly namespace: pulumi.Output<string | undefined>;
@@ -106,6 +110,7 @@ export class HelloWorld extends pulumi.CustomResource {
             }
             resourceInputs["adopt"] = args?.adopt;
             resourceInputs["cluster"] = args?.cluster;
+            resourceInputs["meshIdentity"] = args?.meshIdentity;
             resourceInputs["namespace"] = (args?.namespace) ?? "sample";
             resourceInputs["proxyRevision"] = args?.proxyRevision;
             resourceInputs["revision"] = args?.revision;
@@ -118,6 +123,7 @@ export class HelloWorld extends pulumi.CustomResource {
             resourceInputs["adopt"] = undefined /*out*/;
             resourceInputs["cluster"] = undefined /*out*/;
             resourceInputs["createdNamespace"] = undefined /*out*/;
+            resourceInputs["meshIdentity"] = undefined /*out*/;
             resourceInputs["namespace"] = undefined /*out*/;
             resourceInputs["present"] = undefined /*out*/;
             resourceInputs["proxyRevision"] = undefined /*out*/;
@@ -145,6 +151,10 @@ export interface HelloWorldArgs {
      * The cluster to deploy into.
      */
     cluster: pulumi.Input<inputs.ClusterConnectionArgs>;
+    /**
+     * The mesh this resource writes for, <project>/<stack>/<name>; MultiClusterMesh sets it. Every object and Helm release the resource writes carries it (ristio.io/mesh), and one marked by another mesh is foreign: refused unless adopt is set, never deleted. Without it, what the resource writes is recognised by the resource's own ID. A change of this alone marks what the resource owns in place: no object is rewritten, no Helm release upgraded.
+     */
+    meshIdentity?: pulumi.Input<string | undefined>;
     /**
      * Namespace of the sample.
      */

@@ -95,6 +95,10 @@ export class IstioControlPlane extends pulumi.CustomResource {
      */
     declare public readonly meshId: pulumi.Output<string>;
     /**
+     * The mesh this resource writes for, <project>/<stack>/<name>; MultiClusterMesh sets it. Every object and Helm release the resource writes carries it (ristio.io/mesh), and one marked by another mesh is foreign: refused unless adopt is set, never deleted. Without it, what the resource writes is recognised by the resource's own ID. A change of this alone marks what the resource owns in place: no object is rewritten, no Helm release upgraded.
+     */
+    declare public readonly meshIdentity: pulumi.Output<string | undefined>;
+    /**
      * Networks whose gateways have fixed addresses, written to global.meshNetworks.
      */
     declare public readonly meshNetworks: pulumi.Output<outputs.MeshNetworkArgs[] | undefined>;
@@ -141,6 +145,7 @@ export class IstioControlPlane extends pulumi.CustomResource {
             resourceInputs["istioVersion"] = args?.istioVersion;
             resourceInputs["istiodValues"] = args?.istiodValues;
             resourceInputs["meshId"] = args?.meshId;
+            resourceInputs["meshIdentity"] = args?.meshIdentity;
             resourceInputs["meshNetworks"] = args?.meshNetworks;
             resourceInputs["network"] = args?.network;
             resourceInputs["revision"] = args?.revision;
@@ -163,6 +168,7 @@ export class IstioControlPlane extends pulumi.CustomResource {
             resourceInputs["istiodStatus"] = undefined /*out*/;
             resourceInputs["istiodValues"] = undefined /*out*/;
             resourceInputs["meshId"] = undefined /*out*/;
+            resourceInputs["meshIdentity"] = undefined /*out*/;
             resourceInputs["meshNetworks"] = undefined /*out*/;
             resourceInputs["network"] = undefined /*out*/;
             resourceInputs["revision"] = undefined /*out*/;
@@ -207,6 +213,10 @@ export interface IstioControlPlaneArgs {
      * Istio's global.meshID.
      */
     meshId: pulumi.Input<string>;
+    /**
+     * The mesh this resource writes for, <project>/<stack>/<name>; MultiClusterMesh sets it. Every object and Helm release the resource writes carries it (ristio.io/mesh), and one marked by another mesh is foreign: refused unless adopt is set, never deleted. Without it, what the resource writes is recognised by the resource's own ID. A change of this alone marks what the resource owns in place: no object is rewritten, no Helm release upgraded.
+     */
+    meshIdentity?: pulumi.Input<string | undefined>;
     /**
      * Networks whose gateways have fixed addresses, written to global.meshNetworks.
      */

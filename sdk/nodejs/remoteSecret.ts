@@ -67,6 +67,10 @@ export class RemoteSecret extends pulumi.CustomResource {
      */
     declare public /*out*/ readonly keptServer: pulumi.Output<string | undefined>;
     /**
+     * The mesh this resource writes for, <project>/<stack>/<name>; MultiClusterMesh sets it. Every object and Helm release the resource writes carries it (ristio.io/mesh), and one marked by another mesh is foreign: refused unless adopt is set, never deleted. Without it, what the resource writes is recognised by the resource's own ID. A change of this alone marks what the resource owns in place: no object is rewritten, no Helm release upgraded.
+     */
+    declare public readonly meshIdentity: pulumi.Output<string | undefined>;
+    /**
      * tokenRequest (bounded tokens from the TokenRequest API, reissued by `pulumi up` past 80% of their life) or serviceAccountSecret (the long-lived token secret istioctl makes).
      */
     declare public readonly readerTokenMode: pulumi.Output<string | undefined>;
@@ -133,6 +137,7 @@ export class RemoteSecret extends pulumi.CustomResource {
                 throw new Error("Missing required property 'target'");
             }
             resourceInputs["adopt"] = args?.adopt;
+            resourceInputs["meshIdentity"] = args?.meshIdentity;
             resourceInputs["readerTokenMode"] = (args?.readerTokenMode) ?? "tokenRequest";
             resourceInputs["readerTokenTtlHours"] = (args?.readerTokenTtlHours) ?? 8760;
             resourceInputs["remoteApiServer"] = args?.remoteApiServer;
@@ -155,6 +160,7 @@ export class RemoteSecret extends pulumi.CustomResource {
             resourceInputs["checksum"] = undefined /*out*/;
             resourceInputs["keptCaPem"] = undefined /*out*/;
             resourceInputs["keptServer"] = undefined /*out*/;
+            resourceInputs["meshIdentity"] = undefined /*out*/;
             resourceInputs["readerTokenMode"] = undefined /*out*/;
             resourceInputs["readerTokenTtlHours"] = undefined /*out*/;
             resourceInputs["remoteApiServer"] = undefined /*out*/;
@@ -183,6 +189,10 @@ export interface RemoteSecretArgs {
      * Rewrite a remote secret made by `istioctl create-remote-secret` in place (same name: istiod sees an update, not a removal) instead of refusing it.
      */
     adopt?: pulumi.Input<boolean | undefined>;
+    /**
+     * The mesh this resource writes for, <project>/<stack>/<name>; MultiClusterMesh sets it. Every object and Helm release the resource writes carries it (ristio.io/mesh), and one marked by another mesh is foreign: refused unless adopt is set, never deleted. Without it, what the resource writes is recognised by the resource's own ID. A change of this alone marks what the resource owns in place: no object is rewritten, no Helm release upgraded.
+     */
+    meshIdentity?: pulumi.Input<string | undefined>;
     /**
      * tokenRequest (bounded tokens from the TokenRequest API, reissued by `pulumi up` past 80% of their life) or serviceAccountSecret (the long-lived token secret istioctl makes).
      */

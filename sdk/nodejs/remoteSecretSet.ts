@@ -51,6 +51,10 @@ export class RemoteSecretSet extends pulumi.CustomResource {
      */
     declare public readonly adopt: pulumi.Output<boolean | undefined>;
     /**
+     * The mesh this resource writes for, <project>/<stack>/<name>; MultiClusterMesh sets it. Every object and Helm release the resource writes carries it (ristio.io/mesh), and one marked by another mesh is foreign: refused unless adopt is set, never deleted. Without it, what the resource writes is recognised by the resource's own ID. A change of this alone marks what the resource owns in place: no object is rewritten, no Helm release upgraded.
+     */
+    declare public readonly meshIdentity: pulumi.Output<string | undefined>;
+    /**
      * tokenRequest (bounded tokens from the TokenRequest API, reissued by `pulumi up` past 80% of their life) or serviceAccountSecret (the long-lived token secret istioctl makes).
      */
     declare public readonly readerTokenMode: pulumi.Output<string | undefined>;
@@ -97,6 +101,7 @@ export class RemoteSecretSet extends pulumi.CustomResource {
                 throw new Error("Missing required property 'target'");
             }
             resourceInputs["adopt"] = args?.adopt;
+            resourceInputs["meshIdentity"] = args?.meshIdentity;
             resourceInputs["readerTokenMode"] = (args?.readerTokenMode) ?? "tokenRequest";
             resourceInputs["readerTokenTtlHours"] = (args?.readerTokenTtlHours) ?? 8760;
             resourceInputs["restartIstiodAfterSecretRotation"] = args?.restartIstiodAfterSecretRotation;
@@ -106,6 +111,7 @@ export class RemoteSecretSet extends pulumi.CustomResource {
             resourceInputs["secrets"] = undefined /*out*/;
         } else {
             resourceInputs["adopt"] = undefined /*out*/;
+            resourceInputs["meshIdentity"] = undefined /*out*/;
             resourceInputs["readerTokenMode"] = undefined /*out*/;
             resourceInputs["readerTokenTtlHours"] = undefined /*out*/;
             resourceInputs["restartIstiodAfterSecretRotation"] = undefined /*out*/;
@@ -129,6 +135,10 @@ export interface RemoteSecretSetArgs {
      * Rewrite remote secrets made by `istioctl create-remote-secret` in place instead of refusing them.
      */
     adopt?: pulumi.Input<boolean | undefined>;
+    /**
+     * The mesh this resource writes for, <project>/<stack>/<name>; MultiClusterMesh sets it. Every object and Helm release the resource writes carries it (ristio.io/mesh), and one marked by another mesh is foreign: refused unless adopt is set, never deleted. Without it, what the resource writes is recognised by the resource's own ID. A change of this alone marks what the resource owns in place: no object is rewritten, no Helm release upgraded.
+     */
+    meshIdentity?: pulumi.Input<string | undefined>;
     /**
      * tokenRequest (bounded tokens from the TokenRequest API, reissued by `pulumi up` past 80% of their life) or serviceAccountSecret (the long-lived token secret istioctl makes).
      */

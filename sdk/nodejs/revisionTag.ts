@@ -63,6 +63,10 @@ export class RevisionTag extends pulumi.CustomResource {
      */
     declare public readonly istioVersion: pulumi.Output<string>;
     /**
+     * The mesh this resource writes for, <project>/<stack>/<name>; MultiClusterMesh sets it. Every object and Helm release the resource writes carries it (ristio.io/mesh), and one marked by another mesh is foreign: refused unless adopt is set, never deleted. Without it, what the resource writes is recognised by the resource's own ID. A change of this alone marks what the resource owns in place: no object is rewritten, no Helm release upgraded.
+     */
+    declare public readonly meshIdentity: pulumi.Output<string | undefined>;
+    /**
      * The revision the tag points at; "default" is the control plane installed without a revision.
      */
     declare public readonly revision: pulumi.Output<string>;
@@ -99,6 +103,7 @@ export class RevisionTag extends pulumi.CustomResource {
             resourceInputs["chartRepository"] = (args?.chartRepository) ?? "https://istio-release.storage.googleapis.com/charts";
             resourceInputs["cluster"] = args?.cluster;
             resourceInputs["istioVersion"] = args?.istioVersion;
+            resourceInputs["meshIdentity"] = args?.meshIdentity;
             resourceInputs["revision"] = args?.revision;
             resourceInputs["timeoutSeconds"] = (args?.timeoutSeconds) ?? 600;
             resourceInputs["webhookPresent"] = undefined /*out*/;
@@ -107,6 +112,7 @@ export class RevisionTag extends pulumi.CustomResource {
             resourceInputs["chartRepository"] = undefined /*out*/;
             resourceInputs["cluster"] = undefined /*out*/;
             resourceInputs["istioVersion"] = undefined /*out*/;
+            resourceInputs["meshIdentity"] = undefined /*out*/;
             resourceInputs["revision"] = undefined /*out*/;
             resourceInputs["timeoutSeconds"] = undefined /*out*/;
             resourceInputs["webhookPresent"] = undefined /*out*/;
@@ -138,6 +144,10 @@ export interface RevisionTagArgs {
      * That revision's Istio version: the istiod chart the tag's webhook is rendered from.
      */
     istioVersion: pulumi.Input<string>;
+    /**
+     * The mesh this resource writes for, <project>/<stack>/<name>; MultiClusterMesh sets it. Every object and Helm release the resource writes carries it (ristio.io/mesh), and one marked by another mesh is foreign: refused unless adopt is set, never deleted. Without it, what the resource writes is recognised by the resource's own ID. A change of this alone marks what the resource owns in place: no object is rewritten, no Helm release upgraded.
+     */
+    meshIdentity?: pulumi.Input<string | undefined>;
     /**
      * The revision the tag points at; "default" is the control plane installed without a revision.
      */

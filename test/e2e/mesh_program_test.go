@@ -6,6 +6,7 @@ import (
 
 // meshSpec is what a test asks the MultiClusterMesh for.
 type meshSpec struct {
+	meshID          string // default mesh1
 	kubeconfig      string
 	clusters        []clusterSpec
 	chartDirectory  string
@@ -71,8 +72,12 @@ func meshProgram(spec meshSpec) pulumi.RunFunc {
 			}
 			clusters = append(clusters, m)
 		}
+		meshID := spec.meshID
+		if meshID == "" {
+			meshID = "mesh1"
+		}
 		args := pulumi.Map{
-			"meshId":            pulumi.String("mesh1"),
+			"meshId":            pulumi.String(meshID),
 			"clusters":          clusters,
 			"installHelloWorld": pulumi.Bool(spec.helloWorld),
 			"istioVersion":      pulumi.String("1.28.1"),

@@ -34,6 +34,8 @@ type CACerts struct {
 	ExtraRootCertPems pulumi.StringArrayOutput `pulumi:"extraRootCertPems"`
 	// Every cluster of the mesh (this one included), read when an update drops a root from root-cert.pem: the update is refused unless each cluster's live cacerts already signs with a root that stays and each istiod serves a certificate from it. Empty checks this cluster alone. A change to this list alone changes nothing.
 	MeshClusters ClusterConnectionArrayOutput `pulumi:"meshClusters"`
+	// The mesh this resource writes for, <project>/<stack>/<name>; MultiClusterMesh sets it. Every object and Helm release the resource writes carries it (ristio.io/mesh), and one marked by another mesh is foreign: refused unless adopt is set, never deleted. Without it, what the resource writes is recognised by the resource's own ID. A change of this alone marks what the resource owns in place: no object is rewritten, no Helm release upgraded.
+	MeshIdentity pulumi.StringPtrOutput `pulumi:"meshIdentity"`
 	// The mesh root (root-cert.pem).
 	RootCertPem pulumi.StringOutput `pulumi:"rootCertPem"`
 	// Upper bound of a write, and of the wait for istio-system to go when Delete removes it.
@@ -130,6 +132,8 @@ type cacertsArgs struct {
 	ExtraRootCertPems []string `pulumi:"extraRootCertPems"`
 	// Every cluster of the mesh (this one included), read when an update drops a root from root-cert.pem: the update is refused unless each cluster's live cacerts already signs with a root that stays and each istiod serves a certificate from it. Empty checks this cluster alone. A change to this list alone changes nothing.
 	MeshClusters []ClusterConnection `pulumi:"meshClusters"`
+	// The mesh this resource writes for, <project>/<stack>/<name>; MultiClusterMesh sets it. Every object and Helm release the resource writes carries it (ristio.io/mesh), and one marked by another mesh is foreign: refused unless adopt is set, never deleted. Without it, what the resource writes is recognised by the resource's own ID. A change of this alone marks what the resource owns in place: no object is rewritten, no Helm release upgraded.
+	MeshIdentity *string `pulumi:"meshIdentity"`
 	// The mesh root (root-cert.pem).
 	RootCertPem string `pulumi:"rootCertPem"`
 	// Upper bound of a write, and of the wait for istio-system to go when Delete removes it.
@@ -152,6 +156,8 @@ type CACertsArgs struct {
 	ExtraRootCertPems pulumi.StringArrayInput
 	// Every cluster of the mesh (this one included), read when an update drops a root from root-cert.pem: the update is refused unless each cluster's live cacerts already signs with a root that stays and each istiod serves a certificate from it. Empty checks this cluster alone. A change to this list alone changes nothing.
 	MeshClusters ClusterConnectionArrayInput
+	// The mesh this resource writes for, <project>/<stack>/<name>; MultiClusterMesh sets it. Every object and Helm release the resource writes carries it (ristio.io/mesh), and one marked by another mesh is foreign: refused unless adopt is set, never deleted. Without it, what the resource writes is recognised by the resource's own ID. A change of this alone marks what the resource owns in place: no object is rewritten, no Helm release upgraded.
+	MeshIdentity pulumi.StringPtrInput
 	// The mesh root (root-cert.pem).
 	RootCertPem pulumi.StringInput
 	// Upper bound of a write, and of the wait for istio-system to go when Delete removes it.
@@ -288,6 +294,11 @@ func (o CACertsOutput) ExtraRootCertPems() pulumi.StringArrayOutput {
 // Every cluster of the mesh (this one included), read when an update drops a root from root-cert.pem: the update is refused unless each cluster's live cacerts already signs with a root that stays and each istiod serves a certificate from it. Empty checks this cluster alone. A change to this list alone changes nothing.
 func (o CACertsOutput) MeshClusters() ClusterConnectionArrayOutput {
 	return o.ApplyT(func(v *CACerts) ClusterConnectionArrayOutput { return v.MeshClusters }).(ClusterConnectionArrayOutput)
+}
+
+// The mesh this resource writes for, <project>/<stack>/<name>; MultiClusterMesh sets it. Every object and Helm release the resource writes carries it (ristio.io/mesh), and one marked by another mesh is foreign: refused unless adopt is set, never deleted. Without it, what the resource writes is recognised by the resource's own ID. A change of this alone marks what the resource owns in place: no object is rewritten, no Helm release upgraded.
+func (o CACertsOutput) MeshIdentity() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v *CACerts) pulumi.StringPtrOutput { return v.MeshIdentity }).(pulumi.StringPtrOutput)
 }
 
 // The mesh root (root-cert.pem).

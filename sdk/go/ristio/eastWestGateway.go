@@ -34,6 +34,8 @@ type EastWestGateway struct {
 	GatewayValues pulumi.MapOutput `pulumi:"gatewayValues"`
 	// Istio version: the gateway chart version (and image tag).
 	IstioVersion pulumi.StringOutput `pulumi:"istioVersion"`
+	// The mesh this resource writes for, <project>/<stack>/<name>; MultiClusterMesh sets it. Every object and Helm release the resource writes carries it (ristio.io/mesh), and one marked by another mesh is foreign: refused unless adopt is set, never deleted. Without it, what the resource writes is recognised by the resource's own ID. A change of this alone marks what the resource owns in place: no object is rewritten, no Helm release upgraded.
+	MeshIdentity pulumi.StringPtrOutput `pulumi:"meshIdentity"`
 	// The network this gateway serves (networkGateway).
 	Network pulumi.StringOutput `pulumi:"network"`
 	// The revision the default tag points at, for a gateway that follows the tag (no revision): a change restarts its pods so that revision injects them.
@@ -130,6 +132,8 @@ type eastWestGatewayArgs struct {
 	GatewayValues map[string]interface{} `pulumi:"gatewayValues"`
 	// Istio version: the gateway chart version (and image tag).
 	IstioVersion string `pulumi:"istioVersion"`
+	// The mesh this resource writes for, <project>/<stack>/<name>; MultiClusterMesh sets it. Every object and Helm release the resource writes carries it (ristio.io/mesh), and one marked by another mesh is foreign: refused unless adopt is set, never deleted. Without it, what the resource writes is recognised by the resource's own ID. A change of this alone marks what the resource owns in place: no object is rewritten, no Helm release upgraded.
+	MeshIdentity *string `pulumi:"meshIdentity"`
 	// The network this gateway serves (networkGateway).
 	Network string `pulumi:"network"`
 	// The revision the default tag points at, for a gateway that follows the tag (no revision): a change restarts its pods so that revision injects them.
@@ -158,6 +162,8 @@ type EastWestGatewayArgs struct {
 	GatewayValues pulumi.MapInput
 	// Istio version: the gateway chart version (and image tag).
 	IstioVersion pulumi.StringInput
+	// The mesh this resource writes for, <project>/<stack>/<name>; MultiClusterMesh sets it. Every object and Helm release the resource writes carries it (ristio.io/mesh), and one marked by another mesh is foreign: refused unless adopt is set, never deleted. Without it, what the resource writes is recognised by the resource's own ID. A change of this alone marks what the resource owns in place: no object is rewritten, no Helm release upgraded.
+	MeshIdentity pulumi.StringPtrInput
 	// The network this gateway serves (networkGateway).
 	Network pulumi.StringInput
 	// The revision the default tag points at, for a gateway that follows the tag (no revision): a change restarts its pods so that revision injects them.
@@ -300,6 +306,11 @@ func (o EastWestGatewayOutput) GatewayValues() pulumi.MapOutput {
 // Istio version: the gateway chart version (and image tag).
 func (o EastWestGatewayOutput) IstioVersion() pulumi.StringOutput {
 	return o.ApplyT(func(v *EastWestGateway) pulumi.StringOutput { return v.IstioVersion }).(pulumi.StringOutput)
+}
+
+// The mesh this resource writes for, <project>/<stack>/<name>; MultiClusterMesh sets it. Every object and Helm release the resource writes carries it (ristio.io/mesh), and one marked by another mesh is foreign: refused unless adopt is set, never deleted. Without it, what the resource writes is recognised by the resource's own ID. A change of this alone marks what the resource owns in place: no object is rewritten, no Helm release upgraded.
+func (o EastWestGatewayOutput) MeshIdentity() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v *EastWestGateway) pulumi.StringPtrOutput { return v.MeshIdentity }).(pulumi.StringPtrOutput)
 }
 
 // The network this gateway serves (networkGateway).

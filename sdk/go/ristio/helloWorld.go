@@ -22,6 +22,8 @@ type HelloWorld struct {
 	Cluster ClusterConnectionOutput `pulumi:"cluster"`
 	// Whether ristio created the namespace. Delete removes it only if it carries the managed-by label and nothing else lives there.
 	CreatedNamespace pulumi.BoolOutput `pulumi:"createdNamespace"`
+	// The mesh this resource writes for, <project>/<stack>/<name>; MultiClusterMesh sets it. Every object and Helm release the resource writes carries it (ristio.io/mesh), and one marked by another mesh is foreign: refused unless adopt is set, never deleted. Without it, what the resource writes is recognised by the resource's own ID. A change of this alone marks what the resource owns in place: no object is rewritten, no Helm release upgraded.
+	MeshIdentity pulumi.StringPtrOutput `pulumi:"meshIdentity"`
 	// Namespace of the sample.
 	Namespace pulumi.StringPtrOutput `pulumi:"namespace"`
 	// Whether every object of the sample was present when last seen.
@@ -109,6 +111,8 @@ type helloWorldArgs struct {
 	Adopt *bool `pulumi:"adopt"`
 	// The cluster to deploy into.
 	Cluster ClusterConnection `pulumi:"cluster"`
+	// The mesh this resource writes for, <project>/<stack>/<name>; MultiClusterMesh sets it. Every object and Helm release the resource writes carries it (ristio.io/mesh), and one marked by another mesh is foreign: refused unless adopt is set, never deleted. Without it, what the resource writes is recognised by the resource's own ID. A change of this alone marks what the resource owns in place: no object is rewritten, no Helm release upgraded.
+	MeshIdentity *string `pulumi:"meshIdentity"`
 	// Namespace of the sample.
 	Namespace *string `pulumi:"namespace"`
 	// The revision the default tag points at, for a sample that follows the tag (no revision): a change restarts its pods so that revision injects them.
@@ -129,6 +133,8 @@ type HelloWorldArgs struct {
 	Adopt pulumi.BoolPtrInput
 	// The cluster to deploy into.
 	Cluster ClusterConnectionInput
+	// The mesh this resource writes for, <project>/<stack>/<name>; MultiClusterMesh sets it. Every object and Helm release the resource writes carries it (ristio.io/mesh), and one marked by another mesh is foreign: refused unless adopt is set, never deleted. Without it, what the resource writes is recognised by the resource's own ID. A change of this alone marks what the resource owns in place: no object is rewritten, no Helm release upgraded.
+	MeshIdentity pulumi.StringPtrInput
 	// Namespace of the sample.
 	Namespace pulumi.StringPtrInput
 	// The revision the default tag points at, for a sample that follows the tag (no revision): a change restarts its pods so that revision injects them.
@@ -243,6 +249,11 @@ func (o HelloWorldOutput) Cluster() ClusterConnectionOutput {
 // Whether ristio created the namespace. Delete removes it only if it carries the managed-by label and nothing else lives there.
 func (o HelloWorldOutput) CreatedNamespace() pulumi.BoolOutput {
 	return o.ApplyT(func(v *HelloWorld) pulumi.BoolOutput { return v.CreatedNamespace }).(pulumi.BoolOutput)
+}
+
+// The mesh this resource writes for, <project>/<stack>/<name>; MultiClusterMesh sets it. Every object and Helm release the resource writes carries it (ristio.io/mesh), and one marked by another mesh is foreign: refused unless adopt is set, never deleted. Without it, what the resource writes is recognised by the resource's own ID. A change of this alone marks what the resource owns in place: no object is rewritten, no Helm release upgraded.
+func (o HelloWorldOutput) MeshIdentity() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v *HelloWorld) pulumi.StringPtrOutput { return v.MeshIdentity }).(pulumi.StringPtrOutput)
 }
 
 // Namespace of the sample.

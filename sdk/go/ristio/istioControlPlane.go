@@ -40,6 +40,8 @@ type IstioControlPlane struct {
 	IstiodValues pulumi.MapOutput `pulumi:"istiodValues"`
 	// Istio's global.meshID.
 	MeshId pulumi.StringOutput `pulumi:"meshId"`
+	// The mesh this resource writes for, <project>/<stack>/<name>; MultiClusterMesh sets it. Every object and Helm release the resource writes carries it (ristio.io/mesh), and one marked by another mesh is foreign: refused unless adopt is set, never deleted. Without it, what the resource writes is recognised by the resource's own ID. A change of this alone marks what the resource owns in place: no object is rewritten, no Helm release upgraded.
+	MeshIdentity pulumi.StringPtrOutput `pulumi:"meshIdentity"`
 	// Networks whose gateways have fixed addresses, written to global.meshNetworks.
 	MeshNetworks MeshNetworkArgsArrayOutput `pulumi:"meshNetworks"`
 	// The cluster's network: namespace label topology.istio.io/network and global.network.
@@ -133,6 +135,8 @@ type istioControlPlaneArgs struct {
 	IstiodValues map[string]interface{} `pulumi:"istiodValues"`
 	// Istio's global.meshID.
 	MeshId string `pulumi:"meshId"`
+	// The mesh this resource writes for, <project>/<stack>/<name>; MultiClusterMesh sets it. Every object and Helm release the resource writes carries it (ristio.io/mesh), and one marked by another mesh is foreign: refused unless adopt is set, never deleted. Without it, what the resource writes is recognised by the resource's own ID. A change of this alone marks what the resource owns in place: no object is rewritten, no Helm release upgraded.
+	MeshIdentity *string `pulumi:"meshIdentity"`
 	// Networks whose gateways have fixed addresses, written to global.meshNetworks.
 	MeshNetworks []MeshNetworkArgs `pulumi:"meshNetworks"`
 	// The cluster's network: namespace label topology.istio.io/network and global.network.
@@ -159,6 +163,8 @@ type IstioControlPlaneArgs struct {
 	IstiodValues pulumi.MapInput
 	// Istio's global.meshID.
 	MeshId pulumi.StringInput
+	// The mesh this resource writes for, <project>/<stack>/<name>; MultiClusterMesh sets it. Every object and Helm release the resource writes carries it (ristio.io/mesh), and one marked by another mesh is foreign: refused unless adopt is set, never deleted. Without it, what the resource writes is recognised by the resource's own ID. A change of this alone marks what the resource owns in place: no object is rewritten, no Helm release upgraded.
+	MeshIdentity pulumi.StringPtrInput
 	// Networks whose gateways have fixed addresses, written to global.meshNetworks.
 	MeshNetworks MeshNetworkArgsArrayInput
 	// The cluster's network: namespace label topology.istio.io/network and global.network.
@@ -314,6 +320,11 @@ func (o IstioControlPlaneOutput) IstiodValues() pulumi.MapOutput {
 // Istio's global.meshID.
 func (o IstioControlPlaneOutput) MeshId() pulumi.StringOutput {
 	return o.ApplyT(func(v *IstioControlPlane) pulumi.StringOutput { return v.MeshId }).(pulumi.StringOutput)
+}
+
+// The mesh this resource writes for, <project>/<stack>/<name>; MultiClusterMesh sets it. Every object and Helm release the resource writes carries it (ristio.io/mesh), and one marked by another mesh is foreign: refused unless adopt is set, never deleted. Without it, what the resource writes is recognised by the resource's own ID. A change of this alone marks what the resource owns in place: no object is rewritten, no Helm release upgraded.
+func (o IstioControlPlaneOutput) MeshIdentity() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v *IstioControlPlane) pulumi.StringPtrOutput { return v.MeshIdentity }).(pulumi.StringPtrOutput)
 }
 
 // Networks whose gateways have fixed addresses, written to global.meshNetworks.

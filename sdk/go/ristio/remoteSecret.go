@@ -26,6 +26,8 @@ type RemoteSecret struct {
 	KeptCaPem pulumi.StringPtrOutput `pulumi:"keptCaPem"`
 	// The API-server URL of the `istioctl create-remote-secret` secret this one took over (adopt), when it differs from the source kubeconfig's: it is written instead, so the target keeps reaching the source the way it did, until remoteApiServer is set.
 	KeptServer pulumi.StringPtrOutput `pulumi:"keptServer"`
+	// The mesh this resource writes for, <project>/<stack>/<name>; MultiClusterMesh sets it. Every object and Helm release the resource writes carries it (ristio.io/mesh), and one marked by another mesh is foreign: refused unless adopt is set, never deleted. Without it, what the resource writes is recognised by the resource's own ID. A change of this alone marks what the resource owns in place: no object is rewritten, no Helm release upgraded.
+	MeshIdentity pulumi.StringPtrOutput `pulumi:"meshIdentity"`
 	// tokenRequest (bounded tokens from the TokenRequest API, reissued by `pulumi up` past 80% of their life) or serviceAccountSecret (the long-lived token secret istioctl makes).
 	ReaderTokenMode pulumi.StringPtrOutput `pulumi:"readerTokenMode"`
 	// Lifetime of a tokenRequest token, in hours.
@@ -120,6 +122,8 @@ func RemoteSecretExists(ctx *pulumi.Context,
 type remoteSecretArgs struct {
 	// Rewrite a remote secret made by `istioctl create-remote-secret` in place (same name: istiod sees an update, not a removal) instead of refusing it.
 	Adopt *bool `pulumi:"adopt"`
+	// The mesh this resource writes for, <project>/<stack>/<name>; MultiClusterMesh sets it. Every object and Helm release the resource writes carries it (ristio.io/mesh), and one marked by another mesh is foreign: refused unless adopt is set, never deleted. Without it, what the resource writes is recognised by the resource's own ID. A change of this alone marks what the resource owns in place: no object is rewritten, no Helm release upgraded.
+	MeshIdentity *string `pulumi:"meshIdentity"`
 	// tokenRequest (bounded tokens from the TokenRequest API, reissued by `pulumi up` past 80% of their life) or serviceAccountSecret (the long-lived token secret istioctl makes).
 	ReaderTokenMode *string `pulumi:"readerTokenMode"`
 	// Lifetime of a tokenRequest token, in hours.
@@ -140,6 +144,8 @@ type remoteSecretArgs struct {
 type RemoteSecretArgs struct {
 	// Rewrite a remote secret made by `istioctl create-remote-secret` in place (same name: istiod sees an update, not a removal) instead of refusing it.
 	Adopt pulumi.BoolPtrInput
+	// The mesh this resource writes for, <project>/<stack>/<name>; MultiClusterMesh sets it. Every object and Helm release the resource writes carries it (ristio.io/mesh), and one marked by another mesh is foreign: refused unless adopt is set, never deleted. Without it, what the resource writes is recognised by the resource's own ID. A change of this alone marks what the resource owns in place: no object is rewritten, no Helm release upgraded.
+	MeshIdentity pulumi.StringPtrInput
 	// tokenRequest (bounded tokens from the TokenRequest API, reissued by `pulumi up` past 80% of their life) or serviceAccountSecret (the long-lived token secret istioctl makes).
 	ReaderTokenMode pulumi.StringPtrInput
 	// Lifetime of a tokenRequest token, in hours.
@@ -266,6 +272,11 @@ func (o RemoteSecretOutput) KeptCaPem() pulumi.StringPtrOutput {
 // The API-server URL of the `istioctl create-remote-secret` secret this one took over (adopt), when it differs from the source kubeconfig's: it is written instead, so the target keeps reaching the source the way it did, until remoteApiServer is set.
 func (o RemoteSecretOutput) KeptServer() pulumi.StringPtrOutput {
 	return o.ApplyT(func(v *RemoteSecret) pulumi.StringPtrOutput { return v.KeptServer }).(pulumi.StringPtrOutput)
+}
+
+// The mesh this resource writes for, <project>/<stack>/<name>; MultiClusterMesh sets it. Every object and Helm release the resource writes carries it (ristio.io/mesh), and one marked by another mesh is foreign: refused unless adopt is set, never deleted. Without it, what the resource writes is recognised by the resource's own ID. A change of this alone marks what the resource owns in place: no object is rewritten, no Helm release upgraded.
+func (o RemoteSecretOutput) MeshIdentity() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v *RemoteSecret) pulumi.StringPtrOutput { return v.MeshIdentity }).(pulumi.StringPtrOutput)
 }
 
 // tokenRequest (bounded tokens from the TokenRequest API, reissued by `pulumi up` past 80% of their life) or serviceAccountSecret (the long-lived token secret istioctl makes).

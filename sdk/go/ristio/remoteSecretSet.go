@@ -18,6 +18,8 @@ type RemoteSecretSet struct {
 
 	// Rewrite remote secrets made by `istioctl create-remote-secret` in place instead of refusing them.
 	Adopt pulumi.BoolPtrOutput `pulumi:"adopt"`
+	// The mesh this resource writes for, <project>/<stack>/<name>; MultiClusterMesh sets it. Every object and Helm release the resource writes carries it (ristio.io/mesh), and one marked by another mesh is foreign: refused unless adopt is set, never deleted. Without it, what the resource writes is recognised by the resource's own ID. A change of this alone marks what the resource owns in place: no object is rewritten, no Helm release upgraded.
+	MeshIdentity pulumi.StringPtrOutput `pulumi:"meshIdentity"`
 	// tokenRequest (bounded tokens from the TokenRequest API, reissued by `pulumi up` past 80% of their life) or serviceAccountSecret (the long-lived token secret istioctl makes).
 	ReaderTokenMode pulumi.StringPtrOutput `pulumi:"readerTokenMode"`
 	// Lifetime of a tokenRequest token, in hours.
@@ -102,6 +104,8 @@ func RemoteSecretSetExists(ctx *pulumi.Context,
 type remoteSecretSetArgs struct {
 	// Rewrite remote secrets made by `istioctl create-remote-secret` in place instead of refusing them.
 	Adopt *bool `pulumi:"adopt"`
+	// The mesh this resource writes for, <project>/<stack>/<name>; MultiClusterMesh sets it. Every object and Helm release the resource writes carries it (ristio.io/mesh), and one marked by another mesh is foreign: refused unless adopt is set, never deleted. Without it, what the resource writes is recognised by the resource's own ID. A change of this alone marks what the resource owns in place: no object is rewritten, no Helm release upgraded.
+	MeshIdentity *string `pulumi:"meshIdentity"`
 	// tokenRequest (bounded tokens from the TokenRequest API, reissued by `pulumi up` past 80% of their life) or serviceAccountSecret (the long-lived token secret istioctl makes).
 	ReaderTokenMode *string `pulumi:"readerTokenMode"`
 	// Lifetime of a tokenRequest token, in hours.
@@ -120,6 +124,8 @@ type remoteSecretSetArgs struct {
 type RemoteSecretSetArgs struct {
 	// Rewrite remote secrets made by `istioctl create-remote-secret` in place instead of refusing them.
 	Adopt pulumi.BoolPtrInput
+	// The mesh this resource writes for, <project>/<stack>/<name>; MultiClusterMesh sets it. Every object and Helm release the resource writes carries it (ristio.io/mesh), and one marked by another mesh is foreign: refused unless adopt is set, never deleted. Without it, what the resource writes is recognised by the resource's own ID. A change of this alone marks what the resource owns in place: no object is rewritten, no Helm release upgraded.
+	MeshIdentity pulumi.StringPtrInput
 	// tokenRequest (bounded tokens from the TokenRequest API, reissued by `pulumi up` past 80% of their life) or serviceAccountSecret (the long-lived token secret istioctl makes).
 	ReaderTokenMode pulumi.StringPtrInput
 	// Lifetime of a tokenRequest token, in hours.
@@ -224,6 +230,11 @@ func (o RemoteSecretSetOutput) ToRemoteSecretSetOutputWithContext(ctx context.Co
 // Rewrite remote secrets made by `istioctl create-remote-secret` in place instead of refusing them.
 func (o RemoteSecretSetOutput) Adopt() pulumi.BoolPtrOutput {
 	return o.ApplyT(func(v *RemoteSecretSet) pulumi.BoolPtrOutput { return v.Adopt }).(pulumi.BoolPtrOutput)
+}
+
+// The mesh this resource writes for, <project>/<stack>/<name>; MultiClusterMesh sets it. Every object and Helm release the resource writes carries it (ristio.io/mesh), and one marked by another mesh is foreign: refused unless adopt is set, never deleted. Without it, what the resource writes is recognised by the resource's own ID. A change of this alone marks what the resource owns in place: no object is rewritten, no Helm release upgraded.
+func (o RemoteSecretSetOutput) MeshIdentity() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v *RemoteSecretSet) pulumi.StringPtrOutput { return v.MeshIdentity }).(pulumi.StringPtrOutput)
 }
 
 // tokenRequest (bounded tokens from the TokenRequest API, reissued by `pulumi up` past 80% of their life) or serviceAccountSecret (the long-lived token secret istioctl makes).

@@ -24,6 +24,8 @@ type RevisionTag struct {
 	Cluster ClusterConnectionOutput `pulumi:"cluster"`
 	// That revision's Istio version: the istiod chart the tag's webhook is rendered from.
 	IstioVersion pulumi.StringOutput `pulumi:"istioVersion"`
+	// The mesh this resource writes for, <project>/<stack>/<name>; MultiClusterMesh sets it. Every object and Helm release the resource writes carries it (ristio.io/mesh), and one marked by another mesh is foreign: refused unless adopt is set, never deleted. Without it, what the resource writes is recognised by the resource's own ID. A change of this alone marks what the resource owns in place: no object is rewritten, no Helm release upgraded.
+	MeshIdentity pulumi.StringPtrOutput `pulumi:"meshIdentity"`
 	// The revision the tag points at; "default" is the control plane installed without a revision.
 	Revision pulumi.StringOutput `pulumi:"revision"`
 	// Upper bound of the tag's cluster calls.
@@ -105,6 +107,8 @@ type revisionTagArgs struct {
 	Cluster ClusterConnection `pulumi:"cluster"`
 	// That revision's Istio version: the istiod chart the tag's webhook is rendered from.
 	IstioVersion string `pulumi:"istioVersion"`
+	// The mesh this resource writes for, <project>/<stack>/<name>; MultiClusterMesh sets it. Every object and Helm release the resource writes carries it (ristio.io/mesh), and one marked by another mesh is foreign: refused unless adopt is set, never deleted. Without it, what the resource writes is recognised by the resource's own ID. A change of this alone marks what the resource owns in place: no object is rewritten, no Helm release upgraded.
+	MeshIdentity *string `pulumi:"meshIdentity"`
 	// The revision the tag points at; "default" is the control plane installed without a revision.
 	Revision string `pulumi:"revision"`
 	// Upper bound of the tag's cluster calls.
@@ -121,6 +125,8 @@ type RevisionTagArgs struct {
 	Cluster ClusterConnectionInput
 	// That revision's Istio version: the istiod chart the tag's webhook is rendered from.
 	IstioVersion pulumi.StringInput
+	// The mesh this resource writes for, <project>/<stack>/<name>; MultiClusterMesh sets it. Every object and Helm release the resource writes carries it (ristio.io/mesh), and one marked by another mesh is foreign: refused unless adopt is set, never deleted. Without it, what the resource writes is recognised by the resource's own ID. A change of this alone marks what the resource owns in place: no object is rewritten, no Helm release upgraded.
+	MeshIdentity pulumi.StringPtrInput
 	// The revision the tag points at; "default" is the control plane installed without a revision.
 	Revision pulumi.StringInput
 	// Upper bound of the tag's cluster calls.
@@ -232,6 +238,11 @@ func (o RevisionTagOutput) Cluster() ClusterConnectionOutput {
 // That revision's Istio version: the istiod chart the tag's webhook is rendered from.
 func (o RevisionTagOutput) IstioVersion() pulumi.StringOutput {
 	return o.ApplyT(func(v *RevisionTag) pulumi.StringOutput { return v.IstioVersion }).(pulumi.StringOutput)
+}
+
+// The mesh this resource writes for, <project>/<stack>/<name>; MultiClusterMesh sets it. Every object and Helm release the resource writes carries it (ristio.io/mesh), and one marked by another mesh is foreign: refused unless adopt is set, never deleted. Without it, what the resource writes is recognised by the resource's own ID. A change of this alone marks what the resource owns in place: no object is rewritten, no Helm release upgraded.
+func (o RevisionTagOutput) MeshIdentity() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v *RevisionTag) pulumi.StringPtrOutput { return v.MeshIdentity }).(pulumi.StringPtrOutput)
 }
 
 // The revision the tag points at; "default" is the control plane installed without a revision.

@@ -29,6 +29,7 @@ class CACertsArgs:
                  adopt: pulumi.Input[Optional[_builtins.bool]] = None,
                  extra_root_cert_pems: pulumi.Input[Optional[Sequence[pulumi.Input[_builtins.str]]]] = None,
                  mesh_clusters: pulumi.Input[Optional[Sequence[pulumi.Input['ClusterConnectionArgs']]]] = None,
+                 mesh_identity: pulumi.Input[Optional[_builtins.str]] = None,
                  timeout_seconds: pulumi.Input[Optional[_builtins.int]] = None):
         """
         The set of arguments for constructing a CACerts resource.
@@ -41,6 +42,7 @@ class CACertsArgs:
         :param pulumi.Input[_builtins.bool] adopt: Keep a cacerts secret ristio did not make (ristioctl's) and mark it ristio's, instead of refusing it. ClusterCA has checked that its intermediate comes from the mesh root.
         :param pulumi.Input[Sequence[pulumi.Input[_builtins.str]]] extra_root_cert_pems: More roots appended to root-cert.pem, to rotate the root without an outage.
         :param pulumi.Input[Sequence[pulumi.Input['ClusterConnectionArgs']]] mesh_clusters: Every cluster of the mesh (this one included), read when an update drops a root from root-cert.pem: the update is refused unless each cluster's live cacerts already signs with a root that stays and each istiod serves a certificate from it. Empty checks this cluster alone. A change to this list alone changes nothing.
+        :param pulumi.Input[_builtins.str] mesh_identity: The mesh this resource writes for, <project>/<stack>/<name>; MultiClusterMesh sets it. Every object and Helm release the resource writes carries it (ristio.io/mesh), and one marked by another mesh is foreign: refused unless adopt is set, never deleted. Without it, what the resource writes is recognised by the resource's own ID. A change of this alone marks what the resource owns in place: no object is rewritten, no Helm release upgraded.
         :param pulumi.Input[_builtins.int] timeout_seconds: Upper bound of a write, and of the wait for istio-system to go when Delete removes it.
         """
         pulumi.set(__self__, "ca_cert_pem", ca_cert_pem)
@@ -54,6 +56,8 @@ class CACertsArgs:
             pulumi.set(__self__, "extra_root_cert_pems", extra_root_cert_pems)
         if mesh_clusters is not None:
             pulumi.set(__self__, "mesh_clusters", mesh_clusters)
+        if mesh_identity is not None:
+            pulumi.set(__self__, "mesh_identity", mesh_identity)
         if timeout_seconds is None:
             timeout_seconds = 600
         if timeout_seconds is not None:
@@ -156,6 +160,18 @@ class CACertsArgs:
         pulumi.set(self, "mesh_clusters", value)
 
     @_builtins.property
+    @pulumi.getter(name="meshIdentity")
+    def mesh_identity(self) -> pulumi.Input[Optional[_builtins.str]]:
+        """
+        The mesh this resource writes for, <project>/<stack>/<name>; MultiClusterMesh sets it. Every object and Helm release the resource writes carries it (ristio.io/mesh), and one marked by another mesh is foreign: refused unless adopt is set, never deleted. Without it, what the resource writes is recognised by the resource's own ID. A change of this alone marks what the resource owns in place: no object is rewritten, no Helm release upgraded.
+        """
+        return pulumi.get(self, "mesh_identity")
+
+    @mesh_identity.setter
+    def mesh_identity(self, value: pulumi.Input[Optional[_builtins.str]]):
+        pulumi.set(self, "mesh_identity", value)
+
+    @_builtins.property
     @pulumi.getter(name="timeoutSeconds")
     def timeout_seconds(self) -> pulumi.Input[Optional[_builtins.int]]:
         """
@@ -181,6 +197,7 @@ class CACerts(pulumi.CustomResource):
                  cluster: pulumi.Input[Optional[Union['ClusterConnectionArgs', 'ClusterConnectionArgsDict', 'outputs.ClusterConnection']]] = None,
                  extra_root_cert_pems: pulumi.Input[Optional[Sequence[pulumi.Input[_builtins.str]]]] = None,
                  mesh_clusters: pulumi.Input[Optional[Sequence[pulumi.Input[Union['ClusterConnectionArgs', 'ClusterConnectionArgsDict', 'outputs.ClusterConnection']]]]] = None,
+                 mesh_identity: pulumi.Input[Optional[_builtins.str]] = None,
                  root_cert_pem: pulumi.Input[Optional[_builtins.str]] = None,
                  timeout_seconds: pulumi.Input[Optional[_builtins.int]] = None,
                  __props__=None):
@@ -196,6 +213,7 @@ class CACerts(pulumi.CustomResource):
         :param pulumi.Input[Union['ClusterConnectionArgs', 'ClusterConnectionArgsDict', 'outputs.ClusterConnection']] cluster: The cluster to write the secret to.
         :param pulumi.Input[Sequence[pulumi.Input[_builtins.str]]] extra_root_cert_pems: More roots appended to root-cert.pem, to rotate the root without an outage.
         :param pulumi.Input[Sequence[pulumi.Input[Union['ClusterConnectionArgs', 'ClusterConnectionArgsDict', 'outputs.ClusterConnection']]]] mesh_clusters: Every cluster of the mesh (this one included), read when an update drops a root from root-cert.pem: the update is refused unless each cluster's live cacerts already signs with a root that stays and each istiod serves a certificate from it. Empty checks this cluster alone. A change to this list alone changes nothing.
+        :param pulumi.Input[_builtins.str] mesh_identity: The mesh this resource writes for, <project>/<stack>/<name>; MultiClusterMesh sets it. Every object and Helm release the resource writes carries it (ristio.io/mesh), and one marked by another mesh is foreign: refused unless adopt is set, never deleted. Without it, what the resource writes is recognised by the resource's own ID. A change of this alone marks what the resource owns in place: no object is rewritten, no Helm release upgraded.
         :param pulumi.Input[_builtins.str] root_cert_pem: The mesh root (root-cert.pem).
         :param pulumi.Input[_builtins.int] timeout_seconds: Upper bound of a write, and of the wait for istio-system to go when Delete removes it.
         """
@@ -230,6 +248,7 @@ class CACerts(pulumi.CustomResource):
                  cluster: pulumi.Input[Optional[Union['ClusterConnectionArgs', 'ClusterConnectionArgsDict', 'outputs.ClusterConnection']]] = None,
                  extra_root_cert_pems: pulumi.Input[Optional[Sequence[pulumi.Input[_builtins.str]]]] = None,
                  mesh_clusters: pulumi.Input[Optional[Sequence[pulumi.Input[Union['ClusterConnectionArgs', 'ClusterConnectionArgsDict', 'outputs.ClusterConnection']]]]] = None,
+                 mesh_identity: pulumi.Input[Optional[_builtins.str]] = None,
                  root_cert_pem: pulumi.Input[Optional[_builtins.str]] = None,
                  timeout_seconds: pulumi.Input[Optional[_builtins.int]] = None,
                  __props__=None):
@@ -256,6 +275,7 @@ class CACerts(pulumi.CustomResource):
             __props__.__dict__["cluster"] = cluster
             __props__.__dict__["extra_root_cert_pems"] = extra_root_cert_pems
             __props__.__dict__["mesh_clusters"] = mesh_clusters
+            __props__.__dict__["mesh_identity"] = mesh_identity
             if root_cert_pem is None and not opts.urn:
                 raise TypeError("Missing required property 'root_cert_pem'")
             __props__.__dict__["root_cert_pem"] = root_cert_pem
@@ -299,6 +319,7 @@ class CACerts(pulumi.CustomResource):
         __props__.__dict__["created_namespace"] = None
         __props__.__dict__["extra_root_cert_pems"] = None
         __props__.__dict__["mesh_clusters"] = None
+        __props__.__dict__["mesh_identity"] = None
         __props__.__dict__["root_cert_pem"] = None
         __props__.__dict__["timeout_seconds"] = None
         return CACerts(resource_name, opts=opts, __props__=__props__)
@@ -380,6 +401,14 @@ class CACerts(pulumi.CustomResource):
         Every cluster of the mesh (this one included), read when an update drops a root from root-cert.pem: the update is refused unless each cluster's live cacerts already signs with a root that stays and each istiod serves a certificate from it. Empty checks this cluster alone. A change to this list alone changes nothing.
         """
         return pulumi.get(self, "mesh_clusters")
+
+    @_builtins.property
+    @pulumi.getter(name="meshIdentity")
+    def mesh_identity(self) -> pulumi.Output[Optional[_builtins.str]]:
+        """
+        The mesh this resource writes for, <project>/<stack>/<name>; MultiClusterMesh sets it. Every object and Helm release the resource writes carries it (ristio.io/mesh), and one marked by another mesh is foreign: refused unless adopt is set, never deleted. Without it, what the resource writes is recognised by the resource's own ID. A change of this alone marks what the resource owns in place: no object is rewritten, no Helm release upgraded.
+        """
+        return pulumi.get(self, "mesh_identity")
 
     @_builtins.property
     @pulumi.getter(name="rootCertPem")

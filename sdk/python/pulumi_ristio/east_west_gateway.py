@@ -29,6 +29,7 @@ class EastWestGatewayArgs:
                  chart_repository: pulumi.Input[Optional[_builtins.str]] = None,
                  gateway_address: pulumi.Input[Optional[_builtins.str]] = None,
                  gateway_values: pulumi.Input[Optional[Mapping[str, Any]]] = None,
+                 mesh_identity: pulumi.Input[Optional[_builtins.str]] = None,
                  proxy_revision: pulumi.Input[Optional[_builtins.str]] = None,
                  revision: pulumi.Input[Optional[_builtins.str]] = None,
                  timeout_seconds: pulumi.Input[Optional[_builtins.int]] = None,
@@ -44,6 +45,7 @@ class EastWestGatewayArgs:
         :param pulumi.Input[_builtins.str] chart_repository: Helm repository of Istio's charts: an https:// repo or an oci:// registry.
         :param pulumi.Input[_builtins.str] gateway_address: A fixed address for this gateway: no wait for a load balancer; the address is reported as is.
         :param pulumi.Input[Mapping[str, Any]] gateway_values: Extra Helm values for the gateway chart, merged over ristio's.
+        :param pulumi.Input[_builtins.str] mesh_identity: The mesh this resource writes for, <project>/<stack>/<name>; MultiClusterMesh sets it. Every object and Helm release the resource writes carries it (ristio.io/mesh), and one marked by another mesh is foreign: refused unless adopt is set, never deleted. Without it, what the resource writes is recognised by the resource's own ID. A change of this alone marks what the resource owns in place: no object is rewritten, no Helm release upgraded.
         :param pulumi.Input[_builtins.str] proxy_revision: The revision the default tag points at, for a gateway that follows the tag (no revision): a change restarts its pods so that revision injects them.
         :param pulumi.Input[_builtins.str] revision: Istio revision the gateway's proxies attach to.
         :param pulumi.Input[_builtins.int] timeout_seconds: How long to wait for the gateway and its address.
@@ -64,6 +66,8 @@ class EastWestGatewayArgs:
             pulumi.set(__self__, "gateway_address", gateway_address)
         if gateway_values is not None:
             pulumi.set(__self__, "gateway_values", gateway_values)
+        if mesh_identity is not None:
+            pulumi.set(__self__, "mesh_identity", mesh_identity)
         if proxy_revision is not None:
             pulumi.set(__self__, "proxy_revision", proxy_revision)
         if revision is not None:
@@ -174,6 +178,18 @@ class EastWestGatewayArgs:
         pulumi.set(self, "gateway_values", value)
 
     @_builtins.property
+    @pulumi.getter(name="meshIdentity")
+    def mesh_identity(self) -> pulumi.Input[Optional[_builtins.str]]:
+        """
+        The mesh this resource writes for, <project>/<stack>/<name>; MultiClusterMesh sets it. Every object and Helm release the resource writes carries it (ristio.io/mesh), and one marked by another mesh is foreign: refused unless adopt is set, never deleted. Without it, what the resource writes is recognised by the resource's own ID. A change of this alone marks what the resource owns in place: no object is rewritten, no Helm release upgraded.
+        """
+        return pulumi.get(self, "mesh_identity")
+
+    @mesh_identity.setter
+    def mesh_identity(self, value: pulumi.Input[Optional[_builtins.str]]):
+        pulumi.set(self, "mesh_identity", value)
+
+    @_builtins.property
     @pulumi.getter(name="proxyRevision")
     def proxy_revision(self) -> pulumi.Input[Optional[_builtins.str]]:
         """
@@ -235,6 +251,7 @@ class EastWestGateway(pulumi.CustomResource):
                  gateway_address: pulumi.Input[Optional[_builtins.str]] = None,
                  gateway_values: pulumi.Input[Optional[Mapping[str, Any]]] = None,
                  istio_version: pulumi.Input[Optional[_builtins.str]] = None,
+                 mesh_identity: pulumi.Input[Optional[_builtins.str]] = None,
                  network: pulumi.Input[Optional[_builtins.str]] = None,
                  proxy_revision: pulumi.Input[Optional[_builtins.str]] = None,
                  revision: pulumi.Input[Optional[_builtins.str]] = None,
@@ -253,6 +270,7 @@ class EastWestGateway(pulumi.CustomResource):
         :param pulumi.Input[_builtins.str] gateway_address: A fixed address for this gateway: no wait for a load balancer; the address is reported as is.
         :param pulumi.Input[Mapping[str, Any]] gateway_values: Extra Helm values for the gateway chart, merged over ristio's.
         :param pulumi.Input[_builtins.str] istio_version: Istio version: the gateway chart version (and image tag).
+        :param pulumi.Input[_builtins.str] mesh_identity: The mesh this resource writes for, <project>/<stack>/<name>; MultiClusterMesh sets it. Every object and Helm release the resource writes carries it (ristio.io/mesh), and one marked by another mesh is foreign: refused unless adopt is set, never deleted. Without it, what the resource writes is recognised by the resource's own ID. A change of this alone marks what the resource owns in place: no object is rewritten, no Helm release upgraded.
         :param pulumi.Input[_builtins.str] network: The network this gateway serves (networkGateway).
         :param pulumi.Input[_builtins.str] proxy_revision: The revision the default tag points at, for a gateway that follows the tag (no revision): a change restarts its pods so that revision injects them.
         :param pulumi.Input[_builtins.str] revision: Istio revision the gateway's proxies attach to.
@@ -290,6 +308,7 @@ class EastWestGateway(pulumi.CustomResource):
                  gateway_address: pulumi.Input[Optional[_builtins.str]] = None,
                  gateway_values: pulumi.Input[Optional[Mapping[str, Any]]] = None,
                  istio_version: pulumi.Input[Optional[_builtins.str]] = None,
+                 mesh_identity: pulumi.Input[Optional[_builtins.str]] = None,
                  network: pulumi.Input[Optional[_builtins.str]] = None,
                  proxy_revision: pulumi.Input[Optional[_builtins.str]] = None,
                  revision: pulumi.Input[Optional[_builtins.str]] = None,
@@ -317,6 +336,7 @@ class EastWestGateway(pulumi.CustomResource):
             if istio_version is None and not opts.urn:
                 raise TypeError("Missing required property 'istio_version'")
             __props__.__dict__["istio_version"] = istio_version
+            __props__.__dict__["mesh_identity"] = mesh_identity
             if network is None and not opts.urn:
                 raise TypeError("Missing required property 'network'")
             __props__.__dict__["network"] = network
@@ -364,6 +384,7 @@ class EastWestGateway(pulumi.CustomResource):
         __props__.__dict__["gateway_present"] = None
         __props__.__dict__["gateway_values"] = None
         __props__.__dict__["istio_version"] = None
+        __props__.__dict__["mesh_identity"] = None
         __props__.__dict__["network"] = None
         __props__.__dict__["proxy_revision"] = None
         __props__.__dict__["release_status"] = None
@@ -449,6 +470,14 @@ class EastWestGateway(pulumi.CustomResource):
         Istio version: the gateway chart version (and image tag).
         """
         return pulumi.get(self, "istio_version")
+
+    @_builtins.property
+    @pulumi.getter(name="meshIdentity")
+    def mesh_identity(self) -> pulumi.Output[Optional[_builtins.str]]:
+        """
+        The mesh this resource writes for, <project>/<stack>/<name>; MultiClusterMesh sets it. Every object and Helm release the resource writes carries it (ristio.io/mesh), and one marked by another mesh is foreign: refused unless adopt is set, never deleted. Without it, what the resource writes is recognised by the resource's own ID. A change of this alone marks what the resource owns in place: no object is rewritten, no Helm release upgraded.
+        """
+        return pulumi.get(self, "mesh_identity")
 
     @_builtins.property
     @pulumi.getter

@@ -24,6 +24,7 @@ class HelloWorldArgs:
                  cluster: pulumi.Input['ClusterConnectionArgs'],
                  sample_version: pulumi.Input[_builtins.str],
                  adopt: pulumi.Input[Optional[_builtins.bool]] = None,
+                 mesh_identity: pulumi.Input[Optional[_builtins.str]] = None,
                  namespace: pulumi.Input[Optional[_builtins.str]] = None,
                  proxy_revision: pulumi.Input[Optional[_builtins.str]] = None,
                  revision: pulumi.Input[Optional[_builtins.str]] = None,
@@ -35,6 +36,7 @@ class HelloWorldArgs:
         :param pulumi.Input['ClusterConnectionArgs'] cluster: The cluster to deploy into.
         :param pulumi.Input[_builtins.str] sample_version: helloworld version deployed here: v1 or v2.
         :param pulumi.Input[_builtins.bool] adopt: Take over the sample's objects applied by ristioctl instead of refusing them.
+        :param pulumi.Input[_builtins.str] mesh_identity: The mesh this resource writes for, <project>/<stack>/<name>; MultiClusterMesh sets it. Every object and Helm release the resource writes carries it (ristio.io/mesh), and one marked by another mesh is foreign: refused unless adopt is set, never deleted. Without it, what the resource writes is recognised by the resource's own ID. A change of this alone marks what the resource owns in place: no object is rewritten, no Helm release upgraded.
         :param pulumi.Input[_builtins.str] namespace: Namespace of the sample.
         :param pulumi.Input[_builtins.str] proxy_revision: The revision the default tag points at, for a sample that follows the tag (no revision): a change restarts its pods so that revision injects them.
         :param pulumi.Input[_builtins.str] revision: Istio revision: the namespace is labelled istio.io/rev=<revision> instead of istio-injection=enabled.
@@ -45,6 +47,8 @@ class HelloWorldArgs:
         pulumi.set(__self__, "sample_version", sample_version)
         if adopt is not None:
             pulumi.set(__self__, "adopt", adopt)
+        if mesh_identity is not None:
+            pulumi.set(__self__, "mesh_identity", mesh_identity)
         if namespace is None:
             namespace = 'sample'
         if namespace is not None:
@@ -97,6 +101,18 @@ class HelloWorldArgs:
     @adopt.setter
     def adopt(self, value: pulumi.Input[Optional[_builtins.bool]]):
         pulumi.set(self, "adopt", value)
+
+    @_builtins.property
+    @pulumi.getter(name="meshIdentity")
+    def mesh_identity(self) -> pulumi.Input[Optional[_builtins.str]]:
+        """
+        The mesh this resource writes for, <project>/<stack>/<name>; MultiClusterMesh sets it. Every object and Helm release the resource writes carries it (ristio.io/mesh), and one marked by another mesh is foreign: refused unless adopt is set, never deleted. Without it, what the resource writes is recognised by the resource's own ID. A change of this alone marks what the resource owns in place: no object is rewritten, no Helm release upgraded.
+        """
+        return pulumi.get(self, "mesh_identity")
+
+    @mesh_identity.setter
+    def mesh_identity(self, value: pulumi.Input[Optional[_builtins.str]]):
+        pulumi.set(self, "mesh_identity", value)
 
     @_builtins.property
     @pulumi.getter
@@ -167,6 +183,7 @@ class HelloWorld(pulumi.CustomResource):
                  opts: Optional[pulumi.ResourceOptions] = None,
                  adopt: pulumi.Input[Optional[_builtins.bool]] = None,
                  cluster: pulumi.Input[Optional[Union['ClusterConnectionArgs', 'ClusterConnectionArgsDict', 'outputs.ClusterConnection']]] = None,
+                 mesh_identity: pulumi.Input[Optional[_builtins.str]] = None,
                  namespace: pulumi.Input[Optional[_builtins.str]] = None,
                  proxy_revision: pulumi.Input[Optional[_builtins.str]] = None,
                  revision: pulumi.Input[Optional[_builtins.str]] = None,
@@ -181,6 +198,7 @@ class HelloWorld(pulumi.CustomResource):
         :param pulumi.ResourceOptions opts: Options for the resource.
         :param pulumi.Input[_builtins.bool] adopt: Take over the sample's objects applied by ristioctl instead of refusing them.
         :param pulumi.Input[Union['ClusterConnectionArgs', 'ClusterConnectionArgsDict', 'outputs.ClusterConnection']] cluster: The cluster to deploy into.
+        :param pulumi.Input[_builtins.str] mesh_identity: The mesh this resource writes for, <project>/<stack>/<name>; MultiClusterMesh sets it. Every object and Helm release the resource writes carries it (ristio.io/mesh), and one marked by another mesh is foreign: refused unless adopt is set, never deleted. Without it, what the resource writes is recognised by the resource's own ID. A change of this alone marks what the resource owns in place: no object is rewritten, no Helm release upgraded.
         :param pulumi.Input[_builtins.str] namespace: Namespace of the sample.
         :param pulumi.Input[_builtins.str] proxy_revision: The revision the default tag points at, for a sample that follows the tag (no revision): a change restarts its pods so that revision injects them.
         :param pulumi.Input[_builtins.str] revision: Istio revision: the namespace is labelled istio.io/rev=<revision> instead of istio-injection=enabled.
@@ -214,6 +232,7 @@ class HelloWorld(pulumi.CustomResource):
                  opts: Optional[pulumi.ResourceOptions] = None,
                  adopt: pulumi.Input[Optional[_builtins.bool]] = None,
                  cluster: pulumi.Input[Optional[Union['ClusterConnectionArgs', 'ClusterConnectionArgsDict', 'outputs.ClusterConnection']]] = None,
+                 mesh_identity: pulumi.Input[Optional[_builtins.str]] = None,
                  namespace: pulumi.Input[Optional[_builtins.str]] = None,
                  proxy_revision: pulumi.Input[Optional[_builtins.str]] = None,
                  revision: pulumi.Input[Optional[_builtins.str]] = None,
@@ -233,6 +252,7 @@ class HelloWorld(pulumi.CustomResource):
             if cluster is None and not opts.urn:
                 raise TypeError("Missing required property 'cluster'")
             __props__.__dict__["cluster"] = cluster
+            __props__.__dict__["mesh_identity"] = mesh_identity
             if namespace is None:
                 namespace = 'sample'
             __props__.__dict__["namespace"] = namespace
@@ -276,6 +296,7 @@ class HelloWorld(pulumi.CustomResource):
         __props__.__dict__["adopt"] = None
         __props__.__dict__["cluster"] = None
         __props__.__dict__["created_namespace"] = None
+        __props__.__dict__["mesh_identity"] = None
         __props__.__dict__["namespace"] = None
         __props__.__dict__["present"] = None
         __props__.__dict__["proxy_revision"] = None
@@ -314,6 +335,14 @@ class HelloWorld(pulumi.CustomResource):
         Whether ristio created the namespace. Delete removes it only if it carries the managed-by label and nothing else lives there.
         """
         return pulumi.get(self, "created_namespace")
+
+    @_builtins.property
+    @pulumi.getter(name="meshIdentity")
+    def mesh_identity(self) -> pulumi.Output[Optional[_builtins.str]]:
+        """
+        The mesh this resource writes for, <project>/<stack>/<name>; MultiClusterMesh sets it. Every object and Helm release the resource writes carries it (ristio.io/mesh), and one marked by another mesh is foreign: refused unless adopt is set, never deleted. Without it, what the resource writes is recognised by the resource's own ID. A change of this alone marks what the resource owns in place: no object is rewritten, no Helm release upgraded.
+        """
+        return pulumi.get(self, "mesh_identity")
 
     @_builtins.property
     @pulumi.getter

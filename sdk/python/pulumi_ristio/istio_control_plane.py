@@ -29,6 +29,7 @@ class IstioControlPlaneArgs:
                  chart_directory: pulumi.Input[Optional[_builtins.str]] = None,
                  chart_repository: pulumi.Input[Optional[_builtins.str]] = None,
                  istiod_values: pulumi.Input[Optional[Mapping[str, Any]]] = None,
+                 mesh_identity: pulumi.Input[Optional[_builtins.str]] = None,
                  mesh_networks: pulumi.Input[Optional[Sequence[pulumi.Input['MeshNetworkArgsArgs']]]] = None,
                  revision: pulumi.Input[Optional[_builtins.str]] = None,
                  timeout_seconds: pulumi.Input[Optional[_builtins.int]] = None):
@@ -43,6 +44,7 @@ class IstioControlPlaneArgs:
         :param pulumi.Input[_builtins.str] chart_directory: Local directory holding base, istiod and gateway as chart directories or .tgz files. Wins over chartRepository.
         :param pulumi.Input[_builtins.str] chart_repository: Helm repository of Istio's charts: an https:// repo or an oci:// registry.
         :param pulumi.Input[Mapping[str, Any]] istiod_values: Extra Helm values for istiod, merged over ristio's.
+        :param pulumi.Input[_builtins.str] mesh_identity: The mesh this resource writes for, <project>/<stack>/<name>; MultiClusterMesh sets it. Every object and Helm release the resource writes carries it (ristio.io/mesh), and one marked by another mesh is foreign: refused unless adopt is set, never deleted. Without it, what the resource writes is recognised by the resource's own ID. A change of this alone marks what the resource owns in place: no object is rewritten, no Helm release upgraded.
         :param pulumi.Input[Sequence[pulumi.Input['MeshNetworkArgsArgs']]] mesh_networks: Networks whose gateways have fixed addresses, written to global.meshNetworks.
         :param pulumi.Input[_builtins.str] revision: Istio revision, for canary control planes: release and Deployment istiod-<revision>. A change installs the new revision's istiod beside the old one, then removes the old one.
         :param pulumi.Input[_builtins.int] timeout_seconds: How long to wait for istiod to become available.
@@ -61,6 +63,8 @@ class IstioControlPlaneArgs:
             pulumi.set(__self__, "chart_repository", chart_repository)
         if istiod_values is not None:
             pulumi.set(__self__, "istiod_values", istiod_values)
+        if mesh_identity is not None:
+            pulumi.set(__self__, "mesh_identity", mesh_identity)
         if mesh_networks is not None:
             pulumi.set(__self__, "mesh_networks", mesh_networks)
         if revision is not None:
@@ -167,6 +171,18 @@ class IstioControlPlaneArgs:
         pulumi.set(self, "istiod_values", value)
 
     @_builtins.property
+    @pulumi.getter(name="meshIdentity")
+    def mesh_identity(self) -> pulumi.Input[Optional[_builtins.str]]:
+        """
+        The mesh this resource writes for, <project>/<stack>/<name>; MultiClusterMesh sets it. Every object and Helm release the resource writes carries it (ristio.io/mesh), and one marked by another mesh is foreign: refused unless adopt is set, never deleted. Without it, what the resource writes is recognised by the resource's own ID. A change of this alone marks what the resource owns in place: no object is rewritten, no Helm release upgraded.
+        """
+        return pulumi.get(self, "mesh_identity")
+
+    @mesh_identity.setter
+    def mesh_identity(self, value: pulumi.Input[Optional[_builtins.str]]):
+        pulumi.set(self, "mesh_identity", value)
+
+    @_builtins.property
     @pulumi.getter(name="meshNetworks")
     def mesh_networks(self) -> pulumi.Input[Optional[Sequence[pulumi.Input['MeshNetworkArgsArgs']]]]:
         """
@@ -216,6 +232,7 @@ class IstioControlPlane(pulumi.CustomResource):
                  istio_version: pulumi.Input[Optional[_builtins.str]] = None,
                  istiod_values: pulumi.Input[Optional[Mapping[str, Any]]] = None,
                  mesh_id: pulumi.Input[Optional[_builtins.str]] = None,
+                 mesh_identity: pulumi.Input[Optional[_builtins.str]] = None,
                  mesh_networks: pulumi.Input[Optional[Sequence[pulumi.Input[Union['MeshNetworkArgsArgs', 'MeshNetworkArgsArgsDict', 'outputs.MeshNetworkArgs']]]]] = None,
                  network: pulumi.Input[Optional[_builtins.str]] = None,
                  revision: pulumi.Input[Optional[_builtins.str]] = None,
@@ -233,6 +250,7 @@ class IstioControlPlane(pulumi.CustomResource):
         :param pulumi.Input[_builtins.str] istio_version: Istio version: the chart version (and image tag).
         :param pulumi.Input[Mapping[str, Any]] istiod_values: Extra Helm values for istiod, merged over ristio's.
         :param pulumi.Input[_builtins.str] mesh_id: Istio's global.meshID.
+        :param pulumi.Input[_builtins.str] mesh_identity: The mesh this resource writes for, <project>/<stack>/<name>; MultiClusterMesh sets it. Every object and Helm release the resource writes carries it (ristio.io/mesh), and one marked by another mesh is foreign: refused unless adopt is set, never deleted. Without it, what the resource writes is recognised by the resource's own ID. A change of this alone marks what the resource owns in place: no object is rewritten, no Helm release upgraded.
         :param pulumi.Input[Sequence[pulumi.Input[Union['MeshNetworkArgsArgs', 'MeshNetworkArgsArgsDict', 'outputs.MeshNetworkArgs']]]] mesh_networks: Networks whose gateways have fixed addresses, written to global.meshNetworks.
         :param pulumi.Input[_builtins.str] network: The cluster's network: namespace label topology.istio.io/network and global.network.
         :param pulumi.Input[_builtins.str] revision: Istio revision, for canary control planes: release and Deployment istiod-<revision>. A change installs the new revision's istiod beside the old one, then removes the old one.
@@ -269,6 +287,7 @@ class IstioControlPlane(pulumi.CustomResource):
                  istio_version: pulumi.Input[Optional[_builtins.str]] = None,
                  istiod_values: pulumi.Input[Optional[Mapping[str, Any]]] = None,
                  mesh_id: pulumi.Input[Optional[_builtins.str]] = None,
+                 mesh_identity: pulumi.Input[Optional[_builtins.str]] = None,
                  mesh_networks: pulumi.Input[Optional[Sequence[pulumi.Input[Union['MeshNetworkArgsArgs', 'MeshNetworkArgsArgsDict', 'outputs.MeshNetworkArgs']]]]] = None,
                  network: pulumi.Input[Optional[_builtins.str]] = None,
                  revision: pulumi.Input[Optional[_builtins.str]] = None,
@@ -297,6 +316,7 @@ class IstioControlPlane(pulumi.CustomResource):
             if mesh_id is None and not opts.urn:
                 raise TypeError("Missing required property 'mesh_id'")
             __props__.__dict__["mesh_id"] = mesh_id
+            __props__.__dict__["mesh_identity"] = mesh_identity
             __props__.__dict__["mesh_networks"] = mesh_networks
             if network is None and not opts.urn:
                 raise TypeError("Missing required property 'network'")
@@ -346,6 +366,7 @@ class IstioControlPlane(pulumi.CustomResource):
         __props__.__dict__["istiod_status"] = None
         __props__.__dict__["istiod_values"] = None
         __props__.__dict__["mesh_id"] = None
+        __props__.__dict__["mesh_identity"] = None
         __props__.__dict__["mesh_networks"] = None
         __props__.__dict__["network"] = None
         __props__.__dict__["revision"] = None
@@ -453,6 +474,14 @@ class IstioControlPlane(pulumi.CustomResource):
         Istio's global.meshID.
         """
         return pulumi.get(self, "mesh_id")
+
+    @_builtins.property
+    @pulumi.getter(name="meshIdentity")
+    def mesh_identity(self) -> pulumi.Output[Optional[_builtins.str]]:
+        """
+        The mesh this resource writes for, <project>/<stack>/<name>; MultiClusterMesh sets it. Every object and Helm release the resource writes carries it (ristio.io/mesh), and one marked by another mesh is foreign: refused unless adopt is set, never deleted. Without it, what the resource writes is recognised by the resource's own ID. A change of this alone marks what the resource owns in place: no object is rewritten, no Helm release upgraded.
+        """
+        return pulumi.get(self, "mesh_identity")
 
     @_builtins.property
     @pulumi.getter(name="meshNetworks")

@@ -24,6 +24,7 @@ class RemoteSecretArgs:
                  source: pulumi.Input['ClusterConnectionArgs'],
                  target: pulumi.Input['ClusterConnectionArgs'],
                  adopt: pulumi.Input[Optional[_builtins.bool]] = None,
+                 mesh_identity: pulumi.Input[Optional[_builtins.str]] = None,
                  reader_token_mode: pulumi.Input[Optional[_builtins.str]] = None,
                  reader_token_ttl_hours: pulumi.Input[Optional[_builtins.int]] = None,
                  remote_api_server: pulumi.Input[Optional[_builtins.str]] = None,
@@ -35,6 +36,7 @@ class RemoteSecretArgs:
         :param pulumi.Input['ClusterConnectionArgs'] source: The cluster to be watched: the kubeconfig in the secret points at it.
         :param pulumi.Input['ClusterConnectionArgs'] target: The cluster whose istiod watches the source: the secret is written there.
         :param pulumi.Input[_builtins.bool] adopt: Rewrite a remote secret made by `istioctl create-remote-secret` in place (same name: istiod sees an update, not a removal) instead of refusing it.
+        :param pulumi.Input[_builtins.str] mesh_identity: The mesh this resource writes for, <project>/<stack>/<name>; MultiClusterMesh sets it. Every object and Helm release the resource writes carries it (ristio.io/mesh), and one marked by another mesh is foreign: refused unless adopt is set, never deleted. Without it, what the resource writes is recognised by the resource's own ID. A change of this alone marks what the resource owns in place: no object is rewritten, no Helm release upgraded.
         :param pulumi.Input[_builtins.str] reader_token_mode: tokenRequest (bounded tokens from the TokenRequest API, reissued by `pulumi up` past 80% of their life) or serviceAccountSecret (the long-lived token secret istioctl makes).
         :param pulumi.Input[_builtins.int] reader_token_ttl_hours: Lifetime of a tokenRequest token, in hours.
         :param pulumi.Input[_builtins.str] remote_api_server: API-server URL the target uses to reach the source, in place of the source kubeconfig's server (a private endpoint or an access proxy).
@@ -45,6 +47,8 @@ class RemoteSecretArgs:
         pulumi.set(__self__, "target", target)
         if adopt is not None:
             pulumi.set(__self__, "adopt", adopt)
+        if mesh_identity is not None:
+            pulumi.set(__self__, "mesh_identity", mesh_identity)
         if reader_token_mode is None:
             reader_token_mode = 'tokenRequest'
         if reader_token_mode is not None:
@@ -97,6 +101,18 @@ class RemoteSecretArgs:
     @adopt.setter
     def adopt(self, value: pulumi.Input[Optional[_builtins.bool]]):
         pulumi.set(self, "adopt", value)
+
+    @_builtins.property
+    @pulumi.getter(name="meshIdentity")
+    def mesh_identity(self) -> pulumi.Input[Optional[_builtins.str]]:
+        """
+        The mesh this resource writes for, <project>/<stack>/<name>; MultiClusterMesh sets it. Every object and Helm release the resource writes carries it (ristio.io/mesh), and one marked by another mesh is foreign: refused unless adopt is set, never deleted. Without it, what the resource writes is recognised by the resource's own ID. A change of this alone marks what the resource owns in place: no object is rewritten, no Helm release upgraded.
+        """
+        return pulumi.get(self, "mesh_identity")
+
+    @mesh_identity.setter
+    def mesh_identity(self, value: pulumi.Input[Optional[_builtins.str]]):
+        pulumi.set(self, "mesh_identity", value)
 
     @_builtins.property
     @pulumi.getter(name="readerTokenMode")
@@ -166,6 +182,7 @@ class RemoteSecret(pulumi.CustomResource):
                  resource_name: str,
                  opts: Optional[pulumi.ResourceOptions] = None,
                  adopt: pulumi.Input[Optional[_builtins.bool]] = None,
+                 mesh_identity: pulumi.Input[Optional[_builtins.str]] = None,
                  reader_token_mode: pulumi.Input[Optional[_builtins.str]] = None,
                  reader_token_ttl_hours: pulumi.Input[Optional[_builtins.int]] = None,
                  remote_api_server: pulumi.Input[Optional[_builtins.str]] = None,
@@ -180,6 +197,7 @@ class RemoteSecret(pulumi.CustomResource):
         :param str resource_name: The name of the resource.
         :param pulumi.ResourceOptions opts: Options for the resource.
         :param pulumi.Input[_builtins.bool] adopt: Rewrite a remote secret made by `istioctl create-remote-secret` in place (same name: istiod sees an update, not a removal) instead of refusing it.
+        :param pulumi.Input[_builtins.str] mesh_identity: The mesh this resource writes for, <project>/<stack>/<name>; MultiClusterMesh sets it. Every object and Helm release the resource writes carries it (ristio.io/mesh), and one marked by another mesh is foreign: refused unless adopt is set, never deleted. Without it, what the resource writes is recognised by the resource's own ID. A change of this alone marks what the resource owns in place: no object is rewritten, no Helm release upgraded.
         :param pulumi.Input[_builtins.str] reader_token_mode: tokenRequest (bounded tokens from the TokenRequest API, reissued by `pulumi up` past 80% of their life) or serviceAccountSecret (the long-lived token secret istioctl makes).
         :param pulumi.Input[_builtins.int] reader_token_ttl_hours: Lifetime of a tokenRequest token, in hours.
         :param pulumi.Input[_builtins.str] remote_api_server: API-server URL the target uses to reach the source, in place of the source kubeconfig's server (a private endpoint or an access proxy).
@@ -213,6 +231,7 @@ class RemoteSecret(pulumi.CustomResource):
                  resource_name: str,
                  opts: Optional[pulumi.ResourceOptions] = None,
                  adopt: pulumi.Input[Optional[_builtins.bool]] = None,
+                 mesh_identity: pulumi.Input[Optional[_builtins.str]] = None,
                  reader_token_mode: pulumi.Input[Optional[_builtins.str]] = None,
                  reader_token_ttl_hours: pulumi.Input[Optional[_builtins.int]] = None,
                  remote_api_server: pulumi.Input[Optional[_builtins.str]] = None,
@@ -230,6 +249,7 @@ class RemoteSecret(pulumi.CustomResource):
             __props__ = RemoteSecretArgs.__new__(RemoteSecretArgs)
 
             __props__.__dict__["adopt"] = adopt
+            __props__.__dict__["mesh_identity"] = mesh_identity
             if reader_token_mode is None:
                 reader_token_mode = 'tokenRequest'
             __props__.__dict__["reader_token_mode"] = reader_token_mode
@@ -285,6 +305,7 @@ class RemoteSecret(pulumi.CustomResource):
         __props__.__dict__["checksum"] = None
         __props__.__dict__["kept_ca_pem"] = None
         __props__.__dict__["kept_server"] = None
+        __props__.__dict__["mesh_identity"] = None
         __props__.__dict__["reader_token_mode"] = None
         __props__.__dict__["reader_token_ttl_hours"] = None
         __props__.__dict__["remote_api_server"] = None
@@ -344,6 +365,14 @@ class RemoteSecret(pulumi.CustomResource):
         The API-server URL of the `istioctl create-remote-secret` secret this one took over (adopt), when it differs from the source kubeconfig's: it is written instead, so the target keeps reaching the source the way it did, until remoteApiServer is set.
         """
         return pulumi.get(self, "kept_server")
+
+    @_builtins.property
+    @pulumi.getter(name="meshIdentity")
+    def mesh_identity(self) -> pulumi.Output[Optional[_builtins.str]]:
+        """
+        The mesh this resource writes for, <project>/<stack>/<name>; MultiClusterMesh sets it. Every object and Helm release the resource writes carries it (ristio.io/mesh), and one marked by another mesh is foreign: refused unless adopt is set, never deleted. Without it, what the resource writes is recognised by the resource's own ID. A change of this alone marks what the resource owns in place: no object is rewritten, no Helm release upgraded.
+        """
+        return pulumi.get(self, "mesh_identity")
 
     @_builtins.property
     @pulumi.getter(name="readerTokenMode")

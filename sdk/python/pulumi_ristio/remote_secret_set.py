@@ -24,6 +24,7 @@ class RemoteSecretSetArgs:
                  sources: pulumi.Input[Mapping[str, pulumi.Input['RemoteSecretSourceArgs']]],
                  target: pulumi.Input['ClusterConnectionArgs'],
                  adopt: pulumi.Input[Optional[_builtins.bool]] = None,
+                 mesh_identity: pulumi.Input[Optional[_builtins.str]] = None,
                  reader_token_mode: pulumi.Input[Optional[_builtins.str]] = None,
                  reader_token_ttl_hours: pulumi.Input[Optional[_builtins.int]] = None,
                  restart_istiod_after_secret_rotation: pulumi.Input[Optional[_builtins.str]] = None,
@@ -34,6 +35,7 @@ class RemoteSecretSetArgs:
         :param pulumi.Input[Mapping[str, pulumi.Input['RemoteSecretSourceArgs']]] sources: The clusters to be watched, by name (each entry's cluster.name): one secret istio-remote-secret-<name> each.
         :param pulumi.Input['ClusterConnectionArgs'] target: The cluster whose istiod watches the sources: every secret is written there.
         :param pulumi.Input[_builtins.bool] adopt: Rewrite remote secrets made by `istioctl create-remote-secret` in place instead of refusing them.
+        :param pulumi.Input[_builtins.str] mesh_identity: The mesh this resource writes for, <project>/<stack>/<name>; MultiClusterMesh sets it. Every object and Helm release the resource writes carries it (ristio.io/mesh), and one marked by another mesh is foreign: refused unless adopt is set, never deleted. Without it, what the resource writes is recognised by the resource's own ID. A change of this alone marks what the resource owns in place: no object is rewritten, no Helm release upgraded.
         :param pulumi.Input[_builtins.str] reader_token_mode: tokenRequest (bounded tokens from the TokenRequest API, reissued by `pulumi up` past 80% of their life) or serviceAccountSecret (the long-lived token secret istioctl makes).
         :param pulumi.Input[_builtins.int] reader_token_ttl_hours: Lifetime of a tokenRequest token, in hours.
         :param pulumi.Input[_builtins.str] restart_istiod_after_secret_rotation: Whether a cluster's istiods get a rolling restart after `up` rewrites remote secrets in it (a renewed token, a new remoteApiServer, another readerTokenMode, an adopted secret): auto (when a running istiod reports an Istio release that loses a peer's endpoints on such a rewrite, istio/istio#61043, #60920, #60612, or reports no release), always, or never (the mesh check then fails until istiod restarts). The target's istiods restart at most once per `up`, after every source is written. Default: auto.
@@ -43,6 +45,8 @@ class RemoteSecretSetArgs:
         pulumi.set(__self__, "target", target)
         if adopt is not None:
             pulumi.set(__self__, "adopt", adopt)
+        if mesh_identity is not None:
+            pulumi.set(__self__, "mesh_identity", mesh_identity)
         if reader_token_mode is None:
             reader_token_mode = 'tokenRequest'
         if reader_token_mode is not None:
@@ -93,6 +97,18 @@ class RemoteSecretSetArgs:
     @adopt.setter
     def adopt(self, value: pulumi.Input[Optional[_builtins.bool]]):
         pulumi.set(self, "adopt", value)
+
+    @_builtins.property
+    @pulumi.getter(name="meshIdentity")
+    def mesh_identity(self) -> pulumi.Input[Optional[_builtins.str]]:
+        """
+        The mesh this resource writes for, <project>/<stack>/<name>; MultiClusterMesh sets it. Every object and Helm release the resource writes carries it (ristio.io/mesh), and one marked by another mesh is foreign: refused unless adopt is set, never deleted. Without it, what the resource writes is recognised by the resource's own ID. A change of this alone marks what the resource owns in place: no object is rewritten, no Helm release upgraded.
+        """
+        return pulumi.get(self, "mesh_identity")
+
+    @mesh_identity.setter
+    def mesh_identity(self, value: pulumi.Input[Optional[_builtins.str]]):
+        pulumi.set(self, "mesh_identity", value)
 
     @_builtins.property
     @pulumi.getter(name="readerTokenMode")
@@ -150,6 +166,7 @@ class RemoteSecretSet(pulumi.CustomResource):
                  resource_name: str,
                  opts: Optional[pulumi.ResourceOptions] = None,
                  adopt: pulumi.Input[Optional[_builtins.bool]] = None,
+                 mesh_identity: pulumi.Input[Optional[_builtins.str]] = None,
                  reader_token_mode: pulumi.Input[Optional[_builtins.str]] = None,
                  reader_token_ttl_hours: pulumi.Input[Optional[_builtins.int]] = None,
                  restart_istiod_after_secret_rotation: pulumi.Input[Optional[_builtins.str]] = None,
@@ -163,6 +180,7 @@ class RemoteSecretSet(pulumi.CustomResource):
         :param str resource_name: The name of the resource.
         :param pulumi.ResourceOptions opts: Options for the resource.
         :param pulumi.Input[_builtins.bool] adopt: Rewrite remote secrets made by `istioctl create-remote-secret` in place instead of refusing them.
+        :param pulumi.Input[_builtins.str] mesh_identity: The mesh this resource writes for, <project>/<stack>/<name>; MultiClusterMesh sets it. Every object and Helm release the resource writes carries it (ristio.io/mesh), and one marked by another mesh is foreign: refused unless adopt is set, never deleted. Without it, what the resource writes is recognised by the resource's own ID. A change of this alone marks what the resource owns in place: no object is rewritten, no Helm release upgraded.
         :param pulumi.Input[_builtins.str] reader_token_mode: tokenRequest (bounded tokens from the TokenRequest API, reissued by `pulumi up` past 80% of their life) or serviceAccountSecret (the long-lived token secret istioctl makes).
         :param pulumi.Input[_builtins.int] reader_token_ttl_hours: Lifetime of a tokenRequest token, in hours.
         :param pulumi.Input[_builtins.str] restart_istiod_after_secret_rotation: Whether a cluster's istiods get a rolling restart after `up` rewrites remote secrets in it (a renewed token, a new remoteApiServer, another readerTokenMode, an adopted secret): auto (when a running istiod reports an Istio release that loses a peer's endpoints on such a rewrite, istio/istio#61043, #60920, #60612, or reports no release), always, or never (the mesh check then fails until istiod restarts). The target's istiods restart at most once per `up`, after every source is written. Default: auto.
@@ -195,6 +213,7 @@ class RemoteSecretSet(pulumi.CustomResource):
                  resource_name: str,
                  opts: Optional[pulumi.ResourceOptions] = None,
                  adopt: pulumi.Input[Optional[_builtins.bool]] = None,
+                 mesh_identity: pulumi.Input[Optional[_builtins.str]] = None,
                  reader_token_mode: pulumi.Input[Optional[_builtins.str]] = None,
                  reader_token_ttl_hours: pulumi.Input[Optional[_builtins.int]] = None,
                  restart_istiod_after_secret_rotation: pulumi.Input[Optional[_builtins.str]] = None,
@@ -211,6 +230,7 @@ class RemoteSecretSet(pulumi.CustomResource):
             __props__ = RemoteSecretSetArgs.__new__(RemoteSecretSetArgs)
 
             __props__.__dict__["adopt"] = adopt
+            __props__.__dict__["mesh_identity"] = mesh_identity
             if reader_token_mode is None:
                 reader_token_mode = 'tokenRequest'
             __props__.__dict__["reader_token_mode"] = reader_token_mode
@@ -253,6 +273,7 @@ class RemoteSecretSet(pulumi.CustomResource):
         __props__ = RemoteSecretSetArgs.__new__(RemoteSecretSetArgs)
 
         __props__.__dict__["adopt"] = None
+        __props__.__dict__["mesh_identity"] = None
         __props__.__dict__["reader_token_mode"] = None
         __props__.__dict__["reader_token_ttl_hours"] = None
         __props__.__dict__["restart_istiod_after_secret_rotation"] = None
@@ -275,6 +296,14 @@ class RemoteSecretSet(pulumi.CustomResource):
         Rewrite remote secrets made by `istioctl create-remote-secret` in place instead of refusing them.
         """
         return pulumi.get(self, "adopt")
+
+    @_builtins.property
+    @pulumi.getter(name="meshIdentity")
+    def mesh_identity(self) -> pulumi.Output[Optional[_builtins.str]]:
+        """
+        The mesh this resource writes for, <project>/<stack>/<name>; MultiClusterMesh sets it. Every object and Helm release the resource writes carries it (ristio.io/mesh), and one marked by another mesh is foreign: refused unless adopt is set, never deleted. Without it, what the resource writes is recognised by the resource's own ID. A change of this alone marks what the resource owns in place: no object is rewritten, no Helm release upgraded.
+        """
+        return pulumi.get(self, "mesh_identity")
 
     @_builtins.property
     @pulumi.getter(name="readerTokenMode")

@@ -26,6 +26,7 @@ class RevisionTagArgs:
                  revision: pulumi.Input[_builtins.str],
                  chart_directory: pulumi.Input[Optional[_builtins.str]] = None,
                  chart_repository: pulumi.Input[Optional[_builtins.str]] = None,
+                 mesh_identity: pulumi.Input[Optional[_builtins.str]] = None,
                  timeout_seconds: pulumi.Input[Optional[_builtins.int]] = None):
         """
         The set of arguments for constructing a RevisionTag resource.
@@ -35,6 +36,7 @@ class RevisionTagArgs:
         :param pulumi.Input[_builtins.str] revision: The revision the tag points at; "default" is the control plane installed without a revision.
         :param pulumi.Input[_builtins.str] chart_directory: Local directory holding base, istiod and gateway as chart directories or .tgz files. Wins over chartRepository.
         :param pulumi.Input[_builtins.str] chart_repository: Helm repository of Istio's charts: an https:// repo or an oci:// registry.
+        :param pulumi.Input[_builtins.str] mesh_identity: The mesh this resource writes for, <project>/<stack>/<name>; MultiClusterMesh sets it. Every object and Helm release the resource writes carries it (ristio.io/mesh), and one marked by another mesh is foreign: refused unless adopt is set, never deleted. Without it, what the resource writes is recognised by the resource's own ID. A change of this alone marks what the resource owns in place: no object is rewritten, no Helm release upgraded.
         :param pulumi.Input[_builtins.int] timeout_seconds: Upper bound of the tag's cluster calls.
         """
         pulumi.set(__self__, "cluster", cluster)
@@ -46,6 +48,8 @@ class RevisionTagArgs:
             chart_repository = 'https://istio-release.storage.googleapis.com/charts'
         if chart_repository is not None:
             pulumi.set(__self__, "chart_repository", chart_repository)
+        if mesh_identity is not None:
+            pulumi.set(__self__, "mesh_identity", mesh_identity)
         if timeout_seconds is None:
             timeout_seconds = 600
         if timeout_seconds is not None:
@@ -112,6 +116,18 @@ class RevisionTagArgs:
         pulumi.set(self, "chart_repository", value)
 
     @_builtins.property
+    @pulumi.getter(name="meshIdentity")
+    def mesh_identity(self) -> pulumi.Input[Optional[_builtins.str]]:
+        """
+        The mesh this resource writes for, <project>/<stack>/<name>; MultiClusterMesh sets it. Every object and Helm release the resource writes carries it (ristio.io/mesh), and one marked by another mesh is foreign: refused unless adopt is set, never deleted. Without it, what the resource writes is recognised by the resource's own ID. A change of this alone marks what the resource owns in place: no object is rewritten, no Helm release upgraded.
+        """
+        return pulumi.get(self, "mesh_identity")
+
+    @mesh_identity.setter
+    def mesh_identity(self, value: pulumi.Input[Optional[_builtins.str]]):
+        pulumi.set(self, "mesh_identity", value)
+
+    @_builtins.property
     @pulumi.getter(name="timeoutSeconds")
     def timeout_seconds(self) -> pulumi.Input[Optional[_builtins.int]]:
         """
@@ -134,6 +150,7 @@ class RevisionTag(pulumi.CustomResource):
                  chart_repository: pulumi.Input[Optional[_builtins.str]] = None,
                  cluster: pulumi.Input[Optional[Union['ClusterConnectionArgs', 'ClusterConnectionArgsDict', 'outputs.ClusterConnection']]] = None,
                  istio_version: pulumi.Input[Optional[_builtins.str]] = None,
+                 mesh_identity: pulumi.Input[Optional[_builtins.str]] = None,
                  revision: pulumi.Input[Optional[_builtins.str]] = None,
                  timeout_seconds: pulumi.Input[Optional[_builtins.int]] = None,
                  __props__=None):
@@ -146,6 +163,7 @@ class RevisionTag(pulumi.CustomResource):
         :param pulumi.Input[_builtins.str] chart_repository: Helm repository of Istio's charts: an https:// repo or an oci:// registry.
         :param pulumi.Input[Union['ClusterConnectionArgs', 'ClusterConnectionArgsDict', 'outputs.ClusterConnection']] cluster: The cluster.
         :param pulumi.Input[_builtins.str] istio_version: That revision's Istio version: the istiod chart the tag's webhook is rendered from.
+        :param pulumi.Input[_builtins.str] mesh_identity: The mesh this resource writes for, <project>/<stack>/<name>; MultiClusterMesh sets it. Every object and Helm release the resource writes carries it (ristio.io/mesh), and one marked by another mesh is foreign: refused unless adopt is set, never deleted. Without it, what the resource writes is recognised by the resource's own ID. A change of this alone marks what the resource owns in place: no object is rewritten, no Helm release upgraded.
         :param pulumi.Input[_builtins.str] revision: The revision the tag points at; "default" is the control plane installed without a revision.
         :param pulumi.Input[_builtins.int] timeout_seconds: Upper bound of the tag's cluster calls.
         """
@@ -177,6 +195,7 @@ class RevisionTag(pulumi.CustomResource):
                  chart_repository: pulumi.Input[Optional[_builtins.str]] = None,
                  cluster: pulumi.Input[Optional[Union['ClusterConnectionArgs', 'ClusterConnectionArgsDict', 'outputs.ClusterConnection']]] = None,
                  istio_version: pulumi.Input[Optional[_builtins.str]] = None,
+                 mesh_identity: pulumi.Input[Optional[_builtins.str]] = None,
                  revision: pulumi.Input[Optional[_builtins.str]] = None,
                  timeout_seconds: pulumi.Input[Optional[_builtins.int]] = None,
                  __props__=None):
@@ -198,6 +217,7 @@ class RevisionTag(pulumi.CustomResource):
             if istio_version is None and not opts.urn:
                 raise TypeError("Missing required property 'istio_version'")
             __props__.__dict__["istio_version"] = istio_version
+            __props__.__dict__["mesh_identity"] = mesh_identity
             if revision is None and not opts.urn:
                 raise TypeError("Missing required property 'revision'")
             __props__.__dict__["revision"] = revision
@@ -233,6 +253,7 @@ class RevisionTag(pulumi.CustomResource):
         __props__.__dict__["chart_repository"] = None
         __props__.__dict__["cluster"] = None
         __props__.__dict__["istio_version"] = None
+        __props__.__dict__["mesh_identity"] = None
         __props__.__dict__["revision"] = None
         __props__.__dict__["timeout_seconds"] = None
         __props__.__dict__["webhook_present"] = None
@@ -275,6 +296,14 @@ class RevisionTag(pulumi.CustomResource):
         That revision's Istio version: the istiod chart the tag's webhook is rendered from.
         """
         return pulumi.get(self, "istio_version")
+
+    @_builtins.property
+    @pulumi.getter(name="meshIdentity")
+    def mesh_identity(self) -> pulumi.Output[Optional[_builtins.str]]:
+        """
+        The mesh this resource writes for, <project>/<stack>/<name>; MultiClusterMesh sets it. Every object and Helm release the resource writes carries it (ristio.io/mesh), and one marked by another mesh is foreign: refused unless adopt is set, never deleted. Without it, what the resource writes is recognised by the resource's own ID. A change of this alone marks what the resource owns in place: no object is rewritten, no Helm release upgraded.
+        """
+        return pulumi.get(self, "mesh_identity")
 
     @_builtins.property
     @pulumi.getter

@@ -127,6 +127,21 @@ public final class CACertsArgs extends com.pulumi.resources.ResourceArgs {
     }
 
     /**
+     * The mesh this resource writes for, &lt;project&gt;/&lt;stack&gt;/&lt;name&gt;; MultiClusterMesh sets it. Every object and Helm release the resource writes carries it (ristio.io/mesh), and one marked by another mesh is foreign: refused unless adopt is set, never deleted. Without it, what the resource writes is recognised by the resource&#39;s own ID. A change of this alone marks what the resource owns in place: no object is rewritten, no Helm release upgraded.
+     * 
+     */
+    @Import(name="meshIdentity")
+    private @Nullable Output<String> meshIdentity;
+
+    /**
+     * @return The mesh this resource writes for, &lt;project&gt;/&lt;stack&gt;/&lt;name&gt;; MultiClusterMesh sets it. Every object and Helm release the resource writes carries it (ristio.io/mesh), and one marked by another mesh is foreign: refused unless adopt is set, never deleted. Without it, what the resource writes is recognised by the resource&#39;s own ID. A change of this alone marks what the resource owns in place: no object is rewritten, no Helm release upgraded.
+     * 
+     */
+    public Optional<Output<String>> meshIdentity() {
+        return Optional.ofNullable(this.meshIdentity);
+    }
+
+    /**
      * The mesh root (root-cert.pem).
      * 
      */
@@ -166,6 +181,7 @@ public final class CACertsArgs extends com.pulumi.resources.ResourceArgs {
         this.cluster = $.cluster;
         this.extraRootCertPems = $.extraRootCertPems;
         this.meshClusters = $.meshClusters;
+        this.meshIdentity = $.meshIdentity;
         this.rootCertPem = $.rootCertPem;
         this.timeoutSeconds = $.timeoutSeconds;
     }
@@ -353,6 +369,27 @@ public final class CACertsArgs extends com.pulumi.resources.ResourceArgs {
          */
         public Builder meshClusters(ClusterConnectionArgs... meshClusters) {
             return meshClusters(List.of(meshClusters));
+        }
+
+        /**
+         * @param meshIdentity The mesh this resource writes for, &lt;project&gt;/&lt;stack&gt;/&lt;name&gt;; MultiClusterMesh sets it. Every object and Helm release the resource writes carries it (ristio.io/mesh), and one marked by another mesh is foreign: refused unless adopt is set, never deleted. Without it, what the resource writes is recognised by the resource&#39;s own ID. A change of this alone marks what the resource owns in place: no object is rewritten, no Helm release upgraded.
+         * 
+         * @return builder
+         * 
+         */
+        public Builder meshIdentity(@Nullable Output<String> meshIdentity) {
+            $.meshIdentity = meshIdentity;
+            return this;
+        }
+
+        /**
+         * @param meshIdentity The mesh this resource writes for, &lt;project&gt;/&lt;stack&gt;/&lt;name&gt;; MultiClusterMesh sets it. Every object and Helm release the resource writes carries it (ristio.io/mesh), and one marked by another mesh is foreign: refused unless adopt is set, never deleted. Without it, what the resource writes is recognised by the resource&#39;s own ID. A change of this alone marks what the resource owns in place: no object is rewritten, no Helm release upgraded.
+         * 
+         * @return builder
+         * 
+         */
+        public Builder meshIdentity(String meshIdentity) {
+            return meshIdentity(Output.of(meshIdentity));
         }
 
         /**

@@ -66,6 +66,20 @@ public class HelloWorld extends com.pulumi.resources.CustomResource {
         return this.createdNamespace;
     }
     /**
+     * The mesh this resource writes for, &lt;project&gt;/&lt;stack&gt;/&lt;name&gt;; MultiClusterMesh sets it. Every object and Helm release the resource writes carries it (ristio.io/mesh), and one marked by another mesh is foreign: refused unless adopt is set, never deleted. Without it, what the resource writes is recognised by the resource&#39;s own ID. A change of this alone marks what the resource owns in place: no object is rewritten, no Helm release upgraded.
+     * 
+     */
+    @Export(name="meshIdentity", refs={String.class}, tree="[0]")
+    private Output</* @Nullable */ String> meshIdentity;
+
+    /**
+     * @return The mesh this resource writes for, &lt;project&gt;/&lt;stack&gt;/&lt;name&gt;; MultiClusterMesh sets it. Every object and Helm release the resource writes carries it (ristio.io/mesh), and one marked by another mesh is foreign: refused unless adopt is set, never deleted. Without it, what the resource writes is recognised by the resource&#39;s own ID. A change of this alone marks what the resource owns in place: no object is rewritten, no Helm release upgraded.
+     * 
+     */
+    public Output<Optional<String>> meshIdentity() {
+        return Codegen.optional(this.meshIdentity);
+    }
+    /**
      * Namespace of the sample.
      * 
      */

@@ -51,6 +51,21 @@ public final class HelloWorldArgs extends com.pulumi.resources.ResourceArgs {
     }
 
     /**
+     * The mesh this resource writes for, &lt;project&gt;/&lt;stack&gt;/&lt;name&gt;; MultiClusterMesh sets it. Every object and Helm release the resource writes carries it (ristio.io/mesh), and one marked by another mesh is foreign: refused unless adopt is set, never deleted. Without it, what the resource writes is recognised by the resource&#39;s own ID. A change of this alone marks what the resource owns in place: no object is rewritten, no Helm release upgraded.
+     * 
+     */
+    @Import(name="meshIdentity")
+    private @Nullable Output<String> meshIdentity;
+
+    /**
+     * @return The mesh this resource writes for, &lt;project&gt;/&lt;stack&gt;/&lt;name&gt;; MultiClusterMesh sets it. Every object and Helm release the resource writes carries it (ristio.io/mesh), and one marked by another mesh is foreign: refused unless adopt is set, never deleted. Without it, what the resource writes is recognised by the resource&#39;s own ID. A change of this alone marks what the resource owns in place: no object is rewritten, no Helm release upgraded.
+     * 
+     */
+    public Optional<Output<String>> meshIdentity() {
+        return Optional.ofNullable(this.meshIdentity);
+    }
+
+    /**
      * Namespace of the sample.
      * 
      */
@@ -145,6 +160,7 @@ public final class HelloWorldArgs extends com.pulumi.resources.ResourceArgs {
     private HelloWorldArgs(HelloWorldArgs $) {
         this.adopt = $.adopt;
         this.cluster = $.cluster;
+        this.meshIdentity = $.meshIdentity;
         this.namespace = $.namespace;
         this.proxyRevision = $.proxyRevision;
         this.revision = $.revision;
@@ -211,6 +227,27 @@ public final class HelloWorldArgs extends com.pulumi.resources.ResourceArgs {
          */
         public Builder cluster(ClusterConnectionArgs cluster) {
             return cluster(Output.of(cluster));
+        }
+
+        /**
+         * @param meshIdentity The mesh this resource writes for, &lt;project&gt;/&lt;stack&gt;/&lt;name&gt;; MultiClusterMesh sets it. Every object and Helm release the resource writes carries it (ristio.io/mesh), and one marked by another mesh is foreign: refused unless adopt is set, never deleted. Without it, what the resource writes is recognised by the resource&#39;s own ID. A change of this alone marks what the resource owns in place: no object is rewritten, no Helm release upgraded.
+         * 
+         * @return builder
+         * 
+         */
+        public Builder meshIdentity(@Nullable Output<String> meshIdentity) {
+            $.meshIdentity = meshIdentity;
+            return this;
+        }
+
+        /**
+         * @param meshIdentity The mesh this resource writes for, &lt;project&gt;/&lt;stack&gt;/&lt;name&gt;; MultiClusterMesh sets it. Every object and Helm release the resource writes carries it (ristio.io/mesh), and one marked by another mesh is foreign: refused unless adopt is set, never deleted. Without it, what the resource writes is recognised by the resource&#39;s own ID. A change of this alone marks what the resource owns in place: no object is rewritten, no Helm release upgraded.
+         * 
+         * @return builder
+         * 
+         */
+        public Builder meshIdentity(String meshIdentity) {
+            return meshIdentity(Output.of(meshIdentity));
         }
 
         /**

@@ -130,6 +130,21 @@ public final class IstioControlPlaneArgs extends com.pulumi.resources.ResourceAr
     }
 
     /**
+     * The mesh this resource writes for, &lt;project&gt;/&lt;stack&gt;/&lt;name&gt;; MultiClusterMesh sets it. Every object and Helm release the resource writes carries it (ristio.io/mesh), and one marked by another mesh is foreign: refused unless adopt is set, never deleted. Without it, what the resource writes is recognised by the resource&#39;s own ID. A change of this alone marks what the resource owns in place: no object is rewritten, no Helm release upgraded.
+     * 
+     */
+    @Import(name="meshIdentity")
+    private @Nullable Output<String> meshIdentity;
+
+    /**
+     * @return The mesh this resource writes for, &lt;project&gt;/&lt;stack&gt;/&lt;name&gt;; MultiClusterMesh sets it. Every object and Helm release the resource writes carries it (ristio.io/mesh), and one marked by another mesh is foreign: refused unless adopt is set, never deleted. Without it, what the resource writes is recognised by the resource&#39;s own ID. A change of this alone marks what the resource owns in place: no object is rewritten, no Helm release upgraded.
+     * 
+     */
+    public Optional<Output<String>> meshIdentity() {
+        return Optional.ofNullable(this.meshIdentity);
+    }
+
+    /**
      * Networks whose gateways have fixed addresses, written to global.meshNetworks.
      * 
      */
@@ -199,6 +214,7 @@ public final class IstioControlPlaneArgs extends com.pulumi.resources.ResourceAr
         this.istioVersion = $.istioVersion;
         this.istiodValues = $.istiodValues;
         this.meshId = $.meshId;
+        this.meshIdentity = $.meshIdentity;
         this.meshNetworks = $.meshNetworks;
         this.network = $.network;
         this.revision = $.revision;
@@ -368,6 +384,27 @@ public final class IstioControlPlaneArgs extends com.pulumi.resources.ResourceAr
          */
         public Builder meshId(String meshId) {
             return meshId(Output.of(meshId));
+        }
+
+        /**
+         * @param meshIdentity The mesh this resource writes for, &lt;project&gt;/&lt;stack&gt;/&lt;name&gt;; MultiClusterMesh sets it. Every object and Helm release the resource writes carries it (ristio.io/mesh), and one marked by another mesh is foreign: refused unless adopt is set, never deleted. Without it, what the resource writes is recognised by the resource&#39;s own ID. A change of this alone marks what the resource owns in place: no object is rewritten, no Helm release upgraded.
+         * 
+         * @return builder
+         * 
+         */
+        public Builder meshIdentity(@Nullable Output<String> meshIdentity) {
+            $.meshIdentity = meshIdentity;
+            return this;
+        }
+
+        /**
+         * @param meshIdentity The mesh this resource writes for, &lt;project&gt;/&lt;stack&gt;/&lt;name&gt;; MultiClusterMesh sets it. Every object and Helm release the resource writes carries it (ristio.io/mesh), and one marked by another mesh is foreign: refused unless adopt is set, never deleted. Without it, what the resource writes is recognised by the resource&#39;s own ID. A change of this alone marks what the resource owns in place: no object is rewritten, no Helm release upgraded.
+         * 
+         * @return builder
+         * 
+         */
+        public Builder meshIdentity(String meshIdentity) {
+            return meshIdentity(Output.of(meshIdentity));
         }
 
         /**

@@ -38,6 +38,21 @@ public final class RemoteSecretSetArgs extends com.pulumi.resources.ResourceArgs
     }
 
     /**
+     * The mesh this resource writes for, &lt;project&gt;/&lt;stack&gt;/&lt;name&gt;; MultiClusterMesh sets it. Every object and Helm release the resource writes carries it (ristio.io/mesh), and one marked by another mesh is foreign: refused unless adopt is set, never deleted. Without it, what the resource writes is recognised by the resource&#39;s own ID. A change of this alone marks what the resource owns in place: no object is rewritten, no Helm release upgraded.
+     * 
+     */
+    @Import(name="meshIdentity")
+    private @Nullable Output<String> meshIdentity;
+
+    /**
+     * @return The mesh this resource writes for, &lt;project&gt;/&lt;stack&gt;/&lt;name&gt;; MultiClusterMesh sets it. Every object and Helm release the resource writes carries it (ristio.io/mesh), and one marked by another mesh is foreign: refused unless adopt is set, never deleted. Without it, what the resource writes is recognised by the resource&#39;s own ID. A change of this alone marks what the resource owns in place: no object is rewritten, no Helm release upgraded.
+     * 
+     */
+    public Optional<Output<String>> meshIdentity() {
+        return Optional.ofNullable(this.meshIdentity);
+    }
+
+    /**
      * tokenRequest (bounded tokens from the TokenRequest API, reissued by `pulumi up` past 80% of their life) or serviceAccountSecret (the long-lived token secret istioctl makes).
      * 
      */
@@ -131,6 +146,7 @@ public final class RemoteSecretSetArgs extends com.pulumi.resources.ResourceArgs
 
     private RemoteSecretSetArgs(RemoteSecretSetArgs $) {
         this.adopt = $.adopt;
+        this.meshIdentity = $.meshIdentity;
         this.readerTokenMode = $.readerTokenMode;
         this.readerTokenTtlHours = $.readerTokenTtlHours;
         this.restartIstiodAfterSecretRotation = $.restartIstiodAfterSecretRotation;
@@ -176,6 +192,27 @@ public final class RemoteSecretSetArgs extends com.pulumi.resources.ResourceArgs
          */
         public Builder adopt(Boolean adopt) {
             return adopt(Output.of(adopt));
+        }
+
+        /**
+         * @param meshIdentity The mesh this resource writes for, &lt;project&gt;/&lt;stack&gt;/&lt;name&gt;; MultiClusterMesh sets it. Every object and Helm release the resource writes carries it (ristio.io/mesh), and one marked by another mesh is foreign: refused unless adopt is set, never deleted. Without it, what the resource writes is recognised by the resource&#39;s own ID. A change of this alone marks what the resource owns in place: no object is rewritten, no Helm release upgraded.
+         * 
+         * @return builder
+         * 
+         */
+        public Builder meshIdentity(@Nullable Output<String> meshIdentity) {
+            $.meshIdentity = meshIdentity;
+            return this;
+        }
+
+        /**
+         * @param meshIdentity The mesh this resource writes for, &lt;project&gt;/&lt;stack&gt;/&lt;name&gt;; MultiClusterMesh sets it. Every object and Helm release the resource writes carries it (ristio.io/mesh), and one marked by another mesh is foreign: refused unless adopt is set, never deleted. Without it, what the resource writes is recognised by the resource&#39;s own ID. A change of this alone marks what the resource owns in place: no object is rewritten, no Helm release upgraded.
+         * 
+         * @return builder
+         * 
+         */
+        public Builder meshIdentity(String meshIdentity) {
+            return meshIdentity(Output.of(meshIdentity));
         }
 
         /**

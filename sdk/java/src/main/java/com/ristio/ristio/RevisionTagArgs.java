@@ -80,6 +80,21 @@ public final class RevisionTagArgs extends com.pulumi.resources.ResourceArgs {
     }
 
     /**
+     * The mesh this resource writes for, &lt;project&gt;/&lt;stack&gt;/&lt;name&gt;; MultiClusterMesh sets it. Every object and Helm release the resource writes carries it (ristio.io/mesh), and one marked by another mesh is foreign: refused unless adopt is set, never deleted. Without it, what the resource writes is recognised by the resource&#39;s own ID. A change of this alone marks what the resource owns in place: no object is rewritten, no Helm release upgraded.
+     * 
+     */
+    @Import(name="meshIdentity")
+    private @Nullable Output<String> meshIdentity;
+
+    /**
+     * @return The mesh this resource writes for, &lt;project&gt;/&lt;stack&gt;/&lt;name&gt;; MultiClusterMesh sets it. Every object and Helm release the resource writes carries it (ristio.io/mesh), and one marked by another mesh is foreign: refused unless adopt is set, never deleted. Without it, what the resource writes is recognised by the resource&#39;s own ID. A change of this alone marks what the resource owns in place: no object is rewritten, no Helm release upgraded.
+     * 
+     */
+    public Optional<Output<String>> meshIdentity() {
+        return Optional.ofNullable(this.meshIdentity);
+    }
+
+    /**
      * The revision the tag points at; &#34;default&#34; is the control plane installed without a revision.
      * 
      */
@@ -116,6 +131,7 @@ public final class RevisionTagArgs extends com.pulumi.resources.ResourceArgs {
         this.chartRepository = $.chartRepository;
         this.cluster = $.cluster;
         this.istioVersion = $.istioVersion;
+        this.meshIdentity = $.meshIdentity;
         this.revision = $.revision;
         this.timeoutSeconds = $.timeoutSeconds;
     }
@@ -220,6 +236,27 @@ public final class RevisionTagArgs extends com.pulumi.resources.ResourceArgs {
          */
         public Builder istioVersion(String istioVersion) {
             return istioVersion(Output.of(istioVersion));
+        }
+
+        /**
+         * @param meshIdentity The mesh this resource writes for, &lt;project&gt;/&lt;stack&gt;/&lt;name&gt;; MultiClusterMesh sets it. Every object and Helm release the resource writes carries it (ristio.io/mesh), and one marked by another mesh is foreign: refused unless adopt is set, never deleted. Without it, what the resource writes is recognised by the resource&#39;s own ID. A change of this alone marks what the resource owns in place: no object is rewritten, no Helm release upgraded.
+         * 
+         * @return builder
+         * 
+         */
+        public Builder meshIdentity(@Nullable Output<String> meshIdentity) {
+            $.meshIdentity = meshIdentity;
+            return this;
+        }
+
+        /**
+         * @param meshIdentity The mesh this resource writes for, &lt;project&gt;/&lt;stack&gt;/&lt;name&gt;; MultiClusterMesh sets it. Every object and Helm release the resource writes carries it (ristio.io/mesh), and one marked by another mesh is foreign: refused unless adopt is set, never deleted. Without it, what the resource writes is recognised by the resource&#39;s own ID. A change of this alone marks what the resource owns in place: no object is rewritten, no Helm release upgraded.
+         * 
+         * @return builder
+         * 
+         */
+        public Builder meshIdentity(String meshIdentity) {
+            return meshIdentity(Output.of(meshIdentity));
         }
 
         /**
