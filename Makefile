@@ -111,7 +111,7 @@ clean:
 
 schema: sdks
 
-# schema.json and sdk/{nodejs,python,go} from the provider itself, then the Go
+# schema.json and sdk/{nodejs,python,go,java} from the provider itself, then the Go
 # SDK module's go.mod and go.sum.
 sdks:
 	go run ./cmd/ristio-sdkgen -version $(VERSION) -out .

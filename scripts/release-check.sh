@@ -5,7 +5,7 @@
 #   plugins/   both plugins' archives and checksums (scripts/dist.sh)
 #   npm/       the @ristio/ristio tarball            (npm publish)
 #   python/    the pulumi_ristio wheel and sdist      (PyPI)
-#   java/      the com.ristio:ristio jar and pom      (Maven Central), when sdk/java exists
+#   java/      the com.ristio:ristio jars and pom     (Maven Central), when sdk/java exists
 #   go         the Go SDK module, published by the tag sdk/v<version>
 # Usage: scripts/release-check.sh [OUT]   (default OUT: dist/release)
 # RISTIO_RELEASE_PLATFORMS (os/arch ..., default all six) limits the archives.
@@ -59,9 +59,12 @@ PY
 if [[ -f "$root/sdk/java/pom.xml" ]]; then
   mkdir -p "$out/java"
   rm -rf "$cache/java/release" && mkdir -p "$cache/java" && cp -R "$root/sdk/java" "$cache/java/release"
-  (cd "$cache/java/release" && mvn -q -B -DskipTests package)
+  # The release profile the workflow deploys with (sources and javadoc jars
+  # too), unsigned: the signing key exists only in the workflow.
+  (cd "$cache/java/release" && MAVEN_OPTS="${MAVEN_OPTS:-} -Djansi.noreset=true" \
+    mvn -q -B --no-transfer-progress -DskipTests -P release -Dgpg.skip package)
   jar="$(ls "$cache"/java/release/target/ristio-*.jar | grep -v -e sources -e javadoc | head -1)"
-  cp "$jar" "$root/sdk/java/pom.xml" "$out/java/"
+  cp "$cache"/java/release/target/ristio-*.jar "$root/sdk/java/pom.xml" "$out/java/"
   v="$(basename "$jar" .jar)"
   same "$(basename "$jar")" "${v#ristio-}"
 fi

@@ -5,13 +5,17 @@
 #   python  a venv with pulumi from PyPI and ./sdk/python; import pulumi_ristio
 #           and load examples/python without running it
 #   go      go build and go vet of sdk/ and examples/go, with tidy go.mod files
-# Usage: scripts/sdk-check.sh [nodejs|python|go]...   (no argument: all three)
+#   java    mvn install of sdk/java into the local Maven repository (~/.m2),
+#           com.pulumi:pulumi from Maven Central; examples/java compiled
+#           against the installed jar
+# Usage: scripts/sdk-check.sh [nodejs|python|go|java]...   (no argument: all four)
 #
 # The work happens in $RISTIO_SDK_CACHE (default ~/.cache/ristio/sdk-check),
 # never in the tree, and node_modules and the venv are kept there between runs.
 # test/examples uses what this leaves behind:
 #   $RISTIO_SDK_CACHE/nodejs/example   examples/ts compiled, with node_modules
 #   $RISTIO_SDK_CACHE/python/venv      python with pulumi and pulumi_ristio
+#   $RISTIO_SDK_CACHE/java/sdk/target  the jar, as installed in ~/.m2
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 # shellcheck source=../tools/versions.env
@@ -96,15 +100,34 @@ check_go() {
   done
 }
 
+check_java() {
+  local work="$cache/java"
+  local mvn=(mvn -B -q --no-transfer-progress)
+  # Maven's console library ends every run with a terminal reset; not here.
+  export MAVEN_OPTS="${MAVEN_OPTS:-} -Djansi.noreset=true"
+  local pulumi
+  pulumi="$(grep -A1 '<artifactId>pulumi</artifactId>' "$root/sdk/java/pom.xml" | sed -n 's:.*<version>\(.*\)</version>.*:\1:p')"
+  log "java: com.pulumi:pulumi $pulumi, $(mvn -v -Dstyle.color=never | head -1), $(java -version 2>&1 | head -1)"
+  fresh_copy "$root/sdk/java" "$work/sdk"
+  (cd "$work/sdk" && "${mvn[@]}" install)
+  local jar
+  jar="$(ls "$work"/sdk/target/*.jar)"
+  log "java: installed $(basename "$jar") ($(stat -c %s "$jar") bytes)"
+  fresh_copy "$root/examples/java" "$work/example"
+  (cd "$work/example" && "${mvn[@]}" compile)
+  log "java: examples/java compiled"
+}
+
 langs=("$@")
-[[ ${#langs[@]} -gt 0 ]] || langs=(nodejs python go)
+[[ ${#langs[@]} -gt 0 ]] || langs=(nodejs python go java)
 for lang in "${langs[@]}"; do
   start=$SECONDS
   case "$lang" in
     nodejs) check_nodejs ;;
     python) check_python ;;
     go) check_go ;;
-    *) echo "sdk-check: unknown language $lang (nodejs, python or go)" >&2; exit 2 ;;
+    java) check_java ;;
+    *) echo "sdk-check: unknown language $lang (nodejs, python, go or java)" >&2; exit 2 ;;
   esac
   log "$lang: ok in $((SECONDS - start))s"
 done

@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# Builds the pinned tools (pulumi, pulumi-language-yaml, etcd, kube-apiserver,
-# kube-controller-manager, pilot-discovery, istioctl, golangci-lint) into a cache keyed by tool and
-# version, and links them into .tools/bin. A tool already in the cache is not
-# rebuilt.
+# Builds the pinned tools (pulumi, pulumi-language-yaml, pulumi-language-java,
+# etcd, kube-apiserver, kube-controller-manager, pilot-discovery, istioctl,
+# golangci-lint) into a cache keyed by tool and version, and links them into
+# .tools/bin. A tool already in the cache is not rebuilt.
 #
-# Usage: tools/build.sh [all|pulumi|pulumi-language-yaml|etcd|kube-apiserver|kube-controller-manager|pilot-discovery|istioctl|golangci-lint]
+# Usage: tools/build.sh [all|pulumi|pulumi-language-yaml|pulumi-language-java|etcd|kube-apiserver|kube-controller-manager|pilot-discovery|istioctl|golangci-lint]
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/.." && pwd)"
@@ -19,7 +19,7 @@ die() { log "$*" >&2; exit 1; }
 
 which="${1:-all}"
 case "$which" in
-  all|pulumi|pulumi-language-yaml|etcd|kube-apiserver|kube-controller-manager|pilot-discovery|istioctl|golangci-lint) ;;
+  all|pulumi|pulumi-language-yaml|pulumi-language-java|etcd|kube-apiserver|kube-controller-manager|pilot-discovery|istioctl|golangci-lint) ;;
   *) die "unknown tool '$which'" ;;
 esac
 
@@ -66,6 +66,13 @@ build_language_yaml() {
   (cd "$here/pulumi" && GOBIN="$out" GOFLAGS=-mod=mod go install -trimpath \
     "github.com/pulumi/pulumi-yaml/cmd/pulumi-language-yaml@$PULUMI_YAML_VERSION")
 }
+# pulumi-language-java from tools/java, which requires the pulumi-java module
+# (pulumi-java's replace directives rule out go install module@version).
+build_language_java() {
+  pinned java github.com/pulumi/pulumi-java "$PULUMI_JAVA_VERSION"
+  (cd "$here/java" && go build -trimpath -o "$out/pulumi-language-java" \
+    github.com/pulumi/pulumi-java/pkg/cmd/pulumi-language-java)
+}
 build_etcd() {
   pinned etcd go.etcd.io/etcd/server/v3 "$ETCD_VERSION"
   (cd "$here/etcd" && go build -trimpath -o "$out/etcd" go.etcd.io/etcd/server/v3)
@@ -100,6 +107,7 @@ build_lint() {
 case "$which" in
   all|pulumi) build pulumi "$PULUMI_VERSION" build_pulumi ;;&
   all|pulumi-language-yaml) build pulumi-language-yaml "$PULUMI_YAML_VERSION" build_language_yaml ;;&
+  all|pulumi-language-java) build pulumi-language-java "$PULUMI_JAVA_VERSION" build_language_java ;;&
   all|etcd) build etcd "$ETCD_VERSION" build_etcd ;;&
   all|kube-apiserver) build kube-apiserver "$KUBERNETES_VERSION" build_kube kube-apiserver ;;&
   all|kube-controller-manager) build kube-controller-manager "$KUBERNETES_VERSION" build_kube kube-controller-manager ;;&
@@ -108,10 +116,14 @@ case "$which" in
   all|golangci-lint) build golangci-lint "$GOLANGCI_LINT_VERSION" build_lint ;;&
   *) ;;
 esac
-# The YAML language host next to the CLI, where a Pulumi install bundles it:
-# with PULUMI_IGNORE_AMBIENT_PLUGINS the engine finds it there, and plugins
-# from its plugin cache, instead of warning about each one found on PATH.
-if [[ -x "$cache/pulumi/$PULUMI_VERSION/pulumi" && -x "$cache/pulumi-language-yaml/$PULUMI_YAML_VERSION/pulumi-language-yaml" ]]; then
-  ln -sf "$cache/pulumi-language-yaml/$PULUMI_YAML_VERSION/pulumi-language-yaml" "$cache/pulumi/$PULUMI_VERSION/pulumi-language-yaml"
-fi
+# The YAML and Java language hosts next to the CLI, where a Pulumi install
+# bundles them: with PULUMI_IGNORE_AMBIENT_PLUGINS the engine finds them there,
+# and plugins from its plugin cache, instead of warning about each one found on
+# PATH.
+for host in "pulumi-language-yaml:$PULUMI_YAML_VERSION" "pulumi-language-java:$PULUMI_JAVA_VERSION"; do
+  name="${host%%:*}" version="${host#*:}"
+  if [[ -x "$cache/pulumi/$PULUMI_VERSION/pulumi" && -x "$cache/$name/$version/$name" ]]; then
+    ln -sf "$cache/$name/$version/$name" "$cache/pulumi/$PULUMI_VERSION/$name"
+  fi
+done
 log "tools ready in $bin"

@@ -64,22 +64,31 @@ func generate(spec schema.PackageSpec) (map[string][]byte, error) {
 
 	languages := []struct {
 		dir string
-		gen func(*schema.Package) (map[string][]byte, error)
+		// spec, when set, changes the schema for this language alone.
+		spec func(schema.PackageSpec) (schema.PackageSpec, error)
+		gen  func(*schema.Package) (map[string][]byte, error)
 	}{
-		{nodeDir, func(pkg *schema.Package) (map[string][]byte, error) {
+		{nodeDir, nil, func(pkg *schema.Package) (map[string][]byte, error) {
 			return nodejs.GeneratePackage(tool, pkg, nil, nil, false, noReferences{})
 		}},
-		{pythonDir, func(pkg *schema.Package) (map[string][]byte, error) {
+		{pythonDir, nil, func(pkg *schema.Package) (map[string][]byte, error) {
 			return python.GeneratePackage(tool, pkg, nil, noReferences{})
 		}},
-		{goDir, func(pkg *schema.Package) (map[string][]byte, error) {
+		{goDir, nil, func(pkg *schema.Package) (map[string][]byte, error) {
 			return gogen.GeneratePackage(tool, pkg, nil)
 		}},
+		{javaDir, javaSpec, generateJava},
 	}
 	for _, lang := range languages {
 		// Each generator records its language info in the package, so each
 		// gets a package of its own.
-		pkg, err := bind(spec)
+		langSpec := spec
+		if lang.spec != nil {
+			if langSpec, err = lang.spec(spec); err != nil {
+				return nil, err
+			}
+		}
+		pkg, err := bind(langSpec)
 		if err != nil {
 			return nil, err
 		}

@@ -5,8 +5,8 @@
 //	ristio-sdkgen [-version 0.1.0] [-out .]
 //
 // It replaces <out>/schema.json, <out>/sdk/nodejs, <out>/sdk/python,
-// <out>/sdk/go and <out>/sdk/go.mod. The output depends only on the provider's
-// code and the version, so two runs give the same files.
+// <out>/sdk/go, <out>/sdk/go.mod and <out>/sdk/java. The output depends only
+// on the provider's code and the version, so two runs give the same files.
 package main
 
 import (

@@ -10,7 +10,7 @@ import (
 // write replaces the generated trees under root with files. Each SDK folder
 // is removed first, so a file the generator no longer emits does not linger.
 func write(root string, files map[string][]byte) error {
-	for _, dir := range []string{nodeDir, pythonDir, goDir} {
+	for _, dir := range []string{nodeDir, pythonDir, goDir, javaDir} {
 		if err := os.RemoveAll(filepath.Join(root, filepath.FromSlash(dir))); err != nil {
 			return fmt.Errorf("removing %s: %w", dir, err)
 		}

@@ -36,7 +36,8 @@ func RepoRoot() string {
 	return filepath.Clean(filepath.Join(filepath.Dir(file), "..", ".."))
 }
 
-// ToolsDir holds bin/pulumi and bin/pulumi-language-yaml, built by `make tools`.
+// ToolsDir holds bin/pulumi, bin/pulumi-language-yaml and
+// bin/pulumi-language-java, built by `make tools`.
 func ToolsDir() string {
 	if d := os.Getenv("RISTIO_TOOLS_DIR"); d != "" {
 		return d

@@ -190,9 +190,10 @@ func TestReleaseCheck(t *testing.T) {
 		"npm/ristio-pulumi-ristio-" + v + ".tgz",
 		"python/pulumi_ristio-" + v + "-py3-none-any.whl",
 		"python/pulumi_ristio-" + v + ".tar.gz",
-	}
-	if _, err := os.Stat(filepath.Join(pulumitest.RepoRoot(), "sdk", "java", "pom.xml")); err == nil {
-		want = append(want, "java/ristio-"+v+".jar")
+		"java/ristio-" + v + ".jar",
+		"java/ristio-" + v + "-sources.jar",
+		"java/ristio-" + v + "-javadoc.jar",
+		"java/pom.xml",
 	}
 	for _, f := range want {
 		st, err := os.Stat(filepath.Join(out, f))
