@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"strings"
 	"testing"
@@ -205,5 +206,40 @@ func TestReleaseCheck(t *testing.T) {
 	}
 	if tag, err := os.ReadFile(filepath.Join(out, "go-tag")); err != nil || strings.TrimSpace(string(tag)) != "sdk/v"+v {
 		t.Errorf("the Go SDK's tag is %q (%v), want sdk/v%s", tag, err, v)
+	}
+}
+
+// TestDocsInstallWhatTheReleasePublishes: the install commands in the README
+// and the registry docs name the packages and the Go tag the release
+// workflow publishes, at this version, with one `go get` form.
+func TestDocsInstallWhatTheReleasePublishes(t *testing.T) {
+	v := provider.Version
+	want := []string{
+		"npm install @ristio/pulumi-ristio",
+		"com.ristio:ristio:" + v,
+		"go get github.com/ristio/pulumi-ristio/sdk@v" + v,
+		"pulumi plugin install resource ristio " + v + " --server " + provider.PluginDownloadURL,
+		"pulumi plugin install converter ristioctl " + v + " --server " + provider.PluginDownloadURL,
+	}
+	goGet := regexp.MustCompile(`go get \S+`)
+	for _, doc := range []string{"README.md", "docs/installation-configuration.md"} {
+		b, err := os.ReadFile(filepath.Join(pulumitest.RepoRoot(), doc))
+		if err != nil {
+			t.Fatal(err)
+		}
+		text := string(b)
+		for _, w := range want {
+			if !strings.Contains(text, w) {
+				t.Errorf("%s does not say %q", doc, w)
+			}
+		}
+		if !strings.Contains(text, "pip install pulumi_ristio") && !strings.Contains(text, "pip install pulumi-ristio") {
+			t.Errorf("%s does not say pip install pulumi_ristio", doc)
+		}
+		for _, form := range goGet.FindAllString(text, -1) {
+			if form != "go get github.com/ristio/pulumi-ristio/sdk@v"+v {
+				t.Errorf("%s has another go get form: %q", doc, form)
+			}
+		}
 	}
 }
