@@ -211,6 +211,8 @@ func (r *CACerts) apply(ctx context.Context, w writer, in CACertsArgs) (createdN
 
 // Read fingerprints the live secret; an empty checksum means it is gone.
 func (r *CACerts) Read(ctx context.Context, req infer.ReadRequest[CACertsArgs, CACertsState]) (infer.ReadResponse[CACertsArgs, CACertsState], error) {
+	ctx, cancel := withTimeout(ctx, req.State.TimeoutSeconds) // refresh is bounded like the writes
+	defer cancel()
 	client, err := r.deps.kubeClient(req.State.Cluster)
 	if err != nil {
 		return infer.ReadResponse[CACertsArgs, CACertsState]{}, err

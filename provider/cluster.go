@@ -51,7 +51,8 @@ func progress(ctx context.Context, cluster string) kube.Progress {
 	}
 }
 
-// withTimeout bounds a whole create or update by the user's timeoutSeconds.
+// withTimeout bounds a whole create, update, read or delete by the user's
+// timeoutSeconds.
 func withTimeout(ctx context.Context, seconds *int) (context.Context, context.CancelFunc) {
 	s := deref(seconds)
 	if s <= 0 {

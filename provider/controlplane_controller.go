@@ -310,6 +310,8 @@ func releaseStatus(ctx context.Context, hc *helm.Client, name string) (string, i
 
 // Read notices releases uninstalled or failed by hand.
 func (r *IstioControlPlane) Read(ctx context.Context, req infer.ReadRequest[IstioControlPlaneArgs, IstioControlPlaneState]) (infer.ReadResponse[IstioControlPlaneArgs, IstioControlPlaneState], error) {
+	ctx, cancel := withTimeout(ctx, req.State.TimeoutSeconds) // refresh is bounded like the writes
+	defer cancel()
 	state := req.State
 	hc, err := r.deps.helmClient(ctx, state.Cluster, writer{owner: req.ID})
 	if err != nil {

@@ -193,6 +193,8 @@ func crossNetworkGateway() *unstructured.Unstructured {
 
 // Read notices a removed release or Gateway, and a changed address.
 func (r *EastWestGateway) Read(ctx context.Context, req infer.ReadRequest[EastWestGatewayArgs, EastWestGatewayState]) (infer.ReadResponse[EastWestGatewayArgs, EastWestGatewayState], error) {
+	ctx, cancel := withTimeout(ctx, req.State.TimeoutSeconds) // refresh is bounded like the writes
+	defer cancel()
 	state := req.State
 	name := state.Cluster.Name
 	fail := func(err error) (infer.ReadResponse[EastWestGatewayArgs, EastWestGatewayState], error) {

@@ -140,6 +140,8 @@ func (r *HelloWorld) apply(ctx context.Context, w writer, in HelloWorldArgs) (cr
 
 // Read notices sample objects removed by hand.
 func (r *HelloWorld) Read(ctx context.Context, req infer.ReadRequest[HelloWorldArgs, HelloWorldState]) (infer.ReadResponse[HelloWorldArgs, HelloWorldState], error) {
+	ctx, cancel := withTimeout(ctx, req.State.TimeoutSeconds) // refresh is bounded like the writes
+	defer cancel()
 	state := req.State
 	client, err := r.deps.kubeClient(state.Cluster)
 	if err != nil {

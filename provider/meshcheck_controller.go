@@ -127,6 +127,8 @@ func secretsRewritten(old, in MeshCheckArgs) bool {
 
 // Read asks once: a peer that stopped syncing shows as a diff of status.
 func (r *MeshCheck) Read(ctx context.Context, req infer.ReadRequest[MeshCheckArgs, MeshCheckState]) (infer.ReadResponse[MeshCheckArgs, MeshCheckState], error) {
+	ctx, cancel := withTimeout(ctx, req.State.TimeoutSeconds) // refresh is bounded like the writes
+	defer cancel()
 	state := r.deps.checkCluster(ctx, req.State.MeshCheckArgs)
 	return infer.ReadResponse[MeshCheckArgs, MeshCheckState]{ID: req.ID, Inputs: req.Inputs, State: state}, nil
 }

@@ -5,6 +5,7 @@ import (
 	"crypto/x509"
 	"encoding/json"
 	"encoding/pem"
+	"maps"
 	"net"
 	"os"
 	"path/filepath"
@@ -477,27 +478,7 @@ func TestMeshCheckReadOfAnUnreachableCluster(t *testing.T) {
 // loopback) returns, unhealthy, once timeoutSeconds has passed, saying so;
 // without the bound it waits for each client's own timeouts, call after call.
 func TestCheckMeshEndsWithinItsTimeout(t *testing.T) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	stalled := make(chan struct{})
-	var conns sync.WaitGroup
-	t.Cleanup(func() { close(stalled); l.Close(); conns.Wait() })
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			conns.Go(func() { <-stalled; c.Close() })
-		}
-	}()
-	kubeconfig := filepath.Join(t.TempDir(), "kubeconfig")
-	stalledKubeconfig := strings.Replace(minimalKubeconfig, "https://127.0.0.1:1", "https://"+l.Addr().String(), 1)
-	if err := os.WriteFile(kubeconfig, []byte(stalledKubeconfig), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	kubeconfig := stalledKubeconfig(t)
 	var clusters []property.Value
 	for _, name := range []string{"cluster1", "cluster2", "cluster3"} {
 		clusters = append(clusters, property.New(map[string]property.Value{"name": str(name), "kubeconfigFile": str(kubeconfig)}))
@@ -526,5 +507,85 @@ func TestCheckMeshEndsWithinItsTimeout(t *testing.T) {
 	}
 	if !strings.Contains(strings.Join(said, "\n"), "checkMesh stopped after") {
 		t.Errorf("problems do not say the check ran out of time: %v", said)
+	}
+}
+
+// stalledKubeconfig is a kubeconfig file whose API server, on loopback,
+// accepts connections and never answers.
+func stalledKubeconfig(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	stalled := make(chan struct{})
+	var conns sync.WaitGroup
+	t.Cleanup(func() { close(stalled); l.Close(); conns.Wait() })
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			conns.Go(func() { <-stalled; c.Close() })
+		}
+	}()
+	kubeconfig := filepath.Join(t.TempDir(), "kubeconfig")
+	config := strings.Replace(minimalKubeconfig, "https://127.0.0.1:1", "https://"+l.Addr().String(), 1)
+	if err := os.WriteFile(kubeconfig, []byte(config), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return kubeconfig
+}
+
+// TestReadEndsWithinItsTimeout: a refresh of a resource whose cluster
+// accepts connections and never answers ends within the resource's
+// timeoutSeconds, like its writes, with an error or a state saying so.
+func TestReadEndsWithinItsTimeout(t *testing.T) {
+	kubeconfig := stalledKubeconfig(t)
+	cluster := property.New(map[string]property.Value{"name": str("cluster1"), "kubeconfigFile": str(kubeconfig)})
+	peer := property.New(map[string]property.Value{"name": str("cluster2"), "kubeconfigFile": str(kubeconfig)})
+	const timeout = 2 * time.Second
+	withCluster := func(key string, extra map[string]property.Value) property.Map {
+		m := map[string]property.Value{key: cluster, "timeoutSeconds": property.New(timeout.Seconds())}
+		maps.Copy(m, extra)
+		return property.NewMap(m)
+	}
+	for token, state := range map[string]property.Map{
+		"CACerts":           withCluster("cluster", nil),
+		"IstioControlPlane": withCluster("cluster", nil),
+		"EastWestGateway":   withCluster("cluster", nil),
+		"HelloWorld":        withCluster("cluster", nil),
+		"RevisionTag":       withCluster("cluster", nil),
+		"MeshCheck":         withCluster("cluster", nil),
+		"RemoteSecret":      withCluster("target", map[string]property.Value{"source": peer}),
+		"RemoteSecretSet": withCluster("target", map[string]property.Value{
+			"sources": property.New(map[string]property.Value{"cluster2": property.New(map[string]property.Value{"cluster": peer})}),
+			"secrets": property.New(map[string]property.Value{"cluster2": property.New(map[string]property.Value{
+				"secretName": str("istio-remote-secret-cluster2"), "server": str(""), "tokenIssuedAt": str(""), "tokenExpiresAt": str(""),
+				"appliedChecksum": str(""), "checksum": str(""),
+			})}),
+		}),
+	} {
+		t.Run(token, func(t *testing.T) {
+			t.Parallel()
+			s := newServer(t, testDeps(&clock{now: time.Now()}))
+			typ := "ristio:index:" + token
+			start := time.Now()
+			_, err := s.Read(p.ReadRequest{
+				ID:         "x",
+				Urn:        presource.CreateURN("r", typ, "", "proj", "stack"),
+				Properties: state,
+				Inputs:     state.Delete("secrets"),
+			})
+			took := time.Since(start)
+			t.Logf("%s: refresh of a stalled cluster took %s (%v)", token, took.Round(10*time.Millisecond), err)
+			if err != nil && strings.Contains(err.Error(), "decoding") {
+				t.Fatalf("the test's state does not decode: %v", err)
+			}
+			if took > timeout+3*time.Second {
+				t.Errorf("refresh took %s, beyond timeoutSeconds %s", took, timeout)
+			}
+		})
 	}
 }

@@ -302,6 +302,8 @@ func readerTokenHours(in RemoteSecretArgs) int {
 
 // Read fingerprints the live secret in the target; empty means it is gone.
 func (r *RemoteSecret) Read(ctx context.Context, req infer.ReadRequest[RemoteSecretArgs, RemoteSecretState]) (infer.ReadResponse[RemoteSecretArgs, RemoteSecretState], error) {
+	ctx, cancel := withTimeout(ctx, req.State.TimeoutSeconds) // refresh is bounded like the writes
+	defer cancel()
 	state := req.State
 	sum, err := r.fingerprint(ctx, state)
 	if err != nil {

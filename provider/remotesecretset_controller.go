@@ -295,6 +295,8 @@ func forEachLimited(names []string, limit int, fn func(name string) error) error
 // Read fingerprints every written secret in the target; a source whose
 // secret is gone or edited shows as a change of that source.
 func (r *RemoteSecretSet) Read(ctx context.Context, req infer.ReadRequest[RemoteSecretSetArgs, RemoteSecretSetState]) (infer.ReadResponse[RemoteSecretSetArgs, RemoteSecretSetState], error) {
+	ctx, cancel := withTimeout(ctx, req.State.TimeoutSeconds) // refresh is bounded like the writes
+	defer cancel()
 	state := req.State
 	state.Secrets = maps.Clone(req.State.Secrets)
 	var mu sync.Mutex // guards state.Secrets

@@ -206,6 +206,8 @@ func tagPointingAt(ctx context.Context, client *kube.Client, revision string) (s
 
 // Read notices a tag webhook removed, or moved, by hand.
 func (r *RevisionTag) Read(ctx context.Context, req infer.ReadRequest[RevisionTagArgs, RevisionTagState]) (infer.ReadResponse[RevisionTagArgs, RevisionTagState], error) {
+	ctx, cancel := withTimeout(ctx, req.State.TimeoutSeconds) // refresh is bounded like the writes
+	defer cancel()
 	state := req.State
 	client, err := r.deps.kubeClient(state.Cluster)
 	if err != nil {
