@@ -54,7 +54,7 @@ func (d Deps) previewClaims(ctx context.Context, c ClusterConnection, adopt *boo
 	// claims each object again before writing it.
 	unread := func(err error) error {
 		if deref(adopt) {
-			return fmt.Errorf("cluster %s: adopt: %w", c.Name, err)
+			return wrapCluster(c.Name, fmt.Errorf("adopt: %w", err))
 		}
 		logger.Warningf("cluster %s: preview cannot check what exists there (up will): %v", c.Name, err)
 		return nil
@@ -66,7 +66,7 @@ func (d Deps) previewClaims(ctx context.Context, c ClusterConnection, adopt *boo
 	if deref(adopt) && t.release != "" {
 		made, err := istioctlMade(ctx, client, t.workload)
 		if err != nil {
-			return fmt.Errorf("cluster %s: adopt: %w", c.Name, err)
+			return wrapCluster(c.Name, fmt.Errorf("adopt: %w", err))
 		}
 		if made {
 			logger.Infof("cluster %s: adopt release %s from istioctl (%s and what the chart renders)", c.Name, t.release, t.workload)
@@ -115,7 +115,7 @@ func previewClaim(ctx context.Context, cluster, what string, own ownership, m ma
 		p.GetLogger(ctx).Infof("cluster %s: adopt %s", cluster, what)
 		return nil
 	}
-	return fmt.Errorf("cluster %s: %w", cluster, refusal(ctx, what, own, m, false))
+	return wrapCluster(cluster, fmt.Errorf("%w", refusal(ctx, what, own, m, false)))
 }
 
 // istioctlMade reads an object and reports whether istioctl made it and no

@@ -183,17 +183,17 @@ func (r *CACerts) apply(ctx context.Context, w writer, in CACertsArgs) (createdN
 	p.GetLogger(ctx).InfoStatusf("%s: writing %s/%s", in.Cluster.Name, naming.IstioNamespace, naming.CACertsSecret)
 	ns, err := client.Get(ctx, namespaceGVK, "", naming.IstioNamespace)
 	if err != nil {
-		return false, fmt.Errorf("cluster %s: reading namespace %s: %w", in.Cluster.Name, naming.IstioNamespace, err)
+		return false, wrapCluster(in.Cluster.Name, fmt.Errorf("reading namespace %s: %w", naming.IstioNamespace, err))
 	}
 	// Only create the namespace: its labels belong to the control plane, which
 	// applies them with the same field manager.
 	if ns == nil {
 		if err := client.EnsureNamespace(ctx, naming.IstioNamespace, nil); err != nil {
-			return false, fmt.Errorf("cluster %s: %w", in.Cluster.Name, err)
+			return false, wrapCluster(in.Cluster.Name, fmt.Errorf("%w", err))
 		}
 	}
 	if err := claim(ctx, client, w, caCertsTakeover.objects[0], deref(in.Adopt)); err != nil {
-		return false, fmt.Errorf("cluster %s: %w", in.Cluster.Name, err)
+		return false, wrapCluster(in.Cluster.Name, fmt.Errorf("%w", err))
 	}
 	secret := &corev1.Secret{
 		ObjectMeta: metav1.ObjectMeta{
@@ -204,7 +204,7 @@ func (r *CACerts) apply(ctx context.Context, w writer, in CACertsArgs) (createdN
 		Data: in.data(),
 	}
 	if err := client.ApplySecret(ctx, secret); err != nil {
-		return false, fmt.Errorf("cluster %s: writing secret %s/%s: %w", in.Cluster.Name, naming.IstioNamespace, naming.CACertsSecret, err)
+		return false, wrapCluster(in.Cluster.Name, fmt.Errorf("writing secret %s/%s: %w", naming.IstioNamespace, naming.CACertsSecret, err))
 	}
 	return ns == nil, nil
 }
@@ -219,7 +219,7 @@ func (r *CACerts) Read(ctx context.Context, req infer.ReadRequest[CACertsArgs, C
 	}
 	live, err := client.GetSecret(ctx, naming.IstioNamespace, naming.CACertsSecret)
 	if err != nil {
-		return infer.ReadResponse[CACertsArgs, CACertsState]{}, fmt.Errorf("cluster %s: reading secret %s/%s: %w", req.State.Cluster.Name, naming.IstioNamespace, naming.CACertsSecret, err)
+		return infer.ReadResponse[CACertsArgs, CACertsState]{}, wrapCluster(req.State.Cluster.Name, fmt.Errorf("reading secret %s/%s: %w", naming.IstioNamespace, naming.CACertsSecret, err))
 	}
 	state := req.State
 	state.Checksum = ""

@@ -4,9 +4,9 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"sort"
-	"strings"
 	"time"
 
 	p "github.com/pulumi/pulumi-go-provider"
@@ -23,7 +23,7 @@ const defaultTimeoutSeconds = 600
 func (d Deps) kubeClient(c ClusterConnection) (*kube.Client, error) {
 	client, err := d.Kube(c.source())
 	if err != nil {
-		return nil, fmt.Errorf("cluster %s: connecting: %w", c.Name, err)
+		return nil, wrapCluster(c.Name, fmt.Errorf("connecting: %w", err))
 	}
 	return client, nil
 }
@@ -36,7 +36,7 @@ func (d Deps) helmClient(ctx context.Context, c ClusterConnection, w writer) (*h
 		logger.Debugf(c.Name+": helm: "+format, a...)
 	})
 	if err != nil {
-		return nil, fmt.Errorf("cluster %s: connecting helm: %w", c.Name, err)
+		return nil, wrapCluster(c.Name, fmt.Errorf("connecting helm: %w", err))
 	}
 	client.Owner = w.owner
 	client.Mesh = w.mesh.LabelValue()
@@ -117,10 +117,22 @@ func deleteHint(cluster string, err error) error {
 	return fmt.Errorf("%w (if this cluster is gone for good, drop the resource from state with `pulumi state delete <urn>` and rerun)", wrapCluster(cluster, err))
 }
 
-// wrapCluster prefixes err with its cluster, once.
+// clusterError is an error of one cluster's. Its message names the cluster
+// once, however often it is wrapped on its way up (errors.As finds it).
+type clusterError struct {
+	cluster string
+	err     error
+}
+
+func (e *clusterError) Error() string { return "cluster " + e.cluster + ": " + e.err.Error() }
+
+func (e *clusterError) Unwrap() error { return e.err }
+
+// wrapCluster makes err an error of cluster's, unless it already is one.
 func wrapCluster(cluster string, err error) error {
-	if err == nil || strings.HasPrefix(err.Error(), "cluster "+cluster+":") {
+	var ce *clusterError
+	if err == nil || errors.As(err, &ce) && ce.cluster == cluster {
 		return err
 	}
-	return fmt.Errorf("cluster %s: %w", cluster, err)
+	return &clusterError{cluster: cluster, err: err}
 }

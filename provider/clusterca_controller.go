@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/x509"
 	"encoding/pem"
+	"errors"
 	"fmt"
 	"time"
 
@@ -77,11 +78,11 @@ func (r *ClusterCA) Diff(ctx context.Context, req infer.DiffRequest[ClusterCAArg
 func (r *ClusterCA) renewalDue(s ClusterCAState, renewBeforeHours *int) (bool, error) {
 	block, _ := pem.Decode([]byte(s.CertPEM))
 	if block == nil {
-		return false, fmt.Errorf("cluster %s: state holds no intermediate certificate", s.Cluster)
+		return false, wrapCluster(s.Cluster, errors.New("state holds no intermediate certificate"))
 	}
 	cert, err := x509.ParseCertificate(block.Bytes)
 	if err != nil {
-		return false, fmt.Errorf("cluster %s: parsing intermediate certificate: %w", s.Cluster, err)
+		return false, wrapCluster(s.Cluster, fmt.Errorf("parsing intermediate certificate: %w", err))
 	}
 	return r.due(cert, renewBeforeHours), nil
 }
@@ -112,7 +113,7 @@ func (r *ClusterCA) adopt(ctx context.Context, in ClusterCAArgs, preview bool) (
 	}
 	live, err := client.GetSecret(ctx, naming.IstioNamespace, naming.CACertsSecret)
 	if err != nil {
-		return nil, fmt.Errorf("cluster %s: adopt: reading secret %s/%s: %w", in.Cluster, naming.IstioNamespace, naming.CACertsSecret, err)
+		return nil, wrapCluster(in.Cluster, fmt.Errorf("adopt: reading secret %s/%s: %w", naming.IstioNamespace, naming.CACertsSecret, err))
 	}
 	if live == nil || managedByRistio(live.Labels) {
 		return nil, nil
@@ -123,7 +124,7 @@ func (r *ClusterCA) adopt(ctx context.Context, in ClusterCAArgs, preview bool) (
 	}
 	kept, cert, err := pki.AdoptCACerts(live.Data, []byte(in.RootCertPEM), r.deps.Now())
 	if err != nil {
-		return nil, fmt.Errorf("cluster %s: adopt %s/%s: %w; set certificate.rootCertPem and rootKeyPem to the root that issued it (ristioctl's root-cert.pem and root-key.pem)", in.Cluster, naming.IstioNamespace, naming.CACertsSecret, err)
+		return nil, wrapCluster(in.Cluster, fmt.Errorf("adopt %s/%s: %w; set certificate.rootCertPem and rootKeyPem to the root that issued it (ristioctl's root-cert.pem and root-key.pem)", naming.IstioNamespace, naming.CACertsSecret, err))
 	}
 	if r.due(cert, in.RenewBeforeHours) {
 		logger.Warningf("cluster %s: adopt %s/%s: its intermediate expires %s and is due for renewal; issuing a new one from the mesh root", in.Cluster, naming.IstioNamespace, naming.CACertsSecret, cert.NotAfter.UTC().Format(time.RFC3339))
@@ -157,7 +158,7 @@ func (r *ClusterCA) Create(ctx context.Context, req infer.CreateRequest[ClusterC
 	}
 	root, err := pki.ParseCA([]byte(in.RootCertPEM), []byte(in.RootKeyPEM), []byte(deref(in.RootKeyPassword)))
 	if err != nil {
-		return infer.CreateResponse[ClusterCAState]{}, fmt.Errorf("cluster %s: reading root CA: %w", in.Cluster, err)
+		return infer.CreateResponse[ClusterCAState]{}, wrapCluster(in.Cluster, fmt.Errorf("reading root CA: %w", err))
 	}
 	cert := in.certificate()
 	p.GetLogger(ctx).InfoStatusf("%s: generating intermediate CA (%s)", in.Cluster, describeKey(cert))

@@ -148,7 +148,7 @@ func (r *IstioControlPlane) apply(ctx context.Context, w writer, in IstioControl
 	rev := deref(in.Revision)
 	adopting, err := r.adopting(ctx, client, hc, in)
 	if err != nil {
-		return state, fmt.Errorf("cluster %s: %w", name, err)
+		return state, wrapCluster(name, fmt.Errorf("%w", err))
 	}
 	if release == "" {
 		release = naming.IstiodReleaseFor(rev)
@@ -165,7 +165,7 @@ func (r *IstioControlPlane) apply(ctx context.Context, w writer, in IstioControl
 		}
 	}
 	if err := client.EnsureNamespace(ctx, naming.IstioNamespace, map[string]string{naming.NetworkLabel: in.Network}); err != nil {
-		return state, fmt.Errorf("cluster %s: %w", name, err)
+		return state, wrapCluster(name, fmt.Errorf("%w", err))
 	}
 
 	base, err := r.applyBase(ctx, hc, w, src, name, in.IstioVersion, rev)
@@ -191,7 +191,7 @@ func (r *IstioControlPlane) apply(ctx context.Context, w writer, in IstioControl
 	// (when istiod is already the release's) still finishes them.
 	if deref(in.Adopt) {
 		if err := reactivateInjector(ctx, client); err != nil {
-			return state, fmt.Errorf("cluster %s: %w", name, err)
+			return state, wrapCluster(name, fmt.Errorf("%w", err))
 		}
 	}
 	istiod, err := applyChart(ctx, hc, src, name, release, charts.Istiod, in.IstioVersion, values)
@@ -203,19 +203,19 @@ func (r *IstioControlPlane) apply(ctx context.Context, w writer, in IstioControl
 	}
 	if deref(in.Adopt) {
 		if err := dropIstioctlTag(ctx, client, name); err != nil {
-			return state, fmt.Errorf("cluster %s: %w", name, err)
+			return state, wrapCluster(name, fmt.Errorf("%w", err))
 		}
 	}
 	// The chart turns the revision-less injector back on; while a revision
 	// tag holds its selectors it must stay off (see RevisionTag).
 	if rev == "" {
 		if err := keepDefaultInjectorOff(ctx, client); err != nil {
-			return state, fmt.Errorf("cluster %s: %w", name, err)
+			return state, wrapCluster(name, fmt.Errorf("%w", err))
 		}
 	}
 
 	if err := client.WaitForDeployment(ctx, naming.IstioNamespace, naming.IstiodDeployment(rev), report); err != nil {
-		return state, fmt.Errorf("cluster %s: %w", name, err)
+		return state, wrapCluster(name, fmt.Errorf("%w", err))
 	}
 	return state, nil
 }
@@ -230,7 +230,7 @@ func claimRelease(rel *helm.Release, cluster, release, revision string) error {
 		return nil
 	}
 	if has, _ := rel.Values["revision"].(string); has != revision {
-		return fmt.Errorf("cluster %s: Helm release %s/%s runs revision %s, not %s; two revisions cannot share it", cluster, naming.IstioNamespace, release, naming.RevisionLabelValue(has), naming.RevisionLabelValue(revision))
+		return wrapCluster(cluster, fmt.Errorf("the Helm release %s/%s runs revision %s, not %s; two revisions cannot share it", naming.IstioNamespace, release, naming.RevisionLabelValue(has), naming.RevisionLabelValue(revision)))
 	}
 	return nil
 }
@@ -289,12 +289,12 @@ func applyChart(ctx context.Context, hc *helm.Client, src charts.Source, cluster
 	logger.InfoStatusf("%s: fetching chart %s %s", cluster, chartName, version)
 	ch, err := src.Load(ctx, chartName, version)
 	if err != nil {
-		return nil, fmt.Errorf("cluster %s: %w", cluster, err)
+		return nil, wrapCluster(cluster, fmt.Errorf("%w", err))
 	}
 	logger.InfoStatusf("%s: installing release %s (chart %s %s)", cluster, release, chartName, version)
 	rel, err := hc.Apply(ctx, release, ch, values)
 	if err != nil {
-		return rel, fmt.Errorf("cluster %s: release %s: %w", cluster, release, err)
+		return rel, wrapCluster(cluster, fmt.Errorf("release %s: %w", release, err))
 	}
 	return rel, nil
 }
@@ -318,10 +318,10 @@ func (r *IstioControlPlane) Read(ctx context.Context, req infer.ReadRequest[Isti
 		return infer.ReadResponse[IstioControlPlaneArgs, IstioControlPlaneState]{}, err
 	}
 	if state.BaseStatus, state.BaseRevision, err = releaseStatus(ctx, hc, naming.BaseRelease); err != nil {
-		return infer.ReadResponse[IstioControlPlaneArgs, IstioControlPlaneState]{}, fmt.Errorf("cluster %s: reading release %s: %w", state.Cluster.Name, naming.BaseRelease, err)
+		return infer.ReadResponse[IstioControlPlaneArgs, IstioControlPlaneState]{}, wrapCluster(state.Cluster.Name, fmt.Errorf("reading release %s: %w", naming.BaseRelease, err))
 	}
 	if state.IstiodStatus, state.IstiodRevision, err = releaseStatus(ctx, hc, istiodRelease(state)); err != nil {
-		return infer.ReadResponse[IstioControlPlaneArgs, IstioControlPlaneState]{}, fmt.Errorf("cluster %s: reading release %s: %w", state.Cluster.Name, istiodRelease(state), err)
+		return infer.ReadResponse[IstioControlPlaneArgs, IstioControlPlaneState]{}, wrapCluster(state.Cluster.Name, fmt.Errorf("reading release %s: %w", istiodRelease(state), err))
 	}
 	return infer.ReadResponse[IstioControlPlaneArgs, IstioControlPlaneState]{ID: req.ID, Inputs: req.Inputs, State: state}, nil
 }

@@ -139,7 +139,7 @@ func (r *EastWestGateway) apply(ctx context.Context, w writer, in EastWestGatewa
 
 	p.GetLogger(ctx).InfoStatusf("%s: applying Gateway %s/%s", name, naming.IstioNamespace, naming.CrossNetworkGateway)
 	if err := applyOwned(ctx, client, w, crossNetworkGateway(), deref(in.Adopt)); err != nil {
-		return state, fmt.Errorf("cluster %s: applying Gateway %s/%s: %w", name, naming.IstioNamespace, naming.CrossNetworkGateway, err)
+		return state, wrapCluster(name, fmt.Errorf("applying Gateway %s/%s: %w", naming.IstioNamespace, naming.CrossNetworkGateway, err))
 	}
 	state.GatewayPresent = true
 	// The adopted gateway rolls onto the chart's pods; istioctl's service
@@ -147,10 +147,10 @@ func (r *EastWestGateway) apply(ctx context.Context, w writer, in EastWestGatewa
 	// a retry, when the Deployment is already the release's).
 	if deref(in.Adopt) {
 		if err := client.WaitForDeployment(ctx, naming.IstioNamespace, naming.EastWestDeployment, report); err != nil {
-			return state, fmt.Errorf("cluster %s: %w", name, err)
+			return state, wrapCluster(name, fmt.Errorf("%w", err))
 		}
 		if err := dropIstioctlGateway(ctx, client, name); err != nil {
-			return state, fmt.Errorf("cluster %s: %w", name, err)
+			return state, wrapCluster(name, fmt.Errorf("%w", err))
 		}
 	}
 
@@ -163,7 +163,7 @@ func (r *EastWestGateway) apply(ctx context.Context, w writer, in EastWestGatewa
 		return state, wrapCluster(name, err)
 	}
 	if err := client.WaitForDeployment(ctx, naming.IstioNamespace, naming.EastWestDeployment, report); err != nil {
-		return state, fmt.Errorf("cluster %s: %w", name, err)
+		return state, wrapCluster(name, fmt.Errorf("%w", err))
 	}
 	state.Address, err = client.WaitForServiceAddress(ctx, naming.IstioNamespace, naming.EastWestService, report)
 	return state, wrapCluster(name, err)

@@ -105,17 +105,17 @@ func (r *HelloWorld) apply(ctx context.Context, w writer, in HelloWorldArgs) (cr
 	}
 	existing, err := client.Get(ctx, namespaceGVK, "", ns)
 	if err != nil {
-		return false, fmt.Errorf("cluster %s: reading namespace %s: %w", name, ns, err)
+		return false, wrapCluster(name, fmt.Errorf("reading namespace %s: %w", ns, err))
 	}
 	// Nothing is written, the namespace's labels included, before every
 	// object is known to be this mesh's (or taken over).
 	for _, ref := range helloWorldTakeover(in).objects {
 		if err := claim(ctx, client, w, ref, deref(in.Adopt)); err != nil {
-			return false, fmt.Errorf("cluster %s: %w", name, err)
+			return false, wrapCluster(name, fmt.Errorf("%w", err))
 		}
 	}
 	if err := client.EnsureNamespace(ctx, ns, sample.NamespaceLabels(deref(in.Revision))); err != nil {
-		return false, fmt.Errorf("cluster %s: %w", name, err)
+		return false, wrapCluster(name, fmt.Errorf("%w", err))
 	}
 	p.GetLogger(ctx).InfoStatusf("%s: deploying helloworld-%s and curl in %s", name, in.SampleVersion, ns)
 	for _, obj := range sample.Objects(ns, in.SampleVersion) {
@@ -125,13 +125,13 @@ func (r *HelloWorld) apply(ctx context.Context, w writer, in HelloWorldArgs) (cr
 			}
 		}
 		if err := applyMarked(ctx, client, w, obj); err != nil {
-			return existing == nil, fmt.Errorf("cluster %s: applying %s %s/%s: %w", name, obj.GetKind(), ns, obj.GetName(), err)
+			return existing == nil, wrapCluster(name, fmt.Errorf("applying %s %s/%s: %w", obj.GetKind(), ns, obj.GetName(), err))
 		}
 	}
 	if deref(in.Wait) {
 		for _, d := range sample.DeploymentNames(in.SampleVersion) {
 			if err := client.WaitForDeployment(ctx, ns, d, progress(ctx, name)); err != nil {
-				return existing == nil, fmt.Errorf("cluster %s: %w", name, err)
+				return existing == nil, wrapCluster(name, fmt.Errorf("%w", err))
 			}
 		}
 	}
@@ -151,7 +151,7 @@ func (r *HelloWorld) Read(ctx context.Context, req infer.ReadRequest[HelloWorldA
 	for _, obj := range sample.Objects(deref(state.Namespace), state.SampleVersion) {
 		live, err := client.Get(ctx, obj.GroupVersionKind(), obj.GetNamespace(), obj.GetName())
 		if err != nil {
-			return infer.ReadResponse[HelloWorldArgs, HelloWorldState]{}, fmt.Errorf("cluster %s: reading %s %s/%s: %w", state.Cluster.Name, obj.GetKind(), obj.GetNamespace(), obj.GetName(), err)
+			return infer.ReadResponse[HelloWorldArgs, HelloWorldState]{}, wrapCluster(state.Cluster.Name, fmt.Errorf("reading %s %s/%s: %w", obj.GetKind(), obj.GetNamespace(), obj.GetName(), err))
 		}
 		state.Present = state.Present && live != nil
 	}

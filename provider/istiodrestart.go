@@ -129,7 +129,7 @@ func (w *secretWrites) end(ctx context.Context, rewrote bool, restart func(conte
 	case <-w.round.done:
 		return w.round.err
 	case <-ctx.Done():
-		return fmt.Errorf("cluster %s: waiting for istiod's restart after its remote secrets were rewritten: %w", w.target.Name, ctx.Err())
+		return wrapCluster(w.target.Name, fmt.Errorf("waiting for istiod's restart after its remote secrets were rewritten: %w", ctx.Err()))
 	}
 }
 
@@ -170,7 +170,7 @@ func (d Deps) restartIstiods(ctx context.Context, target ClusterConnection, poli
 	if policy != restartAlways {
 		known, running, err := d.affectedIstiods(ctx, client)
 		if err != nil {
-			return fmt.Errorf("cluster %s: reading istiod's release: %w", target.Name, err)
+			return wrapCluster(target.Name, fmt.Errorf("reading istiod's release: %w", err))
 		}
 		if known == "" || !running {
 			return nil
@@ -179,12 +179,12 @@ func (d Deps) restartIstiods(ctx context.Context, target ClusterConnection, poli
 	}
 	names, err := client.RestartDeployments(ctx, naming.IstioNamespace, meshcheck.IstiodSelector, d.Now())
 	if err != nil {
-		return fmt.Errorf("cluster %s: %w", target.Name, err)
+		return wrapCluster(target.Name, fmt.Errorf("%w", err))
 	}
 	p.GetLogger(ctx).Infof("cluster %s: restarting %s after its remote secrets were rewritten (%s)", target.Name, strings.Join(names, ", "), why)
 	for _, name := range names {
 		if err := client.WaitForDeployment(ctx, naming.IstioNamespace, name, progress(ctx, target.Name)); err != nil {
-			return fmt.Errorf("cluster %s: restarting istiod after its remote secrets were rewritten: %w", target.Name, err)
+			return wrapCluster(target.Name, fmt.Errorf("restarting istiod after its remote secrets were rewritten: %w", err))
 		}
 	}
 	return nil

@@ -241,14 +241,14 @@ func deleteManaged(ctx context.Context, client *kube.Client, w writer, gvk schem
 func ownedRelease(ctx context.Context, hc *helm.Client, w writer, cluster, release string) (*helm.Release, error) {
 	existing, err := hc.Get(ctx, release)
 	if err != nil {
-		return nil, fmt.Errorf("cluster %s: reading release %s: %w", cluster, release, err)
+		return nil, wrapCluster(cluster, fmt.Errorf("reading release %s: %w", release, err))
 	}
 	if existing == nil {
 		return nil, nil
 	}
 	what := fmt.Sprintf("Helm release %s/%s", naming.IstioNamespace, release)
 	if err := refusal(ctx, what, w.ofRelease(existing), releaseMarks(existing), hc.TakeOwnership); err != nil {
-		return nil, fmt.Errorf("cluster %s: %w", cluster, err)
+		return nil, wrapCluster(cluster, fmt.Errorf("%w", err))
 	}
 	return existing, nil
 }
@@ -296,14 +296,14 @@ func (d Deps) markOwned(ctx context.Context, c ClusterConnection, w writer, t ta
 	for _, ref := range t.objects {
 		obj, err := client.Get(ctx, ref.gvk, ref.ns, ref.name)
 		if err != nil {
-			return fmt.Errorf("cluster %s: reading %s: %w", c.Name, ref, err)
+			return wrapCluster(c.Name, fmt.Errorf("reading %s: %w", ref, err))
 		}
 		if obj == nil {
 			continue
 		}
 		own := w.ofObject(obj)
 		if err := refusal(ctx, ref.String(), own, objectMarks(obj), false); err != nil {
-			return fmt.Errorf("cluster %s: %w", c.Name, err)
+			return wrapCluster(c.Name, fmt.Errorf("%w", err))
 		}
 		if own == ours {
 			continue
@@ -311,7 +311,7 @@ func (d Deps) markOwned(ctx context.Context, c ClusterConnection, w writer, t ta
 		// The mark alone: the owner stays whoever wrote the object last.
 		p.GetLogger(ctx).InfoStatusf("%s: marking %s as mesh %s's", c.Name, ref, w.mesh)
 		if err := client.Annotate(ctx, ref.gvk, ref.ns, ref.name, map[string]string{naming.MeshAnnotation: string(w.mesh)}); err != nil {
-			return fmt.Errorf("cluster %s: %w", c.Name, err)
+			return wrapCluster(c.Name, fmt.Errorf("%w", err))
 		}
 	}
 	if len(t.releases) == 0 {
@@ -331,7 +331,7 @@ func (d Deps) markOwned(ctx context.Context, c ClusterConnection, w writer, t ta
 		}
 		p.GetLogger(ctx).InfoStatusf("%s: marking release %s as mesh %s's", c.Name, name, w.mesh)
 		if _, err := hc.Mark(ctx, name); err != nil {
-			return fmt.Errorf("cluster %s: %w", c.Name, err)
+			return wrapCluster(c.Name, fmt.Errorf("%w", err))
 		}
 	}
 	return nil

@@ -182,17 +182,17 @@ func (r *RemoteSecret) apply(ctx context.Context, w writer, in RemoteSecretArgs,
 	}
 	live, err := dstClient.GetSecret(ctx, naming.IstioNamespace, state.SecretName)
 	if err != nil {
-		return state, false, fmt.Errorf("cluster %s: reading secret %s/%s: %w", dst.Name, naming.IstioNamespace, state.SecretName, err)
+		return state, false, wrapCluster(dst.Name, fmt.Errorf("reading secret %s/%s: %w", naming.IstioNamespace, state.SecretName, err))
 	}
 	if err := claim(ctx, dstClient, w, objectRef{secretGVK, naming.IstioNamespace, state.SecretName}, deref(in.Adopt)); err != nil {
-		return state, false, fmt.Errorf("cluster %s: %w", dst.Name, err)
+		return state, false, wrapCluster(dst.Name, fmt.Errorf("%w", err))
 	}
 	if kept, ok := adoptedEndpoint(in, live); ok {
 		prior.KeptServer, prior.KeptCAPEM = kept.KeptServer, kept.KeptCAPEM
 	}
 	server, caData, err := writtenEndpoint(in, prior)
 	if err != nil {
-		return state, false, fmt.Errorf("cluster %s: %w", src.Name, err)
+		return state, false, wrapCluster(src.Name, fmt.Errorf("%w", err))
 	}
 	state.Server = server
 	if deref(in.RemoteAPIServer) == "" {
@@ -204,7 +204,7 @@ func (r *RemoteSecret) apply(ctx context.Context, w writer, in RemoteSecretArgs,
 		return state, false, err
 	}
 	if err := srcClient.WaitForServiceAccount(ctx, naming.IstioNamespace, naming.ReaderServiceAccount, report); err != nil {
-		return state, false, fmt.Errorf("cluster %s: %w", src.Name, err)
+		return state, false, wrapCluster(src.Name, fmt.Errorf("%w", err))
 	}
 	issued := r.deps.Now()
 	var token string
@@ -225,7 +225,7 @@ func (r *RemoteSecret) apply(ctx context.Context, w writer, in RemoteSecretArgs,
 		}
 	}
 	if err != nil {
-		return state, false, fmt.Errorf("cluster %s: reader token for %s: %w", src.Name, dst.Name, err)
+		return state, false, wrapCluster(src.Name, fmt.Errorf("reader token for %s: %w", dst.Name, err))
 	}
 	state.TokenIssuedAt = issued.UTC().Format(time.RFC3339)
 	// A token that is not written is revoked again.
@@ -241,7 +241,7 @@ func (r *RemoteSecret) apply(ctx context.Context, w writer, in RemoteSecretArgs,
 
 	config, err := kubeconfig.BuildRemote(src.Name, server, caData, token)
 	if err != nil {
-		return state, false, fmt.Errorf("cluster %s: building remote kubeconfig: %w", src.Name, err)
+		return state, false, wrapCluster(src.Name, fmt.Errorf("building remote kubeconfig: %w", err))
 	}
 	data := map[string][]byte{src.Name: config}
 
@@ -258,7 +258,7 @@ func (r *RemoteSecret) apply(ctx context.Context, w writer, in RemoteSecretArgs,
 		Data: data,
 	}
 	if err := dstClient.ApplySecret(ctx, secret); err != nil {
-		return state, false, fmt.Errorf("cluster %s: writing secret %s/%s: %w", dst.Name, naming.IstioNamespace, state.SecretName, err)
+		return state, false, wrapCluster(dst.Name, fmt.Errorf("writing secret %s/%s: %w", naming.IstioNamespace, state.SecretName, err))
 	}
 	written = true
 	state.AppliedChecksum = checksum(data)
@@ -323,7 +323,7 @@ func (r *RemoteSecret) fingerprint(ctx context.Context, s RemoteSecretState) (st
 	}
 	live, err := client.GetSecret(ctx, naming.IstioNamespace, name)
 	if err != nil {
-		return "", fmt.Errorf("cluster %s: reading secret %s/%s: %w", dst.Name, naming.IstioNamespace, name, err)
+		return "", wrapCluster(dst.Name, fmt.Errorf("reading secret %s/%s: %w", naming.IstioNamespace, name, err))
 	}
 	if live == nil {
 		return "", nil
