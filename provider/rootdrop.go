@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"strings"
-	"sync"
 
 	p "github.com/pulumi/pulumi-go-provider"
 	"github.com/pulumi/pulumi/sdk/v3/go/property"
@@ -64,31 +63,30 @@ func (r *CACerts) rootDrop(ctx context.Context, raw property.Map, args CACertsAr
 }
 
 // readTrust reads each cluster's live cacerts and what its istiods serve,
-// in parallel. A cluster that cannot be read says why.
+// as many clusters at once as the mesh check asks. A cluster that cannot be
+// read says why.
 func (r *CACerts) readTrust(ctx context.Context, clusters []ClusterConnection) []meshcheck.LiveTrust {
 	out := make([]meshcheck.LiveTrust, len(clusters))
-	var wg sync.WaitGroup
-	for i, c := range clusters {
+	_ = fanOut(len(clusters), meshCheckParallelism, func(i int) error {
+		c := clusters[i]
 		out[i].Cluster = c.Name
-		wg.Go(func() {
-			client, err := r.deps.kubeClient(c)
-			if err != nil {
-				out[i].Problem = err.Error()
-				return
-			}
-			secret, err := client.GetSecret(ctx, naming.IstioNamespace, naming.CACertsSecret)
-			if err != nil {
-				out[i].Problem = fmt.Sprintf("reading secret %s/%s: %v", naming.IstioNamespace, naming.CACertsSecret, err)
-				return
-			}
-			if secret != nil {
-				out[i].CACerts = secret.Data
-			}
-			if out[i].Istiods, err = istiod.AskServing(ctx, client); err != nil {
-				out[i].Problem = err.Error()
-			}
-		})
-	}
-	wg.Wait()
+		client, err := r.deps.kubeClient(c)
+		if err != nil {
+			out[i].Problem = err.Error()
+			return nil
+		}
+		secret, err := client.GetSecret(ctx, naming.IstioNamespace, naming.CACertsSecret)
+		if err != nil {
+			out[i].Problem = fmt.Sprintf("reading secret %s/%s: %v", naming.IstioNamespace, naming.CACertsSecret, err)
+			return nil
+		}
+		if secret != nil {
+			out[i].CACerts = secret.Data
+		}
+		if out[i].Istiods, err = istiod.AskServing(ctx, client); err != nil {
+			out[i].Problem = err.Error()
+		}
+		return nil
+	})
 	return out
 }

@@ -48,16 +48,22 @@ func Ask(ctx context.Context, c *kube.Client, revision string) ([]meshcheck.Isti
 		return nil, err
 	}
 	out := make([]meshcheck.Istiod, len(pods))
+	eachPod(pods, func(i int) { out[i] = ask(ctx, c, &pods[i]) })
+	return out, nil
+}
+
+// eachPod runs ask for every pod, askParallelism at a time; ask keeps its
+// answer, failures included.
+func eachPod(pods []corev1.Pod, ask func(i int)) {
 	var g errgroup.Group
 	g.SetLimit(askParallelism)
 	for i := range pods {
 		g.Go(func() error {
-			out[i] = ask(ctx, c, &pods[i])
+			ask(i)
 			return nil
 		})
 	}
-	_ = g.Wait() // ask returns its failures in the answer
-	return out, nil
+	_ = g.Wait()
 }
 
 func ask(parent context.Context, c *kube.Client, pod *corev1.Pod) meshcheck.Istiod {

@@ -2,7 +2,6 @@ package istiod
 
 import (
 	"context"
-	"sync"
 
 	"github.com/ristio/pulumi-ristio/pkg/kube"
 	"github.com/ristio/pulumi-ristio/pkg/meshcheck"
@@ -19,15 +18,11 @@ func AskServing(ctx context.Context, c *kube.Client) ([]meshcheck.Serving, error
 		return nil, err
 	}
 	out := make([]meshcheck.Serving, len(pods))
-	var wg sync.WaitGroup
-	for i := range pods {
+	eachPod(pods, func(i int) {
 		out[i].Pod = pods[i].Name
-		wg.Go(func() {
-			bounded(ctx, func(ctx context.Context) {
-				out[i].Chain, out[i].Err = c.PodTLSChain(ctx, pods[i].Namespace, pods[i].Name, meshcheck.XDSTLSPort, servingName)
-			})
+		bounded(ctx, func(ctx context.Context) {
+			out[i].Chain, out[i].Err = c.PodTLSChain(ctx, pods[i].Namespace, pods[i].Name, meshcheck.XDSTLSPort, servingName)
 		})
-	}
-	wg.Wait()
+	})
 	return out, nil
 }
