@@ -14,7 +14,6 @@ import (
 	"context"
 	"crypto/x509"
 	"encoding/json"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"maps"
@@ -403,28 +402,17 @@ func servingReasons(exp Expect, d Istiod) []servingReason {
 	if len(d.ServingChain) == 0 {
 		return []servingReason{{reason: fmt.Sprintf("gave no certificate on %d", XDSTLSPort)}}
 	}
-	intermediates := x509.NewCertPool()
-	if len(exp.IntermediatePEM) == 0 {
-		for _, c := range d.ServingChain[1:] {
-			intermediates.AddCert(c)
-		}
-	} else {
+	intermediates := d.ServingChain[1:]
+	if len(exp.IntermediatePEM) > 0 {
 		var err error
-		if intermediates, err = pool(exp.IntermediatePEM); err != nil {
+		if intermediates, err = pki.Certificates(exp.IntermediatePEM); err != nil {
 			return []servingReason{{reason: "cannot be judged: the cluster's intermediate: " + err.Error()}}
 		}
 	}
 	leaf := d.ServingChain[0]
-	verify := func(rootsPEM []byte) error {
-		roots, err := pool(rootsPEM)
-		if err != nil {
-			return err
-		}
-		// Only the cluster's intermediate may link the leaf to a root: a
-		// certificate from another CA must not pass.
-		_, err = leaf.Verify(x509.VerifyOptions{Roots: roots, Intermediates: intermediates, CurrentTime: exp.Now, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageAny}})
-		return err
-	}
+	// Only the cluster's intermediate may link the leaf to a root: a
+	// certificate from another CA must not pass.
+	verify := func(rootsPEM []byte) error { return pki.VerifyChain(leaf, intermediates, rootsPEM, exp.Now) }
 	if err := verify(exp.OwnRootCertPEM); err != nil {
 		return []servingReason{{reason: fmt.Sprintf("serves on %d a certificate that does not chain through this cluster's current intermediate to its root-cert.pem (is istiod using the plugged-in cacerts, and has it reloaded them?): %v", XDSTLSPort, err)}}
 	}
@@ -438,26 +426,4 @@ func servingReasons(exp Expect, d Istiod) []servingReason {
 		}
 	}
 	return out
-}
-
-func pool(pemData []byte) (*x509.CertPool, error) {
-	p := x509.NewCertPool()
-	n := 0
-	for rest := pemData; ; {
-		var block *pem.Block
-		block, rest = pem.Decode(rest)
-		if block == nil {
-			break
-		}
-		cert, err := x509.ParseCertificate(block.Bytes)
-		if err != nil {
-			return nil, err
-		}
-		p.AddCert(cert)
-		n++
-	}
-	if n == 0 {
-		return nil, fmt.Errorf("no certificate in PEM")
-	}
-	return p, nil
 }
