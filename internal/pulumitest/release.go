@@ -55,15 +55,12 @@ func Archives(t testing.TB) string {
 	archivesOnce.Do(func() {
 		dir := filepath.Join(PluginDir(t), "dist")
 		cmd := exec.Command(filepath.Join(RepoRoot(), "scripts", "dist.sh"), dir, runtime.GOOS+"/"+runtime.GOARCH)
-		// With cgo as PluginDir builds, dist.sh reuses its compiled packages (a
-		// static build recompiles everything: minutes). What the tests check
-		// is the archives and how they install; `make dist` makes static ones.
-		cgo, err := exec.Command("go", "env", "CGO_ENABLED").Output()
+		env, err := DistEnv()
 		if err != nil {
-			archivesErr = fmt.Errorf("go env CGO_ENABLED: %v", err)
+			archivesErr = err
 			return
 		}
-		cmd.Env = append(os.Environ(), "RISTIO_DIST_CGO_ENABLED="+strings.TrimSpace(string(cgo)))
+		cmd.Env = append(os.Environ(), env)
 		if out, err := cmd.CombinedOutput(); err != nil {
 			archivesErr = fmt.Errorf("scripts/dist.sh: %v\n%s", err, out)
 			return
@@ -74,6 +71,18 @@ func Archives(t testing.TB) string {
 		t.Fatal(archivesErr)
 	}
 	return archivesDir
+}
+
+// DistEnv is the environment entry that has scripts/dist.sh build with cgo
+// as PluginDir's go build does, so it reuses that build's compiled packages
+// (a static build recompiles everything: minutes). What the tests check is
+// the archives and how they install; `make dist` makes static ones.
+func DistEnv() (string, error) {
+	cgo, err := exec.Command("go", "env", "CGO_ENABLED").Output()
+	if err != nil {
+		return "", fmt.Errorf("go env CGO_ENABLED: %v", err)
+	}
+	return "RISTIO_DIST_CGO_ENABLED=" + strings.TrimSpace(string(cgo)), nil
 }
 
 // ReleaseServer serves Archives over HTTP on loopback, standing in for the

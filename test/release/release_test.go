@@ -173,13 +173,12 @@ func TestReleaseCheck(t *testing.T) {
 	}
 	out := t.TempDir()
 	cmd := exec.Command(filepath.Join(pulumitest.RepoRoot(), "scripts", "release-check.sh"), out)
-	cgo, err := exec.Command("go", "env", "CGO_ENABLED").Output()
+	dist, err := pulumitest.DistEnv()
 	if err != nil {
 		t.Fatal(err)
 	}
-	// One platform, with cgo as the other tests build (see pulumitest.Archives).
-	cmd.Env = append(os.Environ(), "RISTIO_RELEASE_PLATFORMS="+runtime.GOOS+"/"+runtime.GOARCH,
-		"RISTIO_DIST_CGO_ENABLED="+strings.TrimSpace(string(cgo)))
+	// One platform, with cgo as the other tests build.
+	cmd.Env = append(os.Environ(), "RISTIO_RELEASE_PLATFORMS="+runtime.GOOS+"/"+runtime.GOARCH, dist)
 	log, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("scripts/release-check.sh: %v\n%s", err, log)
