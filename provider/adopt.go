@@ -115,7 +115,7 @@ func previewClaim(ctx context.Context, cluster, what string, own ownership, m ma
 		p.GetLogger(ctx).Infof("cluster %s: adopt %s", cluster, what)
 		return nil
 	}
-	return wrapCluster(cluster, fmt.Errorf("%w", refusal(ctx, what, own, m, false)))
+	return wrapCluster(cluster, refusal(ctx, what, own, m, false))
 }
 
 // istioctlMade reads an object and reports whether istioctl made it and no

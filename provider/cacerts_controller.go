@@ -189,11 +189,11 @@ func (r *CACerts) apply(ctx context.Context, w writer, in CACertsArgs) (createdN
 	// applies them with the same field manager.
 	if ns == nil {
 		if err := client.EnsureNamespace(ctx, naming.IstioNamespace, nil); err != nil {
-			return false, wrapCluster(in.Cluster.Name, fmt.Errorf("%w", err))
+			return false, wrapCluster(in.Cluster.Name, err)
 		}
 	}
 	if err := claim(ctx, client, w, caCertsTakeover.objects[0], deref(in.Adopt)); err != nil {
-		return false, wrapCluster(in.Cluster.Name, fmt.Errorf("%w", err))
+		return false, wrapCluster(in.Cluster.Name, err)
 	}
 	secret := &corev1.Secret{
 		ObjectMeta: metav1.ObjectMeta{

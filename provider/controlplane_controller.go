@@ -148,7 +148,7 @@ func (r *IstioControlPlane) apply(ctx context.Context, w writer, in IstioControl
 	rev := deref(in.Revision)
 	adopting, err := r.adopting(ctx, client, hc, in)
 	if err != nil {
-		return state, wrapCluster(name, fmt.Errorf("%w", err))
+		return state, wrapCluster(name, err)
 	}
 	if release == "" {
 		release = naming.IstiodReleaseFor(rev)
@@ -165,7 +165,7 @@ func (r *IstioControlPlane) apply(ctx context.Context, w writer, in IstioControl
 		}
 	}
 	if err := client.EnsureNamespace(ctx, naming.IstioNamespace, map[string]string{naming.NetworkLabel: in.Network}); err != nil {
-		return state, wrapCluster(name, fmt.Errorf("%w", err))
+		return state, wrapCluster(name, err)
 	}
 
 	base, err := r.applyBase(ctx, hc, w, src, name, in.IstioVersion, rev)
@@ -191,7 +191,7 @@ func (r *IstioControlPlane) apply(ctx context.Context, w writer, in IstioControl
 	// (when istiod is already the release's) still finishes them.
 	if deref(in.Adopt) {
 		if err := reactivateInjector(ctx, client); err != nil {
-			return state, wrapCluster(name, fmt.Errorf("%w", err))
+			return state, wrapCluster(name, err)
 		}
 	}
 	istiod, err := applyChart(ctx, hc, src, name, release, charts.Istiod, in.IstioVersion, values)
@@ -203,19 +203,19 @@ func (r *IstioControlPlane) apply(ctx context.Context, w writer, in IstioControl
 	}
 	if deref(in.Adopt) {
 		if err := dropIstioctlTag(ctx, client, name); err != nil {
-			return state, wrapCluster(name, fmt.Errorf("%w", err))
+			return state, wrapCluster(name, err)
 		}
 	}
 	// The chart turns the revision-less injector back on; while a revision
 	// tag holds its selectors it must stay off (see RevisionTag).
 	if rev == "" {
 		if err := keepDefaultInjectorOff(ctx, client); err != nil {
-			return state, wrapCluster(name, fmt.Errorf("%w", err))
+			return state, wrapCluster(name, err)
 		}
 	}
 
 	if err := client.WaitForDeployment(ctx, naming.IstioNamespace, naming.IstiodDeployment(rev), report); err != nil {
-		return state, wrapCluster(name, fmt.Errorf("%w", err))
+		return state, wrapCluster(name, err)
 	}
 	return state, nil
 }
@@ -289,7 +289,7 @@ func applyChart(ctx context.Context, hc *helm.Client, src charts.Source, cluster
 	logger.InfoStatusf("%s: fetching chart %s %s", cluster, chartName, version)
 	ch, err := src.Load(ctx, chartName, version)
 	if err != nil {
-		return nil, wrapCluster(cluster, fmt.Errorf("%w", err))
+		return nil, wrapCluster(cluster, err)
 	}
 	logger.InfoStatusf("%s: installing release %s (chart %s %s)", cluster, release, chartName, version)
 	rel, err := hc.Apply(ctx, release, ch, values)

@@ -147,10 +147,10 @@ func (r *EastWestGateway) apply(ctx context.Context, w writer, in EastWestGatewa
 	// a retry, when the Deployment is already the release's).
 	if deref(in.Adopt) {
 		if err := client.WaitForDeployment(ctx, naming.IstioNamespace, naming.EastWestDeployment, report); err != nil {
-			return state, wrapCluster(name, fmt.Errorf("%w", err))
+			return state, wrapCluster(name, err)
 		}
 		if err := dropIstioctlGateway(ctx, client, name); err != nil {
-			return state, wrapCluster(name, fmt.Errorf("%w", err))
+			return state, wrapCluster(name, err)
 		}
 	}
 
@@ -163,7 +163,7 @@ func (r *EastWestGateway) apply(ctx context.Context, w writer, in EastWestGatewa
 		return state, wrapCluster(name, err)
 	}
 	if err := client.WaitForDeployment(ctx, naming.IstioNamespace, naming.EastWestDeployment, report); err != nil {
-		return state, wrapCluster(name, fmt.Errorf("%w", err))
+		return state, wrapCluster(name, err)
 	}
 	state.Address, err = client.WaitForServiceAddress(ctx, naming.IstioNamespace, naming.EastWestService, report)
 	return state, wrapCluster(name, err)

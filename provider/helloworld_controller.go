@@ -111,11 +111,11 @@ func (r *HelloWorld) apply(ctx context.Context, w writer, in HelloWorldArgs) (cr
 	// object is known to be this mesh's (or taken over).
 	for _, ref := range helloWorldTakeover(in).objects {
 		if err := claim(ctx, client, w, ref, deref(in.Adopt)); err != nil {
-			return false, wrapCluster(name, fmt.Errorf("%w", err))
+			return false, wrapCluster(name, err)
 		}
 	}
 	if err := client.EnsureNamespace(ctx, ns, sample.NamespaceLabels(deref(in.Revision))); err != nil {
-		return false, wrapCluster(name, fmt.Errorf("%w", err))
+		return false, wrapCluster(name, err)
 	}
 	p.GetLogger(ctx).InfoStatusf("%s: deploying helloworld-%s and curl in %s", name, in.SampleVersion, ns)
 	for _, obj := range sample.Objects(ns, in.SampleVersion) {
@@ -131,7 +131,7 @@ func (r *HelloWorld) apply(ctx context.Context, w writer, in HelloWorldArgs) (cr
 	if deref(in.Wait) {
 		for _, d := range sample.DeploymentNames(in.SampleVersion) {
 			if err := client.WaitForDeployment(ctx, ns, d, progress(ctx, name)); err != nil {
-				return existing == nil, wrapCluster(name, fmt.Errorf("%w", err))
+				return existing == nil, wrapCluster(name, err)
 			}
 		}
 	}

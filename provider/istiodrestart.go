@@ -179,7 +179,7 @@ func (d Deps) restartIstiods(ctx context.Context, target ClusterConnection, poli
 	}
 	names, err := client.RestartDeployments(ctx, naming.IstioNamespace, meshcheck.IstiodSelector, d.Now())
 	if err != nil {
-		return wrapCluster(target.Name, fmt.Errorf("%w", err))
+		return wrapCluster(target.Name, err)
 	}
 	p.GetLogger(ctx).Infof("cluster %s: restarting %s after its remote secrets were rewritten (%s)", target.Name, strings.Join(names, ", "), why)
 	for _, name := range names {

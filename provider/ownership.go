@@ -126,11 +126,15 @@ func (w writer) ofObject(obj *unstructured.Unstructured) ownership {
 }
 
 func (w writer) ofRelease(rel *helm.Release) ownership {
-	owner := ""
-	if w.owner != "" {
-		owner = naming.OwnerLabelValue(w.owner)
+	return decideOwnership(releaseMarks(rel), w.mesh.LabelValue(), w.releaseOwner(), w.inState)
+}
+
+// releaseOwner is w's owner in the label form a release holds ("" stays "").
+func (w writer) releaseOwner() string {
+	if w.owner == "" {
+		return ""
 	}
-	return decideOwnership(releaseMarks(rel), w.mesh.LabelValue(), owner, w.inState)
+	return naming.OwnerLabelValue(w.owner)
 }
 
 // An object is ristio's when it carries the managed-by label.
@@ -248,7 +252,7 @@ func ownedRelease(ctx context.Context, hc *helm.Client, w writer, cluster, relea
 	}
 	what := fmt.Sprintf("Helm release %s/%s", naming.IstioNamespace, release)
 	if err := refusal(ctx, what, w.ofRelease(existing), releaseMarks(existing), hc.TakeOwnership); err != nil {
-		return nil, wrapCluster(cluster, fmt.Errorf("%w", err))
+		return nil, wrapCluster(cluster, err)
 	}
 	return existing, nil
 }
@@ -265,11 +269,7 @@ func uninstallOwned(ctx context.Context, hc *helm.Client, w writer, cluster, rel
 	if rel == nil {
 		return nil
 	}
-	owner := ""
-	if w.owner != "" {
-		owner = naming.OwnerLabelValue(w.owner)
-	}
-	if m := releaseMarks(rel); !deletable(m, w.mesh.LabelValue(), owner) {
+	if m := releaseMarks(rel); !deletable(m, w.mesh.LabelValue(), w.releaseOwner()) {
 		logger.Infof("cluster %s: keeping release %s: this resource did not write its last revision (owner %q, mesh %q)", cluster, release, m.owner, m.mesh)
 		return nil
 	}
@@ -303,7 +303,7 @@ func (d Deps) markOwned(ctx context.Context, c ClusterConnection, w writer, t ta
 		}
 		own := w.ofObject(obj)
 		if err := refusal(ctx, ref.String(), own, objectMarks(obj), false); err != nil {
-			return wrapCluster(c.Name, fmt.Errorf("%w", err))
+			return wrapCluster(c.Name, err)
 		}
 		if own == ours {
 			continue
@@ -311,7 +311,7 @@ func (d Deps) markOwned(ctx context.Context, c ClusterConnection, w writer, t ta
 		// The mark alone: the owner stays whoever wrote the object last.
 		p.GetLogger(ctx).InfoStatusf("%s: marking %s as mesh %s's", c.Name, ref, w.mesh)
 		if err := client.Annotate(ctx, ref.gvk, ref.ns, ref.name, map[string]string{naming.MeshAnnotation: string(w.mesh)}); err != nil {
-			return wrapCluster(c.Name, fmt.Errorf("%w", err))
+			return wrapCluster(c.Name, err)
 		}
 	}
 	if len(t.releases) == 0 {
@@ -331,7 +331,7 @@ func (d Deps) markOwned(ctx context.Context, c ClusterConnection, w writer, t ta
 		}
 		p.GetLogger(ctx).InfoStatusf("%s: marking release %s as mesh %s's", c.Name, name, w.mesh)
 		if _, err := hc.Mark(ctx, name); err != nil {
-			return wrapCluster(c.Name, fmt.Errorf("%w", err))
+			return wrapCluster(c.Name, err)
 		}
 	}
 	return nil

@@ -185,14 +185,14 @@ func (r *RemoteSecret) apply(ctx context.Context, w writer, in RemoteSecretArgs,
 		return state, false, wrapCluster(dst.Name, fmt.Errorf("reading secret %s/%s: %w", naming.IstioNamespace, state.SecretName, err))
 	}
 	if err := claim(ctx, dstClient, w, objectRef{secretGVK, naming.IstioNamespace, state.SecretName}, deref(in.Adopt)); err != nil {
-		return state, false, wrapCluster(dst.Name, fmt.Errorf("%w", err))
+		return state, false, wrapCluster(dst.Name, err)
 	}
 	if kept, ok := adoptedEndpoint(in, live); ok {
 		prior.KeptServer, prior.KeptCAPEM = kept.KeptServer, kept.KeptCAPEM
 	}
 	server, caData, err := writtenEndpoint(in, prior)
 	if err != nil {
-		return state, false, wrapCluster(src.Name, fmt.Errorf("%w", err))
+		return state, false, wrapCluster(src.Name, err)
 	}
 	state.Server = server
 	if deref(in.RemoteAPIServer) == "" {
@@ -204,7 +204,7 @@ func (r *RemoteSecret) apply(ctx context.Context, w writer, in RemoteSecretArgs,
 		return state, false, err
 	}
 	if err := srcClient.WaitForServiceAccount(ctx, naming.IstioNamespace, naming.ReaderServiceAccount, report); err != nil {
-		return state, false, wrapCluster(src.Name, fmt.Errorf("%w", err))
+		return state, false, wrapCluster(src.Name, err)
 	}
 	issued := r.deps.Now()
 	var token string

@@ -115,19 +115,19 @@ func (r *RevisionTag) apply(ctx context.Context, w writer, in RevisionTagArgs) (
 	logger.InfoStatusf("%s: rendering the default tag for revision %s from chart istiod %s", name, in.Revision, in.IstioVersion)
 	webhook, err := r.tagWebhook(ctx, in, rev)
 	if err != nil {
-		return state, wrapCluster(name, fmt.Errorf("%w", err))
+		return state, wrapCluster(name, err)
 	}
 	// The tagged revision's istiod must serve the webhook before pods go to it.
 	if err := client.WaitForDeployment(ctx, naming.IstioNamespace, naming.IstiodDeployment(rev), progress(ctx, name)); err != nil {
-		return state, wrapCluster(name, fmt.Errorf("%w", err))
+		return state, wrapCluster(name, err)
 	}
 	logger.InfoStatusf("%s: pointing %s at revision %s", name, naming.DefaultTagWebhook, in.Revision)
 	if err := applyOwned(ctx, client, w, webhook, false); err != nil {
-		return state, wrapCluster(name, fmt.Errorf("%w", err))
+		return state, wrapCluster(name, err)
 	}
 	state.WebhookPresent = true
 	if err := keepDefaultInjectorOff(ctx, client); err != nil {
-		return state, wrapCluster(name, fmt.Errorf("%w", err))
+		return state, wrapCluster(name, err)
 	}
 	// Configuration is validated by the tagged revision too.
 	target := naming.RevisionLabelValue(rev)
@@ -141,7 +141,7 @@ func (r *RevisionTag) apply(ctx context.Context, w writer, in RevisionTagArgs) (
 	if base.Values[helmvalues.BaseDefaultRevisionKey] != target {
 		logger.InfoStatusf("%s: pointing istiod-default-validator at revision %s", name, in.Revision)
 		if _, err := hc.Reconfigure(ctx, naming.BaseRelease, func(v map[string]any) { v[helmvalues.BaseDefaultRevisionKey] = target }); err != nil {
-			return state, wrapCluster(name, fmt.Errorf("%w", err))
+			return state, wrapCluster(name, err)
 		}
 	}
 	return state, nil
@@ -215,7 +215,7 @@ func (r *RevisionTag) Read(ctx context.Context, req infer.ReadRequest[RevisionTa
 	}
 	tag, err := tagPointingAt(ctx, client, istioRevision(state.Revision))
 	if err != nil {
-		return infer.ReadResponse[RevisionTagArgs, RevisionTagState]{}, wrapCluster(state.Cluster.Name, fmt.Errorf("%w", err))
+		return infer.ReadResponse[RevisionTagArgs, RevisionTagState]{}, wrapCluster(state.Cluster.Name, err)
 	}
 	state.WebhookPresent = tag != ""
 	return infer.ReadResponse[RevisionTagArgs, RevisionTagState]{ID: req.ID, Inputs: req.Inputs, State: state}, nil
