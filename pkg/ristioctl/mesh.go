@@ -58,7 +58,9 @@ type Problem struct {
 	Message      string
 }
 
-func (p Problem) String() string { return fmt.Sprintf("%s:%d:%d: %s", p.File, p.Line, p.Column, p.Message) }
+func (p Problem) String() string {
+	return fmt.Sprintf("%s:%d:%d: %s", p.File, p.Line, p.Column, p.Message)
+}
 
 // Problems is every problem found in a mesh file.
 type Problems []Problem

@@ -7,6 +7,9 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
 )
 
 func all(string) bool { return true }
@@ -62,7 +65,9 @@ func TestParseProblems(t *testing.T) {
 		want   []string // each "line:message part"
 	}{
 		"an unknown kind": {
-			edit: func(s string) string { return strings.Replace(s, "kind: Cluster\nmetadata: {name: west}", "kind: Gateway\nmetadata: {name: west}", 1) },
+			edit: func(s string) string {
+				return strings.Replace(s, "kind: Cluster\nmetadata: {name: west}", "kind: Gateway\nmetadata: {name: west}", 1)
+			},
 			want: []string{`12:7: unknown kind "Gateway"`},
 		},
 		"an unknown field": {
@@ -74,7 +79,9 @@ func TestParseProblems(t *testing.T) {
 			want: []string{`16:1: a second Certificate "certs"`, "line 1"},
 		},
 		"clusters that disagree on meshID": {
-			edit: func(s string) string { return strings.Replace(s, "meshID: m1, version: \"1.30.5\"", "meshID: m2, version: \"1.30.5\"", 1) },
+			edit: func(s string) string {
+				return strings.Replace(s, "meshID: m1, version: \"1.30.5\"", "meshID: m2, version: \"1.30.5\"", 1)
+			},
 			want: []string{`14:`, `cluster "west" has meshID "m2", but Certificate "certs" (line 4) has "m1"`},
 		},
 		"a duplicate cluster": {
@@ -86,7 +93,9 @@ func TestParseProblems(t *testing.T) {
 			want:   []string{`14:`, `cluster "west": kubeconfigFile /k/west does not exist`},
 		},
 		"another apiVersion": {
-			edit: func(s string) string { return strings.Replace(s, "ristioctl.k8smgmt.io/v3", "ristioctl.k8smgmt.io/v2", 1) },
+			edit: func(s string) string {
+				return strings.Replace(s, "ristioctl.k8smgmt.io/v3", "ristioctl.k8smgmt.io/v2", 1)
+			},
 			want: []string{`1:13: apiVersion must be ristioctl.k8smgmt.io/v3`},
 		},
 		"no certificate": {
@@ -130,24 +139,24 @@ func TestProgram(t *testing.T) {
 	}
 	got := Program(mesh, nil, testPlugin)
 	for _, want := range []string{
-		`config certificatePassword "string"`,
-		`resource mesh "ristio:index:MultiClusterMesh" {`,
+		`config "certificatePassword" "string"`,
+		`resource "mesh" "ristio:index:MultiClusterMesh" {`,
 		`meshId = "m1"`,
-		`keyType = "ECDSA"`,
+		`keyType       = "ECDSA"`,
 		`validityHours = 100`,
-		`sanSuffix = "mesh.example"`,
-		`password = secret(certificatePassword)`,
+		`sanSuffix     = "mesh.example"`,
+		`password      = secret(certificatePassword)`,
 		// versions differ, so each cluster keeps its own
-		"name = \"east\"\n\t\t\tkubeconfigFile = \"/k/east\"\n\t\t\tcontext = \"east\"\n\t\t\tistioVersion = \"1.29.0\"\n\t\t\tistiodValues = {",
-		"istioVersion = \"1.30.5\"\n\t\t\tinstallHelloWorld = true\n",
+		"name           = \"east\"\n    kubeconfigFile = \"/k/east\"\n    context        = \"east\"\n    istioVersion   = \"1.29.0\"\n    istiodValues = {",
+		"istioVersion      = \"1.30.5\"\n    installHelloWorld = true\n",
 		"value = mesh.gatewayAddresses",
-		"\toptions {\n\t\tversion = \"9.8.7\"\n\t\tpluginDownloadURL = \"https://plugins.example/ristio\"\n\t}\n}\n",
+		"  options {\n    version           = \"9.8.7\"\n    pluginDownloadURL = \"https://plugins.example/ristio\"\n  }\n}\n",
 	} {
 		if !strings.Contains(got, want) {
 			t.Errorf("program lacks %q:\n%s", want, got)
 		}
 	}
-	if strings.Contains(got, "\tistioVersion = \"1.") && strings.Count(got, "istioVersion") != 2 {
+	if strings.Contains(got, "\n  istioVersion") || strings.Count(got, "istioVersion") != 2 {
 		t.Errorf("a mesh-wide istioVersion for differing versions:\n%s", got)
 	}
 
@@ -155,7 +164,7 @@ func TestProgram(t *testing.T) {
 	same.Certificate.Password = false
 	same.Clusters = []Cluster{{Name: "a", Version: "1.30.5", InstallHelloWorld: true}, {Name: "b", Version: "1.30.5", InstallHelloWorld: true}}
 	got = Program(&same, nil, testPlugin)
-	if !strings.Contains(got, "\tistioVersion = \"1.30.5\"\n\tinstallHelloWorld = true\n") || strings.Count(got, "istioVersion") != 1 {
+	if !strings.Contains(got, "\n  istioVersion      = \"1.30.5\"\n  installHelloWorld = true\n") || strings.Count(got, "istioVersion") != 1 {
 		t.Errorf("shared version and sample are not mesh-wide:\n%s", got)
 	}
 	if strings.Contains(got, "certificatePassword") {
@@ -165,7 +174,7 @@ func TestProgram(t *testing.T) {
 		t.Errorf("a new mesh adopts:\n%s", got)
 	}
 	// ristioctl's mesh config, as it meant it.
-	for _, want := range []string{"enablePrometheusMerge = false", `ISTIO_META_DNS_CAPTURE = "true"`, `ISTIO_META_DNS_AUTO_ALLOCATE = "true"`} {
+	for _, want := range []string{"enablePrometheusMerge = false", `ISTIO_META_DNS_CAPTURE       = "true"`, `ISTIO_META_DNS_AUTO_ALLOCATE = "true"`} {
 		if strings.Count(got, want) != 2 {
 			t.Errorf("program does not give both clusters %q:\n%s", want, got)
 		}
@@ -173,10 +182,10 @@ func TestProgram(t *testing.T) {
 
 	got = Program(&same, &Adoption{RootCertFile: "/certs/root-cert.pem", RootKeyFile: "/certs/root-key.pem"}, testPlugin)
 	for _, want := range []string{
-		`rootCertPem = readFile("/certs/root-cert.pem")`,
-		`rootKeyPem = secret(readFile("/certs/root-key.pem"))`,
-		"\t\t\t}\n\t\t\tadopt = true\n\t\t},",
-		"ISTIO_META_DNS_CAPTURE = \"\u201ctrue\u201d\"",
+		`rootCertPem   = readFile("/certs/root-cert.pem")`,
+		`rootKeyPem    = secret(readFile("/certs/root-key.pem"))`,
+		"    }\n    adopt = true\n  }]",
+		"ISTIO_META_DNS_CAPTURE       = \"\u201ctrue\u201d\"",
 	} {
 		if !strings.Contains(got, want) {
 			t.Errorf("adopting program lacks %q:\n%s", want, got)
@@ -184,8 +193,49 @@ func TestProgram(t *testing.T) {
 	}
 }
 
-func TestHCLStringEscapes(t *testing.T) {
-	if got := hclString("a\"b\\c${x}%{y}\n"); got != `"a\"b\\c$${x}%%{y}\n"` {
-		t.Errorf("hclString = %s", got)
+// TestProgramKeepsStringsVerbatim: paths and names reach the program as
+// literals, never as HCL templates, whatever they contain.
+func TestProgramKeepsStringsVerbatim(t *testing.T) {
+	odd := "/certs/a \"b\" ${x} %{y}\n\\c"
+	mesh := &Mesh{MeshID: "m1", Clusters: []Cluster{{Name: "east", KubeconfigFile: odd}}}
+	src := Program(mesh, &Adoption{RootCertFile: odd, RootKeyFile: "/k"}, testPlugin)
+	file, diags := hclsyntax.ParseConfig([]byte(src), "main.pp", hcl.InitialPos)
+	if diags.HasErrors() {
+		t.Fatalf("program does not parse: %v\n%s", diags, src)
+	}
+	var resource *hclsyntax.Block
+	for _, b := range file.Body.(*hclsyntax.Body).Blocks {
+		if b.Type == "resource" {
+			resource = b
+		}
+	}
+	if resource == nil || len(resource.Labels) != 2 || resource.Labels[1] != componentToken {
+		t.Fatalf("no %s resource in:\n%s", componentToken, src)
+	}
+	literal := func(e hclsyntax.Expression) string {
+		t.Helper()
+		v, diags := e.Value(nil)
+		if diags.HasErrors() {
+			t.Fatalf("%s is not a literal: %v", src[e.Range().Start.Byte:e.Range().End.Byte], diags)
+		}
+		return v.AsString()
+	}
+	cert := resource.Body.Attributes["certificate"].Expr.(*hclsyntax.ObjectConsExpr)
+	for _, item := range cert.Items {
+		if literal(item.KeyExpr) != "rootCertPem" {
+			continue
+		}
+		call := item.ValueExpr.(*hclsyntax.FunctionCallExpr)
+		if got := literal(call.Args[0]); call.Name != "readFile" || got != odd {
+			t.Errorf("rootCertPem = %s(%q), want readFile(%q)", call.Name, got, odd)
+		}
+	}
+	cluster := resource.Body.Attributes["clusters"].Expr.(*hclsyntax.TupleConsExpr).Exprs[0].(*hclsyntax.ObjectConsExpr)
+	for _, item := range cluster.Items {
+		if literal(item.KeyExpr) == "kubeconfigFile" {
+			if got := literal(item.ValueExpr); got != odd {
+				t.Errorf("kubeconfigFile = %q, want %q", got, odd)
+			}
+		}
 	}
 }

@@ -1,8 +1,9 @@
 package ristioctl
 
 import (
-	"fmt"
-	"strings"
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclwrite"
+	"github.com/zclconf/go-cty/cty"
 )
 
 // PasswordConfig is the config key the converted program reads the
@@ -39,10 +40,12 @@ type Adoption struct {
 // shared by every cluster becomes the mesh's istioVersion; differing ones
 // stay per cluster, as does installHelloWorld unless every cluster has it.
 func Program(m *Mesh, adopt *Adoption, plugin Plugin) string {
-	var b strings.Builder
+	f := hclwrite.NewEmptyFile()
+	root := f.Body()
 	if m.Certificate.Password {
-		fmt.Fprintf(&b, "config %s \"string\" {\n\tdescription = %s\n}\n\n", PasswordConfig,
-			hclString("Encrypts the exported root key (ristioctl's Certificate had password: true). Set it with `pulumi config set --secret "+PasswordConfig+"`."))
+		config := root.AppendNewBlock("config", []string{PasswordConfig, "string"}).Body()
+		config.SetAttributeValue("description", cty.StringVal("Encrypts the exported root key (ristioctl's Certificate had password: true). Set it with `pulumi config set --secret "+PasswordConfig+"`."))
+		root.AppendNewline()
 	}
 	version := sharedVersion(m.Clusters)
 	allHello := len(m.Clusters) > 0
@@ -50,57 +53,81 @@ func Program(m *Mesh, adopt *Adoption, plugin Plugin) string {
 		allHello = allHello && c.InstallHelloWorld
 	}
 
-	fmt.Fprintf(&b, "resource mesh %s {\n", hclString(componentToken))
-	fmt.Fprintf(&b, "\tmeshId = %s\n", hclString(m.MeshID))
+	mesh := root.AppendNewBlock("resource", []string{"mesh", componentToken}).Body()
+	mesh.SetAttributeValue("meshId", cty.StringVal(m.MeshID))
 	if version != "" {
-		fmt.Fprintf(&b, "\tistioVersion = %s\n", hclString(version))
+		mesh.SetAttributeValue("istioVersion", cty.StringVal(version))
 	}
 	if allHello {
-		b.WriteString("\tinstallHelloWorld = true\n")
+		mesh.SetAttributeValue("installHelloWorld", cty.True)
 	}
-	b.WriteString("\tcertificate = {\n")
-	b.WriteString("\t\tkeyType = \"ECDSA\"\n")
-	if h := m.Certificate.ValidityHours; h > 0 {
-		fmt.Fprintf(&b, "\t\tvalidityHours = %d\n", h)
-	}
-	if s := m.Certificate.SanSuffix; s != "" {
-		fmt.Fprintf(&b, "\t\tsanSuffix = %s\n", hclString(s))
-	}
-	if m.Certificate.Password {
-		fmt.Fprintf(&b, "\t\tpassword = secret(%s)\n", PasswordConfig)
-	}
-	if adopt != nil {
-		fmt.Fprintf(&b, "\t\trootCertPem = readFile(%s)\n", hclString(adopt.RootCertFile))
-		fmt.Fprintf(&b, "\t\trootKeyPem = secret(readFile(%s))\n", hclString(adopt.RootKeyFile))
-	}
-	b.WriteString("\t}\n")
-	b.WriteString("\tclusters = [\n")
+	mesh.SetAttributeRaw("certificate", certificate(m.Certificate, adopt))
+	clusters := make([]hclwrite.Tokens, 0, len(m.Clusters))
 	for _, c := range m.Clusters {
-		b.WriteString("\t\t{\n")
-		fmt.Fprintf(&b, "\t\t\tname = %s\n", hclString(c.Name))
+		var attrs object
+		attrs.value("name", cty.StringVal(c.Name))
 		if c.KubeconfigFile != "" {
-			fmt.Fprintf(&b, "\t\t\tkubeconfigFile = %s\n", hclString(c.KubeconfigFile))
+			attrs.value("kubeconfigFile", cty.StringVal(c.KubeconfigFile))
 		}
 		if c.Context != "" {
-			fmt.Fprintf(&b, "\t\t\tcontext = %s\n", hclString(c.Context))
+			attrs.value("context", cty.StringVal(c.Context))
 		}
 		if version == "" && c.Version != "" {
-			fmt.Fprintf(&b, "\t\t\tistioVersion = %s\n", hclString(c.Version))
+			attrs.value("istioVersion", cty.StringVal(c.Version))
 		}
 		if !allHello && c.InstallHelloWorld {
-			b.WriteString("\t\t\tinstallHelloWorld = true\n")
+			attrs.value("installHelloWorld", cty.True)
 		}
-		writeMeshConfig(&b, adopt != nil)
+		attrs.value("istiodValues", meshConfig(adopt != nil))
 		if adopt != nil {
-			b.WriteString("\t\t\tadopt = true\n")
+			attrs.value("adopt", cty.True)
 		}
-		b.WriteString("\t\t},\n")
+		clusters = append(clusters, hclwrite.TokensForObject(attrs))
 	}
-	b.WriteString("\t]\n")
-	fmt.Fprintf(&b, "\toptions {\n\t\tversion = %s\n\t\tpluginDownloadURL = %s\n\t}\n", hclString(plugin.Version), hclString(plugin.DownloadURL))
-	b.WriteString("}\n\n")
-	b.WriteString("output gatewayAddresses {\n\tvalue = mesh.gatewayAddresses\n}\n")
-	return b.String()
+	mesh.SetAttributeRaw("clusters", hclwrite.TokensForTuple(clusters))
+	options := mesh.AppendNewBlock("options", nil).Body()
+	options.SetAttributeValue("version", cty.StringVal(plugin.Version))
+	options.SetAttributeValue("pluginDownloadURL", cty.StringVal(plugin.DownloadURL))
+	root.AppendNewline()
+
+	output := root.AppendNewBlock("output", []string{"gatewayAddresses"}).Body()
+	output.SetAttributeTraversal("value", hcl.Traversal{hcl.TraverseRoot{Name: "mesh"}, hcl.TraverseAttr{Name: "gatewayAddresses"}})
+	return string(hclwrite.Format(f.Bytes()))
+}
+
+// certificate is the mesh's certificate input: step's ECDSA keys, ristioctl's
+// validity and SAN suffix, and with adoption the root read from its files.
+func certificate(c Certificate, adopt *Adoption) hclwrite.Tokens {
+	var attrs object
+	attrs.value("keyType", cty.StringVal("ECDSA"))
+	if c.ValidityHours > 0 {
+		attrs.value("validityHours", cty.NumberIntVal(int64(c.ValidityHours)))
+	}
+	if c.SanSuffix != "" {
+		attrs.value("sanSuffix", cty.StringVal(c.SanSuffix))
+	}
+	if c.Password {
+		attrs.raw("password", hclwrite.TokensForFunctionCall("secret", hclwrite.TokensForIdentifier(PasswordConfig)))
+	}
+	if adopt != nil {
+		attrs.raw("rootCertPem", readFile(adopt.RootCertFile))
+		attrs.raw("rootKeyPem", hclwrite.TokensForFunctionCall("secret", readFile(adopt.RootKeyFile)))
+	}
+	return hclwrite.TokensForObject(attrs)
+}
+
+// readFile is PCL's readFile(path).
+func readFile(path string) hclwrite.Tokens {
+	return hclwrite.TokensForFunctionCall("readFile", hclwrite.TokensForValue(cty.StringVal(path)))
+}
+
+// object is an HCL object's attributes in the order they are written.
+type object []hclwrite.ObjectAttrTokens
+
+func (o *object) value(name string, v cty.Value) { o.raw(name, hclwrite.TokensForValue(v)) }
+
+func (o *object) raw(name string, v hclwrite.Tokens) {
+	*o = append(*o, hclwrite.ObjectAttrTokens{Name: hclwrite.TokensForIdentifier(name), Value: v})
 }
 
 // ristioctl installs every control plane with this mesh config (its
@@ -114,18 +141,23 @@ const (
 	dnsAllocate   = "ISTIO_META_DNS_AUTO_ALLOCATE"
 )
 
-// writeMeshConfig writes ristioctl's mesh config as a cluster's istiodValues.
-func writeMeshConfig(b *strings.Builder, exact bool) {
+// meshConfig is ristioctl's mesh config as a cluster's istiodValues.
+func meshConfig(exact bool) cty.Value {
 	on := "true"
 	if exact {
 		on = ristioctlTrue
 	}
-	b.WriteString("\t\t\tistiodValues = {\n\t\t\t\tmeshConfig = {\n")
-	b.WriteString("\t\t\t\t\tenablePrometheusMerge = false\n")
-	b.WriteString("\t\t\t\t\tdefaultConfig = {\n\t\t\t\t\t\tproxyMetadata = {\n")
-	fmt.Fprintf(b, "\t\t\t\t\t\t\t%s = %s\n", dnsCapture, hclString(on))
-	fmt.Fprintf(b, "\t\t\t\t\t\t\t%s = %s\n", dnsAllocate, hclString(on))
-	b.WriteString("\t\t\t\t\t\t}\n\t\t\t\t\t}\n\t\t\t\t}\n\t\t\t}\n")
+	return cty.ObjectVal(map[string]cty.Value{
+		"meshConfig": cty.ObjectVal(map[string]cty.Value{
+			"enablePrometheusMerge": cty.False,
+			"defaultConfig": cty.ObjectVal(map[string]cty.Value{
+				"proxyMetadata": cty.ObjectVal(map[string]cty.Value{
+					dnsCapture:  cty.StringVal(on),
+					dnsAllocate: cty.StringVal(on),
+				}),
+			}),
+		}),
+	})
 }
 
 // sharedVersion is the version every cluster gives, or "" when they differ
@@ -141,10 +173,4 @@ func sharedVersion(clusters []Cluster) string {
 		}
 	}
 	return v
-}
-
-// hclString quotes s as an HCL string literal, with no interpolation.
-func hclString(s string) string {
-	r := strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`, "\r", `\r`, "\t", `\t`, "${", "$${", "%{", "%%{")
-	return `"` + r.Replace(s) + `"`
 }
