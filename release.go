@@ -34,3 +34,8 @@ func init() {
 // needs it and it is not installed: the project's GitHub releases, whose
 // assets are the archives `make dist` builds.
 const PluginDownloadURL = "github://api.github.com/ristio/pulumi-ristio"
+
+// MeshToken is the MultiClusterMesh component's type token: the provider
+// registers the component under it, and programs the converter writes ask for
+// it (a provider test checks it is the token infer serves the component as).
+const MeshToken = Name + ":index:MultiClusterMesh"

@@ -5,7 +5,6 @@ import (
 	"reflect"
 	"strings"
 
-	"github.com/pulumi/pulumi-go-provider/infer"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/tokens"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 )
@@ -111,7 +110,7 @@ func optBool(v *bool) pulumi.Input {
 // tokenOf is the type token the provider serves resource r under: infer's
 // token with this provider's name and module map applied, so the component
 // registers each child under the token its resource really has.
-func tokenOf(r infer.InferredResource) string {
+func tokenOf(r interface{ GetToken() (tokens.Type, error) }) string {
 	tk, err := r.GetToken()
 	if err != nil {
 		panic(fmt.Sprintf("token of %T: %v", r, err))

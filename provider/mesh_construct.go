@@ -6,6 +6,7 @@ import (
 	"github.com/pulumi/pulumi-go-provider/infer"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	ristio "github.com/ristio/pulumi-ristio"
 	"github.com/ristio/pulumi-ristio/pkg/kubeconfig"
 	"github.com/ristio/pulumi-ristio/pkg/naming"
 	"github.com/ristio/pulumi-ristio/pkg/sample"
@@ -88,7 +89,7 @@ func (d Deps) newMultiClusterMesh(ctx *pulumi.Context, name string, args MultiCl
 		return nil, err
 	}
 	comp := &MultiClusterMesh{}
-	if err := ctx.RegisterComponentResource("ristio:index:MultiClusterMesh", name, comp, opts...); err != nil {
+	if err := ctx.RegisterComponentResource(ristio.MeshToken, name, comp, opts...); err != nil {
 		return nil, err
 	}
 	b := &meshBuilder{ctx: ctx, name: name, args: checkWhenKnown(args), parent: pulumi.Parent(comp), identity: pulumi.String(string(identity))}

@@ -9,8 +9,11 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/pulumi/pulumi-go-provider/infer"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	ristio "github.com/ristio/pulumi-ristio"
 )
 
 // registered records what the component registers, as the engine sees it.
@@ -254,5 +257,13 @@ func TestClusterInputsFromOutputs(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), "invalid MultiClusterMesh inputs") || !strings.Contains(err.Error(), field) {
 			t.Errorf("a bad %s from an output: %v", field, err)
 		}
+	}
+}
+
+// TestMeshTokenIsServed: the token the component registers under, and the
+// converter's programs ask for, is the one infer serves the component as.
+func TestMeshTokenIsServed(t *testing.T) {
+	if got := tokenOf(infer.ComponentF(Deps{}.newMultiClusterMesh)); got != ristio.MeshToken {
+		t.Errorf("infer serves the mesh as %s, ristio.MeshToken is %s", got, ristio.MeshToken)
 	}
 }

@@ -67,7 +67,7 @@ func (converter) ConvertProgram(_ context.Context, req *plugin.ConvertProgramReq
 		}
 	}
 	out := filepath.Join(req.TargetDirectory, "main.pp")
-	if err := os.WriteFile(out, []byte(ristioctl.Program(mesh, adopt, ristioctl.Plugin{Version: ristio.Version, DownloadURL: ristio.PluginDownloadURL})), 0o600); err != nil {
+	if err := os.WriteFile(out, []byte(ristioctl.Program(mesh, adopt, ristioctl.Plugin{MeshToken: ristio.MeshToken, Version: ristio.Version, DownloadURL: ristio.PluginDownloadURL})), 0o600); err != nil {
 		return nil, fmt.Errorf("writing the converted program: %w", err)
 	}
 	return &plugin.ConvertProgramResponse{}, nil

@@ -130,7 +130,7 @@ func TestParseProblems(t *testing.T) {
 	}
 }
 
-var testPlugin = Plugin{Version: "9.8.7", DownloadURL: "https://plugins.example/ristio"}
+var testPlugin = Plugin{MeshToken: "ristio:index:MultiClusterMesh", Version: "9.8.7", DownloadURL: "https://plugins.example/ristio"}
 
 func TestProgram(t *testing.T) {
 	mesh, err := Parse("mesh.yaml", []byte(good), all)
@@ -209,8 +209,8 @@ func TestProgramKeepsStringsVerbatim(t *testing.T) {
 			resource = b
 		}
 	}
-	if resource == nil || len(resource.Labels) != 2 || resource.Labels[1] != componentToken {
-		t.Fatalf("no %s resource in:\n%s", componentToken, src)
+	if resource == nil || len(resource.Labels) != 2 || resource.Labels[1] != testPlugin.MeshToken {
+		t.Fatalf("no %s resource in:\n%s", testPlugin.MeshToken, src)
 	}
 	literal := func(e hclsyntax.Expression) string {
 		t.Helper()

@@ -10,13 +10,12 @@ import (
 // certificate password from when the Certificate had password: true.
 const PasswordConfig = "certificatePassword"
 
-// componentToken is the MultiClusterMesh component's type token.
-const componentToken = "ristio:index:MultiClusterMesh"
-
-// Plugin is the ristio plugin the converted program asks for: its resource
-// options name the version and where the engine downloads it, so `pulumi up`
-// on a machine without the plugin installs it by itself.
+// Plugin is the ristio plugin the converted program asks for: the mesh's type
+// token, and resource options naming the version and where the engine
+// downloads it, so `pulumi up` on a machine without the plugin installs it by
+// itself.
 type Plugin struct {
+	MeshToken   string
 	Version     string
 	DownloadURL string
 }
@@ -53,7 +52,7 @@ func Program(m *Mesh, adopt *Adoption, plugin Plugin) string {
 		allHello = allHello && c.InstallHelloWorld
 	}
 
-	mesh := root.AppendNewBlock("resource", []string{"mesh", componentToken}).Body()
+	mesh := root.AppendNewBlock("resource", []string{"mesh", plugin.MeshToken}).Body()
 	mesh.SetAttributeValue("meshId", cty.StringVal(m.MeshID))
 	if version != "" {
 		mesh.SetAttributeValue("istioVersion", cty.StringVal(version))
