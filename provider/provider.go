@@ -76,7 +76,11 @@ func (d Deps) chartSource(src ChartSource) charts.Source {
 
 // New builds the provider around deps.
 func New(deps Deps) (p.Provider, error) {
-	return builder(deps).Build()
+	prov, err := builder(deps).Build()
+	if err != nil {
+		return p.Provider{}, err
+	}
+	return servePlainInputs(prov), nil
 }
 
 // moduleMap puts every type of this Go package in the schema's index module.

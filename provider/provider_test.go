@@ -589,3 +589,58 @@ func TestReadEndsWithinItsTimeout(t *testing.T) {
 		})
 	}
 }
+
+// TestSchemaMarksPlainInputs: the component's inputs that must be known when
+// it is constructed are plain in the served schema, down to a list's items;
+// those that may be another resource's output are not.
+func TestSchemaMarksPlainInputs(t *testing.T) {
+	s := newServer(t, testDeps(&clock{now: time.Now()}))
+	resp, err := s.GetSchema(p.GetSchemaRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	type prop struct {
+		Plain bool `json:"plain"`
+		Items *struct {
+			Plain bool `json:"plain"`
+		} `json:"items"`
+	}
+	var schema struct {
+		Resources map[string]struct {
+			InputProperties map[string]prop `json:"inputProperties"`
+		} `json:"resources"`
+		Types map[string]struct {
+			Properties map[string]prop `json:"properties"`
+		} `json:"types"`
+	}
+	if err := json.Unmarshal([]byte(resp.Schema), &schema); err != nil {
+		t.Fatal(err)
+	}
+	mesh := schema.Resources["ristio:index:MultiClusterMesh"].InputProperties
+	for _, name := range []string{"clusters", "revisions"} {
+		if p := mesh[name]; !p.Plain || p.Items == nil || !p.Items.Plain {
+			t.Errorf("MultiClusterMesh.%s = %+v, want a plain list of plain items", name, p)
+		}
+	}
+	if !mesh["certificate"].Plain || !mesh["meshId"].Plain {
+		t.Errorf("certificate or meshId may be an output: %+v", mesh)
+	}
+	want := map[string]map[string]bool{
+		"ristio:index:MeshCluster":     {"name": true, "kubeconfigFile": true, "context": true, "network": true, "istiodValues": true, "kubeconfig": false, "remoteApiServer": false, "gatewayAddress": false},
+		"ristio:index:MeshCertificate": {"keyType": true, "roots": true, "rootCertPem": false, "rootKeyPem": false, "password": false},
+		"ristio:index:MeshRoot":        {"name": true, "rootKeyPem": false},
+		// A custom resource's inputs are resolved by the engine before
+		// Check: they stay inputs.
+		"ristio:index:ClusterConnection": {"name": false, "kubeconfigFile": false},
+	}
+	for typ, props := range want {
+		for name, plain := range props {
+			got, ok := schema.Types[typ].Properties[name]
+			if !ok {
+				t.Errorf("schema lacks %s.%s", typ, name)
+			} else if got.Plain != plain {
+				t.Errorf("%s.%s plain = %v, want %v", typ, name, got.Plain, plain)
+			}
+		}
+	}
+}

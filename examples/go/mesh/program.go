@@ -24,7 +24,7 @@ func Program(ctx *pulumi.Context) error {
 	cfg := config.New(ctx, "")
 	kubeconfigPath := cfg.Require("kubeconfigPath")
 
-	clusters := ristio.MeshClusterArray{}
+	clusters := []ristio.MeshClusterArgs{}
 	for i, name := range clusterNames {
 		n := strconv.Itoa(i + 1)
 		context := cfg.Get("context" + n)
@@ -32,19 +32,19 @@ func Program(ctx *pulumi.Context) error {
 			context = name
 		}
 		cluster := ristio.MeshClusterArgs{
-			Name:           pulumi.String(name),
-			KubeconfigFile: pulumi.String(kubeconfigPath),
-			Context:        pulumi.String(context),
+			Name:           name,
+			KubeconfigFile: pulumi.StringRef(kubeconfigPath),
+			Context:        pulumi.StringRef(context),
 		}
 		if v := cfg.Get("istioVersion" + n); v != "" {
-			cluster.IstioVersion = pulumi.String(v)
+			cluster.IstioVersion = pulumi.StringRef(v)
 		}
 		clusters = append(clusters, cluster)
 	}
 
 	mesh, err := ristio.NewMultiClusterMesh(ctx, "mesh", &ristio.MultiClusterMeshArgs{
 		MeshId:            "usmesh",
-		Certificate:       &ristio.MeshCertificateArgs{ValidityHours: pulumi.Int(87600), SanSuffix: pulumi.String("istio.io")},
+		Certificate:       &ristio.MeshCertificateArgs{ValidityHours: pulumi.IntRef(87600), SanSuffix: pulumi.StringRef("istio.io")},
 		InstallHelloWorld: pulumi.BoolRef(true),
 		ChartDirectory:    optional(cfg.Get("chartDirectory")),
 		ChartRepository:   optional(cfg.Get("chartRepository")),

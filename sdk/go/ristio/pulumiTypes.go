@@ -431,23 +431,23 @@ type MeshCertificateInput interface {
 
 type MeshCertificateArgs struct {
 	// RSA (default) or ECDSA. Shorthand for roots: [{name: "default", keyType}].
-	KeyType pulumi.StringPtrInput `pulumi:"keyType"`
+	KeyType *string `pulumi:"keyType"`
 	// Encrypts the exported root key (rootKeyPem output) as PKCS#8; also decrypts a supplied encrypted root key that has no password of its own.
 	Password pulumi.StringPtrInput `pulumi:"password"`
 	// Reissue a cluster's intermediate on `pulumi up` once it is this close to expiry. Default: a fifth of its lifetime.
-	RenewBeforeHours pulumi.IntPtrInput `pulumi:"renewBeforeHours"`
+	RenewBeforeHours *int `pulumi:"renewBeforeHours"`
 	// Bring your own root: its certificate PEM. Give rootKeyPem too. Shorthand for roots: [{name: "default", rootCertPem, rootKeyPem}].
 	RootCertPem pulumi.StringPtrInput `pulumi:"rootCertPem"`
 	// Bring your own root: its key PEM, possibly encrypted with password. Give rootCertPem too.
 	RootKeyPem pulumi.StringPtrInput `pulumi:"rootKeyPem"`
 	// The mesh's roots. The first signs every cluster's intermediate; every one is trusted (each cluster's root-cert.pem holds them all, signer first). Rotate a root in three `pulumi up`s: add the new one second, move it first, then (after workload certificates renewed) remove the old one. Not with the shorthand fields validityHours, keyType, rsaBits, rootCertPem, rootKeyPem.
-	Roots MeshRootArrayInput `pulumi:"roots"`
+	Roots []MeshRootArgs `pulumi:"roots"`
 	// RSA key size: 2048, 3072 or 4096 (default). Shorthand for roots: [{name: "default", rsaBits}].
-	RsaBits pulumi.IntPtrInput `pulumi:"rsaBits"`
+	RsaBits *int `pulumi:"rsaBits"`
 	// When set, each root made from now on gets SAN root.<sanSuffix> and each intermediate <cluster>.<sanSuffix>.
-	SanSuffix pulumi.StringPtrInput `pulumi:"sanSuffix"`
+	SanSuffix *string `pulumi:"sanSuffix"`
 	// Validity of the root and of each intermediate, in hours. Default 87600. Shorthand for roots: [{name: "default", validityHours}].
-	ValidityHours pulumi.IntPtrInput `pulumi:"validityHours"`
+	ValidityHours *int `pulumi:"validityHours"`
 }
 
 func (MeshCertificateArgs) ElementType() reflect.Type {
@@ -850,27 +850,27 @@ type MeshClusterInput interface {
 
 type MeshClusterArgs struct {
 	// Take over what ristioctl, `istioctl install` and `istioctl create-remote-secret` made in this cluster instead of refusing it: a cacerts issued by the mesh root is kept as it is, the istioctl install becomes Helm releases (Helm's take-ownership; the istiod release keeps istioctl's name, istio), and the east-west gateway, cross-network-gateway and remote secrets are rewritten in place. Needs certificate.rootCertPem and rootKeyPem, the live mesh's root. Not with revision or revisions. Default false.
-	Adopt pulumi.BoolPtrInput `pulumi:"adopt"`
+	Adopt *bool `pulumi:"adopt"`
 	// Kubeconfig context; the current context when unset.
-	Context pulumi.StringPtrInput `pulumi:"context"`
+	Context *string `pulumi:"context"`
 	// Fixed east-west gateway address: no wait for a load balancer, and every cluster's global.meshNetworks names it on port 15443. May be another resource's output (a static IP): checked once known.
 	GatewayAddress pulumi.StringPtrInput `pulumi:"gatewayAddress"`
 	// Extra Helm values for the east-west gateway, merged over ristio's.
-	GatewayValues pulumi.MapInput `pulumi:"gatewayValues"`
+	GatewayValues map[string]pulumi.Input `pulumi:"gatewayValues"`
 	// Deploy the helloworld sample in this cluster, overriding the mesh's installHelloWorld.
-	InstallHelloWorld pulumi.BoolPtrInput `pulumi:"installHelloWorld"`
+	InstallHelloWorld *bool `pulumi:"installHelloWorld"`
 	// Istio version of this cluster, overriding the mesh's.
-	IstioVersion pulumi.StringPtrInput `pulumi:"istioVersion"`
+	IstioVersion *string `pulumi:"istioVersion"`
 	// Extra Helm values for istiod, merged over ristio's.
-	IstiodValues pulumi.MapInput `pulumi:"istiodValues"`
+	IstiodValues map[string]pulumi.Input `pulumi:"istiodValues"`
 	// Kubeconfig contents. Give this or kubeconfigFile, or neither to use KUBECONFIG or ~/.kube/config.
 	Kubeconfig pulumi.StringPtrInput `pulumi:"kubeconfig"`
 	// Path of a kubeconfig file.
-	KubeconfigFile pulumi.StringPtrInput `pulumi:"kubeconfigFile"`
+	KubeconfigFile *string `pulumi:"kubeconfigFile"`
 	// The cluster's name: a DNS-1123 label, used as Istio's clusterName.
-	Name pulumi.StringInput `pulumi:"name"`
+	Name string `pulumi:"name"`
 	// The cluster's network. Default: network-<name>.
-	Network pulumi.StringPtrInput `pulumi:"network"`
+	Network *string `pulumi:"network"`
 	// API-server URL the other clusters use to reach this one, written into remote secrets in place of the kubeconfig's server. May be another resource's output (a cloud cluster's endpoint): checked once known.
 	RemoteApiServer pulumi.StringPtrInput `pulumi:"remoteApiServer"`
 }
@@ -1141,9 +1141,9 @@ type MeshRevisionInput interface {
 
 type MeshRevisionArgs struct {
 	// The revision's Istio version.
-	IstioVersion pulumi.StringInput `pulumi:"istioVersion"`
+	IstioVersion string `pulumi:"istioVersion"`
 	// The revision: a DNS label such as 1-31-0. "default" is the control plane installed without a revision (what a mesh without revisions has).
-	Name pulumi.StringInput `pulumi:"name"`
+	Name string `pulumi:"name"`
 }
 
 func (MeshRevisionArgs) ElementType() reflect.Type {
@@ -1257,9 +1257,9 @@ type MeshRootInput interface {
 
 type MeshRootArgs struct {
 	// Key algorithm of a generated root and of the intermediates it signs: RSA (default) or ECDSA.
-	KeyType pulumi.StringPtrInput `pulumi:"keyType"`
+	KeyType *string `pulumi:"keyType"`
 	// A DNS label naming the root. Keep it stable: it keys the root's resource ("default" is the shorthand's root).
-	Name pulumi.StringInput `pulumi:"name"`
+	Name string `pulumi:"name"`
 	// Decrypts this root's rootKeyPem. Default: certificate.password.
 	Password pulumi.StringPtrInput `pulumi:"password"`
 	// Bring your own root: its certificate PEM.
@@ -1267,9 +1267,9 @@ type MeshRootArgs struct {
 	// Bring your own root: its key PEM, possibly encrypted with password. Required for the first entry, which signs; a root that is only trusted may omit it.
 	RootKeyPem pulumi.StringPtrInput `pulumi:"rootKeyPem"`
 	// RSA key size: 2048, 3072 or 4096 (default).
-	RsaBits pulumi.IntPtrInput `pulumi:"rsaBits"`
+	RsaBits *int `pulumi:"rsaBits"`
 	// Validity of a generated root, and of the intermediates it signs, in hours. Default 87600.
-	ValidityHours pulumi.IntPtrInput `pulumi:"validityHours"`
+	ValidityHours *int `pulumi:"validityHours"`
 }
 
 func (MeshRootArgs) ElementType() reflect.Type {

@@ -85,7 +85,7 @@ export interface MeshCertificateArgs {
     /**
      * RSA (default) or ECDSA. Shorthand for roots: [{name: "default", keyType}].
      */
-    keyType?: pulumi.Input<string | undefined>;
+    keyType?: string;
     /**
      * Encrypts the exported root key (rootKeyPem output) as PKCS#8; also decrypts a supplied encrypted root key that has no password of its own.
      */
@@ -93,7 +93,7 @@ export interface MeshCertificateArgs {
     /**
      * Reissue a cluster's intermediate on `pulumi up` once it is this close to expiry. Default: a fifth of its lifetime.
      */
-    renewBeforeHours?: pulumi.Input<number | undefined>;
+    renewBeforeHours?: number;
     /**
      * Bring your own root: its certificate PEM. Give rootKeyPem too. Shorthand for roots: [{name: "default", rootCertPem, rootKeyPem}].
      */
@@ -105,19 +105,19 @@ export interface MeshCertificateArgs {
     /**
      * The mesh's roots. The first signs every cluster's intermediate; every one is trusted (each cluster's root-cert.pem holds them all, signer first). Rotate a root in three `pulumi up`s: add the new one second, move it first, then (after workload certificates renewed) remove the old one. Not with the shorthand fields validityHours, keyType, rsaBits, rootCertPem, rootKeyPem.
      */
-    roots?: pulumi.Input<pulumi.Input<inputs.MeshRootArgs>[] | undefined>;
+    roots?: inputs.MeshRootArgs[];
     /**
      * RSA key size: 2048, 3072 or 4096 (default). Shorthand for roots: [{name: "default", rsaBits}].
      */
-    rsaBits?: pulumi.Input<number | undefined>;
+    rsaBits?: number;
     /**
      * When set, each root made from now on gets SAN root.<sanSuffix> and each intermediate <cluster>.<sanSuffix>.
      */
-    sanSuffix?: pulumi.Input<string | undefined>;
+    sanSuffix?: string;
     /**
      * Validity of the root and of each intermediate, in hours. Default 87600. Shorthand for roots: [{name: "default", validityHours}].
      */
-    validityHours?: pulumi.Input<number | undefined>;
+    validityHours?: number;
 }
 
 export interface MeshCheckPeerArgs {
@@ -143,11 +143,11 @@ export interface MeshClusterArgs {
     /**
      * Take over what ristioctl, `istioctl install` and `istioctl create-remote-secret` made in this cluster instead of refusing it: a cacerts issued by the mesh root is kept as it is, the istioctl install becomes Helm releases (Helm's take-ownership; the istiod release keeps istioctl's name, istio), and the east-west gateway, cross-network-gateway and remote secrets are rewritten in place. Needs certificate.rootCertPem and rootKeyPem, the live mesh's root. Not with revision or revisions. Default false.
      */
-    adopt?: pulumi.Input<boolean | undefined>;
+    adopt?: boolean;
     /**
      * Kubeconfig context; the current context when unset.
      */
-    context?: pulumi.Input<string | undefined>;
+    context?: string;
     /**
      * Fixed east-west gateway address: no wait for a load balancer, and every cluster's global.meshNetworks names it on port 15443. May be another resource's output (a static IP): checked once known.
      */
@@ -155,19 +155,19 @@ export interface MeshClusterArgs {
     /**
      * Extra Helm values for the east-west gateway, merged over ristio's.
      */
-    gatewayValues?: pulumi.Input<{[key: string]: any} | undefined>;
+    gatewayValues?: {[key: string]: any};
     /**
      * Deploy the helloworld sample in this cluster, overriding the mesh's installHelloWorld.
      */
-    installHelloWorld?: pulumi.Input<boolean | undefined>;
+    installHelloWorld?: boolean;
     /**
      * Istio version of this cluster, overriding the mesh's.
      */
-    istioVersion?: pulumi.Input<string | undefined>;
+    istioVersion?: string;
     /**
      * Extra Helm values for istiod, merged over ristio's.
      */
-    istiodValues?: pulumi.Input<{[key: string]: any} | undefined>;
+    istiodValues?: {[key: string]: any};
     /**
      * Kubeconfig contents. Give this or kubeconfigFile, or neither to use KUBECONFIG or ~/.kube/config.
      */
@@ -175,15 +175,15 @@ export interface MeshClusterArgs {
     /**
      * Path of a kubeconfig file.
      */
-    kubeconfigFile?: pulumi.Input<string | undefined>;
+    kubeconfigFile?: string;
     /**
      * The cluster's name: a DNS-1123 label, used as Istio's clusterName.
      */
-    name: pulumi.Input<string>;
+    name: string;
     /**
      * The cluster's network. Default: network-<name>.
      */
-    network?: pulumi.Input<string | undefined>;
+    network?: string;
     /**
      * API-server URL the other clusters use to reach this one, written into remote secrets in place of the kubeconfig's server. May be another resource's output (a cloud cluster's endpoint): checked once known.
      */
@@ -209,22 +209,22 @@ export interface MeshRevisionArgs {
     /**
      * The revision's Istio version.
      */
-    istioVersion: pulumi.Input<string>;
+    istioVersion: string;
     /**
      * The revision: a DNS label such as 1-31-0. "default" is the control plane installed without a revision (what a mesh without revisions has).
      */
-    name: pulumi.Input<string>;
+    name: string;
 }
 
 export interface MeshRootArgs {
     /**
      * Key algorithm of a generated root and of the intermediates it signs: RSA (default) or ECDSA.
      */
-    keyType?: pulumi.Input<string | undefined>;
+    keyType?: string;
     /**
      * A DNS label naming the root. Keep it stable: it keys the root's resource ("default" is the shorthand's root).
      */
-    name: pulumi.Input<string>;
+    name: string;
     /**
      * Decrypts this root's rootKeyPem. Default: certificate.password.
      */
@@ -240,11 +240,11 @@ export interface MeshRootArgs {
     /**
      * RSA key size: 2048, 3072 or 4096 (default).
      */
-    rsaBits?: pulumi.Input<number | undefined>;
+    rsaBits?: number;
     /**
      * Validity of a generated root, and of the intermediates it signs, in hours. Default 87600.
      */
-    validityHours?: pulumi.Input<number | undefined>;
+    validityHours?: number;
 }
 
 export interface RemoteSecretSourceArgs {

@@ -257,7 +257,7 @@ class ClusterConnectionArgs:
 
 
 class MeshCertificateArgsDict(TypedDict):
-    key_type: NotRequired[pulumi.Input[Optional[_builtins.str]]]
+    key_type: NotRequired[_builtins.str]
     """
     RSA (default) or ECDSA. Shorthand for roots: [{name: "default", keyType}].
     """
@@ -265,7 +265,7 @@ class MeshCertificateArgsDict(TypedDict):
     """
     Encrypts the exported root key (rootKeyPem output) as PKCS#8; also decrypts a supplied encrypted root key that has no password of its own.
     """
-    renew_before_hours: NotRequired[pulumi.Input[Optional[_builtins.int]]]
+    renew_before_hours: NotRequired[_builtins.int]
     """
     Reissue a cluster's intermediate on `pulumi up` once it is this close to expiry. Default: a fifth of its lifetime.
     """
@@ -277,19 +277,19 @@ class MeshCertificateArgsDict(TypedDict):
     """
     Bring your own root: its key PEM, possibly encrypted with password. Give rootCertPem too.
     """
-    roots: NotRequired[pulumi.Input[Optional[Sequence[pulumi.Input['MeshRootArgsDict']]]]]
+    roots: NotRequired[Sequence['MeshRootArgsDict']]
     """
     The mesh's roots. The first signs every cluster's intermediate; every one is trusted (each cluster's root-cert.pem holds them all, signer first). Rotate a root in three `pulumi up`s: add the new one second, move it first, then (after workload certificates renewed) remove the old one. Not with the shorthand fields validityHours, keyType, rsaBits, rootCertPem, rootKeyPem.
     """
-    rsa_bits: NotRequired[pulumi.Input[Optional[_builtins.int]]]
+    rsa_bits: NotRequired[_builtins.int]
     """
     RSA key size: 2048, 3072 or 4096 (default). Shorthand for roots: [{name: "default", rsaBits}].
     """
-    san_suffix: NotRequired[pulumi.Input[Optional[_builtins.str]]]
+    san_suffix: NotRequired[_builtins.str]
     """
     When set, each root made from now on gets SAN root.<sanSuffix> and each intermediate <cluster>.<sanSuffix>.
     """
-    validity_hours: NotRequired[pulumi.Input[Optional[_builtins.int]]]
+    validity_hours: NotRequired[_builtins.int]
     """
     Validity of the root and of each intermediate, in hours. Default 87600. Shorthand for roots: [{name: "default", validityHours}].
     """
@@ -297,25 +297,25 @@ class MeshCertificateArgsDict(TypedDict):
 @pulumi.input_type
 class MeshCertificateArgs:
     def __init__(__self__, *,
-                 key_type: pulumi.Input[Optional[_builtins.str]] = None,
+                 key_type: Optional[_builtins.str] = None,
                  password: pulumi.Input[Optional[_builtins.str]] = None,
-                 renew_before_hours: pulumi.Input[Optional[_builtins.int]] = None,
+                 renew_before_hours: Optional[_builtins.int] = None,
                  root_cert_pem: pulumi.Input[Optional[_builtins.str]] = None,
                  root_key_pem: pulumi.Input[Optional[_builtins.str]] = None,
-                 roots: pulumi.Input[Optional[Sequence[pulumi.Input['MeshRootArgs']]]] = None,
-                 rsa_bits: pulumi.Input[Optional[_builtins.int]] = None,
-                 san_suffix: pulumi.Input[Optional[_builtins.str]] = None,
-                 validity_hours: pulumi.Input[Optional[_builtins.int]] = None):
+                 roots: Optional[Sequence['MeshRootArgs']] = None,
+                 rsa_bits: Optional[_builtins.int] = None,
+                 san_suffix: Optional[_builtins.str] = None,
+                 validity_hours: Optional[_builtins.int] = None):
         """
-        :param pulumi.Input[_builtins.str] key_type: RSA (default) or ECDSA. Shorthand for roots: [{name: "default", keyType}].
+        :param _builtins.str key_type: RSA (default) or ECDSA. Shorthand for roots: [{name: "default", keyType}].
         :param pulumi.Input[_builtins.str] password: Encrypts the exported root key (rootKeyPem output) as PKCS#8; also decrypts a supplied encrypted root key that has no password of its own.
-        :param pulumi.Input[_builtins.int] renew_before_hours: Reissue a cluster's intermediate on `pulumi up` once it is this close to expiry. Default: a fifth of its lifetime.
+        :param _builtins.int renew_before_hours: Reissue a cluster's intermediate on `pulumi up` once it is this close to expiry. Default: a fifth of its lifetime.
         :param pulumi.Input[_builtins.str] root_cert_pem: Bring your own root: its certificate PEM. Give rootKeyPem too. Shorthand for roots: [{name: "default", rootCertPem, rootKeyPem}].
         :param pulumi.Input[_builtins.str] root_key_pem: Bring your own root: its key PEM, possibly encrypted with password. Give rootCertPem too.
-        :param pulumi.Input[Sequence[pulumi.Input['MeshRootArgs']]] roots: The mesh's roots. The first signs every cluster's intermediate; every one is trusted (each cluster's root-cert.pem holds them all, signer first). Rotate a root in three `pulumi up`s: add the new one second, move it first, then (after workload certificates renewed) remove the old one. Not with the shorthand fields validityHours, keyType, rsaBits, rootCertPem, rootKeyPem.
-        :param pulumi.Input[_builtins.int] rsa_bits: RSA key size: 2048, 3072 or 4096 (default). Shorthand for roots: [{name: "default", rsaBits}].
-        :param pulumi.Input[_builtins.str] san_suffix: When set, each root made from now on gets SAN root.<sanSuffix> and each intermediate <cluster>.<sanSuffix>.
-        :param pulumi.Input[_builtins.int] validity_hours: Validity of the root and of each intermediate, in hours. Default 87600. Shorthand for roots: [{name: "default", validityHours}].
+        :param Sequence['MeshRootArgs'] roots: The mesh's roots. The first signs every cluster's intermediate; every one is trusted (each cluster's root-cert.pem holds them all, signer first). Rotate a root in three `pulumi up`s: add the new one second, move it first, then (after workload certificates renewed) remove the old one. Not with the shorthand fields validityHours, keyType, rsaBits, rootCertPem, rootKeyPem.
+        :param _builtins.int rsa_bits: RSA key size: 2048, 3072 or 4096 (default). Shorthand for roots: [{name: "default", rsaBits}].
+        :param _builtins.str san_suffix: When set, each root made from now on gets SAN root.<sanSuffix> and each intermediate <cluster>.<sanSuffix>.
+        :param _builtins.int validity_hours: Validity of the root and of each intermediate, in hours. Default 87600. Shorthand for roots: [{name: "default", validityHours}].
         """
         if key_type is not None:
             pulumi.set(__self__, "key_type", key_type)
@@ -338,14 +338,14 @@ class MeshCertificateArgs:
 
     @_builtins.property
     @pulumi.getter(name="keyType")
-    def key_type(self) -> pulumi.Input[Optional[_builtins.str]]:
+    def key_type(self) -> Optional[_builtins.str]:
         """
         RSA (default) or ECDSA. Shorthand for roots: [{name: "default", keyType}].
         """
         return pulumi.get(self, "key_type")
 
     @key_type.setter
-    def key_type(self, value: pulumi.Input[Optional[_builtins.str]]):
+    def key_type(self, value: Optional[_builtins.str]):
         pulumi.set(self, "key_type", value)
 
     @_builtins.property
@@ -362,14 +362,14 @@ class MeshCertificateArgs:
 
     @_builtins.property
     @pulumi.getter(name="renewBeforeHours")
-    def renew_before_hours(self) -> pulumi.Input[Optional[_builtins.int]]:
+    def renew_before_hours(self) -> Optional[_builtins.int]:
         """
         Reissue a cluster's intermediate on `pulumi up` once it is this close to expiry. Default: a fifth of its lifetime.
         """
         return pulumi.get(self, "renew_before_hours")
 
     @renew_before_hours.setter
-    def renew_before_hours(self, value: pulumi.Input[Optional[_builtins.int]]):
+    def renew_before_hours(self, value: Optional[_builtins.int]):
         pulumi.set(self, "renew_before_hours", value)
 
     @_builtins.property
@@ -398,50 +398,50 @@ class MeshCertificateArgs:
 
     @_builtins.property
     @pulumi.getter
-    def roots(self) -> pulumi.Input[Optional[Sequence[pulumi.Input['MeshRootArgs']]]]:
+    def roots(self) -> Optional[Sequence['MeshRootArgs']]:
         """
         The mesh's roots. The first signs every cluster's intermediate; every one is trusted (each cluster's root-cert.pem holds them all, signer first). Rotate a root in three `pulumi up`s: add the new one second, move it first, then (after workload certificates renewed) remove the old one. Not with the shorthand fields validityHours, keyType, rsaBits, rootCertPem, rootKeyPem.
         """
         return pulumi.get(self, "roots")
 
     @roots.setter
-    def roots(self, value: pulumi.Input[Optional[Sequence[pulumi.Input['MeshRootArgs']]]]):
+    def roots(self, value: Optional[Sequence['MeshRootArgs']]):
         pulumi.set(self, "roots", value)
 
     @_builtins.property
     @pulumi.getter(name="rsaBits")
-    def rsa_bits(self) -> pulumi.Input[Optional[_builtins.int]]:
+    def rsa_bits(self) -> Optional[_builtins.int]:
         """
         RSA key size: 2048, 3072 or 4096 (default). Shorthand for roots: [{name: "default", rsaBits}].
         """
         return pulumi.get(self, "rsa_bits")
 
     @rsa_bits.setter
-    def rsa_bits(self, value: pulumi.Input[Optional[_builtins.int]]):
+    def rsa_bits(self, value: Optional[_builtins.int]):
         pulumi.set(self, "rsa_bits", value)
 
     @_builtins.property
     @pulumi.getter(name="sanSuffix")
-    def san_suffix(self) -> pulumi.Input[Optional[_builtins.str]]:
+    def san_suffix(self) -> Optional[_builtins.str]:
         """
         When set, each root made from now on gets SAN root.<sanSuffix> and each intermediate <cluster>.<sanSuffix>.
         """
         return pulumi.get(self, "san_suffix")
 
     @san_suffix.setter
-    def san_suffix(self, value: pulumi.Input[Optional[_builtins.str]]):
+    def san_suffix(self, value: Optional[_builtins.str]):
         pulumi.set(self, "san_suffix", value)
 
     @_builtins.property
     @pulumi.getter(name="validityHours")
-    def validity_hours(self) -> pulumi.Input[Optional[_builtins.int]]:
+    def validity_hours(self) -> Optional[_builtins.int]:
         """
         Validity of the root and of each intermediate, in hours. Default 87600. Shorthand for roots: [{name: "default", validityHours}].
         """
         return pulumi.get(self, "validity_hours")
 
     @validity_hours.setter
-    def validity_hours(self, value: pulumi.Input[Optional[_builtins.int]]):
+    def validity_hours(self, value: Optional[_builtins.int]):
         pulumi.set(self, "validity_hours", value)
 
 
@@ -533,15 +533,15 @@ class MeshCheckPeerArgs:
 
 
 class MeshClusterArgsDict(TypedDict):
-    name: pulumi.Input[_builtins.str]
+    name: _builtins.str
     """
     The cluster's name: a DNS-1123 label, used as Istio's clusterName.
     """
-    adopt: NotRequired[pulumi.Input[Optional[_builtins.bool]]]
+    adopt: NotRequired[_builtins.bool]
     """
     Take over what ristioctl, `istioctl install` and `istioctl create-remote-secret` made in this cluster instead of refusing it: a cacerts issued by the mesh root is kept as it is, the istioctl install becomes Helm releases (Helm's take-ownership; the istiod release keeps istioctl's name, istio), and the east-west gateway, cross-network-gateway and remote secrets are rewritten in place. Needs certificate.rootCertPem and rootKeyPem, the live mesh's root. Not with revision or revisions. Default false.
     """
-    context: NotRequired[pulumi.Input[Optional[_builtins.str]]]
+    context: NotRequired[_builtins.str]
     """
     Kubeconfig context; the current context when unset.
     """
@@ -549,19 +549,19 @@ class MeshClusterArgsDict(TypedDict):
     """
     Fixed east-west gateway address: no wait for a load balancer, and every cluster's global.meshNetworks names it on port 15443. May be another resource's output (a static IP): checked once known.
     """
-    gateway_values: NotRequired[pulumi.Input[Optional[Mapping[str, Any]]]]
+    gateway_values: NotRequired[Mapping[str, Any]]
     """
     Extra Helm values for the east-west gateway, merged over ristio's.
     """
-    install_hello_world: NotRequired[pulumi.Input[Optional[_builtins.bool]]]
+    install_hello_world: NotRequired[_builtins.bool]
     """
     Deploy the helloworld sample in this cluster, overriding the mesh's installHelloWorld.
     """
-    istio_version: NotRequired[pulumi.Input[Optional[_builtins.str]]]
+    istio_version: NotRequired[_builtins.str]
     """
     Istio version of this cluster, overriding the mesh's.
     """
-    istiod_values: NotRequired[pulumi.Input[Optional[Mapping[str, Any]]]]
+    istiod_values: NotRequired[Mapping[str, Any]]
     """
     Extra Helm values for istiod, merged over ristio's.
     """
@@ -569,11 +569,11 @@ class MeshClusterArgsDict(TypedDict):
     """
     Kubeconfig contents. Give this or kubeconfigFile, or neither to use KUBECONFIG or ~/.kube/config.
     """
-    kubeconfig_file: NotRequired[pulumi.Input[Optional[_builtins.str]]]
+    kubeconfig_file: NotRequired[_builtins.str]
     """
     Path of a kubeconfig file.
     """
-    network: NotRequired[pulumi.Input[Optional[_builtins.str]]]
+    network: NotRequired[_builtins.str]
     """
     The cluster's network. Default: network-<name>.
     """
@@ -585,30 +585,30 @@ class MeshClusterArgsDict(TypedDict):
 @pulumi.input_type
 class MeshClusterArgs:
     def __init__(__self__, *,
-                 name: pulumi.Input[_builtins.str],
-                 adopt: pulumi.Input[Optional[_builtins.bool]] = None,
-                 context: pulumi.Input[Optional[_builtins.str]] = None,
+                 name: _builtins.str,
+                 adopt: Optional[_builtins.bool] = None,
+                 context: Optional[_builtins.str] = None,
                  gateway_address: pulumi.Input[Optional[_builtins.str]] = None,
-                 gateway_values: pulumi.Input[Optional[Mapping[str, Any]]] = None,
-                 install_hello_world: pulumi.Input[Optional[_builtins.bool]] = None,
-                 istio_version: pulumi.Input[Optional[_builtins.str]] = None,
-                 istiod_values: pulumi.Input[Optional[Mapping[str, Any]]] = None,
+                 gateway_values: Optional[Mapping[str, Any]] = None,
+                 install_hello_world: Optional[_builtins.bool] = None,
+                 istio_version: Optional[_builtins.str] = None,
+                 istiod_values: Optional[Mapping[str, Any]] = None,
                  kubeconfig: pulumi.Input[Optional[_builtins.str]] = None,
-                 kubeconfig_file: pulumi.Input[Optional[_builtins.str]] = None,
-                 network: pulumi.Input[Optional[_builtins.str]] = None,
+                 kubeconfig_file: Optional[_builtins.str] = None,
+                 network: Optional[_builtins.str] = None,
                  remote_api_server: pulumi.Input[Optional[_builtins.str]] = None):
         """
-        :param pulumi.Input[_builtins.str] name: The cluster's name: a DNS-1123 label, used as Istio's clusterName.
-        :param pulumi.Input[_builtins.bool] adopt: Take over what ristioctl, `istioctl install` and `istioctl create-remote-secret` made in this cluster instead of refusing it: a cacerts issued by the mesh root is kept as it is, the istioctl install becomes Helm releases (Helm's take-ownership; the istiod release keeps istioctl's name, istio), and the east-west gateway, cross-network-gateway and remote secrets are rewritten in place. Needs certificate.rootCertPem and rootKeyPem, the live mesh's root. Not with revision or revisions. Default false.
-        :param pulumi.Input[_builtins.str] context: Kubeconfig context; the current context when unset.
+        :param _builtins.str name: The cluster's name: a DNS-1123 label, used as Istio's clusterName.
+        :param _builtins.bool adopt: Take over what ristioctl, `istioctl install` and `istioctl create-remote-secret` made in this cluster instead of refusing it: a cacerts issued by the mesh root is kept as it is, the istioctl install becomes Helm releases (Helm's take-ownership; the istiod release keeps istioctl's name, istio), and the east-west gateway, cross-network-gateway and remote secrets are rewritten in place. Needs certificate.rootCertPem and rootKeyPem, the live mesh's root. Not with revision or revisions. Default false.
+        :param _builtins.str context: Kubeconfig context; the current context when unset.
         :param pulumi.Input[_builtins.str] gateway_address: Fixed east-west gateway address: no wait for a load balancer, and every cluster's global.meshNetworks names it on port 15443. May be another resource's output (a static IP): checked once known.
-        :param pulumi.Input[Mapping[str, Any]] gateway_values: Extra Helm values for the east-west gateway, merged over ristio's.
-        :param pulumi.Input[_builtins.bool] install_hello_world: Deploy the helloworld sample in this cluster, overriding the mesh's installHelloWorld.
-        :param pulumi.Input[_builtins.str] istio_version: Istio version of this cluster, overriding the mesh's.
-        :param pulumi.Input[Mapping[str, Any]] istiod_values: Extra Helm values for istiod, merged over ristio's.
+        :param Mapping[str, Any] gateway_values: Extra Helm values for the east-west gateway, merged over ristio's.
+        :param _builtins.bool install_hello_world: Deploy the helloworld sample in this cluster, overriding the mesh's installHelloWorld.
+        :param _builtins.str istio_version: Istio version of this cluster, overriding the mesh's.
+        :param Mapping[str, Any] istiod_values: Extra Helm values for istiod, merged over ristio's.
         :param pulumi.Input[_builtins.str] kubeconfig: Kubeconfig contents. Give this or kubeconfigFile, or neither to use KUBECONFIG or ~/.kube/config.
-        :param pulumi.Input[_builtins.str] kubeconfig_file: Path of a kubeconfig file.
-        :param pulumi.Input[_builtins.str] network: The cluster's network. Default: network-<name>.
+        :param _builtins.str kubeconfig_file: Path of a kubeconfig file.
+        :param _builtins.str network: The cluster's network. Default: network-<name>.
         :param pulumi.Input[_builtins.str] remote_api_server: API-server URL the other clusters use to reach this one, written into remote secrets in place of the kubeconfig's server. May be another resource's output (a cloud cluster's endpoint): checked once known.
         """
         pulumi.set(__self__, "name", name)
@@ -637,38 +637,38 @@ class MeshClusterArgs:
 
     @_builtins.property
     @pulumi.getter
-    def name(self) -> pulumi.Input[_builtins.str]:
+    def name(self) -> _builtins.str:
         """
         The cluster's name: a DNS-1123 label, used as Istio's clusterName.
         """
         return pulumi.get(self, "name")
 
     @name.setter
-    def name(self, value: pulumi.Input[_builtins.str]):
+    def name(self, value: _builtins.str):
         pulumi.set(self, "name", value)
 
     @_builtins.property
     @pulumi.getter
-    def adopt(self) -> pulumi.Input[Optional[_builtins.bool]]:
+    def adopt(self) -> Optional[_builtins.bool]:
         """
         Take over what ristioctl, `istioctl install` and `istioctl create-remote-secret` made in this cluster instead of refusing it: a cacerts issued by the mesh root is kept as it is, the istioctl install becomes Helm releases (Helm's take-ownership; the istiod release keeps istioctl's name, istio), and the east-west gateway, cross-network-gateway and remote secrets are rewritten in place. Needs certificate.rootCertPem and rootKeyPem, the live mesh's root. Not with revision or revisions. Default false.
         """
         return pulumi.get(self, "adopt")
 
     @adopt.setter
-    def adopt(self, value: pulumi.Input[Optional[_builtins.bool]]):
+    def adopt(self, value: Optional[_builtins.bool]):
         pulumi.set(self, "adopt", value)
 
     @_builtins.property
     @pulumi.getter
-    def context(self) -> pulumi.Input[Optional[_builtins.str]]:
+    def context(self) -> Optional[_builtins.str]:
         """
         Kubeconfig context; the current context when unset.
         """
         return pulumi.get(self, "context")
 
     @context.setter
-    def context(self, value: pulumi.Input[Optional[_builtins.str]]):
+    def context(self, value: Optional[_builtins.str]):
         pulumi.set(self, "context", value)
 
     @_builtins.property
@@ -685,50 +685,50 @@ class MeshClusterArgs:
 
     @_builtins.property
     @pulumi.getter(name="gatewayValues")
-    def gateway_values(self) -> pulumi.Input[Optional[Mapping[str, Any]]]:
+    def gateway_values(self) -> Optional[Mapping[str, Any]]:
         """
         Extra Helm values for the east-west gateway, merged over ristio's.
         """
         return pulumi.get(self, "gateway_values")
 
     @gateway_values.setter
-    def gateway_values(self, value: pulumi.Input[Optional[Mapping[str, Any]]]):
+    def gateway_values(self, value: Optional[Mapping[str, Any]]):
         pulumi.set(self, "gateway_values", value)
 
     @_builtins.property
     @pulumi.getter(name="installHelloWorld")
-    def install_hello_world(self) -> pulumi.Input[Optional[_builtins.bool]]:
+    def install_hello_world(self) -> Optional[_builtins.bool]:
         """
         Deploy the helloworld sample in this cluster, overriding the mesh's installHelloWorld.
         """
         return pulumi.get(self, "install_hello_world")
 
     @install_hello_world.setter
-    def install_hello_world(self, value: pulumi.Input[Optional[_builtins.bool]]):
+    def install_hello_world(self, value: Optional[_builtins.bool]):
         pulumi.set(self, "install_hello_world", value)
 
     @_builtins.property
     @pulumi.getter(name="istioVersion")
-    def istio_version(self) -> pulumi.Input[Optional[_builtins.str]]:
+    def istio_version(self) -> Optional[_builtins.str]:
         """
         Istio version of this cluster, overriding the mesh's.
         """
         return pulumi.get(self, "istio_version")
 
     @istio_version.setter
-    def istio_version(self, value: pulumi.Input[Optional[_builtins.str]]):
+    def istio_version(self, value: Optional[_builtins.str]):
         pulumi.set(self, "istio_version", value)
 
     @_builtins.property
     @pulumi.getter(name="istiodValues")
-    def istiod_values(self) -> pulumi.Input[Optional[Mapping[str, Any]]]:
+    def istiod_values(self) -> Optional[Mapping[str, Any]]:
         """
         Extra Helm values for istiod, merged over ristio's.
         """
         return pulumi.get(self, "istiod_values")
 
     @istiod_values.setter
-    def istiod_values(self, value: pulumi.Input[Optional[Mapping[str, Any]]]):
+    def istiod_values(self, value: Optional[Mapping[str, Any]]):
         pulumi.set(self, "istiod_values", value)
 
     @_builtins.property
@@ -745,26 +745,26 @@ class MeshClusterArgs:
 
     @_builtins.property
     @pulumi.getter(name="kubeconfigFile")
-    def kubeconfig_file(self) -> pulumi.Input[Optional[_builtins.str]]:
+    def kubeconfig_file(self) -> Optional[_builtins.str]:
         """
         Path of a kubeconfig file.
         """
         return pulumi.get(self, "kubeconfig_file")
 
     @kubeconfig_file.setter
-    def kubeconfig_file(self, value: pulumi.Input[Optional[_builtins.str]]):
+    def kubeconfig_file(self, value: Optional[_builtins.str]):
         pulumi.set(self, "kubeconfig_file", value)
 
     @_builtins.property
     @pulumi.getter
-    def network(self) -> pulumi.Input[Optional[_builtins.str]]:
+    def network(self) -> Optional[_builtins.str]:
         """
         The cluster's network. Default: network-<name>.
         """
         return pulumi.get(self, "network")
 
     @network.setter
-    def network(self, value: pulumi.Input[Optional[_builtins.str]]):
+    def network(self, value: Optional[_builtins.str]):
         pulumi.set(self, "network", value)
 
     @_builtins.property
@@ -847,11 +847,11 @@ class MeshNetworkArgsArgs:
 
 
 class MeshRevisionArgsDict(TypedDict):
-    istio_version: pulumi.Input[_builtins.str]
+    istio_version: _builtins.str
     """
     The revision's Istio version.
     """
-    name: pulumi.Input[_builtins.str]
+    name: _builtins.str
     """
     The revision: a DNS label such as 1-31-0. "default" is the control plane installed without a revision (what a mesh without revisions has).
     """
@@ -859,46 +859,46 @@ class MeshRevisionArgsDict(TypedDict):
 @pulumi.input_type
 class MeshRevisionArgs:
     def __init__(__self__, *,
-                 istio_version: pulumi.Input[_builtins.str],
-                 name: pulumi.Input[_builtins.str]):
+                 istio_version: _builtins.str,
+                 name: _builtins.str):
         """
-        :param pulumi.Input[_builtins.str] istio_version: The revision's Istio version.
-        :param pulumi.Input[_builtins.str] name: The revision: a DNS label such as 1-31-0. "default" is the control plane installed without a revision (what a mesh without revisions has).
+        :param _builtins.str istio_version: The revision's Istio version.
+        :param _builtins.str name: The revision: a DNS label such as 1-31-0. "default" is the control plane installed without a revision (what a mesh without revisions has).
         """
         pulumi.set(__self__, "istio_version", istio_version)
         pulumi.set(__self__, "name", name)
 
     @_builtins.property
     @pulumi.getter(name="istioVersion")
-    def istio_version(self) -> pulumi.Input[_builtins.str]:
+    def istio_version(self) -> _builtins.str:
         """
         The revision's Istio version.
         """
         return pulumi.get(self, "istio_version")
 
     @istio_version.setter
-    def istio_version(self, value: pulumi.Input[_builtins.str]):
+    def istio_version(self, value: _builtins.str):
         pulumi.set(self, "istio_version", value)
 
     @_builtins.property
     @pulumi.getter
-    def name(self) -> pulumi.Input[_builtins.str]:
+    def name(self) -> _builtins.str:
         """
         The revision: a DNS label such as 1-31-0. "default" is the control plane installed without a revision (what a mesh without revisions has).
         """
         return pulumi.get(self, "name")
 
     @name.setter
-    def name(self, value: pulumi.Input[_builtins.str]):
+    def name(self, value: _builtins.str):
         pulumi.set(self, "name", value)
 
 
 class MeshRootArgsDict(TypedDict):
-    name: pulumi.Input[_builtins.str]
+    name: _builtins.str
     """
     A DNS label naming the root. Keep it stable: it keys the root's resource ("default" is the shorthand's root).
     """
-    key_type: NotRequired[pulumi.Input[Optional[_builtins.str]]]
+    key_type: NotRequired[_builtins.str]
     """
     Key algorithm of a generated root and of the intermediates it signs: RSA (default) or ECDSA.
     """
@@ -914,11 +914,11 @@ class MeshRootArgsDict(TypedDict):
     """
     Bring your own root: its key PEM, possibly encrypted with password. Required for the first entry, which signs; a root that is only trusted may omit it.
     """
-    rsa_bits: NotRequired[pulumi.Input[Optional[_builtins.int]]]
+    rsa_bits: NotRequired[_builtins.int]
     """
     RSA key size: 2048, 3072 or 4096 (default).
     """
-    validity_hours: NotRequired[pulumi.Input[Optional[_builtins.int]]]
+    validity_hours: NotRequired[_builtins.int]
     """
     Validity of a generated root, and of the intermediates it signs, in hours. Default 87600.
     """
@@ -926,21 +926,21 @@ class MeshRootArgsDict(TypedDict):
 @pulumi.input_type
 class MeshRootArgs:
     def __init__(__self__, *,
-                 name: pulumi.Input[_builtins.str],
-                 key_type: pulumi.Input[Optional[_builtins.str]] = None,
+                 name: _builtins.str,
+                 key_type: Optional[_builtins.str] = None,
                  password: pulumi.Input[Optional[_builtins.str]] = None,
                  root_cert_pem: pulumi.Input[Optional[_builtins.str]] = None,
                  root_key_pem: pulumi.Input[Optional[_builtins.str]] = None,
-                 rsa_bits: pulumi.Input[Optional[_builtins.int]] = None,
-                 validity_hours: pulumi.Input[Optional[_builtins.int]] = None):
+                 rsa_bits: Optional[_builtins.int] = None,
+                 validity_hours: Optional[_builtins.int] = None):
         """
-        :param pulumi.Input[_builtins.str] name: A DNS label naming the root. Keep it stable: it keys the root's resource ("default" is the shorthand's root).
-        :param pulumi.Input[_builtins.str] key_type: Key algorithm of a generated root and of the intermediates it signs: RSA (default) or ECDSA.
+        :param _builtins.str name: A DNS label naming the root. Keep it stable: it keys the root's resource ("default" is the shorthand's root).
+        :param _builtins.str key_type: Key algorithm of a generated root and of the intermediates it signs: RSA (default) or ECDSA.
         :param pulumi.Input[_builtins.str] password: Decrypts this root's rootKeyPem. Default: certificate.password.
         :param pulumi.Input[_builtins.str] root_cert_pem: Bring your own root: its certificate PEM.
         :param pulumi.Input[_builtins.str] root_key_pem: Bring your own root: its key PEM, possibly encrypted with password. Required for the first entry, which signs; a root that is only trusted may omit it.
-        :param pulumi.Input[_builtins.int] rsa_bits: RSA key size: 2048, 3072 or 4096 (default).
-        :param pulumi.Input[_builtins.int] validity_hours: Validity of a generated root, and of the intermediates it signs, in hours. Default 87600.
+        :param _builtins.int rsa_bits: RSA key size: 2048, 3072 or 4096 (default).
+        :param _builtins.int validity_hours: Validity of a generated root, and of the intermediates it signs, in hours. Default 87600.
         """
         pulumi.set(__self__, "name", name)
         if key_type is not None:
@@ -958,26 +958,26 @@ class MeshRootArgs:
 
     @_builtins.property
     @pulumi.getter
-    def name(self) -> pulumi.Input[_builtins.str]:
+    def name(self) -> _builtins.str:
         """
         A DNS label naming the root. Keep it stable: it keys the root's resource ("default" is the shorthand's root).
         """
         return pulumi.get(self, "name")
 
     @name.setter
-    def name(self, value: pulumi.Input[_builtins.str]):
+    def name(self, value: _builtins.str):
         pulumi.set(self, "name", value)
 
     @_builtins.property
     @pulumi.getter(name="keyType")
-    def key_type(self) -> pulumi.Input[Optional[_builtins.str]]:
+    def key_type(self) -> Optional[_builtins.str]:
         """
         Key algorithm of a generated root and of the intermediates it signs: RSA (default) or ECDSA.
         """
         return pulumi.get(self, "key_type")
 
     @key_type.setter
-    def key_type(self, value: pulumi.Input[Optional[_builtins.str]]):
+    def key_type(self, value: Optional[_builtins.str]):
         pulumi.set(self, "key_type", value)
 
     @_builtins.property
@@ -1018,26 +1018,26 @@ class MeshRootArgs:
 
     @_builtins.property
     @pulumi.getter(name="rsaBits")
-    def rsa_bits(self) -> pulumi.Input[Optional[_builtins.int]]:
+    def rsa_bits(self) -> Optional[_builtins.int]:
         """
         RSA key size: 2048, 3072 or 4096 (default).
         """
         return pulumi.get(self, "rsa_bits")
 
     @rsa_bits.setter
-    def rsa_bits(self, value: pulumi.Input[Optional[_builtins.int]]):
+    def rsa_bits(self, value: Optional[_builtins.int]):
         pulumi.set(self, "rsa_bits", value)
 
     @_builtins.property
     @pulumi.getter(name="validityHours")
-    def validity_hours(self) -> pulumi.Input[Optional[_builtins.int]]:
+    def validity_hours(self) -> Optional[_builtins.int]:
         """
         Validity of a generated root, and of the intermediates it signs, in hours. Default 87600.
         """
         return pulumi.get(self, "validity_hours")
 
     @validity_hours.setter
-    def validity_hours(self, value: pulumi.Input[Optional[_builtins.int]]):
+    def validity_hours(self, value: Optional[_builtins.int]):
         pulumi.set(self, "validity_hours", value)
 
 

@@ -3,7 +3,6 @@
 
 package com.ristio.ristio;
 
-import com.pulumi.core.Output;
 import com.pulumi.core.annotations.Import;
 import com.pulumi.exceptions.MissingRequiredPropertyException;
 import com.ristio.ristio.inputs.MeshCertificateArgs;
@@ -27,13 +26,13 @@ public final class MultiClusterMeshArgs extends com.pulumi.resources.ResourceArg
      * 
      */
     @Import(name="certificate")
-    private @Nullable Output<MeshCertificateArgs> certificate;
+    private @Nullable MeshCertificateArgs certificate;
 
     /**
      * @return The mesh&#39;s root CA and per-cluster intermediates.
      * 
      */
-    public Optional<Output<MeshCertificateArgs>> certificate() {
+    public Optional<MeshCertificateArgs> certificate() {
         return Optional.ofNullable(this.certificate);
     }
 
@@ -72,13 +71,13 @@ public final class MultiClusterMeshArgs extends com.pulumi.resources.ResourceArg
      * 
      */
     @Import(name="clusters", required=true)
-    private Output<List<MeshClusterArgs>> clusters;
+    private List<MeshClusterArgs> clusters;
 
     /**
      * @return The clusters of the mesh; at least one.
      * 
      */
-    public Output<List<MeshClusterArgs>> clusters() {
+    public List<MeshClusterArgs> clusters() {
         return this.clusters;
     }
 
@@ -222,13 +221,13 @@ public final class MultiClusterMeshArgs extends com.pulumi.resources.ResourceArg
      * 
      */
     @Import(name="revisions")
-    private @Nullable Output<List<MeshRevisionArgs>> revisions;
+    private @Nullable List<MeshRevisionArgs> revisions;
 
     /**
      * @return Control planes of several Istio revisions side by side in every cluster, for canary upgrades: add the new revision, move defaultRevision to it, then remove the old one. An entry named &#34;default&#34; is the control plane installed without a revision (release and Deployment istiod); others are istiod-&lt;name&gt;. Not with revision, istioVersion or a cluster&#39;s istioVersion.
      * 
      */
-    public Optional<Output<List<MeshRevisionArgs>>> revisions() {
+    public Optional<List<MeshRevisionArgs>> revisions() {
         return Optional.ofNullable(this.revisions);
     }
 
@@ -323,19 +322,9 @@ public final class MultiClusterMeshArgs extends com.pulumi.resources.ResourceArg
          * @return builder
          * 
          */
-        public Builder certificate(@Nullable Output<MeshCertificateArgs> certificate) {
+        public Builder certificate(@Nullable MeshCertificateArgs certificate) {
             $.certificate = certificate;
             return this;
-        }
-
-        /**
-         * @param certificate The mesh&#39;s root CA and per-cluster intermediates.
-         * 
-         * @return builder
-         * 
-         */
-        public Builder certificate(MeshCertificateArgs certificate) {
-            return certificate(Output.of(certificate));
         }
 
         /**
@@ -366,19 +355,9 @@ public final class MultiClusterMeshArgs extends com.pulumi.resources.ResourceArg
          * @return builder
          * 
          */
-        public Builder clusters(Output<List<MeshClusterArgs>> clusters) {
+        public Builder clusters(List<MeshClusterArgs> clusters) {
             $.clusters = clusters;
             return this;
-        }
-
-        /**
-         * @param clusters The clusters of the mesh; at least one.
-         * 
-         * @return builder
-         * 
-         */
-        public Builder clusters(List<MeshClusterArgs> clusters) {
-            return clusters(Output.of(clusters));
         }
 
         /**
@@ -496,19 +475,9 @@ public final class MultiClusterMeshArgs extends com.pulumi.resources.ResourceArg
          * @return builder
          * 
          */
-        public Builder revisions(@Nullable Output<List<MeshRevisionArgs>> revisions) {
+        public Builder revisions(@Nullable List<MeshRevisionArgs> revisions) {
             $.revisions = revisions;
             return this;
-        }
-
-        /**
-         * @param revisions Control planes of several Istio revisions side by side in every cluster, for canary upgrades: add the new revision, move defaultRevision to it, then remove the old one. An entry named &#34;default&#34; is the control plane installed without a revision (release and Deployment istiod); others are istiod-&lt;name&gt;. Not with revision, istioVersion or a cluster&#39;s istioVersion.
-         * 
-         * @return builder
-         * 
-         */
-        public Builder revisions(List<MeshRevisionArgs> revisions) {
-            return revisions(Output.of(revisions));
         }
 
         /**

@@ -23,13 +23,13 @@ public final class MeshCertificateArgs extends com.pulumi.resources.ResourceArgs
      * 
      */
     @Import(name="keyType")
-    private @Nullable Output<String> keyType;
+    private @Nullable String keyType;
 
     /**
      * @return RSA (default) or ECDSA. Shorthand for roots: [{name: &#34;default&#34;, keyType}].
      * 
      */
-    public Optional<Output<String>> keyType() {
+    public Optional<String> keyType() {
         return Optional.ofNullable(this.keyType);
     }
 
@@ -53,13 +53,13 @@ public final class MeshCertificateArgs extends com.pulumi.resources.ResourceArgs
      * 
      */
     @Import(name="renewBeforeHours")
-    private @Nullable Output<Integer> renewBeforeHours;
+    private @Nullable Integer renewBeforeHours;
 
     /**
      * @return Reissue a cluster&#39;s intermediate on `pulumi up` once it is this close to expiry. Default: a fifth of its lifetime.
      * 
      */
-    public Optional<Output<Integer>> renewBeforeHours() {
+    public Optional<Integer> renewBeforeHours() {
         return Optional.ofNullable(this.renewBeforeHours);
     }
 
@@ -98,13 +98,13 @@ public final class MeshCertificateArgs extends com.pulumi.resources.ResourceArgs
      * 
      */
     @Import(name="roots")
-    private @Nullable Output<List<MeshRootArgs>> roots;
+    private @Nullable List<MeshRootArgs> roots;
 
     /**
      * @return The mesh&#39;s roots. The first signs every cluster&#39;s intermediate; every one is trusted (each cluster&#39;s root-cert.pem holds them all, signer first). Rotate a root in three `pulumi up`s: add the new one second, move it first, then (after workload certificates renewed) remove the old one. Not with the shorthand fields validityHours, keyType, rsaBits, rootCertPem, rootKeyPem.
      * 
      */
-    public Optional<Output<List<MeshRootArgs>>> roots() {
+    public Optional<List<MeshRootArgs>> roots() {
         return Optional.ofNullable(this.roots);
     }
 
@@ -113,13 +113,13 @@ public final class MeshCertificateArgs extends com.pulumi.resources.ResourceArgs
      * 
      */
     @Import(name="rsaBits")
-    private @Nullable Output<Integer> rsaBits;
+    private @Nullable Integer rsaBits;
 
     /**
      * @return RSA key size: 2048, 3072 or 4096 (default). Shorthand for roots: [{name: &#34;default&#34;, rsaBits}].
      * 
      */
-    public Optional<Output<Integer>> rsaBits() {
+    public Optional<Integer> rsaBits() {
         return Optional.ofNullable(this.rsaBits);
     }
 
@@ -128,13 +128,13 @@ public final class MeshCertificateArgs extends com.pulumi.resources.ResourceArgs
      * 
      */
     @Import(name="sanSuffix")
-    private @Nullable Output<String> sanSuffix;
+    private @Nullable String sanSuffix;
 
     /**
      * @return When set, each root made from now on gets SAN root.&lt;sanSuffix&gt; and each intermediate &lt;cluster&gt;.&lt;sanSuffix&gt;.
      * 
      */
-    public Optional<Output<String>> sanSuffix() {
+    public Optional<String> sanSuffix() {
         return Optional.ofNullable(this.sanSuffix);
     }
 
@@ -143,13 +143,13 @@ public final class MeshCertificateArgs extends com.pulumi.resources.ResourceArgs
      * 
      */
     @Import(name="validityHours")
-    private @Nullable Output<Integer> validityHours;
+    private @Nullable Integer validityHours;
 
     /**
      * @return Validity of the root and of each intermediate, in hours. Default 87600. Shorthand for roots: [{name: &#34;default&#34;, validityHours}].
      * 
      */
-    public Optional<Output<Integer>> validityHours() {
+    public Optional<Integer> validityHours() {
         return Optional.ofNullable(this.validityHours);
     }
 
@@ -191,19 +191,9 @@ public final class MeshCertificateArgs extends com.pulumi.resources.ResourceArgs
          * @return builder
          * 
          */
-        public Builder keyType(@Nullable Output<String> keyType) {
+        public Builder keyType(@Nullable String keyType) {
             $.keyType = keyType;
             return this;
-        }
-
-        /**
-         * @param keyType RSA (default) or ECDSA. Shorthand for roots: [{name: &#34;default&#34;, keyType}].
-         * 
-         * @return builder
-         * 
-         */
-        public Builder keyType(String keyType) {
-            return keyType(Output.of(keyType));
         }
 
         /**
@@ -233,19 +223,9 @@ public final class MeshCertificateArgs extends com.pulumi.resources.ResourceArgs
          * @return builder
          * 
          */
-        public Builder renewBeforeHours(@Nullable Output<Integer> renewBeforeHours) {
+        public Builder renewBeforeHours(@Nullable Integer renewBeforeHours) {
             $.renewBeforeHours = renewBeforeHours;
             return this;
-        }
-
-        /**
-         * @param renewBeforeHours Reissue a cluster&#39;s intermediate on `pulumi up` once it is this close to expiry. Default: a fifth of its lifetime.
-         * 
-         * @return builder
-         * 
-         */
-        public Builder renewBeforeHours(Integer renewBeforeHours) {
-            return renewBeforeHours(Output.of(renewBeforeHours));
         }
 
         /**
@@ -296,19 +276,9 @@ public final class MeshCertificateArgs extends com.pulumi.resources.ResourceArgs
          * @return builder
          * 
          */
-        public Builder roots(@Nullable Output<List<MeshRootArgs>> roots) {
+        public Builder roots(@Nullable List<MeshRootArgs> roots) {
             $.roots = roots;
             return this;
-        }
-
-        /**
-         * @param roots The mesh&#39;s roots. The first signs every cluster&#39;s intermediate; every one is trusted (each cluster&#39;s root-cert.pem holds them all, signer first). Rotate a root in three `pulumi up`s: add the new one second, move it first, then (after workload certificates renewed) remove the old one. Not with the shorthand fields validityHours, keyType, rsaBits, rootCertPem, rootKeyPem.
-         * 
-         * @return builder
-         * 
-         */
-        public Builder roots(List<MeshRootArgs> roots) {
-            return roots(Output.of(roots));
         }
 
         /**
@@ -327,61 +297,31 @@ public final class MeshCertificateArgs extends com.pulumi.resources.ResourceArgs
          * @return builder
          * 
          */
-        public Builder rsaBits(@Nullable Output<Integer> rsaBits) {
+        public Builder rsaBits(@Nullable Integer rsaBits) {
             $.rsaBits = rsaBits;
             return this;
         }
 
         /**
-         * @param rsaBits RSA key size: 2048, 3072 or 4096 (default). Shorthand for roots: [{name: &#34;default&#34;, rsaBits}].
-         * 
-         * @return builder
-         * 
-         */
-        public Builder rsaBits(Integer rsaBits) {
-            return rsaBits(Output.of(rsaBits));
-        }
-
-        /**
          * @param sanSuffix When set, each root made from now on gets SAN root.&lt;sanSuffix&gt; and each intermediate &lt;cluster&gt;.&lt;sanSuffix&gt;.
          * 
          * @return builder
          * 
          */
-        public Builder sanSuffix(@Nullable Output<String> sanSuffix) {
+        public Builder sanSuffix(@Nullable String sanSuffix) {
             $.sanSuffix = sanSuffix;
             return this;
         }
 
         /**
-         * @param sanSuffix When set, each root made from now on gets SAN root.&lt;sanSuffix&gt; and each intermediate &lt;cluster&gt;.&lt;sanSuffix&gt;.
-         * 
-         * @return builder
-         * 
-         */
-        public Builder sanSuffix(String sanSuffix) {
-            return sanSuffix(Output.of(sanSuffix));
-        }
-
-        /**
          * @param validityHours Validity of the root and of each intermediate, in hours. Default 87600. Shorthand for roots: [{name: &#34;default&#34;, validityHours}].
          * 
          * @return builder
          * 
          */
-        public Builder validityHours(@Nullable Output<Integer> validityHours) {
+        public Builder validityHours(@Nullable Integer validityHours) {
             $.validityHours = validityHours;
             return this;
-        }
-
-        /**
-         * @param validityHours Validity of the root and of each intermediate, in hours. Default 87600. Shorthand for roots: [{name: &#34;default&#34;, validityHours}].
-         * 
-         * @return builder
-         * 
-         */
-        public Builder validityHours(Integer validityHours) {
-            return validityHours(Output.of(validityHours));
         }
 
         public MeshCertificateArgs build() {

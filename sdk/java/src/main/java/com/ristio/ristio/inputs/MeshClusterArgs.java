@@ -24,13 +24,13 @@ public final class MeshClusterArgs extends com.pulumi.resources.ResourceArgs {
      * 
      */
     @Import(name="adopt")
-    private @Nullable Output<Boolean> adopt;
+    private @Nullable Boolean adopt;
 
     /**
      * @return Take over what ristioctl, `istioctl install` and `istioctl create-remote-secret` made in this cluster instead of refusing it: a cacerts issued by the mesh root is kept as it is, the istioctl install becomes Helm releases (Helm&#39;s take-ownership; the istiod release keeps istioctl&#39;s name, istio), and the east-west gateway, cross-network-gateway and remote secrets are rewritten in place. Needs certificate.rootCertPem and rootKeyPem, the live mesh&#39;s root. Not with revision or revisions. Default false.
      * 
      */
-    public Optional<Output<Boolean>> adopt() {
+    public Optional<Boolean> adopt() {
         return Optional.ofNullable(this.adopt);
     }
 
@@ -39,13 +39,13 @@ public final class MeshClusterArgs extends com.pulumi.resources.ResourceArgs {
      * 
      */
     @Import(name="context")
-    private @Nullable Output<String> context;
+    private @Nullable String context;
 
     /**
      * @return Kubeconfig context; the current context when unset.
      * 
      */
-    public Optional<Output<String>> context() {
+    public Optional<String> context() {
         return Optional.ofNullable(this.context);
     }
 
@@ -69,13 +69,13 @@ public final class MeshClusterArgs extends com.pulumi.resources.ResourceArgs {
      * 
      */
     @Import(name="gatewayValues")
-    private @Nullable Output<Map<String,Object>> gatewayValues;
+    private @Nullable Map<String,Object> gatewayValues;
 
     /**
      * @return Extra Helm values for the east-west gateway, merged over ristio&#39;s.
      * 
      */
-    public Optional<Output<Map<String,Object>>> gatewayValues() {
+    public Optional<Map<String,Object>> gatewayValues() {
         return Optional.ofNullable(this.gatewayValues);
     }
 
@@ -84,13 +84,13 @@ public final class MeshClusterArgs extends com.pulumi.resources.ResourceArgs {
      * 
      */
     @Import(name="installHelloWorld")
-    private @Nullable Output<Boolean> installHelloWorld;
+    private @Nullable Boolean installHelloWorld;
 
     /**
      * @return Deploy the helloworld sample in this cluster, overriding the mesh&#39;s installHelloWorld.
      * 
      */
-    public Optional<Output<Boolean>> installHelloWorld() {
+    public Optional<Boolean> installHelloWorld() {
         return Optional.ofNullable(this.installHelloWorld);
     }
 
@@ -99,13 +99,13 @@ public final class MeshClusterArgs extends com.pulumi.resources.ResourceArgs {
      * 
      */
     @Import(name="istioVersion")
-    private @Nullable Output<String> istioVersion;
+    private @Nullable String istioVersion;
 
     /**
      * @return Istio version of this cluster, overriding the mesh&#39;s.
      * 
      */
-    public Optional<Output<String>> istioVersion() {
+    public Optional<String> istioVersion() {
         return Optional.ofNullable(this.istioVersion);
     }
 
@@ -114,13 +114,13 @@ public final class MeshClusterArgs extends com.pulumi.resources.ResourceArgs {
      * 
      */
     @Import(name="istiodValues")
-    private @Nullable Output<Map<String,Object>> istiodValues;
+    private @Nullable Map<String,Object> istiodValues;
 
     /**
      * @return Extra Helm values for istiod, merged over ristio&#39;s.
      * 
      */
-    public Optional<Output<Map<String,Object>>> istiodValues() {
+    public Optional<Map<String,Object>> istiodValues() {
         return Optional.ofNullable(this.istiodValues);
     }
 
@@ -144,13 +144,13 @@ public final class MeshClusterArgs extends com.pulumi.resources.ResourceArgs {
      * 
      */
     @Import(name="kubeconfigFile")
-    private @Nullable Output<String> kubeconfigFile;
+    private @Nullable String kubeconfigFile;
 
     /**
      * @return Path of a kubeconfig file.
      * 
      */
-    public Optional<Output<String>> kubeconfigFile() {
+    public Optional<String> kubeconfigFile() {
         return Optional.ofNullable(this.kubeconfigFile);
     }
 
@@ -159,13 +159,13 @@ public final class MeshClusterArgs extends com.pulumi.resources.ResourceArgs {
      * 
      */
     @Import(name="name", required=true)
-    private Output<String> name;
+    private String name;
 
     /**
      * @return The cluster&#39;s name: a DNS-1123 label, used as Istio&#39;s clusterName.
      * 
      */
-    public Output<String> name() {
+    public String name() {
         return this.name;
     }
 
@@ -174,13 +174,13 @@ public final class MeshClusterArgs extends com.pulumi.resources.ResourceArgs {
      * 
      */
     @Import(name="network")
-    private @Nullable Output<String> network;
+    private @Nullable String network;
 
     /**
      * @return The cluster&#39;s network. Default: network-&lt;name&gt;.
      * 
      */
-    public Optional<Output<String>> network() {
+    public Optional<String> network() {
         return Optional.ofNullable(this.network);
     }
 
@@ -240,40 +240,20 @@ public final class MeshClusterArgs extends com.pulumi.resources.ResourceArgs {
          * @return builder
          * 
          */
-        public Builder adopt(@Nullable Output<Boolean> adopt) {
+        public Builder adopt(@Nullable Boolean adopt) {
             $.adopt = adopt;
             return this;
         }
 
         /**
-         * @param adopt Take over what ristioctl, `istioctl install` and `istioctl create-remote-secret` made in this cluster instead of refusing it: a cacerts issued by the mesh root is kept as it is, the istioctl install becomes Helm releases (Helm&#39;s take-ownership; the istiod release keeps istioctl&#39;s name, istio), and the east-west gateway, cross-network-gateway and remote secrets are rewritten in place. Needs certificate.rootCertPem and rootKeyPem, the live mesh&#39;s root. Not with revision or revisions. Default false.
-         * 
-         * @return builder
-         * 
-         */
-        public Builder adopt(Boolean adopt) {
-            return adopt(Output.of(adopt));
-        }
-
-        /**
          * @param context Kubeconfig context; the current context when unset.
          * 
          * @return builder
          * 
          */
-        public Builder context(@Nullable Output<String> context) {
+        public Builder context(@Nullable String context) {
             $.context = context;
             return this;
-        }
-
-        /**
-         * @param context Kubeconfig context; the current context when unset.
-         * 
-         * @return builder
-         * 
-         */
-        public Builder context(String context) {
-            return context(Output.of(context));
         }
 
         /**
@@ -303,82 +283,42 @@ public final class MeshClusterArgs extends com.pulumi.resources.ResourceArgs {
          * @return builder
          * 
          */
-        public Builder gatewayValues(@Nullable Output<Map<String,Object>> gatewayValues) {
+        public Builder gatewayValues(@Nullable Map<String,Object> gatewayValues) {
             $.gatewayValues = gatewayValues;
             return this;
         }
 
         /**
-         * @param gatewayValues Extra Helm values for the east-west gateway, merged over ristio&#39;s.
-         * 
-         * @return builder
-         * 
-         */
-        public Builder gatewayValues(Map<String,Object> gatewayValues) {
-            return gatewayValues(Output.of(gatewayValues));
-        }
-
-        /**
          * @param installHelloWorld Deploy the helloworld sample in this cluster, overriding the mesh&#39;s installHelloWorld.
          * 
          * @return builder
          * 
          */
-        public Builder installHelloWorld(@Nullable Output<Boolean> installHelloWorld) {
+        public Builder installHelloWorld(@Nullable Boolean installHelloWorld) {
             $.installHelloWorld = installHelloWorld;
             return this;
         }
 
         /**
-         * @param installHelloWorld Deploy the helloworld sample in this cluster, overriding the mesh&#39;s installHelloWorld.
-         * 
-         * @return builder
-         * 
-         */
-        public Builder installHelloWorld(Boolean installHelloWorld) {
-            return installHelloWorld(Output.of(installHelloWorld));
-        }
-
-        /**
          * @param istioVersion Istio version of this cluster, overriding the mesh&#39;s.
          * 
          * @return builder
          * 
          */
-        public Builder istioVersion(@Nullable Output<String> istioVersion) {
+        public Builder istioVersion(@Nullable String istioVersion) {
             $.istioVersion = istioVersion;
             return this;
         }
 
         /**
-         * @param istioVersion Istio version of this cluster, overriding the mesh&#39;s.
-         * 
-         * @return builder
-         * 
-         */
-        public Builder istioVersion(String istioVersion) {
-            return istioVersion(Output.of(istioVersion));
-        }
-
-        /**
          * @param istiodValues Extra Helm values for istiod, merged over ristio&#39;s.
          * 
          * @return builder
          * 
          */
-        public Builder istiodValues(@Nullable Output<Map<String,Object>> istiodValues) {
+        public Builder istiodValues(@Nullable Map<String,Object> istiodValues) {
             $.istiodValues = istiodValues;
             return this;
-        }
-
-        /**
-         * @param istiodValues Extra Helm values for istiod, merged over ristio&#39;s.
-         * 
-         * @return builder
-         * 
-         */
-        public Builder istiodValues(Map<String,Object> istiodValues) {
-            return istiodValues(Output.of(istiodValues));
         }
 
         /**
@@ -408,29 +348,8 @@ public final class MeshClusterArgs extends com.pulumi.resources.ResourceArgs {
          * @return builder
          * 
          */
-        public Builder kubeconfigFile(@Nullable Output<String> kubeconfigFile) {
+        public Builder kubeconfigFile(@Nullable String kubeconfigFile) {
             $.kubeconfigFile = kubeconfigFile;
-            return this;
-        }
-
-        /**
-         * @param kubeconfigFile Path of a kubeconfig file.
-         * 
-         * @return builder
-         * 
-         */
-        public Builder kubeconfigFile(String kubeconfigFile) {
-            return kubeconfigFile(Output.of(kubeconfigFile));
-        }
-
-        /**
-         * @param name The cluster&#39;s name: a DNS-1123 label, used as Istio&#39;s clusterName.
-         * 
-         * @return builder
-         * 
-         */
-        public Builder name(Output<String> name) {
-            $.name = name;
             return this;
         }
 
@@ -441,17 +360,7 @@ public final class MeshClusterArgs extends com.pulumi.resources.ResourceArgs {
          * 
          */
         public Builder name(String name) {
-            return name(Output.of(name));
-        }
-
-        /**
-         * @param network The cluster&#39;s network. Default: network-&lt;name&gt;.
-         * 
-         * @return builder
-         * 
-         */
-        public Builder network(@Nullable Output<String> network) {
-            $.network = network;
+            $.name = name;
             return this;
         }
 
@@ -461,8 +370,9 @@ public final class MeshClusterArgs extends com.pulumi.resources.ResourceArgs {
          * @return builder
          * 
          */
-        public Builder network(String network) {
-            return network(Output.of(network));
+        public Builder network(@Nullable String network) {
+            $.network = network;
+            return this;
         }
 
         /**

@@ -3,7 +3,6 @@
 
 package com.ristio.ristio.inputs;
 
-import com.pulumi.core.Output;
 import com.pulumi.core.annotations.Import;
 import com.pulumi.exceptions.MissingRequiredPropertyException;
 import java.lang.String;
@@ -19,13 +18,13 @@ public final class MeshRevisionArgs extends com.pulumi.resources.ResourceArgs {
      * 
      */
     @Import(name="istioVersion", required=true)
-    private Output<String> istioVersion;
+    private String istioVersion;
 
     /**
      * @return The revision&#39;s Istio version.
      * 
      */
-    public Output<String> istioVersion() {
+    public String istioVersion() {
         return this.istioVersion;
     }
 
@@ -34,13 +33,13 @@ public final class MeshRevisionArgs extends com.pulumi.resources.ResourceArgs {
      * 
      */
     @Import(name="name", required=true)
-    private Output<String> name;
+    private String name;
 
     /**
      * @return The revision: a DNS label such as 1-31-0. &#34;default&#34; is the control plane installed without a revision (what a mesh without revisions has).
      * 
      */
-    public Output<String> name() {
+    public String name() {
         return this.name;
     }
 
@@ -75,29 +74,8 @@ public final class MeshRevisionArgs extends com.pulumi.resources.ResourceArgs {
          * @return builder
          * 
          */
-        public Builder istioVersion(Output<String> istioVersion) {
-            $.istioVersion = istioVersion;
-            return this;
-        }
-
-        /**
-         * @param istioVersion The revision&#39;s Istio version.
-         * 
-         * @return builder
-         * 
-         */
         public Builder istioVersion(String istioVersion) {
-            return istioVersion(Output.of(istioVersion));
-        }
-
-        /**
-         * @param name The revision: a DNS label such as 1-31-0. &#34;default&#34; is the control plane installed without a revision (what a mesh without revisions has).
-         * 
-         * @return builder
-         * 
-         */
-        public Builder name(Output<String> name) {
-            $.name = name;
+            $.istioVersion = istioVersion;
             return this;
         }
 
@@ -108,7 +86,8 @@ public final class MeshRevisionArgs extends com.pulumi.resources.ResourceArgs {
          * 
          */
         public Builder name(String name) {
-            return name(Output.of(name));
+            $.name = name;
+            return this;
         }
 
         public MeshRevisionArgs build() {

@@ -22,13 +22,13 @@ public final class MeshRootArgs extends com.pulumi.resources.ResourceArgs {
      * 
      */
     @Import(name="keyType")
-    private @Nullable Output<String> keyType;
+    private @Nullable String keyType;
 
     /**
      * @return Key algorithm of a generated root and of the intermediates it signs: RSA (default) or ECDSA.
      * 
      */
-    public Optional<Output<String>> keyType() {
+    public Optional<String> keyType() {
         return Optional.ofNullable(this.keyType);
     }
 
@@ -37,13 +37,13 @@ public final class MeshRootArgs extends com.pulumi.resources.ResourceArgs {
      * 
      */
     @Import(name="name", required=true)
-    private Output<String> name;
+    private String name;
 
     /**
      * @return A DNS label naming the root. Keep it stable: it keys the root&#39;s resource (&#34;default&#34; is the shorthand&#39;s root).
      * 
      */
-    public Output<String> name() {
+    public String name() {
         return this.name;
     }
 
@@ -97,13 +97,13 @@ public final class MeshRootArgs extends com.pulumi.resources.ResourceArgs {
      * 
      */
     @Import(name="rsaBits")
-    private @Nullable Output<Integer> rsaBits;
+    private @Nullable Integer rsaBits;
 
     /**
      * @return RSA key size: 2048, 3072 or 4096 (default).
      * 
      */
-    public Optional<Output<Integer>> rsaBits() {
+    public Optional<Integer> rsaBits() {
         return Optional.ofNullable(this.rsaBits);
     }
 
@@ -112,13 +112,13 @@ public final class MeshRootArgs extends com.pulumi.resources.ResourceArgs {
      * 
      */
     @Import(name="validityHours")
-    private @Nullable Output<Integer> validityHours;
+    private @Nullable Integer validityHours;
 
     /**
      * @return Validity of a generated root, and of the intermediates it signs, in hours. Default 87600.
      * 
      */
-    public Optional<Output<Integer>> validityHours() {
+    public Optional<Integer> validityHours() {
         return Optional.ofNullable(this.validityHours);
     }
 
@@ -158,29 +158,8 @@ public final class MeshRootArgs extends com.pulumi.resources.ResourceArgs {
          * @return builder
          * 
          */
-        public Builder keyType(@Nullable Output<String> keyType) {
+        public Builder keyType(@Nullable String keyType) {
             $.keyType = keyType;
-            return this;
-        }
-
-        /**
-         * @param keyType Key algorithm of a generated root and of the intermediates it signs: RSA (default) or ECDSA.
-         * 
-         * @return builder
-         * 
-         */
-        public Builder keyType(String keyType) {
-            return keyType(Output.of(keyType));
-        }
-
-        /**
-         * @param name A DNS label naming the root. Keep it stable: it keys the root&#39;s resource (&#34;default&#34; is the shorthand&#39;s root).
-         * 
-         * @return builder
-         * 
-         */
-        public Builder name(Output<String> name) {
-            $.name = name;
             return this;
         }
 
@@ -191,7 +170,8 @@ public final class MeshRootArgs extends com.pulumi.resources.ResourceArgs {
          * 
          */
         public Builder name(String name) {
-            return name(Output.of(name));
+            $.name = name;
+            return this;
         }
 
         /**
@@ -263,40 +243,20 @@ public final class MeshRootArgs extends com.pulumi.resources.ResourceArgs {
          * @return builder
          * 
          */
-        public Builder rsaBits(@Nullable Output<Integer> rsaBits) {
+        public Builder rsaBits(@Nullable Integer rsaBits) {
             $.rsaBits = rsaBits;
             return this;
         }
 
         /**
-         * @param rsaBits RSA key size: 2048, 3072 or 4096 (default).
-         * 
-         * @return builder
-         * 
-         */
-        public Builder rsaBits(Integer rsaBits) {
-            return rsaBits(Output.of(rsaBits));
-        }
-
-        /**
          * @param validityHours Validity of a generated root, and of the intermediates it signs, in hours. Default 87600.
          * 
          * @return builder
          * 
          */
-        public Builder validityHours(@Nullable Output<Integer> validityHours) {
+        public Builder validityHours(@Nullable Integer validityHours) {
             $.validityHours = validityHours;
             return this;
-        }
-
-        /**
-         * @param validityHours Validity of a generated root, and of the intermediates it signs, in hours. Default 87600.
-         * 
-         * @return builder
-         * 
-         */
-        public Builder validityHours(Integer validityHours) {
-            return validityHours(Output.of(validityHours));
         }
 
         public MeshRootArgs build() {
