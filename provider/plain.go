@@ -70,11 +70,15 @@ func markPlainFields(props map[string]any, t reflect.Type, types map[string]any)
 		if !ok {
 			return fmt.Errorf("the schema of %s has no property %s", t.Name(), name)
 		}
-		prop["plain"] = true
 		elem := f.Type
-		for elem.Kind() == reflect.Pointer || elem.Kind() == reflect.Slice || elem.Kind() == reflect.Map {
-			// A list's items and a map's values are plain too: the copy
-			// fails on an output anywhere inside.
+		if goProgramsNeedInput(elem) {
+			elem = elem.Elem()
+		} else {
+			prop["plain"] = true
+		}
+		for elem.Kind() == reflect.Pointer || elem.Kind() == reflect.Slice {
+			// A list's items are plain too: the copy fails on an output
+			// anywhere inside.
 			if inner, ok := prop["items"].(map[string]any); ok && elem.Kind() == reflect.Slice {
 				inner["plain"] = true
 				prop = inner
@@ -94,6 +98,15 @@ func markPlainFields(props map[string]any, t reflect.Type, types map[string]any)
 		}
 	}
 	return nil
+}
+
+// goProgramsNeedInput: Pulumi's Go program generator (what `pulumi convert
+// --language go` runs on the converter's programs) writes Go that does not
+// parse for a plain optional object (`*pkg.TArgs{`) or a plain map (an untyped
+// literal), so those stay inputs in the schema although the component needs
+// them known. Their fields are still marked.
+func goProgramsNeedInput(t reflect.Type) bool {
+	return t.Kind() == reflect.Map || t.Kind() == reflect.Pointer && t.Elem().Kind() == reflect.Struct
 }
 
 // dig follows keys through nested JSON objects; nil when one is missing.

@@ -111,7 +111,7 @@ export interface MultiClusterMeshArgs {
     /**
      * The mesh's root CA and per-cluster intermediates.
      */
-    certificate?: inputs.MeshCertificateArgs;
+    certificate?: pulumi.Input<inputs.MeshCertificateArgs | undefined>;
     /**
      * Local directory holding base, istiod and gateway as chart directories or .tgz files. Not with chartRepository.
      */

@@ -93,7 +93,7 @@ type multiClusterMeshArgs struct {
 // The set of arguments for constructing a MultiClusterMesh resource.
 type MultiClusterMeshArgs struct {
 	// The mesh's root CA and per-cluster intermediates.
-	Certificate *MeshCertificateArgs
+	Certificate MeshCertificatePtrInput
 	// Local directory holding base, istiod and gateway as chart directories or .tgz files. Not with chartRepository.
 	ChartDirectory *string
 	// Helm repository of Istio's charts: https:// or oci://. Default: https://istio-release.storage.googleapis.com/charts.

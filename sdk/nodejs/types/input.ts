@@ -155,7 +155,7 @@ export interface MeshClusterArgs {
     /**
      * Extra Helm values for the east-west gateway, merged over ristio's.
      */
-    gatewayValues?: {[key: string]: any};
+    gatewayValues?: pulumi.Input<{[key: string]: any} | undefined>;
     /**
      * Deploy the helloworld sample in this cluster, overriding the mesh's installHelloWorld.
      */
@@ -167,7 +167,7 @@ export interface MeshClusterArgs {
     /**
      * Extra Helm values for istiod, merged over ristio's.
      */
-    istiodValues?: {[key: string]: any};
+    istiodValues?: pulumi.Input<{[key: string]: any} | undefined>;
     /**
      * Kubeconfig contents. Give this or kubeconfigFile, or neither to use KUBECONFIG or ~/.kube/config.
      */

@@ -549,7 +549,7 @@ class MeshClusterArgsDict(TypedDict):
     """
     Fixed east-west gateway address: no wait for a load balancer, and every cluster's global.meshNetworks names it on port 15443. May be another resource's output (a static IP): checked once known.
     """
-    gateway_values: NotRequired[Mapping[str, Any]]
+    gateway_values: NotRequired[pulumi.Input[Optional[Mapping[str, Any]]]]
     """
     Extra Helm values for the east-west gateway, merged over ristio's.
     """
@@ -561,7 +561,7 @@ class MeshClusterArgsDict(TypedDict):
     """
     Istio version of this cluster, overriding the mesh's.
     """
-    istiod_values: NotRequired[Mapping[str, Any]]
+    istiod_values: NotRequired[pulumi.Input[Optional[Mapping[str, Any]]]]
     """
     Extra Helm values for istiod, merged over ristio's.
     """
@@ -589,10 +589,10 @@ class MeshClusterArgs:
                  adopt: Optional[_builtins.bool] = None,
                  context: Optional[_builtins.str] = None,
                  gateway_address: pulumi.Input[Optional[_builtins.str]] = None,
-                 gateway_values: Optional[Mapping[str, Any]] = None,
+                 gateway_values: pulumi.Input[Optional[Mapping[str, Any]]] = None,
                  install_hello_world: Optional[_builtins.bool] = None,
                  istio_version: Optional[_builtins.str] = None,
-                 istiod_values: Optional[Mapping[str, Any]] = None,
+                 istiod_values: pulumi.Input[Optional[Mapping[str, Any]]] = None,
                  kubeconfig: pulumi.Input[Optional[_builtins.str]] = None,
                  kubeconfig_file: Optional[_builtins.str] = None,
                  network: Optional[_builtins.str] = None,
@@ -602,10 +602,10 @@ class MeshClusterArgs:
         :param _builtins.bool adopt: Take over what ristioctl, `istioctl install` and `istioctl create-remote-secret` made in this cluster instead of refusing it: a cacerts issued by the mesh root is kept as it is, the istioctl install becomes Helm releases (Helm's take-ownership; the istiod release keeps istioctl's name, istio), and the east-west gateway, cross-network-gateway and remote secrets are rewritten in place. Needs certificate.rootCertPem and rootKeyPem, the live mesh's root. Not with revision or revisions. Default false.
         :param _builtins.str context: Kubeconfig context; the current context when unset.
         :param pulumi.Input[_builtins.str] gateway_address: Fixed east-west gateway address: no wait for a load balancer, and every cluster's global.meshNetworks names it on port 15443. May be another resource's output (a static IP): checked once known.
-        :param Mapping[str, Any] gateway_values: Extra Helm values for the east-west gateway, merged over ristio's.
+        :param pulumi.Input[Mapping[str, Any]] gateway_values: Extra Helm values for the east-west gateway, merged over ristio's.
         :param _builtins.bool install_hello_world: Deploy the helloworld sample in this cluster, overriding the mesh's installHelloWorld.
         :param _builtins.str istio_version: Istio version of this cluster, overriding the mesh's.
-        :param Mapping[str, Any] istiod_values: Extra Helm values for istiod, merged over ristio's.
+        :param pulumi.Input[Mapping[str, Any]] istiod_values: Extra Helm values for istiod, merged over ristio's.
         :param pulumi.Input[_builtins.str] kubeconfig: Kubeconfig contents. Give this or kubeconfigFile, or neither to use KUBECONFIG or ~/.kube/config.
         :param _builtins.str kubeconfig_file: Path of a kubeconfig file.
         :param _builtins.str network: The cluster's network. Default: network-<name>.
@@ -685,14 +685,14 @@ class MeshClusterArgs:
 
     @_builtins.property
     @pulumi.getter(name="gatewayValues")
-    def gateway_values(self) -> Optional[Mapping[str, Any]]:
+    def gateway_values(self) -> pulumi.Input[Optional[Mapping[str, Any]]]:
         """
         Extra Helm values for the east-west gateway, merged over ristio's.
         """
         return pulumi.get(self, "gateway_values")
 
     @gateway_values.setter
-    def gateway_values(self, value: Optional[Mapping[str, Any]]):
+    def gateway_values(self, value: pulumi.Input[Optional[Mapping[str, Any]]]):
         pulumi.set(self, "gateway_values", value)
 
     @_builtins.property
@@ -721,14 +721,14 @@ class MeshClusterArgs:
 
     @_builtins.property
     @pulumi.getter(name="istiodValues")
-    def istiod_values(self) -> Optional[Mapping[str, Any]]:
+    def istiod_values(self) -> pulumi.Input[Optional[Mapping[str, Any]]]:
         """
         Extra Helm values for istiod, merged over ristio's.
         """
         return pulumi.get(self, "istiod_values")
 
     @istiod_values.setter
-    def istiod_values(self, value: Optional[Mapping[str, Any]]):
+    def istiod_values(self, value: pulumi.Input[Optional[Mapping[str, Any]]]):
         pulumi.set(self, "istiod_values", value)
 
     @_builtins.property

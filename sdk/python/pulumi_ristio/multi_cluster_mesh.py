@@ -22,7 +22,7 @@ class MultiClusterMeshArgs:
     def __init__(__self__, *,
                  clusters: Sequence['MeshClusterArgs'],
                  mesh_id: _builtins.str,
-                 certificate: Optional['MeshCertificateArgs'] = None,
+                 certificate: pulumi.Input[Optional['MeshCertificateArgs']] = None,
                  chart_directory: Optional[_builtins.str] = None,
                  chart_repository: Optional[_builtins.str] = None,
                  default_revision: Optional[_builtins.str] = None,
@@ -42,7 +42,7 @@ class MultiClusterMeshArgs:
 
         :param Sequence['MeshClusterArgs'] clusters: The clusters of the mesh; at least one.
         :param _builtins.str mesh_id: Istio mesh ID shared by every cluster (global.meshID).
-        :param 'MeshCertificateArgs' certificate: The mesh's root CA and per-cluster intermediates.
+        :param pulumi.Input['MeshCertificateArgs'] certificate: The mesh's root CA and per-cluster intermediates.
         :param _builtins.str chart_directory: Local directory holding base, istiod and gateway as chart directories or .tgz files. Not with chartRepository.
         :param _builtins.str chart_repository: Helm repository of Istio's charts: https:// or oci://. Default: https://istio-release.storage.googleapis.com/charts.
         :param _builtins.str default_revision: The entry of revisions the default revision tag points at: namespaces labelled istio-injection=enabled or istio.io/rev=default, the east-west gateways and the sample get its proxies. Required with revisions.
@@ -117,14 +117,14 @@ class MultiClusterMeshArgs:
 
     @_builtins.property
     @pulumi.getter
-    def certificate(self) -> Optional['MeshCertificateArgs']:
+    def certificate(self) -> pulumi.Input[Optional['MeshCertificateArgs']]:
         """
         The mesh's root CA and per-cluster intermediates.
         """
         return pulumi.get(self, "certificate")
 
     @certificate.setter
-    def certificate(self, value: Optional['MeshCertificateArgs']):
+    def certificate(self, value: pulumi.Input[Optional['MeshCertificateArgs']]):
         pulumi.set(self, "certificate", value)
 
     @_builtins.property
@@ -302,7 +302,7 @@ class MultiClusterMesh(pulumi.ComponentResource):
     def __init__(__self__,
                  resource_name: str,
                  opts: Optional[pulumi.ResourceOptions] = None,
-                 certificate: Optional[Union['MeshCertificateArgs', 'MeshCertificateArgsDict']] = None,
+                 certificate: pulumi.Input[Optional[Union['MeshCertificateArgs', 'MeshCertificateArgsDict']]] = None,
                  chart_directory: Optional[_builtins.str] = None,
                  chart_repository: Optional[_builtins.str] = None,
                  clusters: Optional[Sequence[Union['MeshClusterArgs', 'MeshClusterArgsDict']]] = None,
@@ -325,7 +325,7 @@ class MultiClusterMesh(pulumi.ComponentResource):
 
         :param str resource_name: The name of the resource.
         :param pulumi.ResourceOptions opts: Options for the resource.
-        :param Union['MeshCertificateArgs', 'MeshCertificateArgsDict'] certificate: The mesh's root CA and per-cluster intermediates.
+        :param pulumi.Input[Union['MeshCertificateArgs', 'MeshCertificateArgsDict']] certificate: The mesh's root CA and per-cluster intermediates.
         :param _builtins.str chart_directory: Local directory holding base, istiod and gateway as chart directories or .tgz files. Not with chartRepository.
         :param _builtins.str chart_repository: Helm repository of Istio's charts: https:// or oci://. Default: https://istio-release.storage.googleapis.com/charts.
         :param Sequence[Union['MeshClusterArgs', 'MeshClusterArgsDict']] clusters: The clusters of the mesh; at least one.
@@ -367,7 +367,7 @@ class MultiClusterMesh(pulumi.ComponentResource):
     def _internal_init(__self__,
                  resource_name: str,
                  opts: Optional[pulumi.ResourceOptions] = None,
-                 certificate: Optional[Union['MeshCertificateArgs', 'MeshCertificateArgsDict']] = None,
+                 certificate: pulumi.Input[Optional[Union['MeshCertificateArgs', 'MeshCertificateArgsDict']]] = None,
                  chart_directory: Optional[_builtins.str] = None,
                  chart_repository: Optional[_builtins.str] = None,
                  clusters: Optional[Sequence[Union['MeshClusterArgs', 'MeshClusterArgsDict']]] = None,

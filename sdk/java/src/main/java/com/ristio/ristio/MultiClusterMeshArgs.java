@@ -3,6 +3,7 @@
 
 package com.ristio.ristio;
 
+import com.pulumi.core.Output;
 import com.pulumi.core.annotations.Import;
 import com.pulumi.exceptions.MissingRequiredPropertyException;
 import com.ristio.ristio.inputs.MeshCertificateArgs;
@@ -26,13 +27,13 @@ public final class MultiClusterMeshArgs extends com.pulumi.resources.ResourceArg
      * 
      */
     @Import(name="certificate")
-    private @Nullable MeshCertificateArgs certificate;
+    private @Nullable Output<MeshCertificateArgs> certificate;
 
     /**
      * @return The mesh&#39;s root CA and per-cluster intermediates.
      * 
      */
-    public Optional<MeshCertificateArgs> certificate() {
+    public Optional<Output<MeshCertificateArgs>> certificate() {
         return Optional.ofNullable(this.certificate);
     }
 
@@ -322,9 +323,19 @@ public final class MultiClusterMeshArgs extends com.pulumi.resources.ResourceArg
          * @return builder
          * 
          */
-        public Builder certificate(@Nullable MeshCertificateArgs certificate) {
+        public Builder certificate(@Nullable Output<MeshCertificateArgs> certificate) {
             $.certificate = certificate;
             return this;
+        }
+
+        /**
+         * @param certificate The mesh&#39;s root CA and per-cluster intermediates.
+         * 
+         * @return builder
+         * 
+         */
+        public Builder certificate(MeshCertificateArgs certificate) {
+            return certificate(Output.of(certificate));
         }
 
         /**

@@ -69,13 +69,13 @@ public final class MeshClusterArgs extends com.pulumi.resources.ResourceArgs {
      * 
      */
     @Import(name="gatewayValues")
-    private @Nullable Map<String,Object> gatewayValues;
+    private @Nullable Output<Map<String,Object>> gatewayValues;
 
     /**
      * @return Extra Helm values for the east-west gateway, merged over ristio&#39;s.
      * 
      */
-    public Optional<Map<String,Object>> gatewayValues() {
+    public Optional<Output<Map<String,Object>>> gatewayValues() {
         return Optional.ofNullable(this.gatewayValues);
     }
 
@@ -114,13 +114,13 @@ public final class MeshClusterArgs extends com.pulumi.resources.ResourceArgs {
      * 
      */
     @Import(name="istiodValues")
-    private @Nullable Map<String,Object> istiodValues;
+    private @Nullable Output<Map<String,Object>> istiodValues;
 
     /**
      * @return Extra Helm values for istiod, merged over ristio&#39;s.
      * 
      */
-    public Optional<Map<String,Object>> istiodValues() {
+    public Optional<Output<Map<String,Object>>> istiodValues() {
         return Optional.ofNullable(this.istiodValues);
     }
 
@@ -283,9 +283,19 @@ public final class MeshClusterArgs extends com.pulumi.resources.ResourceArgs {
          * @return builder
          * 
          */
-        public Builder gatewayValues(@Nullable Map<String,Object> gatewayValues) {
+        public Builder gatewayValues(@Nullable Output<Map<String,Object>> gatewayValues) {
             $.gatewayValues = gatewayValues;
             return this;
+        }
+
+        /**
+         * @param gatewayValues Extra Helm values for the east-west gateway, merged over ristio&#39;s.
+         * 
+         * @return builder
+         * 
+         */
+        public Builder gatewayValues(Map<String,Object> gatewayValues) {
+            return gatewayValues(Output.of(gatewayValues));
         }
 
         /**
@@ -316,9 +326,19 @@ public final class MeshClusterArgs extends com.pulumi.resources.ResourceArgs {
          * @return builder
          * 
          */
-        public Builder istiodValues(@Nullable Map<String,Object> istiodValues) {
+        public Builder istiodValues(@Nullable Output<Map<String,Object>> istiodValues) {
             $.istiodValues = istiodValues;
             return this;
+        }
+
+        /**
+         * @param istiodValues Extra Helm values for istiod, merged over ristio&#39;s.
+         * 
+         * @return builder
+         * 
+         */
+        public Builder istiodValues(Map<String,Object> istiodValues) {
+            return istiodValues(Output.of(istiodValues));
         }
 
         /**
