@@ -17,12 +17,17 @@ import (
 // constructed, so a field of a plain Go type needs its value then: given an
 // output (another resource's attribute), the copy fails at preview with
 // "expected destination type to implement pulumi.Input". infer's schema types
-// every component input as an Input all the same, so the SDKs would offer
-// what cannot work. servePlainInputs marks those fields plain in the schema
-// the provider serves (and the SDKs are generated from): the compiler of
-// each language, or Pulumi YAML's checker, refuses an output there, and the
-// fields that are pulumi.Inputs (kubeconfig, remoteApiServer, gatewayAddress,
-// the certificate's PEMs and password) keep taking outputs.
+// every nested input as an Input all the same, so the SDKs offered what cannot
+// work. servePlainInputs marks the scalar ones plain in the schema the
+// provider serves (and the SDKs are generated from): each language's compiler,
+// or Pulumi YAML's checker, refuses an output there, and the fields that are
+// pulumi.Inputs (kubeconfig, remoteApiServer, gatewayAddress, the
+// certificate's PEMs and password) keep taking outputs.
+//
+// Objects, lists of objects and maps (certificate, clusters, roots,
+// istiodValues) stay inputs: Pulumi's Go program generator, which `pulumi
+// convert --language go` runs on the converter's programs, writes Go that
+// does not parse for plain ones. Their scalar fields are marked all the same.
 func servePlainInputs(prov p.Provider) p.Provider {
 	getSchema := prov.GetSchema
 	prov.GetSchema = func(ctx context.Context, req p.GetSchemaRequest) (p.GetSchemaResponse, error) {
@@ -36,9 +41,9 @@ func servePlainInputs(prov p.Provider) p.Provider {
 	return prov
 }
 
-// markPlainInputs marks plain, in the JSON schema spec, each input of
+// markPlainInputs marks plain, in the JSON schema spec, each scalar input of
 // component token that args holds in a plain Go type, and each such property
-// of the object types those inputs hold, recursively.
+// of the object types its inputs hold, recursively.
 func markPlainInputs(spec, token string, args reflect.Type) (string, error) {
 	var pkg map[string]any
 	if err := json.Unmarshal([]byte(spec), &pkg); err != nil {
@@ -71,19 +76,11 @@ func markPlainFields(props map[string]any, t reflect.Type, types map[string]any)
 			return fmt.Errorf("the schema of %s has no property %s", t.Name(), name)
 		}
 		elem := f.Type
-		if goProgramsNeedInput(elem) {
-			elem = elem.Elem()
-		} else {
-			prop["plain"] = true
-		}
 		for elem.Kind() == reflect.Pointer || elem.Kind() == reflect.Slice {
-			// A list's items are plain too: the copy fails on an output
-			// anywhere inside.
-			if inner, ok := prop["items"].(map[string]any); ok && elem.Kind() == reflect.Slice {
-				inner["plain"] = true
-				prop = inner
-			}
 			elem = elem.Elem()
+		}
+		if elem.Kind() != reflect.Struct && elem.Kind() != reflect.Map {
+			prop["plain"] = true
 		}
 		if elem.Kind() != reflect.Struct {
 			continue
@@ -98,15 +95,6 @@ func markPlainFields(props map[string]any, t reflect.Type, types map[string]any)
 		}
 	}
 	return nil
-}
-
-// goProgramsNeedInput: Pulumi's Go program generator (what `pulumi convert
-// --language go` runs on the converter's programs) writes Go that does not
-// parse for a plain optional object (`*pkg.TArgs{`) or a plain map (an untyped
-// literal), so those stay inputs in the schema although the component needs
-// them known. Their fields are still marked.
-func goProgramsNeedInput(t reflect.Type) bool {
-	return t.Kind() == reflect.Map || t.Kind() == reflect.Pointer && t.Elem().Kind() == reflect.Struct
 }
 
 // dig follows keys through nested JSON objects; nil when one is missing.

@@ -123,7 +123,7 @@ export interface MultiClusterMeshArgs {
     /**
      * The clusters of the mesh; at least one.
      */
-    clusters: inputs.MeshClusterArgs[];
+    clusters: pulumi.Input<pulumi.Input<inputs.MeshClusterArgs>[]>;
     /**
      * The entry of revisions the default revision tag points at: namespaces labelled istio-injection=enabled or istio.io/rev=default, the east-west gateways and the sample get its proxies. Required with revisions.
      */
@@ -163,7 +163,7 @@ export interface MultiClusterMeshArgs {
     /**
      * Control planes of several Istio revisions side by side in every cluster, for canary upgrades: add the new revision, move defaultRevision to it, then remove the old one. An entry named "default" is the control plane installed without a revision (release and Deployment istiod); others are istiod-<name>. Not with revision, istioVersion or a cluster's istioVersion.
      */
-    revisions?: inputs.MeshRevisionArgs[];
+    revisions?: pulumi.Input<pulumi.Input<inputs.MeshRevisionArgs>[] | undefined>;
     /**
      * Upper bound of every wait, per resource. Default 600.
      */

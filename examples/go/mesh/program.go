@@ -24,7 +24,7 @@ func Program(ctx *pulumi.Context) error {
 	cfg := config.New(ctx, "")
 	kubeconfigPath := cfg.Require("kubeconfigPath")
 
-	clusters := []ristio.MeshClusterArgs{}
+	clusters := ristio.MeshClusterArray{}
 	for i, name := range clusterNames {
 		n := strconv.Itoa(i + 1)
 		context := cfg.Get("context" + n)

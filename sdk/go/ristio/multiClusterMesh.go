@@ -99,7 +99,7 @@ type MultiClusterMeshArgs struct {
 	// Helm repository of Istio's charts: https:// or oci://. Default: https://istio-release.storage.googleapis.com/charts.
 	ChartRepository *string
 	// The clusters of the mesh; at least one.
-	Clusters []MeshClusterArgs
+	Clusters MeshClusterArrayInput
 	// The entry of revisions the default revision tag points at: namespaces labelled istio-injection=enabled or istio.io/rev=default, the east-west gateways and the sample get its proxies. Required with revisions.
 	DefaultRevision *string
 	// Deploy Istio's helloworld (v1 in odd-numbered clusters, v2 in even) and curl in every cluster. Default false.
@@ -119,7 +119,7 @@ type MultiClusterMeshArgs struct {
 	// Istio revision for the control planes, gateways and sample. Not with revisions.
 	Revision *string
 	// Control planes of several Istio revisions side by side in every cluster, for canary upgrades: add the new revision, move defaultRevision to it, then remove the old one. An entry named "default" is the control plane installed without a revision (release and Deployment istiod); others are istiod-<name>. Not with revision, istioVersion or a cluster's istioVersion.
-	Revisions []MeshRevisionArgs
+	Revisions MeshRevisionArrayInput
 	// Upper bound of every wait, per resource. Default 600.
 	TimeoutSeconds *int
 	// After the control planes, gateways and remote secrets exist, wait (within timeoutSeconds) until every cluster's istiod reports every peer synced, knows every peer's gateway and serves a certificate every peer trusts: one MeshCheck per cluster, each covering the clusters listed before it, both ways. Default true.

@@ -441,7 +441,7 @@ type MeshCertificateArgs struct {
 	// Bring your own root: its key PEM, possibly encrypted with password. Give rootCertPem too.
 	RootKeyPem pulumi.StringPtrInput `pulumi:"rootKeyPem"`
 	// The mesh's roots. The first signs every cluster's intermediate; every one is trusted (each cluster's root-cert.pem holds them all, signer first). Rotate a root in three `pulumi up`s: add the new one second, move it first, then (after workload certificates renewed) remove the old one. Not with the shorthand fields validityHours, keyType, rsaBits, rootCertPem, rootKeyPem.
-	Roots []MeshRootArgs `pulumi:"roots"`
+	Roots MeshRootArrayInput `pulumi:"roots"`
 	// RSA key size: 2048, 3072 or 4096 (default). Shorthand for roots: [{name: "default", rsaBits}].
 	RsaBits *int `pulumi:"rsaBits"`
 	// When set, each root made from now on gets SAN root.<sanSuffix> and each intermediate <cluster>.<sanSuffix>.
@@ -837,6 +837,175 @@ type MeshCluster struct {
 	RemoteApiServer *string `pulumi:"remoteApiServer"`
 }
 
+// MeshClusterInput is an input type that accepts MeshClusterArgs and MeshClusterOutput values.
+// You can construct a concrete instance of `MeshClusterInput` via:
+//
+//	MeshClusterArgs{...}
+type MeshClusterInput interface {
+	pulumi.Input
+
+	ToMeshClusterOutput() MeshClusterOutput
+	ToMeshClusterOutputWithContext(context.Context) MeshClusterOutput
+}
+
+type MeshClusterArgs struct {
+	// Take over what ristioctl, `istioctl install` and `istioctl create-remote-secret` made in this cluster instead of refusing it: a cacerts issued by the mesh root is kept as it is, the istioctl install becomes Helm releases (Helm's take-ownership; the istiod release keeps istioctl's name, istio), and the east-west gateway, cross-network-gateway and remote secrets are rewritten in place. Needs certificate.rootCertPem and rootKeyPem, the live mesh's root. Not with revision or revisions. Default false.
+	Adopt *bool `pulumi:"adopt"`
+	// Kubeconfig context; the current context when unset.
+	Context *string `pulumi:"context"`
+	// Fixed east-west gateway address: no wait for a load balancer, and every cluster's global.meshNetworks names it on port 15443. May be another resource's output (a static IP): checked once known.
+	GatewayAddress pulumi.StringPtrInput `pulumi:"gatewayAddress"`
+	// Extra Helm values for the east-west gateway, merged over ristio's.
+	GatewayValues pulumi.MapInput `pulumi:"gatewayValues"`
+	// Deploy the helloworld sample in this cluster, overriding the mesh's installHelloWorld.
+	InstallHelloWorld *bool `pulumi:"installHelloWorld"`
+	// Istio version of this cluster, overriding the mesh's.
+	IstioVersion *string `pulumi:"istioVersion"`
+	// Extra Helm values for istiod, merged over ristio's.
+	IstiodValues pulumi.MapInput `pulumi:"istiodValues"`
+	// Kubeconfig contents. Give this or kubeconfigFile, or neither to use KUBECONFIG or ~/.kube/config.
+	Kubeconfig pulumi.StringPtrInput `pulumi:"kubeconfig"`
+	// Path of a kubeconfig file.
+	KubeconfigFile *string `pulumi:"kubeconfigFile"`
+	// The cluster's name: a DNS-1123 label, used as Istio's clusterName.
+	Name string `pulumi:"name"`
+	// The cluster's network. Default: network-<name>.
+	Network *string `pulumi:"network"`
+	// API-server URL the other clusters use to reach this one, written into remote secrets in place of the kubeconfig's server. May be another resource's output (a cloud cluster's endpoint): checked once known.
+	RemoteApiServer pulumi.StringPtrInput `pulumi:"remoteApiServer"`
+}
+
+func (MeshClusterArgs) ElementType() reflect.Type {
+	return reflect.TypeOf((*MeshCluster)(nil)).Elem()
+}
+
+func (i MeshClusterArgs) ToMeshClusterOutput() MeshClusterOutput {
+	return i.ToMeshClusterOutputWithContext(context.Background())
+}
+
+func (i MeshClusterArgs) ToMeshClusterOutputWithContext(ctx context.Context) MeshClusterOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(MeshClusterOutput)
+}
+
+// MeshClusterArrayInput is an input type that accepts MeshClusterArray and MeshClusterArrayOutput values.
+// You can construct a concrete instance of `MeshClusterArrayInput` via:
+//
+//	MeshClusterArray{ MeshClusterArgs{...} }
+type MeshClusterArrayInput interface {
+	pulumi.Input
+
+	ToMeshClusterArrayOutput() MeshClusterArrayOutput
+	ToMeshClusterArrayOutputWithContext(context.Context) MeshClusterArrayOutput
+}
+
+type MeshClusterArray []MeshClusterInput
+
+func (MeshClusterArray) ElementType() reflect.Type {
+	return reflect.TypeOf((*[]MeshCluster)(nil)).Elem()
+}
+
+func (i MeshClusterArray) ToMeshClusterArrayOutput() MeshClusterArrayOutput {
+	return i.ToMeshClusterArrayOutputWithContext(context.Background())
+}
+
+func (i MeshClusterArray) ToMeshClusterArrayOutputWithContext(ctx context.Context) MeshClusterArrayOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(MeshClusterArrayOutput)
+}
+
+type MeshClusterOutput struct{ *pulumi.OutputState }
+
+func (MeshClusterOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((*MeshCluster)(nil)).Elem()
+}
+
+func (o MeshClusterOutput) ToMeshClusterOutput() MeshClusterOutput {
+	return o
+}
+
+func (o MeshClusterOutput) ToMeshClusterOutputWithContext(ctx context.Context) MeshClusterOutput {
+	return o
+}
+
+// Take over what ristioctl, `istioctl install` and `istioctl create-remote-secret` made in this cluster instead of refusing it: a cacerts issued by the mesh root is kept as it is, the istioctl install becomes Helm releases (Helm's take-ownership; the istiod release keeps istioctl's name, istio), and the east-west gateway, cross-network-gateway and remote secrets are rewritten in place. Needs certificate.rootCertPem and rootKeyPem, the live mesh's root. Not with revision or revisions. Default false.
+func (o MeshClusterOutput) Adopt() pulumi.BoolPtrOutput {
+	return o.ApplyT(func(v MeshCluster) *bool { return v.Adopt }).(pulumi.BoolPtrOutput)
+}
+
+// Kubeconfig context; the current context when unset.
+func (o MeshClusterOutput) Context() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v MeshCluster) *string { return v.Context }).(pulumi.StringPtrOutput)
+}
+
+// Fixed east-west gateway address: no wait for a load balancer, and every cluster's global.meshNetworks names it on port 15443. May be another resource's output (a static IP): checked once known.
+func (o MeshClusterOutput) GatewayAddress() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v MeshCluster) *string { return v.GatewayAddress }).(pulumi.StringPtrOutput)
+}
+
+// Extra Helm values for the east-west gateway, merged over ristio's.
+func (o MeshClusterOutput) GatewayValues() pulumi.MapOutput {
+	return o.ApplyT(func(v MeshCluster) map[string]interface{} { return v.GatewayValues }).(pulumi.MapOutput)
+}
+
+// Deploy the helloworld sample in this cluster, overriding the mesh's installHelloWorld.
+func (o MeshClusterOutput) InstallHelloWorld() pulumi.BoolPtrOutput {
+	return o.ApplyT(func(v MeshCluster) *bool { return v.InstallHelloWorld }).(pulumi.BoolPtrOutput)
+}
+
+// Istio version of this cluster, overriding the mesh's.
+func (o MeshClusterOutput) IstioVersion() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v MeshCluster) *string { return v.IstioVersion }).(pulumi.StringPtrOutput)
+}
+
+// Extra Helm values for istiod, merged over ristio's.
+func (o MeshClusterOutput) IstiodValues() pulumi.MapOutput {
+	return o.ApplyT(func(v MeshCluster) map[string]interface{} { return v.IstiodValues }).(pulumi.MapOutput)
+}
+
+// Kubeconfig contents. Give this or kubeconfigFile, or neither to use KUBECONFIG or ~/.kube/config.
+func (o MeshClusterOutput) Kubeconfig() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v MeshCluster) *string { return v.Kubeconfig }).(pulumi.StringPtrOutput)
+}
+
+// Path of a kubeconfig file.
+func (o MeshClusterOutput) KubeconfigFile() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v MeshCluster) *string { return v.KubeconfigFile }).(pulumi.StringPtrOutput)
+}
+
+// The cluster's name: a DNS-1123 label, used as Istio's clusterName.
+func (o MeshClusterOutput) Name() pulumi.StringOutput {
+	return o.ApplyT(func(v MeshCluster) string { return v.Name }).(pulumi.StringOutput)
+}
+
+// The cluster's network. Default: network-<name>.
+func (o MeshClusterOutput) Network() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v MeshCluster) *string { return v.Network }).(pulumi.StringPtrOutput)
+}
+
+// API-server URL the other clusters use to reach this one, written into remote secrets in place of the kubeconfig's server. May be another resource's output (a cloud cluster's endpoint): checked once known.
+func (o MeshClusterOutput) RemoteApiServer() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v MeshCluster) *string { return v.RemoteApiServer }).(pulumi.StringPtrOutput)
+}
+
+type MeshClusterArrayOutput struct{ *pulumi.OutputState }
+
+func (MeshClusterArrayOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((*[]MeshCluster)(nil)).Elem()
+}
+
+func (o MeshClusterArrayOutput) ToMeshClusterArrayOutput() MeshClusterArrayOutput {
+	return o
+}
+
+func (o MeshClusterArrayOutput) ToMeshClusterArrayOutputWithContext(ctx context.Context) MeshClusterArrayOutput {
+	return o
+}
+
+func (o MeshClusterArrayOutput) Index(i pulumi.IntInput) MeshClusterOutput {
+	return pulumi.All(o, i).ApplyT(func(vs []interface{}) MeshCluster {
+		return vs[0].([]MeshCluster)[vs[1].(int)]
+	}).(MeshClusterOutput)
+}
+
 type MeshNetworkArgs struct {
 	// The cluster whose endpoints live on that network.
 	Cluster string `pulumi:"cluster"`
@@ -957,6 +1126,105 @@ type MeshRevision struct {
 	IstioVersion string `pulumi:"istioVersion"`
 	// The revision: a DNS label such as 1-31-0. "default" is the control plane installed without a revision (what a mesh without revisions has).
 	Name string `pulumi:"name"`
+}
+
+// MeshRevisionInput is an input type that accepts MeshRevisionArgs and MeshRevisionOutput values.
+// You can construct a concrete instance of `MeshRevisionInput` via:
+//
+//	MeshRevisionArgs{...}
+type MeshRevisionInput interface {
+	pulumi.Input
+
+	ToMeshRevisionOutput() MeshRevisionOutput
+	ToMeshRevisionOutputWithContext(context.Context) MeshRevisionOutput
+}
+
+type MeshRevisionArgs struct {
+	// The revision's Istio version.
+	IstioVersion string `pulumi:"istioVersion"`
+	// The revision: a DNS label such as 1-31-0. "default" is the control plane installed without a revision (what a mesh without revisions has).
+	Name string `pulumi:"name"`
+}
+
+func (MeshRevisionArgs) ElementType() reflect.Type {
+	return reflect.TypeOf((*MeshRevision)(nil)).Elem()
+}
+
+func (i MeshRevisionArgs) ToMeshRevisionOutput() MeshRevisionOutput {
+	return i.ToMeshRevisionOutputWithContext(context.Background())
+}
+
+func (i MeshRevisionArgs) ToMeshRevisionOutputWithContext(ctx context.Context) MeshRevisionOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(MeshRevisionOutput)
+}
+
+// MeshRevisionArrayInput is an input type that accepts MeshRevisionArray and MeshRevisionArrayOutput values.
+// You can construct a concrete instance of `MeshRevisionArrayInput` via:
+//
+//	MeshRevisionArray{ MeshRevisionArgs{...} }
+type MeshRevisionArrayInput interface {
+	pulumi.Input
+
+	ToMeshRevisionArrayOutput() MeshRevisionArrayOutput
+	ToMeshRevisionArrayOutputWithContext(context.Context) MeshRevisionArrayOutput
+}
+
+type MeshRevisionArray []MeshRevisionInput
+
+func (MeshRevisionArray) ElementType() reflect.Type {
+	return reflect.TypeOf((*[]MeshRevision)(nil)).Elem()
+}
+
+func (i MeshRevisionArray) ToMeshRevisionArrayOutput() MeshRevisionArrayOutput {
+	return i.ToMeshRevisionArrayOutputWithContext(context.Background())
+}
+
+func (i MeshRevisionArray) ToMeshRevisionArrayOutputWithContext(ctx context.Context) MeshRevisionArrayOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(MeshRevisionArrayOutput)
+}
+
+type MeshRevisionOutput struct{ *pulumi.OutputState }
+
+func (MeshRevisionOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((*MeshRevision)(nil)).Elem()
+}
+
+func (o MeshRevisionOutput) ToMeshRevisionOutput() MeshRevisionOutput {
+	return o
+}
+
+func (o MeshRevisionOutput) ToMeshRevisionOutputWithContext(ctx context.Context) MeshRevisionOutput {
+	return o
+}
+
+// The revision's Istio version.
+func (o MeshRevisionOutput) IstioVersion() pulumi.StringOutput {
+	return o.ApplyT(func(v MeshRevision) string { return v.IstioVersion }).(pulumi.StringOutput)
+}
+
+// The revision: a DNS label such as 1-31-0. "default" is the control plane installed without a revision (what a mesh without revisions has).
+func (o MeshRevisionOutput) Name() pulumi.StringOutput {
+	return o.ApplyT(func(v MeshRevision) string { return v.Name }).(pulumi.StringOutput)
+}
+
+type MeshRevisionArrayOutput struct{ *pulumi.OutputState }
+
+func (MeshRevisionArrayOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((*[]MeshRevision)(nil)).Elem()
+}
+
+func (o MeshRevisionArrayOutput) ToMeshRevisionArrayOutput() MeshRevisionArrayOutput {
+	return o
+}
+
+func (o MeshRevisionArrayOutput) ToMeshRevisionArrayOutputWithContext(ctx context.Context) MeshRevisionArrayOutput {
+	return o
+}
+
+func (o MeshRevisionArrayOutput) Index(i pulumi.IntInput) MeshRevisionOutput {
+	return pulumi.All(o, i).ApplyT(func(vs []interface{}) MeshRevision {
+		return vs[0].([]MeshRevision)[vs[1].(int)]
+	}).(MeshRevisionOutput)
 }
 
 type MeshRoot struct {
@@ -1326,8 +1594,12 @@ func init() {
 	pulumi.RegisterInputType(reflect.TypeOf((*MeshCertificatePtrInput)(nil)).Elem(), MeshCertificateArgs{})
 	pulumi.RegisterInputType(reflect.TypeOf((*MeshCheckPeerInput)(nil)).Elem(), MeshCheckPeerArgs{})
 	pulumi.RegisterInputType(reflect.TypeOf((*MeshCheckPeerArrayInput)(nil)).Elem(), MeshCheckPeerArray{})
+	pulumi.RegisterInputType(reflect.TypeOf((*MeshClusterInput)(nil)).Elem(), MeshClusterArgs{})
+	pulumi.RegisterInputType(reflect.TypeOf((*MeshClusterArrayInput)(nil)).Elem(), MeshClusterArray{})
 	pulumi.RegisterInputType(reflect.TypeOf((*MeshNetworkArgsInput)(nil)).Elem(), MeshNetworkArgsArgs{})
 	pulumi.RegisterInputType(reflect.TypeOf((*MeshNetworkArgsArrayInput)(nil)).Elem(), MeshNetworkArgsArray{})
+	pulumi.RegisterInputType(reflect.TypeOf((*MeshRevisionInput)(nil)).Elem(), MeshRevisionArgs{})
+	pulumi.RegisterInputType(reflect.TypeOf((*MeshRevisionArrayInput)(nil)).Elem(), MeshRevisionArray{})
 	pulumi.RegisterInputType(reflect.TypeOf((*MeshRootInput)(nil)).Elem(), MeshRootArgs{})
 	pulumi.RegisterInputType(reflect.TypeOf((*MeshRootArrayInput)(nil)).Elem(), MeshRootArray{})
 	pulumi.RegisterInputType(reflect.TypeOf((*RemoteSecretSourceInput)(nil)).Elem(), RemoteSecretSourceArgs{})
@@ -1341,8 +1613,12 @@ func init() {
 	pulumi.RegisterOutputType(MeshCertificatePtrOutput{})
 	pulumi.RegisterOutputType(MeshCheckPeerOutput{})
 	pulumi.RegisterOutputType(MeshCheckPeerArrayOutput{})
+	pulumi.RegisterOutputType(MeshClusterOutput{})
+	pulumi.RegisterOutputType(MeshClusterArrayOutput{})
 	pulumi.RegisterOutputType(MeshNetworkArgsOutput{})
 	pulumi.RegisterOutputType(MeshNetworkArgsArrayOutput{})
+	pulumi.RegisterOutputType(MeshRevisionOutput{})
+	pulumi.RegisterOutputType(MeshRevisionArrayOutput{})
 	pulumi.RegisterOutputType(MeshRootOutput{})
 	pulumi.RegisterOutputType(MeshRootArrayOutput{})
 	pulumi.RegisterOutputType(RemoteSecretSourceOutput{})

@@ -105,7 +105,7 @@ export interface MeshCertificateArgs {
     /**
      * The mesh's roots. The first signs every cluster's intermediate; every one is trusted (each cluster's root-cert.pem holds them all, signer first). Rotate a root in three `pulumi up`s: add the new one second, move it first, then (after workload certificates renewed) remove the old one. Not with the shorthand fields validityHours, keyType, rsaBits, rootCertPem, rootKeyPem.
      */
-    roots?: inputs.MeshRootArgs[];
+    roots?: pulumi.Input<pulumi.Input<inputs.MeshRootArgs>[] | undefined>;
     /**
      * RSA key size: 2048, 3072 or 4096 (default). Shorthand for roots: [{name: "default", rsaBits}].
      */

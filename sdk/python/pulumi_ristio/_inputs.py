@@ -277,7 +277,7 @@ class MeshCertificateArgsDict(TypedDict):
     """
     Bring your own root: its key PEM, possibly encrypted with password. Give rootCertPem too.
     """
-    roots: NotRequired[Sequence['MeshRootArgsDict']]
+    roots: NotRequired[pulumi.Input[Optional[Sequence[pulumi.Input['MeshRootArgsDict']]]]]
     """
     The mesh's roots. The first signs every cluster's intermediate; every one is trusted (each cluster's root-cert.pem holds them all, signer first). Rotate a root in three `pulumi up`s: add the new one second, move it first, then (after workload certificates renewed) remove the old one. Not with the shorthand fields validityHours, keyType, rsaBits, rootCertPem, rootKeyPem.
     """
@@ -302,7 +302,7 @@ class MeshCertificateArgs:
                  renew_before_hours: Optional[_builtins.int] = None,
                  root_cert_pem: pulumi.Input[Optional[_builtins.str]] = None,
                  root_key_pem: pulumi.Input[Optional[_builtins.str]] = None,
-                 roots: Optional[Sequence['MeshRootArgs']] = None,
+                 roots: pulumi.Input[Optional[Sequence[pulumi.Input['MeshRootArgs']]]] = None,
                  rsa_bits: Optional[_builtins.int] = None,
                  san_suffix: Optional[_builtins.str] = None,
                  validity_hours: Optional[_builtins.int] = None):
@@ -312,7 +312,7 @@ class MeshCertificateArgs:
         :param _builtins.int renew_before_hours: Reissue a cluster's intermediate on `pulumi up` once it is this close to expiry. Default: a fifth of its lifetime.
         :param pulumi.Input[_builtins.str] root_cert_pem: Bring your own root: its certificate PEM. Give rootKeyPem too. Shorthand for roots: [{name: "default", rootCertPem, rootKeyPem}].
         :param pulumi.Input[_builtins.str] root_key_pem: Bring your own root: its key PEM, possibly encrypted with password. Give rootCertPem too.
-        :param Sequence['MeshRootArgs'] roots: The mesh's roots. The first signs every cluster's intermediate; every one is trusted (each cluster's root-cert.pem holds them all, signer first). Rotate a root in three `pulumi up`s: add the new one second, move it first, then (after workload certificates renewed) remove the old one. Not with the shorthand fields validityHours, keyType, rsaBits, rootCertPem, rootKeyPem.
+        :param pulumi.Input[Sequence[pulumi.Input['MeshRootArgs']]] roots: The mesh's roots. The first signs every cluster's intermediate; every one is trusted (each cluster's root-cert.pem holds them all, signer first). Rotate a root in three `pulumi up`s: add the new one second, move it first, then (after workload certificates renewed) remove the old one. Not with the shorthand fields validityHours, keyType, rsaBits, rootCertPem, rootKeyPem.
         :param _builtins.int rsa_bits: RSA key size: 2048, 3072 or 4096 (default). Shorthand for roots: [{name: "default", rsaBits}].
         :param _builtins.str san_suffix: When set, each root made from now on gets SAN root.<sanSuffix> and each intermediate <cluster>.<sanSuffix>.
         :param _builtins.int validity_hours: Validity of the root and of each intermediate, in hours. Default 87600. Shorthand for roots: [{name: "default", validityHours}].
@@ -398,14 +398,14 @@ class MeshCertificateArgs:
 
     @_builtins.property
     @pulumi.getter
-    def roots(self) -> Optional[Sequence['MeshRootArgs']]:
+    def roots(self) -> pulumi.Input[Optional[Sequence[pulumi.Input['MeshRootArgs']]]]:
         """
         The mesh's roots. The first signs every cluster's intermediate; every one is trusted (each cluster's root-cert.pem holds them all, signer first). Rotate a root in three `pulumi up`s: add the new one second, move it first, then (after workload certificates renewed) remove the old one. Not with the shorthand fields validityHours, keyType, rsaBits, rootCertPem, rootKeyPem.
         """
         return pulumi.get(self, "roots")
 
     @roots.setter
-    def roots(self, value: Optional[Sequence['MeshRootArgs']]):
+    def roots(self, value: pulumi.Input[Optional[Sequence[pulumi.Input['MeshRootArgs']]]]):
         pulumi.set(self, "roots", value)
 
     @_builtins.property

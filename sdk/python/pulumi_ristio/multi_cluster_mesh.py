@@ -20,7 +20,7 @@ __all__ = ['MultiClusterMeshArgs', 'MultiClusterMesh']
 @pulumi.input_type
 class MultiClusterMeshArgs:
     def __init__(__self__, *,
-                 clusters: Sequence['MeshClusterArgs'],
+                 clusters: pulumi.Input[Sequence[pulumi.Input['MeshClusterArgs']]],
                  mesh_id: _builtins.str,
                  certificate: pulumi.Input[Optional['MeshCertificateArgs']] = None,
                  chart_directory: Optional[_builtins.str] = None,
@@ -33,14 +33,14 @@ class MultiClusterMeshArgs:
                  remote_secrets: Optional[_builtins.str] = None,
                  restart_istiod_after_secret_rotation: Optional[_builtins.str] = None,
                  revision: Optional[_builtins.str] = None,
-                 revisions: Optional[Sequence['MeshRevisionArgs']] = None,
+                 revisions: pulumi.Input[Optional[Sequence[pulumi.Input['MeshRevisionArgs']]]] = None,
                  timeout_seconds: Optional[_builtins.int] = None,
                  verify: Optional[_builtins.bool] = None,
                  wait_for_gateways: Optional[_builtins.bool] = None):
         """
         The set of arguments for constructing a MultiClusterMesh resource.
 
-        :param Sequence['MeshClusterArgs'] clusters: The clusters of the mesh; at least one.
+        :param pulumi.Input[Sequence[pulumi.Input['MeshClusterArgs']]] clusters: The clusters of the mesh; at least one.
         :param _builtins.str mesh_id: Istio mesh ID shared by every cluster (global.meshID).
         :param pulumi.Input['MeshCertificateArgs'] certificate: The mesh's root CA and per-cluster intermediates.
         :param _builtins.str chart_directory: Local directory holding base, istiod and gateway as chart directories or .tgz files. Not with chartRepository.
@@ -53,7 +53,7 @@ class MultiClusterMeshArgs:
         :param _builtins.str remote_secrets: How the N(N−1) remote secrets are held in the stack: perPair (one RemoteSecret per ordered pair; default) or perCluster (one RemoteSecretSet per cluster holding the secrets its istiod reads, for large meshes: N resources instead of N(N−1)). The secrets in the clusters are the same either way, and switching rewrites them in place.
         :param _builtins.str restart_istiod_after_secret_rotation: Whether a cluster's istiods get a rolling restart after `up` rewrites remote secrets in it (a renewed token, a new remoteApiServer, another readerTokenMode, an adopted secret): auto (when a running istiod reports an Istio release that loses a peer's endpoints on such a rewrite, istio/istio#61043, #60920, #60612, or reports no release), always, or never (the mesh check then fails until istiod restarts). Default: auto. With verify, the mesh check proves after every rewrite that each istiod still holds the services and endpoints of its peers.
         :param _builtins.str revision: Istio revision for the control planes, gateways and sample. Not with revisions.
-        :param Sequence['MeshRevisionArgs'] revisions: Control planes of several Istio revisions side by side in every cluster, for canary upgrades: add the new revision, move defaultRevision to it, then remove the old one. An entry named "default" is the control plane installed without a revision (release and Deployment istiod); others are istiod-<name>. Not with revision, istioVersion or a cluster's istioVersion.
+        :param pulumi.Input[Sequence[pulumi.Input['MeshRevisionArgs']]] revisions: Control planes of several Istio revisions side by side in every cluster, for canary upgrades: add the new revision, move defaultRevision to it, then remove the old one. An entry named "default" is the control plane installed without a revision (release and Deployment istiod); others are istiod-<name>. Not with revision, istioVersion or a cluster's istioVersion.
         :param _builtins.int timeout_seconds: Upper bound of every wait, per resource. Default 600.
         :param _builtins.bool verify: After the control planes, gateways and remote secrets exist, wait (within timeoutSeconds) until every cluster's istiod reports every peer synced, knows every peer's gateway and serves a certificate every peer trusts: one MeshCheck per cluster, each covering the clusters listed before it, both ways. Default true.
         :param _builtins.bool wait_for_gateways: Wait for each east-west gateway's load-balancer address. Default true.
@@ -93,14 +93,14 @@ class MultiClusterMeshArgs:
 
     @_builtins.property
     @pulumi.getter
-    def clusters(self) -> Sequence['MeshClusterArgs']:
+    def clusters(self) -> pulumi.Input[Sequence[pulumi.Input['MeshClusterArgs']]]:
         """
         The clusters of the mesh; at least one.
         """
         return pulumi.get(self, "clusters")
 
     @clusters.setter
-    def clusters(self, value: Sequence['MeshClusterArgs']):
+    def clusters(self, value: pulumi.Input[Sequence[pulumi.Input['MeshClusterArgs']]]):
         pulumi.set(self, "clusters", value)
 
     @_builtins.property
@@ -249,14 +249,14 @@ class MultiClusterMeshArgs:
 
     @_builtins.property
     @pulumi.getter
-    def revisions(self) -> Optional[Sequence['MeshRevisionArgs']]:
+    def revisions(self) -> pulumi.Input[Optional[Sequence[pulumi.Input['MeshRevisionArgs']]]]:
         """
         Control planes of several Istio revisions side by side in every cluster, for canary upgrades: add the new revision, move defaultRevision to it, then remove the old one. An entry named "default" is the control plane installed without a revision (release and Deployment istiod); others are istiod-<name>. Not with revision, istioVersion or a cluster's istioVersion.
         """
         return pulumi.get(self, "revisions")
 
     @revisions.setter
-    def revisions(self, value: Optional[Sequence['MeshRevisionArgs']]):
+    def revisions(self, value: pulumi.Input[Optional[Sequence[pulumi.Input['MeshRevisionArgs']]]]):
         pulumi.set(self, "revisions", value)
 
     @_builtins.property
@@ -305,7 +305,7 @@ class MultiClusterMesh(pulumi.ComponentResource):
                  certificate: pulumi.Input[Optional[Union['MeshCertificateArgs', 'MeshCertificateArgsDict']]] = None,
                  chart_directory: Optional[_builtins.str] = None,
                  chart_repository: Optional[_builtins.str] = None,
-                 clusters: Optional[Sequence[Union['MeshClusterArgs', 'MeshClusterArgsDict']]] = None,
+                 clusters: pulumi.Input[Optional[Sequence[pulumi.Input[Union['MeshClusterArgs', 'MeshClusterArgsDict']]]]] = None,
                  default_revision: Optional[_builtins.str] = None,
                  install_hello_world: Optional[_builtins.bool] = None,
                  istio_version: Optional[_builtins.str] = None,
@@ -315,7 +315,7 @@ class MultiClusterMesh(pulumi.ComponentResource):
                  remote_secrets: Optional[_builtins.str] = None,
                  restart_istiod_after_secret_rotation: Optional[_builtins.str] = None,
                  revision: Optional[_builtins.str] = None,
-                 revisions: Optional[Sequence[Union['MeshRevisionArgs', 'MeshRevisionArgsDict']]] = None,
+                 revisions: pulumi.Input[Optional[Sequence[pulumi.Input[Union['MeshRevisionArgs', 'MeshRevisionArgsDict']]]]] = None,
                  timeout_seconds: Optional[_builtins.int] = None,
                  verify: Optional[_builtins.bool] = None,
                  wait_for_gateways: Optional[_builtins.bool] = None,
@@ -328,7 +328,7 @@ class MultiClusterMesh(pulumi.ComponentResource):
         :param pulumi.Input[Union['MeshCertificateArgs', 'MeshCertificateArgsDict']] certificate: The mesh's root CA and per-cluster intermediates.
         :param _builtins.str chart_directory: Local directory holding base, istiod and gateway as chart directories or .tgz files. Not with chartRepository.
         :param _builtins.str chart_repository: Helm repository of Istio's charts: https:// or oci://. Default: https://istio-release.storage.googleapis.com/charts.
-        :param Sequence[Union['MeshClusterArgs', 'MeshClusterArgsDict']] clusters: The clusters of the mesh; at least one.
+        :param pulumi.Input[Sequence[pulumi.Input[Union['MeshClusterArgs', 'MeshClusterArgsDict']]]] clusters: The clusters of the mesh; at least one.
         :param _builtins.str default_revision: The entry of revisions the default revision tag points at: namespaces labelled istio-injection=enabled or istio.io/rev=default, the east-west gateways and the sample get its proxies. Required with revisions.
         :param _builtins.bool install_hello_world: Deploy Istio's helloworld (v1 in odd-numbered clusters, v2 in even) and curl in every cluster. Default false.
         :param _builtins.str istio_version: Istio version for every cluster that does not set its own. Default: 1.30.5.
@@ -338,7 +338,7 @@ class MultiClusterMesh(pulumi.ComponentResource):
         :param _builtins.str remote_secrets: How the N(N−1) remote secrets are held in the stack: perPair (one RemoteSecret per ordered pair; default) or perCluster (one RemoteSecretSet per cluster holding the secrets its istiod reads, for large meshes: N resources instead of N(N−1)). The secrets in the clusters are the same either way, and switching rewrites them in place.
         :param _builtins.str restart_istiod_after_secret_rotation: Whether a cluster's istiods get a rolling restart after `up` rewrites remote secrets in it (a renewed token, a new remoteApiServer, another readerTokenMode, an adopted secret): auto (when a running istiod reports an Istio release that loses a peer's endpoints on such a rewrite, istio/istio#61043, #60920, #60612, or reports no release), always, or never (the mesh check then fails until istiod restarts). Default: auto. With verify, the mesh check proves after every rewrite that each istiod still holds the services and endpoints of its peers.
         :param _builtins.str revision: Istio revision for the control planes, gateways and sample. Not with revisions.
-        :param Sequence[Union['MeshRevisionArgs', 'MeshRevisionArgsDict']] revisions: Control planes of several Istio revisions side by side in every cluster, for canary upgrades: add the new revision, move defaultRevision to it, then remove the old one. An entry named "default" is the control plane installed without a revision (release and Deployment istiod); others are istiod-<name>. Not with revision, istioVersion or a cluster's istioVersion.
+        :param pulumi.Input[Sequence[pulumi.Input[Union['MeshRevisionArgs', 'MeshRevisionArgsDict']]]] revisions: Control planes of several Istio revisions side by side in every cluster, for canary upgrades: add the new revision, move defaultRevision to it, then remove the old one. An entry named "default" is the control plane installed without a revision (release and Deployment istiod); others are istiod-<name>. Not with revision, istioVersion or a cluster's istioVersion.
         :param _builtins.int timeout_seconds: Upper bound of every wait, per resource. Default 600.
         :param _builtins.bool verify: After the control planes, gateways and remote secrets exist, wait (within timeoutSeconds) until every cluster's istiod reports every peer synced, knows every peer's gateway and serves a certificate every peer trusts: one MeshCheck per cluster, each covering the clusters listed before it, both ways. Default true.
         :param _builtins.bool wait_for_gateways: Wait for each east-west gateway's load-balancer address. Default true.
@@ -370,7 +370,7 @@ class MultiClusterMesh(pulumi.ComponentResource):
                  certificate: pulumi.Input[Optional[Union['MeshCertificateArgs', 'MeshCertificateArgsDict']]] = None,
                  chart_directory: Optional[_builtins.str] = None,
                  chart_repository: Optional[_builtins.str] = None,
-                 clusters: Optional[Sequence[Union['MeshClusterArgs', 'MeshClusterArgsDict']]] = None,
+                 clusters: pulumi.Input[Optional[Sequence[pulumi.Input[Union['MeshClusterArgs', 'MeshClusterArgsDict']]]]] = None,
                  default_revision: Optional[_builtins.str] = None,
                  install_hello_world: Optional[_builtins.bool] = None,
                  istio_version: Optional[_builtins.str] = None,
@@ -380,7 +380,7 @@ class MultiClusterMesh(pulumi.ComponentResource):
                  remote_secrets: Optional[_builtins.str] = None,
                  restart_istiod_after_secret_rotation: Optional[_builtins.str] = None,
                  revision: Optional[_builtins.str] = None,
-                 revisions: Optional[Sequence[Union['MeshRevisionArgs', 'MeshRevisionArgsDict']]] = None,
+                 revisions: pulumi.Input[Optional[Sequence[pulumi.Input[Union['MeshRevisionArgs', 'MeshRevisionArgsDict']]]]] = None,
                  timeout_seconds: Optional[_builtins.int] = None,
                  verify: Optional[_builtins.bool] = None,
                  wait_for_gateways: Optional[_builtins.bool] = None,

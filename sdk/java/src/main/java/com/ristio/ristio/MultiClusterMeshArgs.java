@@ -72,13 +72,13 @@ public final class MultiClusterMeshArgs extends com.pulumi.resources.ResourceArg
      * 
      */
     @Import(name="clusters", required=true)
-    private List<MeshClusterArgs> clusters;
+    private Output<List<MeshClusterArgs>> clusters;
 
     /**
      * @return The clusters of the mesh; at least one.
      * 
      */
-    public List<MeshClusterArgs> clusters() {
+    public Output<List<MeshClusterArgs>> clusters() {
         return this.clusters;
     }
 
@@ -222,13 +222,13 @@ public final class MultiClusterMeshArgs extends com.pulumi.resources.ResourceArg
      * 
      */
     @Import(name="revisions")
-    private @Nullable List<MeshRevisionArgs> revisions;
+    private @Nullable Output<List<MeshRevisionArgs>> revisions;
 
     /**
      * @return Control planes of several Istio revisions side by side in every cluster, for canary upgrades: add the new revision, move defaultRevision to it, then remove the old one. An entry named &#34;default&#34; is the control plane installed without a revision (release and Deployment istiod); others are istiod-&lt;name&gt;. Not with revision, istioVersion or a cluster&#39;s istioVersion.
      * 
      */
-    public Optional<List<MeshRevisionArgs>> revisions() {
+    public Optional<Output<List<MeshRevisionArgs>>> revisions() {
         return Optional.ofNullable(this.revisions);
     }
 
@@ -366,9 +366,19 @@ public final class MultiClusterMeshArgs extends com.pulumi.resources.ResourceArg
          * @return builder
          * 
          */
-        public Builder clusters(List<MeshClusterArgs> clusters) {
+        public Builder clusters(Output<List<MeshClusterArgs>> clusters) {
             $.clusters = clusters;
             return this;
+        }
+
+        /**
+         * @param clusters The clusters of the mesh; at least one.
+         * 
+         * @return builder
+         * 
+         */
+        public Builder clusters(List<MeshClusterArgs> clusters) {
+            return clusters(Output.of(clusters));
         }
 
         /**
@@ -486,9 +496,19 @@ public final class MultiClusterMeshArgs extends com.pulumi.resources.ResourceArg
          * @return builder
          * 
          */
-        public Builder revisions(@Nullable List<MeshRevisionArgs> revisions) {
+        public Builder revisions(@Nullable Output<List<MeshRevisionArgs>> revisions) {
             $.revisions = revisions;
             return this;
+        }
+
+        /**
+         * @param revisions Control planes of several Istio revisions side by side in every cluster, for canary upgrades: add the new revision, move defaultRevision to it, then remove the old one. An entry named &#34;default&#34; is the control plane installed without a revision (release and Deployment istiod); others are istiod-&lt;name&gt;. Not with revision, istioVersion or a cluster&#39;s istioVersion.
+         * 
+         * @return builder
+         * 
+         */
+        public Builder revisions(List<MeshRevisionArgs> revisions) {
+            return revisions(Output.of(revisions));
         }
 
         /**

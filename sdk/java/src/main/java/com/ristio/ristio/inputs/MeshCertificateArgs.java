@@ -98,13 +98,13 @@ public final class MeshCertificateArgs extends com.pulumi.resources.ResourceArgs
      * 
      */
     @Import(name="roots")
-    private @Nullable List<MeshRootArgs> roots;
+    private @Nullable Output<List<MeshRootArgs>> roots;
 
     /**
      * @return The mesh&#39;s roots. The first signs every cluster&#39;s intermediate; every one is trusted (each cluster&#39;s root-cert.pem holds them all, signer first). Rotate a root in three `pulumi up`s: add the new one second, move it first, then (after workload certificates renewed) remove the old one. Not with the shorthand fields validityHours, keyType, rsaBits, rootCertPem, rootKeyPem.
      * 
      */
-    public Optional<List<MeshRootArgs>> roots() {
+    public Optional<Output<List<MeshRootArgs>>> roots() {
         return Optional.ofNullable(this.roots);
     }
 
@@ -276,9 +276,19 @@ public final class MeshCertificateArgs extends com.pulumi.resources.ResourceArgs
          * @return builder
          * 
          */
-        public Builder roots(@Nullable List<MeshRootArgs> roots) {
+        public Builder roots(@Nullable Output<List<MeshRootArgs>> roots) {
             $.roots = roots;
             return this;
+        }
+
+        /**
+         * @param roots The mesh&#39;s roots. The first signs every cluster&#39;s intermediate; every one is trusted (each cluster&#39;s root-cert.pem holds them all, signer first). Rotate a root in three `pulumi up`s: add the new one second, move it first, then (after workload certificates renewed) remove the old one. Not with the shorthand fields validityHours, keyType, rsaBits, rootCertPem, rootKeyPem.
+         * 
+         * @return builder
+         * 
+         */
+        public Builder roots(List<MeshRootArgs> roots) {
+            return roots(Output.of(roots));
         }
 
         /**
