@@ -29,7 +29,7 @@ const renewFraction = 0.8
 // Check validates the cluster name and the certificate settings.
 func (r *ClusterCA) Check(ctx context.Context, req infer.CheckRequest) (infer.CheckResponse[ClusterCAArgs], error) {
 	return checkInputs(ctx, req, func(args ClusterCAArgs, old *ClusterCAArgs) (failures []p.CheckFailure) {
-		if err := naming.ValidateClusterName(args.Cluster); err != nil {
+		if err := naming.ValidateDNSLabel(args.Cluster); err != nil {
 			failures = append(failures, p.CheckFailure{Property: "cluster", Reason: fmt.Sprintf("cluster name %v", err)})
 		}
 		failures = append(failures, checkCertificate("", args.certificate(), r.deps.Now())...)

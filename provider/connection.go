@@ -46,7 +46,7 @@ func (c ClusterConnection) source() kubeconfig.Source {
 // the raw inputs, skipping parts that are not known yet during preview.
 func checkConnection(field string, raw property.Map, c ClusterConnection) []p.CheckFailure {
 	var failures []p.CheckFailure
-	if err := naming.ValidateClusterName(c.Name); err != nil {
+	if err := naming.ValidateDNSLabel(c.Name); err != nil {
 		failures = append(failures, p.CheckFailure{Property: field + ".name", Reason: fmt.Sprintf("cluster name %v", err)})
 	}
 	obj := raw.Get(field)

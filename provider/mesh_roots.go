@@ -7,8 +7,8 @@ import (
 	"time"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
-	"k8s.io/apimachinery/pkg/util/validation"
 
+	"github.com/ristio/pulumi-ristio/pkg/naming"
 	"github.com/ristio/pulumi-ristio/pkg/pki"
 )
 
@@ -103,8 +103,8 @@ func validateRoots(problems *meshProblems, c *MeshCertificate, now time.Time) {
 		if r.Name != "" {
 			field = fmt.Sprintf("certificate.roots[%d] (%s)", i, r.Name)
 		}
-		if errs := validation.IsDNS1123Label(r.Name); len(errs) > 0 {
-			problems.add(field+".name", "%q is not a DNS label: %s", r.Name, strings.Join(errs, "; "))
+		if err := naming.ValidateDNSLabel(r.Name); err != nil {
+			problems.add(field+".name", "%v", err)
 		}
 		if j, dup := seen[r.Name]; dup {
 			problems.add(field+".name", "duplicate root name %q, also certificate.roots[%d]", r.Name, j)

@@ -53,8 +53,8 @@ func validateMesh(args MultiClusterMeshArgs, now time.Time) error {
 		}
 	}
 	if args.Revision != nil {
-		if msg := checkRevisionName(*args.Revision); msg != "" {
-			problems.add("revision", "%q %s (it names istiod-<revision> and labels namespaces)", *args.Revision, msg)
+		if err := naming.ValidateDNSLabel(*args.Revision); err != nil {
+			problems.add("revision", "%v (it names istiod-<revision> and labels namespaces)", err)
 		}
 	}
 	validateRevisions(&problems, args)
@@ -77,7 +77,7 @@ func validateMesh(args MultiClusterMeshArgs, now time.Time) error {
 	names, networks := map[string]int{}, map[string]string{}
 	for i, c := range args.Clusters {
 		field := clusterField(i, c)
-		if err := naming.ValidateClusterName(c.Name); err != nil {
+		if err := naming.ValidateDNSLabel(c.Name); err != nil {
 			problems.add(field+".name", "%v", err)
 		}
 		if j, dup := names[c.Name]; dup {
@@ -243,8 +243,8 @@ func validateRevisions(problems *meshProblems, args MultiClusterMeshArgs) {
 	seen := map[string]int{}
 	for i, r := range args.Revisions {
 		field := fmt.Sprintf("revisions[%d]", i)
-		if msg := checkRevisionName(r.Name); msg != "" {
-			problems.add(field+".name", "%q %s", r.Name, msg)
+		if err := naming.ValidateDNSLabel(r.Name); err != nil {
+			problems.add(field+".name", "%v", err)
 		}
 		if j, dup := seen[r.Name]; dup {
 			problems.add(field+".name", "duplicate revision %q, also revisions[%d]", r.Name, j)

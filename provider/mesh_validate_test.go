@@ -105,7 +105,7 @@ func TestValidateMesh(t *testing.T) {
 		},
 		"a root name that is not a DNS label": {
 			change: func(a *MultiClusterMeshArgs) { a.Certificate = &MeshCertificate{Roots: []MeshRoot{{Name: "Blue_1"}}} },
-			want:   []string{"certificate.roots[0] (Blue_1).name", "DNS label"},
+			want:   []string{"certificate.roots[0] (Blue_1).name", "DNS-1123 label"},
 		},
 		"a signing root brought without its key": {
 			change: func(a *MultiClusterMeshArgs) {

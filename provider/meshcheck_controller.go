@@ -357,7 +357,7 @@ func (f *CheckMesh) Invoke(ctx context.Context, req infer.FunctionRequest[CheckM
 	res := CheckMeshResult{Status: map[string]map[string]string{}, Healthy: true}
 	peers := make([]MeshCheckPeer, len(in.Clusters))
 	for i, c := range in.Clusters {
-		if err := naming.ValidateClusterName(c.Name); err != nil {
+		if err := naming.ValidateDNSLabel(c.Name); err != nil {
 			return infer.FunctionResponse[CheckMeshResult]{}, fmt.Errorf("checkMesh: clusters[%d].name: %w", i, err)
 		}
 		network := deref(c.Network)

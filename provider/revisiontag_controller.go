@@ -3,13 +3,11 @@ package provider
 import (
 	"context"
 	"fmt"
-	"strings"
 
 	p "github.com/pulumi/pulumi-go-provider"
 	"github.com/pulumi/pulumi-go-provider/infer"
 	"helm.sh/helm/v3/pkg/releaseutil"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/util/validation"
 	"sigs.k8s.io/yaml"
 
 	"github.com/ristio/pulumi-ristio/pkg/charts"
@@ -43,8 +41,8 @@ func (r *RevisionTag) Check(ctx context.Context, req infer.CheckRequest) (infer.
 		failures = checkConnection("cluster", req.NewInputs, args.Cluster)
 		failures = append(failures, checkIstioVersion("istioVersion", args.Cluster.Name, args.IstioVersion)...)
 		failures = append(failures, checkChartSource(r.deps, "chartRepository", args.ChartSource)...)
-		if problems := checkRevisionName(args.Revision); problems != "" {
-			failures = append(failures, p.CheckFailure{Property: "revision", Reason: fmt.Sprintf("cluster %s: revision %q %s", args.Cluster.Name, args.Revision, problems)})
+		if err := naming.ValidateDNSLabel(args.Revision); err != nil {
+			failures = append(failures, p.CheckFailure{Property: "revision", Reason: fmt.Sprintf("cluster %s: revision %v", args.Cluster.Name, err)})
 		}
 		return failures
 	})
@@ -253,15 +251,4 @@ func (r *RevisionTag) Delete(ctx context.Context, req infer.DeleteRequest[Revisi
 		return infer.DeleteResponse{}, deleteHint(c.Name, err)
 	}
 	return infer.DeleteResponse{}, nil
-}
-
-// checkRevisionName says what is wrong with a revision name, or "".
-func checkRevisionName(name string) string {
-	if name == "" {
-		return "must not be empty"
-	}
-	if errs := validation.IsDNS1123Label(name); len(errs) > 0 {
-		return "is not a DNS-1123 label: " + strings.Join(errs, "; ")
-	}
-	return ""
 }

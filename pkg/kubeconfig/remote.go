@@ -18,7 +18,7 @@ import (
 // The output is deterministic. caData may be empty when the server's
 // certificate chains to the system roots.
 func BuildRemote(cluster, server string, caData []byte, token string) ([]byte, error) {
-	if err := naming.ValidateClusterName(cluster); err != nil {
+	if err := naming.ValidateDNSLabel(cluster); err != nil {
 		return nil, fmt.Errorf("remote kubeconfig: cluster name: %w", err)
 	}
 	if err := checkServer(server); err != nil {

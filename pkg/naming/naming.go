@@ -8,6 +8,9 @@ import (
 	"encoding/hex"
 	"fmt"
 	"regexp"
+	"strings"
+
+	"k8s.io/apimachinery/pkg/util/validation"
 )
 
 const (
@@ -159,21 +162,14 @@ func DefaultNetwork(cluster string) string { return networkPrefix + cluster }
 // ManagedLabels returns the labels every object ristio creates carries.
 func ManagedLabels() map[string]string { return map[string]string{ManagedByLabel: ManagedByValue} }
 
-var dns1123Label = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`)
-
-// ValidateClusterName checks that name is a DNS-1123 label: it becomes part of
-// secret names and Istio's clusterName.
-func ValidateClusterName(name string) error {
+// ValidateDNSLabel is the one rule for the names ristio puts into object
+// names and Istio's settings (clusters, roots, revisions): a DNS-1123 label.
+func ValidateDNSLabel(name string) error {
 	if name == "" {
 		return fmt.Errorf("must not be empty")
 	}
-	// Room for the remote secret prefix within the 253-character object name limit
-	// is ample; the label limit of 63 is the binding one.
-	if len(name) > 63 {
-		return fmt.Errorf("%q is %d characters long; a DNS-1123 label has at most 63", name, len(name))
-	}
-	if !dns1123Label.MatchString(name) {
-		return fmt.Errorf("%q is not a DNS-1123 label (lower-case letters, digits and '-', starting and ending with a letter or digit)", name)
+	if errs := validation.IsDNS1123Label(name); len(errs) > 0 {
+		return fmt.Errorf("%q is not a DNS-1123 label: %s", name, strings.Join(errs, "; "))
 	}
 	return nil
 }

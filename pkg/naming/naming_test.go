@@ -5,7 +5,7 @@ import (
 	"testing"
 )
 
-func TestValidateClusterName(t *testing.T) {
+func TestValidateDNSLabel(t *testing.T) {
 	tests := map[string]struct {
 		name    string
 		wantErr string
@@ -17,12 +17,12 @@ func TestValidateClusterName(t *testing.T) {
 		"a leading dash is refused":  {name: "-c1", wantErr: "not a DNS-1123 label"},
 		"a trailing dash is refused": {name: "c1-", wantErr: "not a DNS-1123 label"},
 		"dots are refused":           {name: "c.1", wantErr: "not a DNS-1123 label"},
-		"64 characters are refused":  {name: strings.Repeat("a", 64), wantErr: "at most 63"},
+		"64 characters are refused":  {name: strings.Repeat("a", 64), wantErr: "no more than 63"},
 		"63 characters are accepted": {name: strings.Repeat("a", 63)},
 	}
 	for scenario, tc := range tests {
 		t.Run(scenario, func(t *testing.T) {
-			err := ValidateClusterName(tc.name)
+			err := ValidateDNSLabel(tc.name)
 			if tc.wantErr == "" {
 				if err != nil {
 					t.Fatalf("unexpected error: %v", err)
