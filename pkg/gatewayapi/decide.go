@@ -40,7 +40,7 @@ func InstalledFrom(name string, crd *unstructured.Unstructured) Installed {
 type Action int
 
 const (
-	// Create is for a cluster has no such CRD.
+	// Create is for a cluster that has no such CRD.
 	Create Action = iota
 	// Upgrade is for a CRD ristio created at an older release than the pinned one.
 	Upgrade
