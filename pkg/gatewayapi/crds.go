@@ -1,7 +1,8 @@
-// Package gatewayapi holds the Kubernetes Gateway API CRDs ristio installs
-// for ambient meshes, and the rule that decides, per CRD, whether to create,
-// upgrade, keep or refuse what a cluster already has, and whether ristio may
-// delete it.
+// Package gatewayapi holds the Kubernetes Gateway API objects ristio writes
+// for ambient meshes: the CRDs, with the rule that decides, per CRD, whether
+// to create, upgrade, keep or refuse what a cluster already has and whether
+// ristio may delete it (decide.go), and each network's east-west Gateway,
+// with a reader of its status (eastwest.go).
 //
 // The CRDs are the standard channel of the sigs.k8s.io/gateway-api version
 // the pinned istio.io/istio requires, copied into crds/ by
