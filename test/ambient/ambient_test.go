@@ -1,0 +1,335 @@
+// Package ambient_test proves the pieces of an ambient multi-network mesh
+// against Istio's real istiod in the local world: the pinned Gateway API
+// CRDs, istiod, cni and ztunnel with ristio's ambient values, and the
+// east-west Gateway, which istiod itself must deploy and program.
+//
+// The local world runs istiod (pilot-discovery) for real; ztunnel, CNI and
+// gateway pods are only marked running by the kubelet emulator (no Envoy, no
+// ztunnel, no traffic), and Service load-balancer addresses come from the
+// load-balancer emulator.
+package ambient_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/ristio/pulumi-ristio/internal/localcluster"
+	"github.com/ristio/pulumi-ristio/internal/testcharts"
+	"github.com/ristio/pulumi-ristio/pkg/charts"
+	"github.com/ristio/pulumi-ristio/pkg/gatewayapi"
+	"github.com/ristio/pulumi-ristio/pkg/helm"
+	"github.com/ristio/pulumi-ristio/pkg/helmvalues"
+	"github.com/ristio/pulumi-ristio/pkg/istiod"
+	"github.com/ristio/pulumi-ristio/pkg/kube"
+	"github.com/ristio/pulumi-ristio/pkg/kubeconfig"
+	"github.com/ristio/pulumi-ristio/pkg/naming"
+)
+
+var (
+	crdGVK          = schema.GroupVersionKind{Group: "apiextensions.k8s.io", Version: "v1", Kind: "CustomResourceDefinition"}
+	gatewayGVK      = gatewayapi.GatewayGVR.GroupVersion().WithKind("Gateway")
+	gatewayClassGVK = gatewayapi.GatewayGVR.GroupVersion().WithKind("GatewayClass")
+)
+
+const (
+	network = "network1"
+	cluster = "cluster1"
+)
+
+func TestIstiodDeploysTheEastWestGateway(t *testing.T) {
+	start := time.Now()
+	w := localcluster.StartT(t, 1)
+	lc := w.Clusters[0]
+	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
+	defer cancel()
+	lc.RunKubelet(ctx)
+	lc.RunLoadBalancer(ctx, localcluster.LBIP)
+	t.Logf("local cluster up in %s", time.Since(start).Round(time.Millisecond))
+
+	c, err := kube.New(kubeconfig.Source{File: w.Kubeconfig, Context: lc.Name})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ns := naming.IstioNamespace
+	if _, err := lc.Client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{
+		Name: ns, Labels: map[string]string{naming.NetworkLabel: network},
+	}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+
+	t.Run("the pinned Gateway API CRDs are created, then kept", func(t *testing.T) {
+		step := time.Now()
+		for _, crd := range gatewayapi.CRDs() {
+			live, err := c.Get(ctx, crdGVK, "", crd.GetName())
+			if err != nil {
+				t.Fatal(err)
+			}
+			d := gatewayapi.Decide(gatewayapi.Version(), gatewayapi.InstalledFrom(crd.GetName(), live))
+			if d.Action != gatewayapi.Create {
+				t.Fatalf("fresh cluster: %s: %s", d.Action, d.Reason)
+			}
+			if err := c.Apply(ctx, crd); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for _, crd := range gatewayapi.CRDs() {
+			live, err := c.Get(ctx, crdGVK, "", crd.GetName())
+			if err != nil || live == nil {
+				t.Fatalf("%s after apply: %v", crd.GetName(), err)
+			}
+			if d := gatewayapi.Decide(gatewayapi.Version(), gatewayapi.InstalledFrom(crd.GetName(), live)); d.Action != gatewayapi.Keep {
+				t.Errorf("second run would %s %s: %s", d.Action, crd.GetName(), d.Reason)
+			}
+		}
+		t.Logf("%d Gateway API %s CRDs applied in %s", len(gatewayapi.CRDs()), gatewayapi.Version(), time.Since(step).Round(time.Millisecond))
+	})
+
+	hc, err := helm.New(clientcmd.NewNonInteractiveDeferredLoadingClientConfig(
+		&clientcmd.ClientConfigLoadingRules{ExplicitPath: w.Kubeconfig},
+		&clientcmd.ConfigOverrides{CurrentContext: lc.Name},
+	), ns, func(string, ...any) {})
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := charts.Source{Directory: testcharts.Directory(t)}
+
+	t.Run("base, ambient istiod, cni and ztunnel install", func(t *testing.T) {
+		image := helmvalues.IstiodOptions{MeshID: "mesh1", Cluster: cluster, Network: network, Hub: "docker.io/istio", Tag: "1.30.0"}
+		for _, s := range []struct {
+			release, chart string
+			values         map[string]any
+		}{
+			{naming.BaseRelease, charts.Base, helmvalues.Base("")},
+			{naming.IstiodRelease, charts.Istiod, helmvalues.AmbientIstiod(helmvalues.AmbientIstiodOptions{IstiodOptions: image})},
+			{"istio-cni", charts.CNI, helmvalues.CNI(helmvalues.CNIOptions{Hub: image.Hub, Tag: image.Tag})},
+			{"ztunnel", charts.Ztunnel, helmvalues.Ztunnel(helmvalues.ZtunnelOptions{Cluster: cluster, Network: network, Hub: image.Hub, Tag: image.Tag})},
+		} {
+			step := time.Now()
+			ch, err := src.Load(ctx, s.chart, "1.30.0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			r, err := hc.Apply(ctx, s.release, ch, s.values)
+			if err != nil {
+				t.Fatalf("%s: %v", s.release, err)
+			}
+			t.Logf("%s: %s %s in %s", s.release, r.Action, r.Status, time.Since(step).Round(time.Millisecond))
+		}
+		step := time.Now()
+		waitFor(ctx, t, "istiod running and ready", func() (bool, string) {
+			pods, err := c.RunningPods(ctx, ns, "app=istiod")
+			if err != nil {
+				return false, err.Error()
+			}
+			for _, p := range pods {
+				if podReady(&p) {
+					return true, ""
+				}
+			}
+			return false, fmt.Sprintf("%d running pods, none ready", len(pods))
+		})
+		t.Logf("istiod (real pilot-discovery) ready in %s", time.Since(step).Round(time.Millisecond))
+		for _, ds := range []string{"ztunnel", "istio-cni-node"} {
+			waitFor(ctx, t, "DaemonSet "+ds+" scheduled (emulated pods)", func() (bool, string) {
+				d, err := lc.Client.AppsV1().DaemonSets(ns).Get(ctx, ds, metav1.GetOptions{})
+				if err != nil {
+					return false, err.Error()
+				}
+				return d.Status.NumberReady > 0, fmt.Sprintf("%d/%d ready", d.Status.NumberReady, d.Status.DesiredNumberScheduled)
+			})
+		}
+	})
+
+	t.Run("istiod creates the istio-east-west GatewayClass", func(t *testing.T) {
+		waitFor(ctx, t, "GatewayClass istio-east-west", func() (bool, string) {
+			gc, err := c.Get(ctx, gatewayClassGVK, "", gatewayapi.EastWestClass)
+			if err != nil {
+				return false, err.Error()
+			}
+			if gc == nil {
+				return false, "absent"
+			}
+			t.Logf("GatewayClass %s: controller %v", gc.GetName(), gc.Object["spec"])
+			return true, ""
+		})
+	})
+
+	gw := gatewayapi.EastWestGateway(gatewayapi.EastWestGatewayOptions{Network: network})
+	t.Run("the API server accepts the east-west Gateway", func(t *testing.T) {
+		if err := c.Apply(ctx, gw); err != nil {
+			t.Fatal(err)
+		}
+	})
+
+	t.Run("istiod deploys it: a Deployment and a Service it owns", func(t *testing.T) {
+		step := time.Now()
+		var dep *appsv1.Deployment
+		waitFor(ctx, t, "istiod's Deployment for the Gateway", func() (bool, string) {
+			dep, err = lc.Client.AppsV1().Deployments(ns).Get(ctx, gatewayapi.EastWestGatewayName, metav1.GetOptions{})
+			if err != nil {
+				return false, err.Error()
+			}
+			return true, ""
+		})
+		t.Logf("Deployment after %s: labels %v, owners %v", time.Since(step).Round(time.Millisecond), dep.Labels, owners(dep.OwnerReferences))
+		if !ownedByGateway(dep.OwnerReferences) {
+			t.Errorf("Deployment is not owned by the Gateway: %v", owners(dep.OwnerReferences))
+		}
+		if got := dep.Spec.Template.Labels[naming.NetworkLabel]; got != network {
+			t.Errorf("gateway pods' %s = %q, want %q", naming.NetworkLabel, got, network)
+		}
+		svc, err := lc.Client.CoreV1().Services(ns).Get(ctx, gatewayapi.EastWestGatewayName, metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ports []string
+		hbone := false
+		for _, p := range svc.Spec.Ports {
+			ports = append(ports, fmt.Sprintf("%s:%d", p.Name, p.Port))
+			hbone = hbone || p.Port == gatewayapi.HBONEPort
+		}
+		t.Logf("Service: type %s, ports %v, labels %v, owners %v", svc.Spec.Type, ports, svc.Labels, owners(svc.OwnerReferences))
+		if !hbone {
+			t.Errorf("Service has no port %d: %v", gatewayapi.HBONEPort, ports)
+		}
+		if svc.Spec.Type != corev1.ServiceTypeLoadBalancer {
+			t.Errorf("Service type %s, want LoadBalancer", svc.Spec.Type)
+		}
+		if !ownedByGateway(svc.OwnerReferences) {
+			t.Errorf("Service is not owned by the Gateway: %v", owners(svc.OwnerReferences))
+		}
+		if svc.Labels[naming.NetworkLabel] != network {
+			t.Errorf("Service %s = %q, want %q", naming.NetworkLabel, svc.Labels[naming.NetworkLabel], network)
+		}
+		// istiod copies the Gateway's labels, ristio's managed-by among them,
+		// onto what it deploys: ristio's ownership checks must not take these
+		// objects for ones it wrote (the Gateway owns them; deleting it
+		// deletes them).
+		for _, labels := range []map[string]string{dep.Labels, svc.Labels} {
+			if labels[naming.ManagedByLabel] != naming.ManagedByValue || labels["gateway.istio.io/managed"] != "istio.io-eastwest-controller" {
+				t.Errorf("labels %v: want the Gateway's copied and istiod's own", labels)
+			}
+		}
+		ctr := dep.Spec.Template.Spec.Containers[0]
+		t.Logf("gateway pod template: container %s image %s args %v", ctr.Name, ctr.Image, ctr.Args)
+		waitFor(ctx, t, "the gateway Deployment available (emulated pods)", func() (bool, string) {
+			d, err := lc.Client.AppsV1().Deployments(ns).Get(ctx, gatewayapi.EastWestGatewayName, metav1.GetOptions{})
+			if err != nil {
+				return false, err.Error()
+			}
+			return d.Status.AvailableReplicas > 0, fmt.Sprintf("%d/%d available", d.Status.AvailableReplicas, d.Status.Replicas)
+		})
+	})
+
+	var address string
+	t.Run("istiod programs the Gateway with the load balancer's address", func(t *testing.T) {
+		step := time.Now()
+		var last gatewayapi.GatewayStatus
+		waitFor(ctx, t, "Gateway Programmed with an address", func() (bool, string) {
+			live, err := c.Get(ctx, gatewayGVK, ns, gatewayapi.EastWestGatewayName)
+			if err != nil || live == nil {
+				return false, fmt.Sprint(err)
+			}
+			last = gatewayapi.ReadGatewayStatus(live)
+			if last.Programmed && len(last.Addresses) > 0 {
+				conds, _ := live.Object["status"].(map[string]any)
+				t.Logf("Gateway status: %v", conds)
+				return true, ""
+			}
+			return false, last.String() + " " + last.Message
+		})
+		svc, err := lc.Client.CoreV1().Services(ns).Get(ctx, gatewayapi.EastWestGatewayName, metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var lb []string
+		for _, in := range svc.Status.LoadBalancer.Ingress {
+			lb = append(lb, in.IP+in.Hostname)
+		}
+		t.Logf("Gateway %s after %s; Service load balancer %v", last, time.Since(step).Round(time.Millisecond), lb)
+		if len(lb) != 1 || len(last.Addresses) != 1 || last.Addresses[0] != lb[0] {
+			t.Errorf("Gateway addresses %v, Service load balancer %v: want the same one address", last.Addresses, lb)
+		}
+		address = last.Addresses[0]
+	})
+
+	t.Run("istiod's networkz lists the gateway on 15008", func(t *testing.T) {
+		if address == "" {
+			t.Fatal("no gateway address: see the previous step")
+		}
+		var answer string
+		waitFor(ctx, t, "networkz listing the gateway", func() (bool, string) {
+			ds, err := istiod.Ask(ctx, c, "")
+			if err != nil || len(ds) == 0 {
+				return false, fmt.Sprint("ask istiod: ", err)
+			}
+			if ds[0].NetworkzErr != nil {
+				return false, ds[0].NetworkzErr.Error()
+			}
+			answer = string(ds[0].Networkz)
+			return strings.Contains(answer, address) && strings.Contains(answer, fmt.Sprint(gatewayapi.HBONEPort)), answer
+		})
+		t.Logf("/debug/networkz: %s", answer)
+	})
+	t.Logf("whole test %s", time.Since(start).Round(time.Millisecond))
+}
+
+// waitFor polls done every second until it is true, failing the test with
+// the last word when ctx (the test's budget) ends; progress every 15 s.
+func waitFor(ctx context.Context, t *testing.T, what string, done func() (bool, string)) {
+	t.Helper()
+	start, lastLog := time.Now(), time.Now()
+	for {
+		ok, why := done()
+		if ok {
+			return
+		}
+		if time.Since(lastLog) > 15*time.Second {
+			t.Logf("waiting for %s (%s): %s", what, time.Since(start).Round(time.Second), why)
+			lastLog = time.Now()
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("%s: not after %s: %s", what, time.Since(start).Round(time.Second), why)
+		case <-time.After(time.Second):
+		}
+		if time.Since(start) > 3*time.Minute {
+			t.Fatalf("%s: not after %s: %s", what, time.Since(start).Round(time.Second), why)
+		}
+	}
+}
+
+func podReady(p *corev1.Pod) bool {
+	for _, c := range p.Status.Conditions {
+		if c.Type == corev1.PodReady {
+			return c.Status == corev1.ConditionTrue
+		}
+	}
+	return false
+}
+
+func ownedByGateway(refs []metav1.OwnerReference) bool {
+	for _, r := range refs {
+		if r.Kind == "Gateway" && r.Name == gatewayapi.EastWestGatewayName && strings.HasPrefix(r.APIVersion, gatewayapi.Group+"/") {
+			return true
+		}
+	}
+	return false
+}
+
+func owners(refs []metav1.OwnerReference) []string {
+	var out []string
+	for _, r := range refs {
+		out = append(out, r.Kind+"/"+r.Name)
+	}
+	return out
+}
