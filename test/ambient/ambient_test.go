@@ -20,17 +20,10 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/ristio/pulumi-ristio/internal/localcluster"
-	"github.com/ristio/pulumi-ristio/internal/testcharts"
-	"github.com/ristio/pulumi-ristio/pkg/charts"
 	"github.com/ristio/pulumi-ristio/pkg/gatewayapi"
-	"github.com/ristio/pulumi-ristio/pkg/helm"
-	"github.com/ristio/pulumi-ristio/pkg/helmvalues"
 	"github.com/ristio/pulumi-ristio/pkg/istiod"
-	"github.com/ristio/pulumi-ristio/pkg/kube"
-	"github.com/ristio/pulumi-ristio/pkg/kubeconfig"
 	"github.com/ristio/pulumi-ristio/pkg/naming"
 )
 
@@ -40,10 +33,7 @@ var (
 	gatewayClassGVK = gatewayapi.GatewayGVR.GroupVersion().WithKind("GatewayClass")
 )
 
-const (
-	network = "network1"
-	cluster = "cluster1"
-)
+const network = "network1"
 
 func TestIstiodDeploysTheEastWestGateway(t *testing.T) {
 	start := time.Now()
@@ -55,100 +45,16 @@ func TestIstiodDeploysTheEastWestGateway(t *testing.T) {
 	lc.RunLoadBalancer(ctx, localcluster.LBIP)
 	t.Logf("local cluster up in %s", time.Since(start).Round(time.Millisecond))
 
-	c, err := kube.New(kubeconfig.Source{File: w.Kubeconfig, Context: lc.Name})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ns := naming.IstioNamespace
-	if _, err := lc.Client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{
-		Name: ns, Labels: map[string]string{naming.NetworkLabel: network},
-	}}, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-
+	c := kubeClient(t, w, lc)
 	t.Run("the pinned Gateway API CRDs are created, then kept", func(t *testing.T) {
 		step := time.Now()
-		for _, crd := range gatewayapi.CRDs() {
-			live, err := c.Get(ctx, crdGVK, "", crd.GetName())
-			if err != nil {
-				t.Fatal(err)
-			}
-			d := gatewayapi.Decide(gatewayapi.Version(), gatewayapi.InstalledFrom(crd.GetName(), live))
-			if d.Action != gatewayapi.Create {
-				t.Fatalf("fresh cluster: %s: %s", d.Action, d.Reason)
-			}
-			if err := c.Apply(ctx, crd); err != nil {
-				t.Fatal(err)
-			}
-		}
-		for _, crd := range gatewayapi.CRDs() {
-			live, err := c.Get(ctx, crdGVK, "", crd.GetName())
-			if err != nil || live == nil {
-				t.Fatalf("%s after apply: %v", crd.GetName(), err)
-			}
-			if d := gatewayapi.Decide(gatewayapi.Version(), gatewayapi.InstalledFrom(crd.GetName(), live)); d.Action != gatewayapi.Keep {
-				t.Errorf("second run would %s %s: %s", d.Action, crd.GetName(), d.Reason)
-			}
-		}
+		installGatewayAPI(ctx, t, c)
 		t.Logf("%d Gateway API %s CRDs applied in %s", len(gatewayapi.CRDs()), gatewayapi.Version(), time.Since(step).Round(time.Millisecond))
 	})
-
-	hc, err := helm.New(clientcmd.NewNonInteractiveDeferredLoadingClientConfig(
-		&clientcmd.ClientConfigLoadingRules{ExplicitPath: w.Kubeconfig},
-		&clientcmd.ConfigOverrides{CurrentContext: lc.Name},
-	), ns, func(string, ...any) {})
-	if err != nil {
-		t.Fatal(err)
-	}
-	src := charts.Source{Directory: testcharts.Directory(t)}
-
 	t.Run("base, ambient istiod, cni and ztunnel install", func(t *testing.T) {
-		image := helmvalues.IstiodOptions{MeshID: "mesh1", Cluster: cluster, Network: network, Hub: "docker.io/istio", Tag: "1.30.0"}
-		for _, s := range []struct {
-			release, chart string
-			values         map[string]any
-		}{
-			{naming.BaseRelease, charts.Base, helmvalues.Base("")},
-			{naming.IstiodRelease, charts.Istiod, helmvalues.AmbientIstiod(helmvalues.AmbientIstiodOptions{IstiodOptions: image})},
-			{"istio-cni", charts.CNI, helmvalues.CNI(helmvalues.CNIOptions{Hub: image.Hub, Tag: image.Tag})},
-			{"ztunnel", charts.Ztunnel, helmvalues.Ztunnel(helmvalues.ZtunnelOptions{Cluster: cluster, Network: network, Hub: image.Hub, Tag: image.Tag})},
-		} {
-			step := time.Now()
-			ch, err := src.Load(ctx, s.chart, "1.30.0")
-			if err != nil {
-				t.Fatal(err)
-			}
-			r, err := hc.Apply(ctx, s.release, ch, s.values)
-			if err != nil {
-				t.Fatalf("%s: %v", s.release, err)
-			}
-			t.Logf("%s: %s %s in %s", s.release, r.Action, r.Status, time.Since(step).Round(time.Millisecond))
-		}
-		step := time.Now()
-		waitFor(ctx, t, "istiod running and ready", func() (bool, string) {
-			pods, err := c.RunningPods(ctx, ns, "app=istiod")
-			if err != nil {
-				return false, err.Error()
-			}
-			for _, p := range pods {
-				if podReady(&p) {
-					return true, ""
-				}
-			}
-			return false, fmt.Sprintf("%d running pods, none ready", len(pods))
-		})
-		t.Logf("istiod (real pilot-discovery) ready in %s", time.Since(step).Round(time.Millisecond))
-		for _, ds := range []string{"ztunnel", "istio-cni-node"} {
-			waitFor(ctx, t, "DaemonSet "+ds+" scheduled (emulated pods)", func() (bool, string) {
-				d, err := lc.Client.AppsV1().DaemonSets(ns).Get(ctx, ds, metav1.GetOptions{})
-				if err != nil {
-					return false, err.Error()
-				}
-				return d.Status.NumberReady > 0, fmt.Sprintf("%d/%d ready", d.Status.NumberReady, d.Status.DesiredNumberScheduled)
-			})
-		}
+		installAmbientIstio(ctx, t, w, lc, network)
 	})
-
+	ns := naming.IstioNamespace
 	t.Run("istiod creates the istio-east-west GatewayClass", func(t *testing.T) {
 		waitFor(ctx, t, "GatewayClass istio-east-west", func() (bool, string) {
 			gc, err := c.Get(ctx, gatewayClassGVK, "", gatewayapi.EastWestClass)
@@ -174,6 +80,7 @@ func TestIstiodDeploysTheEastWestGateway(t *testing.T) {
 		step := time.Now()
 		var dep *appsv1.Deployment
 		waitFor(ctx, t, "istiod's Deployment for the Gateway", func() (bool, string) {
+			var err error
 			dep, err = lc.Client.AppsV1().Deployments(ns).Get(ctx, gatewayapi.EastWestGatewayName, metav1.GetOptions{})
 			if err != nil {
 				return false, err.Error()
@@ -281,40 +188,6 @@ func TestIstiodDeploysTheEastWestGateway(t *testing.T) {
 		t.Logf("/debug/networkz: %s", answer)
 	})
 	t.Logf("whole test %s", time.Since(start).Round(time.Millisecond))
-}
-
-// waitFor polls done every second until it is true, failing the test with
-// the last word when ctx (the test's budget) ends; progress every 15 s.
-func waitFor(ctx context.Context, t *testing.T, what string, done func() (bool, string)) {
-	t.Helper()
-	start, lastLog := time.Now(), time.Now()
-	for {
-		ok, why := done()
-		if ok {
-			return
-		}
-		if time.Since(lastLog) > 15*time.Second {
-			t.Logf("waiting for %s (%s): %s", what, time.Since(start).Round(time.Second), why)
-			lastLog = time.Now()
-		}
-		select {
-		case <-ctx.Done():
-			t.Fatalf("%s: not after %s: %s", what, time.Since(start).Round(time.Second), why)
-		case <-time.After(time.Second):
-		}
-		if time.Since(start) > 3*time.Minute {
-			t.Fatalf("%s: not after %s: %s", what, time.Since(start).Round(time.Second), why)
-		}
-	}
-}
-
-func podReady(p *corev1.Pod) bool {
-	for _, c := range p.Status.Conditions {
-		if c.Type == corev1.PodReady {
-			return c.Status == corev1.ConditionTrue
-		}
-	}
-	return false
 }
 
 func ownedByGateway(refs []metav1.OwnerReference) bool {
