@@ -187,6 +187,58 @@ func TestIstiodDeploysTheEastWestGateway(t *testing.T) {
 		})
 		t.Logf("/debug/networkz: %s", answer)
 	})
+
+	// A cloud load balancer that gives a hostname (AWS): istiod copies it
+	// into the Gateway's status, but lists a network gateway only at the IPs
+	// it resolves the name to itself, by DNS (RESOLVE_HOSTNAME_GATEWAYS); a
+	// name that does not resolve is left out of /debug/networkz.
+	t.Run("a hostname address reaches the Gateway's status, but not networkz while it does not resolve", func(t *testing.T) {
+		const hostname = "eastwest.cluster1.lb.example" // never resolves: .example is reserved
+		if err := lc.SetServiceAddress(ctx, ns, gatewayapi.EastWestGatewayName, hostname); err != nil {
+			t.Fatal(err)
+		}
+		step := time.Now()
+		waitFor(ctx, t, "the Gateway's address following the Service", func() (bool, string) {
+			live, err := c.Get(ctx, gatewayGVK, ns, gatewayapi.EastWestGatewayName)
+			if err != nil || live == nil {
+				return false, fmt.Sprint(err)
+			}
+			s := gatewayapi.ReadGatewayStatus(live)
+			return s.Programmed && len(s.Addresses) == 1 && s.Addresses[0] == hostname, s.String()
+		})
+		t.Logf("Gateway address is %s after %s", hostname, time.Since(step).Round(time.Millisecond))
+		var answer string
+		waitFor(ctx, t, "networkz dropping the old address", func() (bool, string) {
+			ds, err := istiod.Ask(ctx, c, "")
+			if err != nil || len(ds) == 0 || ds[0].NetworkzErr != nil {
+				return false, fmt.Sprint("ask istiod: ", err)
+			}
+			answer = string(ds[0].Networkz)
+			return !strings.Contains(answer, address), answer
+		})
+		if strings.Contains(answer, hostname) {
+			t.Errorf("networkz lists the unresolvable %s: %s", hostname, answer)
+		}
+		t.Logf("/debug/networkz with an unresolvable hostname: %s", answer)
+		pods, err := c.RunningPods(ctx, ns, "app=istiod")
+		if err != nil || len(pods) == 0 {
+			t.Fatalf("istiod pods: %v", err)
+		}
+		log, err := c.PodLogTail(ctx, ns, pods[0].Name, "discovery", 2000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var said []string
+		for _, line := range strings.Split(log, "\n") {
+			if strings.Contains(line, hostname) {
+				said = append(said, line)
+			}
+		}
+		t.Logf("istiod said about %s: %q", hostname, said)
+		if !strings.Contains(strings.Join(said, "\n"), "could not resolve hostname") {
+			t.Errorf("istiod did not log that it could not resolve %s", hostname)
+		}
+	})
 	t.Logf("whole test %s", time.Since(start).Round(time.Millisecond))
 }
 

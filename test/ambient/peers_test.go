@@ -35,6 +35,8 @@ func TestPeersSeeEachOthersEastWestGateway(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
 	defer cancel()
 	w.RunKubelet(ctx)
+	// IPs: a hostname address would have to resolve in istiod's DNS to be
+	// listed (see TestIstiodDeploysTheEastWestGateway).
 	w.RunLoadBalancer(ctx, localcluster.LBIP)
 	t.Logf("2 local clusters up in %s", time.Since(start).Round(time.Millisecond))
 
