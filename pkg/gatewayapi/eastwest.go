@@ -20,7 +20,7 @@ const (
 	EastWestClass = "istio-east-west"
 	// HBONEPort is the one listener's port: ztunnels of other networks tunnel
 	// to it.
-	HBONEPort = 15008
+	HBONEPort = naming.HBONEPort
 	// HBONEProtocol is the listener's protocol, an Istio extension.
 	HBONEProtocol = "HBONE"
 	// MeshListener is the listener's name.

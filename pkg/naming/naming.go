@@ -62,6 +62,9 @@ const (
 	CrossNetworkGateway = "cross-network-gateway"
 	// CrossNetworkPort is the AUTO_PASSTHROUGH port of the east-west gateway.
 	CrossNetworkPort = 15443
+	// HBONEPort is the ambient east-west gateway's one port: ztunnels of
+	// other networks tunnel to it (HBONE, Istio mTLS terminated).
+	HBONEPort = 15008
 
 	// NetworkLabel marks the namespace (and gateway) with the cluster's network.
 	NetworkLabel = "topology.istio.io/network"
