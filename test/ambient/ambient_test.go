@@ -18,6 +18,7 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
@@ -238,6 +239,18 @@ func TestIstiodDeploysTheEastWestGateway(t *testing.T) {
 		if !strings.Contains(strings.Join(said, "\n"), "could not resolve hostname") {
 			t.Errorf("istiod did not log that it could not resolve %s", hostname)
 		}
+	})
+	t.Run("deleting the Gateway deletes what istiod deployed for it", func(t *testing.T) {
+		if err := c.Delete(ctx, gatewayGVK, ns, gatewayapi.EastWestGatewayName); err != nil {
+			t.Fatal(err)
+		}
+		step := time.Now()
+		waitFor(ctx, t, "the gateway's Deployment and Service gone", func() (bool, string) {
+			_, derr := lc.Client.AppsV1().Deployments(ns).Get(ctx, gatewayapi.EastWestGatewayName, metav1.GetOptions{})
+			_, serr := lc.Client.CoreV1().Services(ns).Get(ctx, gatewayapi.EastWestGatewayName, metav1.GetOptions{})
+			return apierrors.IsNotFound(derr) && apierrors.IsNotFound(serr), fmt.Sprintf("deployment: %v, service: %v", derr, serr)
+		})
+		t.Logf("Deployment and Service garbage-collected %s after the Gateway", time.Since(step).Round(time.Millisecond))
 	})
 	t.Logf("whole test %s", time.Since(start).Round(time.Millisecond))
 }
