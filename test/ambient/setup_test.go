@@ -67,6 +67,14 @@ func installGatewayAPI(ctx context.Context, t *testing.T, c *kube.Client) {
 // (emulated pods) to have a ready pod.
 func installAmbientIstio(ctx context.Context, t *testing.T, w *localcluster.World, lc *localcluster.Cluster, network string) {
 	t.Helper()
+	installAmbientIstioRevision(ctx, t, w, lc, network, "")
+}
+
+// installAmbientIstioRevision is installAmbientIstio with istiod, cni and
+// ztunnel of one revision ("" for none): base's default revision, istiod's
+// release and the node agents' istiod all follow it.
+func installAmbientIstioRevision(ctx context.Context, t *testing.T, w *localcluster.World, lc *localcluster.Cluster, network, revision string) {
+	t.Helper()
 	ns := naming.IstioNamespace
 	if _, err := lc.Client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{
 		Name: ns, Labels: map[string]string{naming.NetworkLabel: network},
@@ -81,15 +89,15 @@ func installAmbientIstio(ctx context.Context, t *testing.T, w *localcluster.Worl
 		t.Fatal(err)
 	}
 	src := charts.Source{Directory: testcharts.Directory(t)}
-	image := helmvalues.IstiodOptions{MeshID: "mesh1", Cluster: lc.Name, Network: network, Hub: "docker.io/istio", Tag: "1.30.0"}
+	image := helmvalues.IstiodOptions{MeshID: "mesh1", Cluster: lc.Name, Network: network, Hub: "docker.io/istio", Tag: "1.30.0", Revision: revision}
 	for _, s := range []struct {
 		release, chart string
 		values         map[string]any
 	}{
-		{naming.BaseRelease, charts.Base, helmvalues.Base("")},
-		{naming.IstiodRelease, charts.Istiod, helmvalues.AmbientIstiod(helmvalues.AmbientIstiodOptions{IstiodOptions: image})},
-		{"istio-cni", charts.CNI, helmvalues.CNI(helmvalues.CNIOptions{Hub: image.Hub, Tag: image.Tag})},
-		{"ztunnel", charts.Ztunnel, helmvalues.Ztunnel(helmvalues.ZtunnelOptions{Cluster: lc.Name, Network: network, Hub: image.Hub, Tag: image.Tag})},
+		{naming.BaseRelease, charts.Base, helmvalues.Base(revision)},
+		{naming.IstiodReleaseFor(revision), charts.Istiod, helmvalues.AmbientIstiod(helmvalues.AmbientIstiodOptions{IstiodOptions: image})},
+		{"istio-cni", charts.CNI, helmvalues.CNI(helmvalues.CNIOptions{Hub: image.Hub, Tag: image.Tag, Revision: revision})},
+		{"ztunnel", charts.Ztunnel, helmvalues.Ztunnel(helmvalues.ZtunnelOptions{Cluster: lc.Name, Network: network, Hub: image.Hub, Tag: image.Tag, Revision: revision})},
 	} {
 		step := time.Now()
 		ch, err := src.Load(ctx, s.chart, "1.30.0")
