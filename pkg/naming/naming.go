@@ -58,6 +58,11 @@ const (
 	// chart names it and the Service alike today (values name); they are
 	// different objects, waited for and read for different reasons.
 	EastWestDeployment = "istio-eastwestgateway"
+	// CNIRelease is the Helm release of an ambient mesh's CNI node agent, as
+	// Istio's guide names it.
+	CNIRelease = "istio-cni"
+	// ZtunnelRelease is the Helm release of an ambient mesh's ztunnel.
+	ZtunnelRelease = "ztunnel"
 	// CrossNetworkGateway is the Gateway that exposes *.local on port 15443.
 	CrossNetworkGateway = "cross-network-gateway"
 	// CrossNetworkPort is the AUTO_PASSTHROUGH port of the east-west gateway.

@@ -77,7 +77,7 @@ func TestIstiodDeploysTheEastWestGateway(t *testing.T) {
 		}
 	})
 
-	t.Run("istiod deploys it: a Deployment and a Service it owns", func(t *testing.T) {
+	t.Run("istiod deploys it: a Deployment, a Service and a ServiceAccount the Gateway owns", func(t *testing.T) {
 		step := time.Now()
 		var dep *appsv1.Deployment
 		waitFor(ctx, t, "istiod's Deployment for the Gateway", func() (bool, string) {
@@ -127,6 +127,15 @@ func TestIstiodDeploysTheEastWestGateway(t *testing.T) {
 				t.Errorf("labels %v: want the Gateway's copied and istiod's own", labels)
 			}
 		}
+		sa, err := lc.Client.CoreV1().ServiceAccounts(ns).Get(ctx, gatewayapi.EastWestGatewayName, metav1.GetOptions{})
+		if err != nil {
+			t.Errorf("istiod made no ServiceAccount for the gateway: %v", err)
+		} else if !ownedByGateway(sa.OwnerReferences) {
+			t.Errorf("ServiceAccount is not owned by the Gateway: %v", owners(sa.OwnerReferences))
+		}
+		_, hpaErr := lc.Client.AutoscalingV2().HorizontalPodAutoscalers(ns).Get(ctx, gatewayapi.EastWestGatewayName, metav1.GetOptions{})
+		_, pdbErr := lc.Client.PolicyV1().PodDisruptionBudgets(ns).Get(ctx, gatewayapi.EastWestGatewayName, metav1.GetOptions{})
+		t.Logf("also made: ServiceAccount (%v); HorizontalPodAutoscaler: %v; PodDisruptionBudget: %v", err == nil, hpaErr, pdbErr)
 		ctr := dep.Spec.Template.Spec.Containers[0]
 		t.Logf("gateway pod template: container %s image %s args %v", ctr.Name, ctr.Image, ctr.Args)
 		waitFor(ctx, t, "the gateway Deployment available (emulated pods)", func() (bool, string) {
@@ -245,12 +254,14 @@ func TestIstiodDeploysTheEastWestGateway(t *testing.T) {
 			t.Fatal(err)
 		}
 		step := time.Now()
-		waitFor(ctx, t, "the gateway's Deployment and Service gone", func() (bool, string) {
+		waitFor(ctx, t, "the gateway's Deployment, Service and ServiceAccount gone", func() (bool, string) {
 			_, derr := lc.Client.AppsV1().Deployments(ns).Get(ctx, gatewayapi.EastWestGatewayName, metav1.GetOptions{})
 			_, serr := lc.Client.CoreV1().Services(ns).Get(ctx, gatewayapi.EastWestGatewayName, metav1.GetOptions{})
-			return apierrors.IsNotFound(derr) && apierrors.IsNotFound(serr), fmt.Sprintf("deployment: %v, service: %v", derr, serr)
+			_, aerr := lc.Client.CoreV1().ServiceAccounts(ns).Get(ctx, gatewayapi.EastWestGatewayName, metav1.GetOptions{})
+			return apierrors.IsNotFound(derr) && apierrors.IsNotFound(serr) && apierrors.IsNotFound(aerr),
+				fmt.Sprintf("deployment: %v, service: %v, service account: %v", derr, serr, aerr)
 		})
-		t.Logf("Deployment and Service garbage-collected %s after the Gateway", time.Since(step).Round(time.Millisecond))
+		t.Logf("Deployment, Service and ServiceAccount garbage-collected %s after the Gateway", time.Since(step).Round(time.Millisecond))
 	})
 	t.Logf("whole test %s", time.Since(start).Round(time.Millisecond))
 }

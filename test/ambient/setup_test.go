@@ -96,8 +96,8 @@ func installAmbientIstioRevision(ctx context.Context, t *testing.T, w *localclus
 	}{
 		{naming.BaseRelease, charts.Base, helmvalues.Base(revision)},
 		{naming.IstiodReleaseFor(revision), charts.Istiod, helmvalues.AmbientIstiod(helmvalues.AmbientIstiodOptions{IstiodOptions: image})},
-		{"istio-cni", charts.CNI, helmvalues.CNI(helmvalues.CNIOptions{Hub: image.Hub, Tag: image.Tag, Revision: revision})},
-		{"ztunnel", charts.Ztunnel, helmvalues.Ztunnel(helmvalues.ZtunnelOptions{Cluster: lc.Name, Network: network, Hub: image.Hub, Tag: image.Tag, Revision: revision})},
+		{naming.CNIRelease, charts.CNI, helmvalues.CNI(helmvalues.CNIOptions{Hub: image.Hub, Tag: image.Tag, Revision: revision})},
+		{naming.ZtunnelRelease, charts.Ztunnel, helmvalues.Ztunnel(helmvalues.ZtunnelOptions{Cluster: lc.Name, Network: network, Hub: image.Hub, Tag: image.Tag, Revision: revision})},
 	} {
 		step := time.Now()
 		ch, err := src.Load(ctx, s.chart, "1.30.0")
