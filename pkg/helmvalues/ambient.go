@@ -1,5 +1,10 @@
 package helmvalues
 
+import (
+	"fmt"
+	"strings"
+)
+
 // AmbientProfile is the Istio chart profile that turns ambient mode on
 // (PILOT_ENABLE_AMBIENT in istiod, the ambient CNI plugin in cni).
 const AmbientProfile = "ambient"
@@ -132,4 +137,27 @@ func boolString(b bool) string {
 		return "true"
 	}
 	return "false"
+}
+
+// CheckAmbientOverrides refuses user values for an ambient istiod that would
+// undo what an ambient multi-network mesh depends on: another profile, or
+// AMBIENT_ENABLE_MULTI_NETWORK turned off (under env or pilot.env). Without
+// that switch istiod creates no istio-east-west GatewayClass and never
+// deploys the east-west Gateway (test/ambient). The sidecar rules of
+// CheckOverrides apply too.
+func CheckAmbientOverrides(overrides map[string]any) error {
+	if err := CheckOverrides(overrides); err != nil {
+		return err
+	}
+	if p, set := overrides["profile"]; set && p != AmbientProfile {
+		return fmt.Errorf("profile is %q: an ambient mesh needs %q, which ristio sets", fmt.Sprint(p), AmbientProfile)
+	}
+	for _, path := range [][]string{{"env"}, {"pilot", "env"}} {
+		env, _ := lookup(overrides, path...).(map[string]any)
+		v, set := env[AmbientMultiNetworkEnv]
+		if set && fmt.Sprint(v) != "true" {
+			return fmt.Errorf("%s.%s is %q: ambient multi-network needs it \"true\", which ristio sets", strings.Join(path, "."), AmbientMultiNetworkEnv, fmt.Sprint(v))
+		}
+	}
+	return nil
 }

@@ -185,3 +185,36 @@ func TestAmbientValuesRenderWithIstioCharts(t *testing.T) {
 		}
 	})
 }
+
+func TestCheckAmbientOverrides(t *testing.T) {
+	tests := map[string]struct {
+		overrides map[string]any
+		wantErr   string // "" means accepted
+	}{
+		"none":                                {nil, ""},
+		"unrelated values":                    {map[string]any{"pilot": map[string]any{"autoscaleEnabled": false}}, ""},
+		"the switch on, as ristio sets":       {map[string]any{"env": map[string]any{"AMBIENT_ENABLE_MULTI_NETWORK": "true"}}, ""},
+		"the ambient profile, as ristio sets": {map[string]any{"profile": "ambient"}, ""},
+		"another profile":                     {map[string]any{"profile": "default"}, `profile is "default"`},
+		"the switch off under env": {
+			map[string]any{"env": map[string]any{"AMBIENT_ENABLE_MULTI_NETWORK": "false"}}, `env.AMBIENT_ENABLE_MULTI_NETWORK is "false"`,
+		},
+		"the switch off under pilot.env, as a bool": {
+			map[string]any{"pilot": map[string]any{"env": map[string]any{"AMBIENT_ENABLE_MULTI_NETWORK": false}}}, `pilot.env.AMBIENT_ENABLE_MULTI_NETWORK is "false"`,
+		},
+		"the sidecar rule still holds": {
+			map[string]any{"env": map[string]any{"ISTIO_MULTIROOT_MESH": "false"}}, "ISTIO_MULTIROOT_MESH",
+		},
+	}
+	for name, tt := range tests {
+		t.Run(name, func(t *testing.T) {
+			err := helmvalues.CheckAmbientOverrides(tt.overrides)
+			switch {
+			case tt.wantErr == "" && err != nil:
+				t.Errorf("refused: %v", err)
+			case tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)):
+				t.Errorf("error %v, want one containing %q", err, tt.wantErr)
+			}
+		})
+	}
+}

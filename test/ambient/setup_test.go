@@ -75,6 +75,13 @@ func installAmbientIstio(ctx context.Context, t *testing.T, w *localcluster.Worl
 // release and the node agents' istiod all follow it.
 func installAmbientIstioRevision(ctx context.Context, t *testing.T, w *localcluster.World, lc *localcluster.Cluster, network, revision string) {
 	t.Helper()
+	installAmbientIstioWith(ctx, t, w, lc, network, revision, nil)
+}
+
+// installAmbientIstioWith is installAmbientIstioRevision with the user's
+// overrides of istiod's values.
+func installAmbientIstioWith(ctx context.Context, t *testing.T, w *localcluster.World, lc *localcluster.Cluster, network, revision string, istiodOverrides map[string]any) {
+	t.Helper()
 	ns := naming.IstioNamespace
 	if _, err := lc.Client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{
 		Name: ns, Labels: map[string]string{naming.NetworkLabel: network},
@@ -89,7 +96,7 @@ func installAmbientIstioRevision(ctx context.Context, t *testing.T, w *localclus
 		t.Fatal(err)
 	}
 	src := charts.Source{Directory: testcharts.Directory(t)}
-	image := helmvalues.IstiodOptions{MeshID: "mesh1", Cluster: lc.Name, Network: network, Hub: "docker.io/istio", Tag: "1.30.0", Revision: revision}
+	image := helmvalues.IstiodOptions{MeshID: "mesh1", Cluster: lc.Name, Network: network, Hub: "docker.io/istio", Tag: "1.30.0", Revision: revision, Overrides: istiodOverrides}
 	for _, s := range []struct {
 		release, chart string
 		values         map[string]any
