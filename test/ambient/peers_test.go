@@ -8,13 +8,10 @@ import (
 	"testing"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/ristio/pulumi-ristio/internal/localcluster"
 	"github.com/ristio/pulumi-ristio/pkg/gatewayapi"
 	"github.com/ristio/pulumi-ristio/pkg/istiod"
-	"github.com/ristio/pulumi-ristio/pkg/kubeconfig"
 	"github.com/ristio/pulumi-ristio/pkg/naming"
 )
 
@@ -63,34 +60,7 @@ func TestPeersSeeEachOthersEastWestGateway(t *testing.T) {
 	}
 	t.Logf("gateways %v, after %s", addresses, time.Since(start).Round(time.Millisecond))
 
-	// Each cluster watches the other through a remote secret carrying a
-	// reader token, as ristio's RemoteSecret writes it.
-	for _, watcher := range w.Clusters {
-		for _, peer := range w.Clusters {
-			if peer == watcher {
-				continue
-			}
-			token, _, err := kubeClient(t, w, peer).RequestToken(ctx, naming.IstioNamespace, naming.ReaderServiceAccount, time.Hour)
-			if err != nil {
-				t.Fatal(err)
-			}
-			kc, err := kubeconfig.BuildRemote(peer.Name, peer.Config.Host, peer.Config.CAData, token)
-			if err != nil {
-				t.Fatal(err)
-			}
-			secret := &corev1.Secret{
-				ObjectMeta: metav1.ObjectMeta{
-					Name: naming.RemoteSecret(peer.Name), Namespace: naming.IstioNamespace,
-					Labels:      map[string]string{naming.MultiClusterLabel: "true"},
-					Annotations: map[string]string{naming.ClusterAnnotation: peer.Name},
-				},
-				Data: map[string][]byte{peer.Name: kc},
-			}
-			if _, err := watcher.Client.CoreV1().Secrets(naming.IstioNamespace).Create(ctx, secret, metav1.CreateOptions{}); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
+	joinAll(ctx, t, w)
 
 	for _, watcher := range w.Clusters {
 		step := time.Now()

@@ -143,6 +143,37 @@ func installAmbientIstioWith(ctx context.Context, t *testing.T, w *localcluster.
 	}
 }
 
+// joinAll makes every cluster watch every other through a remote secret
+// carrying a reader token, as ristio's RemoteSecret writes it.
+func joinAll(ctx context.Context, t *testing.T, w *localcluster.World) {
+	t.Helper()
+	for _, watcher := range w.Clusters {
+		for _, peer := range w.Clusters {
+			if peer == watcher {
+				continue
+			}
+			token, _, err := kubeClient(t, w, peer).RequestToken(ctx, naming.IstioNamespace, naming.ReaderServiceAccount, time.Hour)
+			if err != nil {
+				t.Fatal(err)
+			}
+			kc, err := kubeconfig.BuildRemote(peer.Name, peer.Config.Host, peer.Config.CAData, token)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := watcher.Client.CoreV1().Secrets(naming.IstioNamespace).Create(ctx, &corev1.Secret{
+				ObjectMeta: metav1.ObjectMeta{
+					Name: naming.RemoteSecret(peer.Name), Namespace: naming.IstioNamespace,
+					Labels:      map[string]string{naming.MultiClusterLabel: "true"},
+					Annotations: map[string]string{naming.ClusterAnnotation: peer.Name},
+				},
+				Data: map[string][]byte{peer.Name: kc},
+			}, metav1.CreateOptions{}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+}
+
 // waitFor polls done every second until it is true, failing the test with
 // the last word after 3 minutes or when ctx (the test's budget) ends;
 // progress every 15 s.
