@@ -249,7 +249,27 @@ func TestIstiodDeploysTheEastWestGateway(t *testing.T) {
 			t.Errorf("istiod did not log that it could not resolve %s", hostname)
 		}
 	})
+	// mayDeleteGatewayCRD is the removal rule for the gateways CRD, with the
+	// objects of its kind counted in the cluster.
+	mayDeleteGatewayCRD := func(t *testing.T) bool {
+		t.Helper()
+		name := gatewayapi.GatewayGVR.GroupResource().String()
+		live, err := c.Get(ctx, crdGVK, "", name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n, err := c.CountObjects(ctx, gatewayGVK)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ok, why := gatewayapi.MayDelete(gatewayapi.InstalledFrom(name, live), n)
+		t.Logf("%d Gateways: %s", n, why)
+		return ok
+	}
 	t.Run("deleting the Gateway deletes what istiod deployed for it", func(t *testing.T) {
+		if mayDeleteGatewayCRD(t) {
+			t.Error("the gateways CRD may be deleted while the east-west Gateway exists")
+		}
 		if err := c.Delete(ctx, gatewayGVK, ns, gatewayapi.EastWestGatewayName); err != nil {
 			t.Fatal(err)
 		}
@@ -262,6 +282,9 @@ func TestIstiodDeploysTheEastWestGateway(t *testing.T) {
 				fmt.Sprintf("deployment: %v, service: %v, service account: %v", derr, serr, aerr)
 		})
 		t.Logf("Deployment, Service and ServiceAccount garbage-collected %s after the Gateway", time.Since(step).Round(time.Millisecond))
+		if !mayDeleteGatewayCRD(t) {
+			t.Error("the gateways CRD ristio installed may not be deleted once no Gateway is left")
+		}
 	})
 	t.Logf("whole test %s", time.Since(start).Round(time.Millisecond))
 }
