@@ -27,16 +27,22 @@ const (
 	Base    = "base"
 	Istiod  = "istiod"
 	Gateway = "gateway"
+	// CNI and Ztunnel are the node agents of an ambient mesh.
+	CNI     = "cni"
+	Ztunnel = "ztunnel"
 )
 
-// Names lists the three charts in install order.
-var Names = []string{Base, Istiod, Gateway}
+// Names lists the charts in install order: the three of a sidecar mesh, then
+// the two an ambient mesh adds.
+var Names = []string{Base, Istiod, Gateway, CNI, Ztunnel}
 
 // modulePaths maps each chart name to its folder inside istio.io/istio.
 var modulePaths = map[string]string{
 	Base:    "manifests/charts/base",
 	Istiod:  "manifests/charts/istio-control/istio-discovery",
 	Gateway: "manifests/charts/gateway",
+	CNI:     "manifests/charts/istio-cni",
+	Ztunnel: "manifests/charts/ztunnel",
 }
 
 const (
@@ -69,8 +75,8 @@ func ModuleChartsDir(t testing.TB, name string) string {
 	return filepath.Join(dir, filepath.FromSlash(p))
 }
 
-// Directory returns a fresh, writable folder holding base/, istiod/ and
-// gateway/, ready to be used as a chart directory.
+// Directory returns a fresh, writable folder holding one folder per chart of
+// Names (base/, istiod/, ...), ready to be used as a chart directory.
 func Directory(t testing.TB) string {
 	t.Helper()
 	out := t.TempDir()

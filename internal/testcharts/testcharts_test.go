@@ -9,7 +9,7 @@ import (
 	"helm.sh/helm/v3/pkg/chart/loader"
 )
 
-func TestDirectoryHoldsTheThreeCharts(t *testing.T) {
+func TestDirectoryHoldsEveryChart(t *testing.T) {
 	dir := Directory(t)
 	for _, name := range Names {
 		ch, err := loader.LoadDir(filepath.Join(dir, name))
@@ -33,7 +33,7 @@ func TestRepoServesAnIndexWithEveryVersion(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"base-1.0.0.tgz", "istiod-1.1.0.tgz", "gateway-1.0.0.tgz"} {
+	for _, want := range []string{"base-1.0.0.tgz", "istiod-1.1.0.tgz", "gateway-1.0.0.tgz", "cni-1.0.0.tgz", "ztunnel-1.1.0.tgz"} {
 		if !strings.Contains(string(data), want) {
 			t.Errorf("index.yaml lacks %s", want)
 		}

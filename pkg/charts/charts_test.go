@@ -233,8 +233,8 @@ func TestLoadErrors(t *testing.T) {
 			wantErr: []string{"base-1.2.0", repo.URL, "available: 1.1.0, 1.0.0"},
 		},
 		"a missing chart names it and the repository": {
-			repo: repo.URL, name: "ztunnel", version: "1.0.0",
-			wantErr: []string{"ztunnel-1.0.0", repo.URL},
+			repo: repo.URL, name: "no-such-chart", version: "1.0.0",
+			wantErr: []string{"no-such-chart-1.0.0", repo.URL},
 		},
 		"an unreachable repository names chart and repository": {
 			repo: closed.URL, name: charts.Istiod, version: "1.0.0",

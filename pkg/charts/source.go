@@ -26,6 +26,9 @@ const (
 	Base    = "base"
 	Istiod  = "istiod"
 	Gateway = "gateway"
+	// CNI and Ztunnel are the node agents of an ambient mesh.
+	CNI     = "cni"
+	Ztunnel = "ztunnel"
 )
 
 // CacheEnv names the environment variable that overrides the default cache

@@ -62,6 +62,10 @@ type Peer struct {
 	// GatewayIPs are the addresses a hostname resolves to; istiod resolves
 	// hostnames of network gateways itself.
 	GatewayIPs []string
+	// Ambient says the peer's gateway is an ambient east-west Gateway:
+	// istiod lists it with its HBONE port (naming.HBONEPort) rather than the
+	// sidecar gateway's mTLS port (naming.CrossNetworkPort).
+	Ambient bool
 	// RootCertPEM is the peer's cacerts root-cert.pem: the roots it trusts.
 	RootCertPEM []byte
 	// Services are what the peer serves with ready endpoints and the
@@ -128,10 +132,11 @@ type clusterInfo struct {
 
 // networkGateway is one entry of /debug/networkz (Istio's model.NetworkGateway).
 type networkGateway struct {
-	Network string
-	Cluster string
-	Addr    string
-	Port    uint32
+	Network   string
+	Cluster   string
+	Addr      string
+	Port      uint32
+	HBONEPort uint32
 }
 
 // Report is the verdict for one cluster: each peer's status, Synced or the
@@ -355,21 +360,25 @@ func gatewayReason(d Istiod, p Peer) string {
 		return fmt.Sprintf("answered %s with something unexpected: %v", NetworkzPath, err)
 	}
 	want := append([]string{p.GatewayAddress}, p.GatewayIPs...)
+	wantPort, port := uint32(naming.CrossNetworkPort), func(g networkGateway) uint32 { return g.Port }
+	if p.Ambient {
+		wantPort, port = naming.HBONEPort, func(g networkGateway) uint32 { return g.HBONEPort }
+	}
 	var known []string
 	for _, g := range gws {
 		if g.Network != p.Network {
 			continue
 		}
-		if g.Port == naming.CrossNetworkPort && slices.Contains(want, g.Addr) {
+		if port(g) == wantPort && slices.Contains(want, g.Addr) {
 			return ""
 		}
-		known = append(known, g.Addr+":"+strconv.Itoa(int(g.Port)))
+		known = append(known, g.Addr+":"+strconv.Itoa(int(port(g))))
 	}
 	have := "none"
 	if len(known) > 0 {
 		have = strings.Join(known, ", ")
 	}
-	return fmt.Sprintf("does not know %s's gateway at %s:%d on network %s (it knows %s)", p.Name, p.GatewayAddress, naming.CrossNetworkPort, p.Network, have)
+	return fmt.Sprintf("does not know %s's gateway at %s:%d on network %s (it knows %s)", p.Name, p.GatewayAddress, wantPort, p.Network, have)
 }
 
 // distributedRootsReason is why the roots istiod distributes differ from its

@@ -61,10 +61,18 @@ const (
 	// chart names it and the Service alike today (values name); they are
 	// different objects, waited for and read for different reasons.
 	EastWestDeployment = "istio-eastwestgateway"
+	// CNIRelease is the Helm release of an ambient mesh's CNI node agent, as
+	// Istio's guide names it.
+	CNIRelease = "istio-cni"
+	// ZtunnelRelease is the Helm release of an ambient mesh's ztunnel.
+	ZtunnelRelease = "ztunnel"
 	// CrossNetworkGateway is the Gateway that exposes *.local on port 15443.
 	CrossNetworkGateway = "cross-network-gateway"
 	// CrossNetworkPort is the AUTO_PASSTHROUGH port of the east-west gateway.
 	CrossNetworkPort = 15443
+	// HBONEPort is the ambient east-west gateway's one port: ztunnels of
+	// other networks tunnel to it (HBONE, Istio mTLS terminated).
+	HBONEPort = 15008
 
 	// NetworkLabel marks the namespace (and gateway) with the cluster's network.
 	NetworkLabel = "topology.istio.io/network"
