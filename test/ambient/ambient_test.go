@@ -10,7 +10,6 @@
 package ambient_test
 
 import (
-	"context"
 	"fmt"
 	"strings"
 	"testing"
@@ -22,7 +21,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
-	"github.com/ristio/pulumi-ristio/internal/localcluster"
 	"github.com/ristio/pulumi-ristio/pkg/gatewayapi"
 	"github.com/ristio/pulumi-ristio/pkg/istiod"
 	"github.com/ristio/pulumi-ristio/pkg/naming"
@@ -38,13 +36,8 @@ const network = "network1"
 
 func TestIstiodDeploysTheEastWestGateway(t *testing.T) {
 	start := time.Now()
-	w := localcluster.StartT(t, 1)
+	w, ctx := startWorld(t, 1)
 	lc := w.Clusters[0]
-	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
-	defer cancel()
-	lc.RunKubelet(ctx)
-	lc.RunLoadBalancer(ctx, localcluster.LBIP)
-	t.Logf("local cluster up in %s", time.Since(start).Round(time.Millisecond))
 
 	c := kubeClient(t, w, lc)
 	t.Run("the pinned Gateway API CRDs are created, then kept", func(t *testing.T) {

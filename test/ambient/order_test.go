@@ -1,12 +1,10 @@
 package ambient_test
 
 import (
-	"context"
 	"fmt"
 	"testing"
 	"time"
 
-	"github.com/ristio/pulumi-ristio/internal/localcluster"
 	"github.com/ristio/pulumi-ristio/pkg/gatewayapi"
 	"github.com/ristio/pulumi-ristio/pkg/naming"
 )
@@ -17,12 +15,8 @@ import (
 // need not order the CRDs before istiod, nor restart istiod after them.
 func TestCRDsInstalledAfterIstiod(t *testing.T) {
 	start := time.Now()
-	w := localcluster.StartT(t, 1)
+	w, ctx := startWorld(t, 1)
 	lc := w.Clusters[0]
-	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
-	defer cancel()
-	lc.RunKubelet(ctx)
-	lc.RunLoadBalancer(ctx, localcluster.LBIP)
 	c := kubeClient(t, w, lc)
 	installAmbientIstio(ctx, t, w, lc, network)
 	time.Sleep(3 * time.Second)

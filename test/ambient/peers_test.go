@@ -1,15 +1,12 @@
 package ambient_test
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
 	"time"
 
-
-	"github.com/ristio/pulumi-ristio/internal/localcluster"
 	"github.com/ristio/pulumi-ristio/pkg/gatewayapi"
 	"github.com/ristio/pulumi-ristio/pkg/istiod"
 	"github.com/ristio/pulumi-ristio/pkg/naming"
@@ -28,39 +25,9 @@ type networkGateway struct {
 // status, on HBONE port 15008: what ambient multi-network routing needs.
 func TestPeersSeeEachOthersEastWestGateway(t *testing.T) {
 	start := time.Now()
-	w := localcluster.StartT(t, 2)
-	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
-	defer cancel()
-	w.RunKubelet(ctx)
-	// IPs: a hostname address would have to resolve in istiod's DNS to be
-	// listed (see TestIstiodDeploysTheEastWestGateway).
-	w.RunLoadBalancer(ctx, localcluster.LBIP)
-	t.Logf("2 local clusters up in %s", time.Since(start).Round(time.Millisecond))
-
-	addresses := map[string]string{} // cluster → its gateway's address
-	for _, lc := range w.Clusters {
-		c := kubeClient(t, w, lc)
-		installGatewayAPI(ctx, t, c)
-		installAmbientIstio(ctx, t, w, lc, naming.DefaultNetwork(lc.Name))
-		if err := c.Apply(ctx, gatewayapi.EastWestGateway(gatewayapi.EastWestGatewayOptions{Network: naming.DefaultNetwork(lc.Name)})); err != nil {
-			t.Fatal(err)
-		}
-		waitFor(ctx, t, lc.Name+": Gateway programmed", func() (bool, string) {
-			live, err := c.Get(ctx, gatewayGVK, naming.IstioNamespace, gatewayapi.EastWestGatewayName)
-			if err != nil || live == nil {
-				return false, fmt.Sprint(err)
-			}
-			s := gatewayapi.ReadGatewayStatus(live)
-			if s.Programmed && len(s.Addresses) == 1 {
-				addresses[lc.Name] = s.Addresses[0]
-				return true, ""
-			}
-			return false, s.String()
-		})
-	}
+	w, ctx := startWorld(t, 2)
+	addresses := ambientPeers(ctx, t, w)
 	t.Logf("gateways %v, after %s", addresses, time.Since(start).Round(time.Millisecond))
-
-	joinAll(ctx, t, w)
 
 	for _, watcher := range w.Clusters {
 		step := time.Now()

@@ -1,7 +1,6 @@
 package ambient_test
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -11,7 +10,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/tools/clientcmd"
 
-	"github.com/ristio/pulumi-ristio/internal/localcluster"
 	"github.com/ristio/pulumi-ristio/internal/testcharts"
 	"github.com/ristio/pulumi-ristio/pkg/charts"
 	"github.com/ristio/pulumi-ristio/pkg/gatewayapi"
@@ -27,12 +25,8 @@ import (
 // whose proxies then get their configuration from the new istiod.
 func TestEastWestGatewayFollowsItsRevision(t *testing.T) {
 	start := time.Now()
-	w := localcluster.StartT(t, 1)
+	w, ctx := startWorld(t, 1)
 	lc := w.Clusters[0]
-	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
-	defer cancel()
-	lc.RunKubelet(ctx)
-	lc.RunLoadBalancer(ctx, localcluster.LBIP)
 	c := kubeClient(t, w, lc)
 	installGatewayAPI(ctx, t, c)
 	const oldRev, newRev = "1-30", "1-31"

@@ -52,33 +52,8 @@ type ambientz struct {
 // east-west gateway on HBONE 15008. Workloads' pods are emulated.
 func TestServiceScope(t *testing.T) {
 	start := time.Now()
-	w := localcluster.StartT(t, 2)
-	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
-	defer cancel()
-	w.RunKubelet(ctx)
-	w.RunLoadBalancer(ctx, localcluster.LBIP)
-	gatewayAddress := map[string]string{}
-	for _, lc := range w.Clusters {
-		c := kubeClient(t, w, lc)
-		installGatewayAPI(ctx, t, c)
-		installAmbientIstio(ctx, t, w, lc, naming.DefaultNetwork(lc.Name))
-		if err := c.Apply(ctx, gatewayapi.EastWestGateway(gatewayapi.EastWestGatewayOptions{Network: naming.DefaultNetwork(lc.Name)})); err != nil {
-			t.Fatal(err)
-		}
-		waitFor(ctx, t, lc.Name+": Gateway programmed", func() (bool, string) {
-			live, err := c.Get(ctx, gatewayGVK, naming.IstioNamespace, gatewayapi.EastWestGatewayName)
-			if err != nil || live == nil {
-				return false, fmt.Sprint(err)
-			}
-			s := gatewayapi.ReadGatewayStatus(live)
-			if s.Programmed && len(s.Addresses) == 1 {
-				gatewayAddress[lc.Name] = s.Addresses[0]
-				return true, ""
-			}
-			return false, s.String()
-		})
-	}
-	joinAll(ctx, t, w)
+	w, ctx := startWorld(t, 2)
+	gatewayAddress := ambientPeers(ctx, t, w)
 
 	c2 := w.Clusters[1]
 	const ns = "sample"

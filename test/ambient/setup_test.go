@@ -24,6 +24,52 @@ import (
 // The steps a ristio ambient mesh will take per cluster, done by hand here
 // until the provider does them.
 
+// startWorld starts n local clusters with the kubelet and load-balancer
+// emulators (IP addresses: a hostname would have to resolve in istiod's DNS
+// to be listed, see TestIstiodDeploysTheEastWestGateway), and a context that
+// bounds the test at 8 minutes.
+func startWorld(t *testing.T, n int) (*localcluster.World, context.Context) {
+	t.Helper()
+	start := time.Now()
+	w := localcluster.StartT(t, n)
+	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
+	t.Cleanup(cancel)
+	w.RunKubelet(ctx)
+	w.RunLoadBalancer(ctx, localcluster.LBIP)
+	t.Logf("%d local clusters up in %s", n, time.Since(start).Round(time.Millisecond))
+	return w, ctx
+}
+
+// ambientPeers makes every cluster of w an ambient cluster on its own
+// network with its east-west Gateway programmed, joins them with remote
+// secrets, and returns each cluster's gateway address.
+func ambientPeers(ctx context.Context, t *testing.T, w *localcluster.World) map[string]string {
+	t.Helper()
+	addresses := map[string]string{}
+	for _, lc := range w.Clusters {
+		c := kubeClient(t, w, lc)
+		installGatewayAPI(ctx, t, c)
+		installAmbientIstio(ctx, t, w, lc, naming.DefaultNetwork(lc.Name))
+		if err := c.Apply(ctx, gatewayapi.EastWestGateway(gatewayapi.EastWestGatewayOptions{Network: naming.DefaultNetwork(lc.Name)})); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(ctx, t, lc.Name+": Gateway programmed", func() (bool, string) {
+			live, err := c.Get(ctx, gatewayGVK, naming.IstioNamespace, gatewayapi.EastWestGatewayName)
+			if err != nil || live == nil {
+				return false, fmt.Sprint(err)
+			}
+			s := gatewayapi.ReadGatewayStatus(live)
+			if s.Programmed && len(s.Addresses) == 1 {
+				addresses[lc.Name] = s.Addresses[0]
+				return true, ""
+			}
+			return false, s.String()
+		})
+	}
+	joinAll(ctx, t, w)
+	return addresses
+}
+
 func kubeClient(t *testing.T, w *localcluster.World, lc *localcluster.Cluster) *kube.Client {
 	t.Helper()
 	c, err := kube.New(kubeconfig.Source{File: w.Kubeconfig, Context: lc.Name})

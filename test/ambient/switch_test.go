@@ -1,14 +1,12 @@
 package ambient_test
 
 import (
-	"context"
 	"testing"
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"github.com/ristio/pulumi-ristio/internal/localcluster"
 	"github.com/ristio/pulumi-ristio/pkg/gatewayapi"
 	"github.com/ristio/pulumi-ristio/pkg/helmvalues"
 	"github.com/ristio/pulumi-ristio/pkg/naming"
@@ -22,12 +20,8 @@ import (
 // Programmed Unknown, "Waiting for controller").
 func TestWithoutMultiNetworkIstiodIgnoresTheEastWestGateway(t *testing.T) {
 	start := time.Now()
-	w := localcluster.StartT(t, 1)
+	w, ctx := startWorld(t, 1)
 	lc := w.Clusters[0]
-	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
-	defer cancel()
-	lc.RunKubelet(ctx)
-	lc.RunLoadBalancer(ctx, localcluster.LBIP)
 	c := kubeClient(t, w, lc)
 	installGatewayAPI(ctx, t, c)
 	off := map[string]any{"env": map[string]any{helmvalues.AmbientMultiNetworkEnv: "false"}}
