@@ -31,7 +31,7 @@ var (
 // managed-by label; state cannot tell, since a replacement finds the
 // namespace already there) and nothing else lives in it: inUse names what
 // ristio itself still keeps there, or returns "".
-func deleteNamespaceIfOurs(ctx context.Context, client *kube.Client, cluster, ns string, inUse func() (string, error)) error {
+func deleteNamespaceIfOurs(ctx context.Context, client namespaceClient, cluster, ns string, inUse func() (string, error)) error {
 	obj, err := client.Get(ctx, namespaceGVK, "", ns)
 	if err != nil {
 		return fmt.Errorf("reading namespace %s: %w", ns, err)

@@ -103,7 +103,7 @@ func builder(deps Deps) *infer.ProviderBuilder {
 			infer.Resource(&EastWestGateway{deps: deps}),
 			infer.Resource(&RemoteSecret{deps: deps}),
 			infer.Resource(&RemoteSecretSet{deps: deps}),
-			infer.Resource(&HelloWorld{deps: deps}),
+			infer.Resource(newHelloWorld(deps)),
 			infer.Resource(&MeshCheck{deps: deps}),
 			infer.Resource(&RevisionTag{deps: deps}),
 		).
