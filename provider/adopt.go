@@ -184,7 +184,7 @@ var eastWestDeployment = objectRef{gvk: deploymentGVK, ns: naming.IstioNamespace
 // dropIstioctlGateway deletes what istioctl's gateway chart made that the
 // gateway chart does not (its service account, role and binding, a
 // disruption budget), once the gateway's pods all run on the new ones.
-func dropIstioctlGateway(ctx context.Context, client *kube.Client, cluster string) error {
+func dropIstioctlGateway(ctx context.Context, client eastWestKube, cluster string) error {
 	gone, err := client.DeleteIstioctlLeftovers(ctx, naming.IstioNamespace, "app="+naming.EastWestService, serviceAccountGVK, roleGVK, roleBindingGVK, pdbGVK)
 	for _, g := range gone {
 		p.GetLogger(ctx).Infof("cluster %s: adopt: deleted istioctl's %s, which the gateway chart does not use", cluster, g)

@@ -4,7 +4,10 @@ import "github.com/pulumi/pulumi-go-provider/infer"
 
 // EastWestGateway is the istio-eastwestgateway Helm release plus the
 // cross-network-gateway Gateway that exposes the cluster's services to other networks.
-type EastWestGateway struct{ deps Deps }
+type EastWestGateway struct {
+	deps Deps
+	clusterResource[EastWestGatewayArgs, EastWestGatewayState, eastWestClients]
+}
 
 // EastWestGatewayArgs are the EastWestGateway inputs.
 type EastWestGatewayArgs struct {

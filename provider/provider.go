@@ -100,7 +100,7 @@ func builder(deps Deps) *infer.ProviderBuilder {
 			infer.Resource(&ClusterCA{deps: deps}),
 			infer.Resource(&CACerts{deps: deps}),
 			infer.Resource(&IstioControlPlane{deps: deps}),
-			infer.Resource(&EastWestGateway{deps: deps}),
+			infer.Resource(newEastWestGateway(deps)),
 			infer.Resource(&RemoteSecret{deps: deps}),
 			infer.Resource(&RemoteSecretSet{deps: deps}),
 			infer.Resource(newHelloWorld(deps)),
