@@ -105,7 +105,7 @@ func builder(deps Deps) *infer.ProviderBuilder {
 			infer.Resource(&RemoteSecretSet{deps: deps}),
 			infer.Resource(newHelloWorld(deps)),
 			infer.Resource(&MeshCheck{deps: deps}),
-			infer.Resource(&RevisionTag{deps: deps}),
+			infer.Resource(newRevisionTag(deps)),
 		).
 		WithFunctions(infer.Function(&CheckMesh{deps: deps})).
 		WithComponents(infer.ComponentF(deps.newMultiClusterMesh))

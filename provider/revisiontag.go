@@ -9,7 +9,10 @@ import "github.com/pulumi/pulumi-go-provider/infer"
 // one revision, and the revision istiod-default-validator sends Istio
 // configuration to. Moving it moves those workloads' next pods, with no
 // relabelling: Istio's canary upgrade.
-type RevisionTag struct{ deps Deps }
+type RevisionTag struct {
+	deps Deps
+	clusterResource[RevisionTagArgs, RevisionTagState, revisionTagClients]
+}
 
 // RevisionTagArgs are the RevisionTag inputs.
 type RevisionTagArgs struct {
