@@ -3,6 +3,7 @@ package provider
 import (
 	"context"
 
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
@@ -25,6 +26,13 @@ type namespaceClient interface {
 	EnsureNamespace(ctx context.Context, name string, labels map[string]string) error
 	DeleteNamespace(ctx context.Context, name string, progress kube.Progress) error
 	ForeignObjects(ctx context.Context, ns string) ([]string, error)
+}
+
+// secretClient reads, writes and lists secrets.
+type secretClient interface {
+	GetSecret(ctx context.Context, ns, name string) (*corev1.Secret, error)
+	ApplySecret(ctx context.Context, s *corev1.Secret) error
+	SecretNames(ctx context.Context, ns, selector string) ([]string, error)
 }
 
 var _ namespaceClient = (*kube.Client)(nil)

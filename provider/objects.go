@@ -8,7 +8,6 @@ import (
 	p "github.com/pulumi/pulumi-go-provider"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
-	"github.com/ristio/pulumi-ristio/pkg/kube"
 	"github.com/ristio/pulumi-ristio/pkg/naming"
 )
 
@@ -59,7 +58,7 @@ func deleteNamespaceIfOurs(ctx context.Context, client namespaceClient, cluster,
 
 // istioNamespaceUse names what ristio still keeps in istio-system: Helm
 // releases or ristio secrets.
-func istioNamespaceUse(ctx context.Context, client *kube.Client) func() (string, error) {
+func istioNamespaceUse(ctx context.Context, client secretClient) func() (string, error) {
 	return func() (string, error) {
 		for _, selector := range []string{"owner=helm", naming.ManagedByLabel + "=" + naming.ManagedByValue} {
 			names, err := client.SecretNames(ctx, naming.IstioNamespace, selector)

@@ -98,7 +98,7 @@ func builder(deps Deps) *infer.ProviderBuilder {
 		WithResources(
 			infer.Resource(&RootCA{deps: deps}),
 			infer.Resource(&ClusterCA{deps: deps}),
-			infer.Resource(&CACerts{deps: deps}),
+			infer.Resource(newCACerts(deps)),
 			infer.Resource(&IstioControlPlane{deps: deps}),
 			infer.Resource(newEastWestGateway(deps)),
 			infer.Resource(&RemoteSecret{deps: deps}),
