@@ -150,7 +150,7 @@ func caCertsLifecycle(claims claimer, connect func(context.Context, ClusterConne
 		target: func(in CACertsArgs) clusterTarget {
 			return clusterTarget{cluster: in.Cluster, timeoutSeconds: in.TimeoutSeconds, adopt: in.Adopt}
 		},
-		takeover: func(CACertsArgs) takeover { return caCertsTakeover },
+		takeover: func(CACertsArgs, *CACertsState) takeover { return caCertsTakeover },
 		changes:  caCertsChanges, apply: applyCACerts, read: readCACerts, remove: removeCACerts,
 	}
 }
@@ -160,7 +160,7 @@ var caCertsTakeover = takeover{objects: []objectRef{{secretGVK, naming.IstioName
 
 // applyCACerts writes the secret, creating istio-system when missing; it
 // has touched the cluster once it made the namespace.
-func applyCACerts(ctx context.Context, client caCertsClient, w writer, in CACertsArgs) (CACertsState, bool, error) {
+func applyCACerts(ctx context.Context, client caCertsClient, w writer, in CACertsArgs, _ *CACertsState) (CACertsState, bool, error) {
 	state := CACertsState{CACertsArgs: in}
 	p.GetLogger(ctx).InfoStatusf("%s: writing %s/%s", in.Cluster.Name, naming.IstioNamespace, naming.CACertsSecret)
 	ns, err := client.Get(ctx, namespaceGVK, "", naming.IstioNamespace)

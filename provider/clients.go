@@ -35,4 +35,27 @@ type secretClient interface {
 	SecretNames(ctx context.Context, ns, selector string) ([]string, error)
 }
 
-var _ namespaceClient = (*kube.Client)(nil)
+// webhookClient also turns mutating webhooks off and tells whether they are.
+type webhookClient interface {
+	objectClient
+	DeactivateWebhooks(ctx context.Context, name string) (bool, error)
+	WebhooksDeactivated(ctx context.Context, name string) (bool, error)
+}
+
+// rolloutClient waits for a Deployment's rollout.
+type rolloutClient interface {
+	WaitForDeployment(ctx context.Context, ns, name string, progress kube.Progress) error
+}
+
+// leftoverClient deletes what istioctl installed and ristio does not keep.
+type leftoverClient interface {
+	DeleteIstioctlLeftovers(ctx context.Context, ns, selector string, gvks ...schema.GroupVersionKind) ([]string, error)
+}
+
+var (
+	_ namespaceClient = (*kube.Client)(nil)
+	_ secretClient    = (*kube.Client)(nil)
+	_ webhookClient   = (*kube.Client)(nil)
+	_ rolloutClient   = (*kube.Client)(nil)
+	_ leftoverClient  = (*kube.Client)(nil)
+)

@@ -4,7 +4,10 @@ import "github.com/pulumi/pulumi-go-provider/infer"
 
 // IstioControlPlane is istio-system labelled with the cluster's network, plus
 // the istio-base and istiod Helm releases.
-type IstioControlPlane struct{ deps Deps }
+type IstioControlPlane struct {
+	deps Deps
+	clusterResource[IstioControlPlaneArgs, IstioControlPlaneState, controlPlaneClients]
+}
 
 // MeshNetworkArgs pins one network's east-west gateway to a fixed address.
 type MeshNetworkArgs struct {

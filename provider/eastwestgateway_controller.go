@@ -7,7 +7,6 @@ import (
 	p "github.com/pulumi/pulumi-go-provider"
 	"github.com/pulumi/pulumi-go-provider/infer"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/ristio/pulumi-ristio/pkg/charts"
 	"github.com/ristio/pulumi-ristio/pkg/helm"
@@ -77,10 +76,10 @@ type eastWestClients struct {
 // eastWestKube is what the gateway asks of its cluster's API server.
 type eastWestKube interface {
 	objectClient
-	WaitForDeployment(ctx context.Context, ns, name string, progress kube.Progress) error
+	rolloutClient
+	leftoverClient
 	ServiceAddress(ctx context.Context, ns, name string) (string, error)
 	WaitForServiceAddress(ctx context.Context, ns, name string, progress kube.Progress) (string, error)
-	DeleteIstioctlLeftovers(ctx context.Context, ns, selector string, gvks ...schema.GroupVersionKind) ([]string, error)
 }
 
 var _ eastWestKube = (*kube.Client)(nil)
@@ -96,7 +95,7 @@ func newEastWestGateway(deps Deps) *EastWestGateway {
 		target: func(in EastWestGatewayArgs) clusterTarget {
 			return clusterTarget{cluster: in.Cluster, timeoutSeconds: in.TimeoutSeconds, adopt: in.Adopt}
 		},
-		takeover: func(EastWestGatewayArgs) takeover {
+		takeover: func(EastWestGatewayArgs, *EastWestGatewayState) takeover {
 			t := eastWestTakeover
 			t.release, t.workload = naming.EastWestRelease, eastWestDeployment
 			return t
@@ -114,7 +113,7 @@ var eastWestTakeover = takeover{
 
 // apply installs the gateway and waits for its address; it has touched the
 // cluster once the release exists.
-func (r *EastWestGateway) apply(ctx context.Context, c eastWestClients, w writer, in EastWestGatewayArgs) (EastWestGatewayState, bool, error) {
+func (r *EastWestGateway) apply(ctx context.Context, c eastWestClients, w writer, in EastWestGatewayArgs, _ *EastWestGatewayState) (EastWestGatewayState, bool, error) {
 	state := EastWestGatewayState{EastWestGatewayArgs: in}
 	done := func(err error) (EastWestGatewayState, bool, error) { return state, state.ReleaseStatus != "", err }
 	name, adopt := in.Cluster.Name, deref(in.Adopt)

@@ -71,7 +71,7 @@ func helloWorldLifecycle(claims claimer, connect func(context.Context, ClusterCo
 		target: func(in HelloWorldArgs) clusterTarget {
 			return clusterTarget{cluster: in.Cluster, timeoutSeconds: in.TimeoutSeconds, adopt: in.Adopt}
 		},
-		takeover: helloWorldTakeover,
+		takeover: func(in HelloWorldArgs, _ *HelloWorldState) takeover { return helloWorldTakeover(in) },
 		changes:  helloWorldChanges,
 		apply:    applyHelloWorld,
 		read:     readHelloWorld,
@@ -90,7 +90,7 @@ func helloWorldTakeover(in HelloWorldArgs) takeover {
 
 // applyHelloWorld writes the sample; it has touched the cluster once the
 // namespace is ensured.
-func applyHelloWorld(ctx context.Context, client helloWorldClient, w writer, in HelloWorldArgs) (HelloWorldState, bool, error) {
+func applyHelloWorld(ctx context.Context, client helloWorldClient, w writer, in HelloWorldArgs, _ *HelloWorldState) (HelloWorldState, bool, error) {
 	state := HelloWorldState{HelloWorldArgs: in}
 	name, ns := in.Cluster.Name, deref(in.Namespace)
 	// Nothing is written, the namespace's labels included, before every

@@ -33,14 +33,15 @@ type clusterResource[A meshMarked, S, C any] struct {
 	claims claimer
 	// target says where the inputs act and how long each operation may take.
 	target func(in A) clusterTarget
-	// takeover is what the resource writes, for previews and marks.
-	takeover func(in A) takeover
+	// takeover is what the resource writes, for previews and marks; prior
+	// is the state before an update, nil on create.
+	takeover func(in A, prior *S) takeover
 	// changes lists what differs between the state and new inputs, drift
 	// included (Diff reports the same).
 	changes func(s S, in A) map[string]p.PropertyDiff
-	// apply writes what the inputs describe and returns the state, whether
-	// it wrote anything, and an error.
-	apply func(ctx context.Context, c C, w writer, in A) (state S, touched bool, err error)
+	// apply writes what the inputs describe over prior (nil on create) and
+	// returns the state, whether it wrote anything, and an error.
+	apply func(ctx context.Context, c C, w writer, in A, prior *S) (state S, touched bool, err error)
 	// read refreshes s from the cluster.
 	read func(ctx context.Context, c C, s S) (S, error)
 	// remove deletes what w wrote.
@@ -95,12 +96,12 @@ func (l clusterResource[A, S, C]) Create(ctx context.Context, req infer.CreateRe
 	defer cancel()
 	if req.DryRun {
 		var none S
-		if err := l.claims.previewClaims(ctx, t.cluster, t.adopt, w, l.takeover(in)); err != nil {
+		if err := l.claims.previewClaims(ctx, t.cluster, t.adopt, w, l.takeover(in, nil)); err != nil {
 			return infer.CreateResponse[S]{}, err
 		}
 		return infer.CreateResponse[S]{ID: id, Output: withArgs(none, in)}, nil
 	}
-	state, touched, err := l.run(ctx, t.cluster, w, in)
+	state, touched, err := l.run(ctx, t.cluster, w, in, nil)
 	if err != nil && !touched {
 		return infer.CreateResponse[S]{}, err
 	}
@@ -121,9 +122,9 @@ func (l clusterResource[A, S, C]) Update(ctx context.Context, req infer.UpdateRe
 	ctx, cancel := withTimeout(ctx, t.timeoutSeconds)
 	defer cancel()
 	if markOnly(changes, in) {
-		return infer.UpdateResponse[S]{Output: recorded}, wrapCluster(t.cluster.Name, l.claims.markOwned(ctx, t.cluster, w, l.takeover(in)))
+		return infer.UpdateResponse[S]{Output: recorded}, wrapCluster(t.cluster.Name, l.claims.markOwned(ctx, t.cluster, w, l.takeover(in, &req.State)))
 	}
-	state, touched, err := l.run(ctx, t.cluster, w, in)
+	state, touched, err := l.run(ctx, t.cluster, w, in, &req.State)
 	if err != nil && !touched {
 		return infer.UpdateResponse[S]{}, err
 	}
@@ -131,13 +132,13 @@ func (l clusterResource[A, S, C]) Update(ctx context.Context, req infer.UpdateRe
 }
 
 // run connects and applies; a failure to connect touches nothing.
-func (l clusterResource[A, S, C]) run(ctx context.Context, cluster ClusterConnection, w writer, in A) (S, bool, error) {
+func (l clusterResource[A, S, C]) run(ctx context.Context, cluster ClusterConnection, w writer, in A, prior *S) (S, bool, error) {
 	c, err := l.connect(ctx, cluster, w)
 	if err != nil {
 		var none S
 		return none, false, wrapCluster(cluster.Name, err)
 	}
-	state, touched, err := l.apply(ctx, c, w, in)
+	state, touched, err := l.apply(ctx, c, w, in, prior)
 	return state, touched, wrapCluster(cluster.Name, err)
 }
 

@@ -99,7 +99,7 @@ func builder(deps Deps) *infer.ProviderBuilder {
 			infer.Resource(&RootCA{deps: deps}),
 			infer.Resource(&ClusterCA{deps: deps}),
 			infer.Resource(newCACerts(deps)),
-			infer.Resource(&IstioControlPlane{deps: deps}),
+			infer.Resource(newIstioControlPlane(deps)),
 			infer.Resource(newEastWestGateway(deps)),
 			infer.Resource(&RemoteSecret{deps: deps}),
 			infer.Resource(&RemoteSecretSet{deps: deps}),

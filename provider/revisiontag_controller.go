@@ -74,9 +74,8 @@ type revisionTagClients struct {
 
 // revisionTagKube is what the tag asks of its cluster's API server.
 type revisionTagKube interface {
-	injectorClient
-	WaitForDeployment(ctx context.Context, ns, name string, progress kube.Progress) error
-	WebhooksDeactivated(ctx context.Context, name string) (bool, error)
+	webhookClient
+	rolloutClient
 }
 
 var _ revisionTagKube = (*kube.Client)(nil)
@@ -92,7 +91,7 @@ func newRevisionTag(deps Deps) *RevisionTag {
 		target: func(in RevisionTagArgs) clusterTarget {
 			return clusterTarget{cluster: in.Cluster, timeoutSeconds: in.TimeoutSeconds}
 		},
-		takeover: func(RevisionTagArgs) takeover { return revisionTagTakeover },
+		takeover: func(RevisionTagArgs, *RevisionTagState) takeover { return revisionTagTakeover },
 		changes:  revisionTagChanges, apply: r.apply, read: readRevisionTag, remove: removeRevisionTag,
 	}
 	return r
@@ -104,7 +103,7 @@ var revisionTagTakeover = takeover{objects: []objectRef{{mutatingWebhookGVK, "",
 
 // apply points the tag at the revision; it has touched the cluster once
 // the webhook is written.
-func (r *RevisionTag) apply(ctx context.Context, c revisionTagClients, w writer, in RevisionTagArgs) (RevisionTagState, bool, error) {
+func (r *RevisionTag) apply(ctx context.Context, c revisionTagClients, w writer, in RevisionTagArgs, _ *RevisionTagState) (RevisionTagState, bool, error) {
 	state := RevisionTagState{RevisionTagArgs: in}
 	done := func(err error) (RevisionTagState, bool, error) { return state, state.WebhookPresent, err }
 	name := in.Cluster.Name
@@ -175,15 +174,9 @@ func (r *RevisionTag) tagWebhook(ctx context.Context, in RevisionTagArgs, rev st
 	return nil, fmt.Errorf("chart istiod %s renders no %s", in.IstioVersion, naming.DefaultTagWebhook)
 }
 
-// injectorClient reads webhook configurations and turns their webhooks off.
-type injectorClient interface {
-	objectClient
-	DeactivateWebhooks(ctx context.Context, name string) (bool, error)
-}
-
 // keepDefaultInjectorOff turns off the revision-less injector's webhooks while
 // the default tag holds its selectors; otherwise both would inject a pod.
-func keepDefaultInjectorOff(ctx context.Context, client injectorClient) error {
+func keepDefaultInjectorOff(ctx context.Context, client webhookClient) error {
 	tag, err := client.Get(ctx, mutatingWebhookGVK, "", naming.DefaultTagWebhook)
 	if err != nil || tag == nil {
 		return err
