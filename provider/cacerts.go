@@ -25,6 +25,10 @@ type CACertsArgs struct {
 	MeshClusters []ClusterConnection `pulumi:"meshClusters,optional" diff:"ignore"`
 }
 
+func (a CACertsArgs) target() clusterTarget {
+	return clusterTarget{cluster: a.Cluster, timeoutSeconds: a.TimeoutSeconds, adopt: a.Adopt}
+}
+
 // Annotate documents CACertsArgs.
 func (c *CACertsArgs) Annotate(a infer.Annotator) {
 	a.Describe(&c.Cluster, "The cluster to write the secret to.")

@@ -11,7 +11,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"github.com/ristio/pulumi-ristio/pkg/kube"
 	"github.com/ristio/pulumi-ristio/pkg/naming"
 	"github.com/ristio/pulumi-ristio/pkg/pki"
 )
@@ -134,25 +133,12 @@ type caCertsClient interface {
 	secretClient
 }
 
-var _ caCertsClient = (*kube.Client)(nil)
-
 func newCACerts(deps Deps) *CACerts {
-	return &CACerts{deps: deps, clusterResource: caCertsLifecycle(deps, func(_ context.Context, c ClusterConnection, _ writer) (caCertsClient, error) {
-		return deps.kubeClient(c)
-	})}
-}
-
-// caCertsLifecycle is CACerts' lifecycle over clients from connect.
-func caCertsLifecycle(claims claimer, connect func(context.Context, ClusterConnection, writer) (caCertsClient, error)) clusterResource[CACertsArgs, CACertsState, caCertsClient] {
-	return clusterResource[CACertsArgs, CACertsState, caCertsClient]{
-		connect: connect,
-		claims:  claims,
-		target: func(in CACertsArgs) clusterTarget {
-			return clusterTarget{cluster: in.Cluster, timeoutSeconds: in.TimeoutSeconds, adopt: in.Adopt}
-		},
+	return &CACerts{deps: deps, clusterResource: clusterResource[CACertsArgs, CACertsState, caCertsClient]{
+		connect: connectKube[caCertsClient](deps), claims: deps,
 		takeover: func(CACertsArgs, *CACertsState) takeover { return caCertsTakeover },
 		changes:  caCertsChanges, apply: applyCACerts, read: readCACerts, remove: removeCACerts,
-	}
+	}}
 }
 
 // caCertsTakeover is what CACerts writes.

@@ -58,4 +58,11 @@ var (
 	_ webhookClient   = (*kube.Client)(nil)
 	_ rolloutClient   = (*kube.Client)(nil)
 	_ leftoverClient  = (*kube.Client)(nil)
+
+	// What each controller asks of a cluster.
+	_ helloWorldClient = (*kube.Client)(nil)
+	_ caCertsClient    = (*kube.Client)(nil)
+	_ eastWestKube     = (*kube.Client)(nil)
+	_ revisionTagKube  = (*kube.Client)(nil)
+	_ controlPlaneKube = (*kube.Client)(nil)
 )

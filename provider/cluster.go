@@ -43,17 +43,6 @@ func (d Deps) helmClient(ctx context.Context, c ClusterConnection, w writer) (*h
 	return client, nil
 }
 
-// kubeAndHelm reaches a cluster's API server and its istio-system Helm, for
-// resources that need both.
-func (d Deps) kubeAndHelm(ctx context.Context, c ClusterConnection, w writer) (*kube.Client, *helm.Client, error) {
-	client, err := d.kubeClient(c)
-	if err != nil {
-		return nil, nil, err
-	}
-	hc, err := d.helmClient(ctx, c, w)
-	return client, hc, err
-}
-
 // progress reports waits on the resource's status line, prefixed by the cluster.
 func progress(ctx context.Context, cluster string) kube.Progress {
 	logger := p.GetLogger(ctx)

@@ -6,7 +6,7 @@ import "github.com/pulumi/pulumi-go-provider/infer"
 // the istio-base and istiod Helm releases.
 type IstioControlPlane struct {
 	deps Deps
-	clusterResource[IstioControlPlaneArgs, IstioControlPlaneState, controlPlaneClients]
+	clusterResource[IstioControlPlaneArgs, IstioControlPlaneState, kubeHelm[controlPlaneKube]]
 }
 
 // MeshNetworkArgs pins one network's east-west gateway to a fixed address.
@@ -36,6 +36,10 @@ type IstioControlPlaneArgs struct {
 	Adopt          *bool             `pulumi:"adopt,optional" diff:"quiet"`
 	MeshMark
 	ChartSource
+}
+
+func (a IstioControlPlaneArgs) target() clusterTarget {
+	return clusterTarget{cluster: a.Cluster, timeoutSeconds: a.TimeoutSeconds, adopt: a.Adopt}
 }
 
 // Annotate documents IstioControlPlaneArgs.

@@ -11,7 +11,6 @@ import (
 	"github.com/ristio/pulumi-ristio/pkg/charts"
 	"github.com/ristio/pulumi-ristio/pkg/helm"
 	"github.com/ristio/pulumi-ristio/pkg/helmvalues"
-	"github.com/ristio/pulumi-ristio/pkg/kube"
 	"github.com/ristio/pulumi-ristio/pkg/naming"
 )
 
@@ -67,13 +66,6 @@ func controlPlaneChanges(state IstioControlPlaneState, inputs IstioControlPlaneA
 	return diff
 }
 
-// controlPlaneClients are what a control plane asks of its cluster: its API
-// server and Helm.
-type controlPlaneClients struct {
-	kube controlPlaneKube
-	helm *helm.Client
-}
-
 // controlPlaneKube is what a control plane asks of its cluster's API server.
 type controlPlaneKube interface {
 	namespaceClient
@@ -84,19 +76,11 @@ type controlPlaneKube interface {
 	DeploymentNames(ctx context.Context, ns, selector string) ([]string, error)
 }
 
-var _ controlPlaneKube = (*kube.Client)(nil)
-
 func newIstioControlPlane(deps Deps) *IstioControlPlane {
 	r := &IstioControlPlane{deps: deps}
-	r.clusterResource = clusterResource[IstioControlPlaneArgs, IstioControlPlaneState, controlPlaneClients]{
-		connect: func(ctx context.Context, c ClusterConnection, w writer) (controlPlaneClients, error) {
-			k, h, err := deps.kubeAndHelm(ctx, c, w)
-			return controlPlaneClients{k, h}, err
-		},
-		claims: deps,
-		target: func(in IstioControlPlaneArgs) clusterTarget {
-			return clusterTarget{cluster: in.Cluster, timeoutSeconds: in.TimeoutSeconds, adopt: in.Adopt}
-		},
+	r.clusterResource = clusterResource[IstioControlPlaneArgs, IstioControlPlaneState, kubeHelm[controlPlaneKube]]{
+		connect: connectKubeHelm[controlPlaneKube](deps),
+		claims:  deps,
 		takeover: func(in IstioControlPlaneArgs, prior *IstioControlPlaneState) takeover {
 			if prior != nil {
 				return controlPlaneTakeover(in.Revision, istiodRelease(*prior))
@@ -132,7 +116,7 @@ func controlPlaneTakeover(revision *string, istiodRelease string) takeover {
 // apply installs or upgrades istio-base and istiod's release, which is
 // chosen on create (no prior state): istioctl's when adopting one. It has
 // touched the cluster once istio-system is labelled with the network.
-func (r *IstioControlPlane) apply(ctx context.Context, c controlPlaneClients, w writer, in IstioControlPlaneArgs, prior *IstioControlPlaneState) (IstioControlPlaneState, bool, error) {
+func (r *IstioControlPlane) apply(ctx context.Context, c kubeHelm[controlPlaneKube], w writer, in IstioControlPlaneArgs, prior *IstioControlPlaneState) (IstioControlPlaneState, bool, error) {
 	state := IstioControlPlaneState{IstioControlPlaneArgs: in}
 	name, rev, adopt := in.Cluster.Name, deref(in.Revision), deref(in.Adopt)
 	src := r.deps.chartSource(in.ChartSource)
@@ -290,7 +274,7 @@ func releaseStatus(ctx context.Context, hc *helm.Client, name string) (string, i
 }
 
 // readControlPlane notices releases uninstalled or failed by hand.
-func readControlPlane(ctx context.Context, c controlPlaneClients, state IstioControlPlaneState) (IstioControlPlaneState, error) {
+func readControlPlane(ctx context.Context, c kubeHelm[controlPlaneKube], state IstioControlPlaneState) (IstioControlPlaneState, error) {
 	var err error
 	if state.BaseStatus, state.BaseRevision, err = releaseStatus(ctx, c.helm, naming.BaseRelease); err != nil {
 		return state, fmt.Errorf("reading release %s: %w", naming.BaseRelease, err)
@@ -303,7 +287,7 @@ func readControlPlane(ctx context.Context, c controlPlaneClients, state IstioCon
 
 // removeControlPlane uninstalls istiod, then istio-base, then istio-system
 // if ristio made it and nothing else lives there.
-func removeControlPlane(ctx context.Context, c controlPlaneClients, w writer, s IstioControlPlaneState) error {
+func removeControlPlane(ctx context.Context, c kubeHelm[controlPlaneKube], w writer, s IstioControlPlaneState) error {
 	name, rev := s.Cluster.Name, deref(s.Revision)
 	if tag, err := tagPointingAt(ctx, c.kube, rev); err != nil || tag != "" {
 		if err == nil {

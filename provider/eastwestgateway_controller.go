@@ -9,7 +9,6 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/ristio/pulumi-ristio/pkg/charts"
-	"github.com/ristio/pulumi-ristio/pkg/helm"
 	"github.com/ristio/pulumi-ristio/pkg/helmvalues"
 	"github.com/ristio/pulumi-ristio/pkg/kube"
 	"github.com/ristio/pulumi-ristio/pkg/naming"
@@ -66,13 +65,6 @@ func (r *EastWestGateway) WireDependencies(f infer.FieldSelector, args *EastWest
 	f.OutputField(&state.GatewayPresent).DependsOn(f.InputField(args).Computed())
 }
 
-// eastWestClients are what the gateway asks of its cluster: its API server
-// and Helm.
-type eastWestClients struct {
-	kube eastWestKube
-	helm *helm.Client
-}
-
 // eastWestKube is what the gateway asks of its cluster's API server.
 type eastWestKube interface {
 	objectClient
@@ -82,19 +74,11 @@ type eastWestKube interface {
 	WaitForServiceAddress(ctx context.Context, ns, name string, progress kube.Progress) (string, error)
 }
 
-var _ eastWestKube = (*kube.Client)(nil)
-
 func newEastWestGateway(deps Deps) *EastWestGateway {
 	r := &EastWestGateway{deps: deps}
-	r.clusterResource = clusterResource[EastWestGatewayArgs, EastWestGatewayState, eastWestClients]{
-		connect: func(ctx context.Context, c ClusterConnection, w writer) (eastWestClients, error) {
-			k, h, err := deps.kubeAndHelm(ctx, c, w)
-			return eastWestClients{k, h}, err
-		},
-		claims: deps,
-		target: func(in EastWestGatewayArgs) clusterTarget {
-			return clusterTarget{cluster: in.Cluster, timeoutSeconds: in.TimeoutSeconds, adopt: in.Adopt}
-		},
+	r.clusterResource = clusterResource[EastWestGatewayArgs, EastWestGatewayState, kubeHelm[eastWestKube]]{
+		connect: connectKubeHelm[eastWestKube](deps),
+		claims:  deps,
 		takeover: func(EastWestGatewayArgs, *EastWestGatewayState) takeover {
 			t := eastWestTakeover
 			t.release, t.workload = naming.EastWestRelease, eastWestDeployment
@@ -113,7 +97,7 @@ var eastWestTakeover = takeover{
 
 // apply installs the gateway and waits for its address; it has touched the
 // cluster once the release exists.
-func (r *EastWestGateway) apply(ctx context.Context, c eastWestClients, w writer, in EastWestGatewayArgs, _ *EastWestGatewayState) (EastWestGatewayState, bool, error) {
+func (r *EastWestGateway) apply(ctx context.Context, c kubeHelm[eastWestKube], w writer, in EastWestGatewayArgs, _ *EastWestGatewayState) (EastWestGatewayState, bool, error) {
 	state := EastWestGatewayState{EastWestGatewayArgs: in}
 	done := func(err error) (EastWestGatewayState, bool, error) { return state, state.ReleaseStatus != "", err }
 	name, adopt := in.Cluster.Name, deref(in.Adopt)
@@ -181,7 +165,7 @@ func crossNetworkGateway() *unstructured.Unstructured {
 }
 
 // readEastWest notices a removed release or Gateway, and a changed address.
-func readEastWest(ctx context.Context, c eastWestClients, state EastWestGatewayState) (EastWestGatewayState, error) {
+func readEastWest(ctx context.Context, c kubeHelm[eastWestKube], state EastWestGatewayState) (EastWestGatewayState, error) {
 	var err error
 	if state.ReleaseStatus, _, err = releaseStatus(ctx, c.helm, naming.EastWestRelease); err != nil {
 		return state, err
@@ -198,7 +182,7 @@ func readEastWest(ctx context.Context, c eastWestClients, state EastWestGatewayS
 }
 
 // removeEastWest removes the Gateway, then the release.
-func removeEastWest(ctx context.Context, c eastWestClients, w writer, s EastWestGatewayState) error {
+func removeEastWest(ctx context.Context, c kubeHelm[eastWestKube], w writer, s EastWestGatewayState) error {
 	if err := deleteManaged(ctx, c.kube, w, gatewayGVK, naming.IstioNamespace, naming.CrossNetworkGateway); err != nil {
 		return err
 	}

@@ -22,6 +22,10 @@ type HelloWorldArgs struct {
 	MeshMark
 }
 
+func (a HelloWorldArgs) target() clusterTarget {
+	return clusterTarget{cluster: a.Cluster, timeoutSeconds: a.TimeoutSeconds, adopt: a.Adopt}
+}
+
 // Annotate documents HelloWorldArgs.
 func (c *HelloWorldArgs) Annotate(a infer.Annotator) {
 	a.Describe(&c.Cluster, "The cluster to deploy into.")

@@ -54,29 +54,12 @@ type helloWorldClient interface {
 	WaitForDeployment(ctx context.Context, ns, name string, progress kube.Progress) error
 }
 
-var _ helloWorldClient = (*kube.Client)(nil)
-
 func newHelloWorld(deps Deps) *HelloWorld {
-	return &HelloWorld{deps: deps, clusterResource: helloWorldLifecycle(deps, func(_ context.Context, c ClusterConnection, _ writer) (helloWorldClient, error) {
-		return deps.kubeClient(c)
-	})}
-}
-
-// helloWorldLifecycle is the sample's lifecycle (Create, Update, Read and
-// Delete) over clients from connect.
-func helloWorldLifecycle(claims claimer, connect func(context.Context, ClusterConnection, writer) (helloWorldClient, error)) clusterResource[HelloWorldArgs, HelloWorldState, helloWorldClient] {
-	return clusterResource[HelloWorldArgs, HelloWorldState, helloWorldClient]{
-		connect: connect,
-		claims:  claims,
-		target: func(in HelloWorldArgs) clusterTarget {
-			return clusterTarget{cluster: in.Cluster, timeoutSeconds: in.TimeoutSeconds, adopt: in.Adopt}
-		},
+	return &HelloWorld{deps: deps, clusterResource: clusterResource[HelloWorldArgs, HelloWorldState, helloWorldClient]{
+		connect: connectKube[helloWorldClient](deps), claims: deps,
 		takeover: func(in HelloWorldArgs, _ *HelloWorldState) takeover { return helloWorldTakeover(in) },
-		changes:  helloWorldChanges,
-		apply:    applyHelloWorld,
-		read:     readHelloWorld,
-		remove:   removeHelloWorld,
-	}
+		changes:  helloWorldChanges, apply: applyHelloWorld, read: readHelloWorld, remove: removeHelloWorld,
+	}}
 }
 
 // helloWorldTakeover is what the sample writes.

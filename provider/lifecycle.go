@@ -7,6 +7,8 @@ import (
 
 	p "github.com/pulumi/pulumi-go-provider"
 	"github.com/pulumi/pulumi-go-provider/infer"
+
+	"github.com/ristio/pulumi-ristio/pkg/helm"
 )
 
 // clusterResource is the lifecycle every resource that writes to one cluster
@@ -26,13 +28,11 @@ import (
 //
 // C is what the controller asks of the cluster: its own narrow client
 // interface, so that tests can stand in for it.
-type clusterResource[A meshMarked, S, C any] struct {
+type clusterResource[A clusterInputs, S, C any] struct {
 	// connect reaches the cluster; w marks what the operation writes.
 	connect func(ctx context.Context, c ClusterConnection, w writer) (C, error)
 	// claims previews and marks what the resource takes over (Deps).
 	claims claimer
-	// target says where the inputs act and how long each operation may take.
-	target func(in A) clusterTarget
 	// takeover is what the resource writes, for previews and marks; prior
 	// is the state before an update, nil on create.
 	takeover func(in A, prior *S) takeover
@@ -70,6 +70,13 @@ func embedded[A any](v reflect.Value) reflect.Value {
 	panic(fmt.Sprintf("%s embeds no %s", v.Type(), reflect.TypeFor[A]()))
 }
 
+// clusterInputs are the inputs of a resource that writes to one cluster.
+type clusterInputs interface {
+	meshMarked
+	// target says where the inputs act and how long each operation may take.
+	target() clusterTarget
+}
+
 // clusterTarget is where a resource's inputs act.
 type clusterTarget struct {
 	cluster        ClusterConnection
@@ -86,11 +93,44 @@ type claimer interface {
 
 var _ claimer = Deps{}
 
+// connectKube reaches a cluster's API server, as C: the controller's own
+// interface, which *kube.Client implements (each controller asserts it).
+func connectKube[C any](d Deps) func(context.Context, ClusterConnection, writer) (C, error) {
+	return func(_ context.Context, c ClusterConnection, _ writer) (C, error) {
+		client, err := d.kubeClient(c)
+		if err != nil {
+			var none C
+			return none, err
+		}
+		return any(client).(C), nil
+	}
+}
+
+// kubeHelm are a cluster's API server, as K, and its istio-system Helm.
+type kubeHelm[K any] struct {
+	kube K
+	helm *helm.Client
+}
+
+// connectKubeHelm reaches a cluster's API server (as K, see connectKube)
+// and its Helm, whose releases w marks.
+func connectKubeHelm[K any](d Deps) func(context.Context, ClusterConnection, writer) (kubeHelm[K], error) {
+	kubeOf := connectKube[K](d)
+	return func(ctx context.Context, c ClusterConnection, w writer) (kubeHelm[K], error) {
+		k, err := kubeOf(ctx, c, w)
+		if err != nil {
+			return kubeHelm[K]{}, err
+		}
+		h, err := d.helmClient(ctx, c, w)
+		return kubeHelm[K]{k, h}, err
+	}
+}
+
 // Create applies the inputs under a new ID, or previews what up will take over.
 func (l clusterResource[A, S, C]) Create(ctx context.Context, req infer.CreateRequest[A]) (infer.CreateResponse[S], error) {
 	id := newID(req.Name)
 	in := req.Inputs
-	t := l.target(in)
+	t := in.target()
 	w := writerOf(in, id, false)
 	ctx, cancel := withTimeout(ctx, t.timeoutSeconds)
 	defer cancel()
@@ -117,7 +157,7 @@ func (l clusterResource[A, S, C]) Update(ctx context.Context, req infer.UpdateRe
 	if req.DryRun || quietOnly(changes, in) {
 		return infer.UpdateResponse[S]{Output: recorded}, nil
 	}
-	t := l.target(in)
+	t := in.target()
 	w := writerOf(in, req.ID, true)
 	ctx, cancel := withTimeout(ctx, t.timeoutSeconds)
 	defer cancel()
@@ -144,7 +184,7 @@ func (l clusterResource[A, S, C]) run(ctx context.Context, cluster ClusterConnec
 
 // Read refreshes the state from the cluster.
 func (l clusterResource[A, S, C]) Read(ctx context.Context, req infer.ReadRequest[A, S]) (infer.ReadResponse[A, S], error) {
-	t := l.target(argsOf[A](req.State))
+	t := argsOf[A](req.State).target()
 	ctx, cancel := withTimeout(ctx, t.timeoutSeconds)
 	defer cancel()
 	c, err := l.connect(ctx, t.cluster, writerOf(argsOf[A](req.State), req.ID, true))
@@ -161,7 +201,7 @@ func (l clusterResource[A, S, C]) Read(ctx context.Context, req infer.ReadReques
 // Delete removes what the resource wrote.
 func (l clusterResource[A, S, C]) Delete(ctx context.Context, req infer.DeleteRequest[S]) (infer.DeleteResponse, error) {
 	in := argsOf[A](req.State)
-	t := l.target(in)
+	t := in.target()
 	ctx, cancel := withTimeout(ctx, t.timeoutSeconds)
 	defer cancel()
 	w := writerOf(in, req.ID, true)

@@ -147,10 +147,13 @@ func (c *fakeClaims) markOwned(context.Context, ClusterConnection, writer, takeo
 // fakeHelloWorld is a HelloWorld lifecycle over cluster, counting connects.
 func fakeHelloWorld(cluster *fakeCluster) (clusterResource[HelloWorldArgs, HelloWorldState, helloWorldClient], *fakeClaims, *int) {
 	claims, connects := &fakeClaims{}, new(int)
-	return helloWorldLifecycle(claims, func(context.Context, ClusterConnection, writer) (helloWorldClient, error) {
+	hw := newHelloWorld(Deps{}).clusterResource
+	hw.claims = claims
+	hw.connect = func(context.Context, ClusterConnection, writer) (helloWorldClient, error) {
 		*connects++
 		return cluster, nil
-	}), claims, connects
+	}
+	return hw, claims, connects
 }
 
 func helloWorldInputs() HelloWorldArgs {
@@ -211,7 +214,7 @@ func TestLifecycleQuietAndMarkOnlyUpdates(t *testing.T) {
 			if *connects != 0 || cluster.writes != 0 || claims.marks != tc.wantMarks {
 				t.Errorf("connected %d times, wrote %d times, marked %d times; want 0, 0, %d", *connects, cluster.writes, claims.marks, tc.wantMarks)
 			}
-			if got.Output.HelloWorldArgs.TimeoutSeconds != in.TimeoutSeconds || !got.Output.Present {
+			if got.Output.TimeoutSeconds != in.TimeoutSeconds || !got.Output.Present {
 				t.Errorf("recorded %+v, want the new inputs and the old present", got.Output)
 			}
 		})

@@ -11,7 +11,7 @@ import "github.com/pulumi/pulumi-go-provider/infer"
 // relabelling: Istio's canary upgrade.
 type RevisionTag struct {
 	deps Deps
-	clusterResource[RevisionTagArgs, RevisionTagState, revisionTagClients]
+	clusterResource[RevisionTagArgs, RevisionTagState, kubeHelm[revisionTagKube]]
 }
 
 // RevisionTagArgs are the RevisionTag inputs.
@@ -22,6 +22,10 @@ type RevisionTagArgs struct {
 	TimeoutSeconds *int              `pulumi:"timeoutSeconds,optional" diff:"quiet"`
 	ChartSource
 	MeshMark
+}
+
+func (a RevisionTagArgs) target() clusterTarget {
+	return clusterTarget{cluster: a.Cluster, timeoutSeconds: a.TimeoutSeconds}
 }
 
 // Annotate documents RevisionTagArgs.

@@ -15,7 +15,6 @@ import (
 	"github.com/ristio/pulumi-ristio/pkg/charts"
 	"github.com/ristio/pulumi-ristio/pkg/helm"
 	"github.com/ristio/pulumi-ristio/pkg/helmvalues"
-	"github.com/ristio/pulumi-ristio/pkg/kube"
 	"github.com/ristio/pulumi-ristio/pkg/naming"
 )
 
@@ -65,32 +64,17 @@ func revisionTagChanges(state RevisionTagState, inputs RevisionTagArgs) map[stri
 	return diff
 }
 
-// revisionTagClients are what the tag asks of its cluster: its API server
-// and Helm.
-type revisionTagClients struct {
-	kube revisionTagKube
-	helm *helm.Client
-}
-
 // revisionTagKube is what the tag asks of its cluster's API server.
 type revisionTagKube interface {
 	webhookClient
 	rolloutClient
 }
 
-var _ revisionTagKube = (*kube.Client)(nil)
-
 func newRevisionTag(deps Deps) *RevisionTag {
 	r := &RevisionTag{deps: deps}
-	r.clusterResource = clusterResource[RevisionTagArgs, RevisionTagState, revisionTagClients]{
-		connect: func(ctx context.Context, c ClusterConnection, w writer) (revisionTagClients, error) {
-			k, h, err := deps.kubeAndHelm(ctx, c, w)
-			return revisionTagClients{k, h}, err
-		},
-		claims: deps,
-		target: func(in RevisionTagArgs) clusterTarget {
-			return clusterTarget{cluster: in.Cluster, timeoutSeconds: in.TimeoutSeconds}
-		},
+	r.clusterResource = clusterResource[RevisionTagArgs, RevisionTagState, kubeHelm[revisionTagKube]]{
+		connect:  connectKubeHelm[revisionTagKube](deps),
+		claims:   deps,
 		takeover: func(RevisionTagArgs, *RevisionTagState) takeover { return revisionTagTakeover },
 		changes:  revisionTagChanges, apply: r.apply, read: readRevisionTag, remove: removeRevisionTag,
 	}
@@ -103,7 +87,7 @@ var revisionTagTakeover = takeover{objects: []objectRef{{mutatingWebhookGVK, "",
 
 // apply points the tag at the revision; it has touched the cluster once
 // the webhook is written.
-func (r *RevisionTag) apply(ctx context.Context, c revisionTagClients, w writer, in RevisionTagArgs, _ *RevisionTagState) (RevisionTagState, bool, error) {
+func (r *RevisionTag) apply(ctx context.Context, c kubeHelm[revisionTagKube], w writer, in RevisionTagArgs, _ *RevisionTagState) (RevisionTagState, bool, error) {
 	state := RevisionTagState{RevisionTagArgs: in}
 	done := func(err error) (RevisionTagState, bool, error) { return state, state.WebhookPresent, err }
 	name := in.Cluster.Name
@@ -200,7 +184,7 @@ func tagPointingAt(ctx context.Context, client objectClient, revision string) (s
 }
 
 // readRevisionTag notices a tag webhook removed, or moved, by hand.
-func readRevisionTag(ctx context.Context, c revisionTagClients, state RevisionTagState) (RevisionTagState, error) {
+func readRevisionTag(ctx context.Context, c kubeHelm[revisionTagKube], state RevisionTagState) (RevisionTagState, error) {
 	tag, err := tagPointingAt(ctx, c.kube, istioRevision(state.Revision))
 	state.WebhookPresent = tag != ""
 	return state, err
@@ -208,7 +192,7 @@ func readRevisionTag(ctx context.Context, c revisionTagClients, state RevisionTa
 
 // removeRevisionTag removes the tag webhook and gives the revision-less
 // control plane, if there is one, its own injector back.
-func removeRevisionTag(ctx context.Context, c revisionTagClients, w writer, s RevisionTagState) error {
+func removeRevisionTag(ctx context.Context, c kubeHelm[revisionTagKube], w writer, s RevisionTagState) error {
 	if err := deleteManaged(ctx, c.kube, w, mutatingWebhookGVK, "", naming.DefaultTagWebhook); err != nil {
 		return err
 	}
