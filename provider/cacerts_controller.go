@@ -112,32 +112,22 @@ func trustBundle(signer string, others []string) []byte {
 	return []byte(b.String())
 }
 
-// Diff updates in place, replaces when the cluster changes, and repairs drift found by refresh.
-func (r *CACerts) Diff(_ context.Context, req infer.DiffRequest[CACertsArgs, CACertsState]) (infer.DiffResponse, error) {
-	return diffResponse(caCertsChanges(req.State, req.Inputs)), nil
-}
-
-// caCertsChanges lists what differs between the state and new inputs,
-// drift included.
-func caCertsChanges(state CACertsState, inputs CACertsArgs) map[string]p.PropertyDiff {
-	diff := diffInputs(state.CACertsArgs, inputs)
-	if state.Checksum != checksum(state.data()) {
-		diff["checksum"] = p.PropertyDiff{Kind: p.Update}
-	}
-	return diff
-}
-
 // caCertsClient is what CACerts asks of its cluster.
 type caCertsClient interface {
 	namespaceClient
 	secretClient
 }
 
+// newCACerts builds the resource; its Diff updates in place, replaces when
+// the cluster changes, and repairs drift found by refresh.
 func newCACerts(deps Deps) *CACerts {
 	return &CACerts{deps: deps, clusterResource: clusterResource[CACertsArgs, CACertsState, caCertsClient]{
 		connect: connectKube[caCertsClient](deps), claims: deps,
 		takeover: func(CACertsArgs, *CACertsState) takeover { return caCertsTakeover },
-		changes:  caCertsChanges, apply: applyCACerts, read: readCACerts, remove: removeCACerts,
+		drift: func(s CACertsState) map[string]bool {
+			return map[string]bool{"checksum": s.Checksum != checksum(s.data())}
+		},
+		apply: applyCACerts, read: readCACerts, remove: removeCACerts,
 	}}
 }
 

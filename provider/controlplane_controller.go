@@ -47,25 +47,6 @@ func (r *IstioControlPlane) Check(ctx context.Context, req infer.CheckRequest) (
 	})
 }
 
-// Diff upgrades in place; a different cluster is a replacement; a release found
-// missing or failed by refresh is reinstalled.
-func (r *IstioControlPlane) Diff(_ context.Context, req infer.DiffRequest[IstioControlPlaneArgs, IstioControlPlaneState]) (infer.DiffResponse, error) {
-	return diffResponse(controlPlaneChanges(req.State, req.Inputs)), nil
-}
-
-// controlPlaneChanges lists what differs between the state and new inputs,
-// drift included.
-func controlPlaneChanges(state IstioControlPlaneState, inputs IstioControlPlaneArgs) map[string]p.PropertyDiff {
-	diff := diffInputs(state.IstioControlPlaneArgs, inputs)
-	if state.BaseStatus != deployed {
-		diff["baseStatus"] = p.PropertyDiff{Kind: p.Update}
-	}
-	if state.IstiodStatus != deployed {
-		diff["istiodStatus"] = p.PropertyDiff{Kind: p.Update}
-	}
-	return diff
-}
-
 // controlPlaneKube is what a control plane asks of its cluster's API server.
 type controlPlaneKube interface {
 	namespaceClient
@@ -76,6 +57,9 @@ type controlPlaneKube interface {
 	DeploymentNames(ctx context.Context, ns, selector string) ([]string, error)
 }
 
+// newIstioControlPlane builds the resource; its Diff upgrades in place; a
+// different cluster is a replacement; a release found missing or failed by
+// refresh is reinstalled.
 func newIstioControlPlane(deps Deps) *IstioControlPlane {
 	r := &IstioControlPlane{deps: deps}
 	r.clusterResource = clusterResource[IstioControlPlaneArgs, IstioControlPlaneState, kubeHelm[controlPlaneKube]]{
@@ -89,7 +73,10 @@ func newIstioControlPlane(deps Deps) *IstioControlPlane {
 			t.release, t.workload = naming.IstioctlRelease, istiodDeployment(deref(in.Revision))
 			return t
 		},
-		changes: controlPlaneChanges, apply: r.apply, read: readControlPlane, remove: removeControlPlane,
+		drift: func(s IstioControlPlaneState) map[string]bool {
+			return map[string]bool{"baseStatus": s.BaseStatus != deployed, "istiodStatus": s.IstiodStatus != deployed}
+		},
+		apply: r.apply, read: readControlPlane, remove: removeControlPlane,
 	}
 	return r
 }

@@ -35,24 +35,6 @@ func (r *EastWestGateway) Check(ctx context.Context, req infer.CheckRequest) (in
 	})
 }
 
-// Diff upgrades in place and repairs a release or Gateway removed by hand.
-func (r *EastWestGateway) Diff(_ context.Context, req infer.DiffRequest[EastWestGatewayArgs, EastWestGatewayState]) (infer.DiffResponse, error) {
-	return diffResponse(eastWestChanges(req.State, req.Inputs)), nil
-}
-
-// eastWestChanges lists what differs between the state and new inputs,
-// drift included.
-func eastWestChanges(state EastWestGatewayState, inputs EastWestGatewayArgs) map[string]p.PropertyDiff {
-	diff := diffInputs(state.EastWestGatewayArgs, inputs)
-	if state.ReleaseStatus != deployed {
-		diff["releaseStatus"] = p.PropertyDiff{Kind: p.Update}
-	}
-	if !state.GatewayPresent {
-		diff["gatewayPresent"] = p.PropertyDiff{Kind: p.Update}
-	}
-	return diff
-}
-
 // WireDependencies says what the address depends on: where the gateway is
 // reached, not which Istio version runs it. A version bump therefore keeps
 // the address known in preview, and what consumes it (every peer's
@@ -74,6 +56,8 @@ type eastWestKube interface {
 	WaitForServiceAddress(ctx context.Context, ns, name string, progress kube.Progress) (string, error)
 }
 
+// newEastWestGateway builds the resource; its Diff upgrades in place and
+// repairs a release or Gateway removed by hand.
 func newEastWestGateway(deps Deps) *EastWestGateway {
 	r := &EastWestGateway{deps: deps}
 	r.clusterResource = clusterResource[EastWestGatewayArgs, EastWestGatewayState, kubeHelm[eastWestKube]]{
@@ -84,7 +68,10 @@ func newEastWestGateway(deps Deps) *EastWestGateway {
 			t.release, t.workload = naming.EastWestRelease, eastWestDeployment
 			return t
 		},
-		changes: eastWestChanges, apply: r.apply, read: readEastWest, remove: removeEastWest,
+		drift: func(s EastWestGatewayState) map[string]bool {
+			return map[string]bool{"releaseStatus": s.ReleaseStatus != deployed, "gatewayPresent": !s.GatewayPresent}
+		},
+		apply: r.apply, read: readEastWest, remove: removeEastWest,
 	}
 	return r
 }

@@ -33,32 +33,20 @@ func (r *HelloWorld) Check(ctx context.Context, req infer.CheckRequest) (infer.C
 	})
 }
 
-// Diff replaces the sample when its cluster or namespace changes and repairs missing objects.
-func (r *HelloWorld) Diff(_ context.Context, req infer.DiffRequest[HelloWorldArgs, HelloWorldState]) (infer.DiffResponse, error) {
-	return diffResponse(helloWorldChanges(req.State, req.Inputs)), nil
-}
-
-// helloWorldChanges lists what differs between the state and new inputs,
-// drift included.
-func helloWorldChanges(state HelloWorldState, inputs HelloWorldArgs) map[string]p.PropertyDiff {
-	diff := diffInputs(state.HelloWorldArgs, inputs)
-	if !state.Present {
-		diff["present"] = p.PropertyDiff{Kind: p.Update}
-	}
-	return diff
-}
-
 // helloWorldClient is what the sample asks of its cluster.
 type helloWorldClient interface {
 	namespaceClient
 	WaitForDeployment(ctx context.Context, ns, name string, progress kube.Progress) error
 }
 
+// newHelloWorld builds the resource; its Diff replaces the sample when its
+// cluster or namespace changes and repairs missing objects.
 func newHelloWorld(deps Deps) *HelloWorld {
 	return &HelloWorld{deps: deps, clusterResource: clusterResource[HelloWorldArgs, HelloWorldState, helloWorldClient]{
 		connect: connectKube[helloWorldClient](deps), claims: deps,
 		takeover: func(in HelloWorldArgs, _ *HelloWorldState) takeover { return helloWorldTakeover(in) },
-		changes:  helloWorldChanges, apply: applyHelloWorld, read: readHelloWorld, remove: removeHelloWorld,
+		drift:    func(s HelloWorldState) map[string]bool { return map[string]bool{"present": !s.Present} },
+		apply:    applyHelloWorld, read: readHelloWorld, remove: removeHelloWorld,
 	}}
 }
 

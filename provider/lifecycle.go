@@ -36,9 +36,9 @@ type clusterResource[A clusterInputs, S, C any] struct {
 	// takeover is what the resource writes, for previews and marks; prior
 	// is the state before an update, nil on create.
 	takeover func(in A, prior *S) takeover
-	// changes lists what differs between the state and new inputs, drift
-	// included (Diff reports the same).
-	changes func(s S, in A) map[string]p.PropertyDiff
+	// drift says which outputs refresh found off (true), each an update
+	// that repairs it.
+	drift func(s S) map[string]bool
 	// apply writes what the inputs describe over prior (nil on create) and
 	// returns the state, whether it wrote anything, and an error.
 	apply func(ctx context.Context, c C, w writer, in A, prior *S) (state S, touched bool, err error)
@@ -169,6 +169,24 @@ func (l clusterResource[A, S, C]) Update(ctx context.Context, req infer.UpdateRe
 		return infer.UpdateResponse[S]{}, err
 	}
 	return infer.UpdateResponse[S]{Output: state}, partial(err)
+}
+
+// Diff updates in place for new inputs and for drift; a changed input
+// tagged replaceOnChanges replaces.
+func (l clusterResource[A, S, C]) Diff(_ context.Context, req infer.DiffRequest[A, S]) (infer.DiffResponse, error) {
+	return diffResponse(l.changes(req.State, req.Inputs)), nil
+}
+
+// changes lists what differs between the state and new inputs, drift
+// included.
+func (l clusterResource[A, S, C]) changes(s S, in A) map[string]p.PropertyDiff {
+	diff := diffInputs(argsOf[A](s), in)
+	for field, off := range l.drift(s) {
+		if off {
+			diff[field] = p.PropertyDiff{Kind: p.Update}
+		}
+	}
+	return diff
 }
 
 // run connects and applies; a failure to connect touches nothing.

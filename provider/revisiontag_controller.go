@@ -49,34 +49,22 @@ func (r *RevisionTag) Check(ctx context.Context, req infer.CheckRequest) (infer.
 	})
 }
 
-// Diff moves the tag in place and repairs a webhook removed by hand.
-func (r *RevisionTag) Diff(_ context.Context, req infer.DiffRequest[RevisionTagArgs, RevisionTagState]) (infer.DiffResponse, error) {
-	return diffResponse(revisionTagChanges(req.State, req.Inputs)), nil
-}
-
-// revisionTagChanges lists what differs between the state and new inputs,
-// drift included.
-func revisionTagChanges(state RevisionTagState, inputs RevisionTagArgs) map[string]p.PropertyDiff {
-	diff := diffInputs(state.RevisionTagArgs, inputs)
-	if !state.WebhookPresent {
-		diff["webhookPresent"] = p.PropertyDiff{Kind: p.Update}
-	}
-	return diff
-}
-
 // revisionTagKube is what the tag asks of its cluster's API server.
 type revisionTagKube interface {
 	webhookClient
 	rolloutClient
 }
 
+// newRevisionTag builds the resource; its Diff moves the tag in place and
+// repairs a webhook removed by hand.
 func newRevisionTag(deps Deps) *RevisionTag {
 	r := &RevisionTag{deps: deps}
 	r.clusterResource = clusterResource[RevisionTagArgs, RevisionTagState, kubeHelm[revisionTagKube]]{
 		connect:  connectKubeHelm[revisionTagKube](deps),
 		claims:   deps,
 		takeover: func(RevisionTagArgs, *RevisionTagState) takeover { return revisionTagTakeover },
-		changes:  revisionTagChanges, apply: r.apply, read: readRevisionTag, remove: removeRevisionTag,
+		drift:    func(s RevisionTagState) map[string]bool { return map[string]bool{"webhookPresent": !s.WebhookPresent} },
+		apply:    r.apply, read: readRevisionTag, remove: removeRevisionTag,
 	}
 	return r
 }
