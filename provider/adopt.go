@@ -8,7 +8,6 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/property"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
-	"github.com/ristio/pulumi-ristio/pkg/helm"
 	"github.com/ristio/pulumi-ristio/pkg/kube"
 	"github.com/ristio/pulumi-ristio/pkg/naming"
 	"github.com/ristio/pulumi-ristio/pkg/pki"
@@ -135,11 +134,11 @@ func istiodDeployment(revision string) objectRef {
 // adopting lets hc's installs take over what istioctl made when adopt is
 // set, and says whether istiod's Deployment is istioctl's: the install about
 // to run is then the adoption, and its release keeps istioctl's name.
-func (r *IstioControlPlane) adopting(ctx context.Context, client objectClient, hc *helm.Client, in IstioControlPlaneArgs) (bool, error) {
+func (r *IstioControlPlane) adopting(ctx context.Context, client objectClient, hc releaseClient, in IstioControlPlaneArgs) (bool, error) {
 	if !deref(in.Adopt) {
 		return false, nil
 	}
-	hc.TakeOwnership = true
+	hc.setTakeOwnership(true)
 	made, err := istioctlMade(ctx, client, istiodDeployment(deref(in.Revision)))
 	if err != nil {
 		return false, fmt.Errorf("adopt: %w", err)

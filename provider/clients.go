@@ -3,10 +3,12 @@ package provider
 import (
 	"context"
 
+	"helm.sh/helm/v3/pkg/chart"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
+	"github.com/ristio/pulumi-ristio/pkg/helm"
 	"github.com/ristio/pulumi-ristio/pkg/kube"
 )
 
@@ -52,7 +54,27 @@ type leftoverClient interface {
 	DeleteIstioctlLeftovers(ctx context.Context, ns, selector string, gvks ...schema.GroupVersionKind) ([]string, error)
 }
 
+// releaseClient is what the controllers ask of a cluster's Helm, in
+// istio-system.
+type releaseClient interface {
+	Get(ctx context.Context, name string) (*helm.Release, error)
+	Apply(ctx context.Context, name string, ch *chart.Chart, values map[string]any) (*helm.Release, error)
+	Reconfigure(ctx context.Context, name string, edit func(values map[string]any)) (*helm.Release, error)
+	Uninstall(ctx context.Context, name string) error
+	// takeOwnership says whether installs take over objects without Helm's
+	// marks (adopt); setTakeOwnership changes it for the next ones.
+	takeOwnership() bool
+	setTakeOwnership(on bool)
+}
+
+// helmReleases is a helm.Client as a releaseClient.
+type helmReleases struct{ *helm.Client }
+
+func (h helmReleases) takeOwnership() bool      { return h.TakeOwnership }
+func (h helmReleases) setTakeOwnership(on bool) { h.TakeOwnership = on }
+
 var (
+	_ releaseClient   = helmReleases{}
 	_ namespaceClient = (*kube.Client)(nil)
 	_ secretClient    = (*kube.Client)(nil)
 	_ webhookClient   = (*kube.Client)(nil)

@@ -3,15 +3,22 @@ package provider
 import (
 	"context"
 	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/pulumi/pulumi-go-provider/infer"
+	"helm.sh/helm/v3/pkg/chart"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/utils/ptr"
 
+	"github.com/ristio/pulumi-ristio/pkg/charts"
+	"github.com/ristio/pulumi-ristio/pkg/helm"
+	"github.com/ristio/pulumi-ristio/pkg/kube"
 	"github.com/ristio/pulumi-ristio/pkg/naming"
 )
 
@@ -163,4 +170,190 @@ func TestRevisionTagReadAndRemoveOverAFakeCluster(t *testing.T) {
 	if err := removeRevisionTag(ctx, c, writer{owner: "tag-1"}, RevisionTagState{}); err != nil || len(cluster.objects) != 0 {
 		t.Errorf("remove: %v, left %d objects; want the tag gone", err, len(cluster.objects))
 	}
+}
+
+// fakeReleases is an in-memory istio-system Helm: releases by name, written
+// with the owner and mesh of the writer it was reached for.
+type fakeReleases struct {
+	cluster  *fakeCluster // shares failOn and block
+	releases map[string]*helm.Release
+	owner    string
+	mesh     string
+	adopt    bool
+}
+
+func (h *fakeReleases) Get(ctx context.Context, name string) (*helm.Release, error) {
+	if err := h.cluster.call(ctx, "helm.Get"); err != nil {
+		return nil, err
+	}
+	return h.releases[name], nil
+}
+
+func (h *fakeReleases) Apply(ctx context.Context, name string, ch *chart.Chart, values map[string]any) (*helm.Release, error) {
+	if err := h.cluster.call(ctx, "helm.Apply"); err != nil {
+		return nil, err
+	}
+	h.cluster.writes++
+	rev := 1
+	if old := h.releases[name]; old != nil {
+		rev = old.Revision + 1
+	}
+	rel := &helm.Release{Name: name, Chart: ch.Name(), Status: deployed, Revision: rev, Owner: h.owner, Mesh: h.mesh, Values: values}
+	h.releases[name] = rel
+	return rel, nil
+}
+
+func (h *fakeReleases) Reconfigure(ctx context.Context, name string, edit func(map[string]any)) (*helm.Release, error) {
+	rel := h.releases[name]
+	edit(rel.Values)
+	return rel, h.cluster.call(ctx, "helm.Reconfigure")
+}
+
+func (h *fakeReleases) Uninstall(ctx context.Context, name string) error {
+	if err := h.cluster.call(ctx, "helm.Uninstall"); err != nil {
+		return err
+	}
+	h.cluster.writes++
+	delete(h.releases, name)
+	return nil
+}
+
+func (h *fakeReleases) takeOwnership() bool      { return h.adopt }
+func (h *fakeReleases) setTakeOwnership(on bool) { h.adopt = on }
+
+func (f *fakeCluster) ServiceAddress(ctx context.Context, _, _ string) (string, error) {
+	return "203.0.113.7", f.call(ctx, "ServiceAddress")
+}
+
+func (f *fakeCluster) WaitForServiceAddress(ctx context.Context, ns, name string, _ kube.Progress) (string, error) {
+	return f.ServiceAddress(ctx, ns, name)
+}
+
+func (f *fakeCluster) DeleteIstioctlLeftovers(ctx context.Context, _, _ string, _ ...schema.GroupVersionKind) ([]string, error) {
+	return nil, f.call(ctx, "DeleteIstioctlLeftovers")
+}
+
+// chartDirectory holds empty charts of the names the controllers install.
+func chartDirectory(t *testing.T) *string {
+	dir := t.TempDir()
+	for _, name := range []string{charts.Base, charts.Istiod, charts.Gateway} {
+		if err := os.MkdirAll(filepath.Join(dir, name), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, name, "Chart.yaml"), []byte("apiVersion: v2\nname: "+name+"\nversion: 1.29.0\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return &dir
+}
+
+// fakeKubeHelm connects to cluster and its releases, as the real connect
+// would for w.
+func fakeKubeHelm[K any](cluster *fakeCluster, k K, releases map[string]*helm.Release) func(context.Context, ClusterConnection, writer) (kubeHelm[K], error) {
+	return func(_ context.Context, _ ClusterConnection, w writer) (kubeHelm[K], error) {
+		return kubeHelm[K]{kube: k, helm: &fakeReleases{cluster: cluster, releases: releases, owner: w.releaseOwner(), mesh: w.mesh.LabelValue()}}, nil
+	}
+}
+
+func TestEastWestGatewayOverAFakeCluster(t *testing.T) {
+	ctx := context.Background()
+	in := EastWestGatewayArgs{
+		Cluster: ClusterConnection{Name: "east"}, Network: "network1", IstioVersion: "1.29.0",
+		WaitForAddress: ptr.To(true), TimeoutSeconds: ptr.To(1), ChartSource: ChartSource{ChartDirectory: chartDirectory(t)},
+	}
+	for name, tc := range map[string]struct {
+		failOn      string
+		wantPartial bool
+	}{
+		"the gateway installs, reads back and goes":        {},
+		"a failed release install keeps no state":          {failOn: "helm.Apply"},
+		"a failed Gateway after the release keeps partial": {failOn: "Apply", wantPartial: true},
+		"a failed address wait keeps partial state":        {failOn: "WaitForDeployment", wantPartial: true},
+	} {
+		t.Run(name, func(t *testing.T) {
+			cluster, releases := newFakeCluster(), map[string]*helm.Release{}
+			cluster.failOn = tc.failOn
+			r := newEastWestGateway(Deps{})
+			r.claims = &fakeClaims{}
+			r.connect = fakeKubeHelm[eastWestKube](cluster, cluster, releases)
+			got, err := r.Create(ctx, infer.CreateRequest[EastWestGatewayArgs]{Name: "gw", Inputs: in})
+			var initFailed infer.ResourceInitFailedError
+			if partial := errors.As(err, &initFailed); tc.failOn != "" && (partial != tc.wantPartial || (got.ID != "") != tc.wantPartial) {
+				t.Fatalf("err %v: partial %v with ID %q, want partial %v", err, partial, got.ID, tc.wantPartial)
+			}
+			if tc.failOn != "" {
+				return
+			}
+			if err != nil || got.Output.Address != "203.0.113.7" || got.Output.ReleaseStatus != deployed || !got.Output.GatewayPresent {
+				t.Fatalf("create: %v, state %+v", err, got.Output)
+			}
+			delete(releases, naming.EastWestRelease) // uninstalled by hand
+			read, err := r.Read(ctx, infer.ReadRequest[EastWestGatewayArgs, EastWestGatewayState]{ID: got.ID, Inputs: in, State: got.Output})
+			if err != nil || read.State.ReleaseStatus != "" {
+				t.Fatalf("read: %v, releaseStatus %q; want none", err, read.State.ReleaseStatus)
+			}
+			if diff, _ := r.Diff(ctx, infer.DiffRequest[EastWestGatewayArgs, EastWestGatewayState]{ID: got.ID, State: read.State, Inputs: in}); !diff.HasChanges {
+				t.Errorf("a release removed by hand shows no diff")
+			}
+			if _, err := r.Update(ctx, infer.UpdateRequest[EastWestGatewayArgs, EastWestGatewayState]{ID: got.ID, State: read.State, Inputs: in}); err != nil || releases[naming.EastWestRelease] == nil {
+				t.Fatalf("the repair: %v, release %v", err, releases[naming.EastWestRelease])
+			}
+			if _, err := r.Delete(ctx, infer.DeleteRequest[EastWestGatewayState]{ID: got.ID, State: got.Output}); err != nil {
+				t.Fatal(err)
+			}
+			if len(cluster.objects) != 0 || len(releases) != 0 {
+				t.Errorf("delete left objects %v and releases %v", cluster.objects, releases)
+			}
+		})
+	}
+}
+
+func TestIstioControlPlaneOverAFakeCluster(t *testing.T) {
+	ctx := context.Background()
+	in := IstioControlPlaneArgs{
+		Cluster: ClusterConnection{Name: "east"}, MeshID: "mesh1", Network: "network1", IstioVersion: "1.29.0",
+		TimeoutSeconds: ptr.To(1), ChartSource: ChartSource{ChartDirectory: chartDirectory(t)},
+	}
+	for name, tc := range map[string]struct {
+		failOn      string
+		wantPartial bool
+	}{
+		"the control plane installs and goes":                {},
+		"a release that cannot be read keeps no state":       {failOn: "helm.Get"},
+		"a failed istio-system keeps no state":               {failOn: "EnsureNamespace"},
+		"a failed install after istio-system keeps partial":  {failOn: "helm.Apply", wantPartial: true},
+		"istiod that never comes up keeps its partial state": {failOn: "WaitForDeployment", wantPartial: true},
+	} {
+		t.Run(name, func(t *testing.T) {
+			cluster, releases := newFakeCluster(), map[string]*helm.Release{}
+			cluster.failOn = tc.failOn
+			r := newIstioControlPlane(Deps{})
+			r.claims = &fakeClaims{}
+			r.connect = fakeKubeHelm[controlPlaneKube](cluster, controlPlaneFake{cluster}, releases)
+			got, err := r.Create(ctx, infer.CreateRequest[IstioControlPlaneArgs]{Name: "cp", Inputs: in})
+			var initFailed infer.ResourceInitFailedError
+			if partial := errors.As(err, &initFailed); tc.failOn != "" && (partial != tc.wantPartial || (got.ID != "") != tc.wantPartial) {
+				t.Fatalf("err %v: partial %v with ID %q, want partial %v", err, partial, got.ID, tc.wantPartial)
+			}
+			if tc.failOn != "" {
+				return
+			}
+			if err != nil || got.Output.BaseStatus != deployed || got.Output.IstiodStatus != deployed || got.Output.IstiodRelease != naming.IstiodRelease {
+				t.Fatalf("create: %v, state %+v", err, got.Output)
+			}
+			if _, err := r.Delete(ctx, infer.DeleteRequest[IstioControlPlaneState]{ID: got.ID, State: got.Output}); err != nil {
+				t.Fatal(err)
+			}
+			if len(cluster.objects) != 0 || len(releases) != 0 {
+				t.Errorf("delete left objects %v and releases %v", cluster.objects, releases)
+			}
+		})
+	}
+}
+
+// controlPlaneFake adds what only the control plane asks of a cluster.
+type controlPlaneFake struct{ *fakeCluster }
+
+func (f controlPlaneFake) DeploymentNames(ctx context.Context, _, _ string) ([]string, error) {
+	return nil, f.call(ctx, "DeploymentNames")
 }

@@ -191,7 +191,7 @@ func claimRelease(rel *helm.Release, release, revision string) error {
 // revisions share it: a newer one found is left alone (CRDs never go back),
 // and the revision the default validator points at is kept (the revision tag
 // moves it).
-func (r *IstioControlPlane) applyBase(ctx context.Context, hc *helm.Client, w writer, src charts.Source, cluster, version, revision string) (*helm.Release, error) {
+func (r *IstioControlPlane) applyBase(ctx context.Context, hc releaseClient, w writer, src charts.Source, cluster, version, revision string) (*helm.Release, error) {
 	values := helmvalues.Base(revision)
 	existing, err := ownedRelease(ctx, hc, w, cluster, naming.BaseRelease)
 	if err != nil {
@@ -227,7 +227,7 @@ func meshNetworks(in []MeshNetworkArgs) []helmvalues.MeshNetwork {
 // installChart fetches a chart and installs or upgrades its release, unless
 // the release is not ristio's (see ownedRelease). On failure the release Helm
 // recorded (e.g. failed) is returned with the error.
-func installChart(ctx context.Context, hc *helm.Client, w writer, src charts.Source, cluster, release, chartName, version string, values map[string]any) (*helm.Release, error) {
+func installChart(ctx context.Context, hc releaseClient, w writer, src charts.Source, cluster, release, chartName, version string, values map[string]any) (*helm.Release, error) {
 	if _, err := ownedRelease(ctx, hc, w, cluster, release); err != nil {
 		return nil, err
 	}
@@ -236,7 +236,7 @@ func installChart(ctx context.Context, hc *helm.Client, w writer, src charts.Sou
 
 // applyChart fetches a chart and installs or upgrades its release; callers
 // have read the release with ownedRelease.
-func applyChart(ctx context.Context, hc *helm.Client, src charts.Source, cluster, release, chartName, version string, values map[string]any) (*helm.Release, error) {
+func applyChart(ctx context.Context, hc releaseClient, src charts.Source, cluster, release, chartName, version string, values map[string]any) (*helm.Release, error) {
 	logger := p.GetLogger(ctx)
 	logger.InfoStatusf("%s: fetching chart %s %s", cluster, chartName, version)
 	ch, err := src.Load(ctx, chartName, version)
@@ -252,7 +252,7 @@ func applyChart(ctx context.Context, hc *helm.Client, src charts.Source, cluster
 }
 
 // releaseStatus is a release's status, or "" when it is gone.
-func releaseStatus(ctx context.Context, hc *helm.Client, name string) (string, int, error) {
+func releaseStatus(ctx context.Context, hc releaseClient, name string) (string, int, error) {
 	rel, err := hc.Get(ctx, name)
 	if err != nil || rel == nil {
 		return "", 0, err

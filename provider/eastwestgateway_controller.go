@@ -92,7 +92,7 @@ func (r *EastWestGateway) apply(ctx context.Context, c kubeHelm[eastWestKube], w
 	values := helmvalues.EastWestGateway(helmvalues.GatewayOptions{
 		Network: in.Network, Revision: deref(in.Revision), ProxyRevision: deref(in.ProxyRevision), Tag: in.IstioVersion, Overrides: in.GatewayValues,
 	})
-	c.helm.TakeOwnership = adopt
+	c.helm.setTakeOwnership(adopt)
 	rel, err := installChart(ctx, c.helm, w, r.deps.chartSource(in.ChartSource), name, naming.EastWestRelease, charts.Gateway, in.IstioVersion, values)
 	if rel != nil {
 		state.ReleaseStatus = rel.Status

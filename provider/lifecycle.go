@@ -7,8 +7,6 @@ import (
 
 	p "github.com/pulumi/pulumi-go-provider"
 	"github.com/pulumi/pulumi-go-provider/infer"
-
-	"github.com/ristio/pulumi-ristio/pkg/helm"
 )
 
 // clusterResource is the lifecycle every resource that writes to one cluster
@@ -109,7 +107,7 @@ func connectKube[C any](d Deps) func(context.Context, ClusterConnection, writer)
 // kubeHelm are a cluster's API server, as K, and its istio-system Helm.
 type kubeHelm[K any] struct {
 	kube K
-	helm *helm.Client
+	helm releaseClient
 }
 
 // connectKubeHelm reaches a cluster's API server (as K, see connectKube)
@@ -122,7 +120,10 @@ func connectKubeHelm[K any](d Deps) func(context.Context, ClusterConnection, wri
 			return kubeHelm[K]{}, err
 		}
 		h, err := d.helmClient(ctx, c, w)
-		return kubeHelm[K]{k, h}, err
+		if err != nil {
+			return kubeHelm[K]{}, err
+		}
+		return kubeHelm[K]{k, helmReleases{h}}, nil
 	}
 }
 

@@ -241,7 +241,7 @@ func deleteManaged(ctx context.Context, client objectClient, w writer, gvk schem
 // ownedRelease reads a release, nil when there is none. One that exists and
 // is not w's is refused, since taking it over would uninstall it on destroy,
 // unless the client takes ownership (adopt): the next upgrade then marks it.
-func ownedRelease(ctx context.Context, hc *helm.Client, w writer, cluster, release string) (*helm.Release, error) {
+func ownedRelease(ctx context.Context, hc releaseClient, w writer, cluster, release string) (*helm.Release, error) {
 	existing, err := hc.Get(ctx, release)
 	if err != nil {
 		return nil, wrapCluster(cluster, fmt.Errorf("reading release %s: %w", release, err))
@@ -250,7 +250,7 @@ func ownedRelease(ctx context.Context, hc *helm.Client, w writer, cluster, relea
 		return nil, nil
 	}
 	what := fmt.Sprintf("Helm release %s/%s", naming.IstioNamespace, release)
-	if err := refusal(ctx, what, w.ofRelease(existing), releaseMarks(existing), hc.TakeOwnership); err != nil {
+	if err := refusal(ctx, what, w.ofRelease(existing), releaseMarks(existing), hc.takeOwnership()); err != nil {
 		return nil, wrapCluster(cluster, err)
 	}
 	return existing, nil
@@ -259,7 +259,7 @@ func ownedRelease(ctx context.Context, hc *helm.Client, w writer, cluster, relea
 // uninstallOwned uninstalls a release only when w may (see deletable); w's
 // owner "" matches any writer of its mesh (istio-base, shared by the
 // revisions).
-func uninstallOwned(ctx context.Context, hc *helm.Client, w writer, cluster, release string) error {
+func uninstallOwned(ctx context.Context, hc releaseClient, w writer, cluster, release string) error {
 	logger := p.GetLogger(ctx)
 	rel, err := hc.Get(ctx, release)
 	if err != nil {
@@ -321,7 +321,7 @@ func (d Deps) markOwned(ctx context.Context, c ClusterConnection, w writer, t ta
 		return err
 	}
 	for _, name := range t.releases {
-		rel, err := ownedRelease(ctx, hc, w, c.Name, name)
+		rel, err := ownedRelease(ctx, helmReleases{hc}, w, c.Name, name)
 		if err != nil {
 			return err
 		}
