@@ -11,7 +11,7 @@ import (
 
 // clusterResource is the lifecycle every resource that writes to one cluster
 // shares; a controller gives only what is particular to it (the funcs below)
-// and its Create, Update, Read and Delete call the methods of the same name.
+// and embeds it, so its Diff, Create, Update, Read and Delete are these.
 // The rules it owns:
 //   - preview (DryRun) writes nothing: a create previews what up will take
 //     over (claims.previewClaims), an update returns the new inputs;
@@ -92,7 +92,7 @@ type claimer interface {
 var _ claimer = Deps{}
 
 // connectKube reaches a cluster's API server, as C: the controller's own
-// interface, which *kube.Client implements (each controller asserts it).
+// interface, which *kube.Client implements (clients.go asserts it).
 func connectKube[C any](d Deps) func(context.Context, ClusterConnection, writer) (C, error) {
 	return func(_ context.Context, c ClusterConnection, _ writer) (C, error) {
 		client, err := d.kubeClient(c)
