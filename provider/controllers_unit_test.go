@@ -18,6 +18,7 @@ import (
 
 	"github.com/ristio/pulumi-ristio/pkg/charts"
 	"github.com/ristio/pulumi-ristio/pkg/helm"
+	"github.com/ristio/pulumi-ristio/pkg/helmvalues"
 	"github.com/ristio/pulumi-ristio/pkg/kube"
 	"github.com/ristio/pulumi-ristio/pkg/naming"
 )
@@ -244,6 +245,15 @@ func chartDirectory(t *testing.T) *string {
 			t.Fatal(err)
 		}
 	}
+	// istiod renders the default tag's webhook, as Istio's chart does.
+	tag := "apiVersion: admissionregistration.k8s.io/v1\nkind: MutatingWebhookConfiguration\nmetadata:\n  name: " + naming.DefaultTagWebhook +
+		"\n  labels:\n    " + naming.RevisionLabel + ": {{ .Values.revision | default \"default\" }}\n"
+	if err := os.MkdirAll(filepath.Join(dir, charts.Istiod, "templates"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, charts.Istiod, "templates", "tag.yaml"), []byte(tag), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	return &dir
 }
 
@@ -356,4 +366,51 @@ type controlPlaneFake struct{ *fakeCluster }
 
 func (f controlPlaneFake) DeploymentNames(ctx context.Context, _, _ string) ([]string, error) {
 	return nil, f.call(ctx, "DeploymentNames")
+}
+
+func TestRevisionTagOverAFakeCluster(t *testing.T) {
+	ctx := context.Background()
+	in := RevisionTagArgs{
+		Cluster: ClusterConnection{Name: "east"}, Revision: "canary", IstioVersion: "1.29.0",
+		TimeoutSeconds: ptr.To(1), ChartSource: ChartSource{ChartDirectory: chartDirectory(t)},
+	}
+	base := func() *helm.Release { // the control planes' istio-base
+		return &helm.Release{Name: naming.BaseRelease, Status: deployed, Owner: "cp-1", Values: map[string]any{}}
+	}
+	for name, tc := range map[string]struct {
+		noBase      bool
+		failOn      string
+		wantPartial bool
+	}{
+		"the tag points at the revision, validator included":         {},
+		"istiod that never comes up keeps no state":                  {failOn: "WaitForDeployment"},
+		"a missing istio-base after the webhook keeps partial state": {noBase: true, wantPartial: true},
+	} {
+		t.Run(name, func(t *testing.T) {
+			cluster, releases := newFakeCluster(), map[string]*helm.Release{naming.BaseRelease: base()}
+			if tc.noBase {
+				delete(releases, naming.BaseRelease)
+			}
+			cluster.failOn = tc.failOn
+			r := newRevisionTag(Deps{})
+			r.claims = &fakeClaims{}
+			r.connect = fakeKubeHelm[revisionTagKube](cluster, cluster, releases)
+			got, err := r.Create(ctx, infer.CreateRequest[RevisionTagArgs]{Name: "tag", Inputs: in})
+			var initFailed infer.ResourceInitFailedError
+			wantErr := tc.failOn != "" || tc.noBase
+			if partial := errors.As(err, &initFailed); (err != nil) != wantErr || partial != tc.wantPartial || (got.ID != "") != (!wantErr || tc.wantPartial) {
+				t.Fatalf("err %v: partial %v with ID %q, want partial %v", err, partial, got.ID, tc.wantPartial)
+			}
+			if wantErr {
+				return
+			}
+			if !got.Output.WebhookPresent || releases[naming.BaseRelease].Values[helmvalues.BaseDefaultRevisionKey] != "canary" {
+				t.Errorf("webhookPresent %v, validator at %v; want the tag and validator at canary", got.Output.WebhookPresent, releases[naming.BaseRelease].Values)
+			}
+			read, err := r.Read(ctx, infer.ReadRequest[RevisionTagArgs, RevisionTagState]{ID: got.ID, Inputs: in, State: got.Output})
+			if err != nil || !read.State.WebhookPresent {
+				t.Errorf("read: %v, webhookPresent %v; want true", err, read.State.WebhookPresent)
+			}
+		})
+	}
 }
