@@ -87,4 +87,5 @@ var (
 	_ eastWestKube     = (*kube.Client)(nil)
 	_ revisionTagKube  = (*kube.Client)(nil)
 	_ controlPlaneKube = (*kube.Client)(nil)
+	_ remoteSecretKube = (*kube.Client)(nil)
 )

@@ -26,13 +26,14 @@ import (
 // context to end.
 type fakeCluster struct {
 	objects map[string]*unstructured.Unstructured
+	calls   map[string]int
 	writes  int
 	failOn  string
 	block   bool
 }
 
 func newFakeCluster() *fakeCluster {
-	return &fakeCluster{objects: map[string]*unstructured.Unstructured{}}
+	return &fakeCluster{objects: map[string]*unstructured.Unstructured{}, calls: map[string]int{}}
 }
 
 var errFake = errors.New("the fake cluster refuses")
@@ -42,6 +43,7 @@ func fakeKey(gvk schema.GroupVersionKind, ns, name string) string {
 }
 
 func (f *fakeCluster) call(ctx context.Context, name string) error {
+	f.calls[name]++
 	if f.block {
 		<-ctx.Done()
 		return ctx.Err()

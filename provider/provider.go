@@ -101,7 +101,7 @@ func builder(deps Deps) *infer.ProviderBuilder {
 			infer.Resource(newCACerts(deps)),
 			infer.Resource(newIstioControlPlane(deps)),
 			infer.Resource(newEastWestGateway(deps)),
-			infer.Resource(&RemoteSecret{deps: deps}),
+			infer.Resource(newRemoteSecret(deps)),
 			infer.Resource(&RemoteSecretSet{deps: deps}),
 			infer.Resource(newHelloWorld(deps)),
 			infer.Resource(&MeshCheck{deps: deps}),
