@@ -281,21 +281,16 @@ func TestEastWestGatewayOverAFakeCluster(t *testing.T) {
 		"a failed address wait keeps partial state":        {failOn: "WaitForDeployment", wantPartial: true},
 	} {
 		t.Run(name, func(t *testing.T) {
-			cluster, releases := newFakeCluster(), map[string]*helm.Release{}
-			cluster.failOn = tc.failOn
+			cluster, releases := failingCluster(tc.failOn)
 			r := newEastWestGateway(Deps{})
 			r.claims = &fakeClaims{}
 			r.connect = fakeKubeHelm[eastWestKube](cluster, cluster, releases)
 			got, err := r.Create(ctx, infer.CreateRequest[EastWestGatewayArgs]{Name: "gw", Inputs: in})
-			var initFailed infer.ResourceInitFailedError
-			if partial := errors.As(err, &initFailed); tc.failOn != "" && (partial != tc.wantPartial || (got.ID != "") != tc.wantPartial) {
-				t.Fatalf("err %v: partial %v with ID %q, want partial %v", err, partial, got.ID, tc.wantPartial)
-			}
-			if tc.failOn != "" {
+			if checkCreated(t, got.ID, err, tc.failOn != "", tc.wantPartial); tc.failOn != "" {
 				return
 			}
-			if err != nil || got.Output.Address != "203.0.113.7" || got.Output.ReleaseStatus != deployed || !got.Output.GatewayPresent {
-				t.Fatalf("create: %v, state %+v", err, got.Output)
+			if got.Output.Address != "203.0.113.7" || got.Output.ReleaseStatus != deployed || !got.Output.GatewayPresent {
+				t.Fatalf("create left state %+v", got.Output)
 			}
 			delete(releases, naming.EastWestRelease) // uninstalled by hand
 			read, err := r.Read(ctx, infer.ReadRequest[EastWestGatewayArgs, EastWestGatewayState]{ID: got.ID, Inputs: in, State: got.Output})
@@ -335,21 +330,16 @@ func TestIstioControlPlaneOverAFakeCluster(t *testing.T) {
 		"istiod that never comes up keeps its partial state": {failOn: "WaitForDeployment", wantPartial: true},
 	} {
 		t.Run(name, func(t *testing.T) {
-			cluster, releases := newFakeCluster(), map[string]*helm.Release{}
-			cluster.failOn = tc.failOn
+			cluster, releases := failingCluster(tc.failOn)
 			r := newIstioControlPlane(Deps{})
 			r.claims = &fakeClaims{}
 			r.connect = fakeKubeHelm[controlPlaneKube](cluster, controlPlaneFake{cluster}, releases)
 			got, err := r.Create(ctx, infer.CreateRequest[IstioControlPlaneArgs]{Name: "cp", Inputs: in})
-			var initFailed infer.ResourceInitFailedError
-			if partial := errors.As(err, &initFailed); tc.failOn != "" && (partial != tc.wantPartial || (got.ID != "") != tc.wantPartial) {
-				t.Fatalf("err %v: partial %v with ID %q, want partial %v", err, partial, got.ID, tc.wantPartial)
-			}
-			if tc.failOn != "" {
+			if checkCreated(t, got.ID, err, tc.failOn != "", tc.wantPartial); tc.failOn != "" {
 				return
 			}
-			if err != nil || got.Output.BaseStatus != deployed || got.Output.IstiodStatus != deployed || got.Output.IstiodRelease != naming.IstiodRelease {
-				t.Fatalf("create: %v, state %+v", err, got.Output)
+			if got.Output.BaseStatus != deployed || got.Output.IstiodStatus != deployed || got.Output.IstiodRelease != naming.IstiodRelease {
+				t.Fatalf("create left state %+v", got.Output)
 			}
 			if _, err := r.Delete(ctx, infer.DeleteRequest[IstioControlPlaneState]{ID: got.ID, State: got.Output}); err != nil {
 				t.Fatal(err)
@@ -396,12 +386,8 @@ func TestRevisionTagOverAFakeCluster(t *testing.T) {
 			r.claims = &fakeClaims{}
 			r.connect = fakeKubeHelm[revisionTagKube](cluster, cluster, releases)
 			got, err := r.Create(ctx, infer.CreateRequest[RevisionTagArgs]{Name: "tag", Inputs: in})
-			var initFailed infer.ResourceInitFailedError
 			wantErr := tc.failOn != "" || tc.noBase
-			if partial := errors.As(err, &initFailed); (err != nil) != wantErr || partial != tc.wantPartial || (got.ID != "") != (!wantErr || tc.wantPartial) {
-				t.Fatalf("err %v: partial %v with ID %q, want partial %v", err, partial, got.ID, tc.wantPartial)
-			}
-			if wantErr {
+			if checkCreated(t, got.ID, err, wantErr, tc.wantPartial); wantErr {
 				return
 			}
 			if !got.Output.WebhookPresent || releases[naming.BaseRelease].Values[helmvalues.BaseDefaultRevisionKey] != "canary" {
@@ -413,4 +399,24 @@ func TestRevisionTagOverAFakeCluster(t *testing.T) {
 			}
 		})
 	}
+}
+
+// checkCreated fails t unless a create that returned id and err ended as
+// wanted: without error, with partial state (an ID and
+// ResourceInitFailedError), or with none (no ID, a plain error).
+func checkCreated(t *testing.T, id string, err error, wantErr, wantPartial bool) {
+	t.Helper()
+	var initFailed infer.ResourceInitFailedError
+	partial := errors.As(err, &initFailed)
+	if (err != nil) != wantErr || partial != wantPartial || (id != "") != (!wantErr || wantPartial) {
+		t.Fatalf("err %v: partial %v with ID %q; want an error %v, partial state %v", err, partial, id, wantErr, wantPartial)
+	}
+}
+
+// failingCluster is an empty fake cluster, and its Helm's releases, that
+// fails the call failOn.
+func failingCluster(failOn string) (*fakeCluster, map[string]*helm.Release) {
+	cluster := newFakeCluster()
+	cluster.failOn = failOn
+	return cluster, map[string]*helm.Release{}
 }
