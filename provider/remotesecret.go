@@ -1,11 +1,19 @@
 package provider
 
-import "github.com/pulumi/pulumi-go-provider/infer"
+import (
+	"context"
+
+	"github.com/pulumi/pulumi-go-provider/infer"
+)
 
 // RemoteSecret lets one cluster's istiod watch another: it writes, into the
 // target's istio-system, a kubeconfig for the source cluster carrying a
 // read-only token of istio-reader-service-account.
-type RemoteSecret struct{ deps Deps }
+type RemoteSecret struct {
+	deps Deps
+	// connect reaches the source or the target (connectKube).
+	connect func(context.Context, ClusterConnection, writer) (remoteSecretKube, error)
+}
 
 // Reader token modes.
 const (

@@ -11,6 +11,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/ristio/pulumi-ristio/pkg/kube"
 	"github.com/ristio/pulumi-ristio/pkg/kubeconfig"
 	"github.com/ristio/pulumi-ristio/pkg/naming"
 )
@@ -23,6 +24,21 @@ var (
 	_ infer.CustomRead[RemoteSecretArgs, RemoteSecretState]     = (*RemoteSecret)(nil)
 	_ infer.CustomDelete[RemoteSecretState]                     = (*RemoteSecret)(nil)
 )
+
+// newRemoteSecret reaches both clusters through connectKube.
+func newRemoteSecret(deps Deps) *RemoteSecret {
+	return &RemoteSecret{deps: deps, connect: connectKube[remoteSecretKube](deps)}
+}
+
+// remoteSecretKube is what a remote secret asks of its source (a reader
+// token) and its target (the secret).
+type remoteSecretKube interface {
+	objectClient
+	secretClient
+	WaitForServiceAccount(ctx context.Context, ns, name string, progress kube.Progress) error
+	ServiceAccountSecretToken(ctx context.Context, ns, sa, secretName string, progress kube.Progress) (string, error)
+	RequestBoundToken(ctx context.Context, ns, sa string, ttl time.Duration, binding string, labels, annotations map[string]string) (string, time.Time, error)
+}
 
 // revokeTimeout bounds revoking a token that was minted but not written,
 // which runs even when the write ended with its context.
@@ -176,7 +192,7 @@ func (r *RemoteSecret) apply(ctx context.Context, w writer, in RemoteSecretArgs,
 
 	// The target is claimed before any token is minted, so a refusal
 	// leaves no token behind.
-	dstClient, err := r.deps.kubeClient(dst)
+	dstClient, err := r.connect(ctx, dst, w)
 	if err != nil {
 		return state, false, err
 	}
@@ -199,7 +215,7 @@ func (r *RemoteSecret) apply(ctx context.Context, w writer, in RemoteSecretArgs,
 		state.KeptServer, state.KeptCAPEM = prior.KeptServer, prior.KeptCAPEM
 	}
 
-	srcClient, err := r.deps.kubeClient(src)
+	srcClient, err := r.connect(ctx, src, w)
 	if err != nil {
 		return state, false, err
 	}
@@ -317,7 +333,7 @@ func (r *RemoteSecret) Read(ctx context.Context, req infer.ReadRequest[RemoteSec
 // or "" when it is gone.
 func (r *RemoteSecret) fingerprint(ctx context.Context, s RemoteSecretState) (string, error) {
 	dst, name := s.Target, naming.RemoteSecret(s.Source.Name)
-	client, err := r.deps.kubeClient(dst)
+	client, err := r.connect(ctx, dst, writer{})
 	if err != nil {
 		return "", err
 	}
@@ -357,7 +373,7 @@ func (r *RemoteSecret) mark(ctx context.Context, w writer, s RemoteSecretState) 
 // remove deletes the secret w wrote in the target, and revokes a
 // long-lived token.
 func (r *RemoteSecret) remove(ctx context.Context, w writer, s RemoteSecretState) error {
-	client, err := r.deps.kubeClient(s.Target)
+	client, err := r.connect(ctx, s.Target, w)
 	if err != nil {
 		return deleteHint(s.Target.Name, err)
 	}
@@ -385,7 +401,7 @@ func (r *RemoteSecret) revoke(ctx context.Context, mesh naming.MeshIdentity, sou
 	if secret == "" {
 		return
 	}
-	src, err := r.deps.kubeClient(source)
+	src, err := r.connect(ctx, source, writer{mesh: mesh})
 	if err == nil {
 		err = deleteManaged(ctx, src, writer{mesh: mesh}, secretGVK, naming.IstioNamespace, secret)
 	}

@@ -42,7 +42,7 @@ func (r *RemoteSecretSet) WireDependencies(f infer.FieldSelector, args *RemoteSe
 const setParallelism = 8
 
 // pairs is the RemoteSecret logic the set runs once per source.
-func (r *RemoteSecretSet) pairs() *RemoteSecret { return &RemoteSecret{deps: r.deps} }
+func (r *RemoteSecretSet) pairs() *RemoteSecret { return newRemoteSecret(r.deps) }
 
 // Check validates the target, every source and the options, naming the
 // source whose entry is wrong.
