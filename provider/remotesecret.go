@@ -1,18 +1,13 @@
 package provider
 
-import (
-	"context"
-
-	"github.com/pulumi/pulumi-go-provider/infer"
-)
+import "github.com/pulumi/pulumi-go-provider/infer"
 
 // RemoteSecret lets one cluster's istiod watch another: it writes, into the
 // target's istio-system, a kubeconfig for the source cluster carrying a
 // read-only token of istio-reader-service-account.
 type RemoteSecret struct {
 	deps Deps
-	// connect reaches the source or the target (connectKube).
-	connect func(context.Context, ClusterConnection, writer) (remoteSecretKube, error)
+	clusterResource[RemoteSecretArgs, RemoteSecretState, remoteSecretKube]
 }
 
 // Reader token modes.

@@ -13,7 +13,11 @@ const (
 // meshes: with MultiClusterMesh's remoteSecrets: perCluster, a mesh of N
 // clusters has N of these in place of N(N−1) RemoteSecrets, and the engine's
 // cost per resource is paid N times, not N² times.
-type RemoteSecretSet struct{ deps Deps }
+type RemoteSecretSet struct {
+	deps  Deps
+	pairs *RemoteSecret
+	clusterResource[RemoteSecretSetArgs, RemoteSecretSetState, remoteSecretKube]
+}
 
 // RemoteSecretSetArgs are the RemoteSecretSet inputs.
 type RemoteSecretSetArgs struct {
