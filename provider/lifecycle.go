@@ -103,6 +103,17 @@ type claimer interface {
 
 var _ claimer = Deps{}
 
+// nothingClaimed is the claimer of a resource that writes nothing.
+type nothingClaimed struct{}
+
+func (nothingClaimed) previewClaims(context.Context, ClusterConnection, *bool, writer, takeover) error {
+	return nil
+}
+
+func (nothingClaimed) markOwned(context.Context, ClusterConnection, writer, takeover) error {
+	return nil
+}
+
 // connectKube reaches a cluster's API server, as C: the controller's own
 // interface, which *kube.Client implements (clients.go asserts it).
 func connectKube[C any](d Deps) func(context.Context, ClusterConnection, writer) (C, error) {

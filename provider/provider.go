@@ -108,7 +108,7 @@ func builder(deps Deps) *infer.ProviderBuilder {
 			infer.Resource(newRemoteSecret(deps)),
 			infer.Resource(newRemoteSecretSet(deps)),
 			infer.Resource(newHelloWorld(deps)),
-			infer.Resource(&MeshCheck{deps: deps}),
+			infer.Resource(newMeshCheck(deps)),
 			infer.Resource(newRevisionTag(deps)),
 		).
 		WithFunctions(infer.Function(&CheckMesh{deps: deps})).

@@ -36,6 +36,11 @@ type RemoteSecretArgs struct {
 	RestartIstiod *string `pulumi:"restartIstiodAfterSecretRotation,optional" diff:"quiet"`
 }
 
+// target is where a remote secret is written.
+func (a RemoteSecretArgs) target() clusterTarget {
+	return clusterTarget{cluster: a.Target, timeoutSeconds: a.TimeoutSeconds, adopt: a.Adopt}
+}
+
 // Annotate documents RemoteSecretArgs.
 func (c *RemoteSecretArgs) Annotate(a infer.Annotator) {
 	a.Describe(&c.Source, "The cluster to be watched: the kubeconfig in the secret points at it.")

@@ -52,11 +52,6 @@ func remoteSecretRef(source string) objectRef {
 	return objectRef{secretGVK, naming.IstioNamespace, naming.RemoteSecret(source)}
 }
 
-// target is where a remote secret is written.
-func (a RemoteSecretArgs) target() clusterTarget {
-	return clusterTarget{cluster: a.Target, timeoutSeconds: a.TimeoutSeconds, adopt: a.Adopt}
-}
-
 // remoteSecretKube is what a remote secret asks of its source (a reader
 // token) and its target (the secret).
 type remoteSecretKube interface {

@@ -31,6 +31,11 @@ type RemoteSecretSetArgs struct {
 	RestartIstiod *string `pulumi:"restartIstiodAfterSecretRotation,optional" diff:"quiet"`
 }
 
+// target is where the set's secrets are written.
+func (a RemoteSecretSetArgs) target() clusterTarget {
+	return clusterTarget{cluster: a.Target, timeoutSeconds: a.TimeoutSeconds, adopt: a.Adopt}
+}
+
 // Annotate documents RemoteSecretSetArgs.
 func (c *RemoteSecretSetArgs) Annotate(a infer.Annotator) {
 	a.Describe(&c.Target, "The cluster whose istiod watches the sources: every secret is written there.")

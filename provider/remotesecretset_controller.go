@@ -72,11 +72,6 @@ func newRemoteSecretSet(deps Deps) *RemoteSecretSet {
 	return r
 }
 
-// target is where the set's secrets are written.
-func (a RemoteSecretSetArgs) target() clusterTarget {
-	return clusterTarget{cluster: a.Target, timeoutSeconds: a.TimeoutSeconds, adopt: a.Adopt}
-}
-
 // Check validates the target, every source and the options, naming the
 // source whose entry is wrong.
 func (r *RemoteSecretSet) Check(ctx context.Context, req infer.CheckRequest) (infer.CheckResponse[RemoteSecretSetArgs], error) {
