@@ -43,6 +43,7 @@ func meshCheckInputs() MeshCheckArgs {
 }
 
 func TestMeshCheckOverAFakeChecker(t *testing.T) {
+	t.Parallel() // each has clusters of its own
 	ctx := context.Background()
 	checker := &fakeChecker{healthy: true}
 	r := fakeMeshCheck(checker)

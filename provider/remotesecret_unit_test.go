@@ -163,6 +163,7 @@ func TestRemoteSecretOverFakeClusters(t *testing.T) {
 }
 
 func TestRemoteSecretLifecycleOverFakeClusters(t *testing.T) {
+	t.Parallel() // each has clusters of its own
 	ctx := context.Background()
 	west, east := newFakeCluster(), newFakeCluster()
 	r := fakeRemoteSecret(west, east)
@@ -250,6 +251,7 @@ func checkHungReadThenDelete[A, S any](t *testing.T, r interface {
 }
 
 func TestRemoteSecretNamesTheClusterThatFailed(t *testing.T) {
+	t.Parallel() // each has clusters of its own
 	west, east := newFakeCluster(), newFakeCluster()
 	west.failOn = "WaitForServiceAccount"
 	created, err := fakeRemoteSecret(west, east).Create(context.Background(), infer.CreateRequest[RemoteSecretArgs]{Name: "west-in-east", Inputs: remoteSecretInputs()})

@@ -35,6 +35,7 @@ func remoteSecretSetInputs(sources ...string) RemoteSecretSetArgs {
 }
 
 func TestRemoteSecretSetCreateOverFakeClusters(t *testing.T) {
+	t.Parallel() // each has clusters of its own
 	for name, tc := range map[string]struct {
 		failOn      string // in north, or in east for "east:..."
 		wantErr     bool
@@ -75,6 +76,7 @@ func TestRemoteSecretSetCreateOverFakeClusters(t *testing.T) {
 }
 
 func TestRemoteSecretSetUpdateReadDeleteOverFakeClusters(t *testing.T) {
+	t.Parallel() // each has clusters of its own
 	ctx := context.Background()
 	west, north, east := newFakeCluster(), newFakeCluster(), newFakeCluster()
 	r, claims := fakeRemoteSecretSet(west, north, east)
