@@ -10,8 +10,9 @@ import (
 	"github.com/pulumi/pulumi-go-provider/infer"
 )
 
-// clusterResource is the lifecycle every resource that writes to one cluster
-// shares; a controller gives only what is particular to it (the funcs below)
+// clusterResource is the lifecycle every resource that acts on one cluster
+// shares (a remote secret's target; a mesh check's checked cluster, which it
+// only reads); a controller gives only what is particular to it (the funcs below)
 // and embeds it, so its Diff, Create, Update, Read and Delete are these.
 // The rules it owns:
 //   - preview (DryRun) writes nothing: a create previews what up will take
