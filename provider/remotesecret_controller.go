@@ -146,7 +146,7 @@ func (r *RemoteSecret) write(ctx context.Context, dst remoteSecretKube, w writer
 	if prior != nil {
 		was = prior.RemoteSecretStatus
 	}
-	state, rewrote, err := r.apply(ctx, dst, w, in, was)
+	state, rewrote, err := r.writeSecret(ctx, dst, w, in, was)
 	if rerr := round.done(ctx, rewrote && err == nil, in.RestartIstiod); rerr != nil && err == nil {
 		state.Checksum = ""
 		err = rerr
@@ -162,11 +162,11 @@ func (r *RemoteSecret) write(ctx context.Context, dst remoteSecretKube, w writer
 	return state, written, err
 }
 
-// apply writes the secret into dst, the target, and says whether it
+// writeSecret writes the secret into dst, the target, and says whether it
 // rewrote one that held other data (what some Istio releases mishandle;
 // see istiodRestarts). prior is what was written before (zero on create),
 // whose kept endpoint stays.
-func (r *RemoteSecret) apply(ctx context.Context, dstClient remoteSecretKube, w writer, in RemoteSecretArgs, prior RemoteSecretStatus) (RemoteSecretState, bool, error) {
+func (r *RemoteSecret) writeSecret(ctx context.Context, dstClient remoteSecretKube, w writer, in RemoteSecretArgs, prior RemoteSecretStatus) (RemoteSecretState, bool, error) {
 	state := RemoteSecretState{RemoteSecretArgs: in, RemoteSecretStatus: RemoteSecretStatus{SecretName: naming.RemoteSecret(in.Source.Name)}}
 	src, dst := in.Source, in.Target
 	report := progress(ctx, src.Name)

@@ -237,7 +237,7 @@ func (r *RemoteSecretSet) write(ctx context.Context, dst remoteSecretKube, w wri
 	var mu sync.Mutex // guards state.Secrets and rewritten
 	errs = append(errs, forEachLimited(todo, setParallelism, func(name string) error {
 		pair := state.RemoteSecretSetArgs.pair(name)
-		written, rewrote, err := r.pairs.apply(ctx, dst, w, pair, old.Secrets[name])
+		written, rewrote, err := r.pairs.writeSecret(ctx, dst, w, pair, old.Secrets[name])
 		if _, ok := old.Secrets[name]; ok && err == nil {
 			// Before taking the lock: revoking talks to the source.
 			r.pairs.revokeReplaced(ctx, old.pair(name), written.RemoteSecretStatus, pair.ReaderTokenMode)
