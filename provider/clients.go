@@ -88,4 +88,5 @@ var (
 	_ revisionTagKube  = (*kube.Client)(nil)
 	_ controlPlaneKube = (*kube.Client)(nil)
 	_ remoteSecretKube = (*kube.Client)(nil)
+	_ meshChecker      = Deps{}
 )

@@ -49,13 +49,18 @@ func (f *fakeCluster) ApplySecret(ctx context.Context, s *corev1.Secret) error {
 }
 
 func (f *fakeCluster) SecretNames(ctx context.Context, ns, _ string) ([]string, error) {
+	if err := f.call(ctx, "SecretNames"); err != nil {
+		return nil, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	var names []string
 	for _, obj := range f.objects {
 		if obj.GroupVersionKind() == secretGVK && obj.GetNamespace() == ns {
 			names = append(names, obj.GetName())
 		}
 	}
-	return names, f.call(ctx, "SecretNames")
+	return names, nil
 }
 
 func (f *fakeCluster) DeactivateWebhooks(ctx context.Context, _ string) (bool, error) {

@@ -2,6 +2,7 @@ package provider
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"reflect"
 
@@ -9,8 +10,9 @@ import (
 	"github.com/pulumi/pulumi-go-provider/infer"
 )
 
-// clusterResource is the lifecycle every resource that writes to one cluster
-// shares; a controller gives only what is particular to it (the funcs below)
+// clusterResource is the lifecycle every resource that acts on one cluster
+// shares (a remote secret's target; a mesh check's checked cluster, which it
+// only reads); a controller gives only what is particular to it (the funcs below)
 // and embeds it, so its Diff, Create, Update, Read and Delete are these.
 // The rules it owns:
 //   - preview (DryRun) writes nothing: a create previews what up will take
@@ -44,6 +46,17 @@ type clusterResource[A clusterInputs, S, C any] struct {
 	read func(ctx context.Context, c C, s S) (S, error)
 	// remove deletes what w wrote.
 	remove func(ctx context.Context, c C, w writer, s S) error
+
+	// Optional, for resources that reach beyond their cluster (a remote
+	// secret's source). rewrite says whether quiet inputs alone still
+	// change what apply writes (a kubeconfig that reaches another server).
+	rewrite func(prior S, in A) bool
+	// mark writes a new mesh mark in place; nil marks takeover in the
+	// cluster.
+	mark func(ctx context.Context, w writer, s S) error
+	// preview says what up will do beyond what it takes over, and gives
+	// the state it plans; prior is nil on create.
+	preview func(ctx context.Context, in A, prior *S) S
 }
 
 // argsOf is the inputs state s was made from: the A it embeds, as every
@@ -90,6 +103,17 @@ type claimer interface {
 }
 
 var _ claimer = Deps{}
+
+// nothingClaimed is the claimer of a resource that writes nothing.
+type nothingClaimed struct{}
+
+func (nothingClaimed) previewClaims(context.Context, ClusterConnection, *bool, writer, takeover) error {
+	return nil
+}
+
+func (nothingClaimed) markOwned(context.Context, ClusterConnection, writer, takeover) error {
+	return nil
+}
 
 // connectKube reaches a cluster's API server, as C: the controller's own
 // interface, which *kube.Client implements (clients.go asserts it).
@@ -140,7 +164,11 @@ func (l clusterResource[A, S, C]) Create(ctx context.Context, req infer.CreateRe
 		if err := l.claims.previewClaims(ctx, t.cluster, t.adopt, w, l.takeover(in, nil)); err != nil {
 			return infer.CreateResponse[S]{}, err
 		}
-		return infer.CreateResponse[S]{ID: id, Output: withArgs(none, in)}, nil
+		planned := withArgs(none, in)
+		if l.preview != nil {
+			planned = l.preview(ctx, in, nil)
+		}
+		return infer.CreateResponse[S]{ID: id, Output: planned}, nil
 	}
 	state, touched, err := l.run(ctx, t.cluster, w, in, nil)
 	if err != nil && !touched {
@@ -155,14 +183,22 @@ func (l clusterResource[A, S, C]) Update(ctx context.Context, req infer.UpdateRe
 	in := req.Inputs
 	recorded := withArgs(req.State, in)
 	changes := l.changes(req.State, in)
-	if req.DryRun || quietOnly(changes, in) {
-		return infer.UpdateResponse[S]{Output: recorded}, nil
-	}
+	inPlace := l.rewrite == nil || !l.rewrite(req.State, in)
+	quiet, marking := inPlace && quietOnly(changes, in), inPlace && markOnly(changes, in)
 	t := in.target()
-	w := writerOf(in, req.ID, true)
 	ctx, cancel := withTimeout(ctx, t.timeoutSeconds)
 	defer cancel()
-	if markOnly(changes, in) {
+	if req.DryRun && !quiet && !marking && l.preview != nil {
+		recorded = l.preview(ctx, in, &req.State)
+	}
+	if req.DryRun || quiet {
+		return infer.UpdateResponse[S]{Output: recorded}, nil
+	}
+	w := writerOf(in, req.ID, true)
+	if marking && l.mark != nil {
+		return infer.UpdateResponse[S]{Output: recorded}, ofCluster(t.cluster.Name, l.mark(ctx, w, recorded))
+	}
+	if marking {
 		return infer.UpdateResponse[S]{Output: recorded}, wrapCluster(t.cluster.Name, l.claims.markOwned(ctx, t.cluster, w, l.takeover(in, &req.State)))
 	}
 	state, touched, err := l.run(ctx, t.cluster, w, in, &req.State)
@@ -195,10 +231,10 @@ func (l clusterResource[A, S, C]) run(ctx context.Context, cluster ClusterConnec
 	c, err := l.connect(ctx, cluster, w)
 	if err != nil {
 		var none S
-		return none, false, wrapCluster(cluster.Name, err)
+		return none, false, ofCluster(cluster.Name, err)
 	}
 	state, touched, err := l.apply(ctx, c, w, in, prior)
-	return state, touched, wrapCluster(cluster.Name, err)
+	return state, touched, ofCluster(cluster.Name, err)
 }
 
 // Read refreshes the state from the cluster.
@@ -208,11 +244,11 @@ func (l clusterResource[A, S, C]) Read(ctx context.Context, req infer.ReadReques
 	defer cancel()
 	c, err := l.connect(ctx, t.cluster, writerOf(argsOf[A](req.State), req.ID, true))
 	if err != nil {
-		return infer.ReadResponse[A, S]{}, wrapCluster(t.cluster.Name, err)
+		return infer.ReadResponse[A, S]{}, ofCluster(t.cluster.Name, err)
 	}
 	state, err := l.read(ctx, c, req.State)
 	if err != nil {
-		return infer.ReadResponse[A, S]{}, wrapCluster(t.cluster.Name, err)
+		return infer.ReadResponse[A, S]{}, ofCluster(t.cluster.Name, err)
 	}
 	return infer.ReadResponse[A, S]{ID: req.ID, Inputs: req.Inputs, State: state}, nil
 }
@@ -232,4 +268,14 @@ func (l clusterResource[A, S, C]) Delete(ctx context.Context, req infer.DeleteRe
 		return infer.DeleteResponse{}, deleteHint(t.cluster.Name, err)
 	}
 	return infer.DeleteResponse{}, nil
+}
+
+// ofCluster names cluster in err, unless err already names the cluster it
+// is of: one that reaches two clusters (a remote secret's source) names
+// the one that failed.
+func ofCluster(cluster string, err error) error {
+	if ce := (*clusterError)(nil); errors.As(err, &ce) {
+		return err
+	}
+	return wrapCluster(cluster, err)
 }

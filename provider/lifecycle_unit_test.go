@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -23,8 +24,10 @@ import (
 
 // fakeCluster is an in-memory cluster: objects by kind, namespace and name.
 // failOn makes the named call fail; block makes every call wait for its
-// context to end.
+// context to end. It may be called from several goroutines (a
+// RemoteSecretSet writes its sources at once).
 type fakeCluster struct {
+	mu      sync.Mutex // guards the maps and writes
 	objects map[string]*unstructured.Unstructured
 	calls   map[string]int
 	writes  int
@@ -43,7 +46,9 @@ func fakeKey(gvk schema.GroupVersionKind, ns, name string) string {
 }
 
 func (f *fakeCluster) call(ctx context.Context, name string) error {
+	f.mu.Lock()
 	f.calls[name]++
+	f.mu.Unlock()
 	if f.block {
 		<-ctx.Done()
 		return ctx.Err()
@@ -58,6 +63,8 @@ func (f *fakeCluster) Get(ctx context.Context, gvk schema.GroupVersionKind, ns, 
 	if err := f.call(ctx, "Get"); err != nil {
 		return nil, err
 	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	if obj, ok := f.objects[fakeKey(gvk, ns, name)]; ok {
 		return obj.DeepCopy(), nil
 	}
@@ -68,6 +75,8 @@ func (f *fakeCluster) Apply(ctx context.Context, obj *unstructured.Unstructured)
 	if err := f.call(ctx, "Apply"); err != nil {
 		return err
 	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	f.writes++
 	f.objects[fakeKey(obj.GroupVersionKind(), obj.GetNamespace(), obj.GetName())] = obj.DeepCopy()
 	return nil
@@ -77,6 +86,8 @@ func (f *fakeCluster) Annotate(ctx context.Context, gvk schema.GroupVersionKind,
 	if err := f.call(ctx, "Annotate"); err != nil {
 		return err
 	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	f.writes++
 	obj := f.objects[fakeKey(gvk, ns, name)]
 	merged := obj.GetAnnotations()
@@ -94,6 +105,8 @@ func (f *fakeCluster) Delete(ctx context.Context, gvk schema.GroupVersionKind, n
 	if err := f.call(ctx, "Delete"); err != nil {
 		return err
 	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	f.writes++
 	delete(f.objects, fakeKey(gvk, ns, name))
 	return nil
@@ -103,6 +116,8 @@ func (f *fakeCluster) EnsureNamespace(ctx context.Context, name string, labels m
 	if err := f.call(ctx, "EnsureNamespace"); err != nil {
 		return err
 	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	f.writes++
 	key := fakeKey(namespaceGVK, "", name)
 	ns, ok := f.objects[key]

@@ -1,6 +1,10 @@
 package provider
 
-import "github.com/pulumi/pulumi-go-provider/infer"
+import (
+	"github.com/pulumi/pulumi-go-provider/infer"
+
+	"github.com/ristio/pulumi-ristio/pkg/naming"
+)
 
 // MeshCheck asks istiod whether the mesh works between one cluster and its
 // listed peers, both ways: the cluster's istiods (every revision) must sync
@@ -11,7 +15,9 @@ import "github.com/pulumi/pulumi-go-provider/infer"
 // clusters before it, so every pair is checked once and a cluster added at
 // the end is checked by its own MeshCheck alone. It writes nothing; `up`
 // waits for a healthy answer and `refresh` asks again.
-type MeshCheck struct{ deps Deps }
+type MeshCheck struct {
+	clusterResource[MeshCheckArgs, MeshCheckState, meshChecker]
+}
 
 // MeshCheckArgs are the MeshCheck inputs.
 type MeshCheckArgs struct {
@@ -25,6 +31,14 @@ type MeshCheckArgs struct {
 	CACertPEM      *string           `pulumi:"caCertPem,optional"`
 	RootCertPEM    *string           `pulumi:"rootCertPem,optional"`
 }
+
+// target is the checked cluster.
+func (a MeshCheckArgs) target() clusterTarget {
+	return clusterTarget{cluster: a.Cluster, timeoutSeconds: a.TimeoutSeconds}
+}
+
+// mesh is none: a check marks nothing.
+func (MeshCheckArgs) mesh() naming.MeshIdentity { return "" }
 
 // Annotate documents MeshCheckArgs.
 func (c *MeshCheckArgs) Annotate(a infer.Annotator) {

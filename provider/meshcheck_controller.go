@@ -27,6 +27,7 @@ var (
 	_ infer.CustomDiff[MeshCheckArgs, MeshCheckState]     = (*MeshCheck)(nil)
 	_ infer.CustomUpdate[MeshCheckArgs, MeshCheckState]   = (*MeshCheck)(nil)
 	_ infer.CustomRead[MeshCheckArgs, MeshCheckState]     = (*MeshCheck)(nil)
+	_ infer.CustomDelete[MeshCheckState]                  = (*MeshCheck)(nil)
 	_ infer.Fn[CheckMeshArgs, CheckMeshResult]            = (*CheckMesh)(nil)
 )
 
@@ -70,38 +71,30 @@ func (r *MeshCheck) Check(ctx context.Context, req infer.CheckRequest) (infer.Ch
 	})
 }
 
-// Diff asks again when the inputs change, and after a refresh that found a
-// peer not synced.
-func (r *MeshCheck) Diff(_ context.Context, req infer.DiffRequest[MeshCheckArgs, MeshCheckState]) (infer.DiffResponse, error) {
-	diff := diffInputs(req.State.MeshCheckArgs, req.Inputs)
-	if !req.State.Healthy {
-		diff["status"] = p.PropertyDiff{Kind: p.Update}
-	}
-	return diffResponse(diff), nil
+// meshChecker asks a cluster's istiods, and its peers', about each other,
+// once; Deps does it against the clusters.
+type meshChecker interface {
+	checkCluster(ctx context.Context, in MeshCheckArgs) MeshCheckState
 }
 
-// Create waits until every peer is synced.
-func (r *MeshCheck) Create(ctx context.Context, req infer.CreateRequest[MeshCheckArgs]) (infer.CreateResponse[MeshCheckState], error) {
-	if req.DryRun {
-		return infer.CreateResponse[MeshCheckState]{ID: req.Name, Output: MeshCheckState{MeshCheckArgs: req.Inputs}}, nil
+// newMeshCheck builds the resource, which writes nothing: every change of
+// its inputs asks again, and so does a refresh that found a peer not synced.
+// Reaching a cluster is part of the question, so connect never fails.
+func newMeshCheck(deps Deps) *MeshCheck {
+	r := &MeshCheck{}
+	r.clusterResource = clusterResource[MeshCheckArgs, MeshCheckState, meshChecker]{
+		connect:  func(context.Context, ClusterConnection, writer) (meshChecker, error) { return deps, nil },
+		claims:   nothingClaimed{},
+		takeover: func(MeshCheckArgs, *MeshCheckState) takeover { return takeover{} },
+		drift:    func(s MeshCheckState) map[string]bool { return map[string]bool{"status": !s.Healthy} },
+		rewrite:  func(MeshCheckState, MeshCheckArgs) bool { return true }, // a new kubeconfig asks again
+		apply:    r.wait,
+		read: func(ctx context.Context, c meshChecker, s MeshCheckState) (MeshCheckState, error) {
+			return c.checkCluster(ctx, s.MeshCheckArgs), nil
+		},
+		remove: func(context.Context, meshChecker, writer, MeshCheckState) error { return nil },
 	}
-	state, err := r.wait(ctx, req.Inputs, 0)
-	return infer.CreateResponse[MeshCheckState]{ID: req.Name, Output: state}, err
-}
-
-// Update waits again.
-func (r *MeshCheck) Update(ctx context.Context, req infer.UpdateRequest[MeshCheckArgs, MeshCheckState]) (infer.UpdateResponse[MeshCheckState], error) {
-	if req.DryRun {
-		state := req.State
-		state.MeshCheckArgs = req.Inputs
-		return infer.UpdateResponse[MeshCheckState]{Output: state}, nil
-	}
-	var settle time.Duration
-	if secretsRewritten(req.State.MeshCheckArgs, req.Inputs) {
-		settle = rewriteSettle
-	}
-	state, err := r.wait(ctx, req.Inputs, settle)
-	return infer.UpdateResponse[MeshCheckState]{Output: state}, err
+	return r
 }
 
 // rewriteSettle is how long a pair must stay healthy after a remote secret
@@ -125,37 +118,32 @@ func secretsRewritten(old, in MeshCheckArgs) bool {
 	return false
 }
 
-// Read asks once: a peer that stopped syncing shows as a diff of status.
-func (r *MeshCheck) Read(ctx context.Context, req infer.ReadRequest[MeshCheckArgs, MeshCheckState]) (infer.ReadResponse[MeshCheckArgs, MeshCheckState], error) {
-	ctx, cancel := withTimeout(ctx, req.State.TimeoutSeconds) // refresh is bounded like the writes
-	defer cancel()
-	state := r.deps.checkCluster(ctx, req.State.MeshCheckArgs)
-	return infer.ReadResponse[MeshCheckArgs, MeshCheckState]{ID: req.ID, Inputs: req.Inputs, State: state}, nil
-}
-
 // wait asks until every peer is synced or timeoutSeconds pass, reporting the
-// first reason on the status line. With settle, a healthy answer counts
-// only when it is still healthy when asked again settle later.
-func (r *MeshCheck) wait(ctx context.Context, in MeshCheckArgs, settle time.Duration) (MeshCheckState, error) {
-	ctx, cancel := withTimeout(ctx, in.TimeoutSeconds)
-	defer cancel()
+// first reason on the status line. After a remote secret of a pair was
+// rewritten (prior's checksums), a healthy answer counts only when it is
+// still healthy when asked again rewriteSettle later. It touches nothing.
+func (r *MeshCheck) wait(ctx context.Context, c meshChecker, _ writer, in MeshCheckArgs, prior *MeshCheckState) (MeshCheckState, bool, error) {
+	var settle time.Duration
+	if prior != nil && secretsRewritten(prior.MeshCheckArgs, in) {
+		settle = rewriteSettle
+	}
 	report := progress(ctx, in.Cluster.Name)
 	start := time.Now()
 	var last MeshCheckState // the last answer not cut short by the deadline
 	var healthySince time.Time
 	for {
-		state := r.deps.checkCluster(ctx, in)
+		state := c.checkCluster(ctx, in)
 		if state.Healthy {
 			if healthySince.IsZero() {
 				healthySince = time.Now()
 			}
 			if time.Since(healthySince) >= settle {
-				return state, nil
+				return state, false, nil
 			}
 			report("every pair synced; asking again in %s, since a remote secret of a pair was rewritten", (settle - time.Since(healthySince)).Round(time.Second))
 			select {
 			case <-ctx.Done():
-				return state, nil
+				return state, false, nil
 			case <-time.After(settle - time.Since(healthySince)):
 			}
 			continue
@@ -166,7 +154,7 @@ func (r *MeshCheck) wait(ctx context.Context, in MeshCheckArgs, settle time.Dura
 		}
 		problems := stateProblems(in.Cluster.Name, last)
 		if ctx.Err() != nil {
-			return last, fmt.Errorf("mesh check did not pass within %s:\n  %s", time.Since(start).Round(time.Second), strings.Join(problems, "\n  "))
+			return last, false, fmt.Errorf("mesh check did not pass within %s:\n  %s", time.Since(start).Round(time.Second), strings.Join(problems, "\n  "))
 		}
 		report("waiting for istiod to sync every pair (%s): %s", time.Since(start).Round(time.Second), problems[0])
 		select {

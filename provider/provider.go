@@ -106,9 +106,9 @@ func builder(deps Deps) *infer.ProviderBuilder {
 			infer.Resource(newIstioControlPlane(deps)),
 			infer.Resource(newEastWestGateway(deps)),
 			infer.Resource(newRemoteSecret(deps)),
-			infer.Resource(&RemoteSecretSet{deps: deps}),
+			infer.Resource(newRemoteSecretSet(deps)),
 			infer.Resource(newHelloWorld(deps)),
-			infer.Resource(&MeshCheck{deps: deps}),
+			infer.Resource(newMeshCheck(deps)),
 			infer.Resource(newRevisionTag(deps)),
 		).
 		WithFunctions(infer.Function(&CheckMesh{deps: deps})).

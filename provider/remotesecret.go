@@ -1,18 +1,13 @@
 package provider
 
-import (
-	"context"
-
-	"github.com/pulumi/pulumi-go-provider/infer"
-)
+import "github.com/pulumi/pulumi-go-provider/infer"
 
 // RemoteSecret lets one cluster's istiod watch another: it writes, into the
 // target's istio-system, a kubeconfig for the source cluster carrying a
 // read-only token of istio-reader-service-account.
 type RemoteSecret struct {
 	deps Deps
-	// connect reaches the source or the target (connectKube).
-	connect func(context.Context, ClusterConnection, writer) (remoteSecretKube, error)
+	clusterResource[RemoteSecretArgs, RemoteSecretState, remoteSecretKube]
 }
 
 // Reader token modes.
@@ -39,6 +34,11 @@ type RemoteSecretArgs struct {
 	Adopt               *bool             `pulumi:"adopt,optional" diff:"quiet"`
 	MeshMark
 	RestartIstiod *string `pulumi:"restartIstiodAfterSecretRotation,optional" diff:"quiet"`
+}
+
+// target is where a remote secret is written.
+func (a RemoteSecretArgs) target() clusterTarget {
+	return clusterTarget{cluster: a.Target, timeoutSeconds: a.TimeoutSeconds, adopt: a.Adopt}
 }
 
 // Annotate documents RemoteSecretArgs.

@@ -25,9 +25,31 @@ var (
 	_ infer.CustomDelete[RemoteSecretState]                     = (*RemoteSecret)(nil)
 )
 
-// newRemoteSecret reaches both clusters through connectKube.
+// newRemoteSecret builds the resource. It reaches both clusters through
+// connectKube; its Diff replaces the secret when either end changes and
+// updates it after a hand edit and when the token is near its end. A
+// rotated kubeconfig is recorded quietly unless it reaches another server.
 func newRemoteSecret(deps Deps) *RemoteSecret {
-	return &RemoteSecret{deps: deps, connect: connectKube[remoteSecretKube](deps)}
+	r := &RemoteSecret{deps: deps}
+	r.clusterResource = clusterResource[RemoteSecretArgs, RemoteSecretState, remoteSecretKube]{
+		connect: connectKube[remoteSecretKube](deps), claims: deps,
+		takeover: func(in RemoteSecretArgs, _ *RemoteSecretState) takeover {
+			return takeover{objects: []objectRef{remoteSecretRef(in.Source.Name)}}
+		},
+		drift: func(s RemoteSecretState) map[string]bool {
+			return map[string]bool{"checksum": s.Checksum != s.AppliedChecksum, "tokenExpiresAt": r.tokenDue(s)}
+		},
+		rewrite: func(prior RemoteSecretState, in RemoteSecretArgs) bool {
+			return serverOf(in, prior.RemoteSecretStatus) != prior.Server
+		},
+		apply: r.write, read: r.read, remove: r.remove, mark: r.mark, preview: r.preview,
+	}
+	return r
+}
+
+// remoteSecretRef is the secret that lets a target watch source.
+func remoteSecretRef(source string) objectRef {
+	return objectRef{secretGVK, naming.IstioNamespace, naming.RemoteSecret(source)}
 }
 
 // remoteSecretKube is what a remote secret asks of its source (a reader
@@ -78,26 +100,13 @@ func checkRemoteSecretOptions(prefix, cluster string, a RemoteSecretArgs) []p.Ch
 	return failures
 }
 
-// Diff replaces the secret when either end changes, updates it for other
-// inputs, after a hand edit, and when the token is near its end.
+// Diff also says when the reader token is due for renewal.
 func (r *RemoteSecret) Diff(ctx context.Context, req infer.DiffRequest[RemoteSecretArgs, RemoteSecretState]) (infer.DiffResponse, error) {
 	diff := r.changes(req.State, req.Inputs)
 	if _, due := diff["tokenExpiresAt"]; due {
 		p.GetLogger(ctx).Infof("%s -> %s: reader token expires %s and is due for renewal", req.State.Source.Name, req.State.Target.Name, req.State.TokenExpiresAt)
 	}
 	return diffResponse(diff), nil
-}
-
-// changes lists what differs between the state and new inputs, drift included.
-func (r *RemoteSecret) changes(state RemoteSecretState, inputs RemoteSecretArgs) map[string]p.PropertyDiff {
-	diff := diffInputs(state.RemoteSecretArgs, inputs)
-	if state.Checksum != state.AppliedChecksum {
-		diff["checksum"] = p.PropertyDiff{Kind: p.Update}
-	}
-	if r.tokenDue(state) {
-		diff["tokenExpiresAt"] = p.PropertyDiff{Kind: p.Update}
-	}
-	return diff
 }
 
 func (r *RemoteSecret) tokenDue(s RemoteSecretState) bool {
@@ -110,92 +119,60 @@ func (r *RemoteSecret) tokenDue(s RemoteSecretState) bool {
 	return !r.deps.Now().Before(renewAt)
 }
 
-// Create writes the secret.
-func (r *RemoteSecret) Create(ctx context.Context, req infer.CreateRequest[RemoteSecretArgs]) (infer.CreateResponse[RemoteSecretState], error) {
-	id := newID(req.Name)
-	if req.DryRun {
-		secret := objectRef{secretGVK, naming.IstioNamespace, naming.RemoteSecret(req.Inputs.Source.Name)}
-		if err := r.deps.previewClaims(ctx, req.Inputs.Target, req.Inputs.Adopt, writerOf(req.Inputs, id, false), takeover{objects: []objectRef{secret}}); err != nil {
-			return infer.CreateResponse[RemoteSecretState]{}, err
-		}
-		if deref(req.Inputs.Adopt) {
-			r.deps.previewAdoptedServer(ctx, req.Inputs)
-			r.deps.previewAdoptedRewrites(ctx, req.Inputs.Target, req.Inputs.RestartIstiod, secret.name)
-		}
-		return infer.CreateResponse[RemoteSecretState]{ID: id, Output: RemoteSecretState{RemoteSecretArgs: req.Inputs, RemoteSecretStatus: RemoteSecretStatus{SecretName: secret.name}}}, nil
+// preview says which API server an adopted or updated secret will point
+// at, and whether the target's istiods restart.
+func (r *RemoteSecret) preview(ctx context.Context, in RemoteSecretArgs, prior *RemoteSecretState) RemoteSecretState {
+	if prior != nil {
+		previewServerChange(ctx, in, prior.RemoteSecretStatus)
+		r.deps.previewRestart(ctx, in.Target, in.RestartIstiod)
+		return withArgs(*prior, in)
 	}
-	state, err := r.write(ctx, writerOf(req.Inputs, id, false), req.Inputs, RemoteSecretStatus{})
-	if err != nil && state.AppliedChecksum == "" {
-		return infer.CreateResponse[RemoteSecretState]{}, err
+	name := naming.RemoteSecret(in.Source.Name)
+	if deref(in.Adopt) {
+		r.deps.previewAdoptedServer(ctx, in)
+		r.deps.previewAdoptedRewrites(ctx, in.Target, in.RestartIstiod, name)
 	}
-	return infer.CreateResponse[RemoteSecretState]{ID: id, Output: state}, partial(err)
+	return RemoteSecretState{RemoteSecretArgs: in, RemoteSecretStatus: RemoteSecretStatus{SecretName: name}}
 }
 
-// write applies the secret, then lets the target's istiods restart once
-// the round of rewrites into the target ends (see istiodRestarts). A
-// restart that fails leaves the secret marked drifted, so the next up
-// writes it again and retries the restart.
-func (r *RemoteSecret) write(ctx context.Context, w writer, in RemoteSecretArgs, prior RemoteSecretStatus) (RemoteSecretState, error) {
+// write applies the secret, lets the target's istiods restart once the
+// round of rewrites into the target ends (see istiodRestarts), and then
+// revokes the token it replaced; it has touched the clusters once the
+// secret is written. A restart that fails leaves the secret marked
+// drifted, so the next up writes it again and retries the restart.
+func (r *RemoteSecret) write(ctx context.Context, dst remoteSecretKube, w writer, in RemoteSecretArgs, prior *RemoteSecretState) (RemoteSecretState, bool, error) {
 	round := r.deps.writingSecrets(in.Target)
-	state, rewrote, err := r.apply(ctx, w, in, prior)
-	ctx, cancel := withTimeout(ctx, in.TimeoutSeconds)
-	defer cancel()
+	var was RemoteSecretStatus
+	if prior != nil {
+		was = prior.RemoteSecretStatus
+	}
+	state, rewrote, err := r.writeSecret(ctx, dst, w, in, was)
 	if rerr := round.done(ctx, rewrote && err == nil, in.RestartIstiod); rerr != nil && err == nil {
 		state.Checksum = ""
-		return state, rerr
+		err = rerr
 	}
-	return state, err
+	written := state.AppliedChecksum != ""
+	if prior != nil && written {
+		// The new token is written (even if a restart after it failed):
+		// the old one goes, within its own bound.
+		undo, cancel := context.WithTimeout(context.WithoutCancel(ctx), revokeTimeout)
+		defer cancel()
+		r.revokeReplaced(undo, *prior, state.RemoteSecretStatus, in.ReaderTokenMode)
+	}
+	return state, written, err
 }
 
-// Update reissues the token and rewrites the secret.
-func (r *RemoteSecret) Update(ctx context.Context, req infer.UpdateRequest[RemoteSecretArgs, RemoteSecretState]) (infer.UpdateResponse[RemoteSecretState], error) {
-	// Previews, and changes to how the cluster is reached or how long to wait,
-	// touch nothing (a remote secret is rewritten only if its server changes).
-	changes := r.changes(req.State, req.Inputs)
-	sameServer := serverOf(req.Inputs, req.State.RemoteSecretStatus) == req.State.Server
-	quiet := quietOnly(changes, req.Inputs) && sameServer
-	// A change of meshIdentity alone marks the secret and its binding in
-	// place: no token is issued, nothing is rewritten, istiod is not restarted.
-	marking := markOnly(changes, req.Inputs) && sameServer
-	w := writerOf(req.Inputs, req.ID, true)
-	if req.DryRun || quiet || marking {
-		state := req.State
-		state.RemoteSecretArgs = req.Inputs
-		switch {
-		case req.DryRun && !quiet && !marking:
-			previewServerChange(ctx, req.Inputs, req.State.RemoteSecretStatus)
-			r.deps.previewRestart(ctx, req.Inputs.Target, req.Inputs.RestartIstiod)
-		case marking && !req.DryRun:
-			return infer.UpdateResponse[RemoteSecretState]{Output: state}, r.mark(ctx, w, state)
-		}
-		return infer.UpdateResponse[RemoteSecretState]{Output: state}, nil
-	}
-	state, err := r.write(ctx, w, req.Inputs, req.State.RemoteSecretStatus)
-	if state.AppliedChecksum == "" { // nothing written
-		return infer.UpdateResponse[RemoteSecretState]{}, err
-	}
-	// The new token is written (even if a restart after it failed): the old
-	// one goes.
-	r.revokeReplaced(ctx, req.State, state.RemoteSecretStatus, req.Inputs.ReaderTokenMode)
-	return infer.UpdateResponse[RemoteSecretState]{Output: state}, partial(err)
-}
-
-// apply writes the secret, and says whether it rewrote one that held other
-// data (what some Istio releases mishandle; see istiodRestarts). prior is
-// what was written before (zero on create), whose kept endpoint stays.
-func (r *RemoteSecret) apply(ctx context.Context, w writer, in RemoteSecretArgs, prior RemoteSecretStatus) (RemoteSecretState, bool, error) {
+// writeSecret writes the secret into dst, the target, and says whether it
+// rewrote one that held other data (what some Istio releases mishandle;
+// see istiodRestarts). prior is what was written before (zero on create),
+// whose kept endpoint stays.
+func (r *RemoteSecret) writeSecret(ctx context.Context, dstClient remoteSecretKube, w writer, in RemoteSecretArgs, prior RemoteSecretStatus) (RemoteSecretState, bool, error) {
 	state := RemoteSecretState{RemoteSecretArgs: in, RemoteSecretStatus: RemoteSecretStatus{SecretName: naming.RemoteSecret(in.Source.Name)}}
-	ctx, cancel := withTimeout(ctx, in.TimeoutSeconds)
-	defer cancel()
 	src, dst := in.Source, in.Target
 	report := progress(ctx, src.Name)
 
 	// The target is claimed before any token is minted, so a refusal
 	// leaves no token behind.
-	dstClient, err := r.connect(ctx, dst, w)
-	if err != nil {
-		return state, false, err
-	}
 	live, err := dstClient.GetSecret(ctx, naming.IstioNamespace, state.SecretName)
 	if err != nil {
 		return state, false, wrapCluster(dst.Name, fmt.Errorf("reading secret %s/%s: %w", naming.IstioNamespace, state.SecretName, err))
@@ -316,30 +293,20 @@ func readerTokenHours(in RemoteSecretArgs) int {
 	return *in.ReaderTokenTTLHours
 }
 
-// Read fingerprints the live secret in the target; empty means it is gone.
-func (r *RemoteSecret) Read(ctx context.Context, req infer.ReadRequest[RemoteSecretArgs, RemoteSecretState]) (infer.ReadResponse[RemoteSecretArgs, RemoteSecretState], error) {
-	ctx, cancel := withTimeout(ctx, req.State.TimeoutSeconds) // refresh is bounded like the writes
-	defer cancel()
-	state := req.State
-	sum, err := r.fingerprint(ctx, state)
-	if err != nil {
-		return infer.ReadResponse[RemoteSecretArgs, RemoteSecretState]{}, err
-	}
-	state.Checksum = sum
-	return infer.ReadResponse[RemoteSecretArgs, RemoteSecretState]{ID: req.ID, Inputs: req.Inputs, State: state}, nil
+// read fingerprints the live secret in dst, the target; empty means it is gone.
+func (r *RemoteSecret) read(ctx context.Context, dst remoteSecretKube, s RemoteSecretState) (RemoteSecretState, error) {
+	sum, err := fingerprint(ctx, dst, s)
+	s.Checksum = sum
+	return s, err
 }
 
-// fingerprint is the checksum of the data ristio writes in the live secret,
-// or "" when it is gone.
-func (r *RemoteSecret) fingerprint(ctx context.Context, s RemoteSecretState) (string, error) {
-	dst, name := s.Target, naming.RemoteSecret(s.Source.Name)
-	client, err := r.connect(ctx, dst, writer{})
+// fingerprint is the checksum of the data ristio writes in the live secret
+// in dst, or "" when it is gone.
+func fingerprint(ctx context.Context, dst remoteSecretKube, s RemoteSecretState) (string, error) {
+	name := naming.RemoteSecret(s.Source.Name)
+	live, err := dst.GetSecret(ctx, naming.IstioNamespace, name)
 	if err != nil {
-		return "", err
-	}
-	live, err := client.GetSecret(ctx, naming.IstioNamespace, name)
-	if err != nil {
-		return "", wrapCluster(dst.Name, fmt.Errorf("reading secret %s/%s: %w", naming.IstioNamespace, name, err))
+		return "", wrapCluster(s.Target.Name, fmt.Errorf("reading secret %s/%s: %w", naming.IstioNamespace, name, err))
 	}
 	if live == nil {
 		return "", nil
@@ -347,38 +314,23 @@ func (r *RemoteSecret) fingerprint(ctx context.Context, s RemoteSecretState) (st
 	return checksum(ownKeys(live.Data, map[string][]byte{s.Source.Name: nil})), nil
 }
 
-// Delete removes the secret from the target, and the long-lived token from
-// the source when there is one; a source that is gone does not block it.
-func (r *RemoteSecret) Delete(ctx context.Context, req infer.DeleteRequest[RemoteSecretState]) (infer.DeleteResponse, error) {
-	ctx, cancel := withTimeout(ctx, req.State.TimeoutSeconds)
-	defer cancel()
-	return infer.DeleteResponse{}, r.remove(ctx, writerOf(req.State, req.ID, true), req.State)
-}
-
 // mark gives the secret in the target, and the object its token is bound to
 // in the source, w's mark in place (a change of meshIdentity alone).
 func (r *RemoteSecret) mark(ctx context.Context, w writer, s RemoteSecretState) error {
-	ctx, cancel := withTimeout(ctx, s.TimeoutSeconds)
-	defer cancel()
-	secret := takeover{objects: []objectRef{{secretGVK, naming.IstioNamespace, s.SecretName}}}
-	if err := r.deps.markOwned(ctx, s.Target, w, secret); err != nil {
+	if err := r.claims.markOwned(ctx, s.Target, w, takeover{objects: []objectRef{remoteSecretRef(s.Source.Name)}}); err != nil {
 		return err
 	}
 	if s.TokenBinding == "" {
 		return nil
 	}
-	return r.deps.markOwned(ctx, s.Source, w, takeover{objects: []objectRef{{secretGVK, naming.IstioNamespace, s.TokenBinding}}})
+	return r.claims.markOwned(ctx, s.Source, w, takeover{objects: []objectRef{{secretGVK, naming.IstioNamespace, s.TokenBinding}}})
 }
 
-// remove deletes the secret w wrote in the target, and revokes a
-// long-lived token.
-func (r *RemoteSecret) remove(ctx context.Context, w writer, s RemoteSecretState) error {
-	client, err := r.connect(ctx, s.Target, w)
-	if err != nil {
-		return deleteHint(s.Target.Name, err)
-	}
-	if err := deleteManaged(ctx, client, w, secretGVK, naming.IstioNamespace, naming.RemoteSecret(s.Source.Name)); err != nil {
-		return deleteHint(s.Target.Name, err)
+// remove deletes the secret w wrote in dst, the target, and revokes the
+// token; a source that is gone does not block it.
+func (r *RemoteSecret) remove(ctx context.Context, dst remoteSecretKube, w writer, s RemoteSecretState) error {
+	if err := deleteManaged(ctx, dst, w, secretGVK, naming.IstioNamespace, naming.RemoteSecret(s.Source.Name)); err != nil {
+		return wrapCluster(s.Target.Name, err)
 	}
 	r.revoke(ctx, s.mesh(), s.Source, s.TokenBinding, s.Target.Name)
 	if deref(s.ReaderTokenMode) == serviceAccountSecretMode {

@@ -12,6 +12,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	"github.com/ristio/pulumi-ristio/pkg/kube"
+	"github.com/ristio/pulumi-ristio/pkg/kubeconfig"
 	"github.com/ristio/pulumi-ristio/pkg/naming"
 )
 
@@ -54,22 +55,38 @@ users:
   user: {token: admin}
 `
 
-func fakeRemoteSecret(west, east *fakeCluster) *RemoteSecret {
-	r := newRemoteSecret(Deps{Now: time.Now})
-	r.connect = func(_ context.Context, c ClusterConnection, _ writer) (remoteSecretKube, error) {
-		if c.Name == "west" {
-			return west, nil
-		}
-		return east, nil
+// fakeDeps reach no cluster of their own: what reaches one through them
+// (the preview of an istiod restart) finds none.
+var fakeDeps = Deps{Now: time.Now, Kube: func(kubeconfig.Source) (*kube.Client, error) {
+	return nil, errors.New("no API server in a fakes test")
+}}
+
+// fakeClusters reaches each cluster by its name.
+func fakeClusters(clusters map[string]*fakeCluster) func(context.Context, ClusterConnection, writer) (remoteSecretKube, error) {
+	return func(_ context.Context, c ClusterConnection, _ writer) (remoteSecretKube, error) {
+		return clusters[c.Name], nil
 	}
+}
+
+// fakeRemoteSecret is a RemoteSecret from west into east; its marks are
+// counted in a fakeClaims.
+func fakeRemoteSecret(west, east *fakeCluster) *RemoteSecret {
+	r := newRemoteSecret(fakeDeps)
+	r.connect = fakeClusters(map[string]*fakeCluster{"west": west, "east": east})
+	r.claims = &fakeClaims{}
 	return r
 }
 
 func remoteSecretInputs() RemoteSecretArgs {
 	return RemoteSecretArgs{
 		Source: ClusterConnection{Name: "west", Kubeconfig: ptr.To(westKubeconfig)}, Target: ClusterConnection{Name: "east"},
-		ReaderTokenTTLHours: ptr.To(24), TimeoutSeconds: ptr.To(1),
+		ReaderTokenTTLHours: ptr.To(24), TimeoutSeconds: ptr.To(1), RestartIstiod: ptr.To(restartNever),
 	}
+}
+
+// rotated is kubeconfig with another admin token, reaching server.
+func rotated(kubeconfig, server string) *string {
+	return ptr.To(strings.ReplaceAll(strings.ReplaceAll(kubeconfig, "token: admin", "token: rotated"), "https://203.0.113.1:6443", server))
 }
 
 // secretsIn lists the secrets of a fake cluster.
@@ -142,5 +159,104 @@ func TestRemoteSecretOverFakeClusters(t *testing.T) {
 				t.Errorf("delete left %v in east and %v in west; want the secret and the token's binding gone", secretsIn(east), secretsIn(west))
 			}
 		})
+	}
+}
+
+func TestRemoteSecretLifecycleOverFakeClusters(t *testing.T) {
+	t.Parallel() // each has clusters of its own
+	ctx := context.Background()
+	west, east := newFakeCluster(), newFakeCluster()
+	r := fakeRemoteSecret(west, east)
+	claims := r.claims.(*fakeClaims)
+	in := remoteSecretInputs()
+	mints := func() int { return west.calls["RequestBoundToken"] }
+
+	planned, err := r.Create(ctx, infer.CreateRequest[RemoteSecretArgs]{Name: "west-in-east", Inputs: in, DryRun: true})
+	if err != nil || planned.Output.SecretName != naming.RemoteSecret("west") || claims.previews != 1 || east.writes+west.writes != 0 {
+		t.Fatalf("preview: err %v, secretName %q, %d previews, %d writes; want the secret's name and nothing written", err, planned.Output.SecretName, claims.previews, east.writes+west.writes)
+	}
+	created, err := r.Create(ctx, infer.CreateRequest[RemoteSecretArgs]{Name: "west-in-east", Inputs: in})
+	checkCreated(t, created.ID, err, false, false)
+	state := created.Output
+	update := func(next RemoteSecretArgs, dryRun bool) RemoteSecretState {
+		t.Helper()
+		got, err := r.Update(ctx, infer.UpdateRequest[RemoteSecretArgs, RemoteSecretState]{ID: created.ID, State: state, Inputs: next, DryRun: dryRun})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return got.Output
+	}
+
+	quiet := in
+	quiet.Source.Kubeconfig = rotated(westKubeconfig, "https://203.0.113.1:6443")
+	writes := east.writes + west.writes
+	if state = update(quiet, false); mints() != 1 || east.writes+west.writes != writes || *state.Source.Kubeconfig != *quiet.Source.Kubeconfig {
+		t.Errorf("a rotated kubeconfig reaching the same server minted %d tokens and wrote %d objects; want it recorded alone", mints()-1, east.writes+west.writes-writes)
+	}
+
+	marked := quiet
+	marked.MeshIdentity = ptr.To("proj/stack/mesh")
+	if state = update(marked, false); claims.marks != 2 || mints() != 1 {
+		t.Errorf("a new meshIdentity made %d marks and %d tokens; want the secret and the token's binding marked, nothing minted", claims.marks, mints()-1)
+	}
+
+	moved := marked
+	moved.Source.Kubeconfig = rotated(westKubeconfig, "https://203.0.113.2:6443")
+	if update(moved, true); mints() != 1 {
+		t.Errorf("a preview minted a token")
+	}
+	oldBinding := state.TokenBinding
+	state = update(moved, false)
+	if mints() != 2 || state.Server != "https://203.0.113.2:6443" || state.TokenBinding == oldBinding {
+		t.Errorf("a kubeconfig reaching another server: %d tokens, server %q; want a new token for the new server", mints()-1, state.Server)
+	}
+	if left := secretsIn(west); len(left) != 1 || left[0] != state.TokenBinding {
+		t.Errorf("west holds %v; want only the new token's binding %s (the old one revoked)", left, state.TokenBinding)
+	}
+
+	delete(east.objects, fakeKey(secretGVK, naming.IstioNamespace, naming.RemoteSecret("west")))
+	read, err := r.Read(ctx, infer.ReadRequest[RemoteSecretArgs, RemoteSecretState]{ID: created.ID, Inputs: moved, State: state})
+	if err != nil {
+		t.Fatal(err)
+	}
+	diff, _ := r.Diff(ctx, infer.DiffRequest[RemoteSecretArgs, RemoteSecretState]{ID: created.ID, State: read.State, Inputs: moved})
+	if _, ok := diff.DetailedDiff["checksum"]; !ok || read.State.Checksum != "" {
+		t.Errorf("a secret deleted by hand: checksum %q, diff %v; want it gone and the secret rewritten", read.State.Checksum, diff.DetailedDiff)
+	}
+
+	checkHungReadThenDelete(t, r, created.ID, moved, state, west, east)
+}
+
+// checkHungReadThenDelete checks that r's read of a hung east fails, named
+// and bounded by timeoutSeconds, and that its delete then leaves no secret
+// in west or east.
+func checkHungReadThenDelete[A, S any](t *testing.T, r interface {
+	infer.CustomRead[A, S]
+	infer.CustomDelete[S]
+}, id string, in A, state S, west, east *fakeCluster) {
+	t.Helper()
+	ctx := context.Background()
+	east.block = true
+	start := time.Now()
+	if _, err := r.Read(ctx, infer.ReadRequest[A, S]{ID: id, Inputs: in, State: state}); !errors.Is(err, context.DeadlineExceeded) || !strings.HasPrefix(err.Error(), "cluster east: ") || time.Since(start) > 5*time.Second {
+		t.Errorf("a read of a hung target returned %v after %v; want it named and bounded by timeoutSeconds", err, time.Since(start))
+	}
+	east.block = false
+	if _, err := r.Delete(ctx, infer.DeleteRequest[S]{ID: id, State: state}); err != nil {
+		t.Fatal(err)
+	}
+	if len(secretsIn(east)) != 0 || len(secretsIn(west)) != 0 {
+		t.Errorf("delete left %v in east and %v in west", secretsIn(east), secretsIn(west))
+	}
+}
+
+func TestRemoteSecretNamesTheClusterThatFailed(t *testing.T) {
+	t.Parallel() // each has clusters of its own
+	west, east := newFakeCluster(), newFakeCluster()
+	west.failOn = "WaitForServiceAccount"
+	created, err := fakeRemoteSecret(west, east).Create(context.Background(), infer.CreateRequest[RemoteSecretArgs]{Name: "west-in-east", Inputs: remoteSecretInputs()})
+	checkCreated(t, created.ID, err, true, false)
+	if !strings.HasPrefix(err.Error(), "cluster west: ") || strings.Contains(err.Error(), "cluster east") {
+		t.Errorf("err = %v; want it of west alone", err)
 	}
 }

@@ -13,7 +13,11 @@ const (
 // meshes: with MultiClusterMesh's remoteSecrets: perCluster, a mesh of N
 // clusters has N of these in place of N(N−1) RemoteSecrets, and the engine's
 // cost per resource is paid N times, not N² times.
-type RemoteSecretSet struct{ deps Deps }
+type RemoteSecretSet struct {
+	deps  Deps
+	pairs *RemoteSecret
+	clusterResource[RemoteSecretSetArgs, RemoteSecretSetState, remoteSecretKube]
+}
 
 // RemoteSecretSetArgs are the RemoteSecretSet inputs.
 type RemoteSecretSetArgs struct {
@@ -25,6 +29,11 @@ type RemoteSecretSetArgs struct {
 	Adopt               *bool                         `pulumi:"adopt,optional" diff:"quiet"`
 	MeshMark
 	RestartIstiod *string `pulumi:"restartIstiodAfterSecretRotation,optional" diff:"quiet"`
+}
+
+// target is where the set's secrets are written.
+func (a RemoteSecretSetArgs) target() clusterTarget {
+	return clusterTarget{cluster: a.Target, timeoutSeconds: a.TimeoutSeconds, adopt: a.Adopt}
 }
 
 // Annotate documents RemoteSecretSetArgs.

@@ -41,8 +41,36 @@ func (r *RemoteSecretSet) WireDependencies(f infer.FieldSelector, args *RemoteSe
 // each is a token request to the source and a write to the target.
 const setParallelism = 8
 
-// pairs is the RemoteSecret logic the set runs once per source.
-func (r *RemoteSecretSet) pairs() *RemoteSecret { return newRemoteSecret(r.deps) }
+// newRemoteSecretSet builds the resource over the RemoteSecret logic it
+// runs once per source: it reaches the target once, and each source as a
+// RemoteSecret does.
+func newRemoteSecretSet(deps Deps) *RemoteSecretSet {
+	r := &RemoteSecretSet{deps: deps, pairs: newRemoteSecret(deps)}
+	r.clusterResource = clusterResource[RemoteSecretSetArgs, RemoteSecretSetState, remoteSecretKube]{
+		connect: func(ctx context.Context, c ClusterConnection, w writer) (remoteSecretKube, error) {
+			return r.pairs.connect(ctx, c, w)
+		},
+		claims: deps,
+		takeover: func(in RemoteSecretSetArgs, _ *RemoteSecretSetState) takeover {
+			var t takeover
+			for _, name := range slices.Sorted(maps.Keys(in.Sources)) {
+				t.objects = append(t.objects, remoteSecretRef(name))
+			}
+			return t
+		},
+		drift: func(s RemoteSecretSetState) map[string]bool {
+			off := map[string]bool{}
+			for name := range s.Secrets {
+				for _, drifted := range r.pairs.drift(s.pair(name)) {
+					off["secrets."+name] = off["secrets."+name] || drifted
+				}
+			}
+			return off
+		},
+		apply: r.write, read: r.read, remove: r.remove, mark: r.mark, preview: r.preview,
+	}
+	return r
+}
 
 // Check validates the target, every source and the options, naming the
 // source whose entry is wrong.
@@ -81,7 +109,7 @@ func (r *RemoteSecretSet) Diff(ctx context.Context, req infer.DiffRequest[Remote
 		diff["sources."+name] = p.PropertyDiff{Kind: kind, InputDiff: kind != p.Update}
 	}
 	for _, name := range kept(req.State, req.Inputs) {
-		for path, d := range r.pairs().changes(req.State.pair(name), req.Inputs.pair(name)) {
+		for path, d := range r.pairs.changes(req.State.pair(name), req.Inputs.pair(name)) {
 			switch {
 			case strings.HasPrefix(path, "source."):
 				diff["sources."+name+".cluster."+strings.TrimPrefix(path, "source.")] = d
@@ -133,69 +161,52 @@ func kept(state RemoteSecretSetState, inputs RemoteSecretSetArgs) []string {
 	return out
 }
 
-// Create writes every source's secret. Those written are kept in state even
-// when another fails, so the next `up` writes only what is missing and a
-// destroy removes what was made.
-func (r *RemoteSecretSet) Create(ctx context.Context, req infer.CreateRequest[RemoteSecretSetArgs]) (infer.CreateResponse[RemoteSecretSetState], error) {
-	id := newID(req.Name)
-	state := RemoteSecretSetState{RemoteSecretSetArgs: req.Inputs, Secrets: map[string]RemoteSecretStatus{}}
-	if req.DryRun {
-		var refs []objectRef
-		for _, name := range slices.Sorted(maps.Keys(req.Inputs.Sources)) {
-			refs = append(refs, objectRef{secretGVK, naming.IstioNamespace, naming.RemoteSecret(name)})
-		}
-		err := r.deps.previewClaims(ctx, req.Inputs.Target, req.Inputs.Adopt, writerOf(req.Inputs, id, false), takeover{objects: refs})
-		if deref(req.Inputs.Adopt) {
-			for _, name := range slices.Sorted(maps.Keys(req.Inputs.Sources)) {
-				r.deps.previewAdoptedServer(ctx, req.Inputs.pair(name))
+// preview says, for an adoption, which API server each istioctl secret
+// will point at, and for an update, each source whose server changes;
+// both say whether the target's istiods restart.
+func (r *RemoteSecretSet) preview(ctx context.Context, in RemoteSecretSetArgs, prior *RemoteSecretSetState) RemoteSecretSetState {
+	if prior != nil {
+		if rewrites, _ := r.plan(*prior, in); len(rewrites) > 0 {
+			for _, name := range rewrites {
+				previewServerChange(ctx, in.pair(name), prior.Secrets[name])
 			}
-			names := make([]string, len(refs))
-			for i, ref := range refs {
-				names[i] = ref.name
-			}
-			r.deps.previewAdoptedRewrites(ctx, req.Inputs.Target, req.Inputs.RestartIstiod, names...)
+			r.deps.previewRestart(ctx, in.Target, in.RestartIstiod)
 		}
-		return infer.CreateResponse[RemoteSecretSetState]{ID: id, Output: state}, err
+		return withArgs(*prior, in)
 	}
-	err := r.write(ctx, writerOf(req.Inputs, id, false), RemoteSecretSetState{}, &state)
-	return infer.CreateResponse[RemoteSecretSetState]{ID: id, Output: state}, partial(err)
+	if deref(in.Adopt) {
+		var names []string
+		for _, name := range slices.Sorted(maps.Keys(in.Sources)) {
+			r.deps.previewAdoptedServer(ctx, in.pair(name))
+			names = append(names, naming.RemoteSecret(name))
+		}
+		r.deps.previewAdoptedRewrites(ctx, in.Target, in.RestartIstiod, names...)
+	}
+	return RemoteSecretSetState{RemoteSecretSetArgs: in, Secrets: map[string]RemoteSecretStatus{}}
 }
 
-// Update writes the sources that are new or changed and deletes the secrets
-// of sources that left; sources whose only change is how they are reached
-// are recorded without touching either cluster.
-func (r *RemoteSecretSet) Update(ctx context.Context, req infer.UpdateRequest[RemoteSecretSetArgs, RemoteSecretSetState]) (infer.UpdateResponse[RemoteSecretSetState], error) {
-	state := req.State
-	state.RemoteSecretSetArgs = req.Inputs
-	state.Secrets = maps.Clone(req.State.Secrets)
+// write brings the secrets in dst, the target, from prior (nil on create)
+// to in, recording in state.Secrets each source as written: those written
+// are kept even when another fails, so the next up writes only what is
+// missing and a destroy removes what was made. A source that fails is
+// marked drifted (or left out, if new), so the next preview shows it again.
+// Sources whose only change is how they are reached are recorded without
+// touching either cluster.
+func (r *RemoteSecretSet) write(ctx context.Context, dst remoteSecretKube, w writer, in RemoteSecretSetArgs, prior *RemoteSecretSetState) (RemoteSecretSetState, bool, error) {
+	var old RemoteSecretSetState
+	if prior != nil {
+		old = *prior
+	}
+	state := RemoteSecretSetState{RemoteSecretSetArgs: in, Secrets: maps.Clone(old.Secrets)}
 	if state.Secrets == nil {
 		state.Secrets = map[string]RemoteSecretStatus{}
 	}
-	if req.DryRun {
-		if rewrites := r.rewrites(req.State, state.RemoteSecretSetArgs); len(rewrites) > 0 {
-			for _, name := range rewrites {
-				previewServerChange(ctx, req.Inputs.pair(name), req.State.Secrets[name])
-			}
-			r.deps.previewRestart(ctx, req.Inputs.Target, req.Inputs.RestartIstiod)
-		}
-		return infer.UpdateResponse[RemoteSecretSetState]{Output: state}, nil
-	}
-	err := r.write(ctx, writerOf(req.Inputs, req.ID, true), req.State, &state)
-	return infer.UpdateResponse[RemoteSecretSetState]{Output: state}, partial(err)
-}
-
-// write brings the target's secrets from old to state's inputs, recording
-// in state.Secrets each source as written. A source that fails is marked
-// drifted (or left out, if new), so the next preview shows it again.
-func (r *RemoteSecretSet) write(ctx context.Context, w writer, old RemoteSecretSetState, state *RemoteSecretSetState) error {
-	ctx, cancel := withTimeout(ctx, state.TimeoutSeconds)
-	defer cancel()
 	var errs []error
 	for name, kind := range sourceChanges(old, state.RemoteSecretSetArgs) {
 		if kind != p.Delete {
 			continue
 		}
-		if err := r.pairs().remove(ctx, writerOf(old, w.owner, true), old.pair(name)); err != nil {
+		if err := r.pairs.remove(ctx, dst, writerOf(old, w.owner, true), old.pair(name)); err != nil {
 			// Keep how the source is reached, so the retry acts on it and
 			// not on whatever cluster an empty connection reaches.
 			state.Sources = maps.Clone(state.Sources)
@@ -214,9 +225,10 @@ func (r *RemoteSecretSet) write(ctx context.Context, w writer, old RemoteSecretS
 			todo = append(todo, name)
 		}
 	}
-	todo = append(todo, r.rewrites(old, state.RemoteSecretSetArgs)...)
-	for _, name := range r.marks(old, state.RemoteSecretSetArgs) {
-		if err := r.pairs().mark(ctx, w, state.pair(name)); err != nil {
+	rewrites, marks := r.plan(old, state.RemoteSecretSetArgs)
+	todo = append(todo, rewrites...)
+	for _, name := range marks {
+		if err := r.pairs.mark(ctx, w, state.pair(name)); err != nil {
 			errs = append(errs, err)
 		}
 	}
@@ -225,10 +237,10 @@ func (r *RemoteSecretSet) write(ctx context.Context, w writer, old RemoteSecretS
 	var mu sync.Mutex // guards state.Secrets and rewritten
 	errs = append(errs, forEachLimited(todo, setParallelism, func(name string) error {
 		pair := state.RemoteSecretSetArgs.pair(name)
-		written, rewrote, err := r.pairs().apply(ctx, w, pair, old.Secrets[name])
+		written, rewrote, err := r.pairs.writeSecret(ctx, dst, w, pair, old.Secrets[name])
 		if _, ok := old.Secrets[name]; ok && err == nil {
 			// Before taking the lock: revoking talks to the source.
-			r.pairs().revokeReplaced(ctx, old.pair(name), written.RemoteSecretStatus, pair.ReaderTokenMode)
+			r.pairs.revokeReplaced(ctx, old.pair(name), written.RemoteSecretStatus, pair.ReaderTokenMode)
 		}
 		mu.Lock()
 		defer mu.Unlock()
@@ -255,35 +267,25 @@ func (r *RemoteSecretSet) write(ctx context.Context, w writer, old RemoteSecretS
 			state.Secrets[name] = entry
 		}
 	}
-	return errors.Join(errs...)
+	return state, prior != nil || len(state.Secrets) > 0, errors.Join(errs...)
 }
 
-// rewrites lists, sorted, the sources written before and still wanted whose
-// secret the inputs change (how it is reached aside), or that drifted.
-func (r *RemoteSecretSet) rewrites(old RemoteSecretSetState, in RemoteSecretSetArgs) []string {
-	var out []string
+// plan lists, sorted, the sources written before and still wanted whose
+// secret the inputs change (how a source is reached aside) or that
+// drifted, and those whose only change is the mesh mark, marked in place.
+func (r *RemoteSecretSet) plan(old RemoteSecretSetState, in RemoteSecretSetArgs) (rewrites, marks []string) {
 	for _, name := range kept(old, in) {
-		pair := in.pair(name)
-		changes := r.pairs().changes(old.pair(name), pair)
-		if len(changes) == 0 || ((quietOnly(changes, pair) || markOnly(changes, pair)) && serverOf(pair, old.Secrets[name]) == old.Secrets[name].Server) {
-			continue
-		}
-		out = append(out, name)
-	}
-	return out
-}
-
-// marks lists, sorted, the sources written before and still wanted whose
-// only change is the mesh mark: their objects are marked in place.
-func (r *RemoteSecretSet) marks(old RemoteSecretSetState, in RemoteSecretSetArgs) []string {
-	var out []string
-	for _, name := range kept(old, in) {
-		pair := in.pair(name)
-		if markOnly(r.pairs().changes(old.pair(name), pair), pair) && serverOf(pair, old.Secrets[name]) == old.Secrets[name].Server {
-			out = append(out, name)
+		prior, pair := old.pair(name), in.pair(name)
+		changes, inPlace := r.pairs.changes(prior, pair), !r.pairs.rewrite(prior, pair)
+		switch {
+		case len(changes) == 0 || inPlace && quietOnly(changes, pair):
+		case inPlace && markOnly(changes, pair):
+			marks = append(marks, name)
+		default:
+			rewrites = append(rewrites, name)
 		}
 	}
-	return out
+	return rewrites, marks
 }
 
 // forEachLimited runs fn for every name, at most limit at a time, and joins
@@ -292,16 +294,24 @@ func forEachLimited(names []string, limit int, fn func(name string) error) error
 	return fanOut(len(names), limit, func(i int) error { return fn(names[i]) })
 }
 
-// Read fingerprints every written secret in the target; a source whose
-// secret is gone or edited shows as a change of that source.
-func (r *RemoteSecretSet) Read(ctx context.Context, req infer.ReadRequest[RemoteSecretSetArgs, RemoteSecretSetState]) (infer.ReadResponse[RemoteSecretSetArgs, RemoteSecretSetState], error) {
-	ctx, cancel := withTimeout(ctx, req.State.TimeoutSeconds) // refresh is bounded like the writes
-	defer cancel()
-	state := req.State
-	state.Secrets = maps.Clone(req.State.Secrets)
+// mark gives every source's secret and token binding w's mark in place (a
+// change of meshIdentity alone).
+func (r *RemoteSecretSet) mark(ctx context.Context, w writer, s RemoteSecretSetState) error {
+	var errs []error
+	for _, name := range slices.Sorted(maps.Keys(s.Secrets)) {
+		errs = append(errs, r.pairs.mark(ctx, w, s.pair(name)))
+	}
+	return errors.Join(errs...)
+}
+
+// read fingerprints every written secret in dst, the target; a source
+// whose secret is gone or edited shows as a change of that source.
+func (r *RemoteSecretSet) read(ctx context.Context, dst remoteSecretKube, s RemoteSecretSetState) (RemoteSecretSetState, error) {
+	state := s
+	state.Secrets = maps.Clone(s.Secrets)
 	var mu sync.Mutex // guards state.Secrets
 	err := forEachLimited(slices.Sorted(maps.Keys(state.Secrets)), setParallelism, func(name string) error {
-		got, err := r.pairs().fingerprint(ctx, req.State.pair(name))
+		got, err := fingerprint(ctx, dst, s.pair(name))
 		if err != nil {
 			return err
 		}
@@ -312,19 +322,13 @@ func (r *RemoteSecretSet) Read(ctx context.Context, req infer.ReadRequest[Remote
 		state.Secrets[name] = entry
 		return nil
 	})
-	if err != nil {
-		return infer.ReadResponse[RemoteSecretSetArgs, RemoteSecretSetState]{}, err
-	}
-	return infer.ReadResponse[RemoteSecretSetArgs, RemoteSecretSetState]{ID: req.ID, Inputs: req.Inputs, State: state}, nil
+	return state, err
 }
 
-// Delete removes every secret the set wrote, and long-lived tokens from
-// their sources; a source that is gone does not block it.
-func (r *RemoteSecretSet) Delete(ctx context.Context, req infer.DeleteRequest[RemoteSecretSetState]) (infer.DeleteResponse, error) {
-	s := req.State
-	ctx, cancel := withTimeout(ctx, s.TimeoutSeconds)
-	defer cancel()
-	return infer.DeleteResponse{}, forEachLimited(slices.Sorted(maps.Keys(s.Secrets)), setParallelism, func(name string) error {
-		return r.pairs().remove(ctx, writerOf(s, req.ID, true), s.pair(name))
+// remove deletes every secret the set wrote in dst, the target, and
+// revokes their tokens; a source that is gone does not block it.
+func (r *RemoteSecretSet) remove(ctx context.Context, dst remoteSecretKube, w writer, s RemoteSecretSetState) error {
+	return forEachLimited(slices.Sorted(maps.Keys(s.Secrets)), setParallelism, func(name string) error {
+		return r.pairs.remove(ctx, dst, w, s.pair(name))
 	})
 }

@@ -1,0 +1,87 @@
+package provider
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pulumi/pulumi-go-provider/infer"
+	"k8s.io/utils/ptr"
+)
+
+// fakeChecker answers a MeshCheck's question with healthy; with block, it
+// answers only once the question's context ends.
+type fakeChecker struct {
+	healthy, block bool
+	asked          int
+}
+
+func (f *fakeChecker) checkCluster(ctx context.Context, in MeshCheckArgs) MeshCheckState {
+	f.asked++
+	if f.block {
+		<-ctx.Done()
+	}
+	status := "synced"
+	if !f.healthy {
+		status = "west: istiod has not synced"
+	}
+	return MeshCheckState{MeshCheckArgs: in, Healthy: f.healthy, Status: map[string]string{"west": status}, PeerStatus: map[string]string{}}
+}
+
+func fakeMeshCheck(checker *fakeChecker) *MeshCheck {
+	r := newMeshCheck(Deps{})
+	r.connect = func(context.Context, ClusterConnection, writer) (meshChecker, error) { return checker, nil }
+	return r
+}
+
+func meshCheckInputs() MeshCheckArgs {
+	return MeshCheckArgs{
+		Cluster: ClusterConnection{Name: "east"}, TimeoutSeconds: ptr.To(1),
+		Peers: []MeshCheckPeer{{Cluster: ClusterConnection{Name: "west"}, Network: "west-network"}},
+	}
+}
+
+func TestMeshCheckOverAFakeChecker(t *testing.T) {
+	t.Parallel() // each has clusters of its own
+	ctx := context.Background()
+	checker := &fakeChecker{healthy: true}
+	r := fakeMeshCheck(checker)
+	in := meshCheckInputs()
+
+	if _, err := r.Create(ctx, infer.CreateRequest[MeshCheckArgs]{Name: "east", Inputs: in, DryRun: true}); err != nil || checker.asked != 0 {
+		t.Fatalf("preview: err %v, asked %d times; want nothing asked", err, checker.asked)
+	}
+	created, err := r.Create(ctx, infer.CreateRequest[MeshCheckArgs]{Name: "east", Inputs: in})
+	checkCreated(t, created.ID, err, false, false)
+	if !created.Output.Healthy || checker.asked != 1 {
+		t.Fatalf("create: %+v after %d questions; want healthy at once", created.Output, checker.asked)
+	}
+
+	slower := in
+	slower.TimeoutSeconds = ptr.To(2)
+	if got, err := r.Update(ctx, infer.UpdateRequest[MeshCheckArgs, MeshCheckState]{ID: created.ID, State: created.Output, Inputs: slower}); err != nil || checker.asked != 2 || deref(got.Output.TimeoutSeconds) != 2 {
+		t.Errorf("a new timeout: err %v, asked %d times; want the check asked again", err, checker.asked)
+	}
+
+	checker.healthy = false
+	read, err := r.Read(ctx, infer.ReadRequest[MeshCheckArgs, MeshCheckState]{ID: created.ID, Inputs: in, State: created.Output})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff, _ := r.Diff(ctx, infer.DiffRequest[MeshCheckArgs, MeshCheckState]{ID: created.ID, State: read.State, Inputs: in}); !diff.HasChanges || diff.DetailedDiff["status"].Kind == "" {
+		t.Errorf("a refresh that found west not synced: diff %v; want status to change", diff.DetailedDiff)
+	}
+
+	start := time.Now()
+	_, err = r.Update(ctx, infer.UpdateRequest[MeshCheckArgs, MeshCheckState]{ID: created.ID, State: read.State, Inputs: in})
+	if err == nil || !strings.HasPrefix(err.Error(), "cluster east: mesh check did not pass") || !strings.Contains(err.Error(), "west: istiod has not synced") || time.Since(start) > 5*time.Second {
+		t.Errorf("an update that never syncs: %v after %v; want the reason, named and bounded by timeoutSeconds", err, time.Since(start))
+	}
+
+	checker.block = true
+	start = time.Now()
+	if got, err := r.Read(ctx, infer.ReadRequest[MeshCheckArgs, MeshCheckState]{ID: created.ID, Inputs: in, State: created.Output}); err != nil || got.State.Healthy || time.Since(start) > 5*time.Second {
+		t.Errorf("a refresh of a hung cluster: %v, healthy %v after %v; want it unhealthy and bounded by timeoutSeconds", err, got.State.Healthy, time.Since(start))
+	}
+}
