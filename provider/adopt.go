@@ -8,7 +8,6 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/property"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
-	"github.com/ristio/pulumi-ristio/pkg/helm"
 	"github.com/ristio/pulumi-ristio/pkg/kube"
 	"github.com/ristio/pulumi-ristio/pkg/naming"
 	"github.com/ristio/pulumi-ristio/pkg/pki"
@@ -120,7 +119,7 @@ func previewClaim(ctx context.Context, cluster, what string, own ownership, m ma
 
 // istioctlMade reads an object and reports whether istioctl made it and no
 // Helm release has taken it over.
-func istioctlMade(ctx context.Context, client *kube.Client, ref objectRef) (bool, error) {
+func istioctlMade(ctx context.Context, client objectClient, ref objectRef) (bool, error) {
 	obj, err := client.Get(ctx, ref.gvk, ref.ns, ref.name)
 	if err != nil || obj == nil {
 		return false, err
@@ -135,11 +134,11 @@ func istiodDeployment(revision string) objectRef {
 // adopting lets hc's installs take over what istioctl made when adopt is
 // set, and says whether istiod's Deployment is istioctl's: the install about
 // to run is then the adoption, and its release keeps istioctl's name.
-func (r *IstioControlPlane) adopting(ctx context.Context, client *kube.Client, hc *helm.Client, in IstioControlPlaneArgs) (bool, error) {
+func (r *IstioControlPlane) adopting(ctx context.Context, client objectClient, hc releaseClient, in IstioControlPlaneArgs) (bool, error) {
 	if !deref(in.Adopt) {
 		return false, nil
 	}
-	hc.TakeOwnership = true
+	hc.setTakeOwnership(true)
 	made, err := istioctlMade(ctx, client, istiodDeployment(deref(in.Revision)))
 	if err != nil {
 		return false, fmt.Errorf("adopt: %w", err)
@@ -153,7 +152,7 @@ func (r *IstioControlPlane) adopting(ctx context.Context, client *kube.Client, h
 // istioctl's never-match selector. The tag goes on injecting meanwhile.
 // An injector istioctl made that still injects is left as it is: the
 // release merges into it and nothing stops injecting.
-func reactivateInjector(ctx context.Context, client *kube.Client) error {
+func reactivateInjector(ctx context.Context, client webhookClient) error {
 	ref := objectRef{gvk: mutatingWebhookGVK, name: naming.DefaultInjectorWebhook}
 	made, err := istioctlMade(ctx, client, ref)
 	if err != nil || !made {
@@ -170,7 +169,7 @@ func reactivateInjector(ctx context.Context, client *kube.Client) error {
 // a control plane without a revision (its webhook and Service), once the
 // adopted release's own injector serves the same namespaces: left behind, it
 // would outlive the control plane and fail every injection after destroy.
-func dropIstioctlTag(ctx context.Context, client *kube.Client, cluster string) error {
+func dropIstioctlTag(ctx context.Context, client leftoverClient, cluster string) error {
 	gone, err := client.DeleteIstioctlLeftovers(ctx, naming.IstioNamespace, naming.TagLabel+"="+naming.DefaultRevision, mutatingWebhookGVK, serviceGVK)
 	for _, g := range gone {
 		p.GetLogger(ctx).Infof("cluster %s: adopt: deleted istioctl's default revision tag (%s); the release's injector serves its namespaces", cluster, g)
@@ -184,7 +183,7 @@ var eastWestDeployment = objectRef{gvk: deploymentGVK, ns: naming.IstioNamespace
 // dropIstioctlGateway deletes what istioctl's gateway chart made that the
 // gateway chart does not (its service account, role and binding, a
 // disruption budget), once the gateway's pods all run on the new ones.
-func dropIstioctlGateway(ctx context.Context, client *kube.Client, cluster string) error {
+func dropIstioctlGateway(ctx context.Context, client leftoverClient, cluster string) error {
 	gone, err := client.DeleteIstioctlLeftovers(ctx, naming.IstioNamespace, "app="+naming.EastWestService, serviceAccountGVK, roleGVK, roleBindingGVK, pdbGVK)
 	for _, g := range gone {
 		p.GetLogger(ctx).Infof("cluster %s: adopt: deleted istioctl's %s, which the gateway chart does not use", cluster, g)

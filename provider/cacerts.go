@@ -4,7 +4,10 @@ import "github.com/pulumi/pulumi-go-provider/infer"
 
 // CACerts is the `cacerts` secret in istio-system, from which istiod signs
 // workload certificates with the cluster's intermediate.
-type CACerts struct{ deps Deps }
+type CACerts struct {
+	deps Deps
+	clusterResource[CACertsArgs, CACertsState, caCertsClient]
+}
 
 // CACertsArgs are the CACerts inputs.
 type CACertsArgs struct {
@@ -20,6 +23,10 @@ type CACertsArgs struct {
 	// MeshClusters is read only by the guard of a step that drops a root,
 	// so a change to it alone is no change.
 	MeshClusters []ClusterConnection `pulumi:"meshClusters,optional" diff:"ignore"`
+}
+
+func (a CACertsArgs) target() clusterTarget {
+	return clusterTarget{cluster: a.Cluster, timeoutSeconds: a.TimeoutSeconds, adopt: a.Adopt}
 }
 
 // Annotate documents CACertsArgs.
@@ -39,14 +46,12 @@ func (c *CACertsArgs) Annotate(a infer.Annotator) {
 // CACertsState is the CACerts output.
 type CACertsState struct {
 	CACertsArgs
-	Checksum         string `pulumi:"checksum"`
-	CreatedNamespace bool   `pulumi:"createdNamespace"`
+	Checksum string `pulumi:"checksum"`
 }
 
 // Annotate documents CACertsState.
 func (s *CACertsState) Annotate(a infer.Annotator) {
 	a.Describe(&s.Checksum, "SHA-256 of the secret's data as last seen in the cluster; refresh notices edits.")
-	a.Describe(&s.CreatedNamespace, "Whether this resource created istio-system. Delete removes it only if it carries the managed-by label and nothing else lives there.")
 }
 
 // Annotate documents CACerts.

@@ -112,88 +112,47 @@ func trustBundle(signer string, others []string) []byte {
 	return []byte(b.String())
 }
 
-// Diff updates in place, replaces when the cluster changes, and repairs drift found by refresh.
-func (r *CACerts) Diff(_ context.Context, req infer.DiffRequest[CACertsArgs, CACertsState]) (infer.DiffResponse, error) {
-	diff := r.changes(req.State, req.Inputs)
-	return diffResponse(diff), nil
+// caCertsClient is what CACerts asks of its cluster.
+type caCertsClient interface {
+	namespaceClient
+	secretClient
 }
 
-// changes lists what differs between the state and new inputs, drift included.
-func (r *CACerts) changes(state CACertsState, inputs CACertsArgs) map[string]p.PropertyDiff {
-	diff := diffInputs(state.CACertsArgs, inputs)
-	if state.Checksum != checksum(state.data()) {
-		diff["checksum"] = p.PropertyDiff{Kind: p.Update}
-	}
-	return diff
-}
-
-// Create writes the secret, creating istio-system when missing.
-func (r *CACerts) Create(ctx context.Context, req infer.CreateRequest[CACertsArgs]) (infer.CreateResponse[CACertsState], error) {
-	id := newID(req.Name)
-	state := CACertsState{CACertsArgs: req.Inputs}
-	if req.DryRun {
-		if err := r.deps.previewClaims(ctx, req.Inputs.Cluster, req.Inputs.Adopt, writerOf(req.Inputs, id, false), caCertsTakeover); err != nil {
-			return infer.CreateResponse[CACertsState]{}, err
-		}
-		return infer.CreateResponse[CACertsState]{ID: id, Output: state}, nil
-	}
-	created, err := r.apply(ctx, writerOf(req.Inputs, id, false), req.Inputs)
-	if err != nil {
-		return infer.CreateResponse[CACertsState]{}, err
-	}
-	state.Checksum = checksum(req.Inputs.data())
-	state.CreatedNamespace = created
-	return infer.CreateResponse[CACertsState]{ID: id, Output: state}, nil
-}
-
-// Update rewrites the secret.
-func (r *CACerts) Update(ctx context.Context, req infer.UpdateRequest[CACertsArgs, CACertsState]) (infer.UpdateResponse[CACertsState], error) {
-	state := req.State
-	state.CACertsArgs = req.Inputs
-	// Previews, and changes to how the cluster is reached, touch nothing.
-	changes := r.changes(req.State, req.Inputs)
-	if req.DryRun || quietOnly(changes, req.Inputs) {
-		return infer.UpdateResponse[CACertsState]{Output: state}, nil
-	}
-	w := writerOf(req.Inputs, req.ID, true)
-	if markOnly(changes, req.Inputs) {
-		ctx, cancel := withTimeout(ctx, req.Inputs.TimeoutSeconds)
-		defer cancel()
-		return infer.UpdateResponse[CACertsState]{Output: state}, r.deps.markOwned(ctx, req.Inputs.Cluster, w, caCertsTakeover)
-	}
-	created, err := r.apply(ctx, w, req.Inputs)
-	if err != nil {
-		return infer.UpdateResponse[CACertsState]{}, err
-	}
-	state.Checksum = checksum(req.Inputs.data())
-	state.CreatedNamespace = state.CreatedNamespace || created
-	return infer.UpdateResponse[CACertsState]{Output: state}, nil
+// newCACerts builds the resource; its Diff updates in place, replaces when
+// the cluster changes, and repairs drift found by refresh.
+func newCACerts(deps Deps) *CACerts {
+	return &CACerts{deps: deps, clusterResource: clusterResource[CACertsArgs, CACertsState, caCertsClient]{
+		connect: connectKube[caCertsClient](deps), claims: deps,
+		takeover: func(CACertsArgs, *CACertsState) takeover { return caCertsTakeover },
+		drift: func(s CACertsState) map[string]bool {
+			return map[string]bool{"checksum": s.Checksum != checksum(s.data())}
+		},
+		apply: applyCACerts, read: readCACerts, remove: removeCACerts,
+	}}
 }
 
 // caCertsTakeover is what CACerts writes.
 var caCertsTakeover = takeover{objects: []objectRef{{secretGVK, naming.IstioNamespace, naming.CACertsSecret}}}
 
-func (r *CACerts) apply(ctx context.Context, w writer, in CACertsArgs) (createdNamespace bool, err error) {
-	ctx, cancel := withTimeout(ctx, in.TimeoutSeconds)
-	defer cancel()
-	client, err := r.deps.kubeClient(in.Cluster)
-	if err != nil {
-		return false, err
-	}
+// applyCACerts writes the secret, creating istio-system when missing; it
+// has touched the cluster once it made the namespace.
+func applyCACerts(ctx context.Context, client caCertsClient, w writer, in CACertsArgs, _ *CACertsState) (CACertsState, bool, error) {
+	state := CACertsState{CACertsArgs: in}
 	p.GetLogger(ctx).InfoStatusf("%s: writing %s/%s", in.Cluster.Name, naming.IstioNamespace, naming.CACertsSecret)
 	ns, err := client.Get(ctx, namespaceGVK, "", naming.IstioNamespace)
 	if err != nil {
-		return false, wrapCluster(in.Cluster.Name, fmt.Errorf("reading namespace %s: %w", naming.IstioNamespace, err))
+		return state, false, fmt.Errorf("reading namespace %s: %w", naming.IstioNamespace, err)
 	}
 	// Only create the namespace: its labels belong to the control plane, which
 	// applies them with the same field manager.
 	if ns == nil {
 		if err := client.EnsureNamespace(ctx, naming.IstioNamespace, nil); err != nil {
-			return false, wrapCluster(in.Cluster.Name, err)
+			return state, false, err
 		}
 	}
+	created := ns == nil
 	if err := claim(ctx, client, w, caCertsTakeover.objects[0], deref(in.Adopt)); err != nil {
-		return false, wrapCluster(in.Cluster.Name, err)
+		return state, created, err
 	}
 	secret := &corev1.Secret{
 		ObjectMeta: metav1.ObjectMeta{
@@ -204,46 +163,30 @@ func (r *CACerts) apply(ctx context.Context, w writer, in CACertsArgs) (createdN
 		Data: in.data(),
 	}
 	if err := client.ApplySecret(ctx, secret); err != nil {
-		return false, wrapCluster(in.Cluster.Name, fmt.Errorf("writing secret %s/%s: %w", naming.IstioNamespace, naming.CACertsSecret, err))
+		return state, created, fmt.Errorf("writing secret %s/%s: %w", naming.IstioNamespace, naming.CACertsSecret, err)
 	}
-	return ns == nil, nil
+	state.Checksum = checksum(in.data())
+	return state, true, nil
 }
 
-// Read fingerprints the live secret; an empty checksum means it is gone.
-func (r *CACerts) Read(ctx context.Context, req infer.ReadRequest[CACertsArgs, CACertsState]) (infer.ReadResponse[CACertsArgs, CACertsState], error) {
-	ctx, cancel := withTimeout(ctx, req.State.TimeoutSeconds) // refresh is bounded like the writes
-	defer cancel()
-	client, err := r.deps.kubeClient(req.State.Cluster)
-	if err != nil {
-		return infer.ReadResponse[CACertsArgs, CACertsState]{}, err
-	}
+// readCACerts fingerprints the live secret; an empty checksum means it is gone.
+func readCACerts(ctx context.Context, client caCertsClient, state CACertsState) (CACertsState, error) {
 	live, err := client.GetSecret(ctx, naming.IstioNamespace, naming.CACertsSecret)
 	if err != nil {
-		return infer.ReadResponse[CACertsArgs, CACertsState]{}, wrapCluster(req.State.Cluster.Name, fmt.Errorf("reading secret %s/%s: %w", naming.IstioNamespace, naming.CACertsSecret, err))
+		return state, fmt.Errorf("reading secret %s/%s: %w", naming.IstioNamespace, naming.CACertsSecret, err)
 	}
-	state := req.State
 	state.Checksum = ""
 	if live != nil {
 		state.Checksum = checksum(ownKeys(live.Data, state.data()))
 	}
-	return infer.ReadResponse[CACertsArgs, CACertsState]{ID: req.ID, Inputs: req.Inputs, State: state}, nil
+	return state, nil
 }
 
-// Delete removes the secret, and istio-system when ristio created it and
-// nothing else lives there.
-func (r *CACerts) Delete(ctx context.Context, req infer.DeleteRequest[CACertsState]) (infer.DeleteResponse, error) {
-	c := req.State.Cluster
-	ctx, cancel := withTimeout(ctx, req.State.TimeoutSeconds) // bounds the namespace deletion
-	defer cancel()
-	client, err := r.deps.kubeClient(c)
-	if err != nil {
-		return infer.DeleteResponse{}, deleteHint(c.Name, err)
+// removeCACerts removes the secret, and istio-system when ristio created it
+// and nothing else lives there.
+func removeCACerts(ctx context.Context, client caCertsClient, w writer, s CACertsState) error {
+	if err := deleteManaged(ctx, client, w, secretGVK, naming.IstioNamespace, naming.CACertsSecret); err != nil {
+		return err
 	}
-	if err := deleteManaged(ctx, client, writerOf(req.State, req.ID, true), secretGVK, naming.IstioNamespace, naming.CACertsSecret); err != nil {
-		return infer.DeleteResponse{}, deleteHint(c.Name, err)
-	}
-	if err := deleteNamespaceIfOurs(ctx, client, c.Name, naming.IstioNamespace, istioNamespaceUse(ctx, client)); err != nil {
-		return infer.DeleteResponse{}, deleteHint(c.Name, err)
-	}
-	return infer.DeleteResponse{}, nil
+	return deleteNamespaceIfOurs(ctx, client, s.Cluster.Name, naming.IstioNamespace, istioNamespaceUse(ctx, client))
 }

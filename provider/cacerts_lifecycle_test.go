@@ -66,9 +66,6 @@ func TestCACertsLifecycle(t *testing.T) {
 		if got := ns.Labels["app.kubernetes.io/managed-by"]; got != "ristio" {
 			t.Errorf("namespace %s managed-by label = %q, want ristio", istioNS, got)
 		}
-		if !r.bool("createdNamespace") {
-			t.Errorf("createdNamespace = false, want true")
-		}
 		if r.str("checksum") == "" {
 			t.Errorf("checksum is empty after create")
 		}
@@ -107,9 +104,6 @@ func TestCACertsLifecycle(t *testing.T) {
 		}
 		if r.str("checksum") == "" {
 			t.Errorf("checksum is empty after the repair")
-		}
-		if !r.bool("createdNamespace") {
-			t.Errorf("createdNamespace was lost by the update")
 		}
 		wantNoChanges(t, r.diff(t, inputs))
 	})
@@ -170,9 +164,6 @@ func TestCACertsLifecycle(t *testing.T) {
 		existing := newResource(s, "CACerts", "cacerts-existing-namespace")
 		in := existing.check(t, raw)
 		existing.create(t, in)
-		if existing.bool("createdNamespace") {
-			t.Errorf("createdNamespace = true for a namespace that existed before")
-		}
 		if getSecret(t, c, istioNS, "cacerts") == nil {
 			t.Fatalf("cacerts was not written")
 		}

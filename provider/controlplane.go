@@ -4,7 +4,10 @@ import "github.com/pulumi/pulumi-go-provider/infer"
 
 // IstioControlPlane is istio-system labelled with the cluster's network, plus
 // the istio-base and istiod Helm releases.
-type IstioControlPlane struct{ deps Deps }
+type IstioControlPlane struct {
+	deps Deps
+	clusterResource[IstioControlPlaneArgs, IstioControlPlaneState, kubeHelm[controlPlaneKube]]
+}
 
 // MeshNetworkArgs pins one network's east-west gateway to a fixed address.
 type MeshNetworkArgs struct {
@@ -33,6 +36,10 @@ type IstioControlPlaneArgs struct {
 	Adopt          *bool             `pulumi:"adopt,optional" diff:"quiet"`
 	MeshMark
 	ChartSource
+}
+
+func (a IstioControlPlaneArgs) target() clusterTarget {
+	return clusterTarget{cluster: a.Cluster, timeoutSeconds: a.TimeoutSeconds, adopt: a.Adopt}
 }
 
 // Annotate documents IstioControlPlaneArgs.

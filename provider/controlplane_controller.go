@@ -47,65 +47,38 @@ func (r *IstioControlPlane) Check(ctx context.Context, req infer.CheckRequest) (
 	})
 }
 
-// Diff upgrades in place; a different cluster is a replacement; a release found
-// missing or failed by refresh is reinstalled.
-func (r *IstioControlPlane) Diff(_ context.Context, req infer.DiffRequest[IstioControlPlaneArgs, IstioControlPlaneState]) (infer.DiffResponse, error) {
-	diff := r.changes(req.State, req.Inputs)
-	return diffResponse(diff), nil
+// controlPlaneKube is what a control plane asks of its cluster's API server.
+type controlPlaneKube interface {
+	namespaceClient
+	secretClient
+	webhookClient
+	rolloutClient
+	leftoverClient
+	DeploymentNames(ctx context.Context, ns, selector string) ([]string, error)
 }
 
-// changes lists what differs between the state and new inputs, drift included.
-func (r *IstioControlPlane) changes(state IstioControlPlaneState, inputs IstioControlPlaneArgs) map[string]p.PropertyDiff {
-	diff := diffInputs(state.IstioControlPlaneArgs, inputs)
-	if state.BaseStatus != deployed {
-		diff["baseStatus"] = p.PropertyDiff{Kind: p.Update}
+// newIstioControlPlane builds the resource; its Diff upgrades in place; a
+// different cluster is a replacement; a release found missing or failed by
+// refresh is reinstalled.
+func newIstioControlPlane(deps Deps) *IstioControlPlane {
+	r := &IstioControlPlane{deps: deps}
+	r.clusterResource = clusterResource[IstioControlPlaneArgs, IstioControlPlaneState, kubeHelm[controlPlaneKube]]{
+		connect: connectKubeHelm[controlPlaneKube](deps),
+		claims:  deps,
+		takeover: func(in IstioControlPlaneArgs, prior *IstioControlPlaneState) takeover {
+			if prior != nil {
+				return controlPlaneTakeover(in.Revision, istiodRelease(*prior))
+			}
+			t := controlPlaneTakeover(in.Revision, "")
+			t.release, t.workload = naming.IstioctlRelease, istiodDeployment(deref(in.Revision))
+			return t
+		},
+		drift: func(s IstioControlPlaneState) map[string]bool {
+			return map[string]bool{"baseStatus": s.BaseStatus != deployed, "istiodStatus": s.IstiodStatus != deployed}
+		},
+		apply: r.apply, read: readControlPlane, remove: removeControlPlane,
 	}
-	if state.IstiodStatus != deployed {
-		diff["istiodStatus"] = p.PropertyDiff{Kind: p.Update}
-	}
-	return diff
-}
-
-// Create installs the control plane.
-func (r *IstioControlPlane) Create(ctx context.Context, req infer.CreateRequest[IstioControlPlaneArgs]) (infer.CreateResponse[IstioControlPlaneState], error) {
-	id := newID(req.Name)
-	state := IstioControlPlaneState{IstioControlPlaneArgs: req.Inputs}
-	if req.DryRun {
-		t := controlPlaneTakeover(req.Inputs.Revision, "")
-		t.release, t.workload = naming.IstioctlRelease, istiodDeployment(deref(req.Inputs.Revision))
-		if err := r.deps.previewClaims(ctx, req.Inputs.Cluster, req.Inputs.Adopt, writerOf(req.Inputs, id, false), t); err != nil {
-			return infer.CreateResponse[IstioControlPlaneState]{}, err
-		}
-		return infer.CreateResponse[IstioControlPlaneState]{ID: id, Output: state}, nil
-	}
-	state, err := r.apply(ctx, writerOf(req.Inputs, id, false), req.Inputs, "")
-	if err != nil && state.BaseStatus == "" {
-		return infer.CreateResponse[IstioControlPlaneState]{}, err
-	}
-	return infer.CreateResponse[IstioControlPlaneState]{ID: id, Output: state}, partial(err)
-}
-
-// Update upgrades the releases in place.
-func (r *IstioControlPlane) Update(ctx context.Context, req infer.UpdateRequest[IstioControlPlaneArgs, IstioControlPlaneState]) (infer.UpdateResponse[IstioControlPlaneState], error) {
-	// Previews, and changes to how the cluster is reached or how long to wait,
-	// touch nothing.
-	changes := r.changes(req.State, req.Inputs)
-	if req.DryRun || quietOnly(changes, req.Inputs) {
-		state := req.State
-		state.IstioControlPlaneArgs = req.Inputs
-		return infer.UpdateResponse[IstioControlPlaneState]{Output: state}, nil
-	}
-	w := writerOf(req.Inputs, req.ID, true)
-	if markOnly(changes, req.Inputs) {
-		state := req.State
-		state.IstioControlPlaneArgs = req.Inputs
-		ctx, cancel := withTimeout(ctx, req.Inputs.TimeoutSeconds)
-		defer cancel()
-		t := controlPlaneTakeover(req.Inputs.Revision, istiodRelease(req.State))
-		return infer.UpdateResponse[IstioControlPlaneState]{Output: state}, r.deps.markOwned(ctx, req.Inputs.Cluster, w, t)
-	}
-	state, err := r.apply(ctx, w, req.Inputs, istiodRelease(req.State))
-	return infer.UpdateResponse[IstioControlPlaneState]{Output: state}, partial(err)
+	return r
 }
 
 // istiodRelease is the release a control plane manages: the one it recorded,
@@ -128,96 +101,75 @@ func controlPlaneTakeover(revision *string, istiodRelease string) takeover {
 }
 
 // apply installs or upgrades istio-base and istiod's release, which is
-// chosen on create when release is empty: istioctl's when adopting one.
-func (r *IstioControlPlane) apply(ctx context.Context, w writer, in IstioControlPlaneArgs, release string) (IstioControlPlaneState, error) {
-	state := IstioControlPlaneState{IstioControlPlaneArgs: in, IstiodRelease: release}
-	ctx, cancel := withTimeout(ctx, in.TimeoutSeconds)
-	defer cancel()
-	name := in.Cluster.Name
-	report := progress(ctx, name)
-
-	client, err := r.deps.kubeClient(in.Cluster)
-	if err != nil {
-		return state, err
-	}
-	hc, err := r.deps.helmClient(ctx, in.Cluster, w)
-	if err != nil {
-		return state, err
-	}
+// chosen on create (no prior state): istioctl's when adopting one. It has
+// touched the cluster once istio-system is labelled with the network.
+func (r *IstioControlPlane) apply(ctx context.Context, c kubeHelm[controlPlaneKube], w writer, in IstioControlPlaneArgs, prior *IstioControlPlaneState) (IstioControlPlaneState, bool, error) {
+	state := IstioControlPlaneState{IstioControlPlaneArgs: in}
+	name, rev, adopt := in.Cluster.Name, deref(in.Revision), deref(in.Adopt)
 	src := r.deps.chartSource(in.ChartSource)
-	rev := deref(in.Revision)
-	adopting, err := r.adopting(ctx, client, hc, in)
+	adopting, err := r.adopting(ctx, c.kube, c.helm, in)
 	if err != nil {
-		return state, wrapCluster(name, err)
+		return state, false, err
 	}
-	if release == "" {
-		release = naming.IstiodReleaseFor(rev)
-		if adopting {
-			release = naming.IstioctlRelease
-		}
-		state.IstiodRelease = release
+	switch {
+	case prior != nil:
+		state.IstiodRelease = istiodRelease(*prior)
+	case adopting:
+		state.IstiodRelease = naming.IstioctlRelease
+	default:
+		state.IstiodRelease = naming.IstiodReleaseFor(rev)
 	}
+	release := state.IstiodRelease
 	// Nothing is written, the namespace's network label included, before
 	// both releases are known to be this mesh's (or taken over).
 	for _, rel := range []string{naming.BaseRelease, release} {
-		if _, err := ownedRelease(ctx, hc, w, name, rel); err != nil {
-			return state, err
+		if _, err := ownedRelease(ctx, c.helm, w, name, rel); err != nil {
+			return state, false, err
 		}
 	}
-	if err := client.EnsureNamespace(ctx, naming.IstioNamespace, map[string]string{naming.NetworkLabel: in.Network}); err != nil {
-		return state, wrapCluster(name, err)
+	if err := c.kube.EnsureNamespace(ctx, naming.IstioNamespace, map[string]string{naming.NetworkLabel: in.Network}); err != nil {
+		return state, false, err
 	}
-
-	base, err := r.applyBase(ctx, hc, w, src, name, in.IstioVersion, rev)
+	touched := func(err error) (IstioControlPlaneState, bool, error) { return state, true, err }
+	base, err := r.applyBase(ctx, c.helm, w, src, name, in.IstioVersion, rev)
 	if base != nil {
 		state.BaseStatus, state.BaseRevision = base.Status, base.Revision
 	}
 	if err != nil {
-		return state, err
+		return touched(err)
 	}
-
 	values := helmvalues.Istiod(helmvalues.IstiodOptions{
 		MeshID: in.MeshID, Cluster: name, Network: in.Network, Revision: rev, Hub: istioHub, Tag: in.IstioVersion,
 		MeshNetworks: meshNetworks(in.MeshNetworks), Overrides: in.IstiodValues,
 	})
-	existing, err := ownedRelease(ctx, hc, w, name, release)
-	if err != nil {
-		return state, err
-	}
-	if err := claimRelease(existing, name, release, rev); err != nil {
-		return state, err
+	existing, err := ownedRelease(ctx, c.helm, w, name, release)
+	if err == nil {
+		err = claimRelease(existing, release, rev)
 	}
 	// Both steps are no-ops once done: a retry after a failed adoption
 	// (when istiod is already the release's) still finishes them.
-	if deref(in.Adopt) {
-		if err := reactivateInjector(ctx, client); err != nil {
-			return state, wrapCluster(name, err)
-		}
+	if err == nil && adopt {
+		err = reactivateInjector(ctx, c.kube)
 	}
-	istiod, err := applyChart(ctx, hc, src, name, release, charts.Istiod, in.IstioVersion, values)
+	if err != nil {
+		return touched(err)
+	}
+	istiod, err := applyChart(ctx, c.helm, src, name, release, charts.Istiod, in.IstioVersion, values)
 	if istiod != nil {
 		state.IstiodStatus, state.IstiodRevision = istiod.Status, istiod.Revision
 	}
-	if err != nil {
-		return state, err
-	}
-	if deref(in.Adopt) {
-		if err := dropIstioctlTag(ctx, client, name); err != nil {
-			return state, wrapCluster(name, err)
-		}
+	if err == nil && adopt {
+		err = dropIstioctlTag(ctx, c.kube, name)
 	}
 	// The chart turns the revision-less injector back on; while a revision
 	// tag holds its selectors it must stay off (see RevisionTag).
-	if rev == "" {
-		if err := keepDefaultInjectorOff(ctx, client); err != nil {
-			return state, wrapCluster(name, err)
-		}
+	if err == nil && rev == "" {
+		err = keepDefaultInjectorOff(ctx, c.kube)
 	}
-
-	if err := client.WaitForDeployment(ctx, naming.IstioNamespace, naming.IstiodDeployment(rev), report); err != nil {
-		return state, wrapCluster(name, err)
+	if err == nil {
+		err = c.kube.WaitForDeployment(ctx, naming.IstioNamespace, naming.IstiodDeployment(rev), progress(ctx, name))
 	}
-	return state, nil
+	return touched(err)
 }
 
 // claimRelease refuses to turn an istiod release of one revision into
@@ -225,12 +177,12 @@ func (r *IstioControlPlane) apply(ctx context.Context, w writer, in IstioControl
 // `revision`, whose release kept the name istiod, would otherwise replace
 // that revision's istiod. Another ristio resource of the same revision may
 // take the release over (a renamed cluster's new control plane does).
-func claimRelease(rel *helm.Release, cluster, release, revision string) error {
+func claimRelease(rel *helm.Release, release, revision string) error {
 	if rel == nil {
 		return nil
 	}
 	if has, _ := rel.Values["revision"].(string); has != revision {
-		return wrapCluster(cluster, fmt.Errorf("the Helm release %s/%s runs revision %s, not %s; two revisions cannot share it", naming.IstioNamespace, release, naming.RevisionLabelValue(has), naming.RevisionLabelValue(revision)))
+		return fmt.Errorf("the Helm release %s/%s runs revision %s, not %s; two revisions cannot share it", naming.IstioNamespace, release, naming.RevisionLabelValue(has), naming.RevisionLabelValue(revision))
 	}
 	return nil
 }
@@ -239,7 +191,7 @@ func claimRelease(rel *helm.Release, cluster, release, revision string) error {
 // revisions share it: a newer one found is left alone (CRDs never go back),
 // and the revision the default validator points at is kept (the revision tag
 // moves it).
-func (r *IstioControlPlane) applyBase(ctx context.Context, hc *helm.Client, w writer, src charts.Source, cluster, version, revision string) (*helm.Release, error) {
+func (r *IstioControlPlane) applyBase(ctx context.Context, hc releaseClient, w writer, src charts.Source, cluster, version, revision string) (*helm.Release, error) {
 	values := helmvalues.Base(revision)
 	existing, err := ownedRelease(ctx, hc, w, cluster, naming.BaseRelease)
 	if err != nil {
@@ -275,7 +227,7 @@ func meshNetworks(in []MeshNetworkArgs) []helmvalues.MeshNetwork {
 // installChart fetches a chart and installs or upgrades its release, unless
 // the release is not ristio's (see ownedRelease). On failure the release Helm
 // recorded (e.g. failed) is returned with the error.
-func installChart(ctx context.Context, hc *helm.Client, w writer, src charts.Source, cluster, release, chartName, version string, values map[string]any) (*helm.Release, error) {
+func installChart(ctx context.Context, hc releaseClient, w writer, src charts.Source, cluster, release, chartName, version string, values map[string]any) (*helm.Release, error) {
 	if _, err := ownedRelease(ctx, hc, w, cluster, release); err != nil {
 		return nil, err
 	}
@@ -284,7 +236,7 @@ func installChart(ctx context.Context, hc *helm.Client, w writer, src charts.Sou
 
 // applyChart fetches a chart and installs or upgrades its release; callers
 // have read the release with ownedRelease.
-func applyChart(ctx context.Context, hc *helm.Client, src charts.Source, cluster, release, chartName, version string, values map[string]any) (*helm.Release, error) {
+func applyChart(ctx context.Context, hc releaseClient, src charts.Source, cluster, release, chartName, version string, values map[string]any) (*helm.Release, error) {
 	logger := p.GetLogger(ctx)
 	logger.InfoStatusf("%s: fetching chart %s %s", cluster, chartName, version)
 	ch, err := src.Load(ctx, chartName, version)
@@ -300,7 +252,7 @@ func applyChart(ctx context.Context, hc *helm.Client, src charts.Source, cluster
 }
 
 // releaseStatus is a release's status, or "" when it is gone.
-func releaseStatus(ctx context.Context, hc *helm.Client, name string) (string, int, error) {
+func releaseStatus(ctx context.Context, hc releaseClient, name string) (string, int, error) {
 	rel, err := hc.Get(ctx, name)
 	if err != nil || rel == nil {
 		return "", 0, err
@@ -308,64 +260,43 @@ func releaseStatus(ctx context.Context, hc *helm.Client, name string) (string, i
 	return rel.Status, rel.Revision, nil
 }
 
-// Read notices releases uninstalled or failed by hand.
-func (r *IstioControlPlane) Read(ctx context.Context, req infer.ReadRequest[IstioControlPlaneArgs, IstioControlPlaneState]) (infer.ReadResponse[IstioControlPlaneArgs, IstioControlPlaneState], error) {
-	ctx, cancel := withTimeout(ctx, req.State.TimeoutSeconds) // refresh is bounded like the writes
-	defer cancel()
-	state := req.State
-	hc, err := r.deps.helmClient(ctx, state.Cluster, writer{owner: req.ID})
-	if err != nil {
-		return infer.ReadResponse[IstioControlPlaneArgs, IstioControlPlaneState]{}, err
+// readControlPlane notices releases uninstalled or failed by hand.
+func readControlPlane(ctx context.Context, c kubeHelm[controlPlaneKube], state IstioControlPlaneState) (IstioControlPlaneState, error) {
+	var err error
+	if state.BaseStatus, state.BaseRevision, err = releaseStatus(ctx, c.helm, naming.BaseRelease); err != nil {
+		return state, fmt.Errorf("reading release %s: %w", naming.BaseRelease, err)
 	}
-	if state.BaseStatus, state.BaseRevision, err = releaseStatus(ctx, hc, naming.BaseRelease); err != nil {
-		return infer.ReadResponse[IstioControlPlaneArgs, IstioControlPlaneState]{}, wrapCluster(state.Cluster.Name, fmt.Errorf("reading release %s: %w", naming.BaseRelease, err))
+	if state.IstiodStatus, state.IstiodRevision, err = releaseStatus(ctx, c.helm, istiodRelease(state)); err != nil {
+		return state, fmt.Errorf("reading release %s: %w", istiodRelease(state), err)
 	}
-	if state.IstiodStatus, state.IstiodRevision, err = releaseStatus(ctx, hc, istiodRelease(state)); err != nil {
-		return infer.ReadResponse[IstioControlPlaneArgs, IstioControlPlaneState]{}, wrapCluster(state.Cluster.Name, fmt.Errorf("reading release %s: %w", istiodRelease(state), err))
-	}
-	return infer.ReadResponse[IstioControlPlaneArgs, IstioControlPlaneState]{ID: req.ID, Inputs: req.Inputs, State: state}, nil
+	return state, nil
 }
 
-// Delete uninstalls istiod, then istio-base, then istio-system if ristio
-// made it and nothing else lives there.
-func (r *IstioControlPlane) Delete(ctx context.Context, req infer.DeleteRequest[IstioControlPlaneState]) (infer.DeleteResponse, error) {
-	c := req.State.Cluster
-	ctx, cancel := withTimeout(ctx, req.State.TimeoutSeconds)
-	defer cancel()
-	w := writerOf(req.State, req.ID, true)
-	hc, err := r.deps.helmClient(ctx, c, w)
-	if err != nil {
-		return infer.DeleteResponse{}, deleteHint(c.Name, err)
-	}
-	client, err := r.deps.kubeClient(c)
-	if err != nil {
-		return infer.DeleteResponse{}, deleteHint(c.Name, err)
-	}
-	rev := deref(req.State.Revision)
-	if tag, err := tagPointingAt(ctx, client, rev); err != nil || tag != "" {
+// removeControlPlane uninstalls istiod, then istio-base, then istio-system
+// if ristio made it and nothing else lives there.
+func removeControlPlane(ctx context.Context, c kubeHelm[controlPlaneKube], w writer, s IstioControlPlaneState) error {
+	name, rev := s.Cluster.Name, deref(s.Revision)
+	if tag, err := tagPointingAt(ctx, c.kube, rev); err != nil || tag != "" {
 		if err == nil {
 			err = fmt.Errorf("revision tag %s still points at revision %s: move the tag (defaultRevision) first", tag, naming.RevisionLabelValue(rev))
 		}
-		return infer.DeleteResponse{}, deleteHint(c.Name, err)
+		return err
 	}
-	if err := uninstallOwned(ctx, hc, w, c.Name, istiodRelease(req.State)); err != nil {
-		return infer.DeleteResponse{}, deleteHint(c.Name, err)
+	if err := uninstallOwned(ctx, c.helm, w, name, istiodRelease(s)); err != nil {
+		return err
 	}
 	// istio-base is shared by every revision's control plane: the last one
 	// out uninstalls it, whichever of them wrote it last.
-	others, err := client.DeploymentNames(ctx, naming.IstioNamespace, "app=istiod")
+	others, err := c.kube.DeploymentNames(ctx, naming.IstioNamespace, "app=istiod")
 	if err != nil {
-		return infer.DeleteResponse{}, deleteHint(c.Name, err)
+		return err
 	}
 	if len(others) > 0 {
-		p.GetLogger(ctx).Infof("cluster %s: keeping release %s for %v", c.Name, naming.BaseRelease, others)
-	} else if err := uninstallOwned(ctx, hc, writer{mesh: w.mesh}, c.Name, naming.BaseRelease); err != nil {
-		return infer.DeleteResponse{}, deleteHint(c.Name, err)
+		p.GetLogger(ctx).Infof("cluster %s: keeping release %s for %v", name, naming.BaseRelease, others)
+	} else if err := uninstallOwned(ctx, c.helm, writer{mesh: w.mesh}, name, naming.BaseRelease); err != nil {
+		return err
 	}
 	// Used on its own, the control plane made istio-system; in a mesh the
 	// cacerts secret still lives there and CACerts removes it last.
-	if err := deleteNamespaceIfOurs(ctx, client, c.Name, naming.IstioNamespace, istioNamespaceUse(ctx, client)); err != nil {
-		return infer.DeleteResponse{}, deleteHint(c.Name, err)
-	}
-	return infer.DeleteResponse{}, nil
+	return deleteNamespaceIfOurs(ctx, c.kube, name, naming.IstioNamespace, istioNamespaceUse(ctx, c.kube))
 }

@@ -4,7 +4,10 @@ import "github.com/pulumi/pulumi-go-provider/infer"
 
 // EastWestGateway is the istio-eastwestgateway Helm release plus the
 // cross-network-gateway Gateway that exposes the cluster's services to other networks.
-type EastWestGateway struct{ deps Deps }
+type EastWestGateway struct {
+	deps Deps
+	clusterResource[EastWestGatewayArgs, EastWestGatewayState, kubeHelm[eastWestKube]]
+}
 
 // EastWestGatewayArgs are the EastWestGateway inputs.
 type EastWestGatewayArgs struct {
@@ -20,6 +23,10 @@ type EastWestGatewayArgs struct {
 	Adopt          *bool             `pulumi:"adopt,optional" diff:"quiet"`
 	MeshMark
 	ChartSource
+}
+
+func (a EastWestGatewayArgs) target() clusterTarget {
+	return clusterTarget{cluster: a.Cluster, timeoutSeconds: a.TimeoutSeconds, adopt: a.Adopt}
 }
 
 // Annotate documents EastWestGatewayArgs.

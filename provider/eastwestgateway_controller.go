@@ -10,6 +10,7 @@ import (
 
 	"github.com/ristio/pulumi-ristio/pkg/charts"
 	"github.com/ristio/pulumi-ristio/pkg/helmvalues"
+	"github.com/ristio/pulumi-ristio/pkg/kube"
 	"github.com/ristio/pulumi-ristio/pkg/naming"
 )
 
@@ -34,24 +35,6 @@ func (r *EastWestGateway) Check(ctx context.Context, req infer.CheckRequest) (in
 	})
 }
 
-// Diff upgrades in place and repairs a release or Gateway removed by hand.
-func (r *EastWestGateway) Diff(_ context.Context, req infer.DiffRequest[EastWestGatewayArgs, EastWestGatewayState]) (infer.DiffResponse, error) {
-	diff := r.changes(req.State, req.Inputs)
-	return diffResponse(diff), nil
-}
-
-// changes lists what differs between the state and new inputs, drift included.
-func (r *EastWestGateway) changes(state EastWestGatewayState, inputs EastWestGatewayArgs) map[string]p.PropertyDiff {
-	diff := diffInputs(state.EastWestGatewayArgs, inputs)
-	if state.ReleaseStatus != deployed {
-		diff["releaseStatus"] = p.PropertyDiff{Kind: p.Update}
-	}
-	if !state.GatewayPresent {
-		diff["gatewayPresent"] = p.PropertyDiff{Kind: p.Update}
-	}
-	return diff
-}
-
 // WireDependencies says what the address depends on: where the gateway is
 // reached, not which Istio version runs it. A version bump therefore keeps
 // the address known in preview, and what consumes it (every peer's
@@ -64,44 +47,33 @@ func (r *EastWestGateway) WireDependencies(f infer.FieldSelector, args *EastWest
 	f.OutputField(&state.GatewayPresent).DependsOn(f.InputField(args).Computed())
 }
 
-// Create installs the gateway and waits for its address.
-func (r *EastWestGateway) Create(ctx context.Context, req infer.CreateRequest[EastWestGatewayArgs]) (infer.CreateResponse[EastWestGatewayState], error) {
-	id := newID(req.Name)
-	if req.DryRun {
-		t := eastWestTakeover
-		t.release, t.workload = naming.EastWestRelease, eastWestDeployment
-		if err := r.deps.previewClaims(ctx, req.Inputs.Cluster, req.Inputs.Adopt, writerOf(req.Inputs, id, false), t); err != nil {
-			return infer.CreateResponse[EastWestGatewayState]{}, err
-		}
-		return infer.CreateResponse[EastWestGatewayState]{ID: id, Output: EastWestGatewayState{EastWestGatewayArgs: req.Inputs}}, nil
-	}
-	state, err := r.apply(ctx, writerOf(req.Inputs, id, false), req.Inputs)
-	if err != nil && state.ReleaseStatus == "" {
-		return infer.CreateResponse[EastWestGatewayState]{}, err
-	}
-	return infer.CreateResponse[EastWestGatewayState]{ID: id, Output: state}, partial(err)
+// eastWestKube is what the gateway asks of its cluster's API server.
+type eastWestKube interface {
+	objectClient
+	rolloutClient
+	leftoverClient
+	ServiceAddress(ctx context.Context, ns, name string) (string, error)
+	WaitForServiceAddress(ctx context.Context, ns, name string, progress kube.Progress) (string, error)
 }
 
-// Update upgrades the gateway in place.
-func (r *EastWestGateway) Update(ctx context.Context, req infer.UpdateRequest[EastWestGatewayArgs, EastWestGatewayState]) (infer.UpdateResponse[EastWestGatewayState], error) {
-	// Previews, and changes to how the cluster is reached or how long to wait,
-	// touch nothing.
-	changes := r.changes(req.State, req.Inputs)
-	if req.DryRun || quietOnly(changes, req.Inputs) {
-		state := req.State
-		state.EastWestGatewayArgs = req.Inputs
-		return infer.UpdateResponse[EastWestGatewayState]{Output: state}, nil
+// newEastWestGateway builds the resource; its Diff upgrades in place and
+// repairs a release or Gateway removed by hand.
+func newEastWestGateway(deps Deps) *EastWestGateway {
+	r := &EastWestGateway{deps: deps}
+	r.clusterResource = clusterResource[EastWestGatewayArgs, EastWestGatewayState, kubeHelm[eastWestKube]]{
+		connect: connectKubeHelm[eastWestKube](deps),
+		claims:  deps,
+		takeover: func(EastWestGatewayArgs, *EastWestGatewayState) takeover {
+			t := eastWestTakeover
+			t.release, t.workload = naming.EastWestRelease, eastWestDeployment
+			return t
+		},
+		drift: func(s EastWestGatewayState) map[string]bool {
+			return map[string]bool{"releaseStatus": s.ReleaseStatus != deployed, "gatewayPresent": !s.GatewayPresent}
+		},
+		apply: r.apply, read: readEastWest, remove: removeEastWest,
 	}
-	w := writerOf(req.Inputs, req.ID, true)
-	if markOnly(changes, req.Inputs) {
-		state := req.State
-		state.EastWestGatewayArgs = req.Inputs
-		ctx, cancel := withTimeout(ctx, req.Inputs.TimeoutSeconds)
-		defer cancel()
-		return infer.UpdateResponse[EastWestGatewayState]{Output: state}, r.deps.markOwned(ctx, req.Inputs.Cluster, w, eastWestTakeover)
-	}
-	state, err := r.apply(ctx, w, req.Inputs)
-	return infer.UpdateResponse[EastWestGatewayState]{Output: state}, partial(err)
+	return r
 }
 
 // eastWestTakeover is what the gateway writes.
@@ -110,63 +82,51 @@ var eastWestTakeover = takeover{
 	releases: []string{naming.EastWestRelease},
 }
 
-func (r *EastWestGateway) apply(ctx context.Context, w writer, in EastWestGatewayArgs) (EastWestGatewayState, error) {
+// apply installs the gateway and waits for its address; it has touched the
+// cluster once the release exists.
+func (r *EastWestGateway) apply(ctx context.Context, c kubeHelm[eastWestKube], w writer, in EastWestGatewayArgs, _ *EastWestGatewayState) (EastWestGatewayState, bool, error) {
 	state := EastWestGatewayState{EastWestGatewayArgs: in}
-	ctx, cancel := withTimeout(ctx, in.TimeoutSeconds)
-	defer cancel()
-	name := in.Cluster.Name
+	done := func(err error) (EastWestGatewayState, bool, error) { return state, state.ReleaseStatus != "", err }
+	name, adopt := in.Cluster.Name, deref(in.Adopt)
 	report := progress(ctx, name)
-
-	client, err := r.deps.kubeClient(in.Cluster)
-	if err != nil {
-		return state, err
-	}
-	hc, err := r.deps.helmClient(ctx, in.Cluster, w)
-	if err != nil {
-		return state, err
-	}
 	values := helmvalues.EastWestGateway(helmvalues.GatewayOptions{
 		Network: in.Network, Revision: deref(in.Revision), ProxyRevision: deref(in.ProxyRevision), Tag: in.IstioVersion, Overrides: in.GatewayValues,
 	})
-	hc.TakeOwnership = deref(in.Adopt)
-	rel, err := installChart(ctx, hc, w, r.deps.chartSource(in.ChartSource), name, naming.EastWestRelease, charts.Gateway, in.IstioVersion, values)
+	c.helm.setTakeOwnership(adopt)
+	rel, err := installChart(ctx, c.helm, w, r.deps.chartSource(in.ChartSource), name, naming.EastWestRelease, charts.Gateway, in.IstioVersion, values)
 	if rel != nil {
 		state.ReleaseStatus = rel.Status
 	}
 	if err != nil {
-		return state, err
+		return done(err)
 	}
-
 	p.GetLogger(ctx).InfoStatusf("%s: applying Gateway %s/%s", name, naming.IstioNamespace, naming.CrossNetworkGateway)
-	if err := applyOwned(ctx, client, w, crossNetworkGateway(), deref(in.Adopt)); err != nil {
-		return state, wrapCluster(name, fmt.Errorf("applying Gateway %s/%s: %w", naming.IstioNamespace, naming.CrossNetworkGateway, err))
+	if err := applyOwned(ctx, c.kube, w, crossNetworkGateway(), adopt); err != nil {
+		return done(fmt.Errorf("applying Gateway %s/%s: %w", naming.IstioNamespace, naming.CrossNetworkGateway, err))
 	}
 	state.GatewayPresent = true
 	// The adopted gateway rolls onto the chart's pods; istioctl's service
 	// account goes only once no pod of the old ones runs with it (also on
 	// a retry, when the Deployment is already the release's).
-	if deref(in.Adopt) {
-		if err := client.WaitForDeployment(ctx, naming.IstioNamespace, naming.EastWestDeployment, report); err != nil {
-			return state, wrapCluster(name, err)
+	if adopt {
+		if err := c.kube.WaitForDeployment(ctx, naming.IstioNamespace, naming.EastWestDeployment, report); err != nil {
+			return done(err)
 		}
-		if err := dropIstioctlGateway(ctx, client, name); err != nil {
-			return state, wrapCluster(name, err)
+		if err := dropIstioctlGateway(ctx, c.kube, name); err != nil {
+			return done(err)
 		}
 	}
-
-	if a := deref(in.GatewayAddress); a != "" {
-		state.Address = a
-		return state, nil
+	switch {
+	case deref(in.GatewayAddress) != "":
+		state.Address = deref(in.GatewayAddress)
+	case !deref(in.WaitForAddress):
+		state.Address, err = c.kube.ServiceAddress(ctx, naming.IstioNamespace, naming.EastWestService)
+	default:
+		if err = c.kube.WaitForDeployment(ctx, naming.IstioNamespace, naming.EastWestDeployment, report); err == nil {
+			state.Address, err = c.kube.WaitForServiceAddress(ctx, naming.IstioNamespace, naming.EastWestService, report)
+		}
 	}
-	if !deref(in.WaitForAddress) {
-		state.Address, err = client.ServiceAddress(ctx, naming.IstioNamespace, naming.EastWestService)
-		return state, wrapCluster(name, err)
-	}
-	if err := client.WaitForDeployment(ctx, naming.IstioNamespace, naming.EastWestDeployment, report); err != nil {
-		return state, wrapCluster(name, err)
-	}
-	state.Address, err = client.WaitForServiceAddress(ctx, naming.IstioNamespace, naming.EastWestService, report)
-	return state, wrapCluster(name, err)
+	return done(err)
 }
 
 // crossNetworkGateway exposes every *.local service on 15443 with
@@ -191,58 +151,27 @@ func crossNetworkGateway() *unstructured.Unstructured {
 	}}
 }
 
-// Read notices a removed release or Gateway, and a changed address.
-func (r *EastWestGateway) Read(ctx context.Context, req infer.ReadRequest[EastWestGatewayArgs, EastWestGatewayState]) (infer.ReadResponse[EastWestGatewayArgs, EastWestGatewayState], error) {
-	ctx, cancel := withTimeout(ctx, req.State.TimeoutSeconds) // refresh is bounded like the writes
-	defer cancel()
-	state := req.State
-	name := state.Cluster.Name
-	fail := func(err error) (infer.ReadResponse[EastWestGatewayArgs, EastWestGatewayState], error) {
-		return infer.ReadResponse[EastWestGatewayArgs, EastWestGatewayState]{}, wrapCluster(name, err)
+// readEastWest notices a removed release or Gateway, and a changed address.
+func readEastWest(ctx context.Context, c kubeHelm[eastWestKube], state EastWestGatewayState) (EastWestGatewayState, error) {
+	var err error
+	if state.ReleaseStatus, _, err = releaseStatus(ctx, c.helm, naming.EastWestRelease); err != nil {
+		return state, err
 	}
-	hc, err := r.deps.helmClient(ctx, state.Cluster, writer{owner: req.ID})
+	gw, err := c.kube.Get(ctx, gatewayGVK, naming.IstioNamespace, naming.CrossNetworkGateway)
 	if err != nil {
-		return fail(err)
-	}
-	if state.ReleaseStatus, _, err = releaseStatus(ctx, hc, naming.EastWestRelease); err != nil {
-		return fail(err)
-	}
-	client, err := r.deps.kubeClient(state.Cluster)
-	if err != nil {
-		return fail(err)
-	}
-	gw, err := client.Get(ctx, gatewayGVK, naming.IstioNamespace, naming.CrossNetworkGateway)
-	if err != nil {
-		return fail(err)
+		return state, err
 	}
 	state.GatewayPresent = gw != nil
 	if deref(state.GatewayAddress) == "" {
-		if state.Address, err = client.ServiceAddress(ctx, naming.IstioNamespace, naming.EastWestService); err != nil {
-			return fail(err)
-		}
+		state.Address, err = c.kube.ServiceAddress(ctx, naming.IstioNamespace, naming.EastWestService)
 	}
-	return infer.ReadResponse[EastWestGatewayArgs, EastWestGatewayState]{ID: req.ID, Inputs: req.Inputs, State: state}, nil
+	return state, err
 }
 
-// Delete removes the Gateway, then the release.
-func (r *EastWestGateway) Delete(ctx context.Context, req infer.DeleteRequest[EastWestGatewayState]) (infer.DeleteResponse, error) {
-	c := req.State.Cluster
-	ctx, cancel := withTimeout(ctx, req.State.TimeoutSeconds)
-	defer cancel()
-	client, err := r.deps.kubeClient(c)
-	if err != nil {
-		return infer.DeleteResponse{}, deleteHint(c.Name, err)
+// removeEastWest removes the Gateway, then the release.
+func removeEastWest(ctx context.Context, c kubeHelm[eastWestKube], w writer, s EastWestGatewayState) error {
+	if err := deleteManaged(ctx, c.kube, w, gatewayGVK, naming.IstioNamespace, naming.CrossNetworkGateway); err != nil {
+		return err
 	}
-	w := writerOf(req.State, req.ID, true)
-	if err := deleteManaged(ctx, client, w, gatewayGVK, naming.IstioNamespace, naming.CrossNetworkGateway); err != nil {
-		return infer.DeleteResponse{}, deleteHint(c.Name, err)
-	}
-	hc, err := r.deps.helmClient(ctx, c, w)
-	if err != nil {
-		return infer.DeleteResponse{}, deleteHint(c.Name, err)
-	}
-	if err := uninstallOwned(ctx, hc, w, c.Name, naming.EastWestRelease); err != nil {
-		return infer.DeleteResponse{}, deleteHint(c.Name, err)
-	}
-	return infer.DeleteResponse{}, nil
+	return uninstallOwned(ctx, c.helm, w, s.Cluster.Name, naming.EastWestRelease)
 }

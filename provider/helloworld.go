@@ -4,7 +4,10 @@ import "github.com/pulumi/pulumi-go-provider/infer"
 
 // HelloWorld is Istio's verification sample in one cluster: helloworld (one
 // version per cluster) and curl, in an injected namespace.
-type HelloWorld struct{ deps Deps }
+type HelloWorld struct {
+	deps Deps
+	clusterResource[HelloWorldArgs, HelloWorldState, helloWorldClient]
+}
 
 // HelloWorldArgs are the HelloWorld inputs.
 type HelloWorldArgs struct {
@@ -17,6 +20,10 @@ type HelloWorldArgs struct {
 	TimeoutSeconds *int              `pulumi:"timeoutSeconds,optional" diff:"quiet"`
 	Adopt          *bool             `pulumi:"adopt,optional" diff:"quiet"`
 	MeshMark
+}
+
+func (a HelloWorldArgs) target() clusterTarget {
+	return clusterTarget{cluster: a.Cluster, timeoutSeconds: a.TimeoutSeconds, adopt: a.Adopt}
 }
 
 // Annotate documents HelloWorldArgs.
@@ -37,13 +44,11 @@ func (c *HelloWorldArgs) Annotate(a infer.Annotator) {
 // HelloWorldState is the HelloWorld output.
 type HelloWorldState struct {
 	HelloWorldArgs
-	CreatedNamespace bool `pulumi:"createdNamespace"`
-	Present          bool `pulumi:"present"`
+	Present bool `pulumi:"present"`
 }
 
 // Annotate documents HelloWorldState.
 func (s *HelloWorldState) Annotate(a infer.Annotator) {
-	a.Describe(&s.CreatedNamespace, "Whether ristio created the namespace. Delete removes it only if it carries the managed-by label and nothing else lives there.")
 	a.Describe(&s.Present, "Whether every object of the sample was present when last seen.")
 }
 

@@ -8,7 +8,6 @@ import (
 	p "github.com/pulumi/pulumi-go-provider"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
-	"github.com/ristio/pulumi-ristio/pkg/kube"
 	"github.com/ristio/pulumi-ristio/pkg/naming"
 )
 
@@ -31,7 +30,7 @@ var (
 // managed-by label; state cannot tell, since a replacement finds the
 // namespace already there) and nothing else lives in it: inUse names what
 // ristio itself still keeps there, or returns "".
-func deleteNamespaceIfOurs(ctx context.Context, client *kube.Client, cluster, ns string, inUse func() (string, error)) error {
+func deleteNamespaceIfOurs(ctx context.Context, client namespaceClient, cluster, ns string, inUse func() (string, error)) error {
 	obj, err := client.Get(ctx, namespaceGVK, "", ns)
 	if err != nil {
 		return fmt.Errorf("reading namespace %s: %w", ns, err)
@@ -59,7 +58,7 @@ func deleteNamespaceIfOurs(ctx context.Context, client *kube.Client, cluster, ns
 
 // istioNamespaceUse names what ristio still keeps in istio-system: Helm
 // releases or ristio secrets.
-func istioNamespaceUse(ctx context.Context, client *kube.Client) func() (string, error) {
+func istioNamespaceUse(ctx context.Context, client secretClient) func() (string, error) {
 	return func() (string, error) {
 		for _, selector := range []string{"owner=helm", naming.ManagedByLabel + "=" + naming.ManagedByValue} {
 			names, err := client.SecretNames(ctx, naming.IstioNamespace, selector)

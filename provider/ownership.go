@@ -10,7 +10,6 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/ristio/pulumi-ristio/pkg/helm"
-	"github.com/ristio/pulumi-ristio/pkg/kube"
 	"github.com/ristio/pulumi-ristio/pkg/naming"
 )
 
@@ -185,7 +184,7 @@ func whose(own ownership, m marks) string {
 // cacerts from ristioctl, a remote secret from istioctl, another mesh's
 // objects): taking it over would also delete it on destroy. With adopt
 // (MeshCluster.adopt) it is taken over instead.
-func claim(ctx context.Context, client *kube.Client, w writer, ref objectRef, adopt bool) error {
+func claim(ctx context.Context, client objectClient, w writer, ref objectRef, adopt bool) error {
 	obj, err := client.Get(ctx, ref.gvk, ref.ns, ref.name)
 	if err != nil {
 		return fmt.Errorf("reading %s: %w", ref, err)
@@ -198,7 +197,7 @@ func claim(ctx context.Context, client *kube.Client, w writer, ref objectRef, ad
 
 // applyOwned applies obj, marked as written by w, unless an object w does
 // not own holds its name and adopt is off.
-func applyOwned(ctx context.Context, client *kube.Client, w writer, obj *unstructured.Unstructured, adopt bool) error {
+func applyOwned(ctx context.Context, client objectClient, w writer, obj *unstructured.Unstructured, adopt bool) error {
 	if err := claim(ctx, client, w, objectRef{obj.GroupVersionKind(), obj.GetNamespace(), obj.GetName()}, adopt); err != nil {
 		return err
 	}
@@ -206,7 +205,7 @@ func applyOwned(ctx context.Context, client *kube.Client, w writer, obj *unstruc
 }
 
 // applyMarked applies obj, marked as written by w, once it is claimed.
-func applyMarked(ctx context.Context, client *kube.Client, w writer, obj *unstructured.Unstructured) error {
+func applyMarked(ctx context.Context, client objectClient, w writer, obj *unstructured.Unstructured) error {
 	annotations := obj.GetAnnotations()
 	if annotations == nil {
 		annotations = map[string]string{}
@@ -219,7 +218,7 @@ func applyMarked(ctx context.Context, client *kube.Client, w writer, obj *unstru
 }
 
 // deleteManaged deletes an object only when w may (see deletable).
-func deleteManaged(ctx context.Context, client *kube.Client, w writer, gvk schema.GroupVersionKind, ns, name string) error {
+func deleteManaged(ctx context.Context, client objectClient, w writer, gvk schema.GroupVersionKind, ns, name string) error {
 	obj, err := client.Get(ctx, gvk, ns, name)
 	if err != nil {
 		return fmt.Errorf("reading %s %s/%s: %w", gvk.Kind, ns, name, err)
@@ -242,7 +241,7 @@ func deleteManaged(ctx context.Context, client *kube.Client, w writer, gvk schem
 // ownedRelease reads a release, nil when there is none. One that exists and
 // is not w's is refused, since taking it over would uninstall it on destroy,
 // unless the client takes ownership (adopt): the next upgrade then marks it.
-func ownedRelease(ctx context.Context, hc *helm.Client, w writer, cluster, release string) (*helm.Release, error) {
+func ownedRelease(ctx context.Context, hc releaseClient, w writer, cluster, release string) (*helm.Release, error) {
 	existing, err := hc.Get(ctx, release)
 	if err != nil {
 		return nil, wrapCluster(cluster, fmt.Errorf("reading release %s: %w", release, err))
@@ -251,7 +250,7 @@ func ownedRelease(ctx context.Context, hc *helm.Client, w writer, cluster, relea
 		return nil, nil
 	}
 	what := fmt.Sprintf("Helm release %s/%s", naming.IstioNamespace, release)
-	if err := refusal(ctx, what, w.ofRelease(existing), releaseMarks(existing), hc.TakeOwnership); err != nil {
+	if err := refusal(ctx, what, w.ofRelease(existing), releaseMarks(existing), hc.takeOwnership()); err != nil {
 		return nil, wrapCluster(cluster, err)
 	}
 	return existing, nil
@@ -260,7 +259,7 @@ func ownedRelease(ctx context.Context, hc *helm.Client, w writer, cluster, relea
 // uninstallOwned uninstalls a release only when w may (see deletable); w's
 // owner "" matches any writer of its mesh (istio-base, shared by the
 // revisions).
-func uninstallOwned(ctx context.Context, hc *helm.Client, w writer, cluster, release string) error {
+func uninstallOwned(ctx context.Context, hc releaseClient, w writer, cluster, release string) error {
 	logger := p.GetLogger(ctx)
 	rel, err := hc.Get(ctx, release)
 	if err != nil {
@@ -322,7 +321,7 @@ func (d Deps) markOwned(ctx context.Context, c ClusterConnection, w writer, t ta
 		return err
 	}
 	for _, name := range t.releases {
-		rel, err := ownedRelease(ctx, hc, w, c.Name, name)
+		rel, err := ownedRelease(ctx, helmReleases{hc}, w, c.Name, name)
 		if err != nil {
 			return err
 		}

@@ -102,14 +102,14 @@ func builder(deps Deps) *infer.ProviderBuilder {
 		WithResources(
 			infer.Resource(&RootCA{deps: deps}),
 			infer.Resource(&ClusterCA{deps: deps}),
-			infer.Resource(&CACerts{deps: deps}),
-			infer.Resource(&IstioControlPlane{deps: deps}),
-			infer.Resource(&EastWestGateway{deps: deps}),
+			infer.Resource(newCACerts(deps)),
+			infer.Resource(newIstioControlPlane(deps)),
+			infer.Resource(newEastWestGateway(deps)),
 			infer.Resource(&RemoteSecret{deps: deps}),
 			infer.Resource(&RemoteSecretSet{deps: deps}),
-			infer.Resource(&HelloWorld{deps: deps}),
+			infer.Resource(newHelloWorld(deps)),
 			infer.Resource(&MeshCheck{deps: deps}),
-			infer.Resource(&RevisionTag{deps: deps}),
+			infer.Resource(newRevisionTag(deps)),
 		).
 		WithFunctions(infer.Function(&CheckMesh{deps: deps})).
 		WithComponents(infer.ComponentF(deps.newMultiClusterMesh))

@@ -9,7 +9,10 @@ import "github.com/pulumi/pulumi-go-provider/infer"
 // one revision, and the revision istiod-default-validator sends Istio
 // configuration to. Moving it moves those workloads' next pods, with no
 // relabelling: Istio's canary upgrade.
-type RevisionTag struct{ deps Deps }
+type RevisionTag struct {
+	deps Deps
+	clusterResource[RevisionTagArgs, RevisionTagState, kubeHelm[revisionTagKube]]
+}
 
 // RevisionTagArgs are the RevisionTag inputs.
 type RevisionTagArgs struct {
@@ -19,6 +22,10 @@ type RevisionTagArgs struct {
 	TimeoutSeconds *int              `pulumi:"timeoutSeconds,optional" diff:"quiet"`
 	ChartSource
 	MeshMark
+}
+
+func (a RevisionTagArgs) target() clusterTarget {
+	return clusterTarget{cluster: a.Cluster, timeoutSeconds: a.TimeoutSeconds}
 }
 
 // Annotate documents RevisionTagArgs.

@@ -13,7 +13,6 @@ import (
 	"github.com/ristio/pulumi-ristio/pkg/charts"
 	"github.com/ristio/pulumi-ristio/pkg/helm"
 	"github.com/ristio/pulumi-ristio/pkg/helmvalues"
-	"github.com/ristio/pulumi-ristio/pkg/kube"
 	"github.com/ristio/pulumi-ristio/pkg/naming"
 )
 
@@ -48,101 +47,69 @@ func (r *RevisionTag) Check(ctx context.Context, req infer.CheckRequest) (infer.
 	})
 }
 
-// Diff moves the tag in place and repairs a webhook removed by hand.
-func (r *RevisionTag) Diff(_ context.Context, req infer.DiffRequest[RevisionTagArgs, RevisionTagState]) (infer.DiffResponse, error) {
-	diff := diffInputs(req.State.RevisionTagArgs, req.Inputs)
-	if !req.State.WebhookPresent {
-		diff["webhookPresent"] = p.PropertyDiff{Kind: p.Update}
-	}
-	return diffResponse(diff), nil
+// revisionTagKube is what the tag asks of its cluster's API server.
+type revisionTagKube interface {
+	webhookClient
+	rolloutClient
 }
 
-// Create points the tag at the revision.
-func (r *RevisionTag) Create(ctx context.Context, req infer.CreateRequest[RevisionTagArgs]) (infer.CreateResponse[RevisionTagState], error) {
-	id := newID(req.Name)
-	if req.DryRun {
-		err := r.deps.previewClaims(ctx, req.Inputs.Cluster, nil, writerOf(req.Inputs, id, false), revisionTagTakeover)
-		return infer.CreateResponse[RevisionTagState]{ID: id, Output: RevisionTagState{RevisionTagArgs: req.Inputs}}, err
+// newRevisionTag builds the resource; its Diff moves the tag in place and
+// repairs a webhook removed by hand.
+func newRevisionTag(deps Deps) *RevisionTag {
+	r := &RevisionTag{deps: deps}
+	r.clusterResource = clusterResource[RevisionTagArgs, RevisionTagState, kubeHelm[revisionTagKube]]{
+		connect:  connectKubeHelm[revisionTagKube](deps),
+		claims:   deps,
+		takeover: func(RevisionTagArgs, *RevisionTagState) takeover { return revisionTagTakeover },
+		drift:    func(s RevisionTagState) map[string]bool { return map[string]bool{"webhookPresent": !s.WebhookPresent} },
+		apply:    r.apply, read: readRevisionTag, remove: removeRevisionTag,
 	}
-	state, err := r.apply(ctx, writerOf(req.Inputs, id, false), req.Inputs)
-	if err != nil && !state.WebhookPresent {
-		return infer.CreateResponse[RevisionTagState]{}, err
-	}
-	return infer.CreateResponse[RevisionTagState]{ID: id, Output: state}, partial(err)
-}
-
-// Update moves the tag.
-func (r *RevisionTag) Update(ctx context.Context, req infer.UpdateRequest[RevisionTagArgs, RevisionTagState]) (infer.UpdateResponse[RevisionTagState], error) {
-	diff := diffInputs(req.State.RevisionTagArgs, req.Inputs)
-	if req.DryRun || (req.State.WebhookPresent && quietOnly(diff, req.Inputs)) {
-		state := req.State
-		state.RevisionTagArgs = req.Inputs
-		return infer.UpdateResponse[RevisionTagState]{Output: state}, nil
-	}
-	w := writerOf(req.Inputs, req.ID, true)
-	if req.State.WebhookPresent && markOnly(diff, req.Inputs) {
-		state := req.State
-		state.RevisionTagArgs = req.Inputs
-		ctx, cancel := withTimeout(ctx, req.Inputs.TimeoutSeconds)
-		defer cancel()
-		return infer.UpdateResponse[RevisionTagState]{Output: state}, r.deps.markOwned(ctx, req.Inputs.Cluster, w, revisionTagTakeover)
-	}
-	state, err := r.apply(ctx, w, req.Inputs)
-	return infer.UpdateResponse[RevisionTagState]{Output: state}, partial(err)
+	return r
 }
 
 // revisionTagTakeover is what the tag writes; istio-base, whose validator
 // it moves, is the control planes'.
 var revisionTagTakeover = takeover{objects: []objectRef{{mutatingWebhookGVK, "", naming.DefaultTagWebhook}}}
 
-func (r *RevisionTag) apply(ctx context.Context, w writer, in RevisionTagArgs) (RevisionTagState, error) {
+// apply points the tag at the revision; it has touched the cluster once
+// the webhook is written.
+func (r *RevisionTag) apply(ctx context.Context, c kubeHelm[revisionTagKube], w writer, in RevisionTagArgs, _ *RevisionTagState) (RevisionTagState, bool, error) {
 	state := RevisionTagState{RevisionTagArgs: in}
-	ctx, cancel := withTimeout(ctx, in.TimeoutSeconds)
-	defer cancel()
+	done := func(err error) (RevisionTagState, bool, error) { return state, state.WebhookPresent, err }
 	name := in.Cluster.Name
 	logger := p.GetLogger(ctx)
-	client, err := r.deps.kubeClient(in.Cluster)
-	if err != nil {
-		return state, err
-	}
-	hc, err := r.deps.helmClient(ctx, in.Cluster, w)
-	if err != nil {
-		return state, err
-	}
 	rev := istioRevision(in.Revision)
 	logger.InfoStatusf("%s: rendering the default tag for revision %s from chart istiod %s", name, in.Revision, in.IstioVersion)
 	webhook, err := r.tagWebhook(ctx, in, rev)
 	if err != nil {
-		return state, wrapCluster(name, err)
+		return done(err)
 	}
 	// The tagged revision's istiod must serve the webhook before pods go to it.
-	if err := client.WaitForDeployment(ctx, naming.IstioNamespace, naming.IstiodDeployment(rev), progress(ctx, name)); err != nil {
-		return state, wrapCluster(name, err)
+	if err := c.kube.WaitForDeployment(ctx, naming.IstioNamespace, naming.IstiodDeployment(rev), progress(ctx, name)); err != nil {
+		return done(err)
 	}
 	logger.InfoStatusf("%s: pointing %s at revision %s", name, naming.DefaultTagWebhook, in.Revision)
-	if err := applyOwned(ctx, client, w, webhook, false); err != nil {
-		return state, wrapCluster(name, err)
+	if err := applyOwned(ctx, c.kube, w, webhook, false); err != nil {
+		return done(err)
 	}
 	state.WebhookPresent = true
-	if err := keepDefaultInjectorOff(ctx, client); err != nil {
-		return state, wrapCluster(name, err)
+	if err := keepDefaultInjectorOff(ctx, c.kube); err != nil {
+		return done(err)
 	}
 	// Configuration is validated by the tagged revision too.
 	target := naming.RevisionLabelValue(rev)
-	base, err := ownedRelease(ctx, hc, w, name, naming.BaseRelease)
+	base, err := ownedRelease(ctx, c.helm, w, name, naming.BaseRelease)
 	if err != nil {
-		return state, err
+		return done(err)
 	}
 	if base == nil {
-		return state, wrapCluster(name, fmt.Errorf("release %s/%s is missing or not ristio's; the control planes install it", naming.IstioNamespace, naming.BaseRelease))
+		return done(fmt.Errorf("release %s/%s is missing or not ristio's; the control planes install it", naming.IstioNamespace, naming.BaseRelease))
 	}
 	if base.Values[helmvalues.BaseDefaultRevisionKey] != target {
 		logger.InfoStatusf("%s: pointing istiod-default-validator at revision %s", name, in.Revision)
-		if _, err := hc.Reconfigure(ctx, naming.BaseRelease, func(v map[string]any) { v[helmvalues.BaseDefaultRevisionKey] = target }); err != nil {
-			return state, wrapCluster(name, err)
-		}
+		_, err = c.helm.Reconfigure(ctx, naming.BaseRelease, func(v map[string]any) { v[helmvalues.BaseDefaultRevisionKey] = target })
 	}
-	return state, nil
+	return done(err)
 }
 
 // tagWebhook renders istio-revision-tag-default from the revision's own
@@ -179,7 +146,7 @@ func (r *RevisionTag) tagWebhook(ctx context.Context, in RevisionTagArgs, rev st
 
 // keepDefaultInjectorOff turns off the revision-less injector's webhooks while
 // the default tag holds its selectors; otherwise both would inject a pod.
-func keepDefaultInjectorOff(ctx context.Context, client *kube.Client) error {
+func keepDefaultInjectorOff(ctx context.Context, client webhookClient) error {
 	tag, err := client.Get(ctx, mutatingWebhookGVK, "", naming.DefaultTagWebhook)
 	if err != nil || tag == nil {
 		return err
@@ -191,7 +158,7 @@ func keepDefaultInjectorOff(ctx context.Context, client *kube.Client) error {
 }
 
 // tagPointingAt names the revision tag whose webhook points at revision, or "".
-func tagPointingAt(ctx context.Context, client *kube.Client, revision string) (string, error) {
+func tagPointingAt(ctx context.Context, client objectClient, revision string) (string, error) {
 	tag, err := client.Get(ctx, mutatingWebhookGVK, "", naming.DefaultTagWebhook)
 	if err != nil || tag == nil {
 		return "", err
@@ -202,53 +169,26 @@ func tagPointingAt(ctx context.Context, client *kube.Client, revision string) (s
 	return "", nil
 }
 
-// Read notices a tag webhook removed, or moved, by hand.
-func (r *RevisionTag) Read(ctx context.Context, req infer.ReadRequest[RevisionTagArgs, RevisionTagState]) (infer.ReadResponse[RevisionTagArgs, RevisionTagState], error) {
-	ctx, cancel := withTimeout(ctx, req.State.TimeoutSeconds) // refresh is bounded like the writes
-	defer cancel()
-	state := req.State
-	client, err := r.deps.kubeClient(state.Cluster)
-	if err != nil {
-		return infer.ReadResponse[RevisionTagArgs, RevisionTagState]{}, err
-	}
-	tag, err := tagPointingAt(ctx, client, istioRevision(state.Revision))
-	if err != nil {
-		return infer.ReadResponse[RevisionTagArgs, RevisionTagState]{}, wrapCluster(state.Cluster.Name, err)
-	}
+// readRevisionTag notices a tag webhook removed, or moved, by hand.
+func readRevisionTag(ctx context.Context, c kubeHelm[revisionTagKube], state RevisionTagState) (RevisionTagState, error) {
+	tag, err := tagPointingAt(ctx, c.kube, istioRevision(state.Revision))
 	state.WebhookPresent = tag != ""
-	return infer.ReadResponse[RevisionTagArgs, RevisionTagState]{ID: req.ID, Inputs: req.Inputs, State: state}, nil
+	return state, err
 }
 
-// Delete removes the tag webhook and gives the revision-less control plane,
-// if there is one, its own injector back.
-func (r *RevisionTag) Delete(ctx context.Context, req infer.DeleteRequest[RevisionTagState]) (infer.DeleteResponse, error) {
-	c := req.State.Cluster
-	ctx, cancel := withTimeout(ctx, req.State.TimeoutSeconds)
-	defer cancel()
-	client, err := r.deps.kubeClient(c)
-	if err != nil {
-		return infer.DeleteResponse{}, deleteHint(c.Name, err)
+// removeRevisionTag removes the tag webhook and gives the revision-less
+// control plane, if there is one, its own injector back.
+func removeRevisionTag(ctx context.Context, c kubeHelm[revisionTagKube], w writer, s RevisionTagState) error {
+	if err := deleteManaged(ctx, c.kube, w, mutatingWebhookGVK, "", naming.DefaultTagWebhook); err != nil {
+		return err
 	}
-	w := writerOf(req.State, req.ID, true)
-	if err := deleteManaged(ctx, client, w, mutatingWebhookGVK, "", naming.DefaultTagWebhook); err != nil {
-		return infer.DeleteResponse{}, deleteHint(c.Name, err)
-	}
-	off, err := client.WebhooksDeactivated(ctx, naming.DefaultInjectorWebhook)
-	if err != nil {
-		return infer.DeleteResponse{}, deleteHint(c.Name, err)
-	}
-	if !off {
-		return infer.DeleteResponse{}, nil
+	off, err := c.kube.WebhooksDeactivated(ctx, naming.DefaultInjectorWebhook)
+	if err != nil || !off {
+		return err
 	}
 	// Upgrading the release with its own chart and values restores the
 	// selectors Helm rendered.
-	hc, err := r.deps.helmClient(ctx, c, w)
-	if err != nil {
-		return infer.DeleteResponse{}, deleteHint(c.Name, err)
-	}
-	p.GetLogger(ctx).InfoStatusf("%s: turning the revision-less injector back on", c.Name)
-	if _, err := hc.Reconfigure(ctx, naming.IstiodRelease, func(map[string]any) {}); err != nil {
-		return infer.DeleteResponse{}, deleteHint(c.Name, err)
-	}
-	return infer.DeleteResponse{}, nil
+	p.GetLogger(ctx).InfoStatusf("%s: turning the revision-less injector back on", s.Cluster.Name)
+	_, err = c.helm.Reconfigure(ctx, naming.IstiodRelease, func(map[string]any) {})
+	return err
 }

@@ -71,10 +71,6 @@ export class CACerts extends pulumi.CustomResource {
      */
     declare public readonly cluster: pulumi.Output<outputs.ClusterConnection>;
     /**
-     * Whether this resource created istio-system. Delete removes it only if it carries the managed-by label and nothing else lives there.
-     */
-    declare public /*out*/ readonly createdNamespace: pulumi.Output<boolean>;
-    /**
      * More roots appended to root-cert.pem, to rotate the root without an outage.
      */
     declare public readonly extraRootCertPems: pulumi.Output<string[] | undefined>;
@@ -132,7 +128,6 @@ export class CACerts extends pulumi.CustomResource {
             resourceInputs["rootCertPem"] = args?.rootCertPem;
             resourceInputs["timeoutSeconds"] = (args?.timeoutSeconds) ?? 600;
             resourceInputs["checksum"] = undefined /*out*/;
-            resourceInputs["createdNamespace"] = undefined /*out*/;
         } else {
             resourceInputs["adopt"] = undefined /*out*/;
             resourceInputs["caCertPem"] = undefined /*out*/;
@@ -140,7 +135,6 @@ export class CACerts extends pulumi.CustomResource {
             resourceInputs["certChainPem"] = undefined /*out*/;
             resourceInputs["checksum"] = undefined /*out*/;
             resourceInputs["cluster"] = undefined /*out*/;
-            resourceInputs["createdNamespace"] = undefined /*out*/;
             resourceInputs["extraRootCertPems"] = undefined /*out*/;
             resourceInputs["meshClusters"] = undefined /*out*/;
             resourceInputs["meshIdentity"] = undefined /*out*/;

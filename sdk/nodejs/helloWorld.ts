@@ -55,10 +55,6 @@ export class HelloWorld extends pulumi.CustomResource {
      */
     declare public readonly cluster: pulumi.Output<outputs.ClusterConnection>;
     /**
-     * Whether ristio created the namespace. Delete removes it only if it carries the managed-by label and nothing else lives there.
-     */
-    declare public /*out*/ readonly createdNamespace: pulumi.Output<boolean>;
-    /**
      * The mesh this resource writes for, <project>/<stack>/<name>; MultiClusterMesh sets it. Every object and Helm release the resource writes carries it (ristio.io/mesh), and one marked by another mesh is foreign: refused unless adopt is set, never deleted. Without it, what the resource writes is recognised by the resource's own ID. A change of this alone marks what the resource owns in place: no object is rewritten, no Helm release upgraded.
      */
     declare public readonly meshIdentity: pulumi.Output<string | undefined>;
@@ -117,12 +113,10 @@ export class HelloWorld extends pulumi.CustomResource {
             resourceInputs["sampleVersion"] = args?.sampleVersion;
             resourceInputs["timeoutSeconds"] = (args?.timeoutSeconds) ?? 600;
             resourceInputs["wait"] = (args?.wait) ?? true;
-            resourceInputs["createdNamespace"] = undefined /*out*/;
             resourceInputs["present"] = undefined /*out*/;
         } else {
             resourceInputs["adopt"] = undefined /*out*/;
             resourceInputs["cluster"] = undefined /*out*/;
-            resourceInputs["createdNamespace"] = undefined /*out*/;
             resourceInputs["meshIdentity"] = undefined /*out*/;
             resourceInputs["namespace"] = undefined /*out*/;
             resourceInputs["present"] = undefined /*out*/;

@@ -28,8 +28,6 @@ type CACerts struct {
 	Checksum pulumi.StringOutput `pulumi:"checksum"`
 	// The cluster to write the secret to.
 	Cluster ClusterConnectionOutput `pulumi:"cluster"`
-	// Whether this resource created istio-system. Delete removes it only if it carries the managed-by label and nothing else lives there.
-	CreatedNamespace pulumi.BoolOutput `pulumi:"createdNamespace"`
 	// More roots appended to root-cert.pem, to rotate the root without an outage.
 	ExtraRootCertPems pulumi.StringArrayOutput `pulumi:"extraRootCertPems"`
 	// Every cluster of the mesh (this one included), read when an update drops a root from root-cert.pem: the update is refused unless each cluster's live cacerts already signs with a root that stays and each istiod serves a certificate from it. Empty checks this cluster alone. A change to this list alone changes nothing.
@@ -279,11 +277,6 @@ func (o CACertsOutput) Checksum() pulumi.StringOutput {
 // The cluster to write the secret to.
 func (o CACertsOutput) Cluster() ClusterConnectionOutput {
 	return o.ApplyT(func(v *CACerts) ClusterConnectionOutput { return v.Cluster }).(ClusterConnectionOutput)
-}
-
-// Whether this resource created istio-system. Delete removes it only if it carries the managed-by label and nothing else lives there.
-func (o CACertsOutput) CreatedNamespace() pulumi.BoolOutput {
-	return o.ApplyT(func(v *CACerts) pulumi.BoolOutput { return v.CreatedNamespace }).(pulumi.BoolOutput)
 }
 
 // More roots appended to root-cert.pem, to rotate the root without an outage.

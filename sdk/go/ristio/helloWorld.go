@@ -20,8 +20,6 @@ type HelloWorld struct {
 	Adopt pulumi.BoolPtrOutput `pulumi:"adopt"`
 	// The cluster to deploy into.
 	Cluster ClusterConnectionOutput `pulumi:"cluster"`
-	// Whether ristio created the namespace. Delete removes it only if it carries the managed-by label and nothing else lives there.
-	CreatedNamespace pulumi.BoolOutput `pulumi:"createdNamespace"`
 	// The mesh this resource writes for, <project>/<stack>/<name>; MultiClusterMesh sets it. Every object and Helm release the resource writes carries it (ristio.io/mesh), and one marked by another mesh is foreign: refused unless adopt is set, never deleted. Without it, what the resource writes is recognised by the resource's own ID. A change of this alone marks what the resource owns in place: no object is rewritten, no Helm release upgraded.
 	MeshIdentity pulumi.StringPtrOutput `pulumi:"meshIdentity"`
 	// Namespace of the sample.
@@ -244,11 +242,6 @@ func (o HelloWorldOutput) Adopt() pulumi.BoolPtrOutput {
 // The cluster to deploy into.
 func (o HelloWorldOutput) Cluster() ClusterConnectionOutput {
 	return o.ApplyT(func(v *HelloWorld) ClusterConnectionOutput { return v.Cluster }).(ClusterConnectionOutput)
-}
-
-// Whether ristio created the namespace. Delete removes it only if it carries the managed-by label and nothing else lives there.
-func (o HelloWorldOutput) CreatedNamespace() pulumi.BoolOutput {
-	return o.ApplyT(func(v *HelloWorld) pulumi.BoolOutput { return v.CreatedNamespace }).(pulumi.BoolOutput)
 }
 
 // The mesh this resource writes for, <project>/<stack>/<name>; MultiClusterMesh sets it. Every object and Helm release the resource writes carries it (ristio.io/mesh), and one marked by another mesh is foreign: refused unless adopt is set, never deleted. Without it, what the resource writes is recognised by the resource's own ID. A change of this alone marks what the resource owns in place: no object is rewritten, no Helm release upgraded.

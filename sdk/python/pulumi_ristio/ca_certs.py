@@ -283,7 +283,6 @@ class CACerts(pulumi.CustomResource):
                 timeout_seconds = 600
             __props__.__dict__["timeout_seconds"] = timeout_seconds
             __props__.__dict__["checksum"] = None
-            __props__.__dict__["created_namespace"] = None
         secret_opts = pulumi.ResourceOptions(additional_secret_outputs=["caKeyPem"])
         opts = pulumi.ResourceOptions.merge(opts, secret_opts)
         replace_on_changes = pulumi.ResourceOptions(replace_on_changes=["cluster.name", "meshClusters[*].name"])
@@ -316,7 +315,6 @@ class CACerts(pulumi.CustomResource):
         __props__.__dict__["cert_chain_pem"] = None
         __props__.__dict__["checksum"] = None
         __props__.__dict__["cluster"] = None
-        __props__.__dict__["created_namespace"] = None
         __props__.__dict__["extra_root_cert_pems"] = None
         __props__.__dict__["mesh_clusters"] = None
         __props__.__dict__["mesh_identity"] = None
@@ -377,14 +375,6 @@ class CACerts(pulumi.CustomResource):
         The cluster to write the secret to.
         """
         return pulumi.get(self, "cluster")
-
-    @_builtins.property
-    @pulumi.getter(name="createdNamespace")
-    def created_namespace(self) -> pulumi.Output[_builtins.bool]:
-        """
-        Whether this resource created istio-system. Delete removes it only if it carries the managed-by label and nothing else lives there.
-        """
-        return pulumi.get(self, "created_namespace")
 
     @_builtins.property
     @pulumi.getter(name="extraRootCertPems")

@@ -267,7 +267,6 @@ class HelloWorld(pulumi.CustomResource):
             if wait is None:
                 wait = True
             __props__.__dict__["wait"] = wait
-            __props__.__dict__["created_namespace"] = None
             __props__.__dict__["present"] = None
         replace_on_changes = pulumi.ResourceOptions(replace_on_changes=["cluster.name", "namespace", "sampleVersion"])
         opts = pulumi.ResourceOptions.merge(opts, replace_on_changes)
@@ -295,7 +294,6 @@ class HelloWorld(pulumi.CustomResource):
 
         __props__.__dict__["adopt"] = None
         __props__.__dict__["cluster"] = None
-        __props__.__dict__["created_namespace"] = None
         __props__.__dict__["mesh_identity"] = None
         __props__.__dict__["namespace"] = None
         __props__.__dict__["present"] = None
@@ -327,14 +325,6 @@ class HelloWorld(pulumi.CustomResource):
         The cluster to deploy into.
         """
         return pulumi.get(self, "cluster")
-
-    @_builtins.property
-    @pulumi.getter(name="createdNamespace")
-    def created_namespace(self) -> pulumi.Output[_builtins.bool]:
-        """
-        Whether ristio created the namespace. Delete removes it only if it carries the managed-by label and nothing else lives there.
-        """
-        return pulumi.get(self, "created_namespace")
 
     @_builtins.property
     @pulumi.getter(name="meshIdentity")

@@ -108,20 +108,6 @@ public class CACerts extends com.pulumi.resources.CustomResource {
         return this.cluster;
     }
     /**
-     * Whether this resource created istio-system. Delete removes it only if it carries the managed-by label and nothing else lives there.
-     * 
-     */
-    @Export(name="createdNamespace", refs={Boolean.class}, tree="[0]")
-    private Output<Boolean> createdNamespace;
-
-    /**
-     * @return Whether this resource created istio-system. Delete removes it only if it carries the managed-by label and nothing else lives there.
-     * 
-     */
-    public Output<Boolean> createdNamespace() {
-        return this.createdNamespace;
-    }
-    /**
      * More roots appended to root-cert.pem, to rotate the root without an outage.
      * 
      */

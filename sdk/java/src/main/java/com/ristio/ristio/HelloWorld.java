@@ -52,20 +52,6 @@ public class HelloWorld extends com.pulumi.resources.CustomResource {
         return this.cluster;
     }
     /**
-     * Whether ristio created the namespace. Delete removes it only if it carries the managed-by label and nothing else lives there.
-     * 
-     */
-    @Export(name="createdNamespace", refs={Boolean.class}, tree="[0]")
-    private Output<Boolean> createdNamespace;
-
-    /**
-     * @return Whether ristio created the namespace. Delete removes it only if it carries the managed-by label and nothing else lives there.
-     * 
-     */
-    public Output<Boolean> createdNamespace() {
-        return this.createdNamespace;
-    }
-    /**
      * The mesh this resource writes for, &lt;project&gt;/&lt;stack&gt;/&lt;name&gt;; MultiClusterMesh sets it. Every object and Helm release the resource writes carries it (ristio.io/mesh), and one marked by another mesh is foreign: refused unless adopt is set, never deleted. Without it, what the resource writes is recognised by the resource&#39;s own ID. A change of this alone marks what the resource owns in place: no object is rewritten, no Helm release upgraded.
      * 
      */
