@@ -360,10 +360,22 @@ func (b *meshBuilder) cluster(index int, c MeshCluster, conn pulumi.Map, mesh pu
 		return nil, nil, err
 	}
 
+	// An ambient control plane waits for the Gateway API CRDs, and goes
+	// before them on destroy, so that they are checked for use once istiod
+	// no longer writes objects of their kinds.
+	before := []pulumi.Resource{cacerts}
+	var crds pulumi.Resource
+	if isAmbient(b.args.Dataplane) {
+		var err error
+		if crds, err = b.gatewayAPICRDs(conn, prefix); err != nil {
+			return nil, nil, err
+		}
+		before = append(before, crds)
+	}
 	var plane pulumi.Resource
 	var proxyRevision pulumi.StringPtrInput
 	if len(b.args.Revisions) == 0 {
-		cp, err := b.controlPlane(c, conn, prefix+"-istio", version, b.args.Revision, []pulumi.Resource{cacerts})
+		cp, err := b.controlPlane(c, conn, prefix+"-istio", version, b.args.Revision, before)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -382,7 +394,7 @@ func (b *meshBuilder) cluster(index int, c MeshCluster, conn pulumi.Map, mesh pu
 	}
 
 	if isAmbient(b.args.Dataplane) {
-		gw, err := b.ambientGateway(c, conn, prefix, plane)
+		gw, err := b.ambientGateway(c, conn, prefix, plane, crds)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -413,17 +425,20 @@ func (b *meshBuilder) cluster(index int, c MeshCluster, conn pulumi.Map, mesh pu
 	return plane, gw, b.sample(index, c, conn, prefix, plane, proxyRevision)
 }
 
-// ambientGateway registers cluster c's Gateway API CRDs, then its east-west
-// Gateway, which istiod deploys once the control plane runs.
-func (b *meshBuilder) ambientGateway(c MeshCluster, conn pulumi.Map, prefix string, plane pulumi.Resource) (*gatewayResource, error) {
+// gatewayAPICRDs registers a cluster's Gateway API CRDs.
+func (b *meshBuilder) gatewayAPICRDs(conn pulumi.Map, prefix string) (pulumi.Resource, error) {
 	crds := &plainResource{}
 	cp := newProps[GatewayAPICRDsArgs]()
 	cp.set(&cp.of.Cluster, conn)
 	cp.set(&cp.of.TimeoutSeconds, optInt(b.args.TimeoutSeconds))
 	cp.set(&cp.of.MeshIdentity, b.identity)
-	if err := b.ctx.RegisterResource(gatewayCRDsToken, prefix+"-gateway-api-crds", cp.m, crds, b.parent); err != nil {
-		return nil, err
-	}
+	err := b.ctx.RegisterResource(gatewayCRDsToken, prefix+"-gateway-api-crds", cp.m, crds, b.parent)
+	return crds, err
+}
+
+// ambientGateway registers cluster c's east-west Gateway, which istiod
+// deploys once the control plane runs.
+func (b *meshBuilder) ambientGateway(c MeshCluster, conn pulumi.Map, prefix string, plane, crds pulumi.Resource) (*gatewayResource, error) {
 	gp := newProps[AmbientEastWestGatewayArgs]()
 	gp.set(&gp.of.Cluster, conn)
 	gp.set(&gp.of.Network, pulumi.String(clusterNetwork(c)))
