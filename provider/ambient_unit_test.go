@@ -38,6 +38,10 @@ func (f ambientFake) CountObjects(ctx context.Context, gvk schema.GroupVersionKi
 	return n, nil
 }
 
+func (f ambientFake) DeploymentNames(ctx context.Context, _, _ string) ([]string, error) {
+	return nil, f.call(ctx, "DeploymentNames")
+}
+
 func (f ambientFake) WaitForGatewayAddress(ctx context.Context, ns, name string, _ kube.Progress) (string, error) {
 	if err := f.call(ctx, "WaitForGatewayAddress"); err != nil {
 		return "", err
@@ -117,6 +121,36 @@ func TestGatewayAPICRDsOverAFakeCluster(t *testing.T) {
 		}
 		if left := crdsUnder(t, f.fakeCluster); len(left) != 0 {
 			t.Errorf("delete left %v", left)
+		}
+	})
+
+	t.Run("the GatewayClasses istiod left go with its CRD; another controller's stay", func(t *testing.T) {
+		f := ambientFake{fakeCluster: newFakeCluster()}
+		r := newCRDs(f)
+		got, err := r.Create(ctx, infer.CreateRequest[GatewayAPICRDsArgs]{Name: "crds", Inputs: in})
+		if err != nil {
+			t.Fatal(err)
+		}
+		class := func(name, controller string) {
+			gc := &unstructured.Unstructured{Object: map[string]any{"spec": map[string]any{"controllerName": controller}}}
+			gc.SetGroupVersionKind(gatewayClassGVK)
+			gc.SetName(name)
+			f.objects[fakeKey(gatewayClassGVK, "", name)] = gc
+		}
+		class(gatewayapi.EastWestClass, "istio.io/eastwest-controller")
+		class("istio-waypoint", "istio.io/mesh-controller")
+		class("other", "example.com/controller")
+		if _, err := r.Delete(ctx, infer.DeleteRequest[GatewayAPICRDsState]{ID: got.ID, State: got.Output}); err != nil {
+			t.Fatal(err)
+		}
+		if f.objects[fakeKey(gatewayClassGVK, "", gatewayapi.EastWestClass)] != nil || f.objects[fakeKey(gatewayClassGVK, "", "istio-waypoint")] != nil {
+			t.Errorf("istiod's class survived")
+		}
+		if f.objects[fakeKey(gatewayClassGVK, "", "other")] == nil {
+			t.Error("another controller's class was deleted")
+		}
+		if left := crdsUnder(t, f.fakeCluster); len(left) != 1 || left[0] != "gatewayclasses."+gatewayapi.Group {
+			t.Errorf("CRDs left %v, want only gatewayclasses (still used by the other class)", left)
 		}
 	})
 

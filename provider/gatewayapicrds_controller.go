@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 
 	p "github.com/pulumi/pulumi-go-provider"
 	"github.com/pulumi/pulumi-go-provider/infer"
@@ -11,6 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/ristio/pulumi-ristio/pkg/gatewayapi"
+	"github.com/ristio/pulumi-ristio/pkg/naming"
 )
 
 var (
@@ -28,6 +30,45 @@ var crdGVK = schema.GroupVersionKind{Group: "apiextensions.k8s.io", Version: "v1
 type gatewayAPICRDsKube interface {
 	objectClient
 	CountObjects(ctx context.Context, gvk schema.GroupVersionKind) (int, error)
+	DeploymentNames(ctx context.Context, ns, selector string) ([]string, error)
+}
+
+// istioGatewayClasses are the GatewayClasses an ambient istiod makes for
+// itself (none owned by anything): they outlive istiod, and would keep the
+// gatewayclasses CRD in use.
+var istioGatewayClasses = []string{"istio", "istio-remote", "istio-waypoint", gatewayapi.EastWestClass}
+
+var gatewayClassGVK = schema.GroupVersionKind{Group: gatewayapi.Group, Version: "v1", Kind: "GatewayClass"}
+
+// dropIstioGatewayClasses deletes the GatewayClasses istiod made, once no
+// istiod runs in the cluster and no Gateway is left to use them; a class of
+// that name another controller made is left alone.
+func dropIstioGatewayClasses(ctx context.Context, c gatewayAPICRDsKube, cluster string) error {
+	istiods, err := c.DeploymentNames(ctx, naming.IstioNamespace, "app=istiod")
+	if err != nil {
+		return err
+	}
+	gateways, err := c.CountObjects(ctx, ambientGatewayGVK)
+	if err != nil || len(istiods) > 0 || gateways > 0 {
+		return err
+	}
+	for _, name := range istioGatewayClasses {
+		gc, err := c.Get(ctx, gatewayClassGVK, "", name)
+		if err != nil {
+			return err
+		}
+		if gc == nil {
+			continue
+		}
+		if ctrl, _, _ := unstructured.NestedString(gc.Object, "spec", "controllerName"); !strings.HasPrefix(ctrl, "istio.io/") {
+			continue
+		}
+		p.GetLogger(ctx).Infof("cluster %s: deleting GatewayClass %s, left by the istiod ristio removed", cluster, name)
+		if err := c.Delete(ctx, gatewayClassGVK, "", name); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Check validates the connection.
@@ -153,6 +194,11 @@ func readCRDs(ctx context.Context, c gatewayAPICRDsKube, s GatewayAPICRDsState) 
 // (gatewayapi.MayDelete): deleting a CRD deletes every object of its kind.
 func removeCRDs(ctx context.Context, c gatewayAPICRDsKube, w writer, s GatewayAPICRDsState) error {
 	logger := p.GetLogger(ctx)
+	if slices.Contains(s.Created, "gatewayclasses."+gatewayapi.Group) {
+		if err := dropIstioGatewayClasses(ctx, c, s.Cluster.Name); err != nil {
+			return err
+		}
+	}
 	for _, name := range s.Created {
 		live, err := c.Get(ctx, crdGVK, "", name)
 		if err != nil {

@@ -3,12 +3,16 @@ package kube
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	"github.com/ristio/pulumi-ristio/pkg/gatewayapi"
 )
 
 // WaitForGatewayAddress waits until the Gateway API Gateway ns/name is
-// Programmed with an address in its status, and returns the first one.
+// Programmed with the address of its own Service (istiod gives it the
+// Gateway's name) in its status, and returns it. istiod reading peers may
+// first write the address of a peer's Service of the same name: that one
+// is not the gateway's.
 func (c *Client) WaitForGatewayAddress(ctx context.Context, ns, name string, progress Progress) (string, error) {
 	gvk := gatewayapi.GatewayGVR.GroupVersion().WithKind("Gateway")
 	var addr string
@@ -21,11 +25,15 @@ func (c *Client) WaitForGatewayAddress(ctx context.Context, ns, name string, pro
 			return false, "absent", nil
 		}
 		s := gatewayapi.ReadGatewayStatus(gw)
-		if s.Programmed && len(s.Addresses) > 0 {
-			addr = s.Addresses[0]
+		own, err := c.ServiceAddress(ctx, ns, name)
+		if err != nil {
+			return false, "", err
+		}
+		if s.Programmed && own != "" && slices.Contains(s.Addresses, own) {
+			addr = own
 			return true, "", nil
 		}
-		state := s.String()
+		state := s.String() + fmt.Sprintf(", its Service's address %q", own)
 		if s.Message != "" {
 			state += fmt.Sprintf(": %s", s.Message)
 		}
