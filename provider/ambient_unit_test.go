@@ -22,7 +22,8 @@ import (
 // (here the test) writes.
 type ambientFake struct {
 	*fakeCluster
-	extra int // objects of every counted kind the fake does not hold
+	extra   int      // objects of every counted kind the fake does not hold
+	istiods []string // istiod Deployments running
 }
 
 func (f ambientFake) CountObjects(ctx context.Context, gvk schema.GroupVersionKind) (int, error) {
@@ -39,7 +40,7 @@ func (f ambientFake) CountObjects(ctx context.Context, gvk schema.GroupVersionKi
 }
 
 func (f ambientFake) DeploymentNames(ctx context.Context, _, _ string) ([]string, error) {
-	return nil, f.call(ctx, "DeploymentNames")
+	return f.istiods, f.call(ctx, "DeploymentNames")
 }
 
 func (f ambientFake) WaitForGatewayAddress(ctx context.Context, ns, name string, _ kube.Progress) (string, error) {
@@ -140,6 +141,13 @@ func TestGatewayAPICRDsOverAFakeCluster(t *testing.T) {
 		class(gatewayapi.EastWestClass, "istio.io/eastwest-controller")
 		class("istio-waypoint", "istio.io/mesh-controller")
 		class("other", "example.com/controller")
+		withIstiod := newCRDs(ambientFake{fakeCluster: f.fakeCluster, istiods: []string{"istiod"}})
+		if _, err := withIstiod.Delete(ctx, infer.DeleteRequest[GatewayAPICRDsState]{ID: got.ID, State: got.Output}); err != nil {
+			t.Fatal(err)
+		}
+		if f.objects[fakeKey(gatewayClassGVK, "", gatewayapi.EastWestClass)] == nil {
+			t.Error("a running istiod's class was deleted")
+		}
 		if _, err := r.Delete(ctx, infer.DeleteRequest[GatewayAPICRDsState]{ID: got.ID, State: got.Output}); err != nil {
 			t.Fatal(err)
 		}

@@ -8,11 +8,11 @@ import (
 
 	p "github.com/pulumi/pulumi-go-provider"
 	"github.com/pulumi/pulumi-go-provider/infer"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/ristio/pulumi-ristio/pkg/gatewayapi"
-	"github.com/ristio/pulumi-ristio/pkg/naming"
 )
 
 var (
@@ -41,10 +41,10 @@ var istioGatewayClasses = []string{"istio", "istio-remote", "istio-waypoint", ga
 var gatewayClassGVK = schema.GroupVersionKind{Group: gatewayapi.Group, Version: "v1", Kind: "GatewayClass"}
 
 // dropIstioGatewayClasses deletes the GatewayClasses istiod made, once no
-// istiod runs in the cluster and no Gateway is left to use them; a class of
-// that name another controller made is left alone.
+// istiod runs in any namespace of the cluster and no Gateway is left to use
+// them; a class of that name another controller made is left alone.
 func dropIstioGatewayClasses(ctx context.Context, c gatewayAPICRDsKube, cluster string) error {
-	istiods, err := c.DeploymentNames(ctx, naming.IstioNamespace, "app=istiod")
+	istiods, err := c.DeploymentNames(ctx, metav1.NamespaceAll, "app=istiod")
 	if err != nil {
 		return err
 	}
