@@ -82,11 +82,13 @@ var (
 	_ leftoverClient  = (*kube.Client)(nil)
 
 	// What each controller asks of a cluster.
-	_ helloWorldClient = (*kube.Client)(nil)
-	_ caCertsClient    = (*kube.Client)(nil)
-	_ eastWestKube     = (*kube.Client)(nil)
-	_ revisionTagKube  = (*kube.Client)(nil)
-	_ controlPlaneKube = (*kube.Client)(nil)
-	_ remoteSecretKube = (*kube.Client)(nil)
-	_ meshChecker      = Deps{}
+	_ helloWorldClient   = (*kube.Client)(nil)
+	_ caCertsClient      = (*kube.Client)(nil)
+	_ eastWestKube       = (*kube.Client)(nil)
+	_ revisionTagKube    = (*kube.Client)(nil)
+	_ controlPlaneKube   = (*kube.Client)(nil)
+	_ remoteSecretKube   = (*kube.Client)(nil)
+	_ ambientGatewayKube = (*kube.Client)(nil)
+	_ gatewayAPICRDsKube = (*kube.Client)(nil)
+	_ meshChecker        = Deps{}
 )

@@ -242,7 +242,7 @@ func (f *fakeCluster) DeleteIstioctlLeftovers(ctx context.Context, _, _ string, 
 // chartDirectory holds empty charts of the names the controllers install.
 func chartDirectory(t *testing.T) *string {
 	dir := t.TempDir()
-	for _, name := range []string{charts.Base, charts.Istiod, charts.Gateway} {
+	for _, name := range []string{charts.Base, charts.Istiod, charts.Gateway, charts.CNI, charts.Ztunnel} {
 		if err := os.MkdirAll(filepath.Join(dir, name), 0o755); err != nil {
 			t.Fatal(err)
 		}

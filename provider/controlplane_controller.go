@@ -40,9 +40,14 @@ func (r *IstioControlPlane) Check(ctx context.Context, req infer.CheckRequest) (
 			failures = append(failures, p.CheckFailure{Property: "meshId", Reason: "meshId must not be empty"})
 		}
 		failures = append(failures, checkNetwork(args.Cluster.Name, args.Network)...)
-		if err := helmvalues.CheckOverrides(args.IstiodValues); err != nil {
+		if err := checkIstiodOverrides(args.Dataplane, args.IstiodValues); err != nil {
 			failures = append(failures, p.CheckFailure{Property: "istiodValues", Reason: fmt.Sprintf("cluster %q: %v", args.Cluster.Name, err)})
 		}
+		var was *string
+		if old != nil {
+			was = old.Dataplane
+		}
+		failures = append(failures, checkDataplane(args.Cluster.Name, args.Dataplane, was, old != nil)...)
 		return failures
 	})
 }
@@ -66,15 +71,24 @@ func newIstioControlPlane(deps Deps) *IstioControlPlane {
 		connect: connectKubeHelm[controlPlaneKube](deps),
 		claims:  deps,
 		takeover: func(in IstioControlPlaneArgs, prior *IstioControlPlaneState) takeover {
+			var t takeover
 			if prior != nil {
-				return controlPlaneTakeover(in.Revision, istiodRelease(*prior))
+				t = controlPlaneTakeover(in.Revision, istiodRelease(*prior))
+			} else {
+				t = controlPlaneTakeover(in.Revision, "")
+				t.release, t.workload = naming.IstioctlRelease, istiodDeployment(deref(in.Revision))
 			}
-			t := controlPlaneTakeover(in.Revision, "")
-			t.release, t.workload = naming.IstioctlRelease, istiodDeployment(deref(in.Revision))
+			if isAmbient(in.Dataplane) {
+				t.releases = append(t.releases, ambientReleases...)
+			}
 			return t
 		},
 		drift: func(s IstioControlPlaneState) map[string]bool {
-			return map[string]bool{"baseStatus": s.BaseStatus != deployed, "istiodStatus": s.IstiodStatus != deployed}
+			ambient := isAmbient(s.Dataplane)
+			return map[string]bool{
+				"baseStatus": s.BaseStatus != deployed, "istiodStatus": s.IstiodStatus != deployed,
+				"cniStatus": ambient && s.CNIStatus != deployed, "ztunnelStatus": ambient && s.ZtunnelStatus != deployed,
+			}
 		},
 		apply: r.apply, read: readControlPlane, remove: removeControlPlane,
 	}
@@ -138,10 +152,14 @@ func (r *IstioControlPlane) apply(ctx context.Context, c kubeHelm[controlPlaneKu
 	if err != nil {
 		return touched(err)
 	}
-	values := helmvalues.Istiod(helmvalues.IstiodOptions{
+	opts := helmvalues.IstiodOptions{
 		MeshID: in.MeshID, Cluster: name, Network: in.Network, Revision: rev, Hub: istioHub, Tag: in.IstioVersion,
 		MeshNetworks: meshNetworks(in.MeshNetworks), Overrides: in.IstiodValues,
-	})
+	}
+	values := helmvalues.Istiod(opts)
+	if isAmbient(in.Dataplane) {
+		values = helmvalues.AmbientIstiod(helmvalues.AmbientIstiodOptions{IstiodOptions: opts})
+	}
 	existing, err := ownedRelease(ctx, c.helm, w, name, release)
 	if err == nil {
 		err = claimRelease(existing, release, rev)
@@ -169,7 +187,33 @@ func (r *IstioControlPlane) apply(ctx context.Context, c kubeHelm[controlPlaneKu
 	if err == nil {
 		err = c.kube.WaitForDeployment(ctx, naming.IstioNamespace, naming.IstiodDeployment(rev), progress(ctx, name))
 	}
+	if err == nil && isAmbient(in.Dataplane) {
+		err = r.applyNodeAgents(ctx, c.helm, w, src, in, &state)
+	}
 	return touched(err)
+}
+
+// ambientReleases are the node agents of an ambient mesh, in install order.
+var ambientReleases = []string{naming.CNIRelease, naming.ZtunnelRelease}
+
+// applyNodeAgents installs or upgrades the cni and ztunnel releases of an
+// ambient control plane, in place as Istio upgrades them.
+func (r *IstioControlPlane) applyNodeAgents(ctx context.Context, hc releaseClient, w writer, src charts.Source, in IstioControlPlaneArgs, state *IstioControlPlaneState) error {
+	name, rev := in.Cluster.Name, deref(in.Revision)
+	cni, err := installChart(ctx, hc, w, src, name, naming.CNIRelease, charts.CNI, in.IstioVersion,
+		helmvalues.CNI(helmvalues.CNIOptions{Hub: istioHub, Tag: in.IstioVersion, Revision: rev}))
+	if cni != nil {
+		state.CNIStatus = cni.Status
+	}
+	if err != nil {
+		return err
+	}
+	zt, err := installChart(ctx, hc, w, src, name, naming.ZtunnelRelease, charts.Ztunnel, in.IstioVersion,
+		helmvalues.Ztunnel(helmvalues.ZtunnelOptions{Cluster: name, Network: in.Network, Hub: istioHub, Tag: in.IstioVersion, Revision: rev}))
+	if zt != nil {
+		state.ZtunnelStatus = zt.Status
+	}
+	return err
 }
 
 // claimRelease refuses to turn an istiod release of one revision into
@@ -269,6 +313,15 @@ func readControlPlane(ctx context.Context, c kubeHelm[controlPlaneKube], state I
 	if state.IstiodStatus, state.IstiodRevision, err = releaseStatus(ctx, c.helm, istiodRelease(state)); err != nil {
 		return state, fmt.Errorf("reading release %s: %w", istiodRelease(state), err)
 	}
+	if !isAmbient(state.Dataplane) {
+		return state, nil
+	}
+	if state.CNIStatus, _, err = releaseStatus(ctx, c.helm, naming.CNIRelease); err != nil {
+		return state, fmt.Errorf("reading release %s: %w", naming.CNIRelease, err)
+	}
+	if state.ZtunnelStatus, _, err = releaseStatus(ctx, c.helm, naming.ZtunnelRelease); err != nil {
+		return state, fmt.Errorf("reading release %s: %w", naming.ZtunnelRelease, err)
+	}
 	return state, nil
 }
 
@@ -281,6 +334,14 @@ func removeControlPlane(ctx context.Context, c kubeHelm[controlPlaneKube], w wri
 			err = fmt.Errorf("revision tag %s still points at revision %s: move the tag (defaultRevision) first", tag, naming.RevisionLabelValue(rev))
 		}
 		return err
+	}
+	// The node agents go before the istiod they talk to (ambient only).
+	if isAmbient(s.Dataplane) {
+		for _, rel := range []string{naming.ZtunnelRelease, naming.CNIRelease} {
+			if err := uninstallOwned(ctx, c.helm, w, name, rel); err != nil {
+				return err
+			}
+		}
 	}
 	if err := uninstallOwned(ctx, c.helm, w, name, istiodRelease(s)); err != nil {
 		return err

@@ -16,6 +16,7 @@ type HelloWorldArgs struct {
 	Revision       *string           `pulumi:"revision,optional"`
 	ProxyRevision  *string           `pulumi:"proxyRevision,optional"`
 	Namespace      *string           `pulumi:"namespace,optional" provider:"replaceOnChanges"`
+	Dataplane      *string           `pulumi:"dataplane,optional"`
 	Wait           *bool             `pulumi:"wait,optional" diff:"quiet"`
 	TimeoutSeconds *int              `pulumi:"timeoutSeconds,optional" diff:"quiet"`
 	Adopt          *bool             `pulumi:"adopt,optional" diff:"quiet"`
@@ -34,6 +35,7 @@ func (c *HelloWorldArgs) Annotate(a infer.Annotator) {
 	a.Describe(&c.ProxyRevision, "The revision the default tag points at, for a sample that follows the tag (no revision): a change restarts its pods so that revision injects them.")
 	a.Describe(&c.Namespace, "Namespace of the sample.")
 	a.SetDefault(&c.Namespace, "sample")
+	a.Describe(&c.Dataplane, "sidecar (default) or ambient: the namespace is labelled istio.io/dataplane-mode=ambient instead of for injection, and the services istio.io/global=true so that other clusters reach them.")
 	a.Describe(&c.Wait, "Wait until the helloworld and curl Deployments are available.")
 	a.SetDefault(&c.Wait, true)
 	a.Describe(&c.TimeoutSeconds, "How long to wait for the Deployments.")

@@ -71,11 +71,16 @@ func applyHelloWorld(ctx context.Context, client helloWorldClient, w writer, in 
 			return state, false, err
 		}
 	}
-	if err := client.EnsureNamespace(ctx, ns, sample.NamespaceLabels(deref(in.Revision))); err != nil {
+	labels, objects := sample.NamespaceLabels(deref(in.Revision)), sample.Objects(ns, in.SampleVersion)
+	if isAmbient(in.Dataplane) {
+		labels = sample.AmbientNamespaceLabels(deref(in.Revision))
+		sample.MarkGlobal(objects)
+	}
+	if err := client.EnsureNamespace(ctx, ns, labels); err != nil {
 		return state, false, err
 	}
 	p.GetLogger(ctx).InfoStatusf("%s: deploying helloworld-%s and curl in %s", name, in.SampleVersion, ns)
-	for _, obj := range sample.Objects(ns, in.SampleVersion) {
+	for _, obj := range objects {
 		if rev := deref(in.ProxyRevision); rev != "" && obj.GetKind() == "Deployment" {
 			if err := unstructured.SetNestedField(obj.Object, rev, "spec", "template", "metadata", "annotations", naming.ProxyRevisionAnnotation); err != nil {
 				return state, true, err

@@ -24,6 +24,7 @@ type MultiClusterMeshArgs struct {
 	Verify              *bool            `pulumi:"verify,optional"`
 	RemoteSecrets       *string          `pulumi:"remoteSecrets,optional"`
 	RestartIstiod       *string          `pulumi:"restartIstiodAfterSecretRotation,optional"`
+	Dataplane           *string          `pulumi:"dataplane,optional"`
 }
 
 // Annotate documents MultiClusterMeshArgs.
@@ -44,6 +45,7 @@ func (m *MultiClusterMeshArgs) Annotate(a infer.Annotator) {
 	a.Describe(&m.ReaderTokenTTLHours, "Lifetime of tokenRequest reader tokens, in hours. Default 8760.")
 	a.Describe(&m.Verify, "After the control planes, gateways and remote secrets exist, wait (within timeoutSeconds) until every cluster's istiod reports every peer synced, knows every peer's gateway and serves a certificate every peer trusts: one MeshCheck per cluster, each covering the clusters listed before it, both ways. Default true.")
 	a.Describe(&m.RemoteSecrets, "How the N(N−1) remote secrets are held in the stack: perPair (one RemoteSecret per ordered pair; default) or perCluster (one RemoteSecretSet per cluster holding the secrets its istiod reads, for large meshes: N resources instead of N(N−1)). The secrets in the clusters are the same either way, and switching rewrites them in place.")
+	a.Describe(&m.Dataplane, "The data plane: sidecar (Envoy sidecars, the default) or ambient (ztunnel and the istio-cni node agent, no sidecars). An ambient mesh adds per cluster the Gateway API CRDs, the cni and ztunnel releases and the east-west gateway as a Gateway API Gateway that istiod deploys; only services labelled istio.io/global=true are reachable from other clusters. Not with a cluster's adopt, gatewayAddress or gatewayValues. A live mesh cannot switch (istio/istio#61746): build a new mesh instead.")
 	a.Describe(&m.RestartIstiod, restartPolicyDoc+" Default: auto. With verify, the mesh check proves after every rewrite that each istiod still holds the services and endpoints of its peers.")
 }
 

@@ -60,6 +60,8 @@ var (
 	caCertsToken      = tokenOf(infer.Resource(&CACerts{}))
 	controlPlaneToken = tokenOf(infer.Resource(&IstioControlPlane{}))
 	gatewayToken      = tokenOf(infer.Resource(&EastWestGateway{}))
+	ambientGWToken    = tokenOf(infer.Resource(&AmbientEastWestGateway{}))
+	gatewayCRDsToken  = tokenOf(infer.Resource(&GatewayAPICRDs{}))
 	remoteSecretToken = tokenOf(infer.Resource(&RemoteSecret{}))
 	secretSetToken    = tokenOf(infer.Resource(&RemoteSecretSet{}))
 	helloWorldToken   = tokenOf(infer.Resource(&HelloWorld{}))
@@ -148,7 +150,8 @@ func (b *meshBuilder) build(comp *MultiClusterMesh) error {
 	comp.Networks = networks.ToStringMapOutput()
 	comp.IntermediateExpiry = expiry.ToStringMapOutput()
 	comp.MeshStatus = pulumi.StringMapMap{}.ToStringMapMapOutput()
-	if b.args.Verify == nil || *b.args.Verify {
+	// An ambient mesh is not verified yet (validateDataplane).
+	if (b.args.Verify == nil && !isAmbient(b.args.Dataplane)) || deref(b.args.Verify) {
 		checks := make([]*meshCheckResource, n)
 		for i := range b.args.Clusters {
 			check, err := b.meshCheck(i, conns, planes, gateways, secrets, cas[i], roots)
@@ -357,10 +360,22 @@ func (b *meshBuilder) cluster(index int, c MeshCluster, conn pulumi.Map, mesh pu
 		return nil, nil, err
 	}
 
+	// An ambient control plane waits for the Gateway API CRDs, and goes
+	// before them on destroy, so that they are checked for use once istiod
+	// no longer writes objects of their kinds.
+	before := []pulumi.Resource{cacerts}
+	var crds pulumi.Resource
+	if isAmbient(b.args.Dataplane) {
+		var err error
+		if crds, err = b.gatewayAPICRDs(conn, prefix); err != nil {
+			return nil, nil, err
+		}
+		before = append(before, crds)
+	}
 	var plane pulumi.Resource
 	var proxyRevision pulumi.StringPtrInput
 	if len(b.args.Revisions) == 0 {
-		cp, err := b.controlPlane(c, conn, prefix+"-istio", version, b.args.Revision, []pulumi.Resource{cacerts})
+		cp, err := b.controlPlane(c, conn, prefix+"-istio", version, b.args.Revision, before)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -376,6 +391,14 @@ func (b *meshBuilder) cluster(index int, c MeshCluster, conn pulumi.Map, mesh pu
 		if def.Name != naming.DefaultRevision {
 			proxyRevision = pulumi.String(def.Name)
 		}
+	}
+
+	if isAmbient(b.args.Dataplane) {
+		gw, err := b.ambientGateway(c, conn, prefix, plane, crds)
+		if err != nil {
+			return nil, nil, err
+		}
+		return plane, gw, b.sample(index, c, conn, prefix, plane, proxyRevision)
 	}
 
 	gp := newProps[EastWestGatewayArgs]()
@@ -399,8 +422,44 @@ func (b *meshBuilder) cluster(index int, c MeshCluster, conn pulumi.Map, mesh pu
 		return nil, nil, err
 	}
 
+	return plane, gw, b.sample(index, c, conn, prefix, plane, proxyRevision)
+}
+
+// gatewayAPICRDs registers a cluster's Gateway API CRDs.
+func (b *meshBuilder) gatewayAPICRDs(conn pulumi.Map, prefix string) (pulumi.Resource, error) {
+	crds := &plainResource{}
+	cp := newProps[GatewayAPICRDsArgs]()
+	cp.set(&cp.of.Cluster, conn)
+	cp.set(&cp.of.TimeoutSeconds, optInt(b.args.TimeoutSeconds))
+	cp.set(&cp.of.MeshIdentity, b.identity)
+	err := b.ctx.RegisterResource(gatewayCRDsToken, prefix+"-gateway-api-crds", cp.m, crds, b.parent)
+	return crds, err
+}
+
+// ambientGateway registers cluster c's east-west Gateway, which istiod
+// deploys once the control plane runs.
+func (b *meshBuilder) ambientGateway(c MeshCluster, conn pulumi.Map, prefix string, plane, crds pulumi.Resource) (*gatewayResource, error) {
+	gp := newProps[AmbientEastWestGatewayArgs]()
+	gp.set(&gp.of.Cluster, conn)
+	gp.set(&gp.of.Network, pulumi.String(clusterNetwork(c)))
+	gp.set(&gp.of.Revision, optString(b.args.Revision))
+	gp.set(&gp.of.WaitForAddress, optBool(b.args.WaitForGateways))
+	gp.set(&gp.of.TimeoutSeconds, optInt(b.args.TimeoutSeconds))
+	gp.set(&gp.of.MeshIdentity, b.identity)
+	gw := &gatewayResource{}
+	err := b.ctx.RegisterResource(ambientGWToken, prefix+"-eastwest", gp.m, gw,
+		b.parent, pulumi.DependsOn([]pulumi.Resource{plane, crds}))
+	return gw, err
+}
+
+// sample registers cluster c's helloworld, when it has one.
+func (b *meshBuilder) sample(index int, c MeshCluster, conn pulumi.Map, prefix string, plane pulumi.Resource, proxyRevision pulumi.StringPtrInput) error {
+	timeout := b.args.TimeoutSeconds
 	if b.helloWorld(c) {
 		hp := newProps[HelloWorldArgs]()
+		if isAmbient(b.args.Dataplane) {
+			hp.set(&hp.of.Dataplane, pulumi.String(dataplaneAmbient))
+		}
 		hp.set(&hp.of.Cluster, conn)
 		hp.set(&hp.of.SampleVersion, pulumi.String(sample.VersionFor(index)))
 		hp.set(&hp.of.Revision, optString(b.args.Revision))
@@ -410,10 +469,10 @@ func (b *meshBuilder) cluster(index int, c MeshCluster, conn pulumi.Map, mesh pu
 		hp.set(&hp.of.MeshIdentity, b.identity)
 		if err := b.ctx.RegisterResource(helloWorldToken, prefix+"-helloworld", hp.m, &plainResource{},
 			b.parent, pulumi.DependsOn([]pulumi.Resource{plane})); err != nil {
-			return nil, nil, err
+			return err
 		}
 	}
-	return plane, gw, nil
+	return nil
 }
 
 // controlPlane registers one IstioControlPlane of cluster c.
@@ -429,6 +488,11 @@ func (b *meshBuilder) controlPlane(c MeshCluster, conn pulumi.Map, name, version
 	pp.set(&pp.of.TimeoutSeconds, optInt(b.args.TimeoutSeconds))
 	pp.set(&pp.of.Adopt, optBool(c.Adopt))
 	pp.set(&pp.of.MeshIdentity, b.identity)
+	// Set only for ambient, so that sidecar meshes made before the input
+	// existed show no change.
+	if isAmbient(b.args.Dataplane) {
+		pp.set(&pp.of.Dataplane, pulumi.String(dataplaneAmbient))
+	}
 	if len(c.IstiodValues) > 0 {
 		pp.set(&pp.of.IstiodValues, pulumi.ToMap(c.IstiodValues))
 	}

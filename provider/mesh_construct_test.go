@@ -122,6 +122,55 @@ func TestChildrenAreRegisteredAsTheirResourcesExpect(t *testing.T) {
 	}
 }
 
+// TestAmbientMeshChildren: an ambient mesh registers per cluster the Gateway
+// API CRDs and the Gateway API east-west gateway in place of the gateway
+// chart, an ambient control plane and a sample with global services, and
+// no MeshCheck.
+func TestAmbientMeshChildren(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "kubeconfig")
+	if err := os.WriteFile(file, []byte(validateKubeconfig), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s := func(v string) *string { return &v }
+	args := MultiClusterMeshArgs{
+		MeshID: "usmesh", Dataplane: s("ambient"), InstallHelloWorld: pulumiBool(true),
+		Clusters: []MeshCluster{
+			{Name: "cluster1", KubeconfigFile: s(file), Context: s("cluster1")},
+			{Name: "cluster2", KubeconfigFile: s(file), Context: s("cluster2")},
+		},
+	}
+	byName := construct(t, args)
+	spec := schemaOf(t)
+	for name, r := range byName {
+		res, ok := spec.Resources[r.TypeToken]
+		if !ok {
+			continue
+		}
+		for key := range r.Inputs {
+			if _, ok := res.InputProperties[string(key)]; !ok {
+				t.Errorf("%s (%s) gets input %q, which the resource does not declare", name, r.TypeToken, key)
+			}
+		}
+	}
+	for _, c := range []string{"cluster1", "cluster2"} {
+		if got := byName["mesh-"+c+"-gateway-api-crds"].TypeToken; got != gatewayCRDsToken {
+			t.Errorf("%s CRDs registered as %q", c, got)
+		}
+		if got := byName["mesh-"+c+"-eastwest"].TypeToken; got != ambientGWToken {
+			t.Errorf("%s east-west gateway registered as %q, want %s", c, got, ambientGWToken)
+		}
+		if got := byName["mesh-"+c+"-istio"].Inputs["dataplane"]; !got.IsString() || got.StringValue() != "ambient" {
+			t.Errorf("%s control plane dataplane = %v", c, got)
+		}
+		if got := byName["mesh-"+c+"-helloworld"].Inputs["dataplane"]; !got.IsString() || got.StringValue() != "ambient" {
+			t.Errorf("%s sample dataplane = %v", c, got)
+		}
+		if _, ok := byName["mesh-"+c+"-check"]; ok {
+			t.Errorf("%s has a MeshCheck, which cannot judge ambient peers yet", c)
+		}
+	}
+}
+
 func pulumiBool(v bool) *bool { return &v }
 
 // construct runs the component against mocks and returns what it registered, by name.

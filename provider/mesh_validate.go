@@ -11,7 +11,6 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation"
 
 	"github.com/ristio/pulumi-ristio/pkg/charts"
-	"github.com/ristio/pulumi-ristio/pkg/helmvalues"
 	"github.com/ristio/pulumi-ristio/pkg/naming"
 )
 
@@ -73,6 +72,7 @@ func validateMesh(args MultiClusterMeshArgs, now time.Time) error {
 		problems.add("remoteSecrets", "must be %s or %s, got %q", remoteSecretsPerPair, remoteSecretsPerCluster, m)
 	}
 	validateCertificate(&problems, args.Certificate, now)
+	validateDataplane(&problems, args)
 
 	names, networks := map[string]int{}, map[string]string{}
 	for i, c := range args.Clusters {
@@ -114,7 +114,7 @@ func validateMesh(args MultiClusterMeshArgs, now time.Time) error {
 				}
 			}
 		}
-		if err := helmvalues.CheckOverrides(c.IstiodValues); err != nil {
+		if err := checkIstiodOverrides(args.Dataplane, c.IstiodValues); err != nil {
 			problems.add(field+".istiodValues", "%v", err)
 		}
 	}

@@ -56,6 +56,36 @@ func TestValidateMesh(t *testing.T) {
 			want:   []string{"clusters[0] (cluster1).kubeconfigFile", "gone"},
 		},
 		"remote secrets per cluster are valid": {change: func(a *MultiClusterMeshArgs) { a.RemoteSecrets = s("perCluster") }},
+		"an ambient mesh is valid":             {change: func(a *MultiClusterMeshArgs) { a.Dataplane = s("ambient") }},
+		"an unknown data plane": {
+			change: func(a *MultiClusterMeshArgs) { a.Dataplane = s("envoy") },
+			want:   []string{`dataplane: must be sidecar or ambient, got "envoy"`},
+		},
+		"ambient with adopt, a fixed gateway address or gateway values": {
+			change: func(a *MultiClusterMeshArgs) {
+				a.Dataplane = s("ambient")
+				a.Clusters[0].Adopt = b(true)
+				a.Clusters[1].GatewayAddress = pulumi.String("10.0.0.2")
+				a.Clusters[1].GatewayValues = map[string]any{"replicaCount": 2}
+			},
+			want: []string{"clusters[0] (cluster1).adopt: adopt takes over a sidecar install", "clusters[1] (cluster2).gatewayAddress", "clusters[1] (cluster2).gatewayValues"},
+		},
+		"ambient with verify or canary revisions": {
+			change: func(a *MultiClusterMeshArgs) {
+				a.Dataplane = s("ambient")
+				a.Verify = b(true)
+				a.Revisions = []MeshRevision{{Name: "a", IstioVersion: "1.30.5"}}
+				a.DefaultRevision = s("a")
+			},
+			want: []string{"verify: MeshCheck does not judge ambient peers yet", "revisions: canary revisions of an ambient mesh"},
+		},
+		"ambient istiodValues turning multi-network off": {
+			change: func(a *MultiClusterMeshArgs) {
+				a.Dataplane = s("ambient")
+				a.Clusters[0].IstiodValues = map[string]any{"env": map[string]any{"AMBIENT_ENABLE_MULTI_NETWORK": "false"}}
+			},
+			want: []string{"clusters[0] (cluster1).istiodValues", "AMBIENT_ENABLE_MULTI_NETWORK"},
+		},
 		"istiodValues turning multi-root trust off": {
 			change: func(a *MultiClusterMeshArgs) {
 				a.Clusters[1].IstiodValues = map[string]any{"pilot": map[string]any{"env": map[string]any{"ISTIO_MULTIROOT_MESH": "false"}}}

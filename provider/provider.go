@@ -105,6 +105,8 @@ func builder(deps Deps) *infer.ProviderBuilder {
 			infer.Resource(newCACerts(deps)),
 			infer.Resource(newIstioControlPlane(deps)),
 			infer.Resource(newEastWestGateway(deps)),
+			infer.Resource(newAmbientEastWestGateway(deps)),
+			infer.Resource(newGatewayAPICRDs(deps)),
 			infer.Resource(newRemoteSecret(deps)),
 			infer.Resource(newRemoteSecretSet(deps)),
 			infer.Resource(newHelloWorld(deps)),

@@ -113,3 +113,32 @@ func deployment(namespace, name string, podLabels, container map[string]any, ser
 		},
 	}}
 }
+
+// GlobalLabel makes a service global in an ambient mesh: only services
+// labelled GlobalLabel=true are offered to other clusters' ztunnels.
+const GlobalLabel = "istio.io/global"
+
+// DataplaneModeLabel puts a namespace's pods in the ambient mesh.
+const DataplaneModeLabel = "istio.io/dataplane-mode"
+
+// AmbientNamespaceLabels put the sample's namespace in an ambient mesh,
+// served by revision's istiod when one is given.
+func AmbientNamespaceLabels(revision string) map[string]string {
+	labels := map[string]string{DataplaneModeLabel: "ambient"}
+	if revision != "" {
+		labels["istio.io/rev"] = revision
+	}
+	return labels
+}
+
+// MarkGlobal labels every Service of objs GlobalLabel=true, in place.
+func MarkGlobal(objs []*unstructured.Unstructured) {
+	for _, o := range objs {
+		if o.GetKind() != "Service" {
+			continue
+		}
+		labels := o.GetLabels()
+		labels[GlobalLabel] = "true"
+		o.SetLabels(labels)
+	}
+}

@@ -55,6 +55,10 @@ export class HelloWorld extends pulumi.CustomResource {
      */
     declare public readonly cluster: pulumi.Output<outputs.ClusterConnection>;
     /**
+     * sidecar (default) or ambient: the namespace is labelled istio.io/dataplane-mode=ambient instead of for injection, and the services istio.io/global=true so that other clusters reach them.
+     */
+    declare public readonly dataplane: pulumi.Output<string | undefined>;
+    /**
      * The mesh this resource writes for, <project>/<stack>/<name>; MultiClusterMesh sets it. Every object and Helm release the resource writes carries it (ristio.io/mesh), and one marked by another mesh is foreign: refused unless adopt is set, never deleted. Without it, what the resource writes is recognised by the resource's own ID. A change of this alone marks what the resource owns in place: no object is rewritten, no Helm release upgraded.
      */
     declare public readonly meshIdentity: pulumi.Output<string | undefined>;
@@ -106,6 +110,7 @@ export class HelloWorld extends pulumi.CustomResource {
             }
             resourceInputs["adopt"] = args?.adopt;
             resourceInputs["cluster"] = args?.cluster;
+            resourceInputs["dataplane"] = args?.dataplane;
             resourceInputs["meshIdentity"] = args?.meshIdentity;
             resourceInputs["namespace"] = (args?.namespace) ?? "sample";
             resourceInputs["proxyRevision"] = args?.proxyRevision;
@@ -117,6 +122,7 @@ export class HelloWorld extends pulumi.CustomResource {
         } else {
             resourceInputs["adopt"] = undefined /*out*/;
             resourceInputs["cluster"] = undefined /*out*/;
+            resourceInputs["dataplane"] = undefined /*out*/;
             resourceInputs["meshIdentity"] = undefined /*out*/;
             resourceInputs["namespace"] = undefined /*out*/;
             resourceInputs["present"] = undefined /*out*/;
@@ -145,6 +151,10 @@ export interface HelloWorldArgs {
      * The cluster to deploy into.
      */
     cluster: pulumi.Input<inputs.ClusterConnectionArgs>;
+    /**
+     * sidecar (default) or ambient: the namespace is labelled istio.io/dataplane-mode=ambient instead of for injection, and the services istio.io/global=true so that other clusters reach them.
+     */
+    dataplane?: pulumi.Input<string | undefined>;
     /**
      * The mesh this resource writes for, <project>/<stack>/<name>; MultiClusterMesh sets it. Every object and Helm release the resource writes carries it (ristio.io/mesh), and one marked by another mesh is foreign: refused unless adopt is set, never deleted. Without it, what the resource writes is recognised by the resource's own ID. A change of this alone marks what the resource owns in place: no object is rewritten, no Helm release upgraded.
      */

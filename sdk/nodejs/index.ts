@@ -5,6 +5,11 @@ import * as pulumi from "@pulumi/pulumi";
 import * as utilities from "./utilities";
 
 // Export members:
+export { AmbientEastWestGatewayArgs } from "./ambientEastWestGateway";
+export type AmbientEastWestGateway = import("./ambientEastWestGateway").AmbientEastWestGateway;
+export const AmbientEastWestGateway: typeof import("./ambientEastWestGateway").AmbientEastWestGateway = null as any;
+utilities.lazyLoad(exports, ["AmbientEastWestGateway"], () => require("./ambientEastWestGateway"));
+
 export { CACertsArgs } from "./cacerts";
 export type CACerts = import("./cacerts").CACerts;
 export const CACerts: typeof import("./cacerts").CACerts = null as any;
@@ -24,6 +29,11 @@ export { EastWestGatewayArgs } from "./eastWestGateway";
 export type EastWestGateway = import("./eastWestGateway").EastWestGateway;
 export const EastWestGateway: typeof import("./eastWestGateway").EastWestGateway = null as any;
 utilities.lazyLoad(exports, ["EastWestGateway"], () => require("./eastWestGateway"));
+
+export { GatewayAPICRDsArgs } from "./gatewayAPICRDs";
+export type GatewayAPICRDs = import("./gatewayAPICRDs").GatewayAPICRDs;
+export const GatewayAPICRDs: typeof import("./gatewayAPICRDs").GatewayAPICRDs = null as any;
+utilities.lazyLoad(exports, ["GatewayAPICRDs"], () => require("./gatewayAPICRDs"));
 
 export { HelloWorldArgs } from "./helloWorld";
 export type HelloWorld = import("./helloWorld").HelloWorld;
@@ -82,12 +92,16 @@ const _module = {
     version: utilities.getVersion(),
     construct: (name: string, type: string, urn: string): pulumi.Resource => {
         switch (type) {
+            case "ristio:index:AmbientEastWestGateway":
+                return new AmbientEastWestGateway(name, <any>undefined, { urn })
             case "ristio:index:CACerts":
                 return new CACerts(name, <any>undefined, { urn })
             case "ristio:index:ClusterCA":
                 return new ClusterCA(name, <any>undefined, { urn })
             case "ristio:index:EastWestGateway":
                 return new EastWestGateway(name, <any>undefined, { urn })
+            case "ristio:index:GatewayAPICRDs":
+                return new GatewayAPICRDs(name, <any>undefined, { urn })
             case "ristio:index:HelloWorld":
                 return new HelloWorld(name, <any>undefined, { urn })
             case "ristio:index:IstioControlPlane":

@@ -71,6 +71,14 @@ export class IstioControlPlane extends pulumi.CustomResource {
      */
     declare public readonly cluster: pulumi.Output<outputs.ClusterConnection>;
     /**
+     * Status of the istio-cni release as last seen (ambient only).
+     */
+    declare public /*out*/ readonly cniStatus: pulumi.Output<string | undefined>;
+    /**
+     * sidecar (default) or ambient: istiod with the ambient profile and multi-network on, plus the cni and ztunnel releases. A live control plane does not switch (istio/istio#61746).
+     */
+    declare public readonly dataplane: pulumi.Output<string | undefined>;
+    /**
      * Istio version: the chart version (and image tag).
      */
     declare public readonly istioVersion: pulumi.Output<string>;
@@ -114,6 +122,10 @@ export class IstioControlPlane extends pulumi.CustomResource {
      * How long to wait for istiod to become available.
      */
     declare public readonly timeoutSeconds: pulumi.Output<number | undefined>;
+    /**
+     * Status of the ztunnel release as last seen (ambient only).
+     */
+    declare public /*out*/ readonly ztunnelStatus: pulumi.Output<string | undefined>;
 
     /**
      * Create a IstioControlPlane resource with the given unique name, arguments, and options.
@@ -142,6 +154,7 @@ export class IstioControlPlane extends pulumi.CustomResource {
             resourceInputs["chartDirectory"] = args?.chartDirectory;
             resourceInputs["chartRepository"] = (args?.chartRepository) ?? "https://istio-release.storage.googleapis.com/charts";
             resourceInputs["cluster"] = args?.cluster;
+            resourceInputs["dataplane"] = args?.dataplane;
             resourceInputs["istioVersion"] = args?.istioVersion;
             resourceInputs["istiodValues"] = args?.istiodValues;
             resourceInputs["meshId"] = args?.meshId;
@@ -152,9 +165,11 @@ export class IstioControlPlane extends pulumi.CustomResource {
             resourceInputs["timeoutSeconds"] = (args?.timeoutSeconds) ?? 600;
             resourceInputs["baseRevision"] = undefined /*out*/;
             resourceInputs["baseStatus"] = undefined /*out*/;
+            resourceInputs["cniStatus"] = undefined /*out*/;
             resourceInputs["istiodRelease"] = undefined /*out*/;
             resourceInputs["istiodRevision"] = undefined /*out*/;
             resourceInputs["istiodStatus"] = undefined /*out*/;
+            resourceInputs["ztunnelStatus"] = undefined /*out*/;
         } else {
             resourceInputs["adopt"] = undefined /*out*/;
             resourceInputs["baseRevision"] = undefined /*out*/;
@@ -162,6 +177,8 @@ export class IstioControlPlane extends pulumi.CustomResource {
             resourceInputs["chartDirectory"] = undefined /*out*/;
             resourceInputs["chartRepository"] = undefined /*out*/;
             resourceInputs["cluster"] = undefined /*out*/;
+            resourceInputs["cniStatus"] = undefined /*out*/;
+            resourceInputs["dataplane"] = undefined /*out*/;
             resourceInputs["istioVersion"] = undefined /*out*/;
             resourceInputs["istiodRelease"] = undefined /*out*/;
             resourceInputs["istiodRevision"] = undefined /*out*/;
@@ -173,6 +190,7 @@ export class IstioControlPlane extends pulumi.CustomResource {
             resourceInputs["network"] = undefined /*out*/;
             resourceInputs["revision"] = undefined /*out*/;
             resourceInputs["timeoutSeconds"] = undefined /*out*/;
+            resourceInputs["ztunnelStatus"] = undefined /*out*/;
         }
         opts = pulumi.mergeOptions(utilities.resourceOptsDefaults(), opts);
         const replaceOnChanges = { replaceOnChanges: ["cluster.name", "revision"] };
@@ -201,6 +219,10 @@ export interface IstioControlPlaneArgs {
      * The cluster to install into.
      */
     cluster: pulumi.Input<inputs.ClusterConnectionArgs>;
+    /**
+     * sidecar (default) or ambient: istiod with the ambient profile and multi-network on, plus the cni and ztunnel releases. A live control plane does not switch (istio/istio#61746).
+     */
+    dataplane?: pulumi.Input<string | undefined>;
     /**
      * Istio version: the chart version (and image tag).
      */

@@ -70,6 +70,7 @@ export class MultiClusterMesh extends pulumi.ComponentResource {
             resourceInputs["chartDirectory"] = args?.chartDirectory;
             resourceInputs["chartRepository"] = args?.chartRepository;
             resourceInputs["clusters"] = args?.clusters;
+            resourceInputs["dataplane"] = args?.dataplane;
             resourceInputs["defaultRevision"] = args?.defaultRevision;
             resourceInputs["installHelloWorld"] = args?.installHelloWorld;
             resourceInputs["istioVersion"] = args?.istioVersion;
@@ -124,6 +125,10 @@ export interface MultiClusterMeshArgs {
      * The clusters of the mesh; at least one.
      */
     clusters: pulumi.Input<pulumi.Input<inputs.MeshClusterArgs>[]>;
+    /**
+     * The data plane: sidecar (Envoy sidecars, the default) or ambient (ztunnel and the istio-cni node agent, no sidecars). An ambient mesh adds per cluster the Gateway API CRDs, the cni and ztunnel releases and the east-west gateway as a Gateway API Gateway that istiod deploys; only services labelled istio.io/global=true are reachable from other clusters. Not with a cluster's adopt, gatewayAddress or gatewayValues. A live mesh cannot switch (istio/istio#61746): build a new mesh instead.
+     */
+    dataplane?: string;
     /**
      * The entry of revisions the default revision tag points at: namespaces labelled istio-injection=enabled or istio.io/rev=default, the east-west gateways and the sample get its proxies. Required with revisions.
      */

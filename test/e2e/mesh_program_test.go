@@ -23,6 +23,8 @@ type meshSpec struct {
 	verify          *bool // default: the component's (true)
 	remoteSecrets   string
 	restartIstiod   string // restartIstiodAfterSecretRotation
+	dataplane       string // default: the component's (sidecar)
+	istioVersion    string // default 1.28.1
 	// certificate replaces the default certificate input (ECDSA, sanSuffix).
 	certificate pulumi.Map
 }
@@ -111,6 +113,12 @@ func meshProgram(spec meshSpec) pulumi.RunFunc {
 		}
 		if spec.restartIstiod != "" {
 			args["restartIstiodAfterSecretRotation"] = pulumi.String(spec.restartIstiod)
+		}
+		if spec.dataplane != "" {
+			args["dataplane"] = pulumi.String(spec.dataplane)
+		}
+		if spec.istioVersion != "" && len(spec.revisions) == 0 {
+			args["istioVersion"] = pulumi.String(spec.istioVersion)
 		}
 		if spec.verify != nil {
 			args["verify"] = pulumi.Bool(*spec.verify)

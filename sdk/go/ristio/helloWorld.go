@@ -20,6 +20,8 @@ type HelloWorld struct {
 	Adopt pulumi.BoolPtrOutput `pulumi:"adopt"`
 	// The cluster to deploy into.
 	Cluster ClusterConnectionOutput `pulumi:"cluster"`
+	// sidecar (default) or ambient: the namespace is labelled istio.io/dataplane-mode=ambient instead of for injection, and the services istio.io/global=true so that other clusters reach them.
+	Dataplane pulumi.StringPtrOutput `pulumi:"dataplane"`
 	// The mesh this resource writes for, <project>/<stack>/<name>; MultiClusterMesh sets it. Every object and Helm release the resource writes carries it (ristio.io/mesh), and one marked by another mesh is foreign: refused unless adopt is set, never deleted. Without it, what the resource writes is recognised by the resource's own ID. A change of this alone marks what the resource owns in place: no object is rewritten, no Helm release upgraded.
 	MeshIdentity pulumi.StringPtrOutput `pulumi:"meshIdentity"`
 	// Namespace of the sample.
@@ -109,6 +111,8 @@ type helloWorldArgs struct {
 	Adopt *bool `pulumi:"adopt"`
 	// The cluster to deploy into.
 	Cluster ClusterConnection `pulumi:"cluster"`
+	// sidecar (default) or ambient: the namespace is labelled istio.io/dataplane-mode=ambient instead of for injection, and the services istio.io/global=true so that other clusters reach them.
+	Dataplane *string `pulumi:"dataplane"`
 	// The mesh this resource writes for, <project>/<stack>/<name>; MultiClusterMesh sets it. Every object and Helm release the resource writes carries it (ristio.io/mesh), and one marked by another mesh is foreign: refused unless adopt is set, never deleted. Without it, what the resource writes is recognised by the resource's own ID. A change of this alone marks what the resource owns in place: no object is rewritten, no Helm release upgraded.
 	MeshIdentity *string `pulumi:"meshIdentity"`
 	// Namespace of the sample.
@@ -131,6 +135,8 @@ type HelloWorldArgs struct {
 	Adopt pulumi.BoolPtrInput
 	// The cluster to deploy into.
 	Cluster ClusterConnectionInput
+	// sidecar (default) or ambient: the namespace is labelled istio.io/dataplane-mode=ambient instead of for injection, and the services istio.io/global=true so that other clusters reach them.
+	Dataplane pulumi.StringPtrInput
 	// The mesh this resource writes for, <project>/<stack>/<name>; MultiClusterMesh sets it. Every object and Helm release the resource writes carries it (ristio.io/mesh), and one marked by another mesh is foreign: refused unless adopt is set, never deleted. Without it, what the resource writes is recognised by the resource's own ID. A change of this alone marks what the resource owns in place: no object is rewritten, no Helm release upgraded.
 	MeshIdentity pulumi.StringPtrInput
 	// Namespace of the sample.
@@ -242,6 +248,11 @@ func (o HelloWorldOutput) Adopt() pulumi.BoolPtrOutput {
 // The cluster to deploy into.
 func (o HelloWorldOutput) Cluster() ClusterConnectionOutput {
 	return o.ApplyT(func(v *HelloWorld) ClusterConnectionOutput { return v.Cluster }).(ClusterConnectionOutput)
+}
+
+// sidecar (default) or ambient: the namespace is labelled istio.io/dataplane-mode=ambient instead of for injection, and the services istio.io/global=true so that other clusters reach them.
+func (o HelloWorldOutput) Dataplane() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v *HelloWorld) pulumi.StringPtrOutput { return v.Dataplane }).(pulumi.StringPtrOutput)
 }
 
 // The mesh this resource writes for, <project>/<stack>/<name>; MultiClusterMesh sets it. Every object and Helm release the resource writes carries it (ristio.io/mesh), and one marked by another mesh is foreign: refused unless adopt is set, never deleted. Without it, what the resource writes is recognised by the resource's own ID. A change of this alone marks what the resource owns in place: no object is rewritten, no Helm release upgraded.

@@ -21,12 +21,16 @@ func (m *module) Version() semver.Version {
 
 func (m *module) Construct(ctx *pulumi.Context, name, typ, urn string) (r pulumi.Resource, err error) {
 	switch typ {
+	case "ristio:index:AmbientEastWestGateway":
+		r = &AmbientEastWestGateway{}
 	case "ristio:index:CACerts":
 		r = &CACerts{}
 	case "ristio:index:ClusterCA":
 		r = &ClusterCA{}
 	case "ristio:index:EastWestGateway":
 		r = &EastWestGateway{}
+	case "ristio:index:GatewayAPICRDs":
+		r = &GatewayAPICRDs{}
 	case "ristio:index:HelloWorld":
 		r = &HelloWorld{}
 	case "ristio:index:IstioControlPlane":

@@ -6,10 +6,12 @@ import builtins as _builtins
 from . import _utilities
 import typing
 # Export this package's modules as members:
+from .ambient_east_west_gateway import *
 from .ca_certs import *
 from .check_mesh import *
 from .cluster_ca import *
 from .east_west_gateway import *
+from .gateway_apicrds import *
 from .hello_world import *
 from .istio_control_plane import *
 from .mesh_check import *
@@ -29,9 +31,11 @@ _utilities.register(
   "mod": "index",
   "fqn": "pulumi_ristio",
   "classes": {
+   "ristio:index:AmbientEastWestGateway": "AmbientEastWestGateway",
    "ristio:index:CACerts": "CACerts",
    "ristio:index:ClusterCA": "ClusterCA",
    "ristio:index:EastWestGateway": "EastWestGateway",
+   "ristio:index:GatewayAPICRDs": "GatewayAPICRDs",
    "ristio:index:HelloWorld": "HelloWorld",
    "ristio:index:IstioControlPlane": "IstioControlPlane",
    "ristio:index:MeshCheck": "MeshCheck",

@@ -24,6 +24,7 @@ class HelloWorldArgs:
                  cluster: pulumi.Input['ClusterConnectionArgs'],
                  sample_version: pulumi.Input[_builtins.str],
                  adopt: pulumi.Input[Optional[_builtins.bool]] = None,
+                 dataplane: pulumi.Input[Optional[_builtins.str]] = None,
                  mesh_identity: pulumi.Input[Optional[_builtins.str]] = None,
                  namespace: pulumi.Input[Optional[_builtins.str]] = None,
                  proxy_revision: pulumi.Input[Optional[_builtins.str]] = None,
@@ -36,6 +37,7 @@ class HelloWorldArgs:
         :param pulumi.Input['ClusterConnectionArgs'] cluster: The cluster to deploy into.
         :param pulumi.Input[_builtins.str] sample_version: helloworld version deployed here: v1 or v2.
         :param pulumi.Input[_builtins.bool] adopt: Take over the sample's objects applied by ristioctl instead of refusing them.
+        :param pulumi.Input[_builtins.str] dataplane: sidecar (default) or ambient: the namespace is labelled istio.io/dataplane-mode=ambient instead of for injection, and the services istio.io/global=true so that other clusters reach them.
         :param pulumi.Input[_builtins.str] mesh_identity: The mesh this resource writes for, <project>/<stack>/<name>; MultiClusterMesh sets it. Every object and Helm release the resource writes carries it (ristio.io/mesh), and one marked by another mesh is foreign: refused unless adopt is set, never deleted. Without it, what the resource writes is recognised by the resource's own ID. A change of this alone marks what the resource owns in place: no object is rewritten, no Helm release upgraded.
         :param pulumi.Input[_builtins.str] namespace: Namespace of the sample.
         :param pulumi.Input[_builtins.str] proxy_revision: The revision the default tag points at, for a sample that follows the tag (no revision): a change restarts its pods so that revision injects them.
@@ -47,6 +49,8 @@ class HelloWorldArgs:
         pulumi.set(__self__, "sample_version", sample_version)
         if adopt is not None:
             pulumi.set(__self__, "adopt", adopt)
+        if dataplane is not None:
+            pulumi.set(__self__, "dataplane", dataplane)
         if mesh_identity is not None:
             pulumi.set(__self__, "mesh_identity", mesh_identity)
         if namespace is None:
@@ -101,6 +105,18 @@ class HelloWorldArgs:
     @adopt.setter
     def adopt(self, value: pulumi.Input[Optional[_builtins.bool]]):
         pulumi.set(self, "adopt", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def dataplane(self) -> pulumi.Input[Optional[_builtins.str]]:
+        """
+        sidecar (default) or ambient: the namespace is labelled istio.io/dataplane-mode=ambient instead of for injection, and the services istio.io/global=true so that other clusters reach them.
+        """
+        return pulumi.get(self, "dataplane")
+
+    @dataplane.setter
+    def dataplane(self, value: pulumi.Input[Optional[_builtins.str]]):
+        pulumi.set(self, "dataplane", value)
 
     @_builtins.property
     @pulumi.getter(name="meshIdentity")
@@ -183,6 +199,7 @@ class HelloWorld(pulumi.CustomResource):
                  opts: Optional[pulumi.ResourceOptions] = None,
                  adopt: pulumi.Input[Optional[_builtins.bool]] = None,
                  cluster: pulumi.Input[Optional[Union['ClusterConnectionArgs', 'ClusterConnectionArgsDict', 'outputs.ClusterConnection']]] = None,
+                 dataplane: pulumi.Input[Optional[_builtins.str]] = None,
                  mesh_identity: pulumi.Input[Optional[_builtins.str]] = None,
                  namespace: pulumi.Input[Optional[_builtins.str]] = None,
                  proxy_revision: pulumi.Input[Optional[_builtins.str]] = None,
@@ -198,6 +215,7 @@ class HelloWorld(pulumi.CustomResource):
         :param pulumi.ResourceOptions opts: Options for the resource.
         :param pulumi.Input[_builtins.bool] adopt: Take over the sample's objects applied by ristioctl instead of refusing them.
         :param pulumi.Input[Union['ClusterConnectionArgs', 'ClusterConnectionArgsDict', 'outputs.ClusterConnection']] cluster: The cluster to deploy into.
+        :param pulumi.Input[_builtins.str] dataplane: sidecar (default) or ambient: the namespace is labelled istio.io/dataplane-mode=ambient instead of for injection, and the services istio.io/global=true so that other clusters reach them.
         :param pulumi.Input[_builtins.str] mesh_identity: The mesh this resource writes for, <project>/<stack>/<name>; MultiClusterMesh sets it. Every object and Helm release the resource writes carries it (ristio.io/mesh), and one marked by another mesh is foreign: refused unless adopt is set, never deleted. Without it, what the resource writes is recognised by the resource's own ID. A change of this alone marks what the resource owns in place: no object is rewritten, no Helm release upgraded.
         :param pulumi.Input[_builtins.str] namespace: Namespace of the sample.
         :param pulumi.Input[_builtins.str] proxy_revision: The revision the default tag points at, for a sample that follows the tag (no revision): a change restarts its pods so that revision injects them.
@@ -232,6 +250,7 @@ class HelloWorld(pulumi.CustomResource):
                  opts: Optional[pulumi.ResourceOptions] = None,
                  adopt: pulumi.Input[Optional[_builtins.bool]] = None,
                  cluster: pulumi.Input[Optional[Union['ClusterConnectionArgs', 'ClusterConnectionArgsDict', 'outputs.ClusterConnection']]] = None,
+                 dataplane: pulumi.Input[Optional[_builtins.str]] = None,
                  mesh_identity: pulumi.Input[Optional[_builtins.str]] = None,
                  namespace: pulumi.Input[Optional[_builtins.str]] = None,
                  proxy_revision: pulumi.Input[Optional[_builtins.str]] = None,
@@ -252,6 +271,7 @@ class HelloWorld(pulumi.CustomResource):
             if cluster is None and not opts.urn:
                 raise TypeError("Missing required property 'cluster'")
             __props__.__dict__["cluster"] = cluster
+            __props__.__dict__["dataplane"] = dataplane
             __props__.__dict__["mesh_identity"] = mesh_identity
             if namespace is None:
                 namespace = 'sample'
@@ -294,6 +314,7 @@ class HelloWorld(pulumi.CustomResource):
 
         __props__.__dict__["adopt"] = None
         __props__.__dict__["cluster"] = None
+        __props__.__dict__["dataplane"] = None
         __props__.__dict__["mesh_identity"] = None
         __props__.__dict__["namespace"] = None
         __props__.__dict__["present"] = None
@@ -325,6 +346,14 @@ class HelloWorld(pulumi.CustomResource):
         The cluster to deploy into.
         """
         return pulumi.get(self, "cluster")
+
+    @_builtins.property
+    @pulumi.getter
+    def dataplane(self) -> pulumi.Output[Optional[_builtins.str]]:
+        """
+        sidecar (default) or ambient: the namespace is labelled istio.io/dataplane-mode=ambient instead of for injection, and the services istio.io/global=true so that other clusters reach them.
+        """
+        return pulumi.get(self, "dataplane")
 
     @_builtins.property
     @pulumi.getter(name="meshIdentity")

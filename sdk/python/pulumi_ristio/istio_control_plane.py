@@ -28,6 +28,7 @@ class IstioControlPlaneArgs:
                  adopt: pulumi.Input[Optional[_builtins.bool]] = None,
                  chart_directory: pulumi.Input[Optional[_builtins.str]] = None,
                  chart_repository: pulumi.Input[Optional[_builtins.str]] = None,
+                 dataplane: pulumi.Input[Optional[_builtins.str]] = None,
                  istiod_values: pulumi.Input[Optional[Mapping[str, Any]]] = None,
                  mesh_identity: pulumi.Input[Optional[_builtins.str]] = None,
                  mesh_networks: pulumi.Input[Optional[Sequence[pulumi.Input['MeshNetworkArgsArgs']]]] = None,
@@ -43,6 +44,7 @@ class IstioControlPlaneArgs:
         :param pulumi.Input[_builtins.bool] adopt: Take over an `istioctl install` instead of refusing it: istio-base and istiod become Helm releases with Helm's take-ownership (istiod's keeps istioctl's name, istio, so its pods keep their labels), and istioctl's default revision tag gives way to the release's own injector.
         :param pulumi.Input[_builtins.str] chart_directory: Local directory holding base, istiod and gateway as chart directories or .tgz files. Wins over chartRepository.
         :param pulumi.Input[_builtins.str] chart_repository: Helm repository of Istio's charts: an https:// repo or an oci:// registry.
+        :param pulumi.Input[_builtins.str] dataplane: sidecar (default) or ambient: istiod with the ambient profile and multi-network on, plus the cni and ztunnel releases. A live control plane does not switch (istio/istio#61746).
         :param pulumi.Input[Mapping[str, Any]] istiod_values: Extra Helm values for istiod, merged over ristio's.
         :param pulumi.Input[_builtins.str] mesh_identity: The mesh this resource writes for, <project>/<stack>/<name>; MultiClusterMesh sets it. Every object and Helm release the resource writes carries it (ristio.io/mesh), and one marked by another mesh is foreign: refused unless adopt is set, never deleted. Without it, what the resource writes is recognised by the resource's own ID. A change of this alone marks what the resource owns in place: no object is rewritten, no Helm release upgraded.
         :param pulumi.Input[Sequence[pulumi.Input['MeshNetworkArgsArgs']]] mesh_networks: Networks whose gateways have fixed addresses, written to global.meshNetworks.
@@ -61,6 +63,8 @@ class IstioControlPlaneArgs:
             chart_repository = 'https://istio-release.storage.googleapis.com/charts'
         if chart_repository is not None:
             pulumi.set(__self__, "chart_repository", chart_repository)
+        if dataplane is not None:
+            pulumi.set(__self__, "dataplane", dataplane)
         if istiod_values is not None:
             pulumi.set(__self__, "istiod_values", istiod_values)
         if mesh_identity is not None:
@@ -159,6 +163,18 @@ class IstioControlPlaneArgs:
         pulumi.set(self, "chart_repository", value)
 
     @_builtins.property
+    @pulumi.getter
+    def dataplane(self) -> pulumi.Input[Optional[_builtins.str]]:
+        """
+        sidecar (default) or ambient: istiod with the ambient profile and multi-network on, plus the cni and ztunnel releases. A live control plane does not switch (istio/istio#61746).
+        """
+        return pulumi.get(self, "dataplane")
+
+    @dataplane.setter
+    def dataplane(self, value: pulumi.Input[Optional[_builtins.str]]):
+        pulumi.set(self, "dataplane", value)
+
+    @_builtins.property
     @pulumi.getter(name="istiodValues")
     def istiod_values(self) -> pulumi.Input[Optional[Mapping[str, Any]]]:
         """
@@ -229,6 +245,7 @@ class IstioControlPlane(pulumi.CustomResource):
                  chart_directory: pulumi.Input[Optional[_builtins.str]] = None,
                  chart_repository: pulumi.Input[Optional[_builtins.str]] = None,
                  cluster: pulumi.Input[Optional[Union['ClusterConnectionArgs', 'ClusterConnectionArgsDict', 'outputs.ClusterConnection']]] = None,
+                 dataplane: pulumi.Input[Optional[_builtins.str]] = None,
                  istio_version: pulumi.Input[Optional[_builtins.str]] = None,
                  istiod_values: pulumi.Input[Optional[Mapping[str, Any]]] = None,
                  mesh_id: pulumi.Input[Optional[_builtins.str]] = None,
@@ -247,6 +264,7 @@ class IstioControlPlane(pulumi.CustomResource):
         :param pulumi.Input[_builtins.str] chart_directory: Local directory holding base, istiod and gateway as chart directories or .tgz files. Wins over chartRepository.
         :param pulumi.Input[_builtins.str] chart_repository: Helm repository of Istio's charts: an https:// repo or an oci:// registry.
         :param pulumi.Input[Union['ClusterConnectionArgs', 'ClusterConnectionArgsDict', 'outputs.ClusterConnection']] cluster: The cluster to install into.
+        :param pulumi.Input[_builtins.str] dataplane: sidecar (default) or ambient: istiod with the ambient profile and multi-network on, plus the cni and ztunnel releases. A live control plane does not switch (istio/istio#61746).
         :param pulumi.Input[_builtins.str] istio_version: Istio version: the chart version (and image tag).
         :param pulumi.Input[Mapping[str, Any]] istiod_values: Extra Helm values for istiod, merged over ristio's.
         :param pulumi.Input[_builtins.str] mesh_id: Istio's global.meshID.
@@ -284,6 +302,7 @@ class IstioControlPlane(pulumi.CustomResource):
                  chart_directory: pulumi.Input[Optional[_builtins.str]] = None,
                  chart_repository: pulumi.Input[Optional[_builtins.str]] = None,
                  cluster: pulumi.Input[Optional[Union['ClusterConnectionArgs', 'ClusterConnectionArgsDict', 'outputs.ClusterConnection']]] = None,
+                 dataplane: pulumi.Input[Optional[_builtins.str]] = None,
                  istio_version: pulumi.Input[Optional[_builtins.str]] = None,
                  istiod_values: pulumi.Input[Optional[Mapping[str, Any]]] = None,
                  mesh_id: pulumi.Input[Optional[_builtins.str]] = None,
@@ -309,6 +328,7 @@ class IstioControlPlane(pulumi.CustomResource):
             if cluster is None and not opts.urn:
                 raise TypeError("Missing required property 'cluster'")
             __props__.__dict__["cluster"] = cluster
+            __props__.__dict__["dataplane"] = dataplane
             if istio_version is None and not opts.urn:
                 raise TypeError("Missing required property 'istio_version'")
             __props__.__dict__["istio_version"] = istio_version
@@ -327,9 +347,11 @@ class IstioControlPlane(pulumi.CustomResource):
             __props__.__dict__["timeout_seconds"] = timeout_seconds
             __props__.__dict__["base_revision"] = None
             __props__.__dict__["base_status"] = None
+            __props__.__dict__["cni_status"] = None
             __props__.__dict__["istiod_release"] = None
             __props__.__dict__["istiod_revision"] = None
             __props__.__dict__["istiod_status"] = None
+            __props__.__dict__["ztunnel_status"] = None
         replace_on_changes = pulumi.ResourceOptions(replace_on_changes=["cluster.name", "revision"])
         opts = pulumi.ResourceOptions.merge(opts, replace_on_changes)
         super(IstioControlPlane, __self__).__init__(
@@ -360,6 +382,8 @@ class IstioControlPlane(pulumi.CustomResource):
         __props__.__dict__["chart_directory"] = None
         __props__.__dict__["chart_repository"] = None
         __props__.__dict__["cluster"] = None
+        __props__.__dict__["cni_status"] = None
+        __props__.__dict__["dataplane"] = None
         __props__.__dict__["istio_version"] = None
         __props__.__dict__["istiod_release"] = None
         __props__.__dict__["istiod_revision"] = None
@@ -371,6 +395,7 @@ class IstioControlPlane(pulumi.CustomResource):
         __props__.__dict__["network"] = None
         __props__.__dict__["revision"] = None
         __props__.__dict__["timeout_seconds"] = None
+        __props__.__dict__["ztunnel_status"] = None
         return IstioControlPlane(resource_name, opts=opts, __props__=__props__)
 
     @staticmethod
@@ -426,6 +451,22 @@ class IstioControlPlane(pulumi.CustomResource):
         The cluster to install into.
         """
         return pulumi.get(self, "cluster")
+
+    @_builtins.property
+    @pulumi.getter(name="cniStatus")
+    def cni_status(self) -> pulumi.Output[Optional[_builtins.str]]:
+        """
+        Status of the istio-cni release as last seen (ambient only).
+        """
+        return pulumi.get(self, "cni_status")
+
+    @_builtins.property
+    @pulumi.getter
+    def dataplane(self) -> pulumi.Output[Optional[_builtins.str]]:
+        """
+        sidecar (default) or ambient: istiod with the ambient profile and multi-network on, plus the cni and ztunnel releases. A live control plane does not switch (istio/istio#61746).
+        """
+        return pulumi.get(self, "dataplane")
 
     @_builtins.property
     @pulumi.getter(name="istioVersion")
@@ -514,4 +555,12 @@ class IstioControlPlane(pulumi.CustomResource):
         How long to wait for istiod to become available.
         """
         return pulumi.get(self, "timeout_seconds")
+
+    @_builtins.property
+    @pulumi.getter(name="ztunnelStatus")
+    def ztunnel_status(self) -> pulumi.Output[Optional[_builtins.str]]:
+        """
+        Status of the ztunnel release as last seen (ambient only).
+        """
+        return pulumi.get(self, "ztunnel_status")
 

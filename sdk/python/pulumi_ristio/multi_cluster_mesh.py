@@ -25,6 +25,7 @@ class MultiClusterMeshArgs:
                  certificate: pulumi.Input[Optional['MeshCertificateArgs']] = None,
                  chart_directory: Optional[_builtins.str] = None,
                  chart_repository: Optional[_builtins.str] = None,
+                 dataplane: Optional[_builtins.str] = None,
                  default_revision: Optional[_builtins.str] = None,
                  install_hello_world: Optional[_builtins.bool] = None,
                  istio_version: Optional[_builtins.str] = None,
@@ -45,6 +46,7 @@ class MultiClusterMeshArgs:
         :param pulumi.Input['MeshCertificateArgs'] certificate: The mesh's root CA and per-cluster intermediates.
         :param _builtins.str chart_directory: Local directory holding base, istiod and gateway as chart directories or .tgz files. Not with chartRepository.
         :param _builtins.str chart_repository: Helm repository of Istio's charts: https:// or oci://. Default: https://istio-release.storage.googleapis.com/charts.
+        :param _builtins.str dataplane: The data plane: sidecar (Envoy sidecars, the default) or ambient (ztunnel and the istio-cni node agent, no sidecars). An ambient mesh adds per cluster the Gateway API CRDs, the cni and ztunnel releases and the east-west gateway as a Gateway API Gateway that istiod deploys; only services labelled istio.io/global=true are reachable from other clusters. Not with a cluster's adopt, gatewayAddress or gatewayValues. A live mesh cannot switch (istio/istio#61746): build a new mesh instead.
         :param _builtins.str default_revision: The entry of revisions the default revision tag points at: namespaces labelled istio-injection=enabled or istio.io/rev=default, the east-west gateways and the sample get its proxies. Required with revisions.
         :param _builtins.bool install_hello_world: Deploy Istio's helloworld (v1 in odd-numbered clusters, v2 in even) and curl in every cluster. Default false.
         :param _builtins.str istio_version: Istio version for every cluster that does not set its own. Default: 1.30.5.
@@ -66,6 +68,8 @@ class MultiClusterMeshArgs:
             pulumi.set(__self__, "chart_directory", chart_directory)
         if chart_repository is not None:
             pulumi.set(__self__, "chart_repository", chart_repository)
+        if dataplane is not None:
+            pulumi.set(__self__, "dataplane", dataplane)
         if default_revision is not None:
             pulumi.set(__self__, "default_revision", default_revision)
         if install_hello_world is not None:
@@ -150,6 +154,18 @@ class MultiClusterMeshArgs:
     @chart_repository.setter
     def chart_repository(self, value: Optional[_builtins.str]):
         pulumi.set(self, "chart_repository", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def dataplane(self) -> Optional[_builtins.str]:
+        """
+        The data plane: sidecar (Envoy sidecars, the default) or ambient (ztunnel and the istio-cni node agent, no sidecars). An ambient mesh adds per cluster the Gateway API CRDs, the cni and ztunnel releases and the east-west gateway as a Gateway API Gateway that istiod deploys; only services labelled istio.io/global=true are reachable from other clusters. Not with a cluster's adopt, gatewayAddress or gatewayValues. A live mesh cannot switch (istio/istio#61746): build a new mesh instead.
+        """
+        return pulumi.get(self, "dataplane")
+
+    @dataplane.setter
+    def dataplane(self, value: Optional[_builtins.str]):
+        pulumi.set(self, "dataplane", value)
 
     @_builtins.property
     @pulumi.getter(name="defaultRevision")
@@ -306,6 +322,7 @@ class MultiClusterMesh(pulumi.ComponentResource):
                  chart_directory: Optional[_builtins.str] = None,
                  chart_repository: Optional[_builtins.str] = None,
                  clusters: pulumi.Input[Optional[Sequence[pulumi.Input[Union['MeshClusterArgs', 'MeshClusterArgsDict']]]]] = None,
+                 dataplane: Optional[_builtins.str] = None,
                  default_revision: Optional[_builtins.str] = None,
                  install_hello_world: Optional[_builtins.bool] = None,
                  istio_version: Optional[_builtins.str] = None,
@@ -329,6 +346,7 @@ class MultiClusterMesh(pulumi.ComponentResource):
         :param _builtins.str chart_directory: Local directory holding base, istiod and gateway as chart directories or .tgz files. Not with chartRepository.
         :param _builtins.str chart_repository: Helm repository of Istio's charts: https:// or oci://. Default: https://istio-release.storage.googleapis.com/charts.
         :param pulumi.Input[Sequence[pulumi.Input[Union['MeshClusterArgs', 'MeshClusterArgsDict']]]] clusters: The clusters of the mesh; at least one.
+        :param _builtins.str dataplane: The data plane: sidecar (Envoy sidecars, the default) or ambient (ztunnel and the istio-cni node agent, no sidecars). An ambient mesh adds per cluster the Gateway API CRDs, the cni and ztunnel releases and the east-west gateway as a Gateway API Gateway that istiod deploys; only services labelled istio.io/global=true are reachable from other clusters. Not with a cluster's adopt, gatewayAddress or gatewayValues. A live mesh cannot switch (istio/istio#61746): build a new mesh instead.
         :param _builtins.str default_revision: The entry of revisions the default revision tag points at: namespaces labelled istio-injection=enabled or istio.io/rev=default, the east-west gateways and the sample get its proxies. Required with revisions.
         :param _builtins.bool install_hello_world: Deploy Istio's helloworld (v1 in odd-numbered clusters, v2 in even) and curl in every cluster. Default false.
         :param _builtins.str istio_version: Istio version for every cluster that does not set its own. Default: 1.30.5.
@@ -371,6 +389,7 @@ class MultiClusterMesh(pulumi.ComponentResource):
                  chart_directory: Optional[_builtins.str] = None,
                  chart_repository: Optional[_builtins.str] = None,
                  clusters: pulumi.Input[Optional[Sequence[pulumi.Input[Union['MeshClusterArgs', 'MeshClusterArgsDict']]]]] = None,
+                 dataplane: Optional[_builtins.str] = None,
                  default_revision: Optional[_builtins.str] = None,
                  install_hello_world: Optional[_builtins.bool] = None,
                  istio_version: Optional[_builtins.str] = None,
@@ -401,6 +420,7 @@ class MultiClusterMesh(pulumi.ComponentResource):
             if clusters is None and not opts.urn:
                 raise TypeError("Missing required property 'clusters'")
             __props__.__dict__["clusters"] = clusters
+            __props__.__dict__["dataplane"] = dataplane
             __props__.__dict__["default_revision"] = default_revision
             __props__.__dict__["install_hello_world"] = install_hello_world
             __props__.__dict__["istio_version"] = istio_version

@@ -52,6 +52,20 @@ public class HelloWorld extends com.pulumi.resources.CustomResource {
         return this.cluster;
     }
     /**
+     * sidecar (default) or ambient: the namespace is labelled istio.io/dataplane-mode=ambient instead of for injection, and the services istio.io/global=true so that other clusters reach them.
+     * 
+     */
+    @Export(name="dataplane", refs={String.class}, tree="[0]")
+    private Output</* @Nullable */ String> dataplane;
+
+    /**
+     * @return sidecar (default) or ambient: the namespace is labelled istio.io/dataplane-mode=ambient instead of for injection, and the services istio.io/global=true so that other clusters reach them.
+     * 
+     */
+    public Output<Optional<String>> dataplane() {
+        return Codegen.optional(this.dataplane);
+    }
+    /**
      * The mesh this resource writes for, &lt;project&gt;/&lt;stack&gt;/&lt;name&gt;; MultiClusterMesh sets it. Every object and Helm release the resource writes carries it (ristio.io/mesh), and one marked by another mesh is foreign: refused unless adopt is set, never deleted. Without it, what the resource writes is recognised by the resource&#39;s own ID. A change of this alone marks what the resource owns in place: no object is rewritten, no Helm release upgraded.
      * 
      */

@@ -51,6 +51,21 @@ public final class HelloWorldArgs extends com.pulumi.resources.ResourceArgs {
     }
 
     /**
+     * sidecar (default) or ambient: the namespace is labelled istio.io/dataplane-mode=ambient instead of for injection, and the services istio.io/global=true so that other clusters reach them.
+     * 
+     */
+    @Import(name="dataplane")
+    private @Nullable Output<String> dataplane;
+
+    /**
+     * @return sidecar (default) or ambient: the namespace is labelled istio.io/dataplane-mode=ambient instead of for injection, and the services istio.io/global=true so that other clusters reach them.
+     * 
+     */
+    public Optional<Output<String>> dataplane() {
+        return Optional.ofNullable(this.dataplane);
+    }
+
+    /**
      * The mesh this resource writes for, &lt;project&gt;/&lt;stack&gt;/&lt;name&gt;; MultiClusterMesh sets it. Every object and Helm release the resource writes carries it (ristio.io/mesh), and one marked by another mesh is foreign: refused unless adopt is set, never deleted. Without it, what the resource writes is recognised by the resource&#39;s own ID. A change of this alone marks what the resource owns in place: no object is rewritten, no Helm release upgraded.
      * 
      */
@@ -160,6 +175,7 @@ public final class HelloWorldArgs extends com.pulumi.resources.ResourceArgs {
     private HelloWorldArgs(HelloWorldArgs $) {
         this.adopt = $.adopt;
         this.cluster = $.cluster;
+        this.dataplane = $.dataplane;
         this.meshIdentity = $.meshIdentity;
         this.namespace = $.namespace;
         this.proxyRevision = $.proxyRevision;
@@ -227,6 +243,27 @@ public final class HelloWorldArgs extends com.pulumi.resources.ResourceArgs {
          */
         public Builder cluster(ClusterConnectionArgs cluster) {
             return cluster(Output.of(cluster));
+        }
+
+        /**
+         * @param dataplane sidecar (default) or ambient: the namespace is labelled istio.io/dataplane-mode=ambient instead of for injection, and the services istio.io/global=true so that other clusters reach them.
+         * 
+         * @return builder
+         * 
+         */
+        public Builder dataplane(@Nullable Output<String> dataplane) {
+            $.dataplane = dataplane;
+            return this;
+        }
+
+        /**
+         * @param dataplane sidecar (default) or ambient: the namespace is labelled istio.io/dataplane-mode=ambient instead of for injection, and the services istio.io/global=true so that other clusters reach them.
+         * 
+         * @return builder
+         * 
+         */
+        public Builder dataplane(String dataplane) {
+            return dataplane(Output.of(dataplane));
         }
 
         /**

@@ -85,6 +85,21 @@ public final class IstioControlPlaneArgs extends com.pulumi.resources.ResourceAr
     }
 
     /**
+     * sidecar (default) or ambient: istiod with the ambient profile and multi-network on, plus the cni and ztunnel releases. A live control plane does not switch (istio/istio#61746).
+     * 
+     */
+    @Import(name="dataplane")
+    private @Nullable Output<String> dataplane;
+
+    /**
+     * @return sidecar (default) or ambient: istiod with the ambient profile and multi-network on, plus the cni and ztunnel releases. A live control plane does not switch (istio/istio#61746).
+     * 
+     */
+    public Optional<Output<String>> dataplane() {
+        return Optional.ofNullable(this.dataplane);
+    }
+
+    /**
      * Istio version: the chart version (and image tag).
      * 
      */
@@ -211,6 +226,7 @@ public final class IstioControlPlaneArgs extends com.pulumi.resources.ResourceAr
         this.chartDirectory = $.chartDirectory;
         this.chartRepository = $.chartRepository;
         this.cluster = $.cluster;
+        this.dataplane = $.dataplane;
         this.istioVersion = $.istioVersion;
         this.istiodValues = $.istiodValues;
         this.meshId = $.meshId;
@@ -321,6 +337,27 @@ public final class IstioControlPlaneArgs extends com.pulumi.resources.ResourceAr
          */
         public Builder cluster(ClusterConnectionArgs cluster) {
             return cluster(Output.of(cluster));
+        }
+
+        /**
+         * @param dataplane sidecar (default) or ambient: istiod with the ambient profile and multi-network on, plus the cni and ztunnel releases. A live control plane does not switch (istio/istio#61746).
+         * 
+         * @return builder
+         * 
+         */
+        public Builder dataplane(@Nullable Output<String> dataplane) {
+            $.dataplane = dataplane;
+            return this;
+        }
+
+        /**
+         * @param dataplane sidecar (default) or ambient: istiod with the ambient profile and multi-network on, plus the cni and ztunnel releases. A live control plane does not switch (istio/istio#61746).
+         * 
+         * @return builder
+         * 
+         */
+        public Builder dataplane(String dataplane) {
+            return dataplane(Output.of(dataplane));
         }
 
         /**

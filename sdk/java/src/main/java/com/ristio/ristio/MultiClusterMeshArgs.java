@@ -83,6 +83,21 @@ public final class MultiClusterMeshArgs extends com.pulumi.resources.ResourceArg
     }
 
     /**
+     * The data plane: sidecar (Envoy sidecars, the default) or ambient (ztunnel and the istio-cni node agent, no sidecars). An ambient mesh adds per cluster the Gateway API CRDs, the cni and ztunnel releases and the east-west gateway as a Gateway API Gateway that istiod deploys; only services labelled istio.io/global=true are reachable from other clusters. Not with a cluster&#39;s adopt, gatewayAddress or gatewayValues. A live mesh cannot switch (istio/istio#61746): build a new mesh instead.
+     * 
+     */
+    @Import(name="dataplane")
+    private @Nullable String dataplane;
+
+    /**
+     * @return The data plane: sidecar (Envoy sidecars, the default) or ambient (ztunnel and the istio-cni node agent, no sidecars). An ambient mesh adds per cluster the Gateway API CRDs, the cni and ztunnel releases and the east-west gateway as a Gateway API Gateway that istiod deploys; only services labelled istio.io/global=true are reachable from other clusters. Not with a cluster&#39;s adopt, gatewayAddress or gatewayValues. A live mesh cannot switch (istio/istio#61746): build a new mesh instead.
+     * 
+     */
+    public Optional<String> dataplane() {
+        return Optional.ofNullable(this.dataplane);
+    }
+
+    /**
      * The entry of revisions the default revision tag points at: namespaces labelled istio-injection=enabled or istio.io/rev=default, the east-west gateways and the sample get its proxies. Required with revisions.
      * 
      */
@@ -284,6 +299,7 @@ public final class MultiClusterMeshArgs extends com.pulumi.resources.ResourceArg
         this.chartDirectory = $.chartDirectory;
         this.chartRepository = $.chartRepository;
         this.clusters = $.clusters;
+        this.dataplane = $.dataplane;
         this.defaultRevision = $.defaultRevision;
         this.installHelloWorld = $.installHelloWorld;
         this.istioVersion = $.istioVersion;
@@ -389,6 +405,17 @@ public final class MultiClusterMeshArgs extends com.pulumi.resources.ResourceArg
          */
         public Builder clusters(MeshClusterArgs... clusters) {
             return clusters(List.of(clusters));
+        }
+
+        /**
+         * @param dataplane The data plane: sidecar (Envoy sidecars, the default) or ambient (ztunnel and the istio-cni node agent, no sidecars). An ambient mesh adds per cluster the Gateway API CRDs, the cni and ztunnel releases and the east-west gateway as a Gateway API Gateway that istiod deploys; only services labelled istio.io/global=true are reachable from other clusters. Not with a cluster&#39;s adopt, gatewayAddress or gatewayValues. A live mesh cannot switch (istio/istio#61746): build a new mesh instead.
+         * 
+         * @return builder
+         * 
+         */
+        public Builder dataplane(@Nullable String dataplane) {
+            $.dataplane = dataplane;
+            return this;
         }
 
         /**
