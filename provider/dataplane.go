@@ -56,9 +56,6 @@ func validateDataplane(problems *meshProblems, args MultiClusterMeshArgs) {
 	if !isAmbient(args.Dataplane) {
 		return
 	}
-	if args.Verify != nil && *args.Verify {
-		problems.add("verify", "MeshCheck does not judge ambient peers yet (their gateways listen on HBONE 15008); leave verify unset or false with dataplane %s", dataplaneAmbient)
-	}
 	if len(args.Revisions) > 0 {
 		problems.add("revisions", "canary revisions of an ambient mesh are not supported yet (the cni and ztunnel releases are shared); use revision")
 	}

@@ -150,8 +150,7 @@ func (b *meshBuilder) build(comp *MultiClusterMesh) error {
 	comp.Networks = networks.ToStringMapOutput()
 	comp.IntermediateExpiry = expiry.ToStringMapOutput()
 	comp.MeshStatus = pulumi.StringMapMap{}.ToStringMapMapOutput()
-	// An ambient mesh is not verified yet (validateDataplane).
-	if (b.args.Verify == nil && !isAmbient(b.args.Dataplane)) || deref(b.args.Verify) {
+	if b.args.Verify == nil || *b.args.Verify {
 		checks := make([]*meshCheckResource, n)
 		for i := range b.args.Clusters {
 			check, err := b.meshCheck(i, conns, planes, gateways, secrets, cas[i], roots)
@@ -206,6 +205,10 @@ func (b *meshBuilder) meshCheck(i int, conns []pulumi.Map, planes []pulumi.Resou
 		p.set(&p.of.Revisions, revs)
 	}
 	p.set(&p.of.TimeoutSeconds, optInt(b.args.TimeoutSeconds))
+	// Only ambient is said: a sidecar mesh's checks keep the inputs they had.
+	if isAmbient(b.args.Dataplane) {
+		p.set(&p.of.Dataplane, pulumi.String(dataplaneAmbient))
+	}
 	check := &meshCheckResource{}
 	err := b.ctx.RegisterResource(meshCheckToken, b.name+"-"+c.Name+"-check", p.m, check,
 		b.parent, pulumi.DependsOn(deps))

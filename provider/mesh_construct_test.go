@@ -119,13 +119,17 @@ func TestChildrenAreRegisteredAsTheirResourcesExpect(t *testing.T) {
 		if !slices.Equal(peers, want) || check["network"].StringValue() == "" {
 			t.Errorf("%s checks peers %v on network %v, want %v", name, peers, check["network"], want)
 		}
+		// A sidecar mesh's checks keep the inputs they had before ambient.
+		if _, ok := check["dataplane"]; ok {
+			t.Errorf("%s of a sidecar mesh gets dataplane %v", name, check["dataplane"])
+		}
 	}
 }
 
 // TestAmbientMeshChildren: an ambient mesh registers per cluster the Gateway
 // API CRDs and the Gateway API east-west gateway in place of the gateway
-// chart, an ambient control plane and a sample with global services, and
-// no MeshCheck.
+// chart, an ambient control plane, a sample with global services, and a
+// MeshCheck that judges ambient gateways unless verify is false.
 func TestAmbientMeshChildren(t *testing.T) {
 	file := filepath.Join(t.TempDir(), "kubeconfig")
 	if err := os.WriteFile(file, []byte(validateKubeconfig), 0o600); err != nil {
@@ -165,8 +169,16 @@ func TestAmbientMeshChildren(t *testing.T) {
 		if got := byName["mesh-"+c+"-helloworld"].Inputs["dataplane"]; !got.IsString() || got.StringValue() != "ambient" {
 			t.Errorf("%s sample dataplane = %v", c, got)
 		}
-		if _, ok := byName["mesh-"+c+"-check"]; ok {
-			t.Errorf("%s has a MeshCheck, which cannot judge ambient peers yet", c)
+		// verify defaults on: the check judges the gateways as ambient.
+		check, ok := byName["mesh-"+c+"-check"]
+		if got := check.Inputs["dataplane"]; !ok || !got.IsString() || got.StringValue() != "ambient" {
+			t.Errorf("%s MeshCheck: registered %v, dataplane %v; want one judging ambient gateways", c, ok, got)
+		}
+	}
+	args.Verify = pulumiBool(false)
+	for name := range construct(t, args) {
+		if strings.HasSuffix(name, "-check") {
+			t.Errorf("verify false still registers %s", name)
 		}
 	}
 }

@@ -70,14 +70,19 @@ func TestValidateMesh(t *testing.T) {
 			},
 			want: []string{"clusters[0] (cluster1).adopt: adopt takes over a sidecar install", "clusters[1] (cluster2).gatewayAddress", "clusters[1] (cluster2).gatewayValues"},
 		},
-		"ambient with verify or canary revisions": {
+		"ambient with canary revisions": {
 			change: func(a *MultiClusterMeshArgs) {
 				a.Dataplane = s("ambient")
-				a.Verify = b(true)
 				a.Revisions = []MeshRevision{{Name: "a", IstioVersion: "1.30.5"}}
 				a.DefaultRevision = s("a")
 			},
-			want: []string{"verify: MeshCheck does not judge ambient peers yet", "revisions: canary revisions of an ambient mesh"},
+			want: []string{"revisions: canary revisions of an ambient mesh"},
+		},
+		"ambient with verify": {
+			change: func(a *MultiClusterMeshArgs) {
+				a.Dataplane = s("ambient")
+				a.Verify = b(true)
+			},
 		},
 		"ambient istiodValues turning multi-network off": {
 			change: func(a *MultiClusterMeshArgs) {

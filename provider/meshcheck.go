@@ -6,6 +6,9 @@ import (
 	"github.com/ristio/pulumi-ristio/pkg/naming"
 )
 
+// dataplaneCheckDoc documents a check's dataplane input.
+const dataplaneCheckDoc = "The mesh's data plane, as given to MultiClusterMesh: sidecar or ambient. With ambient every cluster's east-west gateway is the Gateway API Gateway istio-system/istio-eastwestgateway, which must be Programmed, and istiod must know it on its HBONE port 15008. Default: sidecar."
+
 // MeshCheck asks istiod whether the mesh works between one cluster and its
 // listed peers, both ways: the cluster's istiods (every revision) must sync
 // every peer from its remote secret, know every peer's gateway, serve on
@@ -30,6 +33,7 @@ type MeshCheckArgs struct {
 	TimeoutSeconds *int              `pulumi:"timeoutSeconds,optional" diff:"quiet"`
 	CACertPEM      *string           `pulumi:"caCertPem,optional"`
 	RootCertPEM    *string           `pulumi:"rootCertPem,optional"`
+	Dataplane      *string           `pulumi:"dataplane,optional"`
 }
 
 // target is the checked cluster.
@@ -44,7 +48,7 @@ func (MeshCheckArgs) mesh() naming.MeshIdentity { return "" }
 func (c *MeshCheckArgs) Annotate(a infer.Annotator) {
 	a.Describe(&c.Cluster, "The cluster whose istiods are asked.")
 	a.Describe(&c.Network, "The cluster's network, as every peer's istiods must know it. Default: network-<name>.")
-	a.Describe(&c.GatewayAddress, "Where the cluster's east-west gateway is reached; every peer's istiods must know it on port 15443. Default: its istio-eastwestgateway load-balancer address.")
+	a.Describe(&c.GatewayAddress, "Where the cluster's east-west gateway is reached; every peer's istiods must know it on port 15443 (15008 with dataplane ambient). Default: its istio-eastwestgateway load-balancer address.")
 	a.Describe(&c.Peers, "The clusters checked with this one, both ways: this cluster's istiods must see each of them, and each one's istiods must see this cluster.")
 	a.Describe(&c.Revision, "Ask only the istiods of this revision. Default: every revision.")
 	a.Describe(&c.TimeoutSeconds, "Upper bound of the whole check, in seconds: what has not answered by then is reported unreachable. Default 600.")
@@ -52,6 +56,7 @@ func (c *MeshCheckArgs) Annotate(a infer.Annotator) {
 	a.Describe(&c.TimeoutSeconds, "How long `up` waits for every peer to be synced.")
 	a.SetDefault(&c.TimeoutSeconds, defaultTimeoutSeconds)
 	a.Describe(&c.CACertPEM, "The intermediate istiod must sign with: the certificate it serves on 15012 must be issued by this one, which proves istiod loaded the current cacerts. Default: the intermediate istiod presents with it (the check never reads cacerts, whose key signs every workload).")
+	a.Describe(&c.Dataplane, dataplaneCheckDoc)
 	a.Describe(&c.RootCertPEM, "The roots istiod must have loaded (root-cert.pem): istiod must distribute exactly these in istio-system/istio-ca-root-cert. Default: the roots istiod distributes there.")
 }
 
@@ -69,7 +74,7 @@ type MeshCheckPeer struct {
 func (c *MeshCheckPeer) Annotate(a infer.Annotator) {
 	a.Describe(&c.Cluster, "How to reach the peer, to read the roots it trusts (its cacerts root-cert.pem).")
 	a.Describe(&c.Network, "The peer's network.")
-	a.Describe(&c.GatewayAddress, "Where the peer's east-west gateway is reached; istiod must know it on port 15443. Default: the peer's istio-eastwestgateway load-balancer address.")
+	a.Describe(&c.GatewayAddress, "Where the peer's east-west gateway is reached; istiod must know it on port 15443 (15008 with dataplane ambient). Default: the peer's istio-eastwestgateway load-balancer address.")
 	a.Describe(&c.RemoteSecretChecksums, "Checksums of the remote secrets between the two clusters, as last written: when one changes (a renewed token, a new server), `up` checks the pair again, and so proves each istiod still holds the other's endpoints after the rewrite.")
 }
 
@@ -92,7 +97,7 @@ func (s *MeshCheckState) Annotate(a infer.Annotator) {
 
 // Annotate documents MeshCheck.
 func (r *MeshCheck) Annotate(a infer.Annotator) {
-	a.Describe(&r, "Proof that one cluster and its listed peers work as a mesh, both ways, from istiod itself (port-forward to each istiod pod, as istioctl does): each side's /debug/clusterz lists the other as synced from istio-remote-secret-<other>, /debug/endpointShardz holds the other's endpoints of every service it serves of istiod's own and the sample's (what remote secrets exist for, and what some Istio releases lose when a remote secret is rewritten), /debug/networkz knows the other's gateway on 15443, and the certificate served on 15012 chains through its own intermediate to a root the other trusts. MultiClusterMesh gives each cluster's check the clusters listed before it, so adding a cluster adds one check and changes none. Writes nothing; refresh asks again.")
+	a.Describe(&r, "Proof that one cluster and its listed peers work as a mesh, both ways, from istiod itself (port-forward to each istiod pod, as istioctl does): each side's /debug/clusterz lists the other as synced from istio-remote-secret-<other>, /debug/endpointShardz holds the other's endpoints of every service it serves of istiod's own and the sample's (what remote secrets exist for, and what some Istio releases lose when a remote secret is rewritten), /debug/networkz knows the other's gateway on 15443 (on 15008, and its east-west Gateway Programmed, with dataplane ambient), and the certificate served on 15012 chains through its own intermediate to a root the other trusts. MultiClusterMesh gives each cluster's check the clusters listed before it, so adding a cluster adds one check and changes none. Writes nothing; refresh asks again.")
 }
 
 // CheckMesh runs the MeshCheck of every cluster on demand, changing nothing.
@@ -103,6 +108,7 @@ type CheckMeshArgs struct {
 	Clusters       []CheckMeshCluster `pulumi:"clusters"`
 	Revision       *string            `pulumi:"revision,optional"`
 	TimeoutSeconds *int               `pulumi:"timeoutSeconds,optional"`
+	Dataplane      *string            `pulumi:"dataplane,optional"`
 }
 
 // Annotate documents CheckMeshArgs.
@@ -110,6 +116,7 @@ func (c *CheckMeshArgs) Annotate(a infer.Annotator) {
 	a.Describe(&c.Clusters, "The mesh's clusters, as given to MultiClusterMesh (other fields of an entry are ignored).")
 	a.Describe(&c.Revision, "Ask only the istiods of this revision. Default: every revision.")
 	a.Describe(&c.TimeoutSeconds, "Upper bound of the whole check, in seconds: what has not answered by then is reported unreachable. Default 600.")
+	a.Describe(&c.Dataplane, dataplaneCheckDoc)
 }
 
 // CheckMeshCluster is one cluster as checkMesh needs it.

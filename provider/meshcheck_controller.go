@@ -13,6 +13,7 @@ import (
 	"github.com/pulumi/pulumi-go-provider/infer"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
+	"github.com/ristio/pulumi-ristio/pkg/gatewayapi"
 	"github.com/ristio/pulumi-ristio/pkg/istiod"
 	"github.com/ristio/pulumi-ristio/pkg/kube"
 	"github.com/ristio/pulumi-ristio/pkg/meshcheck"
@@ -43,6 +44,7 @@ const meshCheckParallelism = 8
 func (r *MeshCheck) Check(ctx context.Context, req infer.CheckRequest) (infer.CheckResponse[MeshCheckArgs], error) {
 	return checkInputs(ctx, req, func(args MeshCheckArgs, old *MeshCheckArgs) (failures []p.CheckFailure) {
 		failures = checkConnection("cluster", req.NewInputs, args.Cluster)
+		failures = append(failures, checkDataplane(args.Cluster.Name, args.Dataplane, nil, false)...)
 		seen := map[string]bool{args.Cluster.Name: true}
 		for i, peer := range args.Peers {
 			field := fmt.Sprintf("peers[%d]", i)
@@ -184,7 +186,7 @@ func (d Deps) checkCluster(ctx context.Context, in MeshCheckArgs) MeshCheckState
 	sides := append([]MeshCheckPeer{self}, in.Peers...)
 	seen := make([]meshcheck.Peer, len(sides))
 	_ = fanOut(len(sides), meshCheckParallelism, func(i int) error {
-		seen[i] = d.peerView(ctx, sides[i])
+		seen[i] = d.peerView(ctx, sides[i], isAmbient(in.Dataplane))
 		return nil
 	})
 	// judged[0] is the cluster's word on its peers, judged[1+i] peer i's on it.
@@ -196,7 +198,7 @@ func (d Deps) checkCluster(ctx context.Context, in MeshCheckArgs) MeshCheckState
 		}
 		// The peer's istiods are judged against its live cacerts here;
 		// the peer's own MeshCheck pins those to what ristio wrote.
-		asked := MeshCheckArgs{Cluster: in.Peers[i-1].Cluster, Peers: []MeshCheckPeer{self}, Revision: in.Revision, Revisions: in.Revisions}
+		asked := MeshCheckArgs{Cluster: in.Peers[i-1].Cluster, Peers: []MeshCheckPeer{self}, Revision: in.Revision, Revisions: in.Revisions, Dataplane: in.Dataplane}
 		judged[i] = d.judgeCluster(ctx, asked, seen[:1])
 		return nil
 	})
@@ -285,9 +287,11 @@ func (d Deps) distributedRoots(ctx context.Context, client *kube.Client) []byte 
 }
 
 // peerView reads what the checked cluster's istiod is judged against: the
-// roots the peer trusts and where its gateway is.
-func (d Deps) peerView(ctx context.Context, peer MeshCheckPeer) meshcheck.Peer {
-	v := meshcheck.Peer{Name: peer.Cluster.Name, Network: peer.Network, GatewayAddress: deref(peer.GatewayAddress)}
+// roots the peer trusts and where its gateway is. An ambient peer's gateway
+// is its east-west Gateway, which must be Programmed; istiod lists it on
+// the HBONE port.
+func (d Deps) peerView(ctx context.Context, peer MeshCheckPeer, ambient bool) meshcheck.Peer {
+	v := meshcheck.Peer{Name: peer.Cluster.Name, Network: peer.Network, GatewayAddress: deref(peer.GatewayAddress), Ambient: ambient}
 	client, err := d.kubeClient(peer.Cluster)
 	if err != nil {
 		v.Problem = fmt.Sprintf("cannot reach %s to read the roots it trusts: %v", v.Name, err)
@@ -297,16 +301,52 @@ func (d Deps) peerView(ctx context.Context, peer MeshCheckPeer) meshcheck.Peer {
 	if v.RootCertPEM = d.distributedRoots(ctx, client); v.RootCertPEM == nil {
 		v.Problem = fmt.Sprintf("%s has no %s/%s yet: its istiod has not distributed the roots it trusts", v.Name, naming.IstioNamespace, meshcheck.DistributedRootsConfigMap)
 	}
-	if v.GatewayAddress == "" {
+	addProblem := func(problem string) { v.Problem = strings.TrimPrefix(v.Problem+"; ", "; ") + problem }
+	if ambient {
+		gw, err := client.Get(ctx, ambientGatewayGVK, naming.IstioNamespace, gatewayapi.EastWestGatewayName)
+		problem, addrs := ambientGatewayProblem(v.Name, gw, err)
+		if problem != "" {
+			addProblem(problem)
+		}
+		if v.GatewayAddress == "" && len(addrs) > 0 {
+			v.GatewayAddress = addrs[0]
+		}
+	}
+	if v.GatewayAddress == "" && !ambient {
 		addr, err := client.ServiceAddress(ctx, naming.IstioNamespace, naming.EastWestService)
 		if err != nil || addr == "" {
-			v.Problem = strings.TrimPrefix(v.Problem+"; ", "; ") + fmt.Sprintf("%s's east-west gateway has no address yet", v.Name)
+			addProblem(fmt.Sprintf("%s's east-west gateway has no address yet", v.Name))
 		}
 		v.GatewayAddress = addr
 	}
 	v.GatewayIPs = istiod.GatewayIPs(ctx, v.GatewayAddress)
 	v.Services = servedServices(ctx, client)
 	return v
+}
+
+// ambientGatewayProblem judges a cluster's east-west Gateway as read (gw
+// nil when it is absent): why it is not Programmed, empty when it is, and
+// the addresses its status gives.
+func ambientGatewayProblem(cluster string, gw *unstructured.Unstructured, err error) (string, []string) {
+	ref := naming.IstioNamespace + "/" + gatewayapi.EastWestGatewayName
+	switch {
+	case err != nil:
+		return fmt.Sprintf("cannot read %s's east-west Gateway %s: %v", cluster, ref, err), nil
+	case gw == nil:
+		return fmt.Sprintf("%s has no east-west Gateway %s", cluster, ref), nil
+	}
+	s := gatewayapi.ReadGatewayStatus(gw)
+	if !s.Programmed {
+		why := ""
+		if s.Reason != "" || s.Message != "" {
+			why = fmt.Sprintf(" (%s: %s)", s.Reason, s.Message)
+		}
+		return fmt.Sprintf("%s's east-west Gateway %s is not Programmed%s", cluster, ref, why), s.Addresses
+	}
+	if len(s.Addresses) == 0 {
+		return fmt.Sprintf("%s's east-west Gateway %s is Programmed but has no address yet", cluster, ref), nil
+	}
+	return "", s.Addresses
 }
 
 // discoveryProbes select the services whose endpoints a peer's istiods must
@@ -342,6 +382,9 @@ func (f *CheckMesh) Invoke(ctx context.Context, req infer.FunctionRequest[CheckM
 	if t := in.TimeoutSeconds; t != nil && *t <= 0 {
 		return infer.FunctionResponse[CheckMeshResult]{}, fmt.Errorf("checkMesh: timeoutSeconds must be positive, got %d", *t)
 	}
+	if f := checkDataplane("", in.Dataplane, nil, false); len(f) > 0 {
+		return infer.FunctionResponse[CheckMeshResult]{}, fmt.Errorf("checkMesh: dataplane must be %s or %s, got %q", dataplaneSidecar, dataplaneAmbient, deref(in.Dataplane))
+	}
 	res := CheckMeshResult{Status: map[string]map[string]string{}, Healthy: true}
 	peers := make([]MeshCheckPeer, len(in.Clusters))
 	for i, c := range in.Clusters {
@@ -359,14 +402,14 @@ func (f *CheckMesh) Invoke(ctx context.Context, req infer.FunctionRequest[CheckM
 	start := time.Now()
 	views := make([]meshcheck.Peer, len(in.Clusters))
 	_ = fanOut(len(peers), meshCheckParallelism, func(i int) error {
-		views[i] = f.deps.peerView(ctx, peers[i])
+		views[i] = f.deps.peerView(ctx, peers[i], isAmbient(in.Dataplane))
 		return nil
 	})
 	states := make([]MeshCheckState, len(in.Clusters))
 	_ = fanOut(len(in.Clusters), meshCheckParallelism, func(i int) error {
 		others := slices.Delete(slices.Clone(peers), i, i+1)
 		otherViews := slices.Delete(slices.Clone(views), i, i+1)
-		states[i] = f.deps.judgeCluster(ctx, MeshCheckArgs{Cluster: in.Clusters[i].connection(), Peers: others, Revision: in.Revision}, otherViews)
+		states[i] = f.deps.judgeCluster(ctx, MeshCheckArgs{Cluster: in.Clusters[i].connection(), Peers: others, Revision: in.Revision, Dataplane: in.Dataplane}, otherViews)
 		return nil
 	})
 	for i, c := range in.Clusters {

@@ -2,11 +2,14 @@ package provider
 
 import (
 	"context"
+	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/pulumi/pulumi-go-provider/infer"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/utils/ptr"
 )
 
@@ -83,5 +86,52 @@ func TestMeshCheckOverAFakeChecker(t *testing.T) {
 	start = time.Now()
 	if got, err := r.Read(ctx, infer.ReadRequest[MeshCheckArgs, MeshCheckState]{ID: created.ID, Inputs: in, State: created.Output}); err != nil || got.State.Healthy || time.Since(start) > 5*time.Second {
 		t.Errorf("a refresh of a hung cluster: %v, healthy %v after %v; want it unhealthy and bounded by timeoutSeconds", err, got.State.Healthy, time.Since(start))
+	}
+}
+
+// TestAmbientGatewayProblem: an ambient peer's east-west Gateway counts only
+// when its controller has Programmed the current spec and given it an
+// address; every other case names the cluster, the Gateway and why.
+func TestAmbientGatewayProblem(t *testing.T) {
+	gateway := func(generation int64, status map[string]any) *unstructured.Unstructured {
+		gw := &unstructured.Unstructured{Object: map[string]any{"status": status}}
+		gw.SetGeneration(generation)
+		return gw
+	}
+	programmed := func(status string, observed int64) map[string]any {
+		return map[string]any{
+			"conditions": []any{map[string]any{"type": "Programmed", "status": status, "observedGeneration": observed, "reason": "AddressNotAssigned", "message": "no load balancer yet"}},
+			"addresses":  []any{map[string]any{"value": "172.18.0.10"}},
+		}
+	}
+	tests := map[string]struct {
+		gw        *unstructured.Unstructured
+		err       error
+		want      string // a part of the problem; empty means none
+		wantAddrs []string
+	}{
+		"programmed with an address": {gw: gateway(2, programmed("True", 2)), wantAddrs: []string{"172.18.0.10"}},
+		"not programmed": {
+			gw: gateway(2, programmed("False", 2)), wantAddrs: []string{"172.18.0.10"},
+			want: "west's east-west Gateway istio-system/istio-eastwestgateway is not Programmed (AddressNotAssigned: no load balancer yet)",
+		},
+		"programmed for an older spec": {
+			gw: gateway(3, programmed("True", 2)), wantAddrs: []string{"172.18.0.10"},
+			want: "is not Programmed",
+		},
+		"programmed without an address": {
+			gw:   gateway(1, map[string]any{"conditions": []any{map[string]any{"type": "Programmed", "status": "True"}}}),
+			want: "west's east-west Gateway istio-system/istio-eastwestgateway is Programmed but has no address yet",
+		},
+		"absent":     {want: "west has no east-west Gateway istio-system/istio-eastwestgateway"},
+		"unreadable": {err: errors.New("forbidden"), want: "cannot read west's east-west Gateway istio-system/istio-eastwestgateway: forbidden"},
+	}
+	for name, tt := range tests {
+		t.Run(name, func(t *testing.T) {
+			got, addrs := ambientGatewayProblem("west", tt.gw, tt.err)
+			if (tt.want == "") != (got == "") || !strings.Contains(got, tt.want) || !slices.Equal(addrs, tt.wantAddrs) {
+				t.Errorf("problem %q, addresses %v; want %q, %v", got, addrs, tt.want, tt.wantAddrs)
+			}
+		})
 	}
 }

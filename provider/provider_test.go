@@ -297,6 +297,11 @@ func TestCheckRejectsBadInput(t *testing.T) {
 			inputs:    map[string]property.Value{"cluster": conn("cluster1"), "network": str("n"), "istioVersion": str("1.28.1"), "chartRepository": str("ftp:/charts")},
 			wantField: "chartRepository", wantText: "ftp:/charts",
 		},
+		"a MeshCheck of an unknown data plane": {
+			typ:       "MeshCheck",
+			inputs:    map[string]property.Value{"cluster": conn("cluster1"), "peers": property.New([]property.Value{}), "dataplane": str("envoy")},
+			wantField: "dataplane", wantText: `cluster "cluster1": must be sidecar or ambient, got "envoy"`,
+		},
 		"a remote API server that is not https": {
 			typ:       "RemoteSecret",
 			inputs:    map[string]property.Value{"source": conn("a"), "target": conn("b"), "remoteApiServer": str("http://10.0.0.1")},

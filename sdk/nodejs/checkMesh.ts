@@ -13,6 +13,7 @@ export function checkMesh(args: CheckMeshArgs, opts?: pulumi.InvokeOptions): Pro
     opts = pulumi.mergeOptions(utilities.resourceOptsDefaults(), opts || {});
     return pulumi.runtime.invoke("ristio:index:checkMesh", {
         "clusters": args.clusters,
+        "dataplane": args.dataplane,
         "revision": args.revision,
         "timeoutSeconds": args.timeoutSeconds,
     }, opts);
@@ -23,6 +24,10 @@ export interface CheckMeshArgs {
      * The mesh's clusters, as given to MultiClusterMesh (other fields of an entry are ignored).
      */
     clusters: inputs.CheckMeshCluster[];
+    /**
+     * The mesh's data plane, as given to MultiClusterMesh: sidecar or ambient. With ambient every cluster's east-west gateway is the Gateway API Gateway istio-system/istio-eastwestgateway, which must be Programmed, and istiod must know it on its HBONE port 15008. Default: sidecar.
+     */
+    dataplane?: string;
     /**
      * Ask only the istiods of this revision. Default: every revision.
      */
@@ -54,6 +59,7 @@ export function checkMeshOutput(args: CheckMeshOutputArgs, opts?: pulumi.InvokeO
     opts = pulumi.mergeOptions(utilities.resourceOptsDefaults(), opts || {});
     return pulumi.runtime.invokeOutput("ristio:index:checkMesh", {
         "clusters": args.clusters,
+        "dataplane": args.dataplane,
         "revision": args.revision,
         "timeoutSeconds": args.timeoutSeconds,
     }, opts);
@@ -64,6 +70,10 @@ export interface CheckMeshOutputArgs {
      * The mesh's clusters, as given to MultiClusterMesh (other fields of an entry are ignored).
      */
     clusters: pulumi.Input<pulumi.Input<inputs.CheckMeshClusterArgs>[]>;
+    /**
+     * The mesh's data plane, as given to MultiClusterMesh: sidecar or ambient. With ambient every cluster's east-west gateway is the Gateway API Gateway istio-system/istio-eastwestgateway, which must be Programmed, and istiod must know it on its HBONE port 15008. Default: sidecar.
+     */
+    dataplane?: pulumi.Input<string | undefined>;
     /**
      * Ask only the istiods of this revision. Default: every revision.
      */

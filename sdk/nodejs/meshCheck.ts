@@ -7,7 +7,7 @@ import * as outputs from "./types/output";
 import * as utilities from "./utilities";
 
 /**
- * Proof that one cluster and its listed peers work as a mesh, both ways, from istiod itself (port-forward to each istiod pod, as istioctl does): each side's /debug/clusterz lists the other as synced from istio-remote-secret-<other>, /debug/endpointShardz holds the other's endpoints of every service it serves of istiod's own and the sample's (what remote secrets exist for, and what some Istio releases lose when a remote secret is rewritten), /debug/networkz knows the other's gateway on 15443, and the certificate served on 15012 chains through its own intermediate to a root the other trusts. MultiClusterMesh gives each cluster's check the clusters listed before it, so adding a cluster adds one check and changes none. Writes nothing; refresh asks again.
+ * Proof that one cluster and its listed peers work as a mesh, both ways, from istiod itself (port-forward to each istiod pod, as istioctl does): each side's /debug/clusterz lists the other as synced from istio-remote-secret-<other>, /debug/endpointShardz holds the other's endpoints of every service it serves of istiod's own and the sample's (what remote secrets exist for, and what some Istio releases lose when a remote secret is rewritten), /debug/networkz knows the other's gateway on 15443 (on 15008, and its east-west Gateway Programmed, with dataplane ambient), and the certificate served on 15012 chains through its own intermediate to a root the other trusts. MultiClusterMesh gives each cluster's check the clusters listed before it, so adding a cluster adds one check and changes none. Writes nothing; refresh asks again.
  */
 export class MeshCheck extends pulumi.CustomResource {
     /**
@@ -55,7 +55,11 @@ export class MeshCheck extends pulumi.CustomResource {
      */
     declare public readonly cluster: pulumi.Output<outputs.ClusterConnection>;
     /**
-     * Where the cluster's east-west gateway is reached; every peer's istiods must know it on port 15443. Default: its istio-eastwestgateway load-balancer address.
+     * The mesh's data plane, as given to MultiClusterMesh: sidecar or ambient. With ambient every cluster's east-west gateway is the Gateway API Gateway istio-system/istio-eastwestgateway, which must be Programmed, and istiod must know it on its HBONE port 15008. Default: sidecar.
+     */
+    declare public readonly dataplane: pulumi.Output<string | undefined>;
+    /**
+     * Where the cluster's east-west gateway is reached; every peer's istiods must know it on port 15443 (15008 with dataplane ambient). Default: its istio-eastwestgateway load-balancer address.
      */
     declare public readonly gatewayAddress: pulumi.Output<string | undefined>;
     /**
@@ -118,6 +122,7 @@ export class MeshCheck extends pulumi.CustomResource {
             }
             resourceInputs["caCertPem"] = args?.caCertPem;
             resourceInputs["cluster"] = args?.cluster;
+            resourceInputs["dataplane"] = args?.dataplane;
             resourceInputs["gatewayAddress"] = args?.gatewayAddress;
             resourceInputs["network"] = args?.network;
             resourceInputs["peers"] = args?.peers;
@@ -132,6 +137,7 @@ export class MeshCheck extends pulumi.CustomResource {
         } else {
             resourceInputs["caCertPem"] = undefined /*out*/;
             resourceInputs["cluster"] = undefined /*out*/;
+            resourceInputs["dataplane"] = undefined /*out*/;
             resourceInputs["gatewayAddress"] = undefined /*out*/;
             resourceInputs["healthy"] = undefined /*out*/;
             resourceInputs["istiods"] = undefined /*out*/;
@@ -164,7 +170,11 @@ export interface MeshCheckArgs {
      */
     cluster: pulumi.Input<inputs.ClusterConnectionArgs>;
     /**
-     * Where the cluster's east-west gateway is reached; every peer's istiods must know it on port 15443. Default: its istio-eastwestgateway load-balancer address.
+     * The mesh's data plane, as given to MultiClusterMesh: sidecar or ambient. With ambient every cluster's east-west gateway is the Gateway API Gateway istio-system/istio-eastwestgateway, which must be Programmed, and istiod must know it on its HBONE port 15008. Default: sidecar.
+     */
+    dataplane?: pulumi.Input<string | undefined>;
+    /**
+     * Where the cluster's east-west gateway is reached; every peer's istiods must know it on port 15443 (15008 with dataplane ambient). Default: its istio-eastwestgateway load-balancer address.
      */
     gatewayAddress?: pulumi.Input<string | undefined>;
     /**

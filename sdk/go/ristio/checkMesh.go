@@ -25,6 +25,8 @@ func CheckMesh(ctx *pulumi.Context, args *CheckMeshArgs, opts ...pulumi.InvokeOp
 type CheckMeshArgs struct {
 	// The mesh's clusters, as given to MultiClusterMesh (other fields of an entry are ignored).
 	Clusters []CheckMeshCluster `pulumi:"clusters"`
+	// The mesh's data plane, as given to MultiClusterMesh: sidecar or ambient. With ambient every cluster's east-west gateway is the Gateway API Gateway istio-system/istio-eastwestgateway, which must be Programmed, and istiod must know it on its HBONE port 15008. Default: sidecar.
+	Dataplane *string `pulumi:"dataplane"`
 	// Ask only the istiods of this revision. Default: every revision.
 	Revision *string `pulumi:"revision"`
 	// Upper bound of the whole check, in seconds: what has not answered by then is reported unreachable. Default 600.
@@ -48,6 +50,8 @@ func CheckMeshOutput(ctx *pulumi.Context, args CheckMeshOutputArgs, opts ...pulu
 type CheckMeshOutputArgs struct {
 	// The mesh's clusters, as given to MultiClusterMesh (other fields of an entry are ignored).
 	Clusters CheckMeshClusterArrayInput `pulumi:"clusters"`
+	// The mesh's data plane, as given to MultiClusterMesh: sidecar or ambient. With ambient every cluster's east-west gateway is the Gateway API Gateway istio-system/istio-eastwestgateway, which must be Programmed, and istiod must know it on its HBONE port 15008. Default: sidecar.
+	Dataplane pulumi.StringPtrInput `pulumi:"dataplane"`
 	// Ask only the istiods of this revision. Default: every revision.
 	Revision pulumi.StringPtrInput `pulumi:"revision"`
 	// Upper bound of the whole check, in seconds: what has not answered by then is reported unreachable. Default 600.

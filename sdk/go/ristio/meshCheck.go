@@ -12,7 +12,7 @@ import (
 	"github.com/ristio/pulumi-ristio/sdk/go/ristio/internal"
 )
 
-// Proof that one cluster and its listed peers work as a mesh, both ways, from istiod itself (port-forward to each istiod pod, as istioctl does): each side's /debug/clusterz lists the other as synced from istio-remote-secret-<other>, /debug/endpointShardz holds the other's endpoints of every service it serves of istiod's own and the sample's (what remote secrets exist for, and what some Istio releases lose when a remote secret is rewritten), /debug/networkz knows the other's gateway on 15443, and the certificate served on 15012 chains through its own intermediate to a root the other trusts. MultiClusterMesh gives each cluster's check the clusters listed before it, so adding a cluster adds one check and changes none. Writes nothing; refresh asks again.
+// Proof that one cluster and its listed peers work as a mesh, both ways, from istiod itself (port-forward to each istiod pod, as istioctl does): each side's /debug/clusterz lists the other as synced from istio-remote-secret-<other>, /debug/endpointShardz holds the other's endpoints of every service it serves of istiod's own and the sample's (what remote secrets exist for, and what some Istio releases lose when a remote secret is rewritten), /debug/networkz knows the other's gateway on 15443 (on 15008, and its east-west Gateway Programmed, with dataplane ambient), and the certificate served on 15012 chains through its own intermediate to a root the other trusts. MultiClusterMesh gives each cluster's check the clusters listed before it, so adding a cluster adds one check and changes none. Writes nothing; refresh asks again.
 type MeshCheck struct {
 	pulumi.CustomResourceState
 
@@ -20,7 +20,9 @@ type MeshCheck struct {
 	CaCertPem pulumi.StringPtrOutput `pulumi:"caCertPem"`
 	// The cluster whose istiods are asked.
 	Cluster ClusterConnectionOutput `pulumi:"cluster"`
-	// Where the cluster's east-west gateway is reached; every peer's istiods must know it on port 15443. Default: its istio-eastwestgateway load-balancer address.
+	// The mesh's data plane, as given to MultiClusterMesh: sidecar or ambient. With ambient every cluster's east-west gateway is the Gateway API Gateway istio-system/istio-eastwestgateway, which must be Programmed, and istiod must know it on its HBONE port 15008. Default: sidecar.
+	Dataplane pulumi.StringPtrOutput `pulumi:"dataplane"`
+	// Where the cluster's east-west gateway is reached; every peer's istiods must know it on port 15443 (15008 with dataplane ambient). Default: its istio-eastwestgateway load-balancer address.
 	GatewayAddress pulumi.StringPtrOutput `pulumi:"gatewayAddress"`
 	// Whether every pair is synced, both ways.
 	Healthy pulumi.BoolOutput `pulumi:"healthy"`
@@ -108,7 +110,9 @@ type meshCheckArgs struct {
 	CaCertPem *string `pulumi:"caCertPem"`
 	// The cluster whose istiods are asked.
 	Cluster ClusterConnection `pulumi:"cluster"`
-	// Where the cluster's east-west gateway is reached; every peer's istiods must know it on port 15443. Default: its istio-eastwestgateway load-balancer address.
+	// The mesh's data plane, as given to MultiClusterMesh: sidecar or ambient. With ambient every cluster's east-west gateway is the Gateway API Gateway istio-system/istio-eastwestgateway, which must be Programmed, and istiod must know it on its HBONE port 15008. Default: sidecar.
+	Dataplane *string `pulumi:"dataplane"`
+	// Where the cluster's east-west gateway is reached; every peer's istiods must know it on port 15443 (15008 with dataplane ambient). Default: its istio-eastwestgateway load-balancer address.
 	GatewayAddress *string `pulumi:"gatewayAddress"`
 	// The cluster's network, as every peer's istiods must know it. Default: network-<name>.
 	Network *string `pulumi:"network"`
@@ -130,7 +134,9 @@ type MeshCheckArgs struct {
 	CaCertPem pulumi.StringPtrInput
 	// The cluster whose istiods are asked.
 	Cluster ClusterConnectionInput
-	// Where the cluster's east-west gateway is reached; every peer's istiods must know it on port 15443. Default: its istio-eastwestgateway load-balancer address.
+	// The mesh's data plane, as given to MultiClusterMesh: sidecar or ambient. With ambient every cluster's east-west gateway is the Gateway API Gateway istio-system/istio-eastwestgateway, which must be Programmed, and istiod must know it on its HBONE port 15008. Default: sidecar.
+	Dataplane pulumi.StringPtrInput
+	// Where the cluster's east-west gateway is reached; every peer's istiods must know it on port 15443 (15008 with dataplane ambient). Default: its istio-eastwestgateway load-balancer address.
 	GatewayAddress pulumi.StringPtrInput
 	// The cluster's network, as every peer's istiods must know it. Default: network-<name>.
 	Network pulumi.StringPtrInput
@@ -243,7 +249,12 @@ func (o MeshCheckOutput) Cluster() ClusterConnectionOutput {
 	return o.ApplyT(func(v *MeshCheck) ClusterConnectionOutput { return v.Cluster }).(ClusterConnectionOutput)
 }
 
-// Where the cluster's east-west gateway is reached; every peer's istiods must know it on port 15443. Default: its istio-eastwestgateway load-balancer address.
+// The mesh's data plane, as given to MultiClusterMesh: sidecar or ambient. With ambient every cluster's east-west gateway is the Gateway API Gateway istio-system/istio-eastwestgateway, which must be Programmed, and istiod must know it on its HBONE port 15008. Default: sidecar.
+func (o MeshCheckOutput) Dataplane() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v *MeshCheck) pulumi.StringPtrOutput { return v.Dataplane }).(pulumi.StringPtrOutput)
+}
+
+// Where the cluster's east-west gateway is reached; every peer's istiods must know it on port 15443 (15008 with dataplane ambient). Default: its istio-eastwestgateway load-balancer address.
 func (o MeshCheckOutput) GatewayAddress() pulumi.StringPtrOutput {
 	return o.ApplyT(func(v *MeshCheck) pulumi.StringPtrOutput { return v.GatewayAddress }).(pulumi.StringPtrOutput)
 }

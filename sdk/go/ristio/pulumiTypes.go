@@ -689,7 +689,7 @@ func (o MeshCertificatePtrOutput) ValidityHours() pulumi.IntPtrOutput {
 type MeshCheckPeer struct {
 	// How to reach the peer, to read the roots it trusts (its cacerts root-cert.pem).
 	Cluster ClusterConnection `pulumi:"cluster"`
-	// Where the peer's east-west gateway is reached; istiod must know it on port 15443. Default: the peer's istio-eastwestgateway load-balancer address.
+	// Where the peer's east-west gateway is reached; istiod must know it on port 15443 (15008 with dataplane ambient). Default: the peer's istio-eastwestgateway load-balancer address.
 	GatewayAddress *string `pulumi:"gatewayAddress"`
 	// The peer's network.
 	Network string `pulumi:"network"`
@@ -711,7 +711,7 @@ type MeshCheckPeerInput interface {
 type MeshCheckPeerArgs struct {
 	// How to reach the peer, to read the roots it trusts (its cacerts root-cert.pem).
 	Cluster ClusterConnectionInput `pulumi:"cluster"`
-	// Where the peer's east-west gateway is reached; istiod must know it on port 15443. Default: the peer's istio-eastwestgateway load-balancer address.
+	// Where the peer's east-west gateway is reached; istiod must know it on port 15443 (15008 with dataplane ambient). Default: the peer's istio-eastwestgateway load-balancer address.
 	GatewayAddress pulumi.StringPtrInput `pulumi:"gatewayAddress"`
 	// The peer's network.
 	Network pulumi.StringInput `pulumi:"network"`
@@ -775,7 +775,7 @@ func (o MeshCheckPeerOutput) Cluster() ClusterConnectionOutput {
 	return o.ApplyT(func(v MeshCheckPeer) ClusterConnection { return v.Cluster }).(ClusterConnectionOutput)
 }
 
-// Where the peer's east-west gateway is reached; istiod must know it on port 15443. Default: the peer's istio-eastwestgateway load-balancer address.
+// Where the peer's east-west gateway is reached; istiod must know it on port 15443 (15008 with dataplane ambient). Default: the peer's istio-eastwestgateway load-balancer address.
 func (o MeshCheckPeerOutput) GatewayAddress() pulumi.StringPtrOutput {
 	return o.ApplyT(func(v MeshCheckPeer) *string { return v.GatewayAddress }).(pulumi.StringPtrOutput)
 }

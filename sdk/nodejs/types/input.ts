@@ -126,7 +126,7 @@ export interface MeshCheckPeerArgs {
      */
     cluster: pulumi.Input<inputs.ClusterConnectionArgs>;
     /**
-     * Where the peer's east-west gateway is reached; istiod must know it on port 15443. Default: the peer's istio-eastwestgateway load-balancer address.
+     * Where the peer's east-west gateway is reached; istiod must know it on port 15443 (15008 with dataplane ambient). Default: the peer's istio-eastwestgateway load-balancer address.
      */
     gatewayAddress?: pulumi.Input<string | undefined>;
     /**

@@ -33,7 +33,7 @@ export interface MeshCheckPeer {
      */
     cluster: outputs.ClusterConnection;
     /**
-     * Where the peer's east-west gateway is reached; istiod must know it on port 15443. Default: the peer's istio-eastwestgateway load-balancer address.
+     * Where the peer's east-west gateway is reached; istiod must know it on port 15443 (15008 with dataplane ambient). Default: the peer's istio-eastwestgateway load-balancer address.
      */
     gatewayAddress?: string;
     /**

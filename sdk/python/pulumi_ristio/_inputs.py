@@ -456,7 +456,7 @@ class MeshCheckPeerArgsDict(TypedDict):
     """
     gateway_address: NotRequired[pulumi.Input[Optional[_builtins.str]]]
     """
-    Where the peer's east-west gateway is reached; istiod must know it on port 15443. Default: the peer's istio-eastwestgateway load-balancer address.
+    Where the peer's east-west gateway is reached; istiod must know it on port 15443 (15008 with dataplane ambient). Default: the peer's istio-eastwestgateway load-balancer address.
     """
     remote_secret_checksums: NotRequired[pulumi.Input[Optional[Sequence[pulumi.Input[_builtins.str]]]]]
     """
@@ -473,7 +473,7 @@ class MeshCheckPeerArgs:
         """
         :param pulumi.Input['ClusterConnectionArgs'] cluster: How to reach the peer, to read the roots it trusts (its cacerts root-cert.pem).
         :param pulumi.Input[_builtins.str] network: The peer's network.
-        :param pulumi.Input[_builtins.str] gateway_address: Where the peer's east-west gateway is reached; istiod must know it on port 15443. Default: the peer's istio-eastwestgateway load-balancer address.
+        :param pulumi.Input[_builtins.str] gateway_address: Where the peer's east-west gateway is reached; istiod must know it on port 15443 (15008 with dataplane ambient). Default: the peer's istio-eastwestgateway load-balancer address.
         :param pulumi.Input[Sequence[pulumi.Input[_builtins.str]]] remote_secret_checksums: Checksums of the remote secrets between the two clusters, as last written: when one changes (a renewed token, a new server), `up` checks the pair again, and so proves each istiod still holds the other's endpoints after the rewrite.
         """
         pulumi.set(__self__, "cluster", cluster)
@@ -511,7 +511,7 @@ class MeshCheckPeerArgs:
     @pulumi.getter(name="gatewayAddress")
     def gateway_address(self) -> pulumi.Input[Optional[_builtins.str]]:
         """
-        Where the peer's east-west gateway is reached; istiod must know it on port 15443. Default: the peer's istio-eastwestgateway load-balancer address.
+        Where the peer's east-west gateway is reached; istiod must know it on port 15443 (15008 with dataplane ambient). Default: the peer's istio-eastwestgateway load-balancer address.
         """
         return pulumi.get(self, "gateway_address")
 

@@ -72,6 +72,7 @@ class AwaitableCheckMeshResult(CheckMeshResult):
 
 
 def check_mesh(clusters: Optional[Sequence[Union['CheckMeshCluster', 'CheckMeshClusterDict']]] = None,
+               dataplane: Optional[_builtins.str] = None,
                revision: Optional[_builtins.str] = None,
                timeout_seconds: Optional[_builtins.int] = None,
                opts: Optional[pulumi.InvokeOptions] = None) -> AwaitableCheckMeshResult:
@@ -79,11 +80,13 @@ def check_mesh(clusters: Optional[Sequence[Union['CheckMeshCluster', 'CheckMeshC
     Asks every cluster's istiods whether the mesh works, as MeshCheck does, without changing anything.
 
     :param Sequence[Union['CheckMeshCluster', 'CheckMeshClusterDict']] clusters: The mesh's clusters, as given to MultiClusterMesh (other fields of an entry are ignored).
+    :param _builtins.str dataplane: The mesh's data plane, as given to MultiClusterMesh: sidecar or ambient. With ambient every cluster's east-west gateway is the Gateway API Gateway istio-system/istio-eastwestgateway, which must be Programmed, and istiod must know it on its HBONE port 15008. Default: sidecar.
     :param _builtins.str revision: Ask only the istiods of this revision. Default: every revision.
     :param _builtins.int timeout_seconds: Upper bound of the whole check, in seconds: what has not answered by then is reported unreachable. Default 600.
     """
     __args__ = dict()
     __args__['clusters'] = clusters
+    __args__['dataplane'] = dataplane
     __args__['revision'] = revision
     __args__['timeoutSeconds'] = timeout_seconds
     opts = pulumi.InvokeOptions.merge(_utilities.get_invoke_opts_defaults(), opts)
@@ -94,6 +97,7 @@ def check_mesh(clusters: Optional[Sequence[Union['CheckMeshCluster', 'CheckMeshC
         problems=pulumi.get(__ret__, 'problems'),
         status=pulumi.get(__ret__, 'status'))
 def check_mesh_output(clusters: pulumi.Input[Optional[Sequence[Union['CheckMeshCluster', 'CheckMeshClusterDict']]]] = None,
+                      dataplane: pulumi.Input[Optional[Optional[_builtins.str]]] = None,
                       revision: pulumi.Input[Optional[Optional[_builtins.str]]] = None,
                       timeout_seconds: pulumi.Input[Optional[Optional[_builtins.int]]] = None,
                       opts: Optional[Union[pulumi.InvokeOptions, pulumi.InvokeOutputOptions]] = None) -> pulumi.Output[CheckMeshResult]:
@@ -101,11 +105,13 @@ def check_mesh_output(clusters: pulumi.Input[Optional[Sequence[Union['CheckMeshC
     Asks every cluster's istiods whether the mesh works, as MeshCheck does, without changing anything.
 
     :param Sequence[Union['CheckMeshCluster', 'CheckMeshClusterDict']] clusters: The mesh's clusters, as given to MultiClusterMesh (other fields of an entry are ignored).
+    :param _builtins.str dataplane: The mesh's data plane, as given to MultiClusterMesh: sidecar or ambient. With ambient every cluster's east-west gateway is the Gateway API Gateway istio-system/istio-eastwestgateway, which must be Programmed, and istiod must know it on its HBONE port 15008. Default: sidecar.
     :param _builtins.str revision: Ask only the istiods of this revision. Default: every revision.
     :param _builtins.int timeout_seconds: Upper bound of the whole check, in seconds: what has not answered by then is reported unreachable. Default 600.
     """
     __args__ = dict()
     __args__['clusters'] = clusters
+    __args__['dataplane'] = dataplane
     __args__['revision'] = revision
     __args__['timeoutSeconds'] = timeout_seconds
     opts = pulumi.InvokeOutputOptions.merge(_utilities.get_invoke_opts_defaults(), opts)

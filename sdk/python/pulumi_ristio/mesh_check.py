@@ -24,6 +24,7 @@ class MeshCheckArgs:
                  cluster: pulumi.Input['ClusterConnectionArgs'],
                  peers: pulumi.Input[Sequence[pulumi.Input['MeshCheckPeerArgs']]],
                  ca_cert_pem: pulumi.Input[Optional[_builtins.str]] = None,
+                 dataplane: pulumi.Input[Optional[_builtins.str]] = None,
                  gateway_address: pulumi.Input[Optional[_builtins.str]] = None,
                  network: pulumi.Input[Optional[_builtins.str]] = None,
                  revision: pulumi.Input[Optional[_builtins.str]] = None,
@@ -36,7 +37,8 @@ class MeshCheckArgs:
         :param pulumi.Input['ClusterConnectionArgs'] cluster: The cluster whose istiods are asked.
         :param pulumi.Input[Sequence[pulumi.Input['MeshCheckPeerArgs']]] peers: The clusters checked with this one, both ways: this cluster's istiods must see each of them, and each one's istiods must see this cluster.
         :param pulumi.Input[_builtins.str] ca_cert_pem: The intermediate istiod must sign with: the certificate it serves on 15012 must be issued by this one, which proves istiod loaded the current cacerts. Default: the intermediate istiod presents with it (the check never reads cacerts, whose key signs every workload).
-        :param pulumi.Input[_builtins.str] gateway_address: Where the cluster's east-west gateway is reached; every peer's istiods must know it on port 15443. Default: its istio-eastwestgateway load-balancer address.
+        :param pulumi.Input[_builtins.str] dataplane: The mesh's data plane, as given to MultiClusterMesh: sidecar or ambient. With ambient every cluster's east-west gateway is the Gateway API Gateway istio-system/istio-eastwestgateway, which must be Programmed, and istiod must know it on its HBONE port 15008. Default: sidecar.
+        :param pulumi.Input[_builtins.str] gateway_address: Where the cluster's east-west gateway is reached; every peer's istiods must know it on port 15443 (15008 with dataplane ambient). Default: its istio-eastwestgateway load-balancer address.
         :param pulumi.Input[_builtins.str] network: The cluster's network, as every peer's istiods must know it. Default: network-<name>.
         :param pulumi.Input[_builtins.str] revision: Ask only the istiods of this revision. Default: every revision.
         :param pulumi.Input[Sequence[pulumi.Input[_builtins.str]]] revisions: Revisions each of which must have a running istiod that passes ("default" is the one installed without a revision): a canary that is not up yet fails the check instead of going unasked.
@@ -47,6 +49,8 @@ class MeshCheckArgs:
         pulumi.set(__self__, "peers", peers)
         if ca_cert_pem is not None:
             pulumi.set(__self__, "ca_cert_pem", ca_cert_pem)
+        if dataplane is not None:
+            pulumi.set(__self__, "dataplane", dataplane)
         if gateway_address is not None:
             pulumi.set(__self__, "gateway_address", gateway_address)
         if network is not None:
@@ -99,10 +103,22 @@ class MeshCheckArgs:
         pulumi.set(self, "ca_cert_pem", value)
 
     @_builtins.property
+    @pulumi.getter
+    def dataplane(self) -> pulumi.Input[Optional[_builtins.str]]:
+        """
+        The mesh's data plane, as given to MultiClusterMesh: sidecar or ambient. With ambient every cluster's east-west gateway is the Gateway API Gateway istio-system/istio-eastwestgateway, which must be Programmed, and istiod must know it on its HBONE port 15008. Default: sidecar.
+        """
+        return pulumi.get(self, "dataplane")
+
+    @dataplane.setter
+    def dataplane(self, value: pulumi.Input[Optional[_builtins.str]]):
+        pulumi.set(self, "dataplane", value)
+
+    @_builtins.property
     @pulumi.getter(name="gatewayAddress")
     def gateway_address(self) -> pulumi.Input[Optional[_builtins.str]]:
         """
-        Where the cluster's east-west gateway is reached; every peer's istiods must know it on port 15443. Default: its istio-eastwestgateway load-balancer address.
+        Where the cluster's east-west gateway is reached; every peer's istiods must know it on port 15443 (15008 with dataplane ambient). Default: its istio-eastwestgateway load-balancer address.
         """
         return pulumi.get(self, "gateway_address")
 
@@ -179,6 +195,7 @@ class MeshCheck(pulumi.CustomResource):
                  opts: Optional[pulumi.ResourceOptions] = None,
                  ca_cert_pem: pulumi.Input[Optional[_builtins.str]] = None,
                  cluster: pulumi.Input[Optional[Union['ClusterConnectionArgs', 'ClusterConnectionArgsDict', 'outputs.ClusterConnection']]] = None,
+                 dataplane: pulumi.Input[Optional[_builtins.str]] = None,
                  gateway_address: pulumi.Input[Optional[_builtins.str]] = None,
                  network: pulumi.Input[Optional[_builtins.str]] = None,
                  peers: pulumi.Input[Optional[Sequence[pulumi.Input[Union['MeshCheckPeerArgs', 'MeshCheckPeerArgsDict', 'outputs.MeshCheckPeer']]]]] = None,
@@ -188,13 +205,14 @@ class MeshCheck(pulumi.CustomResource):
                  timeout_seconds: pulumi.Input[Optional[_builtins.int]] = None,
                  __props__=None):
         """
-        Proof that one cluster and its listed peers work as a mesh, both ways, from istiod itself (port-forward to each istiod pod, as istioctl does): each side's /debug/clusterz lists the other as synced from istio-remote-secret-<other>, /debug/endpointShardz holds the other's endpoints of every service it serves of istiod's own and the sample's (what remote secrets exist for, and what some Istio releases lose when a remote secret is rewritten), /debug/networkz knows the other's gateway on 15443, and the certificate served on 15012 chains through its own intermediate to a root the other trusts. MultiClusterMesh gives each cluster's check the clusters listed before it, so adding a cluster adds one check and changes none. Writes nothing; refresh asks again.
+        Proof that one cluster and its listed peers work as a mesh, both ways, from istiod itself (port-forward to each istiod pod, as istioctl does): each side's /debug/clusterz lists the other as synced from istio-remote-secret-<other>, /debug/endpointShardz holds the other's endpoints of every service it serves of istiod's own and the sample's (what remote secrets exist for, and what some Istio releases lose when a remote secret is rewritten), /debug/networkz knows the other's gateway on 15443 (on 15008, and its east-west Gateway Programmed, with dataplane ambient), and the certificate served on 15012 chains through its own intermediate to a root the other trusts. MultiClusterMesh gives each cluster's check the clusters listed before it, so adding a cluster adds one check and changes none. Writes nothing; refresh asks again.
 
         :param str resource_name: The name of the resource.
         :param pulumi.ResourceOptions opts: Options for the resource.
         :param pulumi.Input[_builtins.str] ca_cert_pem: The intermediate istiod must sign with: the certificate it serves on 15012 must be issued by this one, which proves istiod loaded the current cacerts. Default: the intermediate istiod presents with it (the check never reads cacerts, whose key signs every workload).
         :param pulumi.Input[Union['ClusterConnectionArgs', 'ClusterConnectionArgsDict', 'outputs.ClusterConnection']] cluster: The cluster whose istiods are asked.
-        :param pulumi.Input[_builtins.str] gateway_address: Where the cluster's east-west gateway is reached; every peer's istiods must know it on port 15443. Default: its istio-eastwestgateway load-balancer address.
+        :param pulumi.Input[_builtins.str] dataplane: The mesh's data plane, as given to MultiClusterMesh: sidecar or ambient. With ambient every cluster's east-west gateway is the Gateway API Gateway istio-system/istio-eastwestgateway, which must be Programmed, and istiod must know it on its HBONE port 15008. Default: sidecar.
+        :param pulumi.Input[_builtins.str] gateway_address: Where the cluster's east-west gateway is reached; every peer's istiods must know it on port 15443 (15008 with dataplane ambient). Default: its istio-eastwestgateway load-balancer address.
         :param pulumi.Input[_builtins.str] network: The cluster's network, as every peer's istiods must know it. Default: network-<name>.
         :param pulumi.Input[Sequence[pulumi.Input[Union['MeshCheckPeerArgs', 'MeshCheckPeerArgsDict', 'outputs.MeshCheckPeer']]]] peers: The clusters checked with this one, both ways: this cluster's istiods must see each of them, and each one's istiods must see this cluster.
         :param pulumi.Input[_builtins.str] revision: Ask only the istiods of this revision. Default: every revision.
@@ -209,7 +227,7 @@ class MeshCheck(pulumi.CustomResource):
                  args: MeshCheckArgs,
                  opts: Optional[pulumi.ResourceOptions] = None):
         """
-        Proof that one cluster and its listed peers work as a mesh, both ways, from istiod itself (port-forward to each istiod pod, as istioctl does): each side's /debug/clusterz lists the other as synced from istio-remote-secret-<other>, /debug/endpointShardz holds the other's endpoints of every service it serves of istiod's own and the sample's (what remote secrets exist for, and what some Istio releases lose when a remote secret is rewritten), /debug/networkz knows the other's gateway on 15443, and the certificate served on 15012 chains through its own intermediate to a root the other trusts. MultiClusterMesh gives each cluster's check the clusters listed before it, so adding a cluster adds one check and changes none. Writes nothing; refresh asks again.
+        Proof that one cluster and its listed peers work as a mesh, both ways, from istiod itself (port-forward to each istiod pod, as istioctl does): each side's /debug/clusterz lists the other as synced from istio-remote-secret-<other>, /debug/endpointShardz holds the other's endpoints of every service it serves of istiod's own and the sample's (what remote secrets exist for, and what some Istio releases lose when a remote secret is rewritten), /debug/networkz knows the other's gateway on 15443 (on 15008, and its east-west Gateway Programmed, with dataplane ambient), and the certificate served on 15012 chains through its own intermediate to a root the other trusts. MultiClusterMesh gives each cluster's check the clusters listed before it, so adding a cluster adds one check and changes none. Writes nothing; refresh asks again.
 
         :param str resource_name: The name of the resource.
         :param MeshCheckArgs args: The arguments to use to populate this resource's properties.
@@ -228,6 +246,7 @@ class MeshCheck(pulumi.CustomResource):
                  opts: Optional[pulumi.ResourceOptions] = None,
                  ca_cert_pem: pulumi.Input[Optional[_builtins.str]] = None,
                  cluster: pulumi.Input[Optional[Union['ClusterConnectionArgs', 'ClusterConnectionArgsDict', 'outputs.ClusterConnection']]] = None,
+                 dataplane: pulumi.Input[Optional[_builtins.str]] = None,
                  gateway_address: pulumi.Input[Optional[_builtins.str]] = None,
                  network: pulumi.Input[Optional[_builtins.str]] = None,
                  peers: pulumi.Input[Optional[Sequence[pulumi.Input[Union['MeshCheckPeerArgs', 'MeshCheckPeerArgsDict', 'outputs.MeshCheckPeer']]]]] = None,
@@ -248,6 +267,7 @@ class MeshCheck(pulumi.CustomResource):
             if cluster is None and not opts.urn:
                 raise TypeError("Missing required property 'cluster'")
             __props__.__dict__["cluster"] = cluster
+            __props__.__dict__["dataplane"] = dataplane
             __props__.__dict__["gateway_address"] = gateway_address
             __props__.__dict__["network"] = network
             if peers is None and not opts.urn:
@@ -289,6 +309,7 @@ class MeshCheck(pulumi.CustomResource):
 
         __props__.__dict__["ca_cert_pem"] = None
         __props__.__dict__["cluster"] = None
+        __props__.__dict__["dataplane"] = None
         __props__.__dict__["gateway_address"] = None
         __props__.__dict__["healthy"] = None
         __props__.__dict__["istiods"] = None
@@ -325,10 +346,18 @@ class MeshCheck(pulumi.CustomResource):
         return pulumi.get(self, "cluster")
 
     @_builtins.property
+    @pulumi.getter
+    def dataplane(self) -> pulumi.Output[Optional[_builtins.str]]:
+        """
+        The mesh's data plane, as given to MultiClusterMesh: sidecar or ambient. With ambient every cluster's east-west gateway is the Gateway API Gateway istio-system/istio-eastwestgateway, which must be Programmed, and istiod must know it on its HBONE port 15008. Default: sidecar.
+        """
+        return pulumi.get(self, "dataplane")
+
+    @_builtins.property
     @pulumi.getter(name="gatewayAddress")
     def gateway_address(self) -> pulumi.Output[Optional[_builtins.str]]:
         """
-        Where the cluster's east-west gateway is reached; every peer's istiods must know it on port 15443. Default: its istio-eastwestgateway load-balancer address.
+        Where the cluster's east-west gateway is reached; every peer's istiods must know it on port 15443 (15008 with dataplane ambient). Default: its istio-eastwestgateway load-balancer address.
         """
         return pulumi.get(self, "gateway_address")
 

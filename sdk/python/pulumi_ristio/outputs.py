@@ -128,7 +128,7 @@ class MeshCheckPeer(dict):
         """
         :param 'ClusterConnection' cluster: How to reach the peer, to read the roots it trusts (its cacerts root-cert.pem).
         :param _builtins.str network: The peer's network.
-        :param _builtins.str gateway_address: Where the peer's east-west gateway is reached; istiod must know it on port 15443. Default: the peer's istio-eastwestgateway load-balancer address.
+        :param _builtins.str gateway_address: Where the peer's east-west gateway is reached; istiod must know it on port 15443 (15008 with dataplane ambient). Default: the peer's istio-eastwestgateway load-balancer address.
         :param Sequence[_builtins.str] remote_secret_checksums: Checksums of the remote secrets between the two clusters, as last written: when one changes (a renewed token, a new server), `up` checks the pair again, and so proves each istiod still holds the other's endpoints after the rewrite.
         """
         pulumi.set(__self__, "cluster", cluster)
@@ -158,7 +158,7 @@ class MeshCheckPeer(dict):
     @pulumi.getter(name="gatewayAddress")
     def gateway_address(self) -> Optional[_builtins.str]:
         """
-        Where the peer's east-west gateway is reached; istiod must know it on port 15443. Default: the peer's istio-eastwestgateway load-balancer address.
+        Where the peer's east-west gateway is reached; istiod must know it on port 15443 (15008 with dataplane ambient). Default: the peer's istio-eastwestgateway load-balancer address.
         """
         return pulumi.get(self, "gateway_address")
 

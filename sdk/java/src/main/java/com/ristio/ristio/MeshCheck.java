@@ -20,7 +20,7 @@ import java.util.Optional;
 import javax.annotation.Nullable;
 
 /**
- * Proof that one cluster and its listed peers work as a mesh, both ways, from istiod itself (port-forward to each istiod pod, as istioctl does): each side&#39;s /debug/clusterz lists the other as synced from istio-remote-secret-&lt;other&gt;, /debug/endpointShardz holds the other&#39;s endpoints of every service it serves of istiod&#39;s own and the sample&#39;s (what remote secrets exist for, and what some Istio releases lose when a remote secret is rewritten), /debug/networkz knows the other&#39;s gateway on 15443, and the certificate served on 15012 chains through its own intermediate to a root the other trusts. MultiClusterMesh gives each cluster&#39;s check the clusters listed before it, so adding a cluster adds one check and changes none. Writes nothing; refresh asks again.
+ * Proof that one cluster and its listed peers work as a mesh, both ways, from istiod itself (port-forward to each istiod pod, as istioctl does): each side&#39;s /debug/clusterz lists the other as synced from istio-remote-secret-&lt;other&gt;, /debug/endpointShardz holds the other&#39;s endpoints of every service it serves of istiod&#39;s own and the sample&#39;s (what remote secrets exist for, and what some Istio releases lose when a remote secret is rewritten), /debug/networkz knows the other&#39;s gateway on 15443 (on 15008, and its east-west Gateway Programmed, with dataplane ambient), and the certificate served on 15012 chains through its own intermediate to a root the other trusts. MultiClusterMesh gives each cluster&#39;s check the clusters listed before it, so adding a cluster adds one check and changes none. Writes nothing; refresh asks again.
  * 
  */
 @ResourceType(type="ristio:index:MeshCheck")
@@ -54,14 +54,28 @@ public class MeshCheck extends com.pulumi.resources.CustomResource {
         return this.cluster;
     }
     /**
-     * Where the cluster&#39;s east-west gateway is reached; every peer&#39;s istiods must know it on port 15443. Default: its istio-eastwestgateway load-balancer address.
+     * The mesh&#39;s data plane, as given to MultiClusterMesh: sidecar or ambient. With ambient every cluster&#39;s east-west gateway is the Gateway API Gateway istio-system/istio-eastwestgateway, which must be Programmed, and istiod must know it on its HBONE port 15008. Default: sidecar.
+     * 
+     */
+    @Export(name="dataplane", refs={String.class}, tree="[0]")
+    private Output</* @Nullable */ String> dataplane;
+
+    /**
+     * @return The mesh&#39;s data plane, as given to MultiClusterMesh: sidecar or ambient. With ambient every cluster&#39;s east-west gateway is the Gateway API Gateway istio-system/istio-eastwestgateway, which must be Programmed, and istiod must know it on its HBONE port 15008. Default: sidecar.
+     * 
+     */
+    public Output<Optional<String>> dataplane() {
+        return Codegen.optional(this.dataplane);
+    }
+    /**
+     * Where the cluster&#39;s east-west gateway is reached; every peer&#39;s istiods must know it on port 15443 (15008 with dataplane ambient). Default: its istio-eastwestgateway load-balancer address.
      * 
      */
     @Export(name="gatewayAddress", refs={String.class}, tree="[0]")
     private Output</* @Nullable */ String> gatewayAddress;
 
     /**
-     * @return Where the cluster&#39;s east-west gateway is reached; every peer&#39;s istiods must know it on port 15443. Default: its istio-eastwestgateway load-balancer address.
+     * @return Where the cluster&#39;s east-west gateway is reached; every peer&#39;s istiods must know it on port 15443 (15008 with dataplane ambient). Default: its istio-eastwestgateway load-balancer address.
      * 
      */
     public Output<Optional<String>> gatewayAddress() {

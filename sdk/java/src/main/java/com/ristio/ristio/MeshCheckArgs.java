@@ -52,14 +52,29 @@ public final class MeshCheckArgs extends com.pulumi.resources.ResourceArgs {
     }
 
     /**
-     * Where the cluster&#39;s east-west gateway is reached; every peer&#39;s istiods must know it on port 15443. Default: its istio-eastwestgateway load-balancer address.
+     * The mesh&#39;s data plane, as given to MultiClusterMesh: sidecar or ambient. With ambient every cluster&#39;s east-west gateway is the Gateway API Gateway istio-system/istio-eastwestgateway, which must be Programmed, and istiod must know it on its HBONE port 15008. Default: sidecar.
+     * 
+     */
+    @Import(name="dataplane")
+    private @Nullable Output<String> dataplane;
+
+    /**
+     * @return The mesh&#39;s data plane, as given to MultiClusterMesh: sidecar or ambient. With ambient every cluster&#39;s east-west gateway is the Gateway API Gateway istio-system/istio-eastwestgateway, which must be Programmed, and istiod must know it on its HBONE port 15008. Default: sidecar.
+     * 
+     */
+    public Optional<Output<String>> dataplane() {
+        return Optional.ofNullable(this.dataplane);
+    }
+
+    /**
+     * Where the cluster&#39;s east-west gateway is reached; every peer&#39;s istiods must know it on port 15443 (15008 with dataplane ambient). Default: its istio-eastwestgateway load-balancer address.
      * 
      */
     @Import(name="gatewayAddress")
     private @Nullable Output<String> gatewayAddress;
 
     /**
-     * @return Where the cluster&#39;s east-west gateway is reached; every peer&#39;s istiods must know it on port 15443. Default: its istio-eastwestgateway load-balancer address.
+     * @return Where the cluster&#39;s east-west gateway is reached; every peer&#39;s istiods must know it on port 15443 (15008 with dataplane ambient). Default: its istio-eastwestgateway load-balancer address.
      * 
      */
     public Optional<Output<String>> gatewayAddress() {
@@ -161,6 +176,7 @@ public final class MeshCheckArgs extends com.pulumi.resources.ResourceArgs {
     private MeshCheckArgs(MeshCheckArgs $) {
         this.caCertPem = $.caCertPem;
         this.cluster = $.cluster;
+        this.dataplane = $.dataplane;
         this.gatewayAddress = $.gatewayAddress;
         this.network = $.network;
         this.peers = $.peers;
@@ -231,7 +247,28 @@ public final class MeshCheckArgs extends com.pulumi.resources.ResourceArgs {
         }
 
         /**
-         * @param gatewayAddress Where the cluster&#39;s east-west gateway is reached; every peer&#39;s istiods must know it on port 15443. Default: its istio-eastwestgateway load-balancer address.
+         * @param dataplane The mesh&#39;s data plane, as given to MultiClusterMesh: sidecar or ambient. With ambient every cluster&#39;s east-west gateway is the Gateway API Gateway istio-system/istio-eastwestgateway, which must be Programmed, and istiod must know it on its HBONE port 15008. Default: sidecar.
+         * 
+         * @return builder
+         * 
+         */
+        public Builder dataplane(@Nullable Output<String> dataplane) {
+            $.dataplane = dataplane;
+            return this;
+        }
+
+        /**
+         * @param dataplane The mesh&#39;s data plane, as given to MultiClusterMesh: sidecar or ambient. With ambient every cluster&#39;s east-west gateway is the Gateway API Gateway istio-system/istio-eastwestgateway, which must be Programmed, and istiod must know it on its HBONE port 15008. Default: sidecar.
+         * 
+         * @return builder
+         * 
+         */
+        public Builder dataplane(String dataplane) {
+            return dataplane(Output.of(dataplane));
+        }
+
+        /**
+         * @param gatewayAddress Where the cluster&#39;s east-west gateway is reached; every peer&#39;s istiods must know it on port 15443 (15008 with dataplane ambient). Default: its istio-eastwestgateway load-balancer address.
          * 
          * @return builder
          * 
@@ -242,7 +279,7 @@ public final class MeshCheckArgs extends com.pulumi.resources.ResourceArgs {
         }
 
         /**
-         * @param gatewayAddress Where the cluster&#39;s east-west gateway is reached; every peer&#39;s istiods must know it on port 15443. Default: its istio-eastwestgateway load-balancer address.
+         * @param gatewayAddress Where the cluster&#39;s east-west gateway is reached; every peer&#39;s istiods must know it on port 15443 (15008 with dataplane ambient). Default: its istio-eastwestgateway load-balancer address.
          * 
          * @return builder
          * 

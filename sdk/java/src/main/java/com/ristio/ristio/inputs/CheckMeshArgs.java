@@ -35,6 +35,21 @@ public final class CheckMeshArgs extends com.pulumi.resources.InvokeArgs {
     }
 
     /**
+     * The mesh&#39;s data plane, as given to MultiClusterMesh: sidecar or ambient. With ambient every cluster&#39;s east-west gateway is the Gateway API Gateway istio-system/istio-eastwestgateway, which must be Programmed, and istiod must know it on its HBONE port 15008. Default: sidecar.
+     * 
+     */
+    @Import(name="dataplane")
+    private @Nullable Output<String> dataplane;
+
+    /**
+     * @return The mesh&#39;s data plane, as given to MultiClusterMesh: sidecar or ambient. With ambient every cluster&#39;s east-west gateway is the Gateway API Gateway istio-system/istio-eastwestgateway, which must be Programmed, and istiod must know it on its HBONE port 15008. Default: sidecar.
+     * 
+     */
+    public Optional<Output<String>> dataplane() {
+        return Optional.ofNullable(this.dataplane);
+    }
+
+    /**
      * Ask only the istiods of this revision. Default: every revision.
      * 
      */
@@ -68,6 +83,7 @@ public final class CheckMeshArgs extends com.pulumi.resources.InvokeArgs {
 
     private CheckMeshArgs(CheckMeshArgs $) {
         this.clusters = $.clusters;
+        this.dataplane = $.dataplane;
         this.revision = $.revision;
         this.timeoutSeconds = $.timeoutSeconds;
     }
@@ -119,6 +135,27 @@ public final class CheckMeshArgs extends com.pulumi.resources.InvokeArgs {
          */
         public Builder clusters(CheckMeshClusterArgs... clusters) {
             return clusters(List.of(clusters));
+        }
+
+        /**
+         * @param dataplane The mesh&#39;s data plane, as given to MultiClusterMesh: sidecar or ambient. With ambient every cluster&#39;s east-west gateway is the Gateway API Gateway istio-system/istio-eastwestgateway, which must be Programmed, and istiod must know it on its HBONE port 15008. Default: sidecar.
+         * 
+         * @return builder
+         * 
+         */
+        public Builder dataplane(@Nullable Output<String> dataplane) {
+            $.dataplane = dataplane;
+            return this;
+        }
+
+        /**
+         * @param dataplane The mesh&#39;s data plane, as given to MultiClusterMesh: sidecar or ambient. With ambient every cluster&#39;s east-west gateway is the Gateway API Gateway istio-system/istio-eastwestgateway, which must be Programmed, and istiod must know it on its HBONE port 15008. Default: sidecar.
+         * 
+         * @return builder
+         * 
+         */
+        public Builder dataplane(String dataplane) {
+            return dataplane(Output.of(dataplane));
         }
 
         /**

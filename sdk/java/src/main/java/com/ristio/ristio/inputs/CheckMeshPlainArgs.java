@@ -34,6 +34,21 @@ public final class CheckMeshPlainArgs extends com.pulumi.resources.InvokeArgs {
     }
 
     /**
+     * The mesh&#39;s data plane, as given to MultiClusterMesh: sidecar or ambient. With ambient every cluster&#39;s east-west gateway is the Gateway API Gateway istio-system/istio-eastwestgateway, which must be Programmed, and istiod must know it on its HBONE port 15008. Default: sidecar.
+     * 
+     */
+    @Import(name="dataplane")
+    private @Nullable String dataplane;
+
+    /**
+     * @return The mesh&#39;s data plane, as given to MultiClusterMesh: sidecar or ambient. With ambient every cluster&#39;s east-west gateway is the Gateway API Gateway istio-system/istio-eastwestgateway, which must be Programmed, and istiod must know it on its HBONE port 15008. Default: sidecar.
+     * 
+     */
+    public Optional<String> dataplane() {
+        return Optional.ofNullable(this.dataplane);
+    }
+
+    /**
      * Ask only the istiods of this revision. Default: every revision.
      * 
      */
@@ -67,6 +82,7 @@ public final class CheckMeshPlainArgs extends com.pulumi.resources.InvokeArgs {
 
     private CheckMeshPlainArgs(CheckMeshPlainArgs $) {
         this.clusters = $.clusters;
+        this.dataplane = $.dataplane;
         this.revision = $.revision;
         this.timeoutSeconds = $.timeoutSeconds;
     }
@@ -108,6 +124,17 @@ public final class CheckMeshPlainArgs extends com.pulumi.resources.InvokeArgs {
          */
         public Builder clusters(CheckMeshCluster... clusters) {
             return clusters(List.of(clusters));
+        }
+
+        /**
+         * @param dataplane The mesh&#39;s data plane, as given to MultiClusterMesh: sidecar or ambient. With ambient every cluster&#39;s east-west gateway is the Gateway API Gateway istio-system/istio-eastwestgateway, which must be Programmed, and istiod must know it on its HBONE port 15008. Default: sidecar.
+         * 
+         * @return builder
+         * 
+         */
+        public Builder dataplane(@Nullable String dataplane) {
+            $.dataplane = dataplane;
+            return this;
         }
 
         /**

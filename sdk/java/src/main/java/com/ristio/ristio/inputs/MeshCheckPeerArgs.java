@@ -34,14 +34,14 @@ public final class MeshCheckPeerArgs extends com.pulumi.resources.ResourceArgs {
     }
 
     /**
-     * Where the peer&#39;s east-west gateway is reached; istiod must know it on port 15443. Default: the peer&#39;s istio-eastwestgateway load-balancer address.
+     * Where the peer&#39;s east-west gateway is reached; istiod must know it on port 15443 (15008 with dataplane ambient). Default: the peer&#39;s istio-eastwestgateway load-balancer address.
      * 
      */
     @Import(name="gatewayAddress")
     private @Nullable Output<String> gatewayAddress;
 
     /**
-     * @return Where the peer&#39;s east-west gateway is reached; istiod must know it on port 15443. Default: the peer&#39;s istio-eastwestgateway load-balancer address.
+     * @return Where the peer&#39;s east-west gateway is reached; istiod must know it on port 15443 (15008 with dataplane ambient). Default: the peer&#39;s istio-eastwestgateway load-balancer address.
      * 
      */
     public Optional<Output<String>> gatewayAddress() {
@@ -127,7 +127,7 @@ public final class MeshCheckPeerArgs extends com.pulumi.resources.ResourceArgs {
         }
 
         /**
-         * @param gatewayAddress Where the peer&#39;s east-west gateway is reached; istiod must know it on port 15443. Default: the peer&#39;s istio-eastwestgateway load-balancer address.
+         * @param gatewayAddress Where the peer&#39;s east-west gateway is reached; istiod must know it on port 15443 (15008 with dataplane ambient). Default: the peer&#39;s istio-eastwestgateway load-balancer address.
          * 
          * @return builder
          * 
@@ -138,7 +138,7 @@ public final class MeshCheckPeerArgs extends com.pulumi.resources.ResourceArgs {
         }
 
         /**
-         * @param gatewayAddress Where the peer&#39;s east-west gateway is reached; istiod must know it on port 15443. Default: the peer&#39;s istio-eastwestgateway load-balancer address.
+         * @param gatewayAddress Where the peer&#39;s east-west gateway is reached; istiod must know it on port 15443 (15008 with dataplane ambient). Default: the peer&#39;s istio-eastwestgateway load-balancer address.
          * 
          * @return builder
          * 

@@ -20,7 +20,7 @@ public final class MeshCheckPeer {
      */
     private ClusterConnection cluster;
     /**
-     * @return Where the peer&#39;s east-west gateway is reached; istiod must know it on port 15443. Default: the peer&#39;s istio-eastwestgateway load-balancer address.
+     * @return Where the peer&#39;s east-west gateway is reached; istiod must know it on port 15443 (15008 with dataplane ambient). Default: the peer&#39;s istio-eastwestgateway load-balancer address.
      * 
      */
     private @Nullable String gatewayAddress;
@@ -44,7 +44,7 @@ public final class MeshCheckPeer {
         return this.cluster;
     }
     /**
-     * @return Where the peer&#39;s east-west gateway is reached; istiod must know it on port 15443. Default: the peer&#39;s istio-eastwestgateway load-balancer address.
+     * @return Where the peer&#39;s east-west gateway is reached; istiod must know it on port 15443 (15008 with dataplane ambient). Default: the peer&#39;s istio-eastwestgateway load-balancer address.
      * 
      */
     public Optional<String> gatewayAddress() {
