@@ -27,7 +27,8 @@ import (
 const ambientIstio = "1.30.0"
 
 // TestAmbientMesh brings up an ambient mesh of three clusters through the
-// CLI and judges it by the real istiods: each reads every peer (clusterz)
+// CLI (verified by default: meshStatus must say every pair is synced) and
+// judges it by the real istiods: each reads every peer (clusterz)
 // and lists every peer's east-west gateway on HBONE 15008 (networkz), at
 // the address its Gateway's status gives; istiod itself deployed each
 // gateway from its Gateway. A sidecar mesh is then refused the switch to
@@ -63,6 +64,14 @@ func TestAmbientMesh(t *testing.T) {
 	for c, a := range res.Outputs["gatewayAddresses"].Value.(map[string]any) {
 		addresses[c] = a.(string)
 	}
+
+	// verify defaults on: up waited for every MeshCheck, so meshStatus is
+	// istiod's own word that every cluster synced every peer, knows its
+	// gateway on 15008 and trusts its chain, and that every east-west
+	// Gateway is Programmed.
+	t.Run("meshStatus: every cluster's istiod says every peer is synced", func(t *testing.T) {
+		assertMeshStatus(t, res.Outputs, all)
+	})
 
 	for _, name := range all {
 		c := w.Cluster(name)
@@ -144,11 +153,9 @@ func TestAmbientMesh(t *testing.T) {
 	})
 
 	t.Run("a live sidecar mesh is refused the switch to ambient at preview", func(t *testing.T) {
-		// The same three clusters and release, without the check (as the
-		// ambient mesh has none): its up time stands beside the ambient one.
+		// The same three clusters and release, verified as the ambient mesh
+		// is: its up time stands beside the ambient one.
 		sidecar := meshSpec{kubeconfig: w.Kubeconfig, clusters: clustersOf(w, 3), chartDirectory: spec.chartDirectory, istioVersion: ambientIstio, helloWorld: true}
-		verify := false
-		sidecar.verify = &verify
 		setProgram(t, &stack, sidecar)
 		start := time.Now()
 		pulumitest.Up(t, stack)
