@@ -135,3 +135,14 @@ func TestAmbientGatewayProblem(t *testing.T) {
 		})
 	}
 }
+
+// TestCheckMeshRefusesAnUnknownDataplane: checkMesh names a bad dataplane
+// before it asks any cluster.
+func TestCheckMeshRefusesAnUnknownDataplane(t *testing.T) {
+	_, err := (&CheckMesh{}).Invoke(context.Background(), infer.FunctionRequest[CheckMeshArgs]{Input: CheckMeshArgs{
+		Clusters: []CheckMeshCluster{{Name: "east"}}, Dataplane: ptr.To("envoy"),
+	}})
+	if err == nil || !strings.Contains(err.Error(), `checkMesh: dataplane must be sidecar or ambient, got "envoy"`) {
+		t.Fatalf("checkMesh with dataplane envoy: %v", err)
+	}
+}
