@@ -47,7 +47,7 @@ func (f ambientFake) WaitForGatewayAddress(ctx context.Context, ns, name string,
 	if err := f.call(ctx, "WaitForGatewayAddress"); err != nil {
 		return "", err
 	}
-	gw, _ := f.Get(ctx, ambientGatewayGVK, ns, name)
+	gw, _ := f.Get(ctx, gatewayapi.GatewayGVK, ns, name)
 	if gw == nil {
 		return "", errFake
 	}
@@ -134,9 +134,9 @@ func TestGatewayAPICRDsOverAFakeCluster(t *testing.T) {
 		}
 		class := func(name, controller string) {
 			gc := &unstructured.Unstructured{Object: map[string]any{"spec": map[string]any{"controllerName": controller}}}
-			gc.SetGroupVersionKind(gatewayClassGVK)
+			gc.SetGroupVersionKind(gatewayapi.GatewayClassGVK)
 			gc.SetName(name)
-			f.objects[fakeKey(gatewayClassGVK, "", name)] = gc
+			f.objects[fakeKey(gatewayapi.GatewayClassGVK, "", name)] = gc
 		}
 		class(gatewayapi.EastWestClass, "istio.io/eastwest-controller")
 		class("istio-waypoint", "istio.io/mesh-controller")
@@ -145,16 +145,16 @@ func TestGatewayAPICRDsOverAFakeCluster(t *testing.T) {
 		if _, err := withIstiod.Delete(ctx, infer.DeleteRequest[GatewayAPICRDsState]{ID: got.ID, State: got.Output}); err != nil {
 			t.Fatal(err)
 		}
-		if f.objects[fakeKey(gatewayClassGVK, "", gatewayapi.EastWestClass)] == nil {
+		if f.objects[fakeKey(gatewayapi.GatewayClassGVK, "", gatewayapi.EastWestClass)] == nil {
 			t.Error("a running istiod's class was deleted")
 		}
 		if _, err := r.Delete(ctx, infer.DeleteRequest[GatewayAPICRDsState]{ID: got.ID, State: got.Output}); err != nil {
 			t.Fatal(err)
 		}
-		if f.objects[fakeKey(gatewayClassGVK, "", gatewayapi.EastWestClass)] != nil || f.objects[fakeKey(gatewayClassGVK, "", "istio-waypoint")] != nil {
+		if f.objects[fakeKey(gatewayapi.GatewayClassGVK, "", gatewayapi.EastWestClass)] != nil || f.objects[fakeKey(gatewayapi.GatewayClassGVK, "", "istio-waypoint")] != nil {
 			t.Errorf("istiod's class survived")
 		}
-		if f.objects[fakeKey(gatewayClassGVK, "", "other")] == nil {
+		if f.objects[fakeKey(gatewayapi.GatewayClassGVK, "", "other")] == nil {
 			t.Error("another controller's class was deleted")
 		}
 		if left := crdsUnder(t, f.fakeCluster); len(left) != 1 || left[0] != "gatewayclasses."+gatewayapi.Group {
@@ -207,7 +207,7 @@ func TestAmbientEastWestGatewayOverAFakeCluster(t *testing.T) {
 	if err != nil || got.Output.Address != "203.0.113.8" || !got.Output.Programmed || !got.Output.GatewayPresent {
 		t.Fatalf("create: %v, state %+v", err, got.Output)
 	}
-	gw := f.objects[fakeKey(ambientGatewayGVK, naming.IstioNamespace, gatewayapi.EastWestGatewayName)]
+	gw := f.objects[fakeKey(gatewayapi.GatewayGVK, naming.IstioNamespace, gatewayapi.EastWestGatewayName)]
 	if gw == nil || gw.GetLabels()[naming.NetworkLabel] != "network1" || gw.GetLabels()[naming.RevisionLabel] != "canary" {
 		t.Fatalf("Gateway written: %v", gw)
 	}

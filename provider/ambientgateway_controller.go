@@ -21,9 +21,6 @@ var (
 	_ infer.CustomDelete[AmbientEastWestGatewayState]                               = (*AmbientEastWestGateway)(nil)
 )
 
-// ambientGatewayGVK is the Gateway API Gateway, not Istio's own.
-var ambientGatewayGVK = gatewayapi.GatewayGVR.GroupVersion().WithKind("Gateway")
-
 // ambientGatewayKube is what the gateway asks of its cluster's API server.
 type ambientGatewayKube interface {
 	objectClient
@@ -46,7 +43,7 @@ func newAmbientEastWestGateway(deps Deps) *AmbientEastWestGateway {
 		connect: connectKube[ambientGatewayKube](deps),
 		claims:  deps,
 		takeover: func(AmbientEastWestGatewayArgs, *AmbientEastWestGatewayState) takeover {
-			return takeover{objects: []objectRef{{ambientGatewayGVK, naming.IstioNamespace, gatewayapi.EastWestGatewayName}}}
+			return takeover{objects: []objectRef{{gatewayapi.GatewayGVK, naming.IstioNamespace, gatewayapi.EastWestGatewayName}}}
 		},
 		drift: func(s AmbientEastWestGatewayState) map[string]bool {
 			return map[string]bool{"gatewayPresent": !s.GatewayPresent}
@@ -81,7 +78,7 @@ func applyAmbientGateway(ctx context.Context, c ambientGatewayKube, w writer, in
 
 // readAmbientGateway notices a removed Gateway and follows its status.
 func readAmbientGateway(ctx context.Context, c ambientGatewayKube, s AmbientEastWestGatewayState) (AmbientEastWestGatewayState, error) {
-	gw, err := c.Get(ctx, ambientGatewayGVK, naming.IstioNamespace, gatewayapi.EastWestGatewayName)
+	gw, err := c.Get(ctx, gatewayapi.GatewayGVK, naming.IstioNamespace, gatewayapi.EastWestGatewayName)
 	if err != nil {
 		return s, err
 	}
@@ -102,5 +99,5 @@ func readAmbientGateway(ctx context.Context, c ambientGatewayKube, s AmbientEast
 // the Gateway's labels, ristio's managed-by among them, but ristio never
 // deletes them itself.
 func removeAmbientGateway(ctx context.Context, c ambientGatewayKube, w writer, _ AmbientEastWestGatewayState) error {
-	return deleteManaged(ctx, c, w, ambientGatewayGVK, naming.IstioNamespace, gatewayapi.EastWestGatewayName)
+	return deleteManaged(ctx, c, w, gatewayapi.GatewayGVK, naming.IstioNamespace, gatewayapi.EastWestGatewayName)
 }

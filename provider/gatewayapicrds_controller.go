@@ -38,8 +38,6 @@ type gatewayAPICRDsKube interface {
 // gatewayclasses CRD in use.
 var istioGatewayClasses = []string{"istio", "istio-remote", "istio-waypoint", gatewayapi.EastWestClass}
 
-var gatewayClassGVK = schema.GroupVersionKind{Group: gatewayapi.Group, Version: "v1", Kind: "GatewayClass"}
-
 // dropIstioGatewayClasses deletes the GatewayClasses istiod made, once no
 // istiod runs in any namespace of the cluster and no Gateway is left to use
 // them; a class of that name another controller made is left alone.
@@ -48,12 +46,12 @@ func dropIstioGatewayClasses(ctx context.Context, c gatewayAPICRDsKube, cluster 
 	if err != nil {
 		return err
 	}
-	gateways, err := c.CountObjects(ctx, ambientGatewayGVK)
+	gateways, err := c.CountObjects(ctx, gatewayapi.GatewayGVK)
 	if err != nil || len(istiods) > 0 || gateways > 0 {
 		return err
 	}
 	for _, name := range istioGatewayClasses {
-		gc, err := c.Get(ctx, gatewayClassGVK, "", name)
+		gc, err := c.Get(ctx, gatewayapi.GatewayClassGVK, "", name)
 		if err != nil {
 			return err
 		}
@@ -64,7 +62,7 @@ func dropIstioGatewayClasses(ctx context.Context, c gatewayAPICRDsKube, cluster 
 			continue
 		}
 		p.GetLogger(ctx).Infof("cluster %s: deleting GatewayClass %s, left by the istiod ristio removed", cluster, name)
-		if err := c.Delete(ctx, gatewayClassGVK, "", name); err != nil {
+		if err := c.Delete(ctx, gatewayapi.GatewayClassGVK, "", name); err != nil {
 			return err
 		}
 	}

@@ -303,7 +303,7 @@ func (d Deps) peerView(ctx context.Context, peer MeshCheckPeer, ambient bool) me
 	}
 	addProblem := func(problem string) { v.Problem = strings.TrimPrefix(v.Problem+"; ", "; ") + problem }
 	if ambient {
-		gw, err := client.Get(ctx, ambientGatewayGVK, naming.IstioNamespace, gatewayapi.EastWestGatewayName)
+		gw, err := client.Get(ctx, gatewayapi.GatewayGVK, naming.IstioNamespace, gatewayapi.EastWestGatewayName)
 		problem, addrs := ambientGatewayProblem(v.Name, gw, err)
 		if problem != "" {
 			addProblem(problem)

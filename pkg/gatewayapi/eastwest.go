@@ -10,8 +10,13 @@ import (
 	"github.com/ristio/pulumi-ristio/pkg/naming"
 )
 
-// GatewayGVR is the resource of Gateway objects, at the version ristio writes.
-var GatewayGVR = schema.GroupVersionResource{Group: Group, Version: "v1", Resource: "gateways"}
+// GatewayGVR is the resource of Gateway objects, at the version ristio
+// writes; GatewayGVK and GatewayClassGVK are their kinds and the classes'.
+var (
+	GatewayGVR      = schema.GroupVersionResource{Group: Group, Version: "v1", Resource: "gateways"}
+	GatewayGVK      = GatewayGVR.GroupVersion().WithKind("Gateway")
+	GatewayClassGVK = GatewayGVR.GroupVersion().WithKind("GatewayClass")
+)
 
 // What makes a Gateway the east-west gateway of an ambient network
 // (pkg/config/constants in the pinned istio.io/istio).

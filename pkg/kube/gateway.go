@@ -14,10 +14,9 @@ import (
 // first write the address of a peer's Service of the same name: that one
 // is not the gateway's.
 func (c *Client) WaitForGatewayAddress(ctx context.Context, ns, name string, progress Progress) (string, error) {
-	gvk := gatewayapi.GatewayGVR.GroupVersion().WithKind("Gateway")
 	var addr string
 	err := poll(ctx, "address of Gateway "+ref(ns, name), progress, func(ctx context.Context) (bool, string, error) {
-		gw, err := c.Get(ctx, gvk, ns, name)
+		gw, err := c.Get(ctx, gatewayapi.GatewayGVK, ns, name)
 		if err != nil {
 			return false, "", err
 		}

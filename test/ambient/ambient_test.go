@@ -27,9 +27,7 @@ import (
 )
 
 var (
-	crdGVK          = schema.GroupVersionKind{Group: "apiextensions.k8s.io", Version: "v1", Kind: "CustomResourceDefinition"}
-	gatewayGVK      = gatewayapi.GatewayGVR.GroupVersion().WithKind("Gateway")
-	gatewayClassGVK = gatewayapi.GatewayGVR.GroupVersion().WithKind("GatewayClass")
+	crdGVK = schema.GroupVersionKind{Group: "apiextensions.k8s.io", Version: "v1", Kind: "CustomResourceDefinition"}
 )
 
 const network = "network1"
@@ -51,7 +49,7 @@ func TestIstiodDeploysTheEastWestGateway(t *testing.T) {
 	ns := naming.IstioNamespace
 	t.Run("istiod creates the istio-east-west GatewayClass", func(t *testing.T) {
 		waitFor(ctx, t, "GatewayClass istio-east-west", func() (bool, string) {
-			gc, err := c.Get(ctx, gatewayClassGVK, "", gatewayapi.EastWestClass)
+			gc, err := c.Get(ctx, gatewayapi.GatewayClassGVK, "", gatewayapi.EastWestClass)
 			if err != nil {
 				return false, err.Error()
 			}
@@ -145,7 +143,7 @@ func TestIstiodDeploysTheEastWestGateway(t *testing.T) {
 		step := time.Now()
 		var last gatewayapi.GatewayStatus
 		waitFor(ctx, t, "Gateway Programmed with an address", func() (bool, string) {
-			live, err := c.Get(ctx, gatewayGVK, ns, gatewayapi.EastWestGatewayName)
+			live, err := c.Get(ctx, gatewayapi.GatewayGVK, ns, gatewayapi.EastWestGatewayName)
 			if err != nil || live == nil {
 				return false, fmt.Sprint(err)
 			}
@@ -202,7 +200,7 @@ func TestIstiodDeploysTheEastWestGateway(t *testing.T) {
 		}
 		step := time.Now()
 		waitFor(ctx, t, "the Gateway's address following the Service", func() (bool, string) {
-			live, err := c.Get(ctx, gatewayGVK, ns, gatewayapi.EastWestGatewayName)
+			live, err := c.Get(ctx, gatewayapi.GatewayGVK, ns, gatewayapi.EastWestGatewayName)
 			if err != nil || live == nil {
 				return false, fmt.Sprint(err)
 			}
@@ -251,7 +249,7 @@ func TestIstiodDeploysTheEastWestGateway(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		n, err := c.CountObjects(ctx, gatewayGVK)
+		n, err := c.CountObjects(ctx, gatewayapi.GatewayGVK)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -263,7 +261,7 @@ func TestIstiodDeploysTheEastWestGateway(t *testing.T) {
 		if mayDeleteGatewayCRD(t) {
 			t.Error("the gateways CRD may be deleted while the east-west Gateway exists")
 		}
-		if err := c.Delete(ctx, gatewayGVK, ns, gatewayapi.EastWestGatewayName); err != nil {
+		if err := c.Delete(ctx, gatewayapi.GatewayGVK, ns, gatewayapi.EastWestGatewayName); err != nil {
 			t.Fatal(err)
 		}
 		step := time.Now()

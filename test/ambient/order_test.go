@@ -22,7 +22,7 @@ func TestCRDsInstalledAfterIstiod(t *testing.T) {
 	time.Sleep(3 * time.Second)
 	installGatewayAPI(ctx, t, c)
 	waitFor(ctx, t, "GatewayClass "+gatewayapi.EastWestClass, func() (bool, string) {
-		gc, err := c.Get(ctx, gatewayClassGVK, "", gatewayapi.EastWestClass)
+		gc, err := c.Get(ctx, gatewayapi.GatewayClassGVK, "", gatewayapi.EastWestClass)
 		return err == nil && gc != nil, fmt.Sprint("absent: ", err)
 	})
 	step := time.Now()
@@ -30,7 +30,7 @@ func TestCRDsInstalledAfterIstiod(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFor(ctx, t, "Gateway programmed", func() (bool, string) {
-		live, err := c.Get(ctx, gatewayGVK, naming.IstioNamespace, gatewayapi.EastWestGatewayName)
+		live, err := c.Get(ctx, gatewayapi.GatewayGVK, naming.IstioNamespace, gatewayapi.EastWestGatewayName)
 		if err != nil || live == nil {
 			return false, fmt.Sprint(err)
 		}

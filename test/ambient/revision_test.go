@@ -51,7 +51,7 @@ func TestEastWestGatewayFollowsItsRevision(t *testing.T) {
 			if want := naming.IstiodDeployment(rev) + "." + ns + ".svc:15012"; !strings.Contains(string(tmpl), want) {
 				return false, "pod template does not name " + want
 			}
-			live, err := c.Get(ctx, gatewayGVK, ns, gatewayapi.EastWestGatewayName)
+			live, err := c.Get(ctx, gatewayapi.GatewayGVK, ns, gatewayapi.EastWestGatewayName)
 			if err != nil || live == nil {
 				return false, fmt.Sprint(err)
 			}
@@ -62,7 +62,7 @@ func TestEastWestGatewayFollowsItsRevision(t *testing.T) {
 	}
 
 	t.Run("the only revision deploys the Gateway labelled with it", func(t *testing.T) {
-		gc, err := c.Get(ctx, gatewayClassGVK, "", gatewayapi.EastWestClass)
+		gc, err := c.Get(ctx, gatewayapi.GatewayClassGVK, "", gatewayapi.EastWestClass)
 		if err != nil || gc == nil {
 			t.Fatalf("no GatewayClass %s with only revision %s: %v", gatewayapi.EastWestClass, oldRev, err)
 		}

@@ -54,7 +54,7 @@ func ambientPeers(ctx context.Context, t *testing.T, w *localcluster.World) map[
 			t.Fatal(err)
 		}
 		waitFor(ctx, t, lc.Name+": Gateway programmed", func() (bool, string) {
-			live, err := c.Get(ctx, gatewayGVK, naming.IstioNamespace, gatewayapi.EastWestGatewayName)
+			live, err := c.Get(ctx, gatewayapi.GatewayGVK, naming.IstioNamespace, gatewayapi.EastWestGatewayName)
 			if err != nil || live == nil {
 				return false, fmt.Sprint(err)
 			}

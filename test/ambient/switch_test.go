@@ -34,13 +34,13 @@ func TestWithoutMultiNetworkIstiodIgnoresTheEastWestGateway(t *testing.T) {
 	}
 	// With the switch on, all of this happens within about a second.
 	time.Sleep(10 * time.Second)
-	if gc, err := c.Get(ctx, gatewayClassGVK, "", gatewayapi.EastWestClass); err != nil || gc != nil {
+	if gc, err := c.Get(ctx, gatewayapi.GatewayClassGVK, "", gatewayapi.EastWestClass); err != nil || gc != nil {
 		t.Errorf("GatewayClass %s: %v (err %v), want none", gatewayapi.EastWestClass, gc != nil, err)
 	}
 	if _, err := lc.Client.AppsV1().Deployments(naming.IstioNamespace).Get(ctx, gatewayapi.EastWestGatewayName, metav1.GetOptions{}); !apierrors.IsNotFound(err) {
 		t.Errorf("a Deployment for the Gateway: %v, want none", err)
 	}
-	live, err := c.Get(ctx, gatewayGVK, naming.IstioNamespace, gatewayapi.EastWestGatewayName)
+	live, err := c.Get(ctx, gatewayapi.GatewayGVK, naming.IstioNamespace, gatewayapi.EastWestGatewayName)
 	if err != nil || live == nil {
 		t.Fatalf("Gateway: %v", err)
 	}
