@@ -23,13 +23,21 @@ const ambientSwitchIssue = "istio/istio#61746"
 // sidecar.
 func isAmbient(dataplane *string) bool { return deref(dataplane) == dataplaneAmbient }
 
+// dataplaneProblem says what is wrong with a dataplane input, or "".
+func dataplaneProblem(dataplane *string) string {
+	switch d := deref(dataplane); d {
+	case "", dataplaneSidecar, dataplaneAmbient:
+		return ""
+	default:
+		return fmt.Sprintf("must be %s or %s, got %q", dataplaneSidecar, dataplaneAmbient, d)
+	}
+}
+
 // checkDataplane refuses an unknown data plane and a switch of a live
 // resource from one data plane to the other (old is its inputs in state).
 func checkDataplane(cluster string, dataplane *string, old *string, live bool) []p.CheckFailure {
-	switch d := deref(dataplane); d {
-	case "", dataplaneSidecar, dataplaneAmbient:
-	default:
-		return []p.CheckFailure{{Property: "dataplane", Reason: fmt.Sprintf("cluster %q: must be %s or %s, got %q", cluster, dataplaneSidecar, dataplaneAmbient, d)}}
+	if msg := dataplaneProblem(dataplane); msg != "" {
+		return []p.CheckFailure{{Property: "dataplane", Reason: fmt.Sprintf("cluster %q: %s", cluster, msg)}}
 	}
 	if !live || isAmbient(dataplane) == isAmbient(old) {
 		return nil
@@ -47,10 +55,8 @@ func checkDataplane(cluster string, dataplane *string, old *string, live bool) [
 // validateDataplane checks the mesh's data plane and what an ambient mesh
 // does not take.
 func validateDataplane(problems *meshProblems, args MultiClusterMeshArgs) {
-	switch d := deref(args.Dataplane); d {
-	case "", dataplaneSidecar, dataplaneAmbient:
-	default:
-		problems.add("dataplane", "must be %s or %s, got %q", dataplaneSidecar, dataplaneAmbient, d)
+	if msg := dataplaneProblem(args.Dataplane); msg != "" {
+		problems.add("dataplane", "%s", msg)
 		return
 	}
 	if !isAmbient(args.Dataplane) {

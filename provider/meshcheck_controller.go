@@ -382,8 +382,8 @@ func (f *CheckMesh) Invoke(ctx context.Context, req infer.FunctionRequest[CheckM
 	if t := in.TimeoutSeconds; t != nil && *t <= 0 {
 		return infer.FunctionResponse[CheckMeshResult]{}, fmt.Errorf("checkMesh: timeoutSeconds must be positive, got %d", *t)
 	}
-	if f := checkDataplane("", in.Dataplane, nil, false); len(f) > 0 {
-		return infer.FunctionResponse[CheckMeshResult]{}, fmt.Errorf("checkMesh: dataplane must be %s or %s, got %q", dataplaneSidecar, dataplaneAmbient, deref(in.Dataplane))
+	if msg := dataplaneProblem(in.Dataplane); msg != "" {
+		return infer.FunctionResponse[CheckMeshResult]{}, fmt.Errorf("checkMesh: dataplane %s", msg)
 	}
 	res := CheckMeshResult{Status: map[string]map[string]string{}, Healthy: true}
 	peers := make([]MeshCheckPeer, len(in.Clusters))
