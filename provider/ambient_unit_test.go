@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	p "github.com/pulumi/pulumi-go-provider"
 	"github.com/pulumi/pulumi-go-provider/infer"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -251,30 +252,100 @@ func TestAmbientControlPlaneOverAFakeCluster(t *testing.T) {
 	r.claims = &fakeClaims{}
 	r.connect = fakeKubeHelm[controlPlaneKube](cluster, controlPlaneFake{cluster}, releases)
 	got, err := r.Create(ctx, infer.CreateRequest[IstioControlPlaneArgs]{Name: "cp", Inputs: in})
-	if err != nil || got.Output.CNIStatus != deployed || got.Output.ZtunnelStatus != deployed {
+	if err != nil || got.Output.IstiodStatus != deployed {
 		t.Fatalf("create: %v, state %+v", err, got.Output)
 	}
-	istiod := releases[naming.IstiodRelease].Values
-	if istiod["profile"] != "ambient" {
+	if istiod := releases[naming.IstiodRelease].Values; istiod["profile"] != "ambient" {
 		t.Errorf("istiod values %v: want the ambient profile", istiod)
 	}
-	zt := releases[naming.ZtunnelRelease].Values
-	if mc, _ := zt["multiCluster"].(map[string]any); mc["clusterName"] != "east" {
-		t.Errorf("ztunnel values %v: want multiCluster.clusterName east", zt)
-	}
-	delete(releases, naming.ZtunnelRelease) // uninstalled by hand
-	read, err := r.Read(ctx, infer.ReadRequest[IstioControlPlaneArgs, IstioControlPlaneState]{ID: got.ID, Inputs: in, State: got.Output})
-	if err != nil || read.State.ZtunnelStatus != "" {
-		t.Fatalf("read: %v, ztunnel %q", err, read.State.ZtunnelStatus)
-	}
-	if diff, _ := r.Diff(ctx, infer.DiffRequest[IstioControlPlaneArgs, IstioControlPlaneState]{ID: got.ID, State: read.State, Inputs: in}); !diff.HasChanges {
-		t.Error("ztunnel removed by hand shows no diff")
+	// The node agents are AmbientNodeAgents', one pair for every revision.
+	for _, rel := range nodeAgentReleases {
+		if releases[rel] != nil {
+			t.Errorf("the control plane installed %s", rel)
+		}
 	}
 	if _, err := r.Delete(ctx, infer.DeleteRequest[IstioControlPlaneState]{ID: got.ID, State: got.Output}); err != nil {
 		t.Fatal(err)
 	}
 	if len(releases) != 0 {
 		t.Errorf("delete left releases %v", releases)
+	}
+}
+
+// TestAmbientNodeAgentsOverAFakeCluster: the node agents install cni then
+// ztunnel with the cluster's name and network, repair a release removed by
+// hand, move in place to another version and revision, refuse a release
+// that is not the mesh's without writing, and uninstall both.
+func TestAmbientNodeAgentsOverAFakeCluster(t *testing.T) {
+	ctx := context.Background()
+	in := AmbientNodeAgentsArgs{
+		Cluster: ClusterConnection{Name: "east"}, Network: "network1", IstioVersion: "1.30.0",
+		TimeoutSeconds: ptr.To(1), ChartSource: ChartSource{ChartDirectory: chartDirectory(t)},
+	}
+	cluster, releases := newFakeCluster(), map[string]*helm.Release{}
+	r := newAmbientNodeAgents(Deps{})
+	r.claims = &fakeClaims{}
+	connect := fakeKubeHelm[any](cluster, nil, releases)
+	r.connect = func(ctx context.Context, c ClusterConnection, w writer) (releaseClient, error) {
+		kh, err := connect(ctx, c, w)
+		return kh.helm, err
+	}
+	got, err := r.Create(ctx, infer.CreateRequest[AmbientNodeAgentsArgs]{Name: "agents", Inputs: in})
+	if err != nil || got.Output.CNIStatus != deployed || got.Output.ZtunnelStatus != deployed {
+		t.Fatalf("create: %v, state %+v", err, got.Output)
+	}
+	zt := releases[naming.ZtunnelRelease].Values
+	if mc, _ := zt["multiCluster"].(map[string]any); mc["clusterName"] != "east" {
+		t.Errorf("ztunnel values %v: want multiCluster.clusterName east", zt)
+	}
+	if _, set := zt["revision"]; set {
+		t.Errorf("ztunnel values %v: no revision was asked for", zt)
+	}
+
+	delete(releases, naming.ZtunnelRelease) // uninstalled by hand
+	read, err := r.Read(ctx, infer.ReadRequest[AmbientNodeAgentsArgs, AmbientNodeAgentsState]{ID: got.ID, Inputs: in, State: got.Output})
+	if err != nil || read.State.ZtunnelStatus != "" || read.State.CNIStatus != deployed {
+		t.Fatalf("read: %v, state %+v", err, read.State)
+	}
+	if diff, _ := r.Diff(ctx, infer.DiffRequest[AmbientNodeAgentsArgs, AmbientNodeAgentsState]{ID: got.ID, State: read.State, Inputs: in}); !diff.HasChanges || diff.DeleteBeforeReplace {
+		t.Errorf("ztunnel removed by hand: diff %+v, want an update", diff)
+	}
+
+	// The default tag moved to a canary: both releases follow it in place.
+	moved := in
+	moved.IstioVersion, moved.Revision = "1.30.1", ptr.To("canary")
+	diff, _ := r.Diff(ctx, infer.DiffRequest[AmbientNodeAgentsArgs, AmbientNodeAgentsState]{ID: got.ID, State: read.State, Inputs: moved})
+	for key, d := range diff.DetailedDiff {
+		if d.Kind != p.Update && d.Kind != p.Add {
+			t.Errorf("diff of %s is %v, want in place", key, d.Kind)
+		}
+	}
+	up, err := r.Update(ctx, infer.UpdateRequest[AmbientNodeAgentsArgs, AmbientNodeAgentsState]{ID: got.ID, Inputs: moved, State: read.State})
+	if err != nil || up.Output.ZtunnelStatus != deployed {
+		t.Fatalf("update: %v, state %+v", err, up.Output)
+	}
+	if rev := releases[naming.ZtunnelRelease].Values["revision"]; rev != "canary" {
+		t.Errorf("ztunnel revision %v, want canary", rev)
+	}
+	if cni := releases[naming.CNIRelease]; cni.Revision != 2 || cni.Values["revision"] != "canary" {
+		t.Errorf("cni release %+v: want upgraded in place to the canary", cni)
+	}
+
+	if _, err := r.Delete(ctx, infer.DeleteRequest[AmbientNodeAgentsState]{ID: got.ID, State: up.Output}); err != nil {
+		t.Fatal(err)
+	}
+	if len(releases) != 0 {
+		t.Errorf("delete left releases %v", releases)
+	}
+
+	// A ztunnel that is not the mesh's stops the create before cni is written.
+	releases[naming.ZtunnelRelease] = &helm.Release{Name: naming.ZtunnelRelease, Status: deployed, Revision: 1}
+	writes := cluster.writes
+	if _, err := r.Create(ctx, infer.CreateRequest[AmbientNodeAgentsArgs]{Name: "agents", Inputs: in}); err == nil || !strings.Contains(err.Error(), naming.ZtunnelRelease) {
+		t.Errorf("create over a foreign ztunnel: %v, want a refusal naming it", err)
+	}
+	if cluster.writes != writes || releases[naming.CNIRelease] != nil {
+		t.Errorf("a refused create wrote %d times", cluster.writes-writes)
 	}
 }
 

@@ -52,7 +52,7 @@ func (c *IstioControlPlaneArgs) Annotate(a infer.Annotator) {
 	a.Describe(&c.Revision, "Istio revision, for canary control planes: release and Deployment istiod-<revision>. A change installs the new revision's istiod beside the old one, then removes the old one.")
 	a.Describe(&c.MeshNetworks, "Networks whose gateways have fixed addresses, written to global.meshNetworks.")
 	a.Describe(&c.IstiodValues, "Extra Helm values for istiod, merged over ristio's.")
-	a.Describe(&c.Dataplane, "sidecar (default) or ambient: istiod with the ambient profile and multi-network on, plus the cni and ztunnel releases. A live control plane does not switch (istio/istio#61746).")
+	a.Describe(&c.Dataplane, "sidecar (default) or ambient: istiod with the ambient profile and multi-network on (the node agents are AmbientNodeAgents). A live control plane does not switch (istio/istio#61746).")
 	a.Describe(&c.TimeoutSeconds, "How long to wait for istiod to become available.")
 	a.Describe(&c.Adopt, "Take over an `istioctl install` instead of refusing it: istio-base and istiod become Helm releases with Helm's take-ownership (istiod's keeps istioctl's name, istio, so its pods keep their labels), and istioctl's default revision tag gives way to the release's own injector.")
 	a.SetDefault(&c.TimeoutSeconds, defaultTimeoutSeconds)
@@ -66,8 +66,6 @@ type IstioControlPlaneState struct {
 	BaseRevision   int    `pulumi:"baseRevision"`
 	IstiodRevision int    `pulumi:"istiodRevision"`
 	IstiodRelease  string `pulumi:"istiodRelease,optional"`
-	CNIStatus      string `pulumi:"cniStatus,optional"`
-	ZtunnelStatus  string `pulumi:"ztunnelStatus,optional"`
 }
 
 // Annotate documents IstioControlPlaneState.
@@ -76,8 +74,6 @@ func (s *IstioControlPlaneState) Annotate(a infer.Annotator) {
 	a.Describe(&s.IstiodStatus, "Status of the istiod release as last seen.")
 	a.Describe(&s.BaseRevision, "Helm revision of istio-base.")
 	a.Describe(&s.IstiodRevision, "Helm revision of istiod.")
-	a.Describe(&s.CNIStatus, "Status of the istio-cni release as last seen (ambient only).")
-	a.Describe(&s.ZtunnelStatus, "Status of the ztunnel release as last seen (ambient only).")
 	a.Describe(&s.IstiodRelease, "Name of the istiod Helm release: istiod-<revision>, or istiod for the default revision (and for control planes created before revisions had their own release).")
 }
 

@@ -78,17 +78,10 @@ func newIstioControlPlane(deps Deps) *IstioControlPlane {
 				t = controlPlaneTakeover(in.Revision, "")
 				t.release, t.workload = naming.IstioctlRelease, istiodDeployment(deref(in.Revision))
 			}
-			if isAmbient(in.Dataplane) {
-				t.releases = append(t.releases, ambientReleases...)
-			}
 			return t
 		},
 		drift: func(s IstioControlPlaneState) map[string]bool {
-			ambient := isAmbient(s.Dataplane)
-			return map[string]bool{
-				"baseStatus": s.BaseStatus != deployed, "istiodStatus": s.IstiodStatus != deployed,
-				"cniStatus": ambient && s.CNIStatus != deployed, "ztunnelStatus": ambient && s.ZtunnelStatus != deployed,
-			}
+			return map[string]bool{"baseStatus": s.BaseStatus != deployed, "istiodStatus": s.IstiodStatus != deployed}
 		},
 		apply: r.apply, read: readControlPlane, remove: removeControlPlane,
 	}
@@ -187,33 +180,7 @@ func (r *IstioControlPlane) apply(ctx context.Context, c kubeHelm[controlPlaneKu
 	if err == nil {
 		err = c.kube.WaitForDeployment(ctx, naming.IstioNamespace, naming.IstiodDeployment(rev), progress(ctx, name))
 	}
-	if err == nil && isAmbient(in.Dataplane) {
-		err = r.applyNodeAgents(ctx, c.helm, w, src, in, &state)
-	}
 	return touched(err)
-}
-
-// ambientReleases are the node agents of an ambient mesh, in install order.
-var ambientReleases = []string{naming.CNIRelease, naming.ZtunnelRelease}
-
-// applyNodeAgents installs or upgrades the cni and ztunnel releases of an
-// ambient control plane, in place as Istio upgrades them.
-func (r *IstioControlPlane) applyNodeAgents(ctx context.Context, hc releaseClient, w writer, src charts.Source, in IstioControlPlaneArgs, state *IstioControlPlaneState) error {
-	name, rev := in.Cluster.Name, deref(in.Revision)
-	cni, err := installChart(ctx, hc, w, src, name, naming.CNIRelease, charts.CNI, in.IstioVersion,
-		helmvalues.CNI(helmvalues.CNIOptions{Hub: istioHub, Tag: in.IstioVersion, Revision: rev}))
-	if cni != nil {
-		state.CNIStatus = cni.Status
-	}
-	if err != nil {
-		return err
-	}
-	zt, err := installChart(ctx, hc, w, src, name, naming.ZtunnelRelease, charts.Ztunnel, in.IstioVersion,
-		helmvalues.Ztunnel(helmvalues.ZtunnelOptions{Cluster: name, Network: in.Network, Hub: istioHub, Tag: in.IstioVersion, Revision: rev}))
-	if zt != nil {
-		state.ZtunnelStatus = zt.Status
-	}
-	return err
 }
 
 // claimRelease refuses to turn an istiod release of one revision into
@@ -313,15 +280,6 @@ func readControlPlane(ctx context.Context, c kubeHelm[controlPlaneKube], state I
 	if state.IstiodStatus, state.IstiodRevision, err = releaseStatus(ctx, c.helm, istiodRelease(state)); err != nil {
 		return state, fmt.Errorf("reading release %s: %w", istiodRelease(state), err)
 	}
-	if !isAmbient(state.Dataplane) {
-		return state, nil
-	}
-	if state.CNIStatus, _, err = releaseStatus(ctx, c.helm, naming.CNIRelease); err != nil {
-		return state, fmt.Errorf("reading release %s: %w", naming.CNIRelease, err)
-	}
-	if state.ZtunnelStatus, _, err = releaseStatus(ctx, c.helm, naming.ZtunnelRelease); err != nil {
-		return state, fmt.Errorf("reading release %s: %w", naming.ZtunnelRelease, err)
-	}
 	return state, nil
 }
 
@@ -334,14 +292,6 @@ func removeControlPlane(ctx context.Context, c kubeHelm[controlPlaneKube], w wri
 			err = fmt.Errorf("revision tag %s still points at revision %s: move the tag (defaultRevision) first", tag, naming.RevisionLabelValue(rev))
 		}
 		return err
-	}
-	// The node agents go before the istiod they talk to (ambient only).
-	if isAmbient(s.Dataplane) {
-		for _, rel := range []string{naming.ZtunnelRelease, naming.CNIRelease} {
-			if err := uninstallOwned(ctx, c.helm, w, name, rel); err != nil {
-				return err
-			}
-		}
 	}
 	if err := uninstallOwned(ctx, c.helm, w, name, istiodRelease(s)); err != nil {
 		return err

@@ -62,9 +62,6 @@ func validateDataplane(problems *meshProblems, args MultiClusterMeshArgs) {
 	if !isAmbient(args.Dataplane) {
 		return
 	}
-	if len(args.Revisions) > 0 {
-		problems.add("revisions", "canary revisions of an ambient mesh are not supported yet (the cni and ztunnel releases are shared); use revision")
-	}
 	for i, c := range args.Clusters {
 		field := clusterField(i, c)
 		if deref(c.Adopt) {

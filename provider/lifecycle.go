@@ -137,17 +137,28 @@ type kubeHelm[K any] struct {
 // connectKubeHelm reaches a cluster's API server (as K, see connectKube)
 // and its Helm, whose releases w marks.
 func connectKubeHelm[K any](d Deps) func(context.Context, ClusterConnection, writer) (kubeHelm[K], error) {
-	kubeOf := connectKube[K](d)
+	kubeOf, helmOf := connectKube[K](d), connectHelm(d)
 	return func(ctx context.Context, c ClusterConnection, w writer) (kubeHelm[K], error) {
 		k, err := kubeOf(ctx, c, w)
 		if err != nil {
 			return kubeHelm[K]{}, err
 		}
-		h, err := d.helmClient(ctx, c, w)
+		h, err := helmOf(ctx, c, w)
 		if err != nil {
 			return kubeHelm[K]{}, err
 		}
-		return kubeHelm[K]{k, helmReleases{h}}, nil
+		return kubeHelm[K]{k, h}, nil
+	}
+}
+
+// connectHelm reaches a cluster's istio-system Helm, whose releases w marks.
+func connectHelm(d Deps) func(context.Context, ClusterConnection, writer) (releaseClient, error) {
+	return func(ctx context.Context, c ClusterConnection, w writer) (releaseClient, error) {
+		h, err := d.helmClient(ctx, c, w)
+		if err != nil {
+			return nil, err
+		}
+		return helmReleases{h}, nil
 	}
 }
 

@@ -62,6 +62,7 @@ var (
 	gatewayToken      = tokenOf(infer.Resource(&EastWestGateway{}))
 	ambientGWToken    = tokenOf(infer.Resource(&AmbientEastWestGateway{}))
 	gatewayCRDsToken  = tokenOf(infer.Resource(&GatewayAPICRDs{}))
+	nodeAgentsToken   = tokenOf(infer.Resource(&AmbientNodeAgents{}))
 	remoteSecretToken = tokenOf(infer.Resource(&RemoteSecret{}))
 	secretSetToken    = tokenOf(infer.Resource(&RemoteSecretSet{}))
 	helloWorldToken   = tokenOf(infer.Resource(&HelloWorld{}))
@@ -377,6 +378,9 @@ func (b *meshBuilder) cluster(index int, c MeshCluster, conn pulumi.Map, mesh pu
 	}
 	var plane pulumi.Resource
 	var proxyRevision pulumi.StringPtrInput
+	// The revision gateways and node agents follow: the mesh's, or the one
+	// the default tag points at.
+	revision := b.args.Revision
 	if len(b.args.Revisions) == 0 {
 		cp, err := b.controlPlane(c, conn, prefix+"-istio", version, b.args.Revision, before)
 		if err != nil {
@@ -393,15 +397,22 @@ func (b *meshBuilder) cluster(index int, c MeshCluster, conn pulumi.Map, mesh pu
 		version = def.IstioVersion
 		if def.Name != naming.DefaultRevision {
 			proxyRevision = pulumi.String(def.Name)
+			revision = &def.Name
 		}
 	}
 
 	if isAmbient(b.args.Dataplane) {
-		gw, err := b.ambientGateway(c, conn, prefix, plane, crds)
+		agents, err := b.nodeAgents(c, conn, prefix, version, revision, plane)
 		if err != nil {
 			return nil, nil, err
 		}
-		return plane, gw, b.sample(index, c, conn, prefix, plane, proxyRevision)
+		gw, err := b.ambientGateway(c, conn, prefix, revision, plane, crds)
+		if err != nil {
+			return nil, nil, err
+		}
+		// No sidecars to move to the tagged revision; the sample's pods
+		// join the mesh through the node agents.
+		return plane, gw, b.sample(index, c, conn, prefix, agents, nil)
 	}
 
 	gp := newProps[EastWestGatewayArgs]()
@@ -439,13 +450,30 @@ func (b *meshBuilder) gatewayAPICRDs(conn pulumi.Map, prefix string) (pulumi.Res
 	return crds, err
 }
 
+// nodeAgents registers cluster c's istio-cni and ztunnel, at the version
+// and revision of the control plane the default tag points at (plane).
+func (b *meshBuilder) nodeAgents(c MeshCluster, conn pulumi.Map, prefix, version string, revision *string, plane pulumi.Resource) (pulumi.Resource, error) {
+	ap := newProps[AmbientNodeAgentsArgs]()
+	ap.set(&ap.of.Cluster, conn)
+	ap.set(&ap.of.Network, pulumi.String(clusterNetwork(c)))
+	ap.set(&ap.of.IstioVersion, pulumi.String(version))
+	ap.set(&ap.of.Revision, optString(revision))
+	b.chartProps(&ap.of.ChartSource, ap.set)
+	ap.set(&ap.of.TimeoutSeconds, optInt(b.args.TimeoutSeconds))
+	ap.set(&ap.of.MeshIdentity, b.identity)
+	agents := &plainResource{}
+	err := b.ctx.RegisterResource(nodeAgentsToken, prefix+"-node-agents", ap.m, agents,
+		b.parent, pulumi.DependsOn([]pulumi.Resource{plane}))
+	return agents, err
+}
+
 // ambientGateway registers cluster c's east-west Gateway, which istiod
 // deploys once the control plane runs.
-func (b *meshBuilder) ambientGateway(c MeshCluster, conn pulumi.Map, prefix string, plane, crds pulumi.Resource) (*gatewayResource, error) {
+func (b *meshBuilder) ambientGateway(c MeshCluster, conn pulumi.Map, prefix string, revision *string, plane, crds pulumi.Resource) (*gatewayResource, error) {
 	gp := newProps[AmbientEastWestGatewayArgs]()
 	gp.set(&gp.of.Cluster, conn)
 	gp.set(&gp.of.Network, pulumi.String(clusterNetwork(c)))
-	gp.set(&gp.of.Revision, optString(b.args.Revision))
+	gp.set(&gp.of.Revision, optString(revision))
 	gp.set(&gp.of.WaitForAddress, optBool(b.args.WaitForGateways))
 	gp.set(&gp.of.TimeoutSeconds, optInt(b.args.TimeoutSeconds))
 	gp.set(&gp.of.MeshIdentity, b.identity)

@@ -169,6 +169,10 @@ func TestAmbientMeshChildren(t *testing.T) {
 		if got := byName["mesh-"+c+"-helloworld"].Inputs["dataplane"]; !got.IsString() || got.StringValue() != "ambient" {
 			t.Errorf("%s sample dataplane = %v", c, got)
 		}
+		agents := byName["mesh-"+c+"-node-agents"]
+		if agents.TypeToken != nodeAgentsToken || agents.Inputs["network"].StringValue() == "" || !agents.Inputs["revision"].IsNull() {
+			t.Errorf("%s node agents: %s %v", c, agents.TypeToken, agents.Inputs)
+		}
 		// verify defaults on: the check judges the gateways as ambient.
 		check, ok := byName["mesh-"+c+"-check"]
 		if got := check.Inputs["dataplane"]; !ok || !got.IsString() || got.StringValue() != "ambient" {
@@ -179,6 +183,33 @@ func TestAmbientMeshChildren(t *testing.T) {
 	for name := range construct(t, args) {
 		if strings.HasSuffix(name, "-check") {
 			t.Errorf("verify false still registers %s", name)
+		}
+	}
+
+	// With canary revisions: a control plane per revision, and one pair of
+	// node agents per cluster that, like the east-west Gateway, follows the
+	// revision the default tag points at and comes after the tag.
+	args.Revisions = []MeshRevision{{Name: "default", IstioVersion: "1.30.0"}, {Name: "canary", IstioVersion: "1.30.1"}}
+	args.DefaultRevision = s("canary")
+	byName = construct(t, args)
+	for _, c := range []string{"cluster1", "cluster2"} {
+		for _, plane := range []string{"-istio", "-istio-canary"} {
+			if got := byName["mesh-"+c+plane].Inputs["dataplane"]; got.StringValue() != "ambient" {
+				t.Errorf("%s%s dataplane = %v", c, plane, got)
+			}
+		}
+		agents := byName["mesh-"+c+"-node-agents"]
+		if agents.Inputs["revision"].StringValue() != "canary" || agents.Inputs["istioVersion"].StringValue() != "1.30.1" {
+			t.Errorf("%s node agents follow %v", c, agents.Inputs)
+		}
+		if deps := agents.RegisterRPC.GetDependencies(); !slices.ContainsFunc(deps, func(u string) bool { return strings.HasSuffix(u, "::mesh-"+c+"-default-tag") }) {
+			t.Errorf("%s node agents depend on %v, want the default tag", c, deps)
+		}
+		if got := byName["mesh-"+c+"-eastwest"].Inputs["revision"]; got.StringValue() != "canary" {
+			t.Errorf("%s east-west Gateway revision = %v, want the tagged one", c, got)
+		}
+		if got := byName["mesh-"+c+"-helloworld"].Inputs["proxyRevision"]; !got.IsNull() {
+			t.Errorf("%s ambient sample gets proxyRevision %v: it has no sidecars to move", c, got)
 		}
 	}
 }

@@ -73,10 +73,9 @@ func TestValidateMesh(t *testing.T) {
 		"ambient with canary revisions": {
 			change: func(a *MultiClusterMeshArgs) {
 				a.Dataplane = s("ambient")
-				a.Revisions = []MeshRevision{{Name: "a", IstioVersion: "1.30.5"}}
-				a.DefaultRevision = s("a")
+				a.Revisions = []MeshRevision{{Name: "a", IstioVersion: "1.30.5"}, {Name: "b", IstioVersion: "1.31.0"}}
+				a.DefaultRevision = s("b")
 			},
-			want: []string{"revisions: canary revisions of an ambient mesh"},
 		},
 		"ambient with verify": {
 			change: func(a *MultiClusterMeshArgs) {

@@ -106,6 +106,7 @@ func builder(deps Deps) *infer.ProviderBuilder {
 			infer.Resource(newIstioControlPlane(deps)),
 			infer.Resource(newEastWestGateway(deps)),
 			infer.Resource(newAmbientEastWestGateway(deps)),
+			infer.Resource(newAmbientNodeAgents(deps)),
 			infer.Resource(newGatewayAPICRDs(deps)),
 			infer.Resource(newRemoteSecret(deps)),
 			infer.Resource(newRemoteSecretSet(deps)),

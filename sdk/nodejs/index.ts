@@ -10,6 +10,11 @@ export type AmbientEastWestGateway = import("./ambientEastWestGateway").AmbientE
 export const AmbientEastWestGateway: typeof import("./ambientEastWestGateway").AmbientEastWestGateway = null as any;
 utilities.lazyLoad(exports, ["AmbientEastWestGateway"], () => require("./ambientEastWestGateway"));
 
+export { AmbientNodeAgentsArgs } from "./ambientNodeAgents";
+export type AmbientNodeAgents = import("./ambientNodeAgents").AmbientNodeAgents;
+export const AmbientNodeAgents: typeof import("./ambientNodeAgents").AmbientNodeAgents = null as any;
+utilities.lazyLoad(exports, ["AmbientNodeAgents"], () => require("./ambientNodeAgents"));
+
 export { CACertsArgs } from "./cacerts";
 export type CACerts = import("./cacerts").CACerts;
 export const CACerts: typeof import("./cacerts").CACerts = null as any;
@@ -94,6 +99,8 @@ const _module = {
         switch (type) {
             case "ristio:index:AmbientEastWestGateway":
                 return new AmbientEastWestGateway(name, <any>undefined, { urn })
+            case "ristio:index:AmbientNodeAgents":
+                return new AmbientNodeAgents(name, <any>undefined, { urn })
             case "ristio:index:CACerts":
                 return new CACerts(name, <any>undefined, { urn })
             case "ristio:index:ClusterCA":

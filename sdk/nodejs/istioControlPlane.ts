@@ -71,11 +71,7 @@ export class IstioControlPlane extends pulumi.CustomResource {
      */
     declare public readonly cluster: pulumi.Output<outputs.ClusterConnection>;
     /**
-     * Status of the istio-cni release as last seen (ambient only).
-     */
-    declare public /*out*/ readonly cniStatus: pulumi.Output<string | undefined>;
-    /**
-     * sidecar (default) or ambient: istiod with the ambient profile and multi-network on, plus the cni and ztunnel releases. A live control plane does not switch (istio/istio#61746).
+     * sidecar (default) or ambient: istiod with the ambient profile and multi-network on (the node agents are AmbientNodeAgents). A live control plane does not switch (istio/istio#61746).
      */
     declare public readonly dataplane: pulumi.Output<string | undefined>;
     /**
@@ -122,10 +118,6 @@ export class IstioControlPlane extends pulumi.CustomResource {
      * How long to wait for istiod to become available.
      */
     declare public readonly timeoutSeconds: pulumi.Output<number | undefined>;
-    /**
-     * Status of the ztunnel release as last seen (ambient only).
-     */
-    declare public /*out*/ readonly ztunnelStatus: pulumi.Output<string | undefined>;
 
     /**
      * Create a IstioControlPlane resource with the given unique name, arguments, and options.
@@ -165,11 +157,9 @@ export class IstioControlPlane extends pulumi.CustomResource {
             resourceInputs["timeoutSeconds"] = (args?.timeoutSeconds) ?? 600;
             resourceInputs["baseRevision"] = undefined /*out*/;
             resourceInputs["baseStatus"] = undefined /*out*/;
-            resourceInputs["cniStatus"] = undefined /*out*/;
             resourceInputs["istiodRelease"] = undefined /*out*/;
             resourceInputs["istiodRevision"] = undefined /*out*/;
             resourceInputs["istiodStatus"] = undefined /*out*/;
-            resourceInputs["ztunnelStatus"] = undefined /*out*/;
         } else {
             resourceInputs["adopt"] = undefined /*out*/;
             resourceInputs["baseRevision"] = undefined /*out*/;
@@ -177,7 +167,6 @@ export class IstioControlPlane extends pulumi.CustomResource {
             resourceInputs["chartDirectory"] = undefined /*out*/;
             resourceInputs["chartRepository"] = undefined /*out*/;
             resourceInputs["cluster"] = undefined /*out*/;
-            resourceInputs["cniStatus"] = undefined /*out*/;
             resourceInputs["dataplane"] = undefined /*out*/;
             resourceInputs["istioVersion"] = undefined /*out*/;
             resourceInputs["istiodRelease"] = undefined /*out*/;
@@ -190,7 +179,6 @@ export class IstioControlPlane extends pulumi.CustomResource {
             resourceInputs["network"] = undefined /*out*/;
             resourceInputs["revision"] = undefined /*out*/;
             resourceInputs["timeoutSeconds"] = undefined /*out*/;
-            resourceInputs["ztunnelStatus"] = undefined /*out*/;
         }
         opts = pulumi.mergeOptions(utilities.resourceOptsDefaults(), opts);
         const replaceOnChanges = { replaceOnChanges: ["cluster.name", "revision"] };
@@ -220,7 +208,7 @@ export interface IstioControlPlaneArgs {
      */
     cluster: pulumi.Input<inputs.ClusterConnectionArgs>;
     /**
-     * sidecar (default) or ambient: istiod with the ambient profile and multi-network on, plus the cni and ztunnel releases. A live control plane does not switch (istio/istio#61746).
+     * sidecar (default) or ambient: istiod with the ambient profile and multi-network on (the node agents are AmbientNodeAgents). A live control plane does not switch (istio/istio#61746).
      */
     dataplane?: pulumi.Input<string | undefined>;
     /**

@@ -49,7 +49,7 @@ func TestAmbientMesh(t *testing.T) {
 	t.Run("preview lists the ambient children of every cluster", func(t *testing.T) {
 		steps := previewSteps(t, stack)
 		for _, c := range all {
-			for _, child := range []string{"-gateway-api-crds", "-istio", "-eastwest", "-helloworld", "-cacerts"} {
+			for _, child := range []string{"-gateway-api-crds", "-istio", "-node-agents", "-eastwest", "-helloworld", "-cacerts"} {
 				if steps["mesh-"+c+child] != "create" {
 					t.Errorf("preview: %s is %q, want create; steps %v", "mesh-"+c+child, steps["mesh-"+c+child], steps)
 				}

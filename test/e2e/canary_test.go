@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pulumi/pulumi/sdk/v3/go/auto"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -35,25 +36,10 @@ func TestCanaryUpgrade(t *testing.T) {
 	t.Cleanup(func() { _, _ = stack.Destroy(ctx) })
 	pulumitest.Up(t, stack)
 	all := names(spec.clusters)
-	each := func(want map[string]string, suffix, op string) map[string]string {
-		for _, c := range all {
-			want["mesh-"+c+suffix] = op
-		}
-		return want
-	}
+	each := func(want map[string]string, suffix, op string) map[string]string { return eachCluster(want, all, suffix, op) }
 	step := func(name string, want map[string]string) {
 		t.Helper()
-		setProgram(t, &stack, spec)
-		if got := previewSteps(t, stack); !equalSteps(got, want) {
-			t.Fatalf("%s: preview steps %v, want %v", name, got, want)
-		}
-		start := time.Now()
-		res := pulumitest.Up(t, stack)
-		t.Logf("%s: up took %s", name, time.Since(start).Round(time.Millisecond))
-		assertMeshStatus(t, res.Outputs, all)
-		if got := previewSteps(t, stack); len(got) != 0 {
-			t.Fatalf("%s: preview after up: %v, want no changes", name, got)
-		}
+		upStep(t, &stack, spec, name, want)
 	}
 
 	spec.revisions = []revisionSpec{{"default", oldV}}
@@ -163,6 +149,34 @@ func TestCanaryUpgrade(t *testing.T) {
 	for _, c := range w.Clusters {
 		meshassert.NothingLeft(t, c)
 	}
+}
+
+// eachCluster adds to want, for every cluster of all, the step op of its
+// child mesh-<cluster><suffix>, and returns want.
+func eachCluster(want map[string]string, all []string, suffix, op string) map[string]string {
+	for _, c := range all {
+		want["mesh-"+c+suffix] = op
+	}
+	return want
+}
+
+// upStep runs one day-2 step of stack: the program of spec previews exactly
+// the steps want, up ends with every pair synced, and a second preview
+// shows no changes. It returns up's outputs.
+func upStep(t *testing.T, stack *auto.Stack, spec meshSpec, name string, want map[string]string) auto.OutputMap {
+	t.Helper()
+	setProgram(t, stack, spec)
+	if got := previewSteps(t, *stack); !equalSteps(got, want) {
+		t.Fatalf("%s: preview steps %v, want %v", name, got, want)
+	}
+	start := time.Now()
+	res := pulumitest.Up(t, *stack)
+	t.Logf("%s: up took %s", name, time.Since(start).Round(time.Millisecond))
+	assertMeshStatus(t, res.Outputs, names(spec.clusters))
+	if got := previewSteps(t, *stack); len(got) != 0 {
+		t.Fatalf("%s: preview after up: %v, want no changes", name, got)
+	}
+	return res.Outputs
 }
 
 // assertTag checks that istio-revision-tag-default points at revision's istiod Service.

@@ -23,6 +23,8 @@ func (m *module) Construct(ctx *pulumi.Context, name, typ, urn string) (r pulumi
 	switch typ {
 	case "ristio:index:AmbientEastWestGateway":
 		r = &AmbientEastWestGateway{}
+	case "ristio:index:AmbientNodeAgents":
+		r = &AmbientNodeAgents{}
 	case "ristio:index:CACerts":
 		r = &CACerts{}
 	case "ristio:index:ClusterCA":

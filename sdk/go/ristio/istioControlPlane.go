@@ -28,9 +28,7 @@ type IstioControlPlane struct {
 	ChartRepository pulumi.StringPtrOutput `pulumi:"chartRepository"`
 	// The cluster to install into.
 	Cluster ClusterConnectionOutput `pulumi:"cluster"`
-	// Status of the istio-cni release as last seen (ambient only).
-	CniStatus pulumi.StringPtrOutput `pulumi:"cniStatus"`
-	// sidecar (default) or ambient: istiod with the ambient profile and multi-network on, plus the cni and ztunnel releases. A live control plane does not switch (istio/istio#61746).
+	// sidecar (default) or ambient: istiod with the ambient profile and multi-network on (the node agents are AmbientNodeAgents). A live control plane does not switch (istio/istio#61746).
 	Dataplane pulumi.StringPtrOutput `pulumi:"dataplane"`
 	// Istio version: the chart version (and image tag).
 	IstioVersion pulumi.StringOutput `pulumi:"istioVersion"`
@@ -54,8 +52,6 @@ type IstioControlPlane struct {
 	Revision pulumi.StringPtrOutput `pulumi:"revision"`
 	// How long to wait for istiod to become available.
 	TimeoutSeconds pulumi.IntPtrOutput `pulumi:"timeoutSeconds"`
-	// Status of the ztunnel release as last seen (ambient only).
-	ZtunnelStatus pulumi.StringPtrOutput `pulumi:"ztunnelStatus"`
 }
 
 // NewIstioControlPlane registers a new resource with the given unique name, arguments, and options.
@@ -135,7 +131,7 @@ type istioControlPlaneArgs struct {
 	ChartRepository *string `pulumi:"chartRepository"`
 	// The cluster to install into.
 	Cluster ClusterConnection `pulumi:"cluster"`
-	// sidecar (default) or ambient: istiod with the ambient profile and multi-network on, plus the cni and ztunnel releases. A live control plane does not switch (istio/istio#61746).
+	// sidecar (default) or ambient: istiod with the ambient profile and multi-network on (the node agents are AmbientNodeAgents). A live control plane does not switch (istio/istio#61746).
 	Dataplane *string `pulumi:"dataplane"`
 	// Istio version: the chart version (and image tag).
 	IstioVersion string `pulumi:"istioVersion"`
@@ -165,7 +161,7 @@ type IstioControlPlaneArgs struct {
 	ChartRepository pulumi.StringPtrInput
 	// The cluster to install into.
 	Cluster ClusterConnectionInput
-	// sidecar (default) or ambient: istiod with the ambient profile and multi-network on, plus the cni and ztunnel releases. A live control plane does not switch (istio/istio#61746).
+	// sidecar (default) or ambient: istiod with the ambient profile and multi-network on (the node agents are AmbientNodeAgents). A live control plane does not switch (istio/istio#61746).
 	Dataplane pulumi.StringPtrInput
 	// Istio version: the chart version (and image tag).
 	IstioVersion pulumi.StringInput
@@ -302,12 +298,7 @@ func (o IstioControlPlaneOutput) Cluster() ClusterConnectionOutput {
 	return o.ApplyT(func(v *IstioControlPlane) ClusterConnectionOutput { return v.Cluster }).(ClusterConnectionOutput)
 }
 
-// Status of the istio-cni release as last seen (ambient only).
-func (o IstioControlPlaneOutput) CniStatus() pulumi.StringPtrOutput {
-	return o.ApplyT(func(v *IstioControlPlane) pulumi.StringPtrOutput { return v.CniStatus }).(pulumi.StringPtrOutput)
-}
-
-// sidecar (default) or ambient: istiod with the ambient profile and multi-network on, plus the cni and ztunnel releases. A live control plane does not switch (istio/istio#61746).
+// sidecar (default) or ambient: istiod with the ambient profile and multi-network on (the node agents are AmbientNodeAgents). A live control plane does not switch (istio/istio#61746).
 func (o IstioControlPlaneOutput) Dataplane() pulumi.StringPtrOutput {
 	return o.ApplyT(func(v *IstioControlPlane) pulumi.StringPtrOutput { return v.Dataplane }).(pulumi.StringPtrOutput)
 }
@@ -365,11 +356,6 @@ func (o IstioControlPlaneOutput) Revision() pulumi.StringPtrOutput {
 // How long to wait for istiod to become available.
 func (o IstioControlPlaneOutput) TimeoutSeconds() pulumi.IntPtrOutput {
 	return o.ApplyT(func(v *IstioControlPlane) pulumi.IntPtrOutput { return v.TimeoutSeconds }).(pulumi.IntPtrOutput)
-}
-
-// Status of the ztunnel release as last seen (ambient only).
-func (o IstioControlPlaneOutput) ZtunnelStatus() pulumi.StringPtrOutput {
-	return o.ApplyT(func(v *IstioControlPlane) pulumi.StringPtrOutput { return v.ZtunnelStatus }).(pulumi.StringPtrOutput)
 }
 
 type IstioControlPlaneArrayOutput struct{ *pulumi.OutputState }

@@ -7,6 +7,7 @@ from . import _utilities
 import typing
 # Export this package's modules as members:
 from .ambient_east_west_gateway import *
+from .ambient_node_agents import *
 from .ca_certs import *
 from .check_mesh import *
 from .cluster_ca import *
@@ -32,6 +33,7 @@ _utilities.register(
   "fqn": "pulumi_ristio",
   "classes": {
    "ristio:index:AmbientEastWestGateway": "AmbientEastWestGateway",
+   "ristio:index:AmbientNodeAgents": "AmbientNodeAgents",
    "ristio:index:CACerts": "CACerts",
    "ristio:index:ClusterCA": "ClusterCA",
    "ristio:index:EastWestGateway": "EastWestGateway",

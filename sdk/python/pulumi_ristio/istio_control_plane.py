@@ -44,7 +44,7 @@ class IstioControlPlaneArgs:
         :param pulumi.Input[_builtins.bool] adopt: Take over an `istioctl install` instead of refusing it: istio-base and istiod become Helm releases with Helm's take-ownership (istiod's keeps istioctl's name, istio, so its pods keep their labels), and istioctl's default revision tag gives way to the release's own injector.
         :param pulumi.Input[_builtins.str] chart_directory: Local directory holding base, istiod and gateway as chart directories or .tgz files. Wins over chartRepository.
         :param pulumi.Input[_builtins.str] chart_repository: Helm repository of Istio's charts: an https:// repo or an oci:// registry.
-        :param pulumi.Input[_builtins.str] dataplane: sidecar (default) or ambient: istiod with the ambient profile and multi-network on, plus the cni and ztunnel releases. A live control plane does not switch (istio/istio#61746).
+        :param pulumi.Input[_builtins.str] dataplane: sidecar (default) or ambient: istiod with the ambient profile and multi-network on (the node agents are AmbientNodeAgents). A live control plane does not switch (istio/istio#61746).
         :param pulumi.Input[Mapping[str, Any]] istiod_values: Extra Helm values for istiod, merged over ristio's.
         :param pulumi.Input[_builtins.str] mesh_identity: The mesh this resource writes for, <project>/<stack>/<name>; MultiClusterMesh sets it. Every object and Helm release the resource writes carries it (ristio.io/mesh), and one marked by another mesh is foreign: refused unless adopt is set, never deleted. Without it, what the resource writes is recognised by the resource's own ID. A change of this alone marks what the resource owns in place: no object is rewritten, no Helm release upgraded.
         :param pulumi.Input[Sequence[pulumi.Input['MeshNetworkArgsArgs']]] mesh_networks: Networks whose gateways have fixed addresses, written to global.meshNetworks.
@@ -166,7 +166,7 @@ class IstioControlPlaneArgs:
     @pulumi.getter
     def dataplane(self) -> pulumi.Input[Optional[_builtins.str]]:
         """
-        sidecar (default) or ambient: istiod with the ambient profile and multi-network on, plus the cni and ztunnel releases. A live control plane does not switch (istio/istio#61746).
+        sidecar (default) or ambient: istiod with the ambient profile and multi-network on (the node agents are AmbientNodeAgents). A live control plane does not switch (istio/istio#61746).
         """
         return pulumi.get(self, "dataplane")
 
@@ -264,7 +264,7 @@ class IstioControlPlane(pulumi.CustomResource):
         :param pulumi.Input[_builtins.str] chart_directory: Local directory holding base, istiod and gateway as chart directories or .tgz files. Wins over chartRepository.
         :param pulumi.Input[_builtins.str] chart_repository: Helm repository of Istio's charts: an https:// repo or an oci:// registry.
         :param pulumi.Input[Union['ClusterConnectionArgs', 'ClusterConnectionArgsDict', 'outputs.ClusterConnection']] cluster: The cluster to install into.
-        :param pulumi.Input[_builtins.str] dataplane: sidecar (default) or ambient: istiod with the ambient profile and multi-network on, plus the cni and ztunnel releases. A live control plane does not switch (istio/istio#61746).
+        :param pulumi.Input[_builtins.str] dataplane: sidecar (default) or ambient: istiod with the ambient profile and multi-network on (the node agents are AmbientNodeAgents). A live control plane does not switch (istio/istio#61746).
         :param pulumi.Input[_builtins.str] istio_version: Istio version: the chart version (and image tag).
         :param pulumi.Input[Mapping[str, Any]] istiod_values: Extra Helm values for istiod, merged over ristio's.
         :param pulumi.Input[_builtins.str] mesh_id: Istio's global.meshID.
@@ -347,11 +347,9 @@ class IstioControlPlane(pulumi.CustomResource):
             __props__.__dict__["timeout_seconds"] = timeout_seconds
             __props__.__dict__["base_revision"] = None
             __props__.__dict__["base_status"] = None
-            __props__.__dict__["cni_status"] = None
             __props__.__dict__["istiod_release"] = None
             __props__.__dict__["istiod_revision"] = None
             __props__.__dict__["istiod_status"] = None
-            __props__.__dict__["ztunnel_status"] = None
         replace_on_changes = pulumi.ResourceOptions(replace_on_changes=["cluster.name", "revision"])
         opts = pulumi.ResourceOptions.merge(opts, replace_on_changes)
         super(IstioControlPlane, __self__).__init__(
@@ -382,7 +380,6 @@ class IstioControlPlane(pulumi.CustomResource):
         __props__.__dict__["chart_directory"] = None
         __props__.__dict__["chart_repository"] = None
         __props__.__dict__["cluster"] = None
-        __props__.__dict__["cni_status"] = None
         __props__.__dict__["dataplane"] = None
         __props__.__dict__["istio_version"] = None
         __props__.__dict__["istiod_release"] = None
@@ -395,7 +392,6 @@ class IstioControlPlane(pulumi.CustomResource):
         __props__.__dict__["network"] = None
         __props__.__dict__["revision"] = None
         __props__.__dict__["timeout_seconds"] = None
-        __props__.__dict__["ztunnel_status"] = None
         return IstioControlPlane(resource_name, opts=opts, __props__=__props__)
 
     @staticmethod
@@ -453,18 +449,10 @@ class IstioControlPlane(pulumi.CustomResource):
         return pulumi.get(self, "cluster")
 
     @_builtins.property
-    @pulumi.getter(name="cniStatus")
-    def cni_status(self) -> pulumi.Output[Optional[_builtins.str]]:
-        """
-        Status of the istio-cni release as last seen (ambient only).
-        """
-        return pulumi.get(self, "cni_status")
-
-    @_builtins.property
     @pulumi.getter
     def dataplane(self) -> pulumi.Output[Optional[_builtins.str]]:
         """
-        sidecar (default) or ambient: istiod with the ambient profile and multi-network on, plus the cni and ztunnel releases. A live control plane does not switch (istio/istio#61746).
+        sidecar (default) or ambient: istiod with the ambient profile and multi-network on (the node agents are AmbientNodeAgents). A live control plane does not switch (istio/istio#61746).
         """
         return pulumi.get(self, "dataplane")
 
@@ -555,12 +543,4 @@ class IstioControlPlane(pulumi.CustomResource):
         How long to wait for istiod to become available.
         """
         return pulumi.get(self, "timeout_seconds")
-
-    @_builtins.property
-    @pulumi.getter(name="ztunnelStatus")
-    def ztunnel_status(self) -> pulumi.Output[Optional[_builtins.str]]:
-        """
-        Status of the ztunnel release as last seen (ambient only).
-        """
-        return pulumi.get(self, "ztunnel_status")
 

@@ -111,28 +111,14 @@ public class IstioControlPlane extends com.pulumi.resources.CustomResource {
         return this.cluster;
     }
     /**
-     * Status of the istio-cni release as last seen (ambient only).
-     * 
-     */
-    @Export(name="cniStatus", refs={String.class}, tree="[0]")
-    private Output</* @Nullable */ String> cniStatus;
-
-    /**
-     * @return Status of the istio-cni release as last seen (ambient only).
-     * 
-     */
-    public Output<Optional<String>> cniStatus() {
-        return Codegen.optional(this.cniStatus);
-    }
-    /**
-     * sidecar (default) or ambient: istiod with the ambient profile and multi-network on, plus the cni and ztunnel releases. A live control plane does not switch (istio/istio#61746).
+     * sidecar (default) or ambient: istiod with the ambient profile and multi-network on (the node agents are AmbientNodeAgents). A live control plane does not switch (istio/istio#61746).
      * 
      */
     @Export(name="dataplane", refs={String.class}, tree="[0]")
     private Output</* @Nullable */ String> dataplane;
 
     /**
-     * @return sidecar (default) or ambient: istiod with the ambient profile and multi-network on, plus the cni and ztunnel releases. A live control plane does not switch (istio/istio#61746).
+     * @return sidecar (default) or ambient: istiod with the ambient profile and multi-network on (the node agents are AmbientNodeAgents). A live control plane does not switch (istio/istio#61746).
      * 
      */
     public Output<Optional<String>> dataplane() {
@@ -291,20 +277,6 @@ public class IstioControlPlane extends com.pulumi.resources.CustomResource {
      */
     public Output<Optional<Integer>> timeoutSeconds() {
         return Codegen.optional(this.timeoutSeconds);
-    }
-    /**
-     * Status of the ztunnel release as last seen (ambient only).
-     * 
-     */
-    @Export(name="ztunnelStatus", refs={String.class}, tree="[0]")
-    private Output</* @Nullable */ String> ztunnelStatus;
-
-    /**
-     * @return Status of the ztunnel release as last seen (ambient only).
-     * 
-     */
-    public Output<Optional<String>> ztunnelStatus() {
-        return Codegen.optional(this.ztunnelStatus);
     }
 
     /**

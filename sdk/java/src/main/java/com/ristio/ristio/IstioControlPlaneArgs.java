@@ -85,14 +85,14 @@ public final class IstioControlPlaneArgs extends com.pulumi.resources.ResourceAr
     }
 
     /**
-     * sidecar (default) or ambient: istiod with the ambient profile and multi-network on, plus the cni and ztunnel releases. A live control plane does not switch (istio/istio#61746).
+     * sidecar (default) or ambient: istiod with the ambient profile and multi-network on (the node agents are AmbientNodeAgents). A live control plane does not switch (istio/istio#61746).
      * 
      */
     @Import(name="dataplane")
     private @Nullable Output<String> dataplane;
 
     /**
-     * @return sidecar (default) or ambient: istiod with the ambient profile and multi-network on, plus the cni and ztunnel releases. A live control plane does not switch (istio/istio#61746).
+     * @return sidecar (default) or ambient: istiod with the ambient profile and multi-network on (the node agents are AmbientNodeAgents). A live control plane does not switch (istio/istio#61746).
      * 
      */
     public Optional<Output<String>> dataplane() {
@@ -340,7 +340,7 @@ public final class IstioControlPlaneArgs extends com.pulumi.resources.ResourceAr
         }
 
         /**
-         * @param dataplane sidecar (default) or ambient: istiod with the ambient profile and multi-network on, plus the cni and ztunnel releases. A live control plane does not switch (istio/istio#61746).
+         * @param dataplane sidecar (default) or ambient: istiod with the ambient profile and multi-network on (the node agents are AmbientNodeAgents). A live control plane does not switch (istio/istio#61746).
          * 
          * @return builder
          * 
@@ -351,7 +351,7 @@ public final class IstioControlPlaneArgs extends com.pulumi.resources.ResourceAr
         }
 
         /**
-         * @param dataplane sidecar (default) or ambient: istiod with the ambient profile and multi-network on, plus the cni and ztunnel releases. A live control plane does not switch (istio/istio#61746).
+         * @param dataplane sidecar (default) or ambient: istiod with the ambient profile and multi-network on (the node agents are AmbientNodeAgents). A live control plane does not switch (istio/istio#61746).
          * 
          * @return builder
          * 
