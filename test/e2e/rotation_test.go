@@ -38,19 +38,14 @@ func TestRootRotation(t *testing.T) {
 	spec := meshSpec{kubeconfig: w.Kubeconfig, clusters: clustersOf(w, 3), chartDirectory: charts, timeoutSeconds: 120}
 
 	t.Run("generated", func(t *testing.T) {
-		old := pulumi.Map{"name": pulumi.String("default"), "keyType": pulumi.String("ECDSA")}
-		next := pulumi.Map{"name": pulumi.String("next"), "keyType": pulumi.String("ECDSA")}
-		shorthand := pulumi.Map{"keyType": pulumi.String("ECDSA"), "sanSuffix": pulumi.String("mesh1.example")}
-		listed := func(roots ...pulumi.Map) pulumi.Map {
-			return pulumi.Map{"sanSuffix": pulumi.String("mesh1.example"), "roots": rootArray(roots)}
-		}
 		r := rotation{t: t, w: w, spec: spec, stackName: "ristio-rotate-generated"}
-		r.start(shorthand, listed(old))
-		r.refused("changing the signing root's key type", listed(pulumi.Map{"name": pulumi.String("default"), "keyType": pulumi.String("RSA")}),
+		r.startGenerated()
+		r.refused("changing the signing root's key type", generatedRoots(pulumi.Map{"name": pulumi.String("default"), "keyType": pulumi.String("RSA")}),
 			`root "default" cannot change in place`, "keyType", "add the new root as the second entry")
-		r.refused("a new root that signs at once", listed(next, old), "not trusted by the clusters yet", "add the new root as the second entry")
-		r.steps(listed(old, next), listed(next, old), listed(next), "mesh-root-ca-next", "mesh-root-ca")
-		due := listed(next)
+		r.refused("a new root that signs at once", generatedRoots(generatedRoot("next"), generatedRoot("default")),
+			"not trusted by the clusters yet", "add the new root as the second entry")
+		r.rotateGenerated()
+		due := generatedRoots(generatedRoot("next"))
 		due["renewBeforeHours"] = pulumi.Int(87600)
 		r.renew(due)
 	})
@@ -73,6 +68,32 @@ func TestRootRotation(t *testing.T) {
 			`root "default" cannot change in place`, "rootCertPem")
 		r.steps(listed(oldEntry, newEntry), listed(newEntry, oldEntry), listed(newEntry), "mesh-root-ca-v2", "mesh-root-ca")
 	})
+}
+
+// generatedRoot is an entry of certificate.roots that ristio generates
+// (ECDSA: fast).
+func generatedRoot(name string) pulumi.Map {
+	return pulumi.Map{"name": pulumi.String(name), "keyType": pulumi.String("ECDSA")}
+}
+
+// generatedRoots is the certificate input that lists roots, signer first,
+// with the SAN suffix of meshProgram's default certificate.
+func generatedRoots(roots ...pulumi.Map) pulumi.Map {
+	return pulumi.Map{"sanSuffix": pulumi.String("mesh1.example"), "roots": rootArray(roots)}
+}
+
+// startGenerated brings the mesh up on a generated root given by the
+// shorthand fields, then moves it to the equivalent roots: [default].
+func (r *rotation) startGenerated() {
+	shorthand := pulumi.Map{"keyType": pulumi.String("ECDSA"), "sanSuffix": pulumi.String("mesh1.example")}
+	r.start(shorthand, generatedRoots(generatedRoot("default")))
+}
+
+// rotateGenerated rotates a mesh started by startGenerated from the root
+// "default" to a new generated root "next", in the three documented steps.
+func (r *rotation) rotateGenerated() {
+	old, next := generatedRoot("default"), generatedRoot("next")
+	r.steps(generatedRoots(old, next), generatedRoots(next, old), generatedRoots(next), "mesh-root-ca-next", "mesh-root-ca")
 }
 
 func rootArray(roots []pulumi.Map) pulumi.Array {

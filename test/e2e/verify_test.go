@@ -80,7 +80,7 @@ func TestVerifyNamesTheBrokenPair(t *testing.T) {
 	})
 
 	t.Run("checkMesh reports a gateway address istiod does not know", func(t *testing.T) {
-		wrong := checkMeshCall(t, w.Kubeconfig, map[string]string{"cluster2": "127.0.1.99"})
+		wrong := checkMeshCall(t, checkMeshInput{kubeconfig: w.Kubeconfig, gateways: map[string]string{"cluster2": "127.0.1.99"}})
 		if healthy, _ := wrong["healthy"].(bool); healthy {
 			t.Fatalf("checkMesh with a wrong gateway address is healthy: %v", wrong)
 		}
@@ -88,7 +88,7 @@ func TestVerifyNamesTheBrokenPair(t *testing.T) {
 		if !containsAll(problems, "cluster1:", "cluster2", "127.0.1.99:15443", "network-cluster2") || strings.Contains(problems, "cluster2: ") {
 			t.Errorf("problems %s: want exactly cluster1's view of cluster2's gateway named", problems)
 		}
-		right := checkMeshCall(t, w.Kubeconfig, nil)
+		right := checkMeshCall(t, checkMeshInput{kubeconfig: w.Kubeconfig})
 		if healthy, _ := right["healthy"].(bool); !healthy {
 			t.Errorf("checkMesh of the working mesh: %v", right)
 		}
@@ -96,7 +96,7 @@ func TestVerifyNamesTheBrokenPair(t *testing.T) {
 
 	t.Run("checkMesh needs no more than docs/mesh-checker-rbac.yaml, and no secret", func(t *testing.T) {
 		kubeconfig := checkerKubeconfig(t, w)
-		got := checkMeshCall(t, kubeconfig, nil)
+		got := checkMeshCall(t, checkMeshInput{kubeconfig: kubeconfig})
 		if healthy, _ := got["healthy"].(bool); !healthy {
 			t.Errorf("checkMesh as the least-privileged checker: %v", got)
 		}
@@ -230,25 +230,37 @@ func resourceOutputs(t *testing.T, stack auto.Stack, name string) map[string]any
 	return nil
 }
 
-// checkMeshCall runs the checkMesh function from an inline program, with
-// gateway addresses overridden per cluster, and returns its result.
-func checkMeshCall(t *testing.T, kubeconfig string, gateways map[string]string) map[string]any {
+// checkMeshInput is what a test gives checkMesh about the world's cluster1
+// and cluster2.
+type checkMeshInput struct {
+	kubeconfig string
+	gateways   map[string]string // gateway addresses overridden per cluster
+	dataplane  string            // default: checkMesh's (sidecar)
+}
+
+// checkMeshCall runs the checkMesh function from an inline program and
+// returns its result.
+func checkMeshCall(t *testing.T, in checkMeshInput) map[string]any {
 	t.Helper()
 	program := func(ctx *pulumi.Context) error {
 		var clusters []map[string]any
 		for _, name := range []string{"cluster1", "cluster2"} {
-			c := map[string]any{"name": name, "kubeconfigFile": kubeconfig, "context": name}
-			if a := gateways[name]; a != "" {
+			c := map[string]any{"name": name, "kubeconfigFile": in.kubeconfig, "context": name}
+			if a := in.gateways[name]; a != "" {
 				c["gatewayAddress"] = a
 			}
 			clusters = append(clusters, c)
+		}
+		args := map[string]any{"clusters": clusters}
+		if in.dataplane != "" {
+			args["dataplane"] = in.dataplane
 		}
 		var result struct {
 			Status   map[string]map[string]string `pulumi:"status"`
 			Healthy  bool                         `pulumi:"healthy"`
 			Problems []string                     `pulumi:"problems"`
 		}
-		if err := ctx.Invoke("ristio:index:checkMesh", map[string]any{"clusters": clusters}, &result); err != nil {
+		if err := ctx.Invoke("ristio:index:checkMesh", args, &result); err != nil {
 			return err
 		}
 		ctx.Export("status", pulumi.ToStringMapMap(result.Status))
