@@ -48,9 +48,22 @@ func newAmbientEastWestGateway(deps Deps) *AmbientEastWestGateway {
 		drift: func(s AmbientEastWestGatewayState) map[string]bool {
 			return map[string]bool{"gatewayPresent": !s.GatewayPresent}
 		},
-		apply: applyAmbientGateway, read: readAmbientGateway, remove: removeAmbientGateway,
+		apply: applyAmbientGateway, read: readAmbientGateway, remove: removeAmbientGateway, preview: previewAmbientGateway,
 	}
 	return r
+}
+
+// previewAmbientGateway says, for an update that moves the Gateway to
+// another revision, that the new revision's istiod re-deploys it.
+func previewAmbientGateway(ctx context.Context, in AmbientEastWestGatewayArgs, prior *AmbientEastWestGatewayState) AmbientEastWestGatewayState {
+	if prior == nil {
+		return AmbientEastWestGatewayState{AmbientEastWestGatewayArgs: in}
+	}
+	if deref(in.Revision) != deref(prior.Revision) {
+		p.GetLogger(ctx).Warningf("cluster %s: the east-west Gateway moves to revision %s: %s re-deploys it and its pods restart",
+			in.Cluster.Name, naming.RevisionLabelValue(deref(in.Revision)), naming.IstiodDeployment(deref(in.Revision)))
+	}
+	return withArgs(*prior, in)
 }
 
 // applyAmbientGateway writes the Gateway and waits for istiod to program it

@@ -53,9 +53,28 @@ func newAmbientNodeAgents(deps Deps) *AmbientNodeAgents {
 		drift: func(s AmbientNodeAgentsState) map[string]bool {
 			return map[string]bool{"cniStatus": s.CNIStatus != deployed, "ztunnelStatus": s.ZtunnelStatus != deployed}
 		},
-		apply: r.apply, read: readNodeAgents, remove: removeNodeAgents,
+		apply: r.apply, read: readNodeAgents, remove: removeNodeAgents, preview: previewNodeAgents,
 	}
 	return r
+}
+
+// previewNodeAgents says, for an update that moves the node agents, that
+// every node's ztunnel restarts: an in-place upgrade, as Istio's, resets
+// the connections of the ambient workloads on each node as it goes.
+func previewNodeAgents(ctx context.Context, in AmbientNodeAgentsArgs, prior *AmbientNodeAgentsState) AmbientNodeAgentsState {
+	if prior == nil {
+		return AmbientNodeAgentsState{AmbientNodeAgentsArgs: in}
+	}
+	if in.IstioVersion != prior.IstioVersion || deref(in.Revision) != deref(prior.Revision) {
+		p.GetLogger(ctx).Warningf("cluster %s: istio-cni and ztunnel will be upgraded in place from %s to %s (istiod %s): each node's ztunnel restarts, resetting the connections of the ambient workloads on it",
+			in.Cluster.Name, releaseLabel(prior.IstioVersion, prior.Revision), releaseLabel(in.IstioVersion, in.Revision), naming.IstiodDeployment(deref(in.Revision)))
+	}
+	return withArgs(*prior, in)
+}
+
+// releaseLabel names a version of revision for a person: "1.30.1 (revision canary)".
+func releaseLabel(version string, revision *string) string {
+	return fmt.Sprintf("%s (revision %s)", version, naming.RevisionLabelValue(deref(revision)))
 }
 
 // apply installs or upgrades istio-cni, then ztunnel. Nothing is written

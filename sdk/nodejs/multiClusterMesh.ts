@@ -126,7 +126,7 @@ export interface MultiClusterMeshArgs {
      */
     clusters: pulumi.Input<pulumi.Input<inputs.MeshClusterArgs>[]>;
     /**
-     * The data plane: sidecar (Envoy sidecars, the default) or ambient (ztunnel and the istio-cni node agent, no sidecars). An ambient mesh adds per cluster the Gateway API CRDs, the cni and ztunnel releases and the east-west gateway as a Gateway API Gateway that istiod deploys; only services labelled istio.io/global=true are reachable from other clusters. Not with a cluster's adopt, gatewayAddress or gatewayValues. A live mesh cannot switch (istio/istio#61746): build a new mesh instead.
+     * The data plane: sidecar (Envoy sidecars, the default) or ambient (ztunnel and the istio-cni node agent, no sidecars). An ambient mesh adds per cluster the Gateway API CRDs, the cni and ztunnel releases (AmbientNodeAgents, following defaultRevision with revisions) and the east-west gateway as a Gateway API Gateway that istiod deploys; only services labelled istio.io/global=true are reachable from other clusters. Not with a cluster's adopt, gatewayAddress or gatewayValues. A live mesh cannot switch (istio/istio#61746): build a new mesh instead.
      */
     dataplane?: string;
     /**

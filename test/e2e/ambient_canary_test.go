@@ -55,6 +55,13 @@ func TestAmbientCanaryUpgrade(t *testing.T) {
 	}
 
 	spec.defaultRevision = canary
+	// Preview says what the move restarts.
+	setProgram(t, &stack, spec)
+	if out := pulumitest.Preview(t, stack).StdOut; !containsAll(out,
+		"cluster1: istio-cni and ztunnel will be upgraded in place from 1.30.0 (revision default) to 1.30.1 (revision 1-30-1)", "each node's ztunnel restarts",
+		"cluster2: the east-west Gateway moves to revision 1-30-1: istiod-1-30-1 re-deploys it") {
+		t.Errorf("preview of the move does not say what restarts:\n%s", out)
+	}
 	want := eachCluster(map[string]string{}, all, "-default-tag", "update")
 	eachCluster(want, all, "-node-agents", "update")
 	upStep(t, &stack, spec, "2: move the default tag to the canary", eachCluster(want, all, "-eastwest", "update"))

@@ -36,7 +36,9 @@ func TestCanaryUpgrade(t *testing.T) {
 	t.Cleanup(func() { _, _ = stack.Destroy(ctx) })
 	pulumitest.Up(t, stack)
 	all := names(spec.clusters)
-	each := func(want map[string]string, suffix, op string) map[string]string { return eachCluster(want, all, suffix, op) }
+	each := func(want map[string]string, suffix, op string) map[string]string {
+		return eachCluster(want, all, suffix, op)
+	}
 	step := func(name string, want map[string]string) {
 		t.Helper()
 		upStep(t, &stack, spec, name, want)

@@ -62,7 +62,7 @@ type multiClusterMeshArgs struct {
 	ChartRepository *string `pulumi:"chartRepository"`
 	// The clusters of the mesh; at least one.
 	Clusters []MeshCluster `pulumi:"clusters"`
-	// The data plane: sidecar (Envoy sidecars, the default) or ambient (ztunnel and the istio-cni node agent, no sidecars). An ambient mesh adds per cluster the Gateway API CRDs, the cni and ztunnel releases and the east-west gateway as a Gateway API Gateway that istiod deploys; only services labelled istio.io/global=true are reachable from other clusters. Not with a cluster's adopt, gatewayAddress or gatewayValues. A live mesh cannot switch (istio/istio#61746): build a new mesh instead.
+	// The data plane: sidecar (Envoy sidecars, the default) or ambient (ztunnel and the istio-cni node agent, no sidecars). An ambient mesh adds per cluster the Gateway API CRDs, the cni and ztunnel releases (AmbientNodeAgents, following defaultRevision with revisions) and the east-west gateway as a Gateway API Gateway that istiod deploys; only services labelled istio.io/global=true are reachable from other clusters. Not with a cluster's adopt, gatewayAddress or gatewayValues. A live mesh cannot switch (istio/istio#61746): build a new mesh instead.
 	Dataplane *string `pulumi:"dataplane"`
 	// The entry of revisions the default revision tag points at: namespaces labelled istio-injection=enabled or istio.io/rev=default, the east-west gateways and the sample get its proxies. Required with revisions.
 	DefaultRevision *string `pulumi:"defaultRevision"`
@@ -102,7 +102,7 @@ type MultiClusterMeshArgs struct {
 	ChartRepository *string
 	// The clusters of the mesh; at least one.
 	Clusters MeshClusterArrayInput
-	// The data plane: sidecar (Envoy sidecars, the default) or ambient (ztunnel and the istio-cni node agent, no sidecars). An ambient mesh adds per cluster the Gateway API CRDs, the cni and ztunnel releases and the east-west gateway as a Gateway API Gateway that istiod deploys; only services labelled istio.io/global=true are reachable from other clusters. Not with a cluster's adopt, gatewayAddress or gatewayValues. A live mesh cannot switch (istio/istio#61746): build a new mesh instead.
+	// The data plane: sidecar (Envoy sidecars, the default) or ambient (ztunnel and the istio-cni node agent, no sidecars). An ambient mesh adds per cluster the Gateway API CRDs, the cni and ztunnel releases (AmbientNodeAgents, following defaultRevision with revisions) and the east-west gateway as a Gateway API Gateway that istiod deploys; only services labelled istio.io/global=true are reachable from other clusters. Not with a cluster's adopt, gatewayAddress or gatewayValues. A live mesh cannot switch (istio/istio#61746): build a new mesh instead.
 	Dataplane *string
 	// The entry of revisions the default revision tag points at: namespaces labelled istio-injection=enabled or istio.io/rev=default, the east-west gateways and the sample get its proxies. Required with revisions.
 	DefaultRevision *string

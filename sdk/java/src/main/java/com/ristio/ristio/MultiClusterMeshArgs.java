@@ -83,14 +83,14 @@ public final class MultiClusterMeshArgs extends com.pulumi.resources.ResourceArg
     }
 
     /**
-     * The data plane: sidecar (Envoy sidecars, the default) or ambient (ztunnel and the istio-cni node agent, no sidecars). An ambient mesh adds per cluster the Gateway API CRDs, the cni and ztunnel releases and the east-west gateway as a Gateway API Gateway that istiod deploys; only services labelled istio.io/global=true are reachable from other clusters. Not with a cluster&#39;s adopt, gatewayAddress or gatewayValues. A live mesh cannot switch (istio/istio#61746): build a new mesh instead.
+     * The data plane: sidecar (Envoy sidecars, the default) or ambient (ztunnel and the istio-cni node agent, no sidecars). An ambient mesh adds per cluster the Gateway API CRDs, the cni and ztunnel releases (AmbientNodeAgents, following defaultRevision with revisions) and the east-west gateway as a Gateway API Gateway that istiod deploys; only services labelled istio.io/global=true are reachable from other clusters. Not with a cluster&#39;s adopt, gatewayAddress or gatewayValues. A live mesh cannot switch (istio/istio#61746): build a new mesh instead.
      * 
      */
     @Import(name="dataplane")
     private @Nullable String dataplane;
 
     /**
-     * @return The data plane: sidecar (Envoy sidecars, the default) or ambient (ztunnel and the istio-cni node agent, no sidecars). An ambient mesh adds per cluster the Gateway API CRDs, the cni and ztunnel releases and the east-west gateway as a Gateway API Gateway that istiod deploys; only services labelled istio.io/global=true are reachable from other clusters. Not with a cluster&#39;s adopt, gatewayAddress or gatewayValues. A live mesh cannot switch (istio/istio#61746): build a new mesh instead.
+     * @return The data plane: sidecar (Envoy sidecars, the default) or ambient (ztunnel and the istio-cni node agent, no sidecars). An ambient mesh adds per cluster the Gateway API CRDs, the cni and ztunnel releases (AmbientNodeAgents, following defaultRevision with revisions) and the east-west gateway as a Gateway API Gateway that istiod deploys; only services labelled istio.io/global=true are reachable from other clusters. Not with a cluster&#39;s adopt, gatewayAddress or gatewayValues. A live mesh cannot switch (istio/istio#61746): build a new mesh instead.
      * 
      */
     public Optional<String> dataplane() {
@@ -408,7 +408,7 @@ public final class MultiClusterMeshArgs extends com.pulumi.resources.ResourceArg
         }
 
         /**
-         * @param dataplane The data plane: sidecar (Envoy sidecars, the default) or ambient (ztunnel and the istio-cni node agent, no sidecars). An ambient mesh adds per cluster the Gateway API CRDs, the cni and ztunnel releases and the east-west gateway as a Gateway API Gateway that istiod deploys; only services labelled istio.io/global=true are reachable from other clusters. Not with a cluster&#39;s adopt, gatewayAddress or gatewayValues. A live mesh cannot switch (istio/istio#61746): build a new mesh instead.
+         * @param dataplane The data plane: sidecar (Envoy sidecars, the default) or ambient (ztunnel and the istio-cni node agent, no sidecars). An ambient mesh adds per cluster the Gateway API CRDs, the cni and ztunnel releases (AmbientNodeAgents, following defaultRevision with revisions) and the east-west gateway as a Gateway API Gateway that istiod deploys; only services labelled istio.io/global=true are reachable from other clusters. Not with a cluster&#39;s adopt, gatewayAddress or gatewayValues. A live mesh cannot switch (istio/istio#61746): build a new mesh instead.
          * 
          * @return builder
          * 
