@@ -84,20 +84,20 @@ func TestYAMLExample(t *testing.T) {
 	exercise(t, func(t *testing.T, _ map[string]string) runner {
 		release = pulumitest.ServeRelease(t)
 		return autoRunner{stack: pulumitest.LocalStackIn(t, copyExample(t, "yaml"), release.Env)}
-	}, sidecar, ambient)
+	}, bothDataplanes)
 	release.Downloaded(t, pulumitest.Provider)
 }
 
 func TestTypeScriptExample(t *testing.T) {
-	exercise(t, nodeRunner, sidecar, ambient)
+	exercise(t, nodeRunner, bothDataplanes)
 }
 
 func TestPythonExample(t *testing.T) {
-	exercise(t, pythonRunner, sidecar)
+	exercise(t, pythonRunner, sidecarOnly)
 }
 
 func TestGoExample(t *testing.T) {
-	exercise(t, goRunner, sidecar)
+	exercise(t, goRunner, sidecarOnly)
 }
 
 // dataplane is the data plane one walk of an example asks for.
@@ -109,6 +109,13 @@ const (
 	// ambient sets it to ambient: ztunnel, CNI and an east-west Gateway
 	// that istiod deploys.
 	ambient dataplane = "ambient"
+)
+
+// The walks of an example, in order: the ambient walk runs on the clusters
+// and stack the sidecar walk's destroy left behind.
+var (
+	sidecarOnly    = []dataplane{sidecar}
+	bothDataplanes = []dataplane{sidecar, ambient}
 )
 
 // bumpSteps is what a preview of cluster2's Istio bump updates: the control
@@ -129,7 +136,7 @@ func (d dataplane) bumpSteps() map[string]string {
 // walk ends in a destroy that leaves the clusters as it found them, which it
 // checks). Subtests are named by data plane: -run 'TestYAMLExample/ambient'
 // walks the ambient mesh alone.
-func exercise(t *testing.T, newRunner func(t *testing.T, env map[string]string) runner, dataplanes ...dataplane) {
+func exercise(t *testing.T, newRunner func(t *testing.T, env map[string]string) runner, dataplanes []dataplane) {
 	if testing.Short() {
 		t.Skip("end-to-end example test")
 	}
