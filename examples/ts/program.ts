@@ -9,7 +9,10 @@ const clusterNames = ["cluster1", "cluster2"];
  * - kubeconfigPath (required): the kubeconfig file holding both contexts;
  * - context1, context2: each cluster's context (default: its name);
  * - istioVersion1, istioVersion2: each cluster's Istio release;
- * - chartDirectory or chartRepository: where Istio's charts come from.
+ * - chartDirectory or chartRepository: where Istio's charts come from;
+ * - dataplane: sidecar (default) or ambient, for ztunnel and no sidecars
+ *   (Istio 1.30 or later; see the README's "Ambient meshes"). A live mesh
+ *   does not switch: use a new stack.
  */
 export function program() {
     const config = new pulumi.Config();
@@ -19,6 +22,7 @@ export function program() {
         meshId: "usmesh",
         certificate: { validityHours: 87600, sanSuffix: "istio.io" },
         installHelloWorld: true,
+        dataplane: config.get("dataplane"),
         chartDirectory: config.get("chartDirectory"),
         chartRepository: config.get("chartRepository"),
         clusters: clusterNames.map((name, i) => ({

@@ -7,6 +7,8 @@
 //
 // Each example goes through up, an empty preview, a preview of cluster2's
 // Istio version bump and destroy, and the test checks the clusters after each.
+// The YAML and TypeScript examples then do it again on the same clusters with
+// `dataplane: ambient`.
 package examples
 
 import (
@@ -82,24 +84,63 @@ func TestYAMLExample(t *testing.T) {
 	exercise(t, func(t *testing.T, _ map[string]string) runner {
 		release = pulumitest.ServeRelease(t)
 		return autoRunner{stack: pulumitest.LocalStackIn(t, copyExample(t, "yaml"), release.Env)}
-	})
+	}, bothDataplanes)
 	release.Downloaded(t, pulumitest.Provider)
 }
 
 func TestTypeScriptExample(t *testing.T) {
-	exercise(t, nodeRunner)
+	exercise(t, nodeRunner, bothDataplanes)
 }
 
 func TestPythonExample(t *testing.T) {
-	exercise(t, pythonRunner)
+	exercise(t, pythonRunner, sidecarOnly)
 }
 
 func TestGoExample(t *testing.T) {
-	exercise(t, goRunner)
+	exercise(t, goRunner, sidecarOnly)
 }
 
-// exercise walks one example through its life against two fresh clusters.
-func exercise(t *testing.T, newRunner func(t *testing.T, env map[string]string) runner) {
+// dataplane is the data plane one walk of an example asks for.
+type dataplane string
+
+const (
+	// sidecar leaves the example's dataplane unset: the default.
+	sidecar dataplane = "sidecar"
+	// ambient sets it to ambient: ztunnel, CNI and an east-west Gateway
+	// that istiod deploys.
+	ambient dataplane = "ambient"
+)
+
+// The walks of an example, in order: the ambient walk runs on the clusters
+// and stack the sidecar walk's destroy left behind.
+var (
+	sidecarOnly    = []dataplane{sidecar}
+	bothDataplanes = []dataplane{sidecar, ambient}
+)
+
+// bumpSteps is what a preview of cluster2's Istio bump updates: the control
+// plane and the releases of the same version: the gateway's in a sidecar
+// mesh, the node agents' (cni, ztunnel) in an ambient one. The ambient
+// east-west Gateway has no version: istiod deploys it.
+func (d dataplane) bumpSteps() map[string]string {
+	if d == ambient {
+		return map[string]string{
+			"ristio:index:IstioControlPlane mesh-cluster2-istio":       "update",
+			"ristio:index:AmbientNodeAgents mesh-cluster2-node-agents": "update",
+		}
+	}
+	return map[string]string{
+		"ristio:index:IstioControlPlane mesh-cluster2-istio":  "update",
+		"ristio:index:EastWestGateway mesh-cluster2-eastwest": "update",
+	}
+}
+
+// exercise walks one example through its life once per data plane, one
+// after the other on the same two fresh clusters and the same stack (each
+// walk ends in a destroy that leaves the clusters as it found them, which it
+// checks). Subtests are named by data plane: -run 'TestYAMLExample/ambient'
+// walks the ambient mesh alone.
+func exercise(t *testing.T, newRunner func(t *testing.T, env map[string]string) runner, dataplanes []dataplane) {
 	if testing.Short() {
 		t.Skip("end-to-end example test")
 	}
@@ -110,12 +151,28 @@ func exercise(t *testing.T, newRunner func(t *testing.T, env map[string]string) 
 	t.Cleanup(cancel)
 	w.RunKubelet(ctx)
 	w.RunLoadBalancer(ctx, localcluster.LBIP)
+	charts := testcharts.Directory(t)
+	for _, d := range dataplanes {
+		// A failed walk may leave the clusters and the stack dirty.
+		if !t.Run(string(d), func(t *testing.T) { walk(t, w, r, charts, d) }) {
+			return
+		}
+	}
+}
 
+// walk takes one example's stack through up, an empty preview, a preview of
+// cluster2's Istio bump and destroy, with the given data plane.
+func walk(t *testing.T, w *localcluster.World, r runner, charts string, d dataplane) {
 	config := map[string]string{
 		"kubeconfigPath": w.Kubeconfig,
 		"context1":       "cluster1",
 		"context2":       "cluster2",
-		"chartDirectory": testcharts.Directory(t),
+		"chartDirectory": charts,
+	}
+	if d != sidecar {
+		config["dataplane"] = string(d)
+		// The stack's configuration outlives a walk: undo the last one's bump.
+		config["istioVersion2"] = provider.DefaultIstioVersion
 	}
 
 	start := time.Now()
@@ -126,7 +183,8 @@ func exercise(t *testing.T, newRunner func(t *testing.T, env map[string]string) 
 		t.Errorf("gatewayAddresses = %v, want cluster1 and cluster2", up.Outputs["gatewayAddresses"])
 	}
 	for _, c := range w.Clusters {
-		if a, _ := addresses[c.Name].(string); a == "" {
+		address, _ := addresses[c.Name].(string)
+		if address == "" {
 			t.Errorf("gatewayAddresses has no address for %s: %v", c.Name, addresses)
 		}
 		assertMeshObjects(t, c, peer(w, c))
@@ -135,6 +193,9 @@ func exercise(t *testing.T, newRunner func(t *testing.T, env map[string]string) 
 		status, _ := up.Outputs["meshStatus"].(map[string]any)
 		if got, _ := status[c.Name].(map[string]any); got[peer(w, c)] != "synced" {
 			t.Errorf("meshStatus[%s] = %v, want %s synced", c.Name, status[c.Name], peer(w, c))
+		}
+		if d == ambient {
+			assertAmbientObjects(t, c, address)
 		}
 	}
 	if t.Failed() {
@@ -154,11 +215,7 @@ func exercise(t *testing.T, newRunner func(t *testing.T, env map[string]string) 
 
 	config["istioVersion2"] = bumpedVersion
 	bump := r.run(t, "preview", config)
-	want := map[string]string{
-		"ristio:index:IstioControlPlane mesh-cluster2-istio":  "update",
-		"ristio:index:EastWestGateway mesh-cluster2-eastwest": "update",
-	}
-	if got := bump.changedSteps(); !maps.Equal(got, want) {
+	if got, want := bump.changedSteps(), d.bumpSteps(); !maps.Equal(got, want) {
 		t.Errorf("preview of cluster2's bump to %s: %v, want %v\nall steps: %v", bumpedVersion, got, want, bump.Steps)
 	}
 
@@ -167,6 +224,9 @@ func exercise(t *testing.T, newRunner func(t *testing.T, env map[string]string) 
 	t.Logf("TIMING %s: destroy %s", t.Name(), time.Since(start).Round(time.Millisecond))
 	for _, c := range w.Clusters {
 		meshassert.NothingLeft(t, c)
+		if d == ambient {
+			assertAmbientGone(t, c)
+		}
 	}
 }
 

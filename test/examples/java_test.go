@@ -40,7 +40,7 @@ func TestJavaExample(t *testing.T) {
 		env := maps.Clone(release.Env)
 		delete(env, "PULUMI_IGNORE_AMBIENT_PLUGINS")
 		return versionedProviders{autoRunner{stack: pulumitest.LocalStackIn(t, copyExample(t, "java"), env)}}
-	})
+	}, sidecarOnly)
 	release.Downloaded(t, pulumitest.Provider)
 }
 
