@@ -50,7 +50,8 @@ func (c *Client) WaitForGatewayAddress(ctx context.Context, ns, name string, pro
 		if err != nil {
 			return false, "", err
 		}
-		if got := d.Spec.Template.Labels[naming.RevisionLabel]; got != want {
+		// The revision-less istiod leaves the label out.
+		if got := naming.RevisionLabelValue(d.Spec.Template.Labels[naming.RevisionLabel]); got != want {
 			return false, fmt.Sprintf("Programmed, its Deployment rendered by revision %q, waiting for revision %q to take it over", got, want), nil
 		}
 		addr = own

@@ -93,4 +93,19 @@ func TestWaitForGatewayAddress(t *testing.T) {
 	if addr, err := client.WaitForGatewayAddress(ctx, ns, name, nil); err != nil || addr != "127.0.1.7" {
 		t.Fatalf("the canary's Deployment: %q, %v", addr, err)
 	}
+
+	// Back to the revision-less istiod, whose Deployment has no label.
+	back := `{"metadata":{"labels":{"` + naming.RevisionLabel + `":null}}}`
+	if _, err := gateways.Patch(ctx, name, types.MergePatchType, []byte(back), metav1.PatchOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = client.WaitForGatewayAddress(short(), ns, name, nil)
+	mustContain(t, err, `its Deployment rendered by revision "canary", waiting for revision "default"`)
+	unlabel := `{"spec":{"template":{"metadata":{"labels":{"` + naming.RevisionLabel + `":null}}}}}`
+	if _, err := c.Client.AppsV1().Deployments(ns).Patch(ctx, name, types.StrategicMergePatchType, []byte(unlabel), metav1.PatchOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if addr, err := client.WaitForGatewayAddress(ctx, ns, name, nil); err != nil || addr != "127.0.1.7" {
+		t.Fatalf("the revision-less istiod's Deployment: %q, %v", addr, err)
+	}
 }
