@@ -97,7 +97,9 @@ func TestAmbientCanaryUpgrade(t *testing.T) {
 }
 
 // assertNodeAgents checks that c's cni and ztunnel releases are deployed at
-// version and talk to revision's istiod ("" for the revision-less one).
+// version for revision ("" for the revision-less istiod), and that the
+// ztunnel DaemonSet the chart rendered takes its certificates and
+// configuration from that revision's istiod.
 func assertNodeAgents(t *testing.T, w *localcluster.World, c *localcluster.Cluster, version, revision string) {
 	t.Helper()
 	for _, name := range []string{naming.CNIRelease, naming.ZtunnelRelease} {
@@ -106,6 +108,21 @@ func assertNodeAgents(t *testing.T, w *localcluster.World, c *localcluster.Clust
 		if rel.Status != "deployed" || rel.ChartVersion != version || got != revision {
 			t.Errorf("%s: release %s is %s at %s for revision %q, want deployed at %s for %q", c.Name, name, rel.Status, rel.ChartVersion, got, version, revision)
 		}
+	}
+	ds, err := c.Client.AppsV1().DaemonSets(istioNS).Get(context.Background(), "ztunnel", metav1.GetOptions{})
+	if err != nil {
+		t.Fatalf("%s: ztunnel DaemonSet: %v", c.Name, err)
+	}
+	istiod := naming.IstiodDeployment(revision) + "." + istioNS + ".svc:15012"
+	for _, container := range ds.Spec.Template.Spec.Containers {
+		for _, env := range container.Env {
+			if (env.Name == "CA_ADDRESS" || env.Name == "XDS_ADDRESS") && env.Value != istiod {
+				t.Errorf("%s: ztunnel's %s is %q, want %q", c.Name, env.Name, env.Value, istiod)
+			}
+		}
+	}
+	if tmpl, _ := json.Marshal(ds.Spec.Template); !strings.Contains(string(tmpl), istiod) {
+		t.Errorf("%s: ztunnel's pod template names no %s", c.Name, istiod)
 	}
 }
 
