@@ -22,6 +22,7 @@ import (
 // reader ServiceAccount every peer's token belongs to keep their UIDs, and
 // every istiod keeps its peer synced throughout.
 func TestAdoptInterrupted(t *testing.T) {
+	t.Parallel()
 	w := world(t, 2)
 	all := []string{w.Clusters[0].Name, w.Clusters[1].Name}
 	dir := t.TempDir()

@@ -32,6 +32,7 @@ import (
 // cluster over under the old root while Istio's own istiod, watched through
 // /debug/clusterz, keeps each peer throughout.
 func TestAdoptRistioctlMesh(t *testing.T) {
+	t.Parallel()
 	w := world(t, 2)
 	ctx := context.Background()
 	all := []string{w.Clusters[0].Name, w.Clusters[1].Name}

@@ -28,6 +28,7 @@ import (
 // real and the mesh check asks every one; ztunnel and the gateway's proxies
 // are emulated, so the test proves what istiod and Helm hold, not traffic.
 func TestAmbientCanaryUpgrade(t *testing.T) {
+	t.Parallel()
 	w := world(t, 2)
 	const oldV, newV, canary = ambientIstio, "1.30.1", "1-30-1"
 	spec := meshSpec{

@@ -25,6 +25,7 @@ import (
 // the gateways' proxies are emulated (marked running): what is proven is
 // istiod's side of the rotation, not that ztunnel picks up the new roots.
 func TestAmbientRootRotation(t *testing.T) {
+	t.Parallel()
 	w := world(t, 2)
 	spec := meshSpec{
 		kubeconfig: w.Kubeconfig, clusters: clustersOf(w, 2), chartDirectory: testcharts.Directory(t),

@@ -36,6 +36,7 @@ const ambientIstio = "1.30.0"
 // API CRDs it installed included. ztunnel, CNI and the gateways' Envoy
 // pods are emulated (marked running): no traffic flows.
 func TestAmbientMesh(t *testing.T) {
+	t.Parallel()
 	w := world(t, 3)
 	spec := meshSpec{
 		kubeconfig: w.Kubeconfig, clusters: clustersOf(w, 3), chartDirectory: testcharts.Directory(t),

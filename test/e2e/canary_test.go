@@ -28,6 +28,7 @@ import (
 // would inject is not exercised: the test checks where the webhook points,
 // which injector is switched off, and that the gateways restart onto it.
 func TestCanaryUpgrade(t *testing.T) {
+	t.Parallel()
 	w := world(t, 2)
 	const oldV, newV, canary = "1.28.1", "1.28.2", "1-28-2"
 	spec := meshSpec{kubeconfig: w.Kubeconfig, clusters: clustersOf(w, 2), chartDirectory: testcharts.Package(t, oldV, newV), helloWorld: true}

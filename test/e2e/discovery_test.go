@@ -29,6 +29,7 @@ import (
 // changed and the check proves discovery again. (No Envoy runs here: what
 // is proven is what istiod holds, not traffic.)
 func TestDiscoveryAfterSecretRewrite(t *testing.T) {
+	t.Parallel()
 	w := world(t, 3)
 	cs := clustersOf(w, 3)
 	all := names(cs)

@@ -30,6 +30,7 @@ var identityReleases = []string{"istio-base", "istiod", "istio-eastwestgateway"}
 // is refused at preview and at up, naming cluster1, the object and A's
 // identity, and its destroy deletes nothing of A's.
 func TestAnotherMeshIsForeign(t *testing.T) {
+	t.Parallel()
 	start := time.Now()
 	w := world(t, 2)
 	ctx := context.Background()

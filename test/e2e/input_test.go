@@ -16,6 +16,7 @@ import (
 // TestBadInputFailsPreview: each bad input fails preview with a message that
 // names the field and the cluster, and nothing reaches any cluster.
 func TestBadInputFailsPreview(t *testing.T) {
+	t.Parallel()
 	w := world(t, 2)
 	unreadable := filepath.Join(t.TempDir(), "missing-kubeconfig")
 	good := func() meshSpec {

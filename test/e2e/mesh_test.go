@@ -95,6 +95,7 @@ func assertMesh(t *testing.T, w *localcluster.World, cs []clusterSpec, outputs a
 // TestMeshLifecycle walks one stack through the life of a mesh: 2 clusters,
 // an upgrade, a third cluster joining and leaving, drift, and destroy.
 func TestMeshLifecycle(t *testing.T) {
+	t.Parallel()
 	w := world(t, 3)
 	spec := meshSpec{kubeconfig: w.Kubeconfig, clusters: clustersOf(w, 2), chartDirectory: testcharts.Directory(t), helloWorld: true}
 	stack := pulumitest.InlineStack(t, "ristio-e2e", meshProgram(spec))

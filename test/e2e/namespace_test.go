@@ -20,6 +20,7 @@ import (
 // namespace when installHelloWorld goes off; once they are gone, destroy
 // leaves nothing.
 func TestSampleNamespaceKeepsUserObjects(t *testing.T) {
+	t.Parallel()
 	w := world(t, 1)
 	c := w.Clusters[0]
 	spec := meshSpec{kubeconfig: w.Kubeconfig, clusters: clustersOf(w, 1), chartDirectory: testcharts.Directory(t), helloWorld: true}

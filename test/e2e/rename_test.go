@@ -14,6 +14,7 @@ import (
 // before deleting the old name's, and both write the same objects. The old
 // resources must not delete what the new ones now own.
 func TestRenameCluster(t *testing.T) {
+	t.Parallel()
 	w := world(t, 2)
 	spec := meshSpec{kubeconfig: w.Kubeconfig, clusters: clustersOf(w, 2), chartDirectory: testcharts.Directory(t), helloWorld: true}
 	stack := pulumitest.InlineStack(t, "ristio-rename", meshProgram(spec))

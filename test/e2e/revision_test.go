@@ -13,6 +13,7 @@ import (
 // TestMeshWithRevision: a revisioned control plane (istiod-<rev>), and the
 // sample namespace selecting it with istio.io/rev instead of istio-injection.
 func TestMeshWithRevision(t *testing.T) {
+	t.Parallel()
 	w := world(t, 2)
 	spec := meshSpec{kubeconfig: w.Kubeconfig, clusters: clustersOf(w, 2), chartDirectory: testcharts.Directory(t), helloWorld: true, revision: "canary"}
 	stack := pulumitest.InlineStack(t, "ristio-revision", meshProgram(spec))

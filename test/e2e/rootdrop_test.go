@@ -24,6 +24,7 @@ import (
 // cluster3 has caught up (`up --refresh` with step 2's roots rewrites its
 // cacerts, and its istiod reloads them), step 3 passes.
 func TestRootDropWaitsForEveryCluster(t *testing.T) {
+	t.Parallel()
 	w := world(t, 3)
 	ctx := context.Background()
 	spec := meshSpec{kubeconfig: w.Kubeconfig, clusters: clustersOf(w, 3), chartDirectory: testcharts.Directory(t), timeoutSeconds: 120}

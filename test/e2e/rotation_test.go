@@ -33,6 +33,7 @@ import (
 // every istiod reloaded cacerts without a restart; each preview is exactly the
 // step, and one-step replacements are refused with nothing written.
 func TestRootRotation(t *testing.T) {
+	t.Parallel()
 	w := world(t, 3)
 	charts := testcharts.Directory(t)
 	spec := meshSpec{kubeconfig: w.Kubeconfig, clusters: clustersOf(w, 3), chartDirectory: charts, timeoutSeconds: 120}

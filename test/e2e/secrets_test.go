@@ -19,6 +19,7 @@ import (
 // ristio generates and the reader tokens it mints never appear in the
 // stack's state or in the CLI's output in plain text.
 func TestNoSecretInPlainState(t *testing.T) {
+	t.Parallel()
 	w := world(t, 2)
 	kubeconfig, err := os.ReadFile(w.Kubeconfig)
 	if err != nil {

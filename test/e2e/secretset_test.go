@@ -24,6 +24,7 @@ import (
 // update, not a peer leaving), and adding a cluster changes only the sets
 // that gain it.
 func TestRemoteSecretsPerCluster(t *testing.T) {
+	t.Parallel()
 	w := world(t, 3)
 	spec := meshSpec{kubeconfig: w.Kubeconfig, clusters: clustersOf(w, 2), chartDirectory: testcharts.Directory(t)}
 	stack := pulumitest.InlineStack(t, "ristio-secret-sets", meshProgram(spec))

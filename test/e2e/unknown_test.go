@@ -19,6 +19,7 @@ import (
 // resource (as a cloud cluster's does) is unknown during preview. Preview
 // must still succeed and show the mesh's children; up then uses the value.
 func TestKubeconfigUnknownAtPreview(t *testing.T) {
+	t.Parallel()
 	w := world(t, 1)
 	kubeconfig, err := os.ReadFile(w.Kubeconfig)
 	if err != nil {
@@ -111,6 +112,7 @@ outputs:
 // istiod knows cluster1's gateway at that address (the mesh check says
 // synced both ways). A second preview shows nothing.
 func TestClusterInputsUnknownAtPreview(t *testing.T) {
+	t.Parallel()
 	w := world(t, 2)
 	dir := t.TempDir()
 	if err := os.WriteFile(filepath.Join(dir, "Pulumi.yaml"), []byte(clusterOutputsProgram), 0o600); err != nil {

@@ -34,6 +34,7 @@ import (
 // istiod notices, and checks that ristio reports each one naming the pair,
 // with what istiod said.
 func TestVerifyNamesTheBrokenPair(t *testing.T) {
+	t.Parallel()
 	w := world(t, 2)
 	spec := meshSpec{kubeconfig: w.Kubeconfig, clusters: clustersOf(w, 2), chartDirectory: testcharts.Directory(t), timeoutSeconds: 60}
 	stack := pulumitest.InlineStack(t, "ristio-verify", meshProgram(spec))
