@@ -11,8 +11,11 @@ import (
 	authenticationv1 "k8s.io/api/authentication/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/dynamic"
 
 	"github.com/ristio/pulumi-ristio/internal/localcluster"
+	"github.com/ristio/pulumi-ristio/pkg/gatewayapi"
 	"github.com/ristio/pulumi-ristio/pkg/naming"
 )
 
@@ -90,6 +93,37 @@ func NothingLeft(t testing.TB, c *localcluster.Cluster) {
 			t.Errorf("%s: cluster role binding %s survived destroy", c.Name, b.Name)
 		}
 	}
+}
+
+// NoGatewayAPICRDs checks that a destroy left no Gateway API CRD in c, for
+// clusters that had none before ristio installed them.
+func NoGatewayAPICRDs(t testing.TB, c *localcluster.Cluster) {
+	t.Helper()
+	d, err := dynamic.NewForConfig(c.Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	crds := schema.GroupVersionResource{Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions"}
+	list, err := d.Resource(crds).List(context.Background(), metav1.ListOptions{})
+	if err != nil {
+		t.Fatalf("%s: listing CRDs: %v", c.Name, err)
+	}
+	for _, crd := range list.Items {
+		if strings.HasSuffix(crd.GetName(), "."+gatewayapi.Group) {
+			t.Errorf("%s: CRD %s survived destroy (labels %v)", c.Name, crd.GetName(), crd.GetLabels())
+		}
+	}
+}
+
+// OwnedByEastWestGateway says whether refs name the east-west Gateway: what
+// istiod deploys for it is owned by it, and goes when it goes.
+func OwnedByEastWestGateway(refs []metav1.OwnerReference) bool {
+	for _, r := range refs {
+		if r.Kind == gatewayapi.GatewayGVK.Kind && r.Name == gatewayapi.EastWestGatewayName && strings.HasPrefix(r.APIVersion, gatewayapi.Group+"/") {
+			return true
+		}
+	}
+	return false
 }
 
 // TokenRevoked waits until token no longer authenticates to c, as a

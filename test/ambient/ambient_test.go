@@ -21,6 +21,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
+	"github.com/ristio/pulumi-ristio/internal/meshassert"
 	"github.com/ristio/pulumi-ristio/pkg/gatewayapi"
 	"github.com/ristio/pulumi-ristio/pkg/istiod"
 	"github.com/ristio/pulumi-ristio/pkg/naming"
@@ -80,7 +81,7 @@ func TestIstiodDeploysTheEastWestGateway(t *testing.T) {
 			return true, ""
 		})
 		t.Logf("Deployment after %s: labels %v, owners %v", time.Since(step).Round(time.Millisecond), dep.Labels, owners(dep.OwnerReferences))
-		if !ownedByGateway(dep.OwnerReferences) {
+		if !meshassert.OwnedByEastWestGateway(dep.OwnerReferences) {
 			t.Errorf("Deployment is not owned by the Gateway: %v", owners(dep.OwnerReferences))
 		}
 		if got := dep.Spec.Template.Labels[naming.NetworkLabel]; got != network {
@@ -103,7 +104,7 @@ func TestIstiodDeploysTheEastWestGateway(t *testing.T) {
 		if svc.Spec.Type != corev1.ServiceTypeLoadBalancer {
 			t.Errorf("Service type %s, want LoadBalancer", svc.Spec.Type)
 		}
-		if !ownedByGateway(svc.OwnerReferences) {
+		if !meshassert.OwnedByEastWestGateway(svc.OwnerReferences) {
 			t.Errorf("Service is not owned by the Gateway: %v", owners(svc.OwnerReferences))
 		}
 		if svc.Labels[naming.NetworkLabel] != network {
@@ -121,7 +122,7 @@ func TestIstiodDeploysTheEastWestGateway(t *testing.T) {
 		sa, err := lc.Client.CoreV1().ServiceAccounts(ns).Get(ctx, gatewayapi.EastWestGatewayName, metav1.GetOptions{})
 		if err != nil {
 			t.Errorf("istiod made no ServiceAccount for the gateway: %v", err)
-		} else if !ownedByGateway(sa.OwnerReferences) {
+		} else if !meshassert.OwnedByEastWestGateway(sa.OwnerReferences) {
 			t.Errorf("ServiceAccount is not owned by the Gateway: %v", owners(sa.OwnerReferences))
 		}
 		_, hpaErr := lc.Client.AutoscalingV2().HorizontalPodAutoscalers(ns).Get(ctx, gatewayapi.EastWestGatewayName, metav1.GetOptions{})
@@ -278,15 +279,6 @@ func TestIstiodDeploysTheEastWestGateway(t *testing.T) {
 		}
 	})
 	t.Logf("whole test %s", time.Since(start).Round(time.Millisecond))
-}
-
-func ownedByGateway(refs []metav1.OwnerReference) bool {
-	for _, r := range refs {
-		if r.Kind == "Gateway" && r.Name == gatewayapi.EastWestGatewayName && strings.HasPrefix(r.APIVersion, gatewayapi.Group+"/") {
-			return true
-		}
-	}
-	return false
 }
 
 func owners(refs []metav1.OwnerReference) []string {

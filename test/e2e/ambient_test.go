@@ -4,13 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"strings"
 	"testing"
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/ristio/pulumi-ristio/internal/localcluster"
 	"github.com/ristio/pulumi-ristio/internal/meshassert"
@@ -94,7 +92,7 @@ func TestAmbientMesh(t *testing.T) {
 				t.Fatal(err)
 			}
 			for what, m := range map[string]metav1.ObjectMeta{"Deployment": dep.ObjectMeta, "Service": svc.ObjectMeta} {
-				if !ownedByTheGateway(m.OwnerReferences) || m.Labels["gateway.istio.io/managed"] != "istio.io-eastwest-controller" {
+				if !meshassert.OwnedByEastWestGateway(m.OwnerReferences) || m.Labels["gateway.istio.io/managed"] != "istio.io-eastwest-controller" {
 					t.Errorf("%s: owners %v, labels %v: want istiod's, owned by the Gateway", what, m.OwnerReferences, m.Labels)
 				}
 			}
@@ -141,15 +139,7 @@ func TestAmbientMesh(t *testing.T) {
 		for _, name := range all {
 			c := w.Cluster(name)
 			meshassert.NothingLeft(t, c)
-			crds, err := dynamicClient(t, c).Resource(crdGVR).List(ctx, metav1.ListOptions{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			for _, crd := range crds.Items {
-				if strings.HasSuffix(crd.GetName(), "."+gatewayapi.Group) {
-					t.Errorf("%s: CRD %s survived destroy (labels %v)", name, crd.GetName(), crd.GetLabels())
-				}
-			}
+			meshassert.NoGatewayAPICRDs(t, c)
 		}
 	})
 
@@ -217,15 +207,4 @@ func waitNetworkz(t *testing.T, c *localcluster.Cluster, all []string, addresses
 		case <-time.After(500 * time.Millisecond):
 		}
 	}
-}
-
-var crdGVR = schema.GroupVersionResource{Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions"}
-
-func ownedByTheGateway(refs []metav1.OwnerReference) bool {
-	for _, r := range refs {
-		if r.Kind == "Gateway" && r.Name == gatewayapi.EastWestGatewayName && strings.HasPrefix(r.APIVersion, gatewayapi.Group+"/") {
-			return true
-		}
-	}
-	return false
 }

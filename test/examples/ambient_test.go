@@ -2,21 +2,18 @@ package examples
 
 import (
 	"context"
-	"strings"
 	"testing"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/dynamic"
 
 	"github.com/ristio/pulumi-ristio/internal/localcluster"
+	"github.com/ristio/pulumi-ristio/internal/meshassert"
 	"github.com/ristio/pulumi-ristio/pkg/gatewayapi"
 	"github.com/ristio/pulumi-ristio/pkg/naming"
 	"github.com/ristio/pulumi-ristio/pkg/sample"
 )
-
-var crdGVR = schema.GroupVersionResource{Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions"}
 
 // assertAmbientObjects checks what an ambient mesh adds in one cluster: the
 // east-west Gateway, Programmed by the real istiod with address (the
@@ -33,7 +30,7 @@ func assertAmbientObjects(t *testing.T, c *localcluster.Cluster, address string)
 		t.Errorf("%s: east-west Gateway %s; want programmed at gatewayAddresses' %q", c.Name, s, address)
 	}
 	dep, err := c.Client.AppsV1().Deployments(naming.IstioNamespace).Get(ctx, gatewayapi.EastWestGatewayName, metav1.GetOptions{})
-	if err == nil && !ownedByGateway(dep.OwnerReferences) {
+	if err == nil && !meshassert.OwnedByEastWestGateway(dep.OwnerReferences) {
 		t.Errorf("%s: Deployment %s is owned by %v, want istiod's, owned by the Gateway", c.Name, dep.Name, dep.OwnerReferences)
 	}
 	for _, ds := range []string{"ztunnel", "istio-cni-node"} {
@@ -69,24 +66,7 @@ func assertAmbientGone(t *testing.T, c *localcluster.Cluster) {
 	if !apierrors.IsNotFound(err) {
 		t.Errorf("%s: east-west Gateway after destroy: %v, want not found", c.Name, err)
 	}
-	crds, err := d.Resource(crdGVR).List(ctx, metav1.ListOptions{})
-	if err != nil {
-		t.Fatalf("%s: listing CRDs: %v", c.Name, err)
-	}
-	for _, crd := range crds.Items {
-		if strings.HasSuffix(crd.GetName(), "."+gatewayapi.Group) {
-			t.Errorf("%s: CRD %s survived destroy", c.Name, crd.GetName())
-		}
-	}
-}
-
-func ownedByGateway(refs []metav1.OwnerReference) bool {
-	for _, r := range refs {
-		if r.Kind == gatewayapi.GatewayGVK.Kind && r.Name == gatewayapi.EastWestGatewayName && strings.HasPrefix(r.APIVersion, gatewayapi.Group+"/") {
-			return true
-		}
-	}
-	return false
+	meshassert.NoGatewayAPICRDs(t, c)
 }
 
 func dynamicClient(t *testing.T, c *localcluster.Cluster) dynamic.Interface {
