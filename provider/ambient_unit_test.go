@@ -285,11 +285,7 @@ func TestAmbientNodeAgentsOverAFakeCluster(t *testing.T) {
 	cluster, releases := newFakeCluster(), map[string]*helm.Release{}
 	r := newAmbientNodeAgents(Deps{})
 	r.claims = &fakeClaims{}
-	connect := fakeKubeHelm[any](cluster, nil, releases)
-	r.connect = func(ctx context.Context, c ClusterConnection, w writer) (releaseClient, error) {
-		kh, err := connect(ctx, c, w)
-		return kh.helm, err
-	}
+	r.connect = fakeHelm(cluster, releases)
 	got, err := r.Create(ctx, infer.CreateRequest[AmbientNodeAgentsArgs]{Name: "agents", Inputs: in})
 	if err != nil || got.Output.CNIStatus != deployed || got.Output.ZtunnelStatus != deployed {
 		t.Fatalf("create: %v, state %+v", err, got.Output)

@@ -265,8 +265,17 @@ func chartDirectory(t *testing.T) *string {
 // fakeKubeHelm connects to cluster and its releases, as the real connect
 // would for w.
 func fakeKubeHelm[K any](cluster *fakeCluster, k K, releases map[string]*helm.Release) func(context.Context, ClusterConnection, writer) (kubeHelm[K], error) {
-	return func(_ context.Context, _ ClusterConnection, w writer) (kubeHelm[K], error) {
-		return kubeHelm[K]{kube: k, helm: &fakeReleases{cluster: cluster, releases: releases, owner: w.releaseOwner(), mesh: w.mesh.LabelValue()}}, nil
+	helmOf := fakeHelm(cluster, releases)
+	return func(ctx context.Context, c ClusterConnection, w writer) (kubeHelm[K], error) {
+		h, err := helmOf(ctx, c, w)
+		return kubeHelm[K]{kube: k, helm: h}, err
+	}
+}
+
+// fakeHelm stands in for connectHelm: releases held in memory, marked as w's.
+func fakeHelm(cluster *fakeCluster, releases map[string]*helm.Release) func(context.Context, ClusterConnection, writer) (releaseClient, error) {
+	return func(_ context.Context, _ ClusterConnection, w writer) (releaseClient, error) {
+		return &fakeReleases{cluster: cluster, releases: releases, owner: w.releaseOwner(), mesh: w.mesh.LabelValue()}, nil
 	}
 }
 
