@@ -34,7 +34,7 @@ func ValidVersion(version string) bool { return version == "v1" || version == "v
 // NamespaceLabels enable sidecar injection, by revision when one is given.
 func NamespaceLabels(revision string) map[string]string {
 	if revision != "" {
-		return map[string]string{"istio.io/rev": revision}
+		return map[string]string{naming.RevisionLabel: revision}
 	}
 	return map[string]string{"istio-injection": "enabled"}
 }
@@ -126,7 +126,7 @@ const DataplaneModeLabel = "istio.io/dataplane-mode"
 func AmbientNamespaceLabels(revision string) map[string]string {
 	labels := map[string]string{DataplaneModeLabel: "ambient"}
 	if revision != "" {
-		labels["istio.io/rev"] = revision
+		labels[naming.RevisionLabel] = revision
 	}
 	return labels
 }
